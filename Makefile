@@ -1,0 +1,61 @@
+# The two commands: `make run` and `make test`. Both install what is missing, then act.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+THREADS ?= 32
+export FLASK_APP := app
+
+VENDOR := static/vendor/htmx.min.js static/vendor/ws.js
+
+.PHONY: run dev test lint bench setup setup-dev migrate clean-venv
+
+run: setup migrate
+	$(BIN)/gunicorn --worker-class gthread --workers 1 --threads $(THREADS) \
+	  --bind $(HOST):$(PORT) --access-logfile - --graceful-timeout 5 app:app
+
+dev: setup-dev migrate
+	$(BIN)/flask run --debug --host $(HOST) --port $(PORT)
+
+test: setup-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup-dev
+	$(BIN)/ruff check .
+
+bench: setup-dev
+	$(BIN)/python bench/match.py
+
+migrate: setup
+	$(BIN)/flask db upgrade
+
+setup: $(VENV)/.installed $(VENDOR)
+setup-dev: $(VENV)/.installed-dev $(VENDOR)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+static/vendor/htmx.min.js: node_modules/.package-lock.json
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+static/vendor/ws.js: node_modules/.package-lock.json
+	mkdir -p static/vendor
+	cp node_modules/htmx-ext-ws/dist/ws.js $@
+
+clean-venv:
+	rm -rf $(VENV) node_modules static/vendor

@@ -1,0 +1,127 @@
+"""alerting: a self-hosted alert engine for camera and video detection events."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from . import config as settings
+from .extensions import csrf, db, htmx, mail, migrate, sock
+from .models import render_migration_item
+
+log = logging.getLogger("alerting")
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "migrations")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then ALERTING_* environment variables, then `config`."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    values = settings.from_environment()
+    values.update(config or {})
+    app.config.update(values)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = settings.instance_secret_key(app.instance_path)
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config.get("DATABASE_URL")
+                          or settings.default_database_url(app.instance_path))
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(app.config))
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    _configure_logging(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True,
+                     render_item=render_migration_item)
+    sock.init_app(app)
+    htmx.init_app(app)
+    mail.init_app(app)
+    csrf.init_app(app)
+
+    with app.app_context():
+        _tune_sqlite(db.engine)
+
+    from . import cli, errors
+    from .api import bp as api_bp
+    from .web import bp as web_bp
+
+    errors.register(app)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
+    csrf.exempt(api_bp)
+    cli.register(app)
+
+    if not app.config["AUTH"]:
+        log.warning("ALERTING_AUTH is off: the API and the pages are open to anyone who can "
+                    "reach this server. Use this for local experiments only.")
+    if app.config.get("BOOTSTRAP", True):
+        bootstrap(app)
+    return app
+
+
+def _engine_options(config: dict[str, Any]) -> dict[str, Any]:
+    url = config.get("SQLALCHEMY_DATABASE_URI") or config.get("DATABASE_URL") or "sqlite://"
+    if url.startswith("sqlite"):
+        # Each thread gets its own connection; the busy timeout covers short write overlaps.
+        return {"connect_args": {"timeout": 15, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+
+def _configure_logging(app: Flask) -> None:
+    level = getattr(logging, str(app.config.get("LOG_LEVEL", "INFO")).upper(), logging.INFO)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log.setLevel(level)
+
+
+def bootstrap(app: Flask) -> None:
+    """First start: the admin user, and the bootstrap API key when configured."""
+    from .services import keys, users
+
+    with app.app_context():
+        if not inspect(db.engine).has_table("users"):
+            log.warning("the database has no tables yet: run `flask --app app db upgrade`")
+            return
+        try:
+            generated = users.ensure_admin(app.config.get("ADMIN_PASSWORD"))
+        except IntegrityError:  # another process created it at the same moment
+            db.session.rollback()
+            generated = None
+        if generated:
+            banner = (f"\n  First start: created user 'admin' with password: {generated}\n"
+                      "  Log in and change it. It is not shown again.\n")
+            print(banner, file=sys.stderr, flush=True)
+        if app.config.get("BOOTSTRAP_API_KEY"):
+            try:
+                keys.ensure_bootstrap_key(app.config["BOOTSTRAP_API_KEY"])
+            except IntegrityError:  # another process created it at the same moment
+                db.session.rollback()
+                keys.ensure_bootstrap_key(app.config["BOOTSTRAP_API_KEY"])
+        db.session.remove()

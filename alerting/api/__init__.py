@@ -1,0 +1,10 @@
+"""The JSON API under /api. Every view needs an API key unless marked public."""
+
+from flask import Blueprint
+
+from ..auth import authenticate_api_request
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+bp.before_request(authenticate_api_request)
+
+from . import health, keys  # noqa: E402,F401  (routes register on import)

@@ -1,0 +1,38 @@
+"""GET /api/health: is the database reachable, are the background workers alive."""
+
+from flask import jsonify
+from sqlalchemy import func, select, text
+
+from .. import workers
+from ..auth import public
+from ..extensions import db
+from ..models import Delivery, Event
+from . import bp
+
+
+@bp.get("/health")
+@public
+def health():
+    """Database, workers and backlog sizes; no secrets. 503 when the database is unreachable."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        unprocessed = db.session.scalar(
+            select(func.count()).select_from(Event).where(Event.processed_at.is_(None))
+        )
+        pending = db.session.scalar(
+            select(func.count()).select_from(Delivery)
+            .where(Delivery.status.in_(("pending", "sending")))
+        )
+    except Exception as exc:  # any driver error means "unreachable" here
+        db.session.rollback()
+        return jsonify({"status": "unavailable", "database": "unreachable",
+                        "error": type(exc).__name__}), 503
+    body = {
+        "status": "ok",
+        "database": "ok",
+        "workers": workers.status(),
+        "backlog": {"events_unprocessed": unprocessed, "deliveries_pending": pending},
+    }
+    if any(w["expected"] and not w["alive"] for w in body["workers"].values()):
+        body["status"] = "degraded"
+    return jsonify(body)

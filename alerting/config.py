@@ -1,0 +1,89 @@
+"""Settings: defaults here, each overridable by an ALERTING_* environment variable."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off"}
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in TRUE:
+        return True
+    if lowered in FALSE:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+# name -> (default, parser). The environment variable is ALERTING_<name>.
+SETTINGS: dict[str, tuple[Any, Any]] = {
+    "DATABASE_URL": (None, str),
+    "SECRET_KEY": (None, str),
+    "TIMEZONE": ("UTC", str),
+    "AUTH": (True, _bool),
+    "BOOTSTRAP_API_KEY": (None, str),
+    "ADMIN_PASSWORD": (None, str),
+    "INPROCESS_WORKERS": (True, _bool),
+    "REDIS_URL": (None, str),
+    "MAX_CONTENT_LENGTH": (4 * 1024 * 1024, int),
+    "LOG_LEVEL": ("INFO", str),
+    # Notification defaults (spec: GET /api/notification/config). The settings page may
+    # change them later; these are the initial values.
+    "NOTIFICATIONS_ENABLED": (True, _bool),
+    "SMTP_HOST": (None, str),
+    "SMTP_PORT": (587, int),
+    "SMTP_USERNAME": (None, str),
+    "SMTP_PASSWORD": (None, str),
+    "SMTP_FROM_ADDRESS": (None, str),
+    "SMTP_USE_TLS": (True, _bool),
+    "SMTP_USE_SSL": (False, _bool),
+    "SMTP_TIMEOUT_SECONDS": (10, int),
+    "EMAIL_RECIPIENTS": ([], _list),
+    "WEBHOOK_URL": (None, str),
+    "WEBHOOK_TIMEOUT_SECONDS": (30, int),
+    "WEBHOOK_ALLOW_CIDRS": ([], _list),
+    "PUSH_URLS": ([], _list),
+}
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Every setting, parsed from ALERTING_* variables where set, else its default."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name, (default, parse) in SETTINGS.items():
+        raw = environ.get(f"ALERTING_{name}")
+        if raw is None or raw == "":
+            values[name] = default
+            continue
+        try:
+            values[name] = parse(raw)
+        except ValueError as exc:
+            raise ValueError(f"ALERTING_{name}: {exc}") from exc
+    return values
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """The secret key kept in instance/, generated on first use (mode 0600)."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def default_database_url(instance_path: str) -> str:
+    """A SQLite file under instance/."""
+    return "sqlite:///" + str(Path(instance_path) / "alerting.db")

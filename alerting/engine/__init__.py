@@ -1,0 +1,1 @@
+"""Pure matching engine: plain dataclasses in, plain verdicts out. No Flask, no SQLAlchemy."""

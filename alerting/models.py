@@ -1,0 +1,280 @@
+"""The database: SQLAlchemy 2.0 typed models. Every change here comes with a migration."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (naive storage) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+        # SQLite keeps no offset: store naive UTC so string comparison orders correctly.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def render_migration_item(type_: str, obj, autogen_context):
+    """Alembic autogenerate: write UTCDateTime as the plain type it stores, so migrations
+    do not import the app."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class User(db.Model):
+    """A person who logs in to the pages."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiKey(db.Model):
+    """A hashed API key with a scope: admin, ingest (post events only) or read."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(20))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(120))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertRule(db.Model):
+    """A user's rule: which events become alerts, how loud, and where they go."""
+
+    __tablename__ = "alert_rules"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    severity: Mapped[str] = mapped_column(String(10), index=True)
+    risk_threshold: Mapped[int | None] = mapped_column(Integer)
+    object_types: Mapped[list[str] | None] = mapped_column(JSON)
+    camera_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    zone_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    min_confidence: Mapped[float | None] = mapped_column(Float)
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    conditions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    dedup_key_template: Mapped[str | None] = mapped_column(String(255))
+    cooldown_seconds: Mapped[int] = mapped_column(Integer, default=300)
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    targets: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    alerts: WriteOnlyMapped[Alert] = relationship(back_populates="rule", passive_deletes=True)
+
+
+class Event(db.Model):
+    """A detection event posted by a detector. processed_at is set when the matcher is done."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_events_source_external_id"),
+        Index("ix_events_unprocessed", "processed_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(255), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    risk_score: Mapped[int | None] = mapped_column(Integer)
+    risk_level: Mapped[str | None] = mapped_column(String(10))
+    summary: Mapped[str | None] = mapped_column(Text)
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str | None] = mapped_column(String(100))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    scene_index_id: Mapped[str | None] = mapped_column(String(255))
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    detections: Mapped[list[Detection]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="Detection.id"
+    )
+
+
+class Detection(db.Model):
+    """One object seen in an event."""
+
+    __tablename__ = "detections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    object_type: Mapped[str] = mapped_column(String(100), index=True)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    zone_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    bbox: Mapped[list[float] | None] = mapped_column(JSON)
+    track_id: Mapped[str | None] = mapped_column(String(100))
+
+    event: Mapped[Event] = relationship(back_populates="detections")
+
+
+class Alert(db.Model):
+    """An event that matched a rule. Rule fields are copied so history survives rule edits."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index("ix_alerts_cooldown", "rule_id", "dedup_key", "event_time"),
+        Index("ix_alerts_listing", "severity_priority", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[str | None] = mapped_column(
+        ForeignKey("alert_rules.id", ondelete="SET NULL"), index=True
+    )
+    rule_name: Mapped[str] = mapped_column(String(255))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    camera_id: Mapped[str] = mapped_column(String(255), index=True)
+    severity: Mapped[str] = mapped_column(String(10), index=True)
+    severity_priority: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    dedup_key: Mapped[str] = mapped_column(String(512))
+    matched_conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    object_type: Mapped[str | None] = mapped_column(String(100))
+    zone_id: Mapped[str | None] = mapped_column(String(255))
+    event_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(120))
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dismissed_by: Mapped[str | None] = mapped_column(String(120))
+
+    rule: Mapped[AlertRule | None] = relationship(back_populates="alerts")
+    event: Mapped[Event] = relationship()
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="alert", cascade="all, delete-orphan", order_by="Delivery.id"
+    )
+
+
+class Delivery(db.Model):
+    """One alert to one channel and target: the outbox row the dispatcher drains."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(2048))
+    message_id: Mapped[str] = mapped_column(String(64), unique=True, default=new_uuid)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    alert: Mapped[Alert] = relationship(back_populates="deliveries")
+    attempt_log: Mapped[list[DeliveryAttempt]] = relationship(
+        back_populates="delivery", cascade="all, delete-orphan", order_by="DeliveryAttempt.id"
+    )
+
+
+class DeliveryAttempt(db.Model):
+    """A record of one try at a delivery."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    duration_ms: Mapped[float] = mapped_column(Float)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    delivery: Mapped[Delivery] = relationship(back_populates="attempt_log")
+
+
+class NotificationSettings(db.Model):
+    """The one row of notification settings. Secrets are stored encrypted, never in clear."""
+
+    __tablename__ = "notification_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    smtp_host: Mapped[str | None] = mapped_column(String(255))
+    smtp_port: Mapped[int | None] = mapped_column(Integer)
+    smtp_username: Mapped[str | None] = mapped_column(String(255))
+    smtp_password_encrypted: Mapped[str | None] = mapped_column(Text)
+    smtp_from_address: Mapped[str | None] = mapped_column(String(255))
+    smtp_use_tls: Mapped[bool] = mapped_column(Boolean, default=True)
+    smtp_use_ssl: Mapped[bool] = mapped_column(Boolean, default=False)
+    default_email_recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    default_webhook_url: Mapped[str | None] = mapped_column(String(2048))
+    webhook_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    webhook_timeout_seconds: Mapped[int] = mapped_column(Integer, default=30)
+    push_urls_encrypted: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AuditLog(db.Model):
+    """Who did what, when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(50))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,1 @@
+"""Use cases shared by the JSON API and the pages."""

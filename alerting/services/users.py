@@ -1,0 +1,55 @@
+"""Users who log in to the pages."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from ..models import User, utcnow
+
+
+def create_user(username: str, password: str, *, must_change_password: bool = False) -> User:
+    user = User(
+        username=username,
+        password_hash=generate_password_hash(password),
+        must_change_password=must_change_password,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def check_login(username: str, password: str) -> User | None:
+    """The user when the password is right, else None (same cost either way)."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        # Spend the same time as a real check so timing does not reveal usernames.
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password):
+        return None
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = generate_password_hash(password)
+    user.must_change_password = False
+    db.session.commit()
+
+
+def ensure_admin(password: str | None) -> str | None:
+    """Create the `admin` user when no user exists. Returns the password if it was generated."""
+    if db.session.scalar(select(func.count()).select_from(User)):
+        return None
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    create_user("admin", password, must_change_password=generated)
+    return password if generated else None
+
+
+_DUMMY_HASH = generate_password_hash("not-a-real-password")

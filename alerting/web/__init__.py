@@ -1,0 +1,7 @@
+"""Server-rendered HTMX pages."""
+
+from flask import Blueprint
+
+bp = Blueprint("web", __name__)
+
+from . import account  # noqa: E402,F401  (routes register on import)

@@ -1,0 +1,80 @@
+"""A real server for end-to-end tests: `flask db upgrade`, then gunicorn on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTING_")}
+    env.update({
+        "ALERTING_DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
+        "ALERTING_SECRET_KEY": "e2e-secret",
+        "FLASK_APP": "app",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra)
+    return env
+
+
+def upgrade(env: dict[str, str]) -> None:
+    subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=120)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if requests.get(url + "/api/health", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError("server did not become healthy")
+
+
+@contextmanager
+def running_server(tmp_path: Path, *, migrate: bool = True, **env_extra: str):
+    """Yield (base_url, process, log_path) for a gunicorn server; stopped afterwards."""
+    env = server_env(tmp_path, **env_extra)
+    if migrate:
+        upgrade(env)
+    port = free_port()
+    log_path = tmp_path / f"server-{port}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--worker-class", "gthread", "--workers", "1",
+             "--threads", "16", "--bind", f"127.0.0.1:{port}", "app:app"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url, proc, log_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
