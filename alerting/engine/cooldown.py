@@ -1,0 +1,54 @@
+"""Cooldown per (rule, dedup key), measured on event time so replays and backfills behave."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+
+def within_cooldown(
+    last_alert_at: datetime | None, event_time: datetime, cooldown_seconds: int
+) -> bool:
+    """True when an alert at `event_time` falls within the cooldown of the last: suppress it."""
+    if last_alert_at is None or cooldown_seconds <= 0:
+        return False
+    # abs(): a backfilled event older than the last alert is as much a duplicate as a newer one.
+    return abs(event_time - last_alert_at) < timedelta(seconds=cooldown_seconds)
+
+
+class CooldownLedger:
+    """In-memory last alert time per (rule id, dedup key)."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], datetime] = {}
+
+    def last(self, rule_id: str, key: str) -> datetime | None:
+        """The last alert time recorded for (rule, key), if any."""
+        return self._last.get((rule_id, key))
+
+    def suppresses(self, rule_id: str, key: str, when: datetime, cooldown_seconds: int) -> bool:
+        """Whether an alert for (rule, key) at `when` falls within the cooldown."""
+        return within_cooldown(self._last.get((rule_id, key)), when, cooldown_seconds)
+
+    def record(self, rule_id: str, key: str, when: datetime) -> None:
+        """Note an alert for (rule, key) at `when`; an older time never replaces a newer one."""
+        k = (rule_id, key)
+        prev = self._last.get(k)
+        if prev is None or when > prev:
+            self._last[k] = when
+
+    def forget_rule(self, rule_id: str) -> None:
+        """Drop every key of a rule (deleted, or its cooldown edited)."""
+        for k in [k for k in self._last if k[0] == rule_id]:
+            del self._last[k]
+
+    def prune(self, before: datetime) -> int:
+        """Drop entries last alerted before `before` (keys with {hour} or {date} pile up)."""
+        stale = [k for k, t in self._last.items() if t < before]
+        for k in stale:
+            del self._last[k]
+        return len(stale)
+
+    def __len__(self) -> int:
+        return len(self._last)
