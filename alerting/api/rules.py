@@ -1,0 +1,56 @@
+"""The alert rules API of spec/alerts-api.md."""
+
+from flask import jsonify, request
+
+from ..auth import current_actor
+from ..engine.rule_schema import parse_rule_query
+from ..services import rule_test, rules
+from . import bp
+from .util import json_body
+
+
+@bp.get("/alerts/rules")
+def list_rules():
+    """List rules with filters (enabled, severity, q) and pagination."""
+    query = parse_rule_query(request.args)
+    rows, total = rules.list_rules(**query)
+    return jsonify({
+        "rules": [rules.rule_json(r) for r in rows],
+        "count": total,
+        "limit": query["limit"],
+        "offset": query["offset"],
+    })
+
+
+@bp.post("/alerts/rules")
+def create_rule():
+    """Create a rule: 201 with the rule."""
+    rule = rules.create_rule(json_body(), current_actor())
+    return jsonify(rules.rule_json(rule)), 201
+
+
+@bp.get("/alerts/rules/<rule_id>")
+def get_rule(rule_id: str):
+    """One rule."""
+    return jsonify(rules.rule_json(rules.get_rule(rule_id)))
+
+
+@bp.put("/alerts/rules/<rule_id>")
+def update_rule(rule_id: str):
+    """Partial update: only the fields sent change."""
+    rules.get_rule(rule_id)  # 404 before 422 for an unknown rule
+    rule = rules.update_rule(rule_id, json_body(), current_actor())
+    return jsonify(rules.rule_json(rule))
+
+
+@bp.delete("/alerts/rules/<rule_id>")
+def delete_rule(rule_id: str):
+    """Delete a rule: 204."""
+    rules.delete_rule(rule_id, current_actor())
+    return "", 204
+
+
+@bp.post("/alerts/rules/<rule_id>/test")
+def test_rule(rule_id: str):
+    """Test a rule against past events (writes nothing)."""
+    return jsonify(rule_test.run_rule_test(rule_id, json_body(optional=True)))

@@ -1,0 +1,114 @@
+"""Alert rules: the use cases behind both the JSON API and the rule pages."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from .. import signals
+from ..engine.rule_schema import RULE_FIELDS, parse_rule
+from ..engine.timeparse import isoformat_z
+from ..errors import ApiError
+from ..extensions import db
+from ..models import AlertRule
+from . import audit
+
+# The 17 fields of the spec's AlertRuleResponse, in its order; `targets` is our extension.
+RESPONSE_FIELDS = (
+    "id", "name", "description", "enabled", "severity", "risk_threshold", "object_types",
+    "camera_ids", "zone_ids", "min_confidence", "schedule", "conditions", "dedup_key_template",
+    "cooldown_seconds", "channels", "created_at", "updated_at",
+)
+
+def _changed() -> None:
+    signals.rules_changed.send(current_app._get_current_object())
+
+
+def rule_json(rule: AlertRule) -> dict[str, Any]:
+    """The API's rule object."""
+    body = {name: getattr(rule, name) for name in RESPONSE_FIELDS}
+    body["created_at"] = isoformat_z(rule.created_at)
+    body["updated_at"] = isoformat_z(rule.updated_at)
+    body["targets"] = rule.targets
+    return body
+
+
+def rule_record(rule: AlertRule) -> dict[str, Any]:
+    """The stored fields as a plain dict (what engine.rule_schema.rule_from_record takes)."""
+    return {"id": rule.id, **{name: getattr(rule, name) for name in RULE_FIELDS}}
+
+
+def get_rule(rule_id: str) -> AlertRule:
+    """The rule, or a 404 (also for an id that is not a UUID at all)."""
+    try:
+        uuid.UUID(rule_id)
+    except (ValueError, AttributeError, TypeError):
+        raise ApiError(404, "not_found", f"Alert rule {rule_id!r} not found") from None
+    rule = db.session.get(AlertRule, rule_id)
+    if rule is None:
+        raise ApiError(404, "not_found", f"Alert rule {rule_id!r} not found")
+    return rule
+
+
+def list_rules(*, enabled: bool | None = None, severity: str | None = None, q: str | None = None,
+               limit: int = 50, offset: int = 0) -> tuple[list[AlertRule], int]:
+    """A page of rules (newest first) and the total count matching the filters."""
+    query = select(AlertRule)
+    if enabled is not None:
+        query = query.where(AlertRule.enabled.is_(enabled))
+    if severity:
+        query = query.where(AlertRule.severity == severity)
+    if q:
+        pattern = f"%{q.lower()}%"
+        query = query.where(func.lower(AlertRule.name).like(pattern)
+                            | func.lower(func.coalesce(AlertRule.description, "")).like(pattern))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.order_by(AlertRule.created_at.desc(), AlertRule.id).limit(limit).offset(offset)
+    )
+    return list(rows), total or 0
+
+
+def create_rule(payload: Any, actor: str) -> AlertRule:
+    """Validate and store a new rule (422 on bad input)."""
+    values = parse_rule(payload)
+    rule = AlertRule(**values)
+    db.session.add(rule)
+    db.session.flush()
+    audit.record(actor, "rule_create", "alert_rule", rule.id, {"name": rule.name})
+    db.session.commit()
+    _changed()
+    return rule
+
+
+def update_rule(rule_id: str, payload: Any, actor: str) -> AlertRule:
+    """Apply a partial update (only the fields given)."""
+    rule = get_rule(rule_id)
+    values = parse_rule(payload, partial=True)
+    changed = {}
+    for name, value in values.items():
+        if getattr(rule, name) != value:
+            changed[name] = value
+            setattr(rule, name, value)
+    audit.record(actor, "rule_update", "alert_rule", rule.id,
+                 {"name": rule.name, "changed": sorted(changed)})
+    db.session.commit()
+    _changed()
+    return rule
+
+
+def set_enabled(rule_id: str, enabled: bool, actor: str) -> AlertRule:
+    """Enable or disable a rule."""
+    return update_rule(rule_id, {"enabled": enabled}, actor)
+
+
+def delete_rule(rule_id: str, actor: str) -> None:
+    """Delete a rule; its alerts stay in the history."""
+    rule = get_rule(rule_id)
+    audit.record(actor, "rule_delete", "alert_rule", rule.id, {"name": rule.name})
+    db.session.delete(rule)
+    db.session.commit()
+    _changed()
