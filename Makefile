@@ -12,7 +12,7 @@ VENDOR := static/vendor/htmx.min.js static/vendor/ws.js
 .PHONY: run dev test lint bench setup setup-dev migrate clean-venv
 
 run: setup migrate
-	$(BIN)/gunicorn --worker-class gthread --workers 1 --threads $(THREADS) \
+	$(BIN)/gunicorn --config gunicorn.conf.py --workers 1 --threads $(THREADS) \
 	  --bind $(HOST):$(PORT) --access-logfile - --graceful-timeout 5 app:app
 
 dev: setup-dev migrate

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from . import config as settings
+from . import workers
 from .extensions import csrf, db, htmx, mail, migrate, sock
 from .models import render_migration_item
 
@@ -69,6 +70,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                     "reach this server. Use this for local experiments only.")
     if app.config.get("BOOTSTRAP", True):
         bootstrap(app)
+
+    @app.before_request
+    def _start_background_workers():
+        # Under gunicorn post_worker_init has already started them; this covers `flask run`.
+        if not app.extensions.get("alerting.started") and not app.testing:
+            workers.start(app)
+
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -47,7 +48,7 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> Non
         try:
             if requests.get(url + "/api/health", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or the worker still loading
             pass
         time.sleep(0.1)
     raise TimeoutError("server did not become healthy")
@@ -63,18 +64,27 @@ def running_server(tmp_path: Path, *, migrate: bool = True, **env_extra: str):
     log_path = tmp_path / f"server-{port}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--worker-class", "gthread", "--workers", "1",
+            [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--workers", "1",
              "--threads", "16", "--bind", f"127.0.0.1:{port}", "app:app"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
         yield url, proc, log_path
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            kill_hard(proc)
+
+
+def kill_hard(proc: subprocess.Popen) -> None:
+    """SIGKILL the server and its workers at once: a crash, not a shutdown."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()

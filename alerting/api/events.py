@@ -1,0 +1,35 @@
+"""Detection events in (`ingest` scope) and out."""
+
+from flask import jsonify, request
+
+from ..auth import scope
+from ..engine.list_queries import parse_event_query
+from ..services import events
+from ..services.alerts import alert_json
+from . import bp
+from .util import json_body
+
+
+@bp.post("/events")
+@scope("ingest")
+def ingest():
+    """One event, or {"events": [...]} with up to 1,000. 201, 200 for a repeat, 207 mixed."""
+    status, body = events.ingest(json_body())
+    return jsonify(body), status
+
+
+@bp.get("/events")
+def list_events():
+    """Recent events, newest first, with filters."""
+    query = parse_event_query(request.args)
+    rows, total = events.list_events(**query)
+    return jsonify({"events": [events.event_json(e) for e in rows], "count": total,
+                    "limit": query["limit"], "offset": query["offset"]})
+
+
+@bp.get("/events/<int:event_id>")
+def get_event(event_id: int):
+    """One event with its detections and the alerts it produced."""
+    body = events.event_json(events.get_event(event_id))
+    body["alerts"] = [alert_json(a) for a in events.alerts_for_event(event_id)]
+    return jsonify(body)

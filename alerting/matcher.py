@@ -1,0 +1,73 @@
+"""The background matcher: a thread that matches new events as soon as ingest wakes it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+
+from . import signals
+from .extensions import db
+from .services.matching import match_pending
+
+log = logging.getLogger(__name__)
+
+
+class Matcher:
+    """Runs match_pending in its own app context per batch, woken by ingest.
+
+    `poll_seconds` is only a safety net for events stored by another process; in-process
+    ingest wakes the thread at once.
+    """
+
+    def __init__(self, app: Flask, *, batch_size: int = 500, poll_seconds: float = 1.0):
+        self.app = app
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def wake(self, *_args, **_kwargs) -> None:
+        self._wake.set()
+
+    def run_once(self) -> int:
+        """Match every unprocessed event now; returns how many were matched."""
+        total = 0
+        while True:
+            with self.app.app_context():
+                try:
+                    done = match_pending(self.batch_size)
+                finally:
+                    db.session.remove()
+            total += done
+            if done < self.batch_size:
+                return total
+
+    def _loop(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("matcher batch failed; retrying")
+                self._stop.wait(min(0.1 * 2 ** failures, 5.0))
+                continue
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+
+    def start(self) -> threading.Thread:
+        signals.events_stored.connect(self.wake, sender=self.app)
+        self.thread = threading.Thread(target=self._loop, name="alerting-matcher", daemon=True)
+        self.thread.start()
+        return self.thread
+
+    def stop(self, timeout: float = 5.0) -> None:
+        signals.events_stored.disconnect(self.wake, sender=self.app)
+        self._stop.set()
+        self._wake.set()
+        if self.thread is not None:
+            self.thread.join(timeout)

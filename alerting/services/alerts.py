@@ -1,0 +1,145 @@
+"""Alerts: listing, detail, and the lifecycle a person drives (acknowledge, dismiss)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from .. import signals
+from ..engine.timeparse import isoformat_z
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Alert, Delivery, utcnow
+from . import audit
+
+# What a person may do from each status (DESIGN.md: anything else is a 409).
+TRANSITIONS = {
+    "acknowledge": {"pending", "delivered", "failed"},
+    "dismiss": {"pending", "delivered", "failed", "acknowledged"},
+}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return isoformat_z(value) if value else None
+
+
+def delivery_json(delivery: Delivery, *, attempts: bool = False) -> dict[str, Any]:
+    body = {
+        "id": delivery.id,
+        "alert_id": delivery.alert_id,
+        "channel": delivery.channel,
+        "target": delivery.target,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "next_attempt_at": _iso(delivery.next_attempt_at) if delivery.status == "pending" else None,
+        "last_error": delivery.last_error,
+        "last_status_code": delivery.last_status_code,
+        "delivered_at": _iso(delivery.delivered_at),
+        "created_at": _iso(delivery.created_at),
+    }
+    if attempts:
+        body["attempt_log"] = [
+            {"started_at": _iso(a.started_at), "duration_ms": round(a.duration_ms, 2), "ok": a.ok,
+             "status_code": a.status_code, "error": a.error}
+            for a in delivery.attempt_log
+        ]
+    return body
+
+
+def alert_json(alert: Alert) -> dict[str, Any]:
+    """The API's alert object."""
+    return {
+        "id": alert.id,
+        "rule_id": alert.rule_id,
+        "rule_name": alert.rule_name,
+        "event_id": alert.event_id,
+        "camera_id": alert.camera_id,
+        "severity": alert.severity,
+        "status": alert.status,
+        "dedup_key": alert.dedup_key,
+        "matched_conditions": alert.matched_conditions or [],
+        "object_type": alert.object_type,
+        "zone_id": alert.zone_id,
+        "event_time": _iso(alert.event_time),
+        "created_at": _iso(alert.created_at),
+        "updated_at": _iso(alert.updated_at),
+        "acknowledged_at": _iso(alert.acknowledged_at),
+        "acknowledged_by": alert.acknowledged_by,
+        "dismissed_at": _iso(alert.dismissed_at),
+        "dismissed_by": alert.dismissed_by,
+    }
+
+
+def get_alert(alert_id: int) -> Alert:
+    alert = db.session.get(Alert, alert_id)
+    if alert is None:
+        raise ApiError(404, "not_found", f"Alert {alert_id} not found")
+    return alert
+
+
+def list_alerts(*, status: str | None = None, severity: str | None = None,
+                rule_id: str | None = None, camera_id: str | None = None,
+                since: datetime | None = None, after_id: int | None = None,
+                limit: int = 50, offset: int = 0) -> tuple[list[Alert], int]:
+    """A page of alerts, most severe first then newest, and the total matching."""
+    query = select(Alert)
+    if status:
+        query = query.where(Alert.status == status)
+    if severity:
+        query = query.where(Alert.severity == severity)
+    if rule_id:
+        query = query.where(Alert.rule_id == rule_id)
+    if camera_id:
+        query = query.where(Alert.camera_id == camera_id)
+    if since:
+        query = query.where(Alert.created_at >= since)
+    if after_id is not None:
+        query = query.where(Alert.id > after_id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(Alert.severity_priority, Alert.created_at.desc(), Alert.id.desc())
+        .limit(limit).offset(offset)
+    )
+    return list(rows), total
+
+
+def alerts_after(last_id: int, limit: int = 1000) -> list[Alert]:
+    """Alerts created after `last_id`, oldest first (catch-up for live clients)."""
+    return list(db.session.scalars(
+        select(Alert).where(Alert.id > last_id).order_by(Alert.id).limit(limit)
+    ))
+
+
+def alert_detail(alert_id: int) -> dict[str, Any]:
+    from .events import event_json, get_event
+
+    alert = db.session.get(Alert, alert_id, options=[
+        selectinload(Alert.deliveries).selectinload(Delivery.attempt_log)])
+    if alert is None:
+        raise ApiError(404, "not_found", f"Alert {alert_id} not found")
+    return {
+        **alert_json(alert),
+        "event": event_json(get_event(alert.event_id)),
+        "deliveries": [delivery_json(d, attempts=True) for d in alert.deliveries],
+    }
+
+
+def transition(alert_id: int, action: str, actor: str) -> Alert:
+    """Acknowledge or dismiss; 409 when the alert's status does not allow it."""
+    alert = get_alert(alert_id)
+    if alert.status not in TRANSITIONS[action]:
+        raise ApiError(409, "conflict", f"Alert {alert_id} is {alert.status}; cannot {action} it")
+    now = utcnow()
+    if action == "acknowledge":
+        alert.status, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", now, actor
+    else:
+        alert.status, alert.dismissed_at, alert.dismissed_by = "dismissed", now, actor
+    alert.updated_at = now
+    audit.record(actor, f"alert_{action}", "alert", alert.id)
+    db.session.commit()
+    signals.alert_updated.send(current_app._get_current_object(), alert_id=alert.id)
+    return alert

@@ -1,0 +1,164 @@
+"""Events become the right alerts and no others: the matcher through the API."""
+
+from alerting.extensions import db
+from alerting.models import Alert, Delivery, Event
+from tests.conftest import make_app, make_key
+from tests.factories import create_rule, post_event, run_matcher
+
+
+def alerts(client, headers, **query):
+    qs = "&".join(f"{k}={v}" for k, v in query.items())
+    return client.get(f"/api/alerts?{qs}", headers=headers).json["alerts"]
+
+
+def test_matching_event_becomes_an_alert(app, client, admin_headers):
+    rule = create_rule(client, admin_headers, risk_threshold=50, zone_ids=["porch"],
+                       min_confidence=0.8)
+    event = post_event(client, admin_headers)
+    assert run_matcher(app) == 1
+    [alert] = alerts(client, admin_headers)
+    assert alert["rule_id"] == rule["id"] and alert["event_id"] == event["id"]
+    assert alert["severity"] == "high" and alert["object_type"] == "person"
+    assert alert["zone_id"] == "porch"
+    assert alert["matched_conditions"] == ["risk_threshold", "object_type", "camera", "zone",
+                                           "min_confidence"]
+    assert alert["status"] == "delivered"  # no channels: recorded and shown only
+    detail = client.get(f"/api/events/{event['id']}", headers=admin_headers).json
+    assert detail["processed_at"] is not None and len(detail["alerts"]) == 1
+
+
+def test_non_matching_events_make_no_alert(app, client, admin_headers):
+    create_rule(client, admin_headers, risk_threshold=50)
+    post_event(client, admin_headers, camera_id="front")  # other camera
+    post_event(client, admin_headers, risk_score=20)  # below threshold
+    post_event(client, admin_headers, detections=[{"object_type": "cat", "confidence": 0.99}])
+    assert run_matcher(app) == 3
+    assert alerts(client, admin_headers) == []
+
+
+def test_one_detection_must_satisfy_type_zone_and_confidence(app, client, admin_headers):
+    create_rule(client, admin_headers, zone_ids=["driveway"], min_confidence=0.8)
+    post_event(client, admin_headers, detections=[
+        {"object_type": "person", "confidence": 0.5, "zone_ids": ["driveway"]},
+        {"object_type": "cat", "confidence": 0.9, "zone_ids": ["driveway"]},
+        {"object_type": "person", "confidence": 0.95, "zone_ids": ["garden"]},
+    ])
+    run_matcher(app)
+    assert alerts(client, admin_headers) == []
+
+
+def test_disabled_rule_does_not_fire(app, client, admin_headers):
+    create_rule(client, admin_headers, enabled=False)
+    post_event(client, admin_headers)
+    run_matcher(app)
+    assert alerts(client, admin_headers) == []
+
+
+def test_rule_changes_are_seen_by_the_next_batch(app, client, admin_headers):
+    rule = create_rule(client, admin_headers)
+    post_event(client, admin_headers)
+    run_matcher(app)
+    client.put(f"/api/alerts/rules/{rule['id']}", json={"enabled": False}, headers=admin_headers)
+    post_event(client, admin_headers)
+    run_matcher(app)
+    assert len(alerts(client, admin_headers)) == 1
+
+
+def test_cooldown_per_dedup_key(app, client, admin_headers):
+    create_rule(client, admin_headers, cooldown_seconds=300,
+                dedup_key_template="{camera_id}:{object_type}")
+    for minute in ("00", "02", "04", "06"):
+        post_event(client, admin_headers, started_at=f"2026-01-15T02:{minute}:00Z")
+    post_event(client, admin_headers, started_at="2026-01-15T02:01:00Z", camera_id="back-door",
+               detections=[{"object_type": "PERSON", "confidence": 0.9}])
+    run_matcher(app)
+    got = alerts(client, admin_headers)
+    # 02:00 fires; 02:02 and 02:04 and 02:01 are within 300 s of it; 02:06 is 360 s later.
+    assert sorted(a["event_time"] for a in got) == ["2026-01-15T02:00:00Z",
+                                                    "2026-01-15T02:06:00Z"]
+
+
+def test_cooldown_zero_fires_every_time(app, client, admin_headers):
+    create_rule(client, admin_headers, cooldown_seconds=0)
+    for _ in range(3):
+        post_event(client, admin_headers)
+    run_matcher(app)
+    assert len(alerts(client, admin_headers)) == 3
+
+
+def test_hour_in_dedup_key_separates_hours(app, client, admin_headers):
+    create_rule(client, admin_headers, cooldown_seconds=7200, dedup_key_template="{rule_id}:{hour}")
+    post_event(client, admin_headers, started_at="2026-01-15T02:59:00Z")
+    post_event(client, admin_headers, started_at="2026-01-15T03:01:00Z")
+    post_event(client, admin_headers, started_at="2026-01-15T03:30:00Z")
+    run_matcher(app)
+    keys = sorted(a["dedup_key"].split(":")[1] for a in alerts(client, admin_headers))
+    assert keys == ["02", "03"]
+
+
+def test_schedule_and_conditions(app, client, admin_headers):
+    create_rule(client, admin_headers, schedule={"days": ["thu"], "start_time": "22:00",
+                                                 "end_time": "06:00"},
+                conditions=[{"field": "summary", "op": "contains", "value": "ladder"}])
+    # 2026-01-15 is a Thursday; 2026-01-16 03:00 is Friday morning, inside Thursday's night.
+    post_event(client, admin_headers, started_at="2026-01-16T03:00:00Z", summary="man with ladder")
+    post_event(client, admin_headers, started_at="2026-01-16T03:00:00Z", summary="postman")
+    post_event(client, admin_headers, started_at="2026-01-16T12:00:00Z", summary="a ladder")
+    run_matcher(app)
+    [alert] = alerts(client, admin_headers)
+    assert alert["matched_conditions"] == ["object_type", "camera", "schedule", "conditions"]
+
+
+def test_schedule_uses_configured_timezone(tmp_path):
+    app = make_app(tmp_path, TIMEZONE="America/New_York")
+    client, headers = app.test_client(), {"x-access-token": make_key(app)}
+    create_rule(client, headers, schedule={"days": ["wed"], "start_time": "21:00",
+                                           "end_time": "22:00"})
+    post_event(client, headers, started_at="2026-01-15T02:30:00Z")  # Wed 21:30 in New York
+    run_matcher(app)
+    assert len(client.get("/api/alerts", headers=headers).json["alerts"]) == 1
+
+
+def test_several_rules_one_event(app, client, admin_headers):
+    create_rule(client, admin_headers, name="a", severity="low")
+    create_rule(client, admin_headers, name="b", severity="critical", camera_ids=None)
+    create_rule(client, admin_headers, name="c", object_types=["vehicle"])
+    post_event(client, admin_headers)
+    run_matcher(app)
+    assert [a["rule_name"] for a in alerts(client, admin_headers)] == ["b", "a"]  # by severity
+
+
+def test_deliveries_written_with_the_alert(tmp_path):
+    app = make_app(tmp_path, EMAIL_RECIPIENTS=["a@example.com", "b@example.com"],
+                   WEBHOOK_URL="https://hooks.example.com/x")
+    client, headers = app.test_client(), {"x-access-token": make_key(app)}
+    create_rule(client, headers, channels=["email", "webhook", "push"])
+    create_rule(client, headers, name="own", channels=["webhook"],
+                targets={"webhook_url": "https://other.example.com/hook"})
+    post_event(client, headers)
+    run_matcher(app)
+    with app.app_context():
+        rows = sorted((d.channel, d.target) for d in db.session.query(Delivery))
+        assert rows == [("email", "a@example.com"), ("email", "b@example.com"),
+                        ("webhook", "https://hooks.example.com/x"),
+                        ("webhook", "https://other.example.com/hook")]
+        assert {a.status for a in db.session.query(Alert)} == {"pending"}
+
+
+def test_each_event_matched_once(app, client, admin_headers):
+    create_rule(client, admin_headers)
+    post_event(client, admin_headers)
+    run_matcher(app)
+    assert run_matcher(app) == 0
+    with app.app_context():
+        assert db.session.query(Event).filter(Event.processed_at.is_(None)).count() == 0
+    assert len(alerts(client, admin_headers)) == 1
+
+
+def test_alert_history_survives_rule_deletion(app, client, admin_headers):
+    rule = create_rule(client, admin_headers)
+    post_event(client, admin_headers)
+    run_matcher(app)
+    client.delete(f"/api/alerts/rules/{rule['id']}", headers=admin_headers)
+    [alert] = alerts(client, admin_headers)
+    assert alert["rule_id"] is None and alert["rule_name"] == "Person at the back door"
