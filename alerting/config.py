@@ -24,6 +24,15 @@ def _list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def _seconds_list(value: str) -> list[float]:
+    return [float(part) for part in _list(value)]
+
+
+# Delay before each retry of a failed delivery, in seconds (jittered by up to 20 %): about
+# 9 hours from the first try to the last. A delivery still failing after the last is dead.
+DEFAULT_RETRY_SCHEDULE = [10, 30, 60, 120, 300, 600, 1200, 2400, 3600, 7200, 14400]
+
+
 # name -> (default, parser). The environment variable is ALERTING_<name>.
 SETTINGS: dict[str, tuple[Any, Any]] = {
     "DATABASE_URL": (None, str),
@@ -51,7 +60,13 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "WEBHOOK_URL": (None, str),
     "WEBHOOK_TIMEOUT_SECONDS": (30, int),
     "WEBHOOK_ALLOW_CIDRS": ([], _list),
+    "WEBHOOK_SECRET": (None, str),
     "PUSH_URLS": ([], _list),
+    # Delivery: retries, concurrency, leases.
+    "RETRY_SCHEDULE": (DEFAULT_RETRY_SCHEDULE, _seconds_list),
+    "DISPATCH_CONCURRENCY": (32, int),
+    "DISPATCH_PER_TARGET": (8, int),
+    "DELIVERY_LEASE_SECONDS": (120, int),
 }
 
 

@@ -215,6 +215,9 @@ class Delivery(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who holds the lease: a dispatcher records an outcome only while its token is current,
+    # so a delivery whose lease expired and was claimed again is never recorded twice.
+    claim_token: Mapped[str | None] = mapped_column(String(36))
     last_error: Mapped[str | None] = mapped_column(Text)
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -261,6 +264,7 @@ class NotificationSettings(db.Model):
     default_email_recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
     default_webhook_url: Mapped[str | None] = mapped_column(String(2048))
     webhook_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    webhook_secret_revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     webhook_timeout_seconds: Mapped[int] = mapped_column(Integer, default=30)
     push_urls_encrypted: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

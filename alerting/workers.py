@@ -35,3 +35,35 @@ def status() -> dict[str, dict]:
         name: {"alive": state.alive, "expected": state.expected}
         for name, state in sorted(states.items())
     }
+
+
+_start_lock = threading.Lock()
+
+
+def start(app: Flask) -> None:
+    """Start this process's background workers once (gunicorn's post_worker_init, or the
+    first request under another server). Off when ALERTING_INPROCESS_WORKERS is off."""
+    if not app.config.get("INPROCESS_WORKERS", True):
+        return
+    with _start_lock:
+        if app.extensions.get("alerting.started"):
+            return
+        app.extensions["alerting.started"] = True
+        from .matcher import Matcher
+        from .notify.dispatcher import Dispatcher
+
+        matcher = Matcher(app)
+        app.extensions["alerting.matcher"] = matcher
+        register(app, "matcher", matcher.start())
+        dispatcher = Dispatcher(app)
+        app.extensions["alerting.dispatcher"] = dispatcher
+        register(app, "dispatcher", dispatcher.start())
+
+
+def stop(app: Flask) -> None:
+    """Stop the background workers this app started (tests, graceful shutdown)."""
+    for name in ("alerting.matcher", "alerting.dispatcher"):
+        worker = app.extensions.pop(name, None)
+        if worker is not None:
+            worker.stop()
+    app.extensions.pop("alerting.started", None)

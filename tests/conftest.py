@@ -63,3 +63,20 @@ def make_key(app, scope: str = "admin", name: str | None = None) -> str:
 @pytest.fixture
 def admin_headers(app):
     return {"x-access-token": make_key(app, "admin")}
+
+
+@pytest.fixture
+def smtp_server():
+    """start(handler) -> a running aiosmtpd server on loopback; all stopped afterwards."""
+    from tests.receivers import start_smtp
+
+    started = []
+
+    def start(handler, port=None):
+        controller = start_smtp(handler, port)
+        started.append(controller)
+        return controller
+
+    yield start
+    for controller in started:
+        controller.stop()

@@ -1,0 +1,45 @@
+"""Notification configuration (spec), its settings (secrets write-only), and test sends."""
+
+from flask import jsonify
+
+from ..auth import current_actor
+from ..services import notification_settings as settings
+from . import bp
+from .util import json_body
+
+
+@bp.get("/notification/config")
+def get_config():
+    """The spec's configuration status: no secret is ever returned."""
+    return jsonify(settings.config_json())
+
+
+@bp.get("/notification/settings")
+def get_settings():
+    """The editable settings, with which secrets are set (never the secrets)."""
+    return jsonify(settings.settings_json())
+
+
+@bp.put("/notification/config")
+def update_config():
+    """Partial update of the settings; smtp_password and push_urls are write-only."""
+    row = settings.update(json_body(), current_actor())
+    return jsonify(settings.settings_json(row))
+
+
+@bp.post("/notification/test")
+def test_notification():
+    """Send a test notification now on one channel; the result says whether it arrived."""
+    return jsonify(settings.send_test(json_body(), current_actor()))
+
+
+@bp.post("/notification/webhook-secret/reveal")
+def reveal_webhook_secret():
+    """The webhook signing secret, shown once (409 afterwards: rotate for a new one)."""
+    return jsonify({"webhook_secret": settings.reveal_webhook_secret(current_actor())})
+
+
+@bp.post("/notification/webhook-secret/rotate")
+def rotate_webhook_secret():
+    """A new webhook signing secret, shown this once."""
+    return jsonify({"webhook_secret": settings.rotate_webhook_secret(current_actor())})

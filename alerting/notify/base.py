@@ -1,0 +1,57 @@
+"""What every channel shares: the message, the outcome, the settings and the Notifier protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Message:
+    """One alert rendered for delivery; the same object is handed to every retry."""
+
+    delivery_id: str
+    severity: str
+    title: str
+    text: str
+    context: dict[str, Any] = field(default_factory=dict)
+    webhook_body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    """How one delivery attempt ended, as the dispatcher needs it to schedule the next."""
+
+    ok: bool
+    retryable: bool = False
+    status_code: int | None = None
+    error: str | None = None
+    retry_after: float | None = None
+    duration_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """Everything the channels need, copied out of the app config so no app is required."""
+
+    smtp_host: str | None = None
+    smtp_port: int | None = None  # None: 465 with SSL, 587 with STARTTLS, else 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_use_tls: bool = False  # STARTTLS
+    smtp_use_ssl: bool = False  # implicit TLS
+    smtp_from_address: str | None = None
+    smtp_timeout: float = 10.0
+    webhook_secret: str | None = None  # "whsec_<base64>"; None or "" sends unsigned
+    webhook_timeout_seconds: float = 10.0
+    webhook_allow_cidrs: tuple[str, ...] = ()
+    push_urls: tuple[str, ...] = ()  # Apprise URLs used when a push target is empty
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """A channel. `send` classifies every delivery failure into the Outcome; it never raises."""
+
+    name: str
+
+    def send(self, message: Message, target: str, settings: ChannelSettings) -> Outcome: ...

@@ -1,0 +1,111 @@
+"""Push through Apprise URLs (ntfy, Pushover, Telegram, Gotify, json://, ...)."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from contextvars import ContextVar
+
+with warnings.catch_warnings():
+    # Apprise's email plugin, loaded on the first URL it parses, imports the stdlib `imghdr`,
+    # whose import warns DeprecationWarning on 3.11/3.12. Importing it here, with only that
+    # warning silenced, keeps `-W error` runs (pytest's filterwarnings = error) working.
+    warnings.filterwarnings("ignore", message="'imghdr' is deprecated", category=DeprecationWarning)
+    try:
+        import imghdr  # noqa: F401
+    except ImportError:  # Python 3.13+: gone, and Apprise installs its own stand-in
+        pass
+
+import apprise
+
+from alerting.notify.base import ChannelSettings, Message, Outcome
+
+APPRISE_LOGGER = "apprise"
+
+_NOTIFY_TYPES = {
+    "critical": apprise.NotifyType.FAILURE,
+    "high": apprise.NotifyType.WARNING,
+    "medium": apprise.NotifyType.WARNING,
+    "low": apprise.NotifyType.INFO,
+}
+_DEFAULT_TYPE = apprise.NotifyType.INFO
+
+
+_active_capture: ContextVar[_Capture | None] = ContextVar("alerting_push_capture", default=None)
+
+
+class _Capture(logging.Handler):
+    """Collects the warnings Apprise logs for one send: its only account of why a send failed.
+
+    Records are matched by context, not thread: Apprise 2 runs a service in a pool thread (to
+    enforce its service timeout) but copies the caller's contextvars into it, and concurrent
+    sends from other dispatcher threads each see only their own records.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if _active_capture.get() is not self:
+            return
+        try:
+            text = " ".join(record.getMessage().split())
+        except Exception:  # a malformed log call must not break delivery
+            return
+        if text and text not in self.messages:
+            self.messages.append(text)
+
+
+def _asset() -> apprise.AppriseAsset:
+    # async_mode off: one URL gains nothing from Apprise's parallel dispatch.
+    return apprise.AppriseAsset(async_mode=False)
+
+
+class PushNotifier:
+    """Send the alert's title and text to one or more Apprise URLs."""
+
+    name = "push"
+
+    def send(self, message: Message, target: str, settings: ChannelSettings) -> Outcome:
+        """Deliver once. Apprise reports only success or failure, so failures are retryable,
+        except a URL Apprise cannot parse at all."""
+        started = time.perf_counter()
+        outcome = self._send(message, target, settings)
+        outcome.duration_ms = (time.perf_counter() - started) * 1000.0
+        return outcome
+
+    def _send(self, message: Message, target: str, settings: ChannelSettings) -> Outcome:
+        urls = [target.strip()] if target and target.strip() else list(settings.push_urls)
+        if not urls:
+            return Outcome(ok=False, retryable=False, error="no push URL configured")
+        notifier = apprise.Apprise(asset=_asset())
+        for url in urls:
+            if not notifier.add(url):
+                # Never echo the URL: Apprise URLs carry tokens.
+                scheme = url.split("://", 1)[0] if "://" in url else "?"
+                return Outcome(
+                    ok=False, retryable=False, error=f"not a usable Apprise URL ({scheme}://...)"
+                )
+        capture = _Capture()
+        token = _active_capture.set(capture)
+        logger = logging.getLogger(APPRISE_LOGGER)
+        logger.addHandler(capture)
+        try:
+            result = notifier.notify(
+                body=message.text or message.title,
+                title=message.title,
+                notify_type=_NOTIFY_TYPES.get(str(message.severity).lower(), _DEFAULT_TYPE),
+            )
+            sent = bool(result)  # a bool before Apprise 2, an AppriseResult since
+            close = getattr(result, "close", None)
+            if callable(close):
+                close()
+        finally:
+            logger.removeHandler(capture)
+            _active_capture.reset(token)
+        if sent:
+            return Outcome(ok=True)
+        reason = "; ".join(capture.messages)[:500] or "Apprise reported a failure, no reason logged"
+        return Outcome(ok=False, retryable=True, error=reason)

@@ -1,0 +1,243 @@
+"""Notification settings: one row, seeded from ALERTING_* on first use, secrets encrypted at
+rest and never returned; the spec's config view; the signing secret shown once; test sends."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from ..engine.errors import ValidationError
+from ..engine.settings_schema import parse_notification_test, parse_settings
+from ..engine.timeparse import isoformat_z
+from ..errors import ApiError
+from ..extensions import db
+from ..models import NotificationSettings, utcnow
+from ..notify import ChannelSettings, Message, get_notifier
+from ..notify.ssrf import UnsafeURL, check_url
+from ..notify.webhook import generate_secret
+from . import audit, secrets_box
+
+ROW_ID = 1
+
+
+def get_row() -> NotificationSettings:
+    """The settings row, created from the environment's values the first time."""
+    row = db.session.get(NotificationSettings, ROW_ID)
+    if row is not None:
+        return row
+    config = current_app.config
+    row = NotificationSettings(
+        id=ROW_ID,
+        notification_enabled=bool(config.get("NOTIFICATIONS_ENABLED", True)),
+        smtp_host=config.get("SMTP_HOST"),
+        smtp_port=config.get("SMTP_PORT"),
+        smtp_username=config.get("SMTP_USERNAME"),
+        smtp_password_encrypted=secrets_box.encrypt(config.get("SMTP_PASSWORD")),
+        smtp_from_address=config.get("SMTP_FROM_ADDRESS"),
+        smtp_use_tls=bool(config.get("SMTP_USE_TLS", True)),
+        smtp_use_ssl=bool(config.get("SMTP_USE_SSL", False)),
+        default_email_recipients=list(config.get("EMAIL_RECIPIENTS") or []),
+        default_webhook_url=config.get("WEBHOOK_URL"),
+        webhook_secret_encrypted=secrets_box.encrypt(
+            config.get("WEBHOOK_SECRET") or generate_secret()),
+        webhook_timeout_seconds=int(config.get("WEBHOOK_TIMEOUT_SECONDS") or 30),
+        push_urls_encrypted=secrets_box.encrypt_list(list(config.get("PUSH_URLS") or [])),
+    )
+    db.session.add(row)
+    try:
+        db.session.commit()
+    except IntegrityError:  # another thread or process seeded it first
+        db.session.rollback()
+        row = db.session.get(NotificationSettings, ROW_ID)
+    return row
+
+
+def push_urls(row: NotificationSettings) -> list[str]:
+    """The stored Apprise URLs (they may hold tokens, so they are stored encrypted)."""
+    return secrets_box.decrypt_list(row.push_urls_encrypted)
+
+
+def email_configured(row: NotificationSettings) -> bool:
+    return bool(row.smtp_host and row.smtp_from_address)
+
+
+def channel_settings(row: NotificationSettings | None = None) -> ChannelSettings:
+    """What the notifiers need, secrets decrypted, for one batch of sends."""
+    row = row or get_row()
+    config = current_app.config
+    return ChannelSettings(
+        smtp_host=row.smtp_host,
+        smtp_port=row.smtp_port,
+        smtp_username=row.smtp_username,
+        smtp_password=secrets_box.decrypt(row.smtp_password_encrypted),
+        smtp_use_tls=row.smtp_use_tls,
+        smtp_use_ssl=row.smtp_use_ssl,
+        smtp_from_address=row.smtp_from_address,
+        smtp_timeout=float(config.get("SMTP_TIMEOUT_SECONDS") or 10),
+        webhook_secret=secrets_box.decrypt(row.webhook_secret_encrypted),
+        webhook_timeout_seconds=float(row.webhook_timeout_seconds or 30),
+        webhook_allow_cidrs=tuple(config.get("WEBHOOK_ALLOW_CIDRS") or ()),
+        push_urls=tuple(push_urls(row)),
+    )
+
+
+def config_json(row: NotificationSettings | None = None) -> dict[str, Any]:
+    """GET /api/notification/config, exactly the spec's fields (no secret ever)."""
+    row = row or get_row()
+    email = email_configured(row)
+    webhook = bool(row.default_webhook_url)
+    push = bool(push_urls(row))
+    available = [name for name, ok in (("email", email), ("webhook", webhook), ("push", push))
+                 if ok]
+    return {
+        "notification_enabled": row.notification_enabled,
+        "email_configured": email,
+        "webhook_configured": webhook,
+        "push_configured": push,
+        "available_channels": available,
+        "smtp_host": row.smtp_host,
+        "smtp_port": row.smtp_port,
+        "smtp_from_address": row.smtp_from_address,
+        "smtp_use_tls": row.smtp_use_tls,
+        "default_webhook_url": row.default_webhook_url,
+        "webhook_timeout_seconds": row.webhook_timeout_seconds,
+        "default_email_recipients": row.default_email_recipients or [],
+    }
+
+
+def settings_json(row: NotificationSettings | None = None) -> dict[str, Any]:
+    """The spec's view plus what the settings page shows: which secrets are set, never them."""
+    row = row or get_row()
+    return {
+        **config_json(row),
+        "smtp_username": row.smtp_username,
+        "smtp_use_ssl": row.smtp_use_ssl,
+        "smtp_password_set": bool(row.smtp_password_encrypted),
+        "push_urls_count": len(push_urls(row)),
+        "webhook_secret_set": bool(row.webhook_secret_encrypted),
+        "webhook_secret_revealed": row.webhook_secret_revealed_at is not None,
+        "updated_at": isoformat_z(row.updated_at) if row.updated_at else None,
+    }
+
+
+def _check_webhook_url(url: str | None, field: str) -> None:
+    if not url:
+        return
+    try:
+        check_url(url, tuple(current_app.config.get("WEBHOOK_ALLOW_CIDRS") or ()))
+    except UnsafeURL as exc:
+        raise ValidationError({field: f"refused: {exc.reason}"}) from None
+
+
+def update(payload: Any, actor: str) -> NotificationSettings:
+    """Apply a partial update; secrets are write-only. The webhook URL is SSRF-checked."""
+    values = parse_settings(payload)
+    _check_webhook_url(values.get("default_webhook_url"), "default_webhook_url")
+    row = get_row()
+    changed = sorted(values)
+    if "smtp_password" in values:
+        row.smtp_password_encrypted = secrets_box.encrypt(values.pop("smtp_password"))
+    if "push_urls" in values:
+        row.push_urls_encrypted = secrets_box.encrypt_list(values.pop("push_urls"))
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.updated_at = utcnow()
+    audit.record(actor, "notification_config_update", "notification_settings", ROW_ID,
+                 {"changed": changed})
+    db.session.commit()
+    return row
+
+
+def reveal_webhook_secret(actor: str) -> str:
+    """The signing secret, once. Later calls are a 409: rotate to see a new one."""
+    row = get_row()
+    if row.webhook_secret_revealed_at is not None:
+        raise ApiError(409, "conflict",
+                       "The webhook signing secret was already shown; rotate it to get a new one")
+    row.webhook_secret_revealed_at = utcnow()
+    audit.record(actor, "webhook_secret_reveal", "notification_settings", ROW_ID)
+    db.session.commit()
+    return secrets_box.decrypt(row.webhook_secret_encrypted) or ""
+
+
+def rotate_webhook_secret(actor: str) -> str:
+    """A new signing secret, returned this once; deliveries from now on are signed with it."""
+    row = get_row()
+    secret = generate_secret()
+    row.webhook_secret_encrypted = secrets_box.encrypt(secret)
+    row.webhook_secret_revealed_at = utcnow()
+    audit.record(actor, "webhook_secret_rotate", "notification_settings", ROW_ID)
+    db.session.commit()
+    return secret
+
+
+def sample_message(channel: str) -> Message:
+    """A realistic sample alert, so a test shows what a real one will look like."""
+    now = isoformat_z(utcnow())
+    alert = {"id": 0, "rule_name": "Test notification", "camera_id": "test-camera",
+             "severity": "low", "status": "pending", "created_at": now, "test": True}
+    event = {"camera_id": "test-camera", "started_at": now, "risk_score": 10, "risk_level": "low",
+             "summary": "This is a test notification from alerting.", "labels": ["test"],
+             "detections": [{"object_type": "person", "confidence": 0.9, "zone_ids": ["porch"]}]}
+    rule = {"id": None, "name": "Test notification", "severity": "low"}
+    return Message(
+        delivery_id=f"test-{uuid.uuid4()}",
+        severity="low",
+        title="[TEST] alerting notification test",
+        text="This is a test notification from alerting. If you can read it, "
+             f"the {channel} channel works.",
+        context={"alert": alert, "rule": rule, "event": event, "matched_conditions": []},
+        webhook_body={"type": "test", "timestamp": now,
+                      "data": {"alert": alert, "rule": rule, "event": event,
+                               "matched_conditions": []}},
+    )
+
+
+def send_test(payload: Any, actor: str) -> dict[str, Any]:
+    """POST /api/notification/test: send one test message now; the spec's result shape."""
+    options = parse_notification_test(payload)
+    channel = options["channel"]
+    row = get_row()
+    settings = channel_settings(row)
+    if channel == "email":
+        targets = options["email_recipients"] or list(row.default_email_recipients or [])
+        if not email_configured(row):
+            return _result(channel, False, "Email is not configured (missing SMTP settings)",
+                           "Please configure SMTP settings (host, from address) to enable "
+                           "email notifications")
+        if not targets:
+            return _result(channel, False, "No email recipients",
+                           "Give email_recipients or configure default recipients")
+        target = ", ".join(targets)
+    elif channel == "webhook":
+        target = options["webhook_url"] or row.default_webhook_url
+        if not target:
+            return _result(channel, False, "Webhook is not configured (no URL)",
+                           "Give webhook_url or configure a default webhook URL")
+    else:
+        urls = options["push_urls"] or list(settings.push_urls)
+        if not urls:
+            return _result(channel, False, "Push is not configured (no Apprise URLs)",
+                           "Configure push URLs (Apprise URLs such as ntfy://topic)")
+        target = ",".join(urls)
+    outcome = get_notifier(channel).send(sample_message(channel), target, settings)
+    if not outcome.ok:
+        return _result(channel, False, outcome.error or "delivery failed",
+                       f"Test {channel} notification failed", outcome.status_code)
+    audit.record(actor, "notification_test", "notification_settings", ROW_ID,
+                 {"channel": channel})
+    db.session.commit()
+    shown = target if channel != "push" else f"{target.count(',') + 1} push URL(s)"
+    return _result(channel, True, None, f"Test {channel} sent successfully to {shown}",
+                   outcome.status_code)
+
+
+def _result(channel: str, success: bool, error: str | None, message: str,
+            status_code: int | None = None) -> dict[str, Any]:
+    body = {"channel": channel, "success": success, "error": error, "message": message}
+    if status_code is not None:
+        body["status_code"] = status_code
+    return body

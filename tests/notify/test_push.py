@@ -1,0 +1,93 @@
+"""Push channel: Apprise's json:// plugin posting to a pytest-httpserver receiver on loopback."""
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from alerting.notify import get_notifier
+from alerting.notify.base import ChannelSettings, Message
+from alerting.notify.push import PushNotifier
+
+
+@pytest.fixture(scope="module")
+def server():
+    receiver = HTTPServer(host="127.0.0.1")
+    receiver.start()
+    yield receiver
+    receiver.clear()
+    receiver.stop()
+
+
+@pytest.fixture
+def receiver(server):
+    server.clear()
+    yield server
+    server.clear()
+
+
+def make_message() -> Message:
+    return Message(
+        delivery_id="dlv-1",
+        severity="critical",
+        title="[CRITICAL] Person at back door (camera back-door)",
+        text="A person was seen at the back door at 02:14.",
+    )
+
+
+def json_url(receiver: HTTPServer, path: str = "/push") -> str:
+    return f"json://127.0.0.1:{receiver.port}{path}"
+
+
+def test_registered_by_name():
+    assert get_notifier("push").name == "push"
+
+
+def test_receiver_gets_title_and_body(receiver):
+    receiver.expect_request("/push", method="POST").respond_with_json({"ok": True})
+
+    outcome = PushNotifier().send(make_message(), json_url(receiver), ChannelSettings())
+
+    assert outcome.ok, outcome.error
+    assert outcome.duration_ms > 0
+    request, _ = receiver.log[0]
+    payload = request.get_json()
+    assert payload["title"] == "[CRITICAL] Person at back door (camera back-door)"
+    assert payload["message"] == "A person was seen at the back door at 02:14."
+    assert payload["type"] == "failure"
+
+
+def test_receiver_error_is_retryable_with_apprise_reason(receiver):
+    receiver.expect_request("/push").respond_with_data("broken", status=500)
+
+    outcome = PushNotifier().send(make_message(), json_url(receiver), ChannelSettings())
+
+    assert not outcome.ok and outcome.retryable
+    assert "500" in outcome.error
+
+
+def test_nothing_listening_is_retryable(receiver):
+    port = receiver.port
+    outcome = PushNotifier().send(
+        make_message(),
+        f"json://127.0.0.1:{port + 1 if port < 65535 else port - 1}/x",
+        ChannelSettings(),
+    )
+    assert not outcome.ok and outcome.retryable
+
+
+def test_falls_back_to_configured_urls(receiver):
+    receiver.expect_request("/push").respond_with_json({})
+    settings = ChannelSettings(push_urls=(json_url(receiver),))
+    assert PushNotifier().send(make_message(), "", settings).ok
+    assert len(receiver.log) == 1
+
+
+@pytest.mark.parametrize("target", ["nope://token@host", "not a url"])
+def test_unusable_url_is_permanent_and_not_echoed(target):
+    outcome = PushNotifier().send(make_message(), target, ChannelSettings())
+    assert not outcome.ok and not outcome.retryable
+    assert "token" not in outcome.error
+
+
+def test_no_url_at_all_is_permanent():
+    outcome = PushNotifier().send(make_message(), "", ChannelSettings())
+    assert not outcome.ok and not outcome.retryable and "no push URL" in outcome.error
