@@ -9,7 +9,7 @@ export FLASK_APP := app
 
 VENDOR := static/vendor/htmx.min.js static/vendor/ws.js
 
-.PHONY: run dev test lint bench setup setup-dev migrate clean-venv
+.PHONY: run dev test test-postgres lint bench setup setup-dev migrate clean-venv
 
 run: setup migrate
 	$(BIN)/gunicorn --config gunicorn.conf.py --workers 1 --threads $(THREADS) \
@@ -20,6 +20,12 @@ dev: setup-dev migrate
 
 test: setup-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The database-facing tests again, each in its own schema of a real PostgreSQL database.
+POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+test-postgres: setup-dev
+	ALERTING_TEST_DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest tests \
+	  --ignore=tests/engine --ignore=tests/notify $(PYTEST_ARGS)
 
 lint: setup-dev
 	$(BIN)/ruff check .
@@ -32,6 +38,11 @@ migrate: setup
 
 setup: $(VENV)/.installed $(VENDOR)
 setup-dev: $(VENV)/.installed-dev $(VENDOR)
+	@# The browser tests drive Debian's Chromium (Playwright never downloads a browser).
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	  else echo "Browser tests need Debian's chromium: run 'sudo apt-get install chromium'"; fi; \
+	fi
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

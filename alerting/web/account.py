@@ -72,5 +72,5 @@ def password():
 @bp.get("/")
 @login_required
 def index():
-    """The home page."""
-    return render_template("index.html")
+    """The home page: the live alerts."""
+    return redirect(url_for("web.live"))

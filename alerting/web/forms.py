@@ -1,8 +1,55 @@
-"""WTForms for the pages. Rule validation is engine.rule_schema, shared with the API."""
+"""WTForms for the pages, and the two helpers every page view uses.
 
+The forms render inputs and carry the CSRF token; they do not validate. A submitted form is
+turned into the JSON-shaped payload the API takes and handed to the same service, so the one
+validation (engine.rule_schema, engine.settings_schema) decides for both; `place_errors` then
+puts each ValidationError path beside the input it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import make_response, render_template
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from htmx_flask import request
+from wtforms import (
+    BooleanField,
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length
+
+from ..engine.vocabulary import CHANNELS, CONDITION_FIELDS, CONDITION_OPS, DAYS, SEVERITIES
+from ..services.keys import SCOPES
+
+try:
+    from wtforms import SelectChoice
+except ImportError:  # WTForms before 3.3 takes (value, label) tuples
+    SelectChoice = None
+
+
+def choice(value: str, label: str | None = None) -> Any:
+    """One option of a select or checkbox group, in the form this WTForms version wants."""
+    label = value if label is None else label
+    return SelectChoice(value, label) if SelectChoice is not None else (value, label)
+
+
+DAY_LABELS = {"sun": "Sun", "mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu",
+              "fri": "Fri", "sat": "Sat"}
+OP_LABELS = {"eq": "equals", "ne": "does not equal", "gt": ">", "gte": "≥", "lt": "<",
+             "lte": "≤", "in": "is one of", "not_in": "is none of", "contains": "contains",
+             "matches": "matches (regex)"}
+SCOPE_HELP = {"read": "list and view", "ingest": "post events only", "admin": "everything"}
+NUMERIC = {"inputmode": "decimal", "autocomplete": "off"}
 
 
 class LoginForm(FlaskForm):
@@ -15,3 +62,188 @@ class PasswordForm(FlaskForm):
     new = PasswordField("New password", validators=[DataRequired(), Length(min=10, max=200)])
     confirm = PasswordField("Repeat new password",
                             validators=[DataRequired(), EqualTo("new", "Passwords differ")])
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+class ConditionForm(Form):
+    """One `{field, op, value}` clause: a row of the conditions editor (no CSRF of its own)."""
+
+    field = SelectField("Field",
+                        choices=[choice("", "(none)")] + [choice(f) for f in CONDITION_FIELDS])
+    op = SelectField("Operator", choices=[choice(op, OP_LABELS[op]) for op in CONDITION_OPS])
+    value = StringField("Value", render_kw={"autocomplete": "off"})
+
+
+class RuleForm(FlaskForm):
+    """Every field of a rule. Choices of the seen-value groups are set by the view."""
+
+    name = StringField("Name", render_kw={"autocomplete": "off"})
+    description = TextAreaField("Description", render_kw={"rows": 2})
+    enabled = BooleanField("Enabled", default=True)
+    severity = SelectField("Severity", choices=[choice(s, s.capitalize()) for s in SEVERITIES],
+                           default="medium")
+    risk_threshold = StringField("Minimum risk score (0–100)", render_kw=NUMERIC)
+    min_confidence = StringField("Minimum detection confidence (0–1)", render_kw=NUMERIC)
+    object_types = SelectMultipleField("Object types", choices=[])
+    object_types_other = StringField("Other object types (comma-separated)",
+                                     render_kw={"autocomplete": "off"})
+    camera_ids = SelectMultipleField("Cameras", choices=[])
+    camera_ids_other = StringField("Other cameras (comma-separated)",
+                                   render_kw={"autocomplete": "off"})
+    zone_ids = SelectMultipleField("Zones", choices=[])
+    zone_ids_other = StringField("Other zones (comma-separated)",
+                                 render_kw={"autocomplete": "off"})
+    schedule_on = BooleanField("Only alert inside a schedule")
+    schedule_days = SelectMultipleField("Days", choices=[choice(d, DAY_LABELS[d]) for d in DAYS],
+                                        default=list(DAYS))
+    schedule_start = StringField("From", default="00:00", render_kw={"type": "time"})
+    schedule_end = StringField("Until", default="00:00", render_kw={"type": "time"})
+    schedule_timezone = StringField("Timezone", render_kw={
+        "list": "timezones", "autocomplete": "off", "placeholder": "server default"})
+    conditions = FieldList(FormField(ConditionForm), min_entries=1)
+    dedup_key_template = StringField("Dedup key template", render_kw={
+        "placeholder": "{rule_id}:{camera_id}", "autocomplete": "off", "spellcheck": "false"})
+    cooldown_seconds = StringField("Cooldown (seconds)", default="300", render_kw=NUMERIC)
+    channels = SelectMultipleField("Channels",
+                                   choices=[choice(c, c.capitalize()) for c in CHANNELS])
+    email_recipients = StringField("Email recipients (comma-separated)", render_kw={
+        "autocomplete": "off", "placeholder": "default recipients"})
+    webhook_url = StringField("Webhook URL", render_kw={
+        "type": "url", "autocomplete": "off", "placeholder": "default webhook URL"})
+    push_urls = TextAreaField("Push URLs (one per line)", render_kw={
+        "rows": 2, "placeholder": "default push URLs", "spellcheck": "false"})
+
+
+class RuleTestForm(FlaskForm):
+    """Which events to test a rule against, and at what time."""
+
+    event_ids = SelectMultipleField("Recent events", choices=[], coerce=str)
+    event_ids_other = StringField("Or event ids (comma-separated)",
+                                  render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    test_time = StringField("Test time (UTC, optional)", render_kw={"type": "datetime-local"})
+
+
+# --- notifications, keys -----------------------------------------------------------------------
+
+
+class NotificationForm(FlaskForm):
+    """The notification settings; secrets are write-only (blank keeps the stored one)."""
+
+    notification_enabled = BooleanField("Send notifications")
+    smtp_host = StringField("SMTP host", render_kw={"autocomplete": "off"})
+    smtp_port = StringField("SMTP port", render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    smtp_username = StringField("SMTP username", render_kw={"autocomplete": "off"})
+    smtp_password = PasswordField("SMTP password", render_kw={"autocomplete": "new-password"})
+    smtp_password_clear = BooleanField("Remove the stored password")
+    smtp_from_address = StringField("From address", render_kw={"type": "email"})
+    smtp_use_tls = BooleanField("STARTTLS")
+    smtp_use_ssl = BooleanField("SSL/TLS from the start")
+    default_email_recipients = StringField("Email recipients (comma-separated)",
+                                           render_kw={"autocomplete": "off"})
+    default_webhook_url = StringField("Webhook URL", render_kw={"type": "url",
+                                                                "autocomplete": "off"})
+    webhook_timeout_seconds = StringField("Webhook timeout (seconds)",
+                                          render_kw={"inputmode": "numeric"})
+    push_urls = TextAreaField("Push URLs (one per line; Apprise URLs such as ntfy://topic)",
+                              render_kw={"rows": 2, "spellcheck": "false",
+                                         "autocomplete": "off"})
+    push_urls_clear = BooleanField("Remove the stored push URLs")
+
+
+class KeyForm(FlaskForm):
+    """A new API key: a name and a scope."""
+
+    name = StringField("Name", render_kw={"autocomplete": "off", "maxlength": 100})
+    scope = SelectField("Scope", choices=[choice(s, f"{s}: {SCOPE_HELP[s]}") for s in SCOPES],
+                        default="read")
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def wants_fragment() -> bool:
+    """An htmx request that swaps part of a page (not a history restore, which needs it all)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def render(full: str, fragment: str, status: int = 200, **context: Any):
+    """The full page, or only its fragment for htmx; `Vary: HX-Request` either way."""
+    template = fragment if wants_fragment() else full
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def split_list(text: str | None) -> list[str]:
+    """Items of a comma- or newline-separated input, blanks dropped."""
+    return [part.strip() for part in (text or "").replace("\n", ",").split(",") if part.strip()]
+
+
+def number_or_text(text: str | None) -> Any:
+    """A number typed into an input, None when blank, else the text itself: the schema, not
+    the form, says what is wrong with it."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _describe(payload: Any, path: list[str]) -> str | None:
+    """The offending value at `path` in payload, when it is short text worth quoting."""
+    value = payload
+    for key in path:
+        if isinstance(value, Mapping) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return None
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        text = str(value)
+        return text if len(text) <= 60 else text[:57] + "…"
+    return None
+
+
+def place_errors(
+    form: FlaskForm,
+    errors: Mapping[str, str],
+    payload: Any,
+    locate: Callable[[list[str]], Field | None],
+) -> list[str]:
+    """Put each error (dotted path -> message) on the form field `locate` names for it.
+
+    An error about one item of a list ("object_types.2") quotes the item. Errors no field
+    claims come back, to be shown at the top of the form, so none is ever lost.
+    """
+    unplaced = []
+    for path, message in errors.items():
+        parts = path.split(".")
+        target = locate(parts)
+        text = message
+        if parts[-1].isdigit():
+            shown = _describe(payload, parts)
+            text = f"“{shown}” {message}" if shown is not None else f"item {int(parts[-1]) + 1} "\
+                f"{message}"
+        if target is None:
+            unplaced.append(f"{path}: {message}")
+        else:
+            target.errors = [*(target.errors or []), text]
+    return unplaced
+
+
+def simple_locator(form: FlaskForm, aliases: Mapping[str, str] | None = None):
+    """A `locate` for flat payloads: the top-level key (or its alias) names the field."""
+    aliases = aliases or {}
+
+    def locate(parts: list[str]) -> Field | None:
+        name = aliases.get(parts[0], parts[0])
+        return form._fields.get(name) if name != "csrf_token" else None
+
+    return locate
