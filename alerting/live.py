@@ -1,0 +1,501 @@
+"""Live alerts: the hub that fans messages out to connected clients, and `/ws/events`.
+
+Every message is `{"type": ..., "data": {...}}` JSON (programs, `format=json`, the default)
+or an htmx out-of-band HTML fragment (the live page, `format=html`):
+
+- `alert_created`: data is the API's alert object;
+- `alert_updated`: the same, after a status change (delivered, failed, acknowledged, dismissed);
+- `event_created`: the API's event object;
+- `ready` (JSON only, sent once): the client is subscribed and caught up;
+  `data.last_id` is the cursor to reconnect with.
+
+Catch-up: `?last_id=N` first sends every alert with an id above N, oldest first, then the
+live stream, with nothing lost and nothing twice in between.
+
+Credentials: the browser's login session, or an API key (`read` or `admin` scope) in
+`?access_token=`, in the `x-access-token` / `Authorization: Bearer` headers, or in
+`Sec-WebSocket-Protocol: alerting, <key>` (answered with `alerting`). A handshake from a
+browser page of another site (its `Origin` is not this host) is refused with 403.
+
+The hub sits behind publish / subscribe / unsubscribe so that a Redis pub/sub hub can serve
+several processes later: each subscription is a bounded queue read only by its client's own
+handler thread, which alone writes to that client's socket. Publishing never blocks: a client
+whose queue is full is dropped (its socket shut down) and may reconnect with its last id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from . import signals
+from .auth import ANONYMOUS_ADMIN, auth_enabled, presented_key, session_principal
+from .extensions import db, sock
+from .models import Alert, Event
+from .services import keys
+from .services.alerts import alert_json
+from .services.events import event_json
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "alerting.live"
+URLS = "alerting.live.urls"
+SUBPROTOCOL = "alerting"
+FORMATS = ("json", "html")
+OPEN_STATUSES = ("pending", "delivered", "failed")  # not yet acknowledged or dismissed
+DEFAULT_QUEUE_SIZE = 4096  # a full batch of 1,000 events and their alerts fits, twice over
+PING_SECONDS = 25
+CATCH_UP_PAGE = 500
+POLL_SECONDS = 1.0  # how often an idle handler looks at its socket and drains input
+
+bp = Blueprint("live", __name__)
+
+
+def text_frame(text: str) -> bytes:
+    """`text` as one unmasked, unfragmented WebSocket text frame (RFC 6455 section 5.2).
+    A server's frames are the same bytes for every client that did not ask for compression."""
+    data = text.encode()
+    size = len(data)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + data
+
+
+@dataclass(frozen=True, slots=True)
+class LiveMessage:
+    """One message, its JSON and HTML forms (and their frames) built once for every client."""
+
+    type: str
+    data: dict[str, Any]
+    text: str
+    html: str = ""
+    text_frame: bytes = b""
+    html_frame: bytes = b""
+
+    @classmethod
+    def build(cls, type_: str, data: dict[str, Any], html: str = "") -> LiveMessage:
+        text = json.dumps({"type": type_, "data": data}, separators=(",", ":"))
+        return cls(type_, data, text, html, text_frame(text), text_frame(html) if html else b"")
+
+    @property
+    def alert_id(self) -> int | None:
+        return self.data.get("id") if self.type == "alert_created" else None
+
+
+class Subscription:
+    """One client's bounded queue. `dropped` is set when the client fell too far behind."""
+
+    __slots__ = ("_queue", "_size", "_on_drop", "dropped")
+
+    def __init__(self, size: int, on_drop: Callable[[], None] | None = None):
+        # SimpleQueue: put and get are C calls, cheaper per message than queue.Queue.
+        self._queue: queue.SimpleQueue[LiveMessage] = queue.SimpleQueue()
+        self._size = size
+        self._on_drop = on_drop
+        self.dropped = False
+
+    def offer(self, message: LiveMessage) -> bool:
+        """Queue without waiting; False when the queue is full. (Publishing threads racing
+        here may pass the bound by one message each: it stays a bound.)"""
+        if self._queue.qsize() >= self._size:
+            return False
+        self._queue.put(message)
+        return True
+
+    def get(self, timeout: float) -> LiveMessage | None:
+        """The next message, or None after `timeout` seconds without one."""
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def drop(self) -> None:
+        self.dropped = True
+        if self._on_drop is not None:
+            try:
+                self._on_drop()
+            except Exception:
+                log.exception("live: dropping a client failed")
+
+
+class Hub(Protocol):
+    """What the rest of the app needs from a live hub (in-process now, Redis later)."""
+
+    @property
+    def listening(self) -> bool:
+        """False when a message published now would reach nobody (skip building it)."""
+
+    def publish(self, message: LiveMessage) -> None: ...
+
+    def subscribe(self, on_drop: Callable[[], None] | None = None) -> Subscription: ...
+
+    def unsubscribe(self, subscription: Subscription) -> None: ...
+
+
+class LocalHub:
+    """The in-process hub: one bounded queue per subscriber, in this process only."""
+
+    def __init__(self, queue_size: int = DEFAULT_QUEUE_SIZE):
+        self.queue_size = queue_size
+        self.dropped_total = 0
+        self._lock = threading.Lock()
+        # Replaced, never mutated, so publish can iterate without the lock.
+        self._subscriptions: tuple[Subscription, ...] = ()
+
+    @property
+    def listening(self) -> bool:
+        return bool(self._subscriptions)
+
+    def __len__(self) -> int:
+        return len(self._subscriptions)
+
+    def subscribe(self, on_drop: Callable[[], None] | None = None) -> Subscription:
+        subscription = Subscription(self.queue_size, on_drop)
+        with self._lock:
+            self._subscriptions = (*self._subscriptions, subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        with self._lock:
+            self._subscriptions = tuple(s for s in self._subscriptions if s is not subscription)
+
+    def publish(self, message: LiveMessage) -> None:
+        """Queue `message` for every subscriber; never waits for any of them."""
+        for subscription in self._subscriptions:
+            if not subscription.offer(message):
+                self.unsubscribe(subscription)
+                self.dropped_total += 1
+                log.warning("live: a client fell %d messages behind and was dropped",
+                            self.queue_size)
+                subscription.drop()
+
+
+def init_app(app: Flask) -> None:
+    """Give `app` its hub, the `/ws/events` route, and the signals that feed the hub."""
+    app.config.setdefault("SOCK_SERVER_OPTIONS", {
+        "ping_interval": PING_SECONDS,  # simple-websocket closes a peer that misses a pong
+        "max_message_size": 64 * 1024,  # clients have nothing to say; bound what they send
+        "subprotocols": [SUBPROTOCOL],
+    })
+    app.extensions[EXTENSION] = LocalHub(app.config.get("LIVE_QUEUE_SIZE", DEFAULT_QUEUE_SIZE))
+    app.add_template_filter(detected_objects)
+    app.add_template_global(alert_action_url)
+    app.extensions[URLS] = app.url_map.bind(
+        "localhost", script_name=app.config.get("APPLICATION_ROOT") or "/")
+    app.register_blueprint(bp)
+    signals.alerts_created.connect(_on_alerts_created, sender=app)
+    signals.alert_updated.connect(_on_alert_updated, sender=app)
+    signals.events_stored.connect(_on_events_stored, sender=app)
+
+
+def hub(app: Flask | None = None) -> LocalHub:
+    return (app or current_app).extensions[EXTENSION]
+
+
+# -- what the pages and the hub show -------------------------------------------------------
+
+
+def detected_objects(event: Event | None) -> str:
+    """Template filter: "person 91%, car 80%" (each object type once, its best confidence)."""
+    if event is None:
+        return ""
+    best: dict[str, float | None] = {}
+    for detection in event.detections:
+        seen = best.get(detection.object_type)
+        conf = detection.confidence
+        if detection.object_type not in best or (conf is not None and (seen or 0) < conf):
+            best[detection.object_type] = conf
+    return ", ".join(f"{kind} {round(conf * 100)}%" if conf is not None else kind
+                     for kind, conf in best.items())
+
+
+def alert_action_url(alert_id: int, action: str) -> str:
+    """Template global: the URL of a row's acknowledge / dismiss button. Rows are rendered in
+    the matcher thread too, where there is no request for url_for to build from."""
+    if has_request_context():
+        return url_for(f"web.{action}", alert_id=alert_id)
+    return current_app.extensions[URLS].build(f"web.{action}", {"alert_id": alert_id})
+
+
+def _with_event():
+    return joinedload(Alert.event).joinedload(Event.detections)
+
+
+def load_alerts(ids: Iterable[int]) -> list[Alert]:
+    """Alerts by id, oldest first, with their event and detections loaded for display."""
+    ids = list(ids)
+    if not ids:
+        return []
+    return list(db.session.scalars(
+        select(Alert).where(Alert.id.in_(ids)).options(_with_event()).order_by(Alert.id))
+        .unique())
+
+
+def recent_alerts(limit: int) -> list[Alert]:
+    """The newest alerts, newest first, ready for display."""
+    return list(db.session.scalars(
+        select(Alert).options(_with_event()).order_by(Alert.id.desc()).limit(limit)).unique())
+
+
+def alerts_after(last_id: int, limit: int) -> list[Alert]:
+    return list(db.session.scalars(
+        select(Alert).where(Alert.id > last_id).options(_with_event())
+        .order_by(Alert.id).limit(limit)).unique())
+
+
+_UNACKNOWLEDGED = select(func.count()).select_from(Alert).where(Alert.status.in_(OPEN_STATUSES))
+
+
+def unacknowledged_count() -> int:
+    # On the session's connection, past the ORM layer: this runs once per alert published.
+    return db.session.connection().scalar(_UNACKNOWLEDGED) or 0
+
+
+def latest_alert_id() -> int:
+    return db.session.scalar(select(func.max(Alert.id))) or 0
+
+
+def _fragment(kind: str, **context: Any) -> str:
+    return render_template("_live_message.html", kind=kind, **context)
+
+
+def alert_message(kind: str, alert: Alert, count: int | None) -> LiveMessage:
+    html = _fragment(kind, alert=alert, fresh=kind == "alert_created", count=count)
+    return LiveMessage.build(kind, alert_json(alert), html)
+
+
+# -- publishing: from whichever thread sent the signal, after its commit --------------------
+
+
+@contextlib.contextmanager
+def _rendering(app: Flask) -> Iterator[None]:
+    """An app context to query and render in: the sender's own when it has one."""
+    if has_app_context() and current_app._get_current_object() is app:
+        yield
+    else:
+        with app.app_context():
+            yield
+
+
+def _publish_safely(app: Flask, build: Callable[[], Iterable[LiveMessage]]) -> None:
+    # A failure here must never reach the sender: the matcher has committed already.
+    target = app.extensions.get(EXTENSION)
+    if target is None or not target.listening:
+        return
+    try:
+        with _rendering(app):
+            for message in build():
+                target.publish(message)
+    except Exception:
+        log.exception("live: could not publish")
+
+
+def _on_alerts_created(app: Flask, alert_ids: Iterable[int] = (), **_: Any) -> None:
+    def build():
+        alerts = load_alerts(alert_ids)
+        count = unacknowledged_count()
+        return [alert_message("alert_created", alert, count) for alert in alerts]
+
+    _publish_safely(app, build)
+
+
+def _on_alert_updated(app: Flask, alert_id: int, **_: Any) -> None:
+    def build():
+        return [alert_message("alert_updated", alert, unacknowledged_count())
+                for alert in load_alerts([alert_id])]
+
+    _publish_safely(app, build)
+
+
+def _on_events_stored(app: Flask, ids: Iterable[int] = (), **_: Any) -> None:
+    def build():
+        rows = list(db.session.scalars(
+            select(Event).where(Event.id.in_(list(ids)))
+            .options(joinedload(Event.detections)).order_by(Event.id)).unique())
+        messages = []
+        for index, event in enumerate(rows):
+            # The page shows only the latest event: a batch needs one fragment, not 1,000.
+            html = _fragment("event_created", event=event) if index == len(rows) - 1 else ""
+            messages.append(LiveMessage.build("event_created", event_json(event), html))
+        return messages
+
+    _publish_safely(app, build)
+
+
+# -- the WebSocket route ---------------------------------------------------------------------
+
+
+def _without_default_port(netloc: str) -> str:
+    netloc = netloc.strip().lower()
+    for default in (":80", ":443"):
+        if netloc.endswith(default):
+            return netloc[: -len(default)]
+    return netloc
+
+
+def origin_allowed(origin: str | None, host: str) -> bool:
+    """No Origin (a program, not a browser), or a page of this very host:port."""
+    if origin is None:
+        return True
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False  # includes "null" (sandboxed frames, file: pages)
+    return _without_default_port(parts.netloc) == _without_default_port(host)
+
+
+def _offered_protocols() -> list[str]:
+    header = request.headers.get("Sec-WebSocket-Protocol", "")
+    return [p.strip() for p in header.split(",") if p.strip()]
+
+
+def _refuse(status: int, code: str, message: str):
+    response = jsonify({"error": code, "message": message})
+    response.status_code = status
+    return response
+
+
+@bp.before_request
+def _admit():
+    """Refuse the handshake before upgrading: a foreign page, no credentials, bad options."""
+    if not origin_allowed(request.headers.get("Origin"), request.host):
+        return _refuse(403, "forbidden", "WebSocket connections from other sites are refused")
+    offered = _offered_protocols()
+    protocol_keys = [p for p in offered if p != SUBPROTOCOL]
+    if offered and SUBPROTOCOL not in offered:
+        return _refuse(400, "bad_request",
+                       f"Offer the '{SUBPROTOCOL}' subprotocol along with an API key")
+    fmt = request.args.get("format", "json")
+    if fmt not in FORMATS:
+        return _refuse(400, "bad_request", "format must be json or html")
+    last_id = request.args.get("last_id")
+    if last_id is not None and not last_id.isdigit():
+        return _refuse(400, "bad_request", "last_id must be a whole number")
+    if not auth_enabled():
+        principal = ANONYMOUS_ADMIN
+    else:
+        raw = request.args.get("access_token") or presented_key() or next(
+            iter(protocol_keys), None)
+        principal = keys.authenticate(raw) if raw else session_principal()
+        if principal is None:
+            return _refuse(401, "unauthorized", "Log in, or present an API key")
+        if not principal.allows("read"):
+            return _refuse(403, "forbidden",
+                           f"This key's scope '{principal.scope}' may not read alerts")
+    g.principal = principal
+    g.live_format = fmt
+    g.live_last_id = int(last_id) if last_id is not None else None
+
+
+def _shut_down(ws) -> Callable[[], None]:
+    def shut() -> None:
+        # Wakes the handler (and simple-websocket's own thread) if it is stuck in send() on
+        # a client that stopped reading; what is already buffered still reaches the client.
+        with contextlib.suppress(OSError):
+            ws.sock.shutdown(socket.SHUT_RDWR)
+
+    return shut
+
+
+def _discard_input(ws) -> None:
+    # Clients have nothing to tell us; don't let what they send pile up.
+    if ws.input_buffer:
+        ws.input_buffer.clear()
+
+
+def _catch_up(ws, fmt: str, last_id: int) -> tuple[set[int], int]:
+    """Send every alert after `last_id`, oldest first. Returns (ids sent, new cursor)."""
+    sent: set[int] = set()
+    cursor = last_id
+    while True:
+        page = alerts_after(cursor, CATCH_UP_PAGE)
+        if not page:
+            break
+        for alert in page:
+            if fmt == "html":
+                ws.send(_fragment("alert_created", alert=alert, fresh=True, count=None))
+            else:
+                ws.send(LiveMessage.build("alert_created", alert_json(alert)).text)
+            sent.add(alert.id)
+        cursor = page[-1].id
+        db.session.expunge_all()
+        if len(page) < CATCH_UP_PAGE:
+            break
+    if fmt == "html":
+        ws.send(_fragment("count", count=unacknowledged_count()))
+    return sent, cursor
+
+
+def _sender(ws, fmt: str) -> Callable[[LiveMessage], None]:
+    """How this client is sent a message. Without compression every client gets the same
+    frame, encoded once per message; a client that asked for permessage-deflate (browsers
+    do) gets its own, compressed by simple-websocket."""
+    compressed = "permessage-deflate" in request.headers.get("Sec-WebSocket-Extensions", "")
+    raw = ws.sock if not compressed and ws.mode in ("gunicorn", "werkzeug") else None
+
+    def send(message: LiveMessage) -> None:
+        payload = message.html if fmt == "html" else message.text
+        if not payload:
+            return
+        if raw is None:
+            ws.send(payload)
+        elif ws.connected:
+            raw.sendall(message.html_frame if fmt == "html" else message.text_frame)
+
+    return send
+
+
+@sock.route("/ws/events", bp=bp)
+def events(ws):
+    """The live stream: alerts and events as JSON, or as htmx fragments for the live page."""
+    fmt = g.live_format
+    send = _sender(ws, fmt)
+    subscription = hub().subscribe(on_drop=_shut_down(ws))
+    try:
+        if g.live_last_id is not None:
+            already, cursor = _catch_up(ws, fmt, g.live_last_id)
+        else:
+            already, cursor = set(), latest_alert_id()
+        db.session.close()  # hold no connection (or SQLite read snapshot) while streaming
+        if fmt == "json":
+            ws.send(LiveMessage.build("ready", {"last_id": cursor}).text)
+        while ws.connected and not subscription.dropped:
+            message = subscription.get(POLL_SECONDS)
+            _discard_input(ws)
+            if message is None:
+                continue
+            if message.alert_id in already:  # sent by the catch-up already
+                already.discard(message.alert_id)
+                continue
+            send(message)
+    except OSError:
+        pass  # the client went away, or was dropped and its socket shut down
+    finally:
+        hub().unsubscribe(subscription)

@@ -1,0 +1,137 @@
+// The live page: connection indicator, resume-after-reconnect, unacknowledged count in the
+// title, local times, a cap on rows, and the opt-in sound. htmx and its ws extension do the
+// rest: every message from /ws/events is an out-of-band fragment swapped into this page.
+(function () {
+  'use strict';
+
+  var MAX_ROWS = 200;
+  var LOUD = { critical: true, high: true };
+  var RECONNECTING = [1006, 1011, 1012, 1013]; // the codes the ws extension retries on
+  var SOUND_KEY = 'alerting.live.sound';
+
+  var root = document.getElementById('live');
+  if (!root || !window.htmx) { return; }
+  var list = document.getElementById('alert-list');
+  var status = document.getElementById('live-status');
+  var soundToggle = document.getElementById('sound-toggle');
+  var baseTitle = document.title;
+  var audio = null;
+  var lastBeep = 0;
+
+  // The newest alert this page holds: a reconnect asks for everything after it.
+  function lastSeenId() {
+    var max = Number(root.getAttribute('data-last-id')) || 0;
+    list.querySelectorAll('[data-alert-id]').forEach(function (row) {
+      max = Math.max(max, Number(row.getAttribute('data-alert-id')) || 0);
+    });
+    return max;
+  }
+
+  // The extension reuses the URL it started with; give each (re)connect the current cursor.
+  htmx.createWebSocket = function (url) {
+    var target = new URL(url, window.location.href);
+    target.searchParams.set('last_id', String(lastSeenId()));
+    var socket = new WebSocket(target.toString(), []);
+    socket.binaryType = htmx.config.wsBinaryType;
+    return socket;
+  };
+
+  function showStatus(state, text) {
+    status.className = 'live-status is-' + state;
+    status.textContent = text;
+  }
+
+  function updateTitle() {
+    var counter = document.getElementById('unacked-count');
+    var count = counter ? Number(counter.textContent) || 0 : 0;
+    document.title = count > 0 ? '(' + count + ') ' + baseTitle : baseTitle;
+  }
+
+  function localiseTimes(scope) {
+    scope.querySelectorAll('time[datetime]:not([data-local])').forEach(function (el) {
+      var when = new Date(el.getAttribute('datetime'));
+      if (isNaN(when.getTime())) { return; }
+      el.title = el.textContent;
+      el.textContent = when.toLocaleString();
+      el.setAttribute('data-local', '');
+    });
+  }
+
+  function trimRows() {
+    while (list.children.length > MAX_ROWS) { list.removeChild(list.lastElementChild); }
+  }
+
+  function beep(critical) {
+    if (!audio) { return; }
+    var now = audio.currentTime;
+    var pulses = critical ? 2 : 1;
+    for (var i = 0; i < pulses; i++) {
+      var osc = audio.createOscillator();
+      var gain = audio.createGain();
+      osc.frequency.value = critical ? 988 : 784;
+      gain.gain.setValueAtTime(0.0001, now + i * 0.25);
+      gain.gain.exponentialRampToValueAtTime(0.3, now + i * 0.25 + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, now + i * 0.25 + 0.2);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(now + i * 0.25);
+      osc.stop(now + i * 0.25 + 0.22);
+    }
+  }
+
+  function announceNewRows() {
+    var loud = null;
+    list.querySelectorAll('.alert.is-new:not([data-announced])').forEach(function (row) {
+      row.setAttribute('data-announced', '');
+      var severity = row.getAttribute('data-severity');
+      if (LOUD[severity] && loud !== 'critical') { loud = severity; }
+    });
+    // One sound per burst, at most one a second, however many alerts arrive at once.
+    if (loud && soundToggle.checked && Date.now() - lastBeep > 1000) {
+      lastBeep = Date.now();
+      beep(loud === 'critical');
+    }
+  }
+
+  function enableSound(on) {
+    soundToggle.checked = on;
+    try { window.localStorage.setItem(SOUND_KEY, on ? '1' : ''); } catch (e) { /* private */ }
+    if (on && !audio && (window.AudioContext || window.webkitAudioContext)) {
+      audio = new (window.AudioContext || window.webkitAudioContext)();
+    }
+    if (on && audio && audio.state === 'suspended') { audio.resume(); }
+  }
+
+  soundToggle.addEventListener('change', function () { enableSound(soundToggle.checked); });
+  try {
+    // Browsers start audio only after a click; a remembered choice waits for the first one.
+    if (window.localStorage.getItem(SOUND_KEY)) {
+      soundToggle.checked = true;
+      document.addEventListener('click', function () { enableSound(soundToggle.checked); },
+        { once: true });
+    }
+  } catch (e) { /* storage unavailable */ }
+
+  document.body.addEventListener('htmx:wsConnecting', function () {
+    if (!status.classList.contains('is-reconnecting')) { showStatus('connecting', 'Connecting…'); }
+  });
+  document.body.addEventListener('htmx:wsOpen', function () { showStatus('live', 'Live'); });
+  document.body.addEventListener('htmx:wsClose', function (evt) {
+    var code = evt.detail && evt.detail.event ? evt.detail.event.code : 0;
+    if (RECONNECTING.indexOf(code) >= 0) {
+      showStatus('reconnecting', 'Reconnecting…');
+    } else {
+      showStatus('offline', 'Disconnected: reload the page');
+    }
+  });
+  document.body.addEventListener('htmx:wsAfterMessage', function () {
+    trimRows();
+    localiseTimes(list);
+    localiseTimes(document.getElementById('last-event'));
+    announceNewRows();
+    updateTitle();
+  });
+  document.body.addEventListener('htmx:afterSwap', function () { localiseTimes(list); });
+
+  localiseTimes(list);
+  updateTitle();
+})();

@@ -1,0 +1,368 @@
+"""Live alerts: the hub, the live page and its buttons in-process, then /ws/events on a real
+gunicorn server with real WebSocket clients (websocket-client)."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+
+import pytest
+import requests
+import websocket
+
+from alerting.live import LiveMessage, LocalHub, origin_allowed, text_frame
+from tests.conftest import ADMIN_PASSWORD
+from tests.factories import create_rule, event_body, post_event, rule_body, run_matcher
+from tests.server import running_server
+
+KEY = "live-admin-key-0123456789"
+
+
+# -- the hub ---------------------------------------------------------------------------------
+
+
+def test_publish_never_waits_and_drops_only_the_client_that_fell_behind():
+    hub = LocalHub(queue_size=3)
+    dropped = []
+    keeping_up = hub.subscribe()
+    stalled = hub.subscribe(on_drop=lambda: dropped.append("stalled"))
+    received = []
+    started = time.perf_counter()
+    for n in range(10):
+        hub.publish(LiveMessage.build("event_created", {"id": n}))
+        received.append(keeping_up.get(timeout=0).data["id"])
+    assert time.perf_counter() - started < 0.05
+    assert received == list(range(10))
+    assert stalled.dropped and dropped == ["stalled"] and hub.dropped_total == 1
+    assert len(hub) == 1  # the stalled one was removed on overflow; it keeps what it had
+    assert [stalled.get(timeout=0).data["id"] for _ in range(3)] == [0, 1, 2]
+    hub.unsubscribe(keeping_up)
+    assert not hub.listening
+
+
+def test_message_is_built_once_as_json_and_html():
+    message = LiveMessage.build("alert_created", {"id": 7, "severity": "high"}, "<p>x</p>")
+    assert json.loads(message.text) == {"type": "alert_created",
+                                        "data": {"id": 7, "severity": "high"}}
+    assert message.alert_id == 7 and message.html == "<p>x</p>"
+    assert LiveMessage.build("alert_updated", {"id": 7}).alert_id is None
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 100_000])
+def test_a_frame_encoded_once_is_what_wsproto_would_send(size):
+    from wsproto.frame_protocol import FrameProtocol
+
+    text = "é" * (size // 2) + "x" * (size % 2)
+    assert text_frame(text) == FrameProtocol(client=False, extensions=[]).send_data(text)
+
+
+@pytest.mark.parametrize(("origin", "host", "allowed"), [
+    (None, "127.0.0.1:8000", True),
+    ("http://127.0.0.1:8000", "127.0.0.1:8000", True),
+    ("https://Alerts.Example", "alerts.example", True),
+    ("http://alerts.example:80", "alerts.example", True),
+    ("https://alerts.example", "alerts.example:443", True),
+    ("http://127.0.0.1:8001", "127.0.0.1:8000", False),
+    ("http://evil.example", "127.0.0.1:8000", False),
+    ("http://alerts.example.evil.example", "alerts.example", False),
+    ("null", "127.0.0.1:8000", False),
+    ("file://", "127.0.0.1:8000", False),
+])
+def test_origin_must_be_this_host(origin, host, allowed):
+    assert origin_allowed(origin, host) is allowed
+
+
+# -- in-process: signals to hub, the live page and its buttons -------------------------------
+
+
+def csrf_from(page: str) -> str:
+    return re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+
+
+def log_in(client) -> str:
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 302
+    return csrf_from(client.get("/live").get_data(as_text=True))
+
+
+def drain(subscription) -> list[LiveMessage]:
+    messages = []
+    while (message := subscription.get(timeout=0)) is not None:
+        messages.append(message)
+    return messages
+
+
+def test_new_alert_and_acknowledgement_reach_subscribers(app, client, admin_headers):
+    from alerting.live import hub
+
+    create_rule(client, admin_headers, severity="critical", zone_ids=["porch"])
+    subscription = hub(app).subscribe()
+    event = post_event(client, admin_headers, summary="a person at the door")
+    run_matcher(app)
+
+    [stored, created] = drain(subscription)
+    assert stored.type == "event_created" and stored.data["id"] == event["id"]
+    assert 'id="last-event"' in stored.html and "back-door" in stored.html
+    assert created.type == "alert_created" and created.data["event_id"] == event["id"]
+    assert json.loads(created.text)["data"]["severity"] == "critical"
+    alert_id = created.data["id"]
+    html = created.html
+    assert 'hx-swap-oob="afterbegin:#alert-list"' in html and f'id="alert-{alert_id}"' in html
+    assert "sev-critical" in html and "is-new" in html and "person 91%" in html
+    assert "porch" in html and "a person at the door" in html
+    assert f'hx-post="/alerts/{alert_id}/acknowledge"' in html
+    assert '<span id="unacked-count">1</span>' in html
+
+    token = log_in(client)
+    response = client.post(f"/alerts/{alert_id}/acknowledge",
+                           headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert response.status_code == 200 and "acknowledged</span> by admin" in response.text
+    assert "HX-Request" in response.headers["Vary"]
+    [updated] = drain(subscription)
+    assert updated.type == "alert_updated" and updated.data["status"] == "acknowledged"
+    assert updated.html.startswith(f'<article id="alert-{alert_id}"')
+    assert "Acknowledge</button>" not in updated.html and "Dismiss</button>" in updated.html
+    assert '<span id="unacked-count">0</span>' in updated.html
+    hub(app).unsubscribe(subscription)
+
+
+def test_live_page_lists_newest_first_and_connects_with_its_cursor(app, client, admin_headers):
+    create_rule(client, admin_headers, severity="low", name="Low rule")
+    create_rule(client, admin_headers, severity="high", name="High rule", camera_ids=["gate"])
+    post_event(client, admin_headers)
+    post_event(client, admin_headers, camera_id="gate")
+    run_matcher(app)
+
+    response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    log_in(client)
+    assert client.get("/").headers["Location"] == "/live"
+    page = client.get("/live").get_data(as_text=True)
+    assert page.index('id="alert-2"') < page.index('id="alert-1"')
+    assert 'ws-connect="/ws/events?format=html&amp;last_id=2"' in page
+    assert 'hx-ext="ws"' in page and "vendor/ws.js" in page and "js/live.js" in page
+    assert '<span id="unacked-count">2</span>' in page
+    assert "<script>" not in page and " on" + "click=" not in page  # CSP-ready: no inline JS
+
+
+def test_buttons_need_csrf_and_a_stale_click_shows_the_current_state(app, client,
+                                                                     admin_headers):
+    create_rule(client, admin_headers)
+    post_event(client, admin_headers)
+    run_matcher(app)
+    token = log_in(client)
+    assert client.post("/alerts/1/dismiss").status_code == 400  # no CSRF token
+
+    htmx = {"X-CSRFToken": token, "HX-Request": "true"}
+    assert client.post("/alerts/1/dismiss", headers=htmx).status_code == 200
+    again = client.post("/alerts/1/acknowledge", headers=htmx)  # dismissed elsewhere already
+    assert again.status_code == 200 and "status-dismissed" in again.text
+    assert client.post("/alerts/99/dismiss", headers=htmx).status_code == 404
+    plain = client.post("/alerts/1/dismiss", headers={"X-CSRFToken": token})
+    assert plain.status_code == 302 and plain.headers["Location"] == "/live"
+
+
+def test_no_subscriber_means_no_work(app, client, admin_headers, monkeypatch):
+    from alerting import live
+
+    monkeypatch.setattr(live, "load_alerts", lambda ids: pytest.fail("built for nobody"))
+    create_rule(client, admin_headers)
+    post_event(client, admin_headers)
+    assert run_matcher(app) == 1
+
+
+# -- a real server, real WebSocket clients ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("live")
+    with running_server(tmp_path, ALERTING_BOOTSTRAP_API_KEY=KEY,
+                        ALERTING_ADMIN_PASSWORD=ADMIN_PASSWORD) as (url, _proc, log_path):
+        api = requests.Session()
+        api.headers["x-access-token"] = KEY
+        rule = api.post(url + "/api/alerts/rules", json=rule_body(camera_ids=["back-door"]))
+        assert rule.status_code == 201
+        yield url, api, log_path
+        api.close()
+
+
+def ws_url(url: str, query: str = "") -> str:
+    return url.replace("http://", "ws://") + "/ws/events" + (f"?{query}" if query else "")
+
+
+def connect(url: str, query: str = "", **options) -> websocket.WebSocket:
+    options.setdefault("header", {"x-access-token": KEY})
+    return websocket.create_connection(ws_url(url, query), timeout=10, **options)
+
+
+def receive(ws, kind: str) -> dict:
+    """The next message of `kind`, skipping the others."""
+    while True:
+        message = json.loads(ws.recv())
+        if message["type"] == kind:
+            return message["data"]
+
+
+def handshake_status(url: str, query: str = "", **options) -> int:
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        connect(url, query, **options)
+    return refused.value.status_code
+
+
+def test_alert_arrives_after_an_http_post(server):
+    url, api, _ = server
+    ws = connect(url)
+    try:
+        assert receive(ws, "ready")["last_id"] >= 0
+        started = time.monotonic()
+        event = api.post(url + "/api/events", json=event_body()).json()
+        stored = receive(ws, "event_created")
+        alert = receive(ws, "alert_created")
+        elapsed = time.monotonic() - started
+        assert stored["id"] == event["id"] and stored["camera_id"] == "back-door"
+        assert alert["event_id"] == event["id"] and alert["status"] in ("pending", "delivered")
+        assert elapsed < 2.0
+
+        api.post(f"{url}/api/alerts/{alert['id']}/acknowledge")
+        updated = receive(ws, "alert_updated")
+        assert updated["id"] == alert["id"] and updated["status"] == "acknowledged"
+        assert updated["acknowledged_by"] == "key:bootstrap"
+    finally:
+        ws.close()
+
+
+def test_catch_up_after_a_disconnect_loses_nothing(server):
+    url, api, _ = server
+    ws = connect(url)
+    receive(ws, "ready")
+    api.post(url + "/api/events", json=event_body())
+    seen = receive(ws, "alert_created")["id"]
+    ws.close()
+
+    missed = api.post(url + "/api/events", json={"events": [event_body() for _ in range(25)]})
+    assert missed.json()["created"] == 25
+    time.sleep(0.3)  # let the matcher turn them into alerts while nobody listens
+
+    # Keep posting while reconnecting: the catch-up and the live stream must meet exactly.
+    posting = threading.Thread(target=lambda: [api.post(url + "/api/events", json=event_body())
+                                               for _ in range(10)])
+    ws = connect(url, f"last_id={seen}", header={},
+                 subprotocols=["alerting", KEY])  # the key as a subprotocol, for browsers
+    try:
+        assert ws.subprotocol == "alerting"
+        posting.start()
+        ids = []
+        while len(ids) < 35:
+            message = json.loads(ws.recv())
+            if message["type"] == "alert_created":
+                ids.append(message["data"]["id"])
+            elif message["type"] == "ready":
+                ready = len(ids)
+                assert message["data"]["last_id"] == ids[-1]
+        assert ready >= 25  # every missed alert came before the ready message
+        assert ids == list(range(seen + 1, seen + 36))  # in order, none lost, none twice
+    finally:
+        posting.join()
+        ws.close()
+
+
+def test_a_stalled_client_does_not_block_the_others(server):
+    url, api, log_path = server
+    # A client that never reads, with a tiny receive buffer, so the server backs up at once.
+    stalled = connect(url, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+    stalled_first = receive(stalled, "ready")["last_id"]
+    keeping_up = connect(url)
+    receive(keeping_up, "ready")
+    alerts: list[int] = []
+    finished = threading.Event()
+
+    def read():
+        try:
+            while len(alerts) < 3000:
+                message = json.loads(keeping_up.recv())
+                if message["type"] == "alert_created":
+                    alerts.append(message["data"]["id"])
+        except websocket.WebSocketException:
+            pass  # dropped too: the assertion below says so
+        finally:
+            finished.set()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    # 6,000 big messages (an event and an alert each): more than the stalled client's socket
+    # buffers and its queue of 4,096 hold, so the server must drop it to keep its promise.
+    summary = "x" * 3500
+    for _ in range(3):
+        batch = [event_body(summary=summary) for _ in range(1000)]
+        assert api.post(url + "/api/events", json={"events": batch}).status_code == 201
+    last_post = time.monotonic()
+    finished.wait(30)
+    assert len(alerts) == 3000, f"the other client got {len(alerts)} of 3000 alerts"
+    assert time.monotonic() - last_post < 10
+    assert alerts == sorted(alerts) and len(set(alerts)) == 3000
+    reader.join()
+    keeping_up.close()
+
+    # The stalled client was dropped: it gets what was already on its way, then the end.
+    stalled.settimeout(10)
+    got: list[int] = []
+    with pytest.raises(websocket.WebSocketConnectionClosedException):
+        while True:
+            message = json.loads(stalled.recv())
+            if message["type"] == "alert_created":
+                got.append(message["data"]["id"])
+    stalled.close()
+    assert len(got) < 3000
+    assert "messages behind and was dropped" in log_path.read_text()
+    # ...and reconnecting with the last id it saw gives it the rest.
+    resumed = connect(url, f"last_id={got[-1] if got else stalled_first}")
+    try:
+        rest = []
+        while (message := json.loads(resumed.recv()))["type"] != "ready":
+            rest.append(message["data"]["id"])
+        assert got + rest == alerts
+    finally:
+        resumed.close()
+
+
+def test_a_foreign_origin_is_refused_even_with_a_session(server):
+    url, _, _ = server
+    browser = requests.Session()
+    page = browser.get(url + "/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert browser.post(url + "/login", data={"username": "admin", "password": ADMIN_PASSWORD,
+                                               "csrf_token": token}).url.endswith("/live")
+    cookie = "session=" + browser.cookies["session"]
+    assert handshake_status(url, "format=html", header={}, cookie=cookie,
+                            origin="http://evil.example") == 403
+    assert handshake_status(url, header={"x-access-token": KEY},
+                            origin="http://127.0.0.1:1") == 403
+    same_site = connect(url, "format=html&last_id=0", header={}, cookie=cookie, origin=url)
+    try:
+        assert 'hx-swap-oob="afterbegin:#alert-list"' in same_site.recv()
+    finally:
+        same_site.close()
+        browser.close()
+
+
+def test_an_unauthenticated_client_is_refused(server):
+    url, api, _ = server
+    assert handshake_status(url, header={}) == 401
+    assert handshake_status(url, header={"x-access-token": "wrong"}) == 401
+    assert handshake_status(url, header={}, subprotocols=[KEY]) == 400  # "alerting" missing
+    ingest_only = api.post(url + "/api/keys", json={"name": "camera", "scope": "ingest"})
+    assert handshake_status(url, header={"x-access-token": ingest_only.json()["key"]}) == 403
+    reader = api.post(url + "/api/keys", json={"name": "dashboard", "scope": "read"}).json()
+    ws = connect(url, f"access_token={reader['key']}", header={})
+    try:
+        assert receive(ws, "ready")["last_id"] >= 0
+    finally:
+        ws.close()
+    assert requests.get(url + "/ws/events", headers={"x-access-token": KEY}).status_code == 400
