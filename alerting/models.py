@@ -113,6 +113,8 @@ class AlertRule(db.Model):
     targets: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Who made it: None for a rule of this API, "videodb" for a VideoDB RTStream alert.
+    origin: Mapped[str | None] = mapped_column(String(20))
 
     alerts: WriteOnlyMapped[Alert] = relationship(back_populates="rule", passive_deletes=True)
 
@@ -282,3 +284,78 @@ class AuditLog(db.Model):
     target_type: Mapped[str | None] = mapped_column(String(50))
     target_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# -- the VideoDB RTStream-compatible API (alerting/videodb) ------------------------------------
+
+
+class VideodbStream(db.Model):
+    """A VideoDB real-time stream: here, a camera. Its id is the events' camera_id."""
+
+    __tablename__ = "videodb_streams"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    collection_id: Mapped[str] = mapped_column(String(64), default="default")
+    name: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str] = mapped_column(String(2048))
+    media_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sample_rate: Mapped[int | None] = mapped_column(Integer)
+    store: Mapped[bool] = mapped_column(Boolean, default=False)
+    enable_transcript: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="connected")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class VideodbSceneIndex(db.Model):
+    """A named feed of scene records for a stream (events with this scene_index_id)."""
+
+    __tablename__ = "videodb_scene_indexes"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    stream_id: Mapped[str] = mapped_column(
+        ForeignKey("videodb_streams.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(String(255))
+    extraction_type: Mapped[str | None] = mapped_column(String(50))
+    extraction_config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    prompt: Mapped[str | None] = mapped_column(Text)
+    model_name: Mapped[str | None] = mapped_column(String(255))
+    model_config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="connected")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VideodbEvent(db.Model):
+    """A VideoDB event: a reusable detection definition, a label and the prompt behind it."""
+
+    __tablename__ = "videodb_events"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    event_prompt: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class VideodbAlert(db.Model):
+    """A VideoDB alert: an event bound to a scene index and a callback URL and/or a WebSocket
+    connection. It is carried out by its alert rule, and goes when the rule is deleted."""
+
+    __tablename__ = "videodb_alerts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(
+        ForeignKey("alert_rules.id", ondelete="CASCADE"), unique=True
+    )
+    stream_id: Mapped[str] = mapped_column(
+        ForeignKey("videodb_streams.id", ondelete="CASCADE"), index=True
+    )
+    scene_index_id: Mapped[str] = mapped_column(
+        ForeignKey("videodb_scene_indexes.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[str] = mapped_column(ForeignKey("videodb_events.id"), index=True)
+    callback_url: Mapped[str] = mapped_column(String(2048), default="")
+    ws_connection_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    rule: Mapped[AlertRule] = relationship()
+    event: Mapped[VideodbEvent] = relationship()

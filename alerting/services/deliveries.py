@@ -11,15 +11,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from .. import signals
 from ..engine.timeparse import isoformat_z
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Alert, AlertRule, Delivery, DeliveryAttempt, utcnow
+from ..models import Alert, AlertRule, Delivery, DeliveryAttempt, Event, utcnow
 from ..notify import Message, Outcome
+from ..videodb import delivery as videodb_delivery
 from . import audit
 from .alerts import alert_json
 from .events import event_json
@@ -71,9 +72,10 @@ def webhook_body(alert: Alert, rule: AlertRule | None, event_body: dict[str, Any
     }
 
 
-def build_message(delivery: Delivery, alert: Alert, rule: AlertRule | None,
+def build_message(delivery: Any, alert: Alert, rule: AlertRule | None,
                   event_body: dict[str, Any]) -> Message:
-    """The message every channel renders; identical on every retry of the delivery."""
+    """The message every channel renders; identical on every retry of the delivery.
+    `delivery` is a Delivery or a row with its `message_id`."""
     objects = ", ".join(event_body.get("object_types") or []) or "activity"
     where = f"camera {alert.camera_id}" + (f", zone {alert.zone_id}" if alert.zone_id else "")
     title = f"[{alert.severity.upper()}] {alert.rule_name}: {objects} ({where})"
@@ -93,7 +95,9 @@ def build_message(delivery: Delivery, alert: Alert, rule: AlertRule | None,
         context={"alert": alert_json(alert), "event": event_body,
                  "rule": {"name": alert.rule_name, "severity": alert.severity},
                  "matched_conditions": alert.matched_conditions or []},
-        webhook_body=webhook_body(alert, rule, event_body),
+        # A VideoDB RTStream alert's rule posts VideoDB's body (docs/videodb.md).
+        webhook_body=(videodb_delivery.webhook_body(alert, rule, event_body)
+                      or webhook_body(alert, rule, event_body)),
     )
 
 
@@ -103,53 +107,69 @@ def claim_due(limit: int, *, per_target: int = 8,
 
     At most `per_target` deliveries per target are in flight at once, so one slow receiver
     cannot take every sending slot from the others.
+
+    Expired leases and due pending rows are read by two queries, each walking the
+    (status, next_attempt_at) index in order: one query with an OR between them makes the
+    database read every due row and sort them, for every claim, however long the backlog.
+    Candidates are read as plain columns, not ORM objects, and leased with one UPDATE.
     """
     if limit <= 0:
         return []
     now = utcnow()
     lease = timedelta(seconds=int(current_app.config.get("DELIVERY_LEASE_SECONDS", 120)))
-    due = or_(
-        and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
-        and_(Delivery.status == "sending", Delivery.lease_until < now),
-    )
     counts = dict(in_flight or {})
     saturated = [target for target, n in counts.items() if n >= per_target]
-    query = select(Delivery).where(due)
-    if saturated:
-        query = query.where(Delivery.target.not_in(saturated))
-    query = query.order_by(Delivery.next_attempt_at, Delivery.id).limit(limit * 4)
-    if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    chosen: list[Delivery] = []
-    for delivery in db.session.scalars(query):
-        if counts.get(delivery.target, 0) >= per_target:
-            continue
-        counts[delivery.target] = counts.get(delivery.target, 0) + 1
-        chosen.append(delivery)
-        if len(chosen) == limit:
+    columns = (Delivery.id, Delivery.alert_id, Delivery.channel, Delivery.target,
+               Delivery.message_id, Delivery.attempts)
+    sending_expired = and_(Delivery.status == "sending", Delivery.lease_until < now)
+    pending_due = and_(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+    chosen: list[Any] = []
+    for due in (sending_expired, pending_due):
+        want = limit - len(chosen)
+        if want <= 0:
             break
+        query = select(*columns).where(due)
+        if saturated:
+            query = query.where(Delivery.target.not_in(saturated))
+        query = query.order_by(Delivery.next_attempt_at, Delivery.id).limit(want * 4)
+        if db.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        for row in db.session.execute(query):
+            if counts.get(row.target, 0) >= per_target:
+                continue
+            counts[row.target] = counts.get(row.target, 0) + 1
+            chosen.append(row)
+            if len(chosen) == limit:
+                break
     if not chosen:
         db.session.rollback()
         return []
     token = str(uuid.uuid4())
-    for delivery in chosen:
-        delivery.status = "sending"
-        delivery.lease_until = now + lease
-        delivery.claim_token = token
-        delivery.attempts += 1
-    claimed = _messages(chosen, token)
+    # The UPDATE repeats the due condition and returns what it leased: on SQLite the SELECT
+    # above runs outside the write transaction, so another process may have leased a row in
+    # between; it is then left out here rather than sent twice.
+    leased = dict(db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_([row.id for row in chosen]), or_(sending_expired, pending_due))
+        .values(status="sending", lease_until=now + lease, claim_token=token,
+                attempts=Delivery.attempts + 1)
+        .returning(Delivery.id, Delivery.attempts)
+        .execution_options(synchronize_session=False)).all())
+    chosen = [row for row in chosen if row.id in leased]
+    claimed = _messages(chosen, token, leased) if chosen else []
     db.session.commit()
     return claimed
 
 
-def _messages(rows: list[Delivery], token: str) -> list[Claimed]:
+def _messages(rows: list[Any], token: str, attempts: dict[int, int]) -> list[Claimed]:
     alert_ids = {d.alert_id for d in rows}
     alerts = {a.id: a for a in db.session.scalars(
-        select(Alert).options(selectinload(Alert.rule), selectinload(Alert.event))
+        select(Alert).options(joinedload(Alert.rule),  # many-to-one: joined, no extra query
+                              joinedload(Alert.event).selectinload(Event.detections))
         .where(Alert.id.in_(alert_ids)))}
     events = {a.id: event_json(a.event) for a in alerts.values()}
     return [
-        Claimed(d.id, d.alert_id, d.channel, d.target, token, d.attempts,
+        Claimed(d.id, d.alert_id, d.channel, d.target, token, attempts[d.id],
                 build_message(d, alerts[d.alert_id], alerts[d.alert_id].rule,
                               events[d.alert_id]))
         for d in rows
@@ -163,8 +183,12 @@ def record_outcomes(results: list[tuple[Claimed, Outcome, datetime]]) -> list[in
     schedule = list(current_app.config.get("RETRY_SCHEDULE") or [])
     now = utcnow()
     touched: set[int] = set()
+    # One query for the batch (not a get per row, each autoflushing the previous row's UPDATE),
+    # then one flush: the ORM batches the UPDATEs and the attempt INSERTs.
+    rows = {d.id: d for d in db.session.scalars(
+        select(Delivery).where(Delivery.id.in_({c.id for c, _o, _s in results})))}
     for claimed, outcome, started in results:
-        delivery = db.session.get(Delivery, claimed.id)
+        delivery = rows.get(claimed.id)
         if delivery is None or delivery.claim_token != claimed.token \
                 or delivery.status != "sending":
             continue  # the lease expired and someone else owns it now
