@@ -45,6 +45,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "REDIS_URL": (None, str),
     "MAX_CONTENT_LENGTH": (4 * 1024 * 1024, int),
     "LOG_LEVEL": ("INFO", str),
+    "PASSWORD_HASH_METHOD": ("scrypt", str),
+    "TRUST_PROXY": (False, _bool),
     # Notification defaults (spec: GET /api/notification/config). The settings page may
     # change them later; these are the initial values.
     "NOTIFICATIONS_ENABLED": (True, _bool),
@@ -62,6 +64,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "WEBHOOK_ALLOW_CIDRS": ([], _list),
     "WEBHOOK_SECRET": (None, str),
     "PUSH_URLS": ([], _list),
+    "MATCH_BATCH_SIZE": (500, int),
     # Delivery: retries, concurrency, leases.
     "RETRY_SCHEDULE": (DEFAULT_RETRY_SCHEDULE, _seconds_list),
     "DISPATCH_CONCURRENCY": (32, int),
