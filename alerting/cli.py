@@ -1,10 +1,14 @@
-"""`flask --app app ...` commands: keys and users (worker and simulate join later)."""
+"""`flask --app app ...` commands: keys, users, worker, simulate."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+
 import click
-from flask import Flask
-from flask.cli import AppGroup
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from .engine.errors import ValidationError
@@ -70,6 +74,94 @@ def set_password(username: str, password: str) -> None:
     click.echo(f"Password set for {username}")
 
 
+@click.command("simulate")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True,
+              help="The running instance to post to.")
+@click.option("--key", default=None,
+              help="An ingest (or admin) API key. Default: ALERTING_BOOTSTRAP_API_KEY, else a "
+                   "new ingest key 'simulator' is created for the run.")
+@click.option("--cameras", type=click.IntRange(1, 100), default=4, show_default=True)
+@click.option("--rate", type=click.FloatRange(min=0.01), default=2.0, show_default=True,
+              help="Events a second.")
+@click.option("--duration", type=click.FloatRange(min=0), default=None,
+              help="Seconds to run. Default: until --count, or Ctrl-C.")
+@click.option("--count", type=click.IntRange(min=1), default=None, help="Events to post.")
+@click.option("--seed", type=int, default=None, help="Same seed, same kind of events.")
+@click.option("--report-every", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Print a line per this many events.")
+@with_appcontext
+def simulate(url: str, key: str | None, cameras: int, rate: float, duration: float | None,
+             count: int | None, seed: int | None, report_every: int) -> None:
+    """Post realistic synthetic detection events to a running instance (a demo detector)."""
+    from . import simulate as sim
+
+    key = key or os.environ.get("ALERTING_BOOTSTRAP_API_KEY") or \
+        current_app.config.get("BOOTSTRAP_API_KEY")
+    created_key = None
+    if not key:
+        created_key, key = keys.create_key("simulator", "ingest", actor="cli:simulate")
+        click.echo(f"Created ingest key #{created_key.id} 'simulator' for this run "
+                   "(revoked when it ends).")
+    sim.ensure_demo_rules(click.echo)
+    generator = sim.EventGenerator(seed=seed, camera_count=cameras,
+                                   timezone=current_app.config.get("TIMEZONE") or "UTC")
+    names = ", ".join(c.id for c in generator.cameras)
+    click.echo(f"Posting to {url} from {cameras} camera(s) ({names}) at {rate:g} events/s"
+               + ("; Ctrl-C stops." if count is None and duration is None else "."))
+    counter = sim.alert_counter(generator)
+    try:
+        progress = sim.post_events(url, key, generator, rate=rate, count=count,
+                                   duration=duration, report_every=report_every,
+                                   count_alerts=counter, echo=click.echo)
+        sim.wait_until_matched(generator)
+        progress.alerts = counter()
+    except sim.SimulationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        if created_key is not None:
+            keys.revoke_key(created_key.id, actor="cli:simulate")
+    click.echo(f"Done: {progress.posted} events posted in {progress.elapsed:.1f} s"
+               f" ({progress.duplicates} repeats, {progress.failed} refused), "
+               f"{progress.alerts} alerts.")
+
+
+@click.command("worker")
+@click.option("--matcher/--no-matcher", default=True, show_default=True,
+              help="Match new events into alerts.")
+@click.option("--dispatcher/--no-dispatcher", default=True, show_default=True,
+              help="Send due deliveries.")
+@with_appcontext
+def worker(matcher: bool, dispatcher: bool) -> None:
+    """Run the matcher and the dispatcher in this process until SIGTERM or Ctrl-C.
+
+    Run as many as you like against PostgreSQL (events and deliveries are claimed with
+    row locks); set ALERTING_INPROCESS_WORKERS=off on the web processes."""
+    from .matcher import Matcher
+    from .notify.dispatcher import Dispatcher
+
+    app = current_app._get_current_object()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    running = []
+    if matcher:
+        running.append(Matcher(app))
+    if dispatcher:
+        running.append(Dispatcher(app))
+    for part in running:
+        part.start()
+    names = ", ".join(type(p).__name__.lower() for p in running) or "nothing"
+    click.echo(f"worker {os.getpid()} running: {names}", err=True)
+    while not stop.wait(1.0):
+        if any(part.thread is None or not part.thread.is_alive() for part in running):
+            raise click.ClickException("a worker thread died; see the log above")
+    for part in running:
+        part.stop()
+    click.echo(f"worker {os.getpid()} stopped", err=True)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(keys_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(worker)
+    app.cli.add_command(simulate)

@@ -7,21 +7,60 @@ import pytest
 ADMIN_PASSWORD = "admin-password-for-tests"
 
 
+_databases: list = []
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases():
+    """Drop the PostgreSQL schemas the test made (SQLite files go with tmp_path)."""
+    yield
+    from alerting.services import keys
+
+    keys.clear_cache()
+    from alerting.extensions import db
+    from tests import databases
+
+    while _databases:
+        app, database = _databases.pop()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        databases.release(database, [t.name for t in db.metadata.sorted_tables])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_pooled_schemas():
+    yield
+    from tests import databases
+
+    databases.drop_pool()
+
+
+def fresh_database(tmp_path, name: str = "test"):
+    """An empty database for the test: SQLite file, or a PostgreSQL schema (see databases.py)."""
+    from tests import databases
+
+    return databases.acquire(tmp_path, name)
+
+
 def make_app(tmp_path, **overrides):
-    """An app on a fresh SQLite file with every table, bootstrapped like a first start."""
+    """An app on a fresh database with every table, bootstrapped like a first start."""
     from alerting import bootstrap, create_app
     from alerting.extensions import db
 
+    database = fresh_database(tmp_path, f"test-{len(_databases)}")
     config = {
         "TESTING": True,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
+        "DATABASE_URL": database.url,
         "SECRET_KEY": "test-secret-key",
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
         "INPROCESS_WORKERS": False,
         "BOOTSTRAP": False,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
     config.update(overrides)
     app = create_app(config)
+    _databases.append((app, database))
     with app.app_context():
         db.create_all()
     bootstrap(app)
@@ -30,15 +69,7 @@ def make_app(tmp_path, **overrides):
 
 @pytest.fixture
 def app(tmp_path):
-    from alerting.extensions import db
-    from alerting.services import keys
-
-    app = make_app(tmp_path)
-    yield app
-    keys.clear_cache()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    return make_app(tmp_path)
 
 
 @pytest.fixture

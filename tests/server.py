@@ -13,6 +13,8 @@ from pathlib import Path
 
 import requests
 
+from tests.databases import TempDatabase
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -23,10 +25,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+def server_env(database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTING_")}
     env.update({
-        "ALERTING_DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
+        "ALERTING_DATABASE_URL": database_url,
         "ALERTING_SECRET_KEY": "e2e-secret",
         "FLASK_APP": "app",
         "PYTHONUNBUFFERED": "1",
@@ -40,7 +42,7 @@ def upgrade(env: dict[str, str]) -> None:
                    capture_output=True, timeout=120)
 
 
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -55,9 +57,15 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> Non
 
 
 @contextmanager
-def running_server(tmp_path: Path, *, migrate: bool = True, **env_extra: str):
-    """Yield (base_url, process, log_path) for a gunicorn server; stopped afterwards."""
-    env = server_env(tmp_path, **env_extra)
+def running_server(tmp_path: Path, *, migrate: bool = True, database: TempDatabase | None = None,
+                   **env_extra: str):
+    """Yield (base_url, process, log_path) for a gunicorn server; stopped afterwards.
+
+    Without `database`, the server gets a fresh one, dropped when it stops; pass one to keep
+    the data across restarts."""
+    owned = database is None
+    database = database or TempDatabase(tmp_path, "server")
+    env = server_env(database.url, **env_extra)
     if migrate:
         upgrade(env)
     port = free_port()
@@ -79,6 +87,8 @@ def running_server(tmp_path: Path, *, migrate: bool = True, **env_extra: str):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             kill_hard(proc)
+        if owned:
+            database.drop()
 
 
 def kill_hard(proc: subprocess.Popen) -> None:

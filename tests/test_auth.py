@@ -73,7 +73,8 @@ def test_bad_key_create_is_422_naming_field(client, admin_headers):
 def test_bootstrap_key_is_an_admin_key(tmp_path):
     app = make_app(tmp_path, BOOTSTRAP_API_KEY="automation-key-123")
     client = app.test_client()
-    assert client.get("/api/keys", headers={"x-access-token": "automation-key-123"}).status_code == 200
+    response = client.get("/api/keys", headers={"x-access-token": "automation-key-123"})
+    assert response.status_code == 200
     from alerting import bootstrap
     bootstrap(app)  # idempotent on the next start
     with app.app_context():
@@ -99,7 +100,9 @@ def test_login_and_logout(client):
     response = client.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD,
                                            "csrf_token": csrf_token(page.data)})
     assert response.status_code == 302
-    assert client.get("/").status_code == 200
+    assert client.get("/account/password").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/account/password").data)})
+    assert client.get("/account/password").status_code == 302
 
 
 def test_wrong_password(client):

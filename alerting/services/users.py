@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -11,10 +12,15 @@ from ..extensions import db
 from ..models import User, utcnow
 
 
+def _hash(password: str) -> str:
+    # scrypt by default; tests choose a cheap method so each test app is not 0.3 s of hashing.
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
 def create_user(username: str, password: str, *, must_change_password: bool = False) -> User:
     user = User(
         username=username,
-        password_hash=generate_password_hash(password),
+        password_hash=_hash(password),
         must_change_password=must_change_password,
     )
     db.session.add(user)
@@ -37,7 +43,7 @@ def check_login(username: str, password: str) -> User | None:
 
 
 def set_password(user: User, password: str) -> None:
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = _hash(password)
     user.must_change_password = False
     db.session.commit()
 
