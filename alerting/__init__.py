@@ -39,9 +39,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config.get("DATABASE_URL")
                           or settings.default_database_url(app.instance_path))
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(app.config))
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    # Flask's own defaults already hold these keys, so they are set, not setdefault-ed.
+    app.config["SESSION_COOKIE_SAMESITE"] = values.get("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["WTF_CSRF_TIME_LIMIT"] = values.get("WTF_CSRF_TIME_LIMIT")
     _configure_logging(app)
 
     db.init_app(app)
@@ -55,13 +56,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite(db.engine)
 
-    from . import cli, errors
+    from . import cli, errors, live, security
     from .api import bp as api_bp
+    from .videodb import init_app as init_videodb
     from .web import bp as web_bp
 
     errors.register(app)
+    security.init_app(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    live.init_app(app)  # the live hub, /ws/events, and the signals that feed it
+    init_videodb(app)  # the VideoDB RTStream-compatible API: /rtstream, /collection, /ws/videodb
     csrf.exempt(api_bp)
     cli.register(app)
 
