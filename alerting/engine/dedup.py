@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
+from operator import itemgetter
 from string import Formatter
 
-from .schedule import zone
+from .schedule import local_time
 from .types import Detection, Event, Rule
 from .vocabulary import DAYS, DEDUP_VARIABLES, DEFAULT_DEDUP_TEMPLATE
 
 _KNOWN = frozenset(DEDUP_VARIABLES)
 # Per-event variables by code; the time ones index time_variables().
 _CODES = {"hour": 0, "date": 1, "weekday": 2, "camera_id": 3, "object_type": 4, "zone_id": 5}
-_CAMERA, _OBJECT_TYPE = 3, 4
+_CAMERA, _OBJECT_TYPE, _ZONE = 3, 4, 5
+_NO_TIME = ("", "", "")
 _HOURS = tuple(f"{h:02d}" for h in range(24))
 
 # (name, literal, spec): literal text when name is None, else a variable with its format spec.
@@ -59,7 +61,10 @@ def dedup_zone(rule_zones: tuple[str, ...] | frozenset[str] | None, det: Detecti
 class DedupTemplate:
     """A rule's dedup template compiled once: per-rule variables filled in, the rest as %s."""
 
-    __slots__ = ("fmt", "variables", "constant", "zones", "timezone", "uses_time")
+    __slots__ = (
+        "fmt", "variables", "constant", "zones", "timezone", "uses_time",
+        "_pick", "_wants_type", "_wants_zone", "_has_spec", "_camera_only",
+    )
 
     def __init__(self, rule: Rule) -> None:
         fixed = {"rule_id": rule.id, "severity": rule.severity}
@@ -74,14 +79,21 @@ class DedupTemplate:
             else:
                 fmt.append("%s")
                 variables.append((_CODES[name], spec))
-        # %-formatting our own escaped string: faster than format_map, and never evaluates
-        # anything the user wrote.
+        # %-formatting our own escaped string: fast, and never evaluates what the user wrote.
         self.fmt = "".join(fmt)
         self.variables = tuple(variables)
         self.constant = None if variables else self.fmt.replace("%%", "%")
         self.zones = frozenset(rule.zone_ids) if rule.zone_ids else None
         self.timezone = rule.schedule.timezone if rule.schedule is not None else None
-        self.uses_time = any(code < _CAMERA for code, _ in variables)
+        codes = [code for code, _ in variables]
+        self.uses_time = any(code < _CAMERA for code in codes)
+        # One C-level call picks every value out of the context tuple built in render().
+        self._pick = itemgetter(*codes) if codes else None
+        self._wants_type = _OBJECT_TYPE in codes
+        self._wants_zone = _ZONE in codes
+        self._has_spec = any(spec for _, spec in variables)
+        # The default template, "{rule_id}:{camera_id}", and its like: one substitution.
+        self._camera_only = variables == [(_CAMERA, "")]
 
     def render(
         self, event: Event, det: Detection | None, time_vars: tuple[str, str, str] | None
@@ -89,23 +101,24 @@ class DedupTemplate:
         """The key; `time_vars` is time_variables() in the template's timezone if it uses time."""
         if self.constant is not None:
             return self.constant
-        if time_vars is None and self.uses_time:
-            raise ValueError("a template with time variables needs time_vars")
-        values = []
-        for code, spec in self.variables:
-            if code < _CAMERA:
-                value = time_vars[code]  # type: ignore[index]
-            elif code == _CAMERA:
-                value = event.camera_id
-            elif det is None:
-                value = ""
-            elif code == _OBJECT_TYPE:
+        if self._camera_only:
+            return self.fmt % event.camera_id
+        if time_vars is None:
+            if self.uses_time:
+                raise ValueError("a template with time variables needs time_vars")
+            time_vars = _NO_TIME
+        object_type = zone_id = ""
+        if det is not None:
+            if self._wants_type:
                 # Types match case-insensitively, so "Person" and "person" share a key.
-                value = det.object_type.casefold()
-            else:
-                value = dedup_zone(self.zones, det)
-            values.append(_apply(value, spec) if spec else value)
-        return self.fmt % tuple(values)
+                object_type = det.object_type.casefold()
+            if self._wants_zone:
+                zone_id = dedup_zone(self.zones, det)
+        context = time_vars + (event.camera_id, object_type, zone_id)
+        if self._has_spec:
+            values = tuple(_apply(context[code], spec) for code, spec in self.variables)
+            return self.fmt % values
+        return self.fmt % self._pick(context)  # type: ignore[misc]
 
 
 def _apply(value: str, spec: str) -> str:
@@ -115,13 +128,6 @@ def _apply(value: str, spec: str) -> str:
         return format(value, spec)
     except ValueError:
         return value
-
-
-def local_time(when: datetime, tz_name: str) -> datetime:
-    """`when` (naive means UTC) as a wall-clock datetime in the named timezone."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(zone(tz_name))
 
 
 def time_variables(local: datetime) -> tuple[str, str, str]:

@@ -11,6 +11,7 @@ from .matching import CompiledRule, EventView, Verdict, compile_rule, scan
 from .types import Event, Rule
 
 _BY_ID = attrgetter("id")
+_MERGED_LIMIT = 20_000
 
 
 class _Bucket:
@@ -36,6 +37,9 @@ class RuleIndex:
     def __init__(self, rules: Iterable[Rule] = ()) -> None:
         self._rules: dict[str, CompiledRule] = {}
         self._buckets: dict[str | None, _Bucket] = {}
+        # A camera sends much the same objects again and again, so the merged candidate list
+        # for (camera, set of types) is worth keeping until the rules change.
+        self._merged: dict[tuple[str, frozenset[str]], list[CompiledRule]] = {}
         for rule in rules:
             self.add(rule)
 
@@ -50,6 +54,7 @@ class RuleIndex:
         self.remove(rule.id)
         if not rule.enabled:
             return
+        self._merged.clear()
         c = compile_rule(rule)
         self._rules[rule.id] = c
         for camera in c.cameras or (None,):
@@ -67,6 +72,7 @@ class RuleIndex:
         c = self._rules.pop(rule_id, None)
         if c is None:
             return False
+        self._merged.clear()
         for camera in c.cameras or (None,):
             bucket = self._buckets[camera]
             if c.types is None:
@@ -85,7 +91,11 @@ class RuleIndex:
         self.add(rule)
 
     def _candidates(self, view: EventView) -> list[CompiledRule]:
-        """Candidates by id; a rule listing two of the event's types comes twice, adjacent."""
+        """Candidates for the event's camera and types by id, repeats adjacent; do not mutate."""
+        key = (view.event.camera_id, view.types)
+        merged = self._merged.get(key)
+        if merged is not None:
+            return merged
         out: list[CompiledRule] = []
         runs = 0
         types = view.types
@@ -104,18 +114,17 @@ class RuleIndex:
                         out += found
                         runs += 1
         if runs > 1:
+            # A rule listing two of the event's types is gathered twice; sorted, the copies sit
+            # side by side, and scan() skips a repeat more cheaply than removing it here.
             out.sort(key=_BY_ID)
+        if len(self._merged) >= _MERGED_LIMIT:
+            self._merged.clear()
+        self._merged[key] = out
         return out
 
     def candidates(self, event: Event) -> list[Rule]:
         """Rules that could match the event, each once, ordered by rule id."""
-        out: list[Rule] = []
-        prev = None
-        for c in self._candidates(EventView(event)):
-            if c is not prev:
-                out.append(c.rule)
-                prev = c
-        return out
+        return [c.rule for c in dict.fromkeys(self._candidates(EventView(event)))]
 
     def match_all(
         self, event: Event, *, at: datetime | None = None, default_timezone: str = "UTC"

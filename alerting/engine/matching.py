@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from .conditions import Predicate, compile_condition, event_field
-from .dedup import DedupTemplate, local_time, time_variables
-from .schedule import CompiledSchedule, compile_schedule, wall_position
+from .dedup import DedupTemplate, time_variables
+from .schedule import CompiledSchedule, compile_schedule, local_time, wall_position
 from .types import Detection, Event, Rule
 
 
@@ -35,6 +35,7 @@ class CompiledRule:
     __slots__ = (
         "rule", "id", "risk", "types", "cameras", "zones", "min_conf",
         "schedule", "conditions", "needs_detection", "criteria", "dedup",
+        "risk_floor", "conf_floor", "single_type", "other_types",
     )
 
     def __init__(self, rule: Rule) -> None:
@@ -57,6 +58,15 @@ class CompiledRule:
         self.needs_detection = (
             self.types is not None or self.zones is not None or self.min_conf is not None
         )
+        # The hot path compares without None checks: a missing score or confidence fails any
+        # threshold, and a missing threshold passes anything. Ints stay ints: int < float
+        # costs a double dispatch on every candidate.
+        self.risk_floor = _NO_RISK_FLOOR if self.risk is None else self.risk
+        self.conf_floor = _NO_FLOOR if self.min_conf is None else self.min_conf
+        # A one-type rule looks only at the detections of that type (EventView.by_type);
+        # other_types is the set still to test per detection when there are several.
+        self.single_type = next(iter(self.types)) if self.types and len(self.types) == 1 else None
+        self.other_types = self.types if self.single_type is None else None
         criteria = []
         if self.risk is not None:
             criteria.append("risk_threshold")
@@ -83,9 +93,13 @@ class CompiledRule:
             return template.constant
         time_vars = None
         if template.uses_time:
-            tz_name = template.timezone or default_timezone
-            time_vars = view.time_vars_cache.get(tz_name) or view.time_vars(tz_name)
+            time_vars = view.dedup_time(template.timezone or default_timezone)
         return template.render(view.event, det, time_vars)
+
+
+_NO_FLOOR = float("-inf")
+_NO_SCORE = -(1 << 62)
+_NO_RISK_FLOOR = -(1 << 63)
 
 
 # Keyed by identity: a Rule may hold unhashable condition values, and hashing a whole rule per
@@ -106,52 +120,53 @@ def compile_rule(rule: Rule) -> CompiledRule:
     return compiled
 
 
-# (casefolded type, confidence, zone ids, detection)
-_Det = tuple[str, float | None, tuple[str, ...], Detection]
+# (casefolded type, confidence or -inf, zone ids, detection)
+_Det = tuple[str, float, tuple[str, ...], Detection]
+# (day index sun=0, microseconds since local midnight, local datetime)
+Clock = tuple[int, int, datetime]
 
 
 class EventView:
     """An event prepared once for matching against many rules."""
 
-    __slots__ = (
-        "event", "when", "dets", "types", "positions", "time_vars_cache", "_local", "_fields",
-    )
+    __slots__ = ("event", "when", "dets", "by_type", "types", "clocks", "time_vars", "_fields")
 
     def __init__(self, event: Event, when: datetime | None = None) -> None:
         self.event = event
         self.when = when if when is not None else event.started_at
-        self.dets: list[_Det] = [
-            (d.object_type.casefold(), d.confidence, d.zone_ids, d) for d in event.detections
-        ]
-        self.types = {d[0] for d in self.dets}
-        # Filled by local() and time_vars(); read directly on the hot path to skip a call.
-        self.positions: dict[str, tuple[int, int]] = {}
-        self._local: dict[str, datetime] | None = None
-        self.time_vars_cache: dict[str, tuple[str, str, str]] = {}
+        dets: list[_Det] = []
+        by_type: dict[str, list[_Det]] = {}
+        for d in event.detections:
+            conf = d.confidence
+            det = (d.object_type.casefold(), _NO_FLOOR if conf is None else conf, d.zone_ids, d)
+            dets.append(det)
+            found = by_type.get(det[0])
+            if found is None:
+                by_type[det[0]] = [det]
+            else:
+                found.append(det)
+        self.dets = dets
+        self.by_type = by_type
+        self.types = frozenset(by_type)
+        # Filled by clock() and dedup_time(); read directly on the hot path to skip a call.
+        self.clocks: dict[str, Clock] = {}
+        self.time_vars: dict[str, tuple[str, str, str]] = {}
         self._fields: dict[str, Any] | None = None
 
-    def local_time(self, tz_name: str) -> datetime:
-        """The schedule time as a wall-clock datetime in a timezone, computed once per zone."""
-        cache = self._local
-        if cache is None:
-            cache = self._local = {}
-        local = cache.get(tz_name)
-        if local is None:
-            local = cache[tz_name] = local_time(self.when, tz_name)
-        return local
-
-    def local(self, tz_name: str) -> tuple[int, int]:
-        """(day sun=0, microseconds since midnight) of the schedule time in a timezone."""
-        pos = self.positions.get(tz_name)
-        if pos is None:
-            pos = self.positions[tz_name] = wall_position(self.local_time(tz_name))
-        return pos
-
-    def time_vars(self, tz_name: str) -> tuple[str, str, str]:
-        """Dedup time variables (hour, date, weekday) in a timezone, computed once per zone."""
-        found = self.time_vars_cache.get(tz_name)
+    def clock(self, tz_name: str) -> Clock:
+        """The schedule time read in a timezone, computed once per zone."""
+        found = self.clocks.get(tz_name)
         if found is None:
-            found = self.time_vars_cache[tz_name] = time_variables(self.local_time(tz_name))
+            local = local_time(self.when, tz_name)
+            day, micros = wall_position(local)
+            found = self.clocks[tz_name] = (day, micros, local)
+        return found
+
+    def dedup_time(self, tz_name: str) -> tuple[str, str, str]:
+        """The dedup time variables (hour, date, weekday) in a timezone, computed once per zone."""
+        found = self.time_vars.get(tz_name)
+        if found is None:
+            found = self.time_vars[tz_name] = time_variables(self.clock(tz_name)[2])
         return found
 
     def field(self, name: str) -> Any:
@@ -177,70 +192,79 @@ def scan(
 ) -> list[Verdict]:
     """Verdicts of the candidates that match, in order; each rule stops at its first failure.
 
-    The hot path: one loop, event attributes read once. A candidate repeated back to back is
-    checked once. With `misses`, each failure's criterion name is appended ("detection" when
-    the object_type/zone/min_confidence chain failed; `chain_failure` says which link).
-    `check_camera=False` is for candidates already picked by camera.
+    The hot path: one loop, event attributes read once, no call unless a rule needs one. A
+    candidate repeated back to back is checked once. With `misses`, each failure's criterion
+    name is appended ("detection" when the object_type / zone / min_confidence chain failed;
+    `chain_failure` says which link). `check_camera=False`: candidates were picked by camera.
     """
     event = view.event
     camera = event.camera_id
-    score = event.risk_score
+    score = _NO_SCORE if event.risk_score is None else event.risk_score
     dets = view.dets
+    by_type = view.by_type
     first = dets[0][3] if dets else None
-    positions = view.positions
-    time_vars = view.time_vars_cache
+    clocks = view.clocks
+    dedup_times = view.time_vars
     out: list[Verdict] = []
     prev = None
     for c in candidates:
         if c is prev:
             continue
         prev = c
-        failed = None
-        det = first
         if check_camera and c.cameras is not None and camera not in c.cameras:
-            failed = "camera"
-        elif c.risk is not None and (score is None or score < c.risk):
-            failed = "risk_threshold"
-        elif c.needs_detection:
-            types, zones, min_conf = c.types, c.zones, c.min_conf
-            for t, conf, det_zones, found in dets:
+            if misses is not None:
+                misses.append("camera")
+            continue
+        if score < c.risk_floor:
+            if misses is not None:
+                misses.append("risk_threshold")
+            continue
+        det = first
+        if c.needs_detection:
+            zones, conf_floor, types = c.zones, c.conf_floor, c.other_types
+            pool = dets if c.single_type is None else by_type.get(c.single_type, ())
+            for t, conf, det_zones, found in pool:
                 if types is not None and t not in types:
                     continue
                 if zones is not None and zones.isdisjoint(det_zones):
                     continue
-                if min_conf is not None and (conf is None or conf < min_conf):
+                if conf < conf_floor:
                     continue
                 det = found
                 break
             else:
-                failed = _CHAIN
-        if failed is None and c.schedule is not None:
-            schedule = c.schedule
+                if misses is not None:
+                    misses.append(_CHAIN)
+                continue
+        schedule = c.schedule
+        if schedule is not None:
             tz_name = schedule.timezone or default_timezone
-            pos = positions.get(tz_name)
-            if pos is None:
-                pos = view.local(tz_name)
-            if not schedule.contains(pos[0], pos[1]):
-                failed = "schedule"
-        if failed is None and c.conditions is not None:
+            clock = clocks.get(tz_name) or view.clock(tz_name)
+            if not schedule.contains(clock[0], clock[1]):
+                if misses is not None:
+                    misses.append("schedule")
+                continue
+        if c.conditions is not None:
             get = view.field
+            holds = True
             for predicate in c.conditions:
                 if not predicate(get):
-                    failed = "conditions"
+                    holds = False
                     break
-        if failed is None:
-            # c.dedup_key(), inlined: it runs for every match.
-            template = c.dedup
-            key = template.constant
-            if key is None:
-                tv = None
-                if template.uses_time:
-                    tz_name = template.timezone or default_timezone
-                    tv = time_vars.get(tz_name) or view.time_vars(tz_name)
-                key = template.render(event, det, tv)
-            out.append(Verdict(c.id, True, list(c.criteria), [], key, det))
-        elif misses is not None:
-            misses.append(failed)
+            if not holds:
+                if misses is not None:
+                    misses.append("conditions")
+                continue
+        # c.dedup_key(), inlined: it runs for every match.
+        template = c.dedup
+        key = template.constant
+        if key is None:
+            time_vars = None
+            if template.uses_time:
+                tz_name = template.timezone or default_timezone
+                time_vars = dedup_times.get(tz_name) or view.dedup_time(tz_name)
+            key = template.render(event, det, time_vars)
+        out.append(Verdict(c.id, True, list(c.criteria), [], key, det))
     return out
 
 
@@ -278,11 +302,11 @@ def _explain(c: CompiledRule, view: EventView, default_timezone: str) -> Verdict
         held["zone"] = bool(passed)
     if c.min_conf is not None:
         m = c.min_conf
-        passed = [d for d in passed if d[1] is not None and d[1] >= m]
+        passed = [d for d in passed if d[1] >= m]
         held["min_confidence"] = bool(passed)
     if c.schedule is not None:
-        day, micros = view.local(c.schedule.timezone or default_timezone)
-        held["schedule"] = c.schedule.contains(day, micros)
+        clock = view.clock(c.schedule.timezone or default_timezone)
+        held["schedule"] = c.schedule.contains(clock[0], clock[1])
     if c.conditions is not None:
         get = view.field
         held["conditions"] = all(p(get) for p in c.conditions)

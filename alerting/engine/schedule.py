@@ -23,12 +23,22 @@ def _micros(t: time) -> int:
     return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
 
 
-def local_position(when: datetime, tz: ZoneInfo) -> tuple[int, int]:
-    """(day index with sun=0, microseconds since local midnight) of `when` in `tz`."""
-    if when.tzinfo is None:
-        # A naive datetime is taken as UTC: astimezone() would read it as the host's local time.
+def local_time(when: datetime, tz_name: str) -> datetime:
+    """`when` as a wall-clock datetime in the named timezone; naive means UTC."""
+    tzinfo = when.tzinfo
+    if tzinfo is None:
+        # astimezone() would read a naive datetime as the host's local time.
         when = when.replace(tzinfo=UTC)
-    return wall_position(when.astimezone(tz))
+        tzinfo = UTC
+    if tzinfo is UTC and tz_name == "UTC":
+        # Already the wall clock wanted; this is the common case and astimezone() is not free.
+        return when
+    return when.astimezone(zone(tz_name))
+
+
+def local_position(when: datetime, tz_name: str) -> tuple[int, int]:
+    """(day index with sun=0, microseconds since local midnight) of `when` in a timezone."""
+    return wall_position(local_time(when, tz_name))
 
 
 def wall_position(local: datetime) -> tuple[int, int]:
@@ -97,5 +107,5 @@ def compile_schedule(schedule: Schedule) -> CompiledSchedule:
 def in_schedule(schedule: Schedule, when: datetime, default_timezone: str = "UTC") -> bool:
     """Whether `when` falls in the schedule, read in its timezone (else `default_timezone`)."""
     compiled = compile_schedule(schedule)
-    day, micros = local_position(when, zone(compiled.timezone or default_timezone))
+    day, micros = local_position(when, compiled.timezone or default_timezone)
     return compiled.contains(day, micros)
