@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from flask import Flask
 
@@ -18,13 +19,18 @@ class Matcher:
     """Runs match_pending in its own app context per batch, woken by ingest.
 
     `poll_seconds` is only a safety net for events stored by another process; in-process
-    ingest wakes the thread at once.
+    ingest wakes the thread at once. When it is woken again within `gather_seconds` of
+    finishing a batch, events are streaming in: it waits that long for more to arrive, since
+    a batch costs about the same for one event as for several (a few queries and a commit).
+    At a trickle, events more than `gather_seconds` apart, nothing waits.
     """
 
-    def __init__(self, app: Flask, *, batch_size: int = 500, poll_seconds: float = 1.0):
+    def __init__(self, app: Flask, *, batch_size: int | None = None,
+                 poll_seconds: float = 1.0, gather_seconds: float = 0.002):
         self.app = app
-        self.batch_size = batch_size
+        self.batch_size = batch_size or int(app.config.get("MATCH_BATCH_SIZE", 500))
         self.poll_seconds = poll_seconds
+        self.gather_seconds = gather_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.thread: threading.Thread | None = None
@@ -56,8 +62,11 @@ class Matcher:
                 log.exception("matcher batch failed; retrying")
                 self._stop.wait(min(0.1 * 2 ** failures, 5.0))
                 continue
+            finished = time.monotonic()
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
+            if time.monotonic() - finished < self.gather_seconds:
+                self._stop.wait(self.gather_seconds)
 
     def start(self) -> threading.Thread:
         signals.events_stored.connect(self.wake, sender=self.app)

@@ -9,12 +9,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from ..engine.errors import ValidationError
 from ..extensions import db
 from ..models import ApiKey, utcnow
 from . import audit
+from .events import write_transaction
 
 SCOPES = ("admin", "ingest", "read")
 KEY_PREFIX = "ak_"
@@ -57,6 +58,8 @@ class _Cached:
 
 _cache: dict[str, _Cached] = {}
 _cache_lock = threading.Lock()
+_TOUCH = (update(ApiKey.__table__).where(ApiKey.__table__.c.id == bindparam("key_id"))
+          .values(last_used_at=bindparam("now")))
 
 
 def clear_cache() -> None:
@@ -129,10 +132,10 @@ def _touch(entry: _Cached) -> None:
     if last is not None and current - last < LAST_USED_RESOLUTION:
         return
     entry.last_used_written = current
-    db.session.execute(
-        update(ApiKey).where(ApiKey.id == entry.principal.id).values(last_used_at=current)
-    )
-    db.session.commit()
+    # Through the process's writer: on SQLite this queues behind ingest rather than sleeping
+    # in the busy handler while the database is locked.
+    with write_transaction() as conn:
+        conn.execute(_TOUCH, {"key_id": entry.principal.id, "now": current})
 
 
 def ensure_bootstrap_key(raw: str) -> None:

@@ -8,40 +8,83 @@ matched again; none is matched twice.
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from .. import signals
 from ..engine.cooldown import CooldownLedger
 from ..engine.dedup import dedup_zone
+from ..engine.event_schema import event_from_record
 from ..engine.index import RuleIndex
 from ..engine.rule_schema import rule_from_record
+from ..engine.types import Event as EngineEvent
 from ..engine.vocabulary import SEVERITY_PRIORITY
 from ..extensions import db
-from ..models import Alert, AlertRule, Delivery, Event, utcnow
-from .events import engine_event
-from .notification_targets import defaults, targets_for
+from ..models import Alert, AlertRule, Delivery, Detection, Event, NotificationSettings, utcnow
+from .events import DETECTION_COLUMNS, EVENT_COLUMNS, insert_returning_ids, write_transaction
+from .notification_settings import ROW_ID as SETTINGS_ROW
+from .notification_targets import Defaults, defaults, targets_for
 from .rules import rule_record
+
+_EVENTS = Event.__table__
+_DETECTIONS = Detection.__table__
+_ALERTS = Alert.__table__
+_DELIVERIES = Delivery.__table__
+_RULES = AlertRule.__table__
+_SETTINGS = NotificationSettings.__table__
+
+# Statements built once: building one costs more than running it on SQLite.
+_UNPROCESSED = (
+    select(_EVENTS.c.id, *(_EVENTS.c[name] for name in EVENT_COLUMNS))
+    .where(_EVENTS.c.processed_at.is_(None)).order_by(_EVENTS.c.id).limit(bindparam("limit"))
+)
+_UNPROCESSED_LOCKED = _UNPROCESSED.with_for_update(skip_locked=True)  # PostgreSQL
+_DETECTIONS_OF = (
+    select(_DETECTIONS.c.event_id, *(_DETECTIONS.c[name] for name in DETECTION_COLUMNS))
+    .where(_DETECTIONS.c.event_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_DETECTIONS.c.id)
+)
+_VERSIONS = select(
+    func.count(), func.max(_RULES.c.updated_at),
+    select(_SETTINGS.c.updated_at).where(_SETTINGS.c.id == SETTINGS_ROW).scalar_subquery(),
+).select_from(_RULES)
+_NEARBY_ALERT = select(_ALERTS.c.id).where(
+    _ALERTS.c.rule_id == bindparam("rule_id"), _ALERTS.c.dedup_key == bindparam("key"),
+    _ALERTS.c.event_time > bindparam("after"), _ALERTS.c.event_time < bindparam("before"),
+).limit(1)
+_MARK_PROCESSED = (
+    update(_EVENTS)
+    .where(_EVENTS.c.id.in_(bindparam("ids", expanding=True)), _EVENTS.c.processed_at.is_(None))
+    .values(processed_at=bindparam("now"))
+)
+_INSERT_DELIVERIES = _DELIVERIES.insert()
+_ONE_MATCHER = select(func.pg_advisory_xact_lock(0x616C657274))  # PostgreSQL; "alert"
 
 
 class RuleCache:
-    """The rule index of this process, rebuilt when the rules table changes."""
+    """The rule index of this process, rebuilt when the rules table changes, and the
+    notification defaults, read again when the settings change."""
 
     def __init__(self) -> None:
         self.index = RuleIndex()
         self.rules: dict[str, dict[str, Any]] = {}
         self.version: tuple | None = None
+        self.settings_version: Any = None
+        self._defaults: Defaults | None = None
         self.ledger = CooldownLedger()
         self.lock = threading.Lock()
 
-    def refresh(self) -> None:
-        """Rebuild when any rule was added, changed or removed (cheap check per batch)."""
-        version = tuple(db.session.execute(
-            select(func.count(), func.max(AlertRule.updated_at))).one())
+    def refresh(self, conn: Connection) -> None:
+        """Rebuild when any rule was added, changed or removed; forget the defaults when the
+        settings changed (one cheap query per batch)."""
+        count, latest, settings = conn.execute(_VERSIONS).one()
+        if settings != self.settings_version:
+            self._defaults = None
+            self.settings_version = settings
+        version = (count, latest)
         if version == self.version:
             return
         rows = db.session.scalars(select(AlertRule)).all()
@@ -52,78 +95,138 @@ class RuleCache:
         self.ledger = CooldownLedger()  # a cooldown edit must not be judged by stale entries
         self.version = version
 
+    def defaults(self) -> Defaults:
+        """Where deliveries go by default. Reading them may store the settings row on first
+        use: a commit, which ends row locks taken before (PostgreSQL); _write's processed_at
+        guard still keeps another matcher from matching the same events twice."""
+        if self._defaults is None:
+            self._defaults = defaults()
+        return self._defaults
+
 
 def _cache() -> RuleCache:
-    return current_app.extensions.setdefault("alerting.rule_cache", RuleCache())
+    extensions = current_app.extensions
+    cache = extensions.get("alerting.rule_cache")
+    if cache is None:  # (setdefault: two first callers still end up with the same one)
+        cache = extensions.setdefault("alerting.rule_cache", RuleCache())
+    return cache
 
 
-def _suppressed(ledger: CooldownLedger, rule_id: str, key: str, when, cooldown: int) -> bool:
+def _suppressed(conn: Connection, ledger: CooldownLedger, batch: dict[tuple[str, str], list],
+                rule_id: str, key: str, when: datetime, cooldown: int) -> bool:
     if cooldown <= 0:
         return False
     if ledger.suppresses(rule_id, key, when, cooldown):
         return True
+    # The ledger keeps only the latest time per key; this batch's alerts are not stored yet.
     window = timedelta(seconds=cooldown)
-    nearby = db.session.scalar(
-        select(Alert.id).where(
-            Alert.rule_id == rule_id, Alert.dedup_key == key,
-            Alert.event_time > when - window, Alert.event_time < when + window,
-        ).limit(1)
-    )
-    return nearby is not None
+    if any(abs(when - earlier) < window for earlier in batch.get((rule_id, key), ())):
+        return True
+    # The table also knows the alerts of other processes and of earlier runs.
+    nearby = conn.execute(_NEARBY_ALERT, {"rule_id": rule_id, "key": key,
+                                          "after": when - window, "before": when + window})
+    return nearby.first() is not None
+
+
+def _unprocessed(conn: Connection, batch_size: int) -> list[EngineEvent]:
+    """The oldest unprocessed events as the engine sees them (plain rows, no ORM objects)."""
+    query = _UNPROCESSED_LOCKED if conn.dialect.name == "postgresql" else _UNPROCESSED
+    records = [dict(row) for row in conn.execute(query, {"limit": batch_size}).mappings()]
+    if not records:
+        return []
+    by_id: dict[int, list[dict[str, Any]]] = {r["id"]: [] for r in records}
+    for row in conn.execute(_DETECTIONS_OF, {"ids": list(by_id)}).mappings():
+        by_id[row["event_id"]].append(row)
+    for record in records:
+        record["detections"] = by_id[record["id"]]
+    return [event_from_record(record) for record in records]
 
 
 def match_pending(batch_size: int = 500) -> int:
-    """Match up to `batch_size` unprocessed events, oldest first. Returns how many."""
+    """Match up to `batch_size` unprocessed events, oldest first. Returns how many.
+
+    Reading and matching happen before the write transaction, which is kept short: alerts,
+    deliveries and the events' processed_at in a few statements, then the commit.
+    """
     cache = _cache()
     with cache.lock:
-        query = (
-            select(Event).where(Event.processed_at.is_(None)).order_by(Event.id)
-            .limit(batch_size).options(selectinload(Event.detections))
-        )
-        if db.engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=Event)
-        events = db.session.scalars(query).all()
+        conn = db.session.connection()
+        if conn.dialect.name == "postgresql":
+            # One matcher at a time across processes, held to the end of the transaction:
+            # cooldowns are judged on event time, so a batch must see the alerts of the one
+            # before it. N workers then match exactly as one would (and take over at once
+            # from one that dies); matching is cheap next to delivery, which stays parallel.
+            conn.execute(_ONE_MATCHER)
+        events = _unprocessed(conn, batch_size)
         if not events:
             db.session.rollback()
             return 0
-        cache.refresh()
-        timezone = current_app.config.get("TIMEZONE") or "UTC"
+        cache.refresh(conn)
         base = None
-        created: list[Alert] = []
+        timezone = current_app.config.get("TIMEZONE") or "UTC"
+        alerts: list[dict[str, Any]] = []
+        targets: list[list[tuple[str, str]]] = []
+        batch: dict[tuple[str, str], list[datetime]] = {}
         for event in events:
-            view = engine_event(event)
-            for verdict in cache.index.match_all(view, default_timezone=timezone):
+            for verdict in cache.index.match_all(event, default_timezone=timezone):
                 rule = cache.rules[verdict.rule_id]
                 key = verdict.dedup_key or ""
-                if _suppressed(cache.ledger, verdict.rule_id, key, view.started_at,
-                               rule["cooldown"]):
+                if _suppressed(conn, cache.ledger, batch, verdict.rule_id, key,
+                               event.started_at, rule["cooldown"]):
                     continue
-                base = base or defaults()
+                if base is None:
+                    base = cache.defaults()
+                    conn = db.session.connection()  # in case that committed
                 detection = verdict.detection
-                alert = Alert(
-                    rule_id=verdict.rule_id, rule_name=rule["name"], event_id=event.id,
-                    camera_id=event.camera_id, severity=rule["severity"],
-                    severity_priority=SEVERITY_PRIORITY[rule["severity"]], dedup_key=key,
-                    matched_conditions=verdict.matched_conditions,
-                    object_type=detection.object_type if detection else None,
-                    zone_id=dedup_zone(rule["zones"], detection) or None,
-                    event_time=view.started_at,
-                )
-                alert.deliveries = [Delivery(channel=channel, target=target)
-                                    for channel, target in targets_for(
-                                        rule["channels"], rule["targets"], base)]
-                if not alert.deliveries:
-                    alert.status = "delivered"  # nothing to send: recorded and shown live
-                db.session.add(alert)
-                cache.ledger.record(verdict.rule_id, key, view.started_at)
-                created.append(alert)
-        db.session.execute(
-            update(Event).where(Event.id.in_([e.id for e in events]))
-            .values(processed_at=utcnow())
-        )
-        db.session.flush()
-        alert_ids = [a.id for a in created]
-        db.session.commit()
+                pairs = targets_for(rule["channels"], rule["targets"], base)
+                alerts.append({
+                    "rule_id": verdict.rule_id, "rule_name": rule["name"],
+                    "event_id": event.id, "camera_id": event.camera_id,
+                    "severity": rule["severity"],
+                    "severity_priority": SEVERITY_PRIORITY[rule["severity"]],
+                    # nothing to send: recorded and shown live
+                    "status": "pending" if pairs else "delivered",
+                    "dedup_key": key, "matched_conditions": verdict.matched_conditions,
+                    "object_type": detection.object_type if detection else None,
+                    "zone_id": dedup_zone(rule["zones"], detection) or None,
+                    "event_time": event.started_at,
+                })
+                targets.append(pairs)
+                cache.ledger.record(verdict.rule_id, key, event.started_at)
+                batch.setdefault((verdict.rule_id, key), []).append(event.started_at)
+        try:
+            alert_ids = _write([e.id for e in events], alerts, targets)
+        except BaseException as exc:
+            # The ledger has this batch's alerts, which were not stored: start it afresh.
+            cache.ledger = CooldownLedger()
+            if isinstance(exc, _Raced):
+                return 0  # rolled back; what is still unprocessed is read again next time
+            raise
     if alert_ids:
         signals.alerts_created.send(current_app._get_current_object(), alert_ids=alert_ids)
     return len(events)
+
+
+class _Raced(Exception):
+    """Another matcher processed some of these events first."""
+
+
+def _write(event_ids: list[int], alerts: list[dict[str, Any]],
+           targets: list[list[tuple[str, str]]]) -> list[int]:
+    """One transaction: the alerts, their delivery rows, and the events marked processed."""
+    now = utcnow()
+    with write_transaction() as conn:
+        marked = conn.execute(_MARK_PROCESSED, {"ids": event_ids, "now": now}).rowcount
+        if marked != len(event_ids):
+            raise _Raced
+        if not alerts:
+            return []
+        for row in alerts:
+            row["created_at"] = row["updated_at"] = now
+        alert_ids = insert_returning_ids(conn, _ALERTS, alerts)
+        deliveries = [{"alert_id": alert_id, "channel": channel, "target": target}
+                      for alert_id, pairs in zip(alert_ids, targets, strict=True)
+                      for channel, target in pairs]
+        if deliveries:
+            conn.execute(_INSERT_DELIVERIES, deliveries)
+    return alert_ids
