@@ -205,7 +205,13 @@ def init_app(app: Flask) -> None:
         "max_message_size": 64 * 1024,  # clients have nothing to say; bound what they send
         "subprotocols": [SUBPROTOCOL],
     })
-    app.extensions[EXTENSION] = LocalHub(app.config.get("LIVE_QUEUE_SIZE", DEFAULT_QUEUE_SIZE))
+    local = LocalHub(app.config.get("LIVE_QUEUE_SIZE", DEFAULT_QUEUE_SIZE))
+    if app.config.get("REDIS_URL"):
+        from .live_redis import RedisHub  # several processes: fan out through Redis
+
+        app.extensions[EXTENSION] = RedisHub(app.config["REDIS_URL"], local)
+    else:
+        app.extensions[EXTENSION] = local
     app.add_template_filter(detected_objects)
     app.add_template_global(alert_action_url)
     app.extensions[URLS] = app.url_map.bind(
@@ -216,7 +222,7 @@ def init_app(app: Flask) -> None:
     signals.events_stored.connect(_on_events_stored, sender=app)
 
 
-def hub(app: Flask | None = None) -> LocalHub:
+def hub(app: Flask | None = None) -> Hub:
     return (app or current_app).extensions[EXTENSION]
 
 
