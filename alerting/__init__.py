@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import config as settings
 from . import workers
-from .extensions import csrf, db, htmx, mail, migrate, sock
+from .extensions import csrf, db, htmx, limiter, mail, migrate, sock
 from .models import render_migration_item
 
 log = logging.getLogger("alerting")
@@ -52,6 +52,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     mail.init_app(app)
     csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    limiter.init_app(app)
 
     with app.app_context():
         _tune_sqlite(db.engine)

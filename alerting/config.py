@@ -47,6 +47,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "LOG_LEVEL": ("INFO", str),
     "PASSWORD_HASH_METHOD": ("scrypt", str),
     "TRUST_PROXY": (False, _bool),
+    # Rate limits (limits syntax, e.g. "10 per minute"; several separated by ";").
+    "RATE_LIMIT_LOGIN": ("10 per minute", str),
+    "RATE_LIMIT_INGEST": ("100 per second", str),
     # Notification defaults (spec: GET /api/notification/config). The settings page may
     # change them later; these are the initial values.
     "NOTIFICATIONS_ENABLED": (True, _bool),

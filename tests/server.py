@@ -32,6 +32,10 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
         "ALERTING_SECRET_KEY": "e2e-secret",
         "FLASK_APP": "app",
         "PYTHONUNBUFFERED": "1",
+        # Real-server tests post bursts from one key and log in often from one address;
+        # tests/test_rate_limits.py tests the limits themselves.
+        "ALERTING_RATE_LIMIT_INGEST": "1000000 per second",
+        "ALERTING_RATE_LIMIT_LOGIN": "1000000 per second",
     })
     env.update(extra)
     return env

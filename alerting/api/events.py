@@ -1,16 +1,25 @@
 """Detection events in (`ingest` scope) and out."""
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 
-from ..auth import scope
+from ..auth import presented_key, scope
 from ..engine.list_queries import parse_event_query
+from ..extensions import limiter
 from ..services import events
 from ..services.alerts import alert_json
+from ..services.keys import hash_key
 from . import bp
 from .util import json_body
 
 
+def _ingest_limit_key() -> str:
+    # Per API key, known before authentication runs: a digest of the presented key.
+    raw = presented_key()
+    return "key:" + hash_key(raw)[:24] if raw else "addr:" + (request.remote_addr or "")
+
+
 @bp.post("/events")
+@limiter.limit(lambda: current_app.config["RATE_LIMIT_INGEST"], key_func=_ingest_limit_key)
 @scope("ingest")
 def ingest():
     """One event, or {"events": [...]} with up to 1,000. 201, 200 for a repeat, 207 mixed."""
@@ -27,7 +36,7 @@ def list_events():
                     "limit": query["limit"], "offset": query["offset"]})
 
 
-@bp.get("/events/<int:event_id>")
+@bp.get("/events/<int(max=9223372036854775807):event_id>")
 def get_event(event_id: int):
     """One event with its detections and the alerts it produced."""
     body = events.event_json(events.get_event(event_id))

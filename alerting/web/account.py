@@ -2,11 +2,11 @@
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from werkzeug.security import check_password_hash
 
 from ..auth import login_required
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import User
 from ..services import users
 from . import bp
@@ -24,6 +24,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATE_LIMIT_LOGIN"], methods=["POST"])
 def login():
     """Show the login form, or log in."""
     form = LoginForm()
