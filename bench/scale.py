@@ -1,0 +1,117 @@
+"""Event-to-alert throughput on PostgreSQL with 1 and with 3 `flask worker` processes, and the
+number of duplicate alerts (which must be 0).
+
+For each worker count: a fresh schema, `flask db upgrade`, one rule that fires on every event
+(cooldown 0, so every event gives exactly one alert), N events stored with matching off, then
+K workers started together; throughput = N / (time from start until no event is unprocessed).
+Worker start-up (imports, app creation) is excluded: the clock starts when every worker has
+printed that it is running.
+
+    .venv/bin/python bench/scale.py --events 20000 --runs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from tests.databases import TempDatabase  # noqa: E402
+from tests.server import BIN, server_env, upgrade  # noqa: E402
+
+BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def seed(database: TempDatabase, count: int) -> None:
+    from alerting import create_app
+    from alerting.extensions import db
+    from alerting.services import events, rules
+
+    app = create_app({"DATABASE_URL": database.url, "SECRET_KEY": "bench", "BOOTSTRAP": False,
+                      "INPROCESS_WORKERS": False})
+    with app.app_context():
+        rules.create_rule({"name": "every event", "severity": "low", "cooldown_seconds": 0},
+                          "bench")
+        for start in range(0, count, 1000):
+            events.ingest({"events": [
+                {"camera_id": f"cam-{i % 16}", "risk_score": i % 100,
+                 "detections": [{"object_type": "person", "confidence": 0.9}]}
+                for i in range(start, min(count, start + 1000))]})
+        db.session.remove()
+        db.engine.dispose()
+
+
+def measure(count: int, workers: int, batch: int) -> tuple[float, int, int]:
+    import os
+
+    os.environ["ALERTING_TEST_DATABASE_URL"] = BASE
+    database = TempDatabase(Path("/tmp"), "scale")
+    try:
+        env = server_env(database.url, ALERTING_MATCH_BATCH_SIZE=str(batch))
+        upgrade(env)
+        seed(database, count)
+        engine = create_engine(database.url)
+        procs = [subprocess.Popen([str(BIN / "flask"), "worker", "--no-dispatcher"], cwd=ROOT,
+                                  env={**env, "ALERTING_INPROCESS_WORKERS": "off"},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                 for _ in range(workers)]
+        try:
+            for proc in procs:  # wait until each says it is running
+                while "running" not in (proc.stderr.readline() or "running"):
+                    pass
+            started = time.perf_counter()
+            with engine.connect() as conn:
+                while conn.execute(text("SELECT count(*) FROM events WHERE processed_at IS NULL")
+                                   ).scalar():
+                    conn.commit()
+                    time.sleep(0.01)
+            elapsed = time.perf_counter() - started
+            with engine.connect() as conn:
+                alerts, distinct = conn.execute(text(
+                    "SELECT count(*), count(DISTINCT event_id) FROM alerts")).one()
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(timeout=30)
+                proc.stderr.close()
+            engine.dispose()
+        return count / elapsed, alerts - distinct, alerts
+    finally:
+        database.drop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=500)
+    args = parser.parse_args()
+    results = {}
+    for workers in (1, 3):
+        rates, dupes, totals = [], 0, []
+        for _ in range(args.runs):
+            rate, duplicates, alerts = measure(args.events, workers, args.batch)
+            rates.append(rate)
+            dupes += duplicates
+            totals.append(alerts)
+        results[workers] = (statistics.median(rates), min(rates), max(rates), dupes, totals)
+    print(f"events per run: {args.events}, runs: {args.runs}, batch: {args.batch}\n")
+    print("| workers | events/s (median) | min | max | duplicate alerts | alerts per run |")
+    print("|---:|---:|---:|---:|---:|---|")
+    for workers, (median, low, high, dupes, totals) in results.items():
+        print(f"| {workers} | {median:,.0f} | {low:,.0f} | {high:,.0f} | {dupes} | {totals} |")
+    ratio = results[3][0] / results[1][0]
+    print(f"\n3 workers / 1 worker: {ratio:.2f}x (goal >= 1.8x)")
+
+
+if __name__ == "__main__":
+    main()
