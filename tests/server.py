@@ -46,6 +46,17 @@ def upgrade(env: dict[str, str]) -> None:
                    capture_output=True, timeout=120)
 
 
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.02):
+    """Poll `predicate` until it returns something truthy; that value, or an AssertionError."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
 def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

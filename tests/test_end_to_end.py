@@ -1,26 +1,15 @@
 """A real gunicorn server: events posted over HTTP become alerts with nothing called by hand,
 and a server killed with SIGKILL matches every event exactly once after a restart."""
 
-import time
 
 import requests
 from sqlalchemy import create_engine, text
 
 from tests.databases import TempDatabase
 from tests.factories import event_body, rule_body
-from tests.server import kill_hard, running_server
+from tests.server import kill_hard, running_server, wait_for
 
 KEY = "e2e-admin-key-0123456789"
-
-
-def wait_for(predicate, timeout=20.0, interval=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 def test_posted_event_becomes_alert_by_itself(tmp_path):

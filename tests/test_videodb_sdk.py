@@ -13,7 +13,7 @@ import requests
 import videodb
 from videodb.exceptions import AuthenticationError, InvalidRequestError
 
-from tests.server import running_server
+from tests.server import running_server, wait_for
 
 KEY = "videodb-sdk-admin-key-0123456789"
 HEADERS = {"x-access-token": KEY}
@@ -30,16 +30,6 @@ def server(tmp_path_factory):
 @pytest.fixture
 def conn(server):
     return videodb.connect(api_key=KEY, base_url=server)
-
-
-def wait_for(predicate, timeout=20.0, interval=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 def post_record(url, stream_id, index_id, labels, summary="A person at the gate", **extra):

@@ -14,6 +14,7 @@ from .rule_schema import (
     check_list,
     check_object,
     check_optional_text,
+    check_storable,
     check_string_list,
     check_text,
     fail,
@@ -136,12 +137,12 @@ def _check_attributes(value: object, path: str) -> dict[str, Any] | None:
             for key, child in node.items():
                 if not isinstance(key, str):
                     raise fail(path, "must have string keys")
-                _check_storable(key, path)
+                check_storable(key, path)
                 stack.append((child, depth + 1))
         elif is_list(node):
             stack.extend((child, depth + 1) for child in node)  # type: ignore[union-attr]
         elif isinstance(node, str):
-            _check_storable(node, path)
+            check_storable(node, path)
         elif not (node is None or isinstance(node, bool) or is_number(node)):
             raise fail(path, "must hold only JSON values (no NaN or Infinity)")
     try:
@@ -151,16 +152,6 @@ def _check_attributes(value: object, path: str) -> dict[str, Any] | None:
     if len(dumped.encode("utf-8")) > MAX_ATTRIBUTES_BYTES:
         raise fail(path, f"must be at most {MAX_ATTRIBUTES_BYTES // 1024} KB as JSON")
     return json.loads(dumped)  # a plain, independent copy
-
-
-def _check_storable(text: str, path: str) -> None:
-    # PostgreSQL's jsonb refuses \u0000 and lone surrogates.
-    if "\x00" in text:
-        raise fail(path, "must not contain NUL characters")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise fail(path, "must be valid Unicode text") from None
 
 
 # --- events ----------------------------------------------------------------------------------

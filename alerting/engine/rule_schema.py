@@ -161,13 +161,19 @@ def check_text(
         raise fail(path, "must not be empty")
     if len(text) > max_length:
         raise fail(path, f"must be at most {max_length} characters")
+    check_storable(text, path)
+    return text
+
+
+def check_storable(text: str, path: str) -> None:
+    """Text a database will store: PostgreSQL and UTF-8 encoders refuse NUL and lone
+    surrogates."""
     if "\x00" in text:
         raise fail(path, "must not contain NUL characters")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise fail(path, "must be valid Unicode text") from None
-    return text
 
 
 def check_optional_text(value: object, path: str, max_length: int) -> str | None:
