@@ -17,19 +17,19 @@ def list_alerts():
                     "limit": query["limit"], "offset": query["offset"]})
 
 
-@bp.get("/alerts/<int:alert_id>")
+@bp.get("/alerts/<id:alert_id>")
 def get_alert(alert_id: int):
     """One alert with its matched conditions, event and deliveries."""
     return jsonify(alerts.alert_detail(alert_id))
 
 
-@bp.post("/alerts/<int:alert_id>/acknowledge")
+@bp.post("/alerts/<id:alert_id>/acknowledge")
 def acknowledge(alert_id: int):
     """Acknowledge: 409 when already acknowledged or dismissed."""
     return jsonify(alerts.alert_json(alerts.transition(alert_id, "acknowledge", current_actor())))
 
 
-@bp.post("/alerts/<int:alert_id>/dismiss")
+@bp.post("/alerts/<id:alert_id>/dismiss")
 def dismiss(alert_id: int):
     """Dismiss: 409 when already dismissed."""
     return jsonify(alerts.alert_json(alerts.transition(alert_id, "dismiss", current_actor())))

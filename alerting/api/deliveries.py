@@ -18,7 +18,7 @@ def list_deliveries():
                     "limit": query["limit"], "offset": query["offset"]})
 
 
-@bp.post("/deliveries/<int:delivery_id>/retry")
+@bp.post("/deliveries/<id:delivery_id>/retry")
 def retry(delivery_id: int):
     """Queue a dead delivery again (409 unless it is dead)."""
     return jsonify(delivery_json(deliveries.retry(delivery_id, current_actor())))

@@ -36,7 +36,7 @@ def list_events():
                     "limit": query["limit"], "offset": query["offset"]})
 
 
-@bp.get("/events/<int(max=9223372036854775807):event_id>")
+@bp.get("/events/<id:event_id>")
 def get_event(event_id: int):
     """One event with its detections and the alerts it produced."""
     body = events.event_json(events.get_event(event_id))

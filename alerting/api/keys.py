@@ -44,13 +44,15 @@ def create_key():
     name, key_scope = body.get("name"), body.get("scope", "read")
     if not isinstance(name, str):
         raise ValidationError({"name": "must be a string"})
+    if "\x00" in name:  # PostgreSQL refuses NUL in text
+        raise ValidationError({"name": "must not contain NUL characters"})
     if not isinstance(key_scope, str):
         raise ValidationError({"scope": "must be a string"})
     key, raw = keys.create_key(name, key_scope, actor=current_actor())
     return jsonify({**key_json(key), "key": raw}), 201
 
 
-@bp.delete("/keys/<int:key_id>")
+@bp.delete("/keys/<id:key_id>")
 @scope("admin")
 def revoke_key(key_id: int):
     """Revoke a key; it stops working at once."""

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import ValidationError
-from .rule_schema import parse_pagination
+from .rule_schema import MAX_DB_INT, parse_pagination
 from .timeparse import parse_datetime
 from .vocabulary import CHANNELS, RISK_LEVELS, SEVERITIES
 
@@ -20,6 +20,9 @@ def _text(args: Mapping[str, Any], name: str, errors: dict[str, str], max_length
     value = str(value).strip()
     if len(value) > max_length:
         errors[name] = f"must be at most {max_length} characters"
+        return None
+    if "\x00" in value:  # PostgreSQL refuses NUL in a string parameter
+        errors[name] = "must not contain NUL characters"
         return None
     return value
 
@@ -94,7 +97,8 @@ def parse_delivery_query(args: Mapping[str, Any]) -> dict[str, Any]:
     }
     alert_id = _text(args, "alert_id", errors, 19)
     if alert_id is not None:
-        if alert_id.isdigit():
+        # ASCII digits only (isdigit() also takes "²", which int() refuses), within BIGINT.
+        if alert_id.isascii() and alert_id.isdigit() and int(alert_id) <= MAX_DB_INT:
             result["alert_id"] = int(alert_id)
         else:
             errors["alert_id"] = "must be a positive integer"
