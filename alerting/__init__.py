@@ -30,6 +30,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder="../templates",
         static_folder="../static",
     )
+    from .converters import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
     values = settings.from_environment()
     values.update(config or {})
     app.config.update(values)

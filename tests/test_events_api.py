@@ -1,5 +1,7 @@
 """POST/GET /api/events: validation, batches, idempotent ingest, the ingest scope."""
 
+import pytest
+
 from tests.conftest import make_key
 from tests.factories import event_body, post_event
 
@@ -96,3 +98,18 @@ def test_get_event_and_404(client, admin_headers):
     body = client.get(f"/api/events/{event['id']}", headers=admin_headers).json
     assert body["id"] == event["id"] and body["alerts"] == []
     assert client.get("/api/events/999999", headers=admin_headers).status_code == 404
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+                                  "1969-12-31T23:59:59Z", -1, 1e12])
+def test_event_times_outside_1970_to_2200_are_refused(client, admin_headers, when):
+    # Near datetime's limits the matcher's timezone and cooldown arithmetic would overflow
+    # on every batch and stall matching for everyone.
+    response = client.post("/api/events", json=event_body(started_at=when), headers=admin_headers)
+    assert response.status_code == 422 and "started_at" in response.json["fields"]
+
+
+@pytest.mark.parametrize("path", ["/api/events/99999999999999999999",
+                                  "/api/alerts/99999999999999999999"])
+def test_ids_beyond_bigint_are_404(client, admin_headers, path):
+    assert client.get(path, headers=admin_headers).status_code == 404

@@ -611,3 +611,12 @@ def test_revoke_key(client, token, app):
     assert "Revoked" in html and "<html" not in html
     assert client.get("/api/events", headers={"x-access-token": raw}).status_code == 401
     assert client.post("/keys/999/revoke", data={"csrf_token": token}).status_code == 404
+
+
+def test_page_ids_beyond_bigint_are_404(app):
+    from tests.test_security import login
+
+    client = app.test_client()
+    login(client)
+    for path in ("/alerts/99999999999999999999", "/events/99999999999999999999"):
+        assert client.get(path).status_code == 404

@@ -22,7 +22,7 @@ from .rule_schema import (
     is_number,
     run_checks,
 )
-from .timeparse import ensure_utc, parse_datetime
+from .timeparse import ensure_utc, parse_datetime, parse_event_time
 from .types import Detection, Event
 from .vocabulary import RISK_LEVELS, risk_level_for
 
@@ -179,8 +179,8 @@ def _optional_text(max_length: int) -> Callable[[object, str], str | None]:
 
 _EVENT_CHECKERS: dict[str, Callable[[object, str], Any]] = {
     "camera_id": lambda v, p: check_text(v, p, MAX_CAMERA_ID, what="a non-empty string"),
-    "started_at": lambda v, p: None if v is None else parse_datetime(v, p),
-    "ended_at": lambda v, p: None if v is None else parse_datetime(v, p),
+    "started_at": lambda v, p: None if v is None else parse_event_time(v, p),
+    "ended_at": lambda v, p: None if v is None else parse_event_time(v, p),
     "risk_score": lambda v, p: None if v is None else check_int(v, p, 0, 100),
     "risk_level": _check_risk_level,
     "summary": _optional_text(MAX_SUMMARY),

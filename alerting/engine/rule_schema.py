@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
 from .errors import ValidationError
-from .timeparse import parse_datetime
+from .timeparse import parse_event_time
 from .types import Condition, Rule, Schedule
 from .vocabulary import (
     CHANNELS,
@@ -780,7 +780,7 @@ def _check_event_ids(value: object, path: str) -> list[int] | None:
 
 _RULE_TEST_CHECKERS: dict[str, Callable[[object, str], Any]] = {
     "event_ids": _check_event_ids,
-    "test_time": _nullable(parse_datetime),
+    "test_time": _nullable(parse_event_time),
     "limit": lambda v, p: 50 if v is None else check_int(v, p, 1, 1000),
 }
 

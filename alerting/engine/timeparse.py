@@ -36,6 +36,21 @@ def parse_datetime(value: object, field: str) -> datetime:
     raise ValidationError({field: _MESSAGE})
 
 
+# Event times outside this range are refused: a detector's clock gone wrong, not footage.
+# (Near datetime's limits, timezone conversion and cooldown windows would overflow and stall
+# the matcher on every batch.)
+EARLIEST_EVENT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_EVENT_TIME = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def parse_event_time(value: object, field: str) -> datetime:
+    """parse_datetime, for the time of an event (or a rule test): 1970 up to 2200."""
+    parsed = parse_datetime(value, field)
+    if not EARLIEST_EVENT_TIME <= parsed < LATEST_EVENT_TIME:
+        raise ValidationError({field: "must be between 1970-01-01 and 2200-01-01"})
+    return parsed
+
+
 def ensure_utc(dt: datetime) -> datetime:
     """The same instant as an aware UTC datetime; a naive datetime is taken to be UTC already."""
     if dt.tzinfo is None:

@@ -49,7 +49,7 @@ def alerts_index():
                   rule_choices=rule_choices)
 
 
-@bp.get("/alerts/<int:alert_id>")
+@bp.get("/alerts/<id:alert_id>")
 @login_required
 def alerts_show(alert_id: int):
     """One alert: what matched, its event, and every delivery with each attempt."""

@@ -50,7 +50,7 @@ def alert_counts(event_ids: list[int]) -> dict[int, int]:
     return {event_id: count for event_id, count in found}
 
 
-@bp.get("/events/<int:event_id>")
+@bp.get("/events/<id:event_id>")
 @login_required
 def events_show(event_id: int):
     """One event: its detections and the alerts it raised."""

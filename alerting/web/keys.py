@@ -38,7 +38,7 @@ def keys_index():
     return response
 
 
-@bp.post("/keys/<int:key_id>/revoke")
+@bp.post("/keys/<id:key_id>/revoke")
 @login_required
 def keys_revoke(key_id: int):
     """Revoke a key: it stops working at once."""

@@ -28,14 +28,14 @@ def live():
                            unacknowledged=unacknowledged_count())
 
 
-@bp.post("/alerts/<int:alert_id>/acknowledge")
+@bp.post("/alerts/<id:alert_id>/acknowledge")
 @login_required
 def acknowledge(alert_id: int):
     """Acknowledge an alert; every live page shows it through alert_updated."""
     return _transition(alert_id, "acknowledge")
 
 
-@bp.post("/alerts/<int:alert_id>/dismiss")
+@bp.post("/alerts/<id:alert_id>/dismiss")
 @login_required
 def dismiss(alert_id: int):
     """Dismiss an alert; every live page shows it through alert_updated."""

@@ -161,7 +161,7 @@ def notifications_secret(action: str):
     return response
 
 
-@bp.post("/deliveries/<int:delivery_id>/retry")
+@bp.post("/deliveries/<id:delivery_id>/retry")
 @login_required
 def deliveries_retry(delivery_id: int):
     """Queue a dead delivery again."""
