@@ -7,10 +7,11 @@ import threading
 import time
 
 from flask import Flask
+from sqlalchemy.exc import DBAPIError
 
 from . import signals
 from .extensions import db
-from .services.matching import match_pending
+from .services.matching import match_pending, set_aside_oldest
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +52,41 @@ class Matcher:
             if done < self.batch_size:
                 return total
 
+    def isolate(self) -> int | None:
+        """After a failed batch: match the oldest event alone, and if that fails too with an
+        error that is not the database's, set it aside (processed, no alert, logged with its
+        id) so one bad event cannot stall matching for every other. Returns its id if so."""
+        with self.app.app_context():
+            try:
+                match_pending(1)
+                return None
+            except DBAPIError:
+                raise
+            except Exception as exc:
+                db.session.rollback()
+                event_id = set_aside_oldest()
+                log.error("matcher: event %s could not be matched (%r); it is set aside "
+                          "unmatched so the others go on", event_id, exc)
+                return event_id
+            finally:
+                db.session.remove()
+
     def _loop(self) -> None:
         failures = 0
         while not self._stop.is_set():
             try:
                 self.run_once()
                 failures = 0
+            except DBAPIError:
+                failures += 1
+                log.exception("matcher: database error; retrying")
+                self._stop.wait(min(0.1 * 2 ** failures, 5.0))
+                continue
             except Exception:
                 failures += 1
-                log.exception("matcher batch failed; retrying")
-                self._stop.wait(min(0.1 * 2 ** failures, 5.0))
+                log.exception("matcher batch failed; isolating the event that fails")
+                self.isolate()
+                self._stop.wait(min(0.01 * 2 ** failures, 1.0))
                 continue
             finished = time.monotonic()
             self._wake.wait(self.poll_seconds)

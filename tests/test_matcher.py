@@ -162,3 +162,38 @@ def test_alert_history_survives_rule_deletion(app, client, admin_headers):
     client.delete(f"/api/alerts/rules/{rule['id']}", headers=admin_headers)
     [alert] = alerts(client, admin_headers)
     assert alert["rule_id"] is None and alert["rule_name"] == "Person at the back door"
+
+
+def test_an_event_that_breaks_matching_is_set_aside_not_a_stall(app, client, admin_headers,
+                                                                  monkeypatch, caplog):
+    import time
+
+    from alerting.matcher import Matcher
+    from alerting.services import matching
+
+    create_rule(client, admin_headers, camera_ids=None)
+    real = matching.event_from_record
+
+    def fragile(record):
+        if record["camera_id"] == "poison":
+            raise RuntimeError("a bug the engine has not met before")
+        return real(record)
+
+    monkeypatch.setattr(matching, "event_from_record", fragile)
+    post_event(client, admin_headers, camera_id="front")
+    poison = post_event(client, admin_headers, camera_id="poison")
+    post_event(client, admin_headers, camera_id="back")
+    matcher = Matcher(app, poll_seconds=0.05)
+    matcher.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with app.app_context():
+                if db.session.query(Event).filter(Event.processed_at.is_(None)).count() == 0:
+                    break
+            time.sleep(0.05)
+    finally:
+        matcher.stop()
+    cameras = sorted(a["camera_id"] for a in alerts(client, admin_headers))
+    assert cameras == ["back", "front"]
+    assert f"event {poison['id']} could not be matched" in caplog.text

@@ -230,3 +230,15 @@ def _write(event_ids: list[int], alerts: list[dict[str, Any]],
         if deliveries:
             conn.execute(_INSERT_DELIVERIES, deliveries)
     return alert_ids
+
+
+def set_aside_oldest() -> int | None:
+    """Mark the oldest unprocessed event processed without matching it (the matcher calls
+    this for an event that makes matching fail on its own). Returns its id."""
+    event_id = db.session.scalar(
+        select(func.min(Event.id)).where(Event.processed_at.is_(None)))
+    if event_id is None:
+        return None
+    db.session.execute(update(Event).where(Event.id == event_id).values(processed_at=utcnow()))
+    db.session.commit()
+    return event_id
