@@ -1,4 +1,4 @@
-"""URL converters: `<id:name>` is a database id, a positive integer that fits a BIGINT, so a
+"""URL converters: `<id:name>` is a database id, a positive integer that fits the id columns, so a
 larger number in a URL is a 404 rather than an overflow in the database driver."""
 
 from werkzeug.routing import IntegerConverter

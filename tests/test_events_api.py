@@ -113,3 +113,9 @@ def test_event_times_outside_1970_to_2200_are_refused(client, admin_headers, whe
                                   "/api/alerts/99999999999999999999"])
 def test_ids_beyond_bigint_are_404(client, admin_headers, path):
     assert client.get(path, headers=admin_headers).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/events/2147483648", "/api/alerts/2147483648"])
+def test_ids_beyond_the_id_column_are_404(client, admin_headers, path):
+    # Primary keys are 32-bit INTEGER on PostgreSQL: a larger id must not reach the database.
+    assert client.get(path, headers=admin_headers).status_code == 404

@@ -570,7 +570,7 @@ def blank_or(schema: Schema) -> Schema:
 
 def _pagination(default: int = 50, high: int = 1000) -> list[Schema]:
     return [_param("limit", "query", {**integer(1, high), "default": default}),
-            _param("offset", "query", {**integer(0, rs.MAX_DB_INT), "default": 0})]
+            _param("offset", "query", {**integer(0, rs.MAX_OFFSET), "default": 0})]
 
 
 def _op(summary: str, responses: dict[int, tuple[Schema, str]], *, tag: str,

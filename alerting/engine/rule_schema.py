@@ -66,7 +66,10 @@ MAX_PUSH_URLS = 20
 MAX_URL = 2048
 MAX_QUERY_TEXT = 255
 MAX_TEST_EVENT_IDS = 1000
-MAX_DB_INT = 2**63 - 1  # BIGINT: a larger id would make the database, not us, complain
+# The largest id a row can have: primary keys are INTEGER (32-bit on PostgreSQL). A larger id
+# is refused (422) or not found (404) here, not an "integer out of range" 500 from the database.
+MAX_DB_INT = 2**31 - 1
+MAX_OFFSET = 2**63 - 1  # SQL OFFSET is a 64-bit integer
 
 SCHEDULE_KEYS = ("days", "start_time", "end_time", "timezone")
 CONDITION_KEYS = ("field", "op", "value")
@@ -719,7 +722,7 @@ def parse_pagination(
     except ValidationError as exc:
         errors.update(exc.fields)
     try:
-        offset = _query_int(args, "offset", 0, 0, MAX_DB_INT)
+        offset = _query_int(args, "offset", 0, 0, MAX_OFFSET)
     except ValidationError as exc:
         errors.update(exc.fields)
     if errors:
