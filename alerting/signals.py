@@ -9,4 +9,4 @@ events_stored = _signals.signal("events-stored")  # ids: list[int]
 alerts_created = _signals.signal("alerts-created")  # alert_ids: list[int]
 alert_updated = _signals.signal("alert-updated")  # alert_id: int
 rules_changed = _signals.signal("rules-changed")
-deliveries_due = _signals.signal("deliveries-due")  # a delivery was queued outside the matcher
+deliveries_due = _signals.signal("deliveries-due")  # delivery rows were written (or re-queued)

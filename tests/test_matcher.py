@@ -197,3 +197,27 @@ def test_an_event_that_breaks_matching_is_set_aside_not_a_stall(app, client, adm
     cameras = sorted(a["camera_id"] for a in alerts(client, admin_headers))
     assert cameras == ["back", "front"]
     assert f"event {poison['id']} could not be matched" in caplog.text
+
+
+def test_the_dispatcher_is_woken_only_when_there_is_something_to_send(tmp_path):
+    from alerting import signals
+
+    app = make_app(tmp_path, WEBHOOK_URL="https://hooks.example.com/x")
+    client, headers = app.test_client(), {"x-access-token": make_key(app)}
+    wakes = []
+
+    def woken(_sender, **_kw):
+        wakes.append(1)
+
+    signals.deliveries_due.connect(woken, sender=app)
+    try:
+        create_rule(client, headers, name="shown only", channels=[])
+        post_event(client, headers)
+        run_matcher(app)
+        assert wakes == []  # an alert with no deliveries wakes nobody
+        create_rule(client, headers, name="sent", channels=["webhook"], camera_ids=["cam-2"])
+        post_event(client, headers, camera_id="cam-2")
+        run_matcher(app)
+        assert wakes == [1]
+    finally:
+        signals.deliveries_due.disconnect(woken, sender=app)

@@ -130,16 +130,16 @@ class Dispatcher:
             self._wake.clear()
 
     def start(self) -> threading.Thread:
-        for signal in (signals.alerts_created, signals.deliveries_due):
-            signal.connect(self.wake, sender=self.app)
+        # Woken only when delivery rows were written (by the matcher, or a manual retry):
+        # most alerts of a home set-up have none, and a wake costs two queries.
+        signals.deliveries_due.connect(self.wake, sender=self.app)
         self.thread = threading.Thread(target=self._loop, name="alerting-dispatcher",
                                        daemon=True)
         self.thread.start()
         return self.thread
 
     def stop(self, timeout: float = 5.0) -> None:
-        for signal in (signals.alerts_created, signals.deliveries_due):
-            signal.disconnect(self.wake, sender=self.app)
+        signals.deliveries_due.disconnect(self.wake, sender=self.app)
         self._stop.set()
         self._wake.set()
         if self.thread is not None:

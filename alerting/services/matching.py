@@ -96,9 +96,9 @@ class RuleCache:
         self.version = version
 
     def defaults(self) -> Defaults:
-        """Where deliveries go by default. Reading them may store the settings row on first
-        use: a commit, which ends row locks taken before (PostgreSQL); _write's processed_at
-        guard still keeps another matcher from matching the same events twice."""
+        """Where deliveries go by default (the settings row is seeded at start-up, so this
+        only reads; should it ever have to store it, _write's processed_at guard still keeps
+        another matcher from matching the same events twice)."""
         if self._defaults is None:
             self._defaults = defaults()
         return self._defaults
@@ -203,7 +203,10 @@ def match_pending(batch_size: int = 500) -> int:
                 return 0  # rolled back; what is still unprocessed is read again next time
             raise
     if alert_ids:
-        signals.alerts_created.send(current_app._get_current_object(), alert_ids=alert_ids)
+        app = current_app._get_current_object()
+        signals.alerts_created.send(app, alert_ids=alert_ids)
+        if any(targets):  # only then has the dispatcher something to do
+            signals.deliveries_due.send(app)
     return len(events)
 
 
