@@ -121,7 +121,7 @@ def _configure_logging(app: Flask) -> None:
 
 def bootstrap(app: Flask) -> None:
     """First start: the admin user, and the bootstrap API key when configured."""
-    from .services import keys, users
+    from .services import keys, notification_settings, users
 
     with app.app_context():
         if not inspect(db.engine).has_table("users"):
@@ -136,6 +136,9 @@ def bootstrap(app: Flask) -> None:
             banner = (f"\n  First start: created user 'admin' with password: {generated}\n"
                       "  Log in and change it. It is not shown again.\n")
             print(banner, file=sys.stderr, flush=True)
+        # Seeded here from ALERTING_*, not on first use inside the matcher's transaction,
+        # where its commit would end that batch's locks early (PostgreSQL).
+        notification_settings.get_row()
         if app.config.get("BOOTSTRAP_API_KEY"):
             try:
                 keys.ensure_bootstrap_key(app.config["BOOTSTRAP_API_KEY"])

@@ -59,3 +59,10 @@ def test_auth_off_logs_a_warning(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="alerting"):
         make_app(tmp_path, AUTH=False)
     assert "ALERTING_AUTH is off" in caplog.text
+
+
+def test_start_up_seeds_the_notification_settings(app):
+    from alerting.models import NotificationSettings
+
+    with app.app_context():
+        assert db.session.get(NotificationSettings, 1) is not None
