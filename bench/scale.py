@@ -13,6 +13,7 @@ printed that it is running.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -49,9 +50,35 @@ def seed(database: TempDatabase, count: int) -> None:
         db.engine.dispose()
 
 
-def measure(count: int, workers: int, batch: int) -> tuple[float, int, int]:
-    import os
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
 
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process on the machine (its backends do the SQL work)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def measure(count: int, workers: int, batch: int) -> tuple[float, int, int, float, float]:
+    """Events/s, duplicate alerts, alerts, and the cores used by the workers and by
+    PostgreSQL during the window (CPU seconds / elapsed seconds)."""
     os.environ["ALERTING_TEST_DATABASE_URL"] = BASE
     database = TempDatabase(Path("/tmp"), "scale")
     try:
@@ -67,6 +94,8 @@ def measure(count: int, workers: int, batch: int) -> tuple[float, int, int]:
             for proc in procs:  # wait until each says it is running
                 while "running" not in (proc.stderr.readline() or "running"):
                     pass
+            pids = [proc.pid for proc in procs]
+            pg_before, workers_before = cpu_seconds(postgres_pids()), cpu_seconds(pids)
             started = time.perf_counter()
             with engine.connect() as conn:
                 while conn.execute(text("SELECT count(*) FROM events WHERE processed_at IS NULL")
@@ -74,6 +103,8 @@ def measure(count: int, workers: int, batch: int) -> tuple[float, int, int]:
                     conn.commit()
                     time.sleep(0.01)
             elapsed = time.perf_counter() - started
+            worker_cores = (cpu_seconds(pids) - workers_before) / elapsed
+            pg_cores = (cpu_seconds(postgres_pids()) - pg_before) / elapsed
             with engine.connect() as conn:
                 alerts, distinct = conn.execute(text(
                     "SELECT count(*), count(DISTINCT event_id) FROM alerts")).one()
@@ -84,7 +115,7 @@ def measure(count: int, workers: int, batch: int) -> tuple[float, int, int]:
                 proc.wait(timeout=30)
                 proc.stderr.close()
             engine.dispose()
-        return count / elapsed, alerts - distinct, alerts
+        return count / elapsed, alerts - distinct, alerts, worker_cores, pg_cores
     finally:
         database.drop()
 
@@ -94,23 +125,34 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 3])
     args = parser.parse_args()
     results = {}
-    for workers in (1, 3):
-        rates, dupes, totals = [], 0, []
+    for workers in args.workers:
+        rates, dupes, totals, cores = [], 0, [], []
         for _ in range(args.runs):
-            rate, duplicates, alerts = measure(args.events, workers, args.batch)
+            rate, duplicates, alerts, worker_cores, pg_cores = measure(
+                args.events, workers, args.batch)
             rates.append(rate)
             dupes += duplicates
             totals.append(alerts)
-        results[workers] = (statistics.median(rates), min(rates), max(rates), dupes, totals)
+            cores.append((worker_cores, pg_cores))
+        results[workers] = (statistics.median(rates), min(rates), max(rates), dupes, totals,
+                            statistics.median(c[0] for c in cores),
+                            statistics.median(c[1] for c in cores))
     print(f"events per run: {args.events}, runs: {args.runs}, batch: {args.batch}\n")
-    print("| workers | events/s (median) | min | max | duplicate alerts | alerts per run |")
-    print("|---:|---:|---:|---:|---:|---|")
-    for workers, (median, low, high, dupes, totals) in results.items():
-        print(f"| {workers} | {median:,.0f} | {low:,.0f} | {high:,.0f} | {dupes} | {totals} |")
-    ratio = results[3][0] / results[1][0]
-    print(f"\n3 workers / 1 worker: {ratio:.2f}x (goal >= 1.8x)")
+    print("| workers | events/s (median) | min | max | duplicate alerts | alerts per run "
+          "| cores: workers | cores: PostgreSQL |")
+    print("|---:|---:|---:|---:|---:|---|---:|---:|")
+    for workers, (median, low, high, dupes, totals, wc, pc) in results.items():
+        print(f"| {workers} | {median:,.0f} | {low:,.0f} | {high:,.0f} | {dupes} | {totals} "
+              f"| {wc:.2f} | {pc:.2f} |")
+    if 1 in results and 3 in results:
+        ratio = results[3][0] / results[1][0]
+        print(f"\n3 workers / 1 worker: {ratio:.2f}x (goal >= 1.8x)")
+        used = results[1][5] + results[1][6]
+        print(f"1 worker used {used:.2f} of {os.cpu_count()} cores: a CPU-bound ceiling of "
+              f"{os.cpu_count() / used:.2f}x for any number of workers")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ matched again; none is matched twice.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,7 +62,20 @@ _MARK_PROCESSED = (
     .values(processed_at=bindparam("now"))
 )
 _INSERT_DELIVERIES = _DELIVERIES.insert()
-_ONE_MATCHER = select(func.pg_advisory_xact_lock(0x616C657274))  # PostgreSQL; "alert"
+# PostgreSQL, several workers: unprocessed events below a batch that are not yet committed
+# as processed. Those locked by another worker are being matched; the others (left by a
+# worker that died, or committed late by ingest) are claimed here.
+_EARLIER_PENDING = (
+    select(_EVENTS.c.id).where(_EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below"),
+                               _EVENTS.c.id.not_in(bindparam("mine", expanding=True)))
+    .limit(1)
+)
+_EARLIER_UNCLAIMED = (
+    select(_EVENTS.c.id, *(_EVENTS.c[name] for name in EVENT_COLUMNS))
+    .where(_EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below"))
+    .order_by(_EVENTS.c.id).with_for_update(skip_locked=True)
+)
+ORDER_WAIT_SECONDS = 30.0  # a batch gives up (rolls back, retries later) after waiting this long
 
 
 class RuleCache:
@@ -129,9 +143,14 @@ def _suppressed(conn: Connection, ledger: CooldownLedger, batch: dict[tuple[str,
 
 
 def _unprocessed(conn: Connection, batch_size: int) -> list[EngineEvent]:
-    """The oldest unprocessed events as the engine sees them (plain rows, no ORM objects)."""
+    """The oldest unprocessed events as the engine sees them (plain rows, no ORM objects).
+    On PostgreSQL they stay row-locked until the commit: other workers skip them."""
     query = _UNPROCESSED_LOCKED if conn.dialect.name == "postgresql" else _UNPROCESSED
-    records = [dict(row) for row in conn.execute(query, {"limit": batch_size}).mappings()]
+    return _with_detections(conn, conn.execute(query, {"limit": batch_size}))
+
+
+def _with_detections(conn: Connection, result) -> list[EngineEvent]:
+    records = [dict(row) for row in result.mappings()]
     if not records:
         return []
     by_id: dict[int, list[dict[str, Any]]] = {r["id"]: [] for r in records}
@@ -147,53 +166,63 @@ def match_pending(batch_size: int = 500) -> int:
 
     Reading and matching happen before the write transaction, which is kept short: alerts,
     deliveries and the events' processed_at in a few statements, then the commit.
+
+    Several workers (PostgreSQL) claim disjoint batches with SKIP LOCKED and match them at
+    the same time. Only cooldowns depend on order (an alert is suppressed by the alerts of
+    the events before it), so a batch in which a rule with a cooldown matched first waits
+    until every earlier event is committed as processed: the cooldown decisions are then
+    taken in event order, exactly as one worker would take them.
     """
     cache = _cache()
     with cache.lock:
         conn = db.session.connection()
-        if conn.dialect.name == "postgresql":
-            # One matcher at a time across processes, held to the end of the transaction:
-            # cooldowns are judged on event time, so a batch must see the alerts of the one
-            # before it. N workers then match exactly as one would (and take over at once
-            # from one that dies); matching is cheap next to delivery, which stays parallel.
-            conn.execute(_ONE_MATCHER)
         events = _unprocessed(conn, batch_size)
         if not events:
             db.session.rollback()
             return 0
         cache.refresh(conn)
-        base = None
         timezone = current_app.config.get("TIMEZONE") or "UTC"
+        verdicts = _verdicts(cache, events, timezone)
+        if conn.dialect.name == "postgresql" and any(
+                cache.rules[v.rule_id]["cooldown"] > 0 for _e, v in verdicts):
+            try:
+                earlier = _wait_for_earlier(conn, events)
+            except _Raced:
+                db.session.rollback()
+                return 0
+            if earlier:  # left unprocessed by a worker that died: theirs go first
+                events = earlier + events
+                verdicts = _verdicts(cache, earlier, timezone) + verdicts
+        base = None
         alerts: list[dict[str, Any]] = []
         targets: list[list[tuple[str, str]]] = []
         batch: dict[tuple[str, str], list[datetime]] = {}
-        for event in events:
-            for verdict in cache.index.match_all(event, default_timezone=timezone):
-                rule = cache.rules[verdict.rule_id]
-                key = verdict.dedup_key or ""
-                if _suppressed(conn, cache.ledger, batch, verdict.rule_id, key,
-                               event.started_at, rule["cooldown"]):
-                    continue
-                if base is None:
-                    base = cache.defaults()
-                    conn = db.session.connection()  # in case that committed
-                detection = verdict.detection
-                pairs = targets_for(rule["channels"], rule["targets"], base)
-                alerts.append({
-                    "rule_id": verdict.rule_id, "rule_name": rule["name"],
-                    "event_id": event.id, "camera_id": event.camera_id,
-                    "severity": rule["severity"],
-                    "severity_priority": SEVERITY_PRIORITY[rule["severity"]],
-                    # nothing to send: recorded and shown live
-                    "status": "pending" if pairs else "delivered",
-                    "dedup_key": key, "matched_conditions": verdict.matched_conditions,
-                    "object_type": detection.object_type if detection else None,
-                    "zone_id": dedup_zone(rule["zones"], detection) or None,
-                    "event_time": event.started_at,
-                })
-                targets.append(pairs)
-                cache.ledger.record(verdict.rule_id, key, event.started_at)
-                batch.setdefault((verdict.rule_id, key), []).append(event.started_at)
+        for event, verdict in verdicts:
+            rule = cache.rules[verdict.rule_id]
+            key = verdict.dedup_key or ""
+            if _suppressed(conn, cache.ledger, batch, verdict.rule_id, key,
+                           event.started_at, rule["cooldown"]):
+                continue
+            if base is None:
+                base = cache.defaults()
+                conn = db.session.connection()  # in case that committed
+            detection = verdict.detection
+            pairs = targets_for(rule["channels"], rule["targets"], base)
+            alerts.append({
+                "rule_id": verdict.rule_id, "rule_name": rule["name"],
+                "event_id": event.id, "camera_id": event.camera_id,
+                "severity": rule["severity"],
+                "severity_priority": SEVERITY_PRIORITY[rule["severity"]],
+                # nothing to send: recorded and shown live
+                "status": "pending" if pairs else "delivered",
+                "dedup_key": key, "matched_conditions": verdict.matched_conditions,
+                "object_type": detection.object_type if detection else None,
+                "zone_id": dedup_zone(rule["zones"], detection) or None,
+                "event_time": event.started_at,
+            })
+            targets.append(pairs)
+            cache.ledger.record(verdict.rule_id, key, event.started_at)
+            batch.setdefault((verdict.rule_id, key), []).append(event.started_at)
         try:
             alert_ids = _write([e.id for e in events], alerts, targets)
         except BaseException as exc:
@@ -208,6 +237,38 @@ def match_pending(batch_size: int = 500) -> int:
         if any(targets):  # only then has the dispatcher something to do
             signals.deliveries_due.send(app)
     return len(events)
+
+
+def _verdicts(cache: RuleCache, events: list[EngineEvent], timezone: str) -> list[tuple]:
+    """(event, verdict) for every rule each event triggers, in event order."""
+    return [(event, verdict) for event in events
+            for verdict in cache.index.match_all(event, default_timezone=timezone)]
+
+
+def _wait_for_earlier(conn: Connection, events: list[EngineEvent]) -> list[EngineEvent]:
+    """Wait until every unprocessed event older than this batch is committed as processed
+    (PostgreSQL; the batch's rows stay locked meanwhile). Those that no worker holds are
+    claimed and returned, to be matched first. Raises _Raced after ORDER_WAIT_SECONDS.
+
+    No deadlock: a batch waits only for older ones, and the oldest waits for nobody.
+    """
+    below = events[0].id
+    mine: list[int] = []
+    earlier: list[EngineEvent] = []
+    deadline = time.monotonic() + ORDER_WAIT_SECONDS
+    pause = 0.0005
+    while True:
+        # READ COMMITTED: each statement sees what other workers committed before it began.
+        claimed = _with_detections(conn, conn.execute(_EARLIER_UNCLAIMED, {"below": below}))
+        if claimed:
+            mine.extend(e.id for e in claimed)
+            earlier = sorted(earlier + claimed, key=lambda e: e.id)
+        if conn.execute(_EARLIER_PENDING, {"below": below, "mine": mine or [0]}).first() is None:
+            return earlier
+        if time.monotonic() > deadline:
+            raise _Raced
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
 
 
 class _Raced(Exception):
