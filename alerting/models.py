@@ -206,7 +206,12 @@ class Delivery(db.Model):
     """One alert to one channel and target: the outbox row the dispatcher drains."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
+    # ix_deliveries_due: the earliest due row overall and expired leases; the target index:
+    # one target's due rows, so a claim never reads a saturated receiver's backlog.
+    __table_args__ = (
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_due_target", "status", "target", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)

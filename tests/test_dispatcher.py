@@ -239,3 +239,134 @@ def test_slow_receiver_does_not_delay_the_others(tmp_path, httpserver):
         thread.join(5)
         slow_server.clear()
         slow_server.stop()
+
+
+def add_deliveries(app, *targets_and_ages):
+    """Delivery rows for one alert, each (target, seconds since it became due)."""
+    fire(app, {"x-access-token": make_key(app)})  # one alert, with a delivery to no receiver
+    with app.app_context():
+        alert_id = db.session.query(Alert.id).scalar()
+        db.session.query(Delivery).delete()
+        now = utcnow()
+        rows = [Delivery(alert_id=alert_id, channel="webhook", target=target,
+                         next_attempt_at=now - timedelta(seconds=age))
+                for target, age in targets_and_ages]
+        db.session.add_all(rows)
+        db.session.commit()
+        return {row.id: row.target for row in rows}
+
+
+def test_claims_oldest_first_across_targets_within_each_targets_slots(app):
+    ids = add_deliveries(app, ("http://a/", 50), ("http://a/", 40), ("http://a/", 30),
+                         ("http://b/", 20), ("http://c/", 45), ("http://b/", 60))
+    with app.app_context():
+        claimed = deliveries.claim_due(4, per_target=2)
+    by_age = [ids[c.id] for c in claimed]
+    assert by_age == ["http://b/", "http://a/", "http://c/", "http://a/"]
+    assert {c.attempt for c in claimed} == {1} and len({c.token for c in claimed}) == 1
+
+
+def test_a_saturated_targets_backlog_leaves_room_for_the_others(app):
+    ids = add_deliveries(app, *[("http://slow/", 100 + i) for i in range(50)],
+                         ("http://fast/", 1), ("http://fast/", 2))
+    with app.app_context():
+        claimed = deliveries.claim_due(4, per_target=2, in_flight={"http://slow/": 2})
+        assert sorted(ids[c.id] for c in claimed) == ["http://fast/", "http://fast/"]
+        # ... and the slow one's slots are filled again once they are free.
+        again = deliveries.claim_due(4, per_target=2, in_flight={"http://fast/": 2})
+    assert [ids[c.id] for c in again] == ["http://slow/", "http://slow/"]
+
+
+def test_claim_builds_the_message_and_leases_once(app, headers):
+    configure(app, headers, default_webhook_url="http://127.0.0.1:9/hook")
+    fire(app, headers, n=2, zone_ids=["porch"])
+    with app.app_context():
+        claimed = deliveries.claim_due(10)
+        assert deliveries.claim_due(10) == []  # leased: not claimed twice
+    assert len(claimed) == 2
+    message = claimed[0].message
+    assert message.title == "[HIGH] Person at the back door: person (camera back-door, zone porch)"
+    body = message.webhook_body["data"]
+    assert body["event"]["detections"][0]["zone_ids"] == ["porch"]
+    assert body["rule"]["name"] == "Person at the back door"
+    assert body["alert"]["status"] == "pending" and body["alert"]["event_time"].endswith("Z")
+
+
+def test_a_running_dispatcher_signs_with_the_secret_after_a_rotation(app, headers, httpserver):
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    client = app.test_client()
+    create_rule(client, headers, channels=["webhook"])
+    dispatcher = Dispatcher(app)
+    try:
+        keys = [secret(app, headers)]
+        for i in range(2):
+            post_event(client, headers, external_id=f"ev-{i}", source="t")
+            run_matcher(app)
+            dispatcher.drain()
+            keys.append(client.post("/api/notification/webhook-secret/rotate",
+                                    headers=headers).json["webhook_secret"])
+    finally:
+        dispatcher.stop()
+    assert keys[0] != keys[1]
+    for (request, _), key in zip(httpserver.log, keys[:2], strict=True):
+        Webhook(key).verify(request.get_data(), dict(request.headers))
+
+
+def test_a_running_dispatcher_takes_over_an_expired_lease(app, headers, httpserver):
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    dispatcher = Dispatcher(app, poll_seconds=0.05)
+    thread = dispatcher.start()
+    try:
+        time.sleep(0.2)  # it has looked for expired leases already, and found none
+        fire(app, headers)
+        with app.app_context():
+            deliveries.claim_due(10)  # a dispatcher that then dies
+            db.session.query(Delivery).update({"lease_until": utcnow()})
+            db.session.commit()
+        deadline = time.monotonic() + 5
+        while statuses(app)[0] != ["delivered"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        dispatcher.stop()
+        thread.join(5)
+    assert statuses(app) == (["delivered"], ["delivered"])
+    assert len(httpserver.log) == 1
+
+
+def test_claims_run_ahead_and_senders_take_the_queued_ones(tmp_path, httpserver):
+    app = make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"], DISPATCH_CONCURRENCY=8,
+                   DISPATCH_PER_TARGET=2)
+    headers = {"x-access-token": make_key(app)}
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    fire(app, headers, n=6)
+    dispatcher = Dispatcher(app)
+    try:
+        assert dispatcher.step() == 4  # two sending, two queued behind them
+        deadline = time.monotonic() + 5
+        while len(httpserver.log) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(httpserver.log) == 4  # without another step
+        assert dispatcher.step() == 2  # all four recorded in that step, the rest claimed
+        dispatcher.drain()
+    finally:
+        dispatcher.stop()
+    assert statuses(app) == (["delivered"] * 6, ["delivered"] * 6)
+
+
+def test_a_stale_outcome_in_the_same_batch_as_the_current_one_is_ignored(app, headers):
+    configure(app, headers, default_webhook_url="http://127.0.0.1:9/hook")
+    fire(app, headers)
+    from alerting.notify import Outcome
+    with app.app_context():
+        [stale] = deliveries.claim_due(10)
+        db.session.query(Delivery).update({"lease_until": utcnow() - timedelta(seconds=1)})
+        db.session.commit()
+        [current] = deliveries.claim_due(10)
+        deliveries.record_outcomes([
+            (stale, Outcome(ok=False, retryable=False, error="late"), utcnow()),
+            (current, Outcome(ok=True, status_code=200), utcnow()),
+        ])
+    assert statuses(app) == (["delivered"], ["delivered"])

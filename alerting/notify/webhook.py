@@ -6,18 +6,26 @@ import base64
 import binascii
 import hashlib
 import hmac
+import http.client
 import json
 import math
 import secrets
+import select
+import socket
 import threading
 import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-
-import requests
+from urllib.parse import unquote, urlsplit
 
 from alerting.notify.base import ChannelSettings, Message, Outcome
-from alerting.notify.ssrf import UnsafeURL, guarded_session, split_url
+from alerting.notify.ssrf import (
+    UnsafeURL,
+    parse_allow_cidrs,
+    pinned_connection,
+    resolve_checked,
+    split_url,
+)
 
 USER_AGENT = "alerting-webhook/1"
 SECRET_PREFIX = "whsec_"
@@ -25,6 +33,7 @@ RETRYABLE_STATUSES = frozenset({408, 425, 429})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 MAX_RESPONSE_BYTES = 64 * 1024  # read this much for the error text; more is not kept
 ERROR_SNIPPET_CHARS = 200
+MAX_IDLE_CONNECTIONS = 16  # per sending thread
 
 _local = threading.local()
 
@@ -66,34 +75,64 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, seconds)
 
 
-def _session(allow_cidrs: tuple[str, ...]) -> requests.Session:
-    # One pooled session per thread and allow-list: keep-alive is most of the throughput, and
-    # requests.Session is not documented as thread-safe.
-    sessions: dict[tuple[str, ...], requests.Session] | None = getattr(_local, "sessions", None)
-    if sessions is None:
-        sessions = _local.sessions = {}
-    session = sessions.get(allow_cidrs)
-    if session is None:
-        session = sessions[allow_cidrs] = guarded_session(allow_cidrs)
-    return session
+class _Pool:
+    """This thread's kept-alive connections, keyed by (scheme, host, port, checked address):
+    keep-alive is most of the throughput, and a connection is used by one thread at a time.
+    The least recently used is closed beyond MAX_IDLE_CONNECTIONS."""
+
+    def __init__(self) -> None:
+        self.connections: dict[tuple[str, str, int, str], http.client.HTTPConnection] = {}
+
+    def __del__(self) -> None:
+        # The thread ended (its thread-local pool is collected): close, don't leak, sockets.
+        for conn in self.connections.values():
+            conn.close()
+
+    def take(self, key: tuple[str, str, int, str], timeout: float) -> tuple[
+            http.client.HTTPConnection, bool]:
+        """A connection for `key` and whether it was used before (and so may have been
+        closed by the receiver meanwhile)."""
+        conn = self.connections.pop(key, None)
+        if conn is not None and conn.sock is not None and not _dropped(conn.sock):
+            conn.timeout = timeout
+            conn.sock.settimeout(timeout)
+            return conn, True
+        if conn is not None:
+            conn.close()
+        scheme, host, port, address = key
+        return pinned_connection(scheme, address, port, host, timeout), False
+
+    def give_back(self, key: tuple[str, str, int, str],
+                  conn: http.client.HTTPConnection) -> None:
+        self.connections[key] = conn
+        if len(self.connections) > MAX_IDLE_CONNECTIONS:
+            self.connections.pop(next(iter(self.connections))).close()
 
 
-def _read_limited(response: requests.Response) -> bytes:
-    # Reading the whole (small) body lets the connection go back to the pool; a huge one is
-    # cut and its connection closed rather than buffered.
-    chunks: list[bytes] = []
-    size = 0
+def _pool() -> _Pool:
+    pool = getattr(_local, "pool", None)
+    if pool is None:
+        pool = _local.pool = _Pool()
+    return pool
+
+
+def _dropped(sock: socket.socket) -> bool:
+    # An idle kept-alive socket with something to read has been closed (or spoken on) by the
+    # receiver: it cannot carry the next request.
+    # (poll, not select: select() fails on descriptors above 1024, which a busy server has.)
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def _read_limited(response: http.client.HTTPResponse) -> tuple[bytes, bool]:
+    """The body, cut at MAX_RESPONSE_BYTES, and whether the connection can be used again:
+    a small body is read whole so it can; a huge one is cut and its connection closed."""
     try:
-        for chunk in response.iter_content(8192):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > MAX_RESPONSE_BYTES:
-                break
-    except requests.RequestException:
-        pass
-    finally:
-        response.close()
-    return b"".join(chunks)
+        body = response.read(MAX_RESPONSE_BYTES + 1)
+    except (OSError, http.client.HTTPException):
+        return b"", False
+    return body[:MAX_RESPONSE_BYTES], response.isclosed() and not response.will_close
 
 
 def _snippet(body: bytes) -> str:
@@ -102,8 +141,8 @@ def _snippet(body: bytes) -> str:
     return text[:ERROR_SNIPPET_CHARS]
 
 
-def _classify(response: requests.Response, body: bytes) -> Outcome:
-    status = response.status_code
+def _classify(response: http.client.HTTPResponse, body: bytes) -> Outcome:
+    status = response.status
     if 200 <= status < 300:
         return Outcome(ok=True, status_code=status)
     if 300 <= status < 400:
@@ -141,7 +180,7 @@ class WebhookNotifier:
 
     def _send(self, message: Message, url: str, settings: ChannelSettings) -> Outcome:
         try:
-            split_url(url)
+            scheme, host, port = split_url(url)
         except UnsafeURL as exc:
             return Outcome(ok=False, retryable=False, error=f"unsafe URL: {exc.reason}")
         body = json.dumps(message.webhook_body, separators=(",", ":"), ensure_ascii=False).encode()
@@ -162,34 +201,59 @@ class WebhookNotifier:
                     ok=False, retryable=False, error="webhook secret is not valid whsec_<base64>"
                 )
         try:
-            session = _session(tuple(settings.webhook_allow_cidrs))
+            allow = tuple(settings.webhook_allow_cidrs)
+            parse_allow_cidrs(allow)
         except ValueError as exc:
             return Outcome(ok=False, retryable=False, error=f"bad webhook_allow_cidrs: {exc}")
-        timeout = settings.webhook_timeout_seconds
         try:
-            response = session.post(
-                url,
-                data=body,
-                headers=headers,
-                timeout=timeout,
-                allow_redirects=False,
-                stream=True,
-            )
+            address = resolve_checked(host, port, allow)[0]
         except UnsafeURL as exc:
             return Outcome(ok=False, retryable=False, error=f"unsafe URL: {exc.reason}")
-        except requests.Timeout:
-            return Outcome(ok=False, retryable=True, error=f"timed out after {timeout:g}s")
-        except requests.ConnectionError as exc:
-            return Outcome(ok=False, retryable=True, error=f"connection error: {_reason(exc)}")
-        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
+        except (OSError, UnicodeError) as exc:
+            return Outcome(ok=False, retryable=True,
+                           error=f"connection error: cannot resolve {host!r}: {_reason(exc)}")
+        parts = urlsplit(url)
+        headers["Host"] = parts.netloc.rpartition("@")[2]
+        if parts.username is not None:  # user:password@ in the URL, as requests sent it
+            credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return _post((scheme, host, port, address), path, body, headers,
+                     settings.webhook_timeout_seconds)
+
+
+def _post(key: tuple[str, str, int, str], path: str, body: bytes, headers: dict[str, str],
+          timeout: float) -> Outcome:
+    """POST on this thread's kept-alive connection for `key`, or a new one. A kept-alive
+    connection the receiver closed just as the request went out is retried once on a new
+    one: nothing was answered, and receivers de-duplicate on webhook-id anyway."""
+    pool = _pool()
+    while True:
+        conn, reused = pool.take(key, timeout)
+        try:
+            conn.request("POST", path, body, headers)
+            response = conn.getresponse()
+        except http.client.InvalidURL as exc:
+            conn.close()
             return Outcome(ok=False, retryable=False, error=f"invalid URL: {exc}")
-        except requests.RequestException as exc:
-            return Outcome(ok=False, retryable=True, error=f"request failed: {_reason(exc)}")
-        return _classify(response, _read_limited(response))
+        except TimeoutError:
+            conn.close()
+            return Outcome(ok=False, retryable=True, error=f"timed out after {timeout:g}s")
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            if reused and isinstance(exc, ConnectionError | http.client.BadStatusLine):
+                continue
+            return Outcome(ok=False, retryable=True, error=f"connection error: {_reason(exc)}")
+        data, reusable = _read_limited(response)
+        if reusable:
+            pool.give_back(key, conn)
+        else:
+            conn.close()
+        return _classify(response, data)
 
 
 def _reason(exc: BaseException) -> str:
-    # requests nests urllib3's MaxRetryError around the OS error: report the innermost cause.
+    # Report the innermost cause (an SSL error wraps the OS one, for instance).
     inner: BaseException = exc
     seen = {id(exc)}
     while True:

@@ -1,18 +1,27 @@
 """The SSRF guard: every internal address refused, after resolution; allow-list; no I/O."""
 
+import datetime
+import http.client
 import socket
+import ssl
+import threading
 
 import pytest
-import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
+from alerting.notify.base import ChannelSettings, Message
 from alerting.notify.ssrf import (
-    PinnedAddressAdapter,
     UnsafeURL,
     check_ip,
     check_url,
-    guarded_session,
+    parse_allow_cidrs,
+    pinned_connection,
     resolve_checked,
 )
+from alerting.notify.webhook import WebhookNotifier
 
 REFUSED_HOSTS = [
     "127.0.0.1",
@@ -143,21 +152,26 @@ def test_allow_cidrs_are_exact(address, allow):
 
 def test_bad_allow_cidr_is_a_configuration_error():
     with pytest.raises(ValueError):
-        PinnedAddressAdapter(("not-a-cidr",))
+        parse_allow_cidrs(("not-a-cidr",))
 
 
-def test_session_refuses_before_connecting(monkeypatch):
+def send(url: str):
+    message = Message(delivery_id="dlv_1", severity="high", title="t", text="t",
+                      webhook_body={"a": 1})
+    return WebhookNotifier().send(message, url, ChannelSettings(webhook_timeout_seconds=1))
+
+
+def test_webhook_refuses_before_connecting(monkeypatch):
     def no_connect(*args, **kwargs):
         raise AssertionError("a refused address must not be connected to")
 
     monkeypatch.setattr(socket, "create_connection", no_connect)
-    monkeypatch.setattr("urllib3.util.connection.create_connection", no_connect)
-    session = guarded_session(())
-    with pytest.raises(UnsafeURL):
-        session.post("http://169.254.169.254/latest/meta-data/", timeout=1)
+    outcome = send("http://169.254.169.254/latest/meta-data/")
+    assert not outcome.ok and not outcome.retryable
+    assert outcome.error == "unsafe URL: cloud metadata address 169.254.169.254 is not allowed"
 
 
-def test_session_connects_to_the_address_it_checked(monkeypatch):
+def test_webhook_connects_to_the_address_it_checked(monkeypatch):
     """DNS rebinding: the name answers public for the check, then loopback. The connection
     goes to the address that was checked, with the name kept in the Host header."""
     answers = iter(["93.184.216.34", "127.0.0.1"])
@@ -174,7 +188,89 @@ def test_session_connects_to_the_address_it_checked(monkeypatch):
         raise ConnectionRefusedError("test: no connection made")
 
     monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
-    monkeypatch.setattr("urllib3.util.connection.create_connection", fake_create_connection)
-    with pytest.raises(requests.ConnectionError):
-        guarded_session(()).post("http://rebind.example/hook", timeout=1, allow_redirects=False)
+    monkeypatch.setattr(socket, "create_connection", fake_create_connection)
+    outcome = send("http://rebind.example/hook")
+    assert not outcome.ok and outcome.retryable and "connection error" in outcome.error
     assert connected == [("93.184.216.34", 80)]
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    """A TLS server on 127.0.0.1 whose certificate names only `hook.example`, and a client
+    context trusting it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hook.example")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("hook.example")]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    listener = socket.create_server(("127.0.0.1", 0))
+    seen_sni = []
+
+    def serve():
+        while True:
+            try:
+                raw, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with server_context.wrap_socket(raw, server_side=True) as conn:
+                    # Read all of it: closing a socket with unread data resets it.
+                    request = b""
+                    while not request.endswith(b"\r\n\r\n{}"):
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        request += chunk
+                    conn.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+            except (ssl.SSLError, OSError):
+                pass
+
+    def remember_sni(sock, server_name, context):
+        seen_sni.append(server_name)
+
+    server_context.sni_callback = remember_sni
+    threading.Thread(target=serve, daemon=True).start()
+    client_context = ssl.create_default_context(cafile=folder / "cert.pem")
+    yield listener.getsockname()[1], client_context, seen_sni
+    listener.close()
+
+
+def test_https_to_the_checked_address_uses_the_name_for_sni_and_certificate(
+        tls_server, monkeypatch):
+    port, context, seen_sni = tls_server
+    monkeypatch.setattr("alerting.notify.ssrf.tls_context", lambda: context)
+    conn = pinned_connection("https", "127.0.0.1", port, "hook.example", timeout=5)
+    try:
+        conn.request("POST", "/hook", b"{}", {"Host": f"hook.example:{port}"})
+        assert conn.getresponse().status == 204
+    finally:
+        conn.close()
+    assert seen_sni[-1] == "hook.example"
+
+
+def test_https_certificate_for_another_name_is_refused(tls_server, monkeypatch):
+    port, context, _seen = tls_server
+    monkeypatch.setattr("alerting.notify.ssrf.tls_context", lambda: context)
+    conn = pinned_connection("https", "127.0.0.1", port, "other.example", timeout=5)
+    try:
+        with pytest.raises(ssl.SSLCertVerificationError, match="other.example"):
+            conn.request("POST", "/hook", b"{}")
+    finally:
+        conn.close()
+
+
+def test_http_connection_is_plain():
+    assert type(pinned_connection("http", "127.0.0.1", 80, "x", timeout=1)) \
+        is http.client.HTTPConnection

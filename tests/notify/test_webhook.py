@@ -1,6 +1,7 @@
 """Webhook channel against real receivers on loopback: signing, classification, no redirects."""
 
 import base64
+import contextlib
 import socket
 import struct
 import threading
@@ -16,9 +17,9 @@ from werkzeug import Response
 from alerting.notify import get_notifier
 from alerting.notify.base import ChannelSettings, Message
 from alerting.notify.webhook import (
+    MAX_RESPONSE_BYTES,
     USER_AGENT,
     WebhookNotifier,
-    _session,
     generate_secret,
     parse_retry_after,
     sign,
@@ -262,14 +263,106 @@ def test_connection_reset_is_retryable():
     assert "connection error" in outcome.error
 
 
-def test_one_session_per_thread():
-    here = _session(LOOPBACK)
-    assert _session(LOOPBACK) is here
-    elsewhere = []
-    thread = threading.Thread(target=lambda: elsewhere.append(_session(LOOPBACK)))
+class RawReceiver:
+    """A bare HTTP/1.1 receiver counting the connections it accepts. Each answer is
+    `reply(n)` for the n-th request; `close_after` closes the connection after answering
+    (without saying so), as an idle timeout on a receiver would."""
+
+    def __init__(self, reply=lambda n: b"ok", status=200, close_after=False):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.connections = 0
+        self.requests = 0
+        self.reply, self.status, self.close_after = reply, status, close_after
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        with conn, conn.makefile("rb") as stream, contextlib.suppress(OSError):  # hung up
+            while True:
+                head = [line for line in iter(stream.readline, b"\r\n") if line]
+                if not head:
+                    return
+                length = next(int(h.split(b":")[1]) for h in head
+                              if h.lower().startswith(b"content-length"))
+                stream.read(length)
+                self.requests += 1
+                body = self.reply(self.requests)
+                conn.sendall(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n%s"
+                             % (self.status, len(body), body))
+                if self.close_after:
+                    return
+
+    def close(self):
+        self.listener.close()
+
+
+@pytest.fixture
+def raw_receiver():
+    made = []
+
+    def make(**kwargs):
+        made.append(RawReceiver(**kwargs))
+        return made[-1]
+
+    yield make
+    for receiver in made:
+        receiver.close()
+
+
+def test_connections_are_kept_alive_one_per_thread(raw_receiver):
+    receiver = raw_receiver()
+    assert all(send(receiver.url).ok for _ in range(3))
+    assert receiver.connections == 1
+    other = []
+    thread = threading.Thread(target=lambda: other.append(send(receiver.url)))
     thread.start()
     thread.join()
-    assert elsewhere[0] is not here
+    assert other[0].ok and receiver.connections == 2 and receiver.requests == 4
+
+
+def test_a_connection_the_receiver_closed_is_replaced(raw_receiver):
+    receiver = raw_receiver(close_after=True)
+    for _ in range(3):
+        assert send(receiver.url).ok
+        time.sleep(0.05)  # the receiver's close has arrived: seen before the next request
+    assert receiver.connections == 3 and receiver.requests == 3
+
+
+def test_a_close_racing_the_next_request_is_retried_once(raw_receiver, monkeypatch):
+    receiver = raw_receiver(close_after=True)
+    assert send(receiver.url).ok
+    time.sleep(0.05)
+    # As if the receiver closed the connection just after the check that it was still open.
+    monkeypatch.setattr("alerting.notify.webhook._dropped", lambda sock: False)
+    outcome = send(receiver.url)
+    assert outcome.ok and receiver.connections == 2 and receiver.requests == 2
+
+
+def test_a_huge_answer_is_cut_and_its_connection_not_kept(raw_receiver):
+    receiver = raw_receiver(reply=lambda n: b"x" * (MAX_RESPONSE_BYTES * 3), status=500)
+    outcome = send(receiver.url)
+    assert outcome.status_code == 500 and outcome.error == "HTTP 500: " + "x" * 200
+    send(receiver.url)
+    assert receiver.connections == 2
+
+
+def test_url_credentials_and_query_are_sent(receiver):
+    receiver.expect_request("/hook", query_string="a=1").respond_with_data("ok")
+    url = receiver.url_for("/hook?a=1").replace("http://", "http://me:p%40ss@")
+    assert send(url).ok
+    request, _ = receiver.log[0]
+    assert request.authorization.username == "me" and request.authorization.password == "p@ss"
+    assert request.headers["Host"] == f"127.0.0.1:{receiver.port}"
 
 
 def test_generate_secret_format():
