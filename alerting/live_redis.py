@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import redis
 
-from .live import LiveMessage, LocalHub, Subscription
+from .live import FORMATS, LiveMessage, LocalHub, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,9 @@ class RedisHub:
         self._stop = threading.Event()
 
     @property
-    def listening(self) -> bool:
-        # Other processes may have clients: always build and publish.
-        return True
+    def formats(self) -> frozenset[str]:
+        # Other processes may have clients of either kind: always build both and publish.
+        return frozenset(FORMATS)
 
     @property
     def queue_size(self) -> int:
@@ -55,9 +55,10 @@ class RedisHub:
             log.exception("live: Redis publish failed; delivering to this process only")
             self.local.publish(message)
 
-    def subscribe(self, on_drop: Callable[[], None] | None = None) -> Subscription:
+    def subscribe(self, on_drop: Callable[[], None] | None = None,
+                  fmt: str = "json") -> Subscription:
         self._ensure_listener()
-        return self.local.subscribe(on_drop)
+        return self.local.subscribe(on_drop, fmt)
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self.local.unsubscribe(subscription)

@@ -15,7 +15,9 @@ above, and with one more client that connects and never reads (a tiny receive bu
 server backs up on it; at 100 events/s its socket buffers and its queue of 4,096 messages are
 full after about 40 s, and the server drops it). Each window has fresh clients. Prints a
 markdown table of median, p99 and max milliseconds over every (client, event) pair, the
-server's CPU, and how many stalled clients the server dropped.
+median POST round trip (the part of the latency spent before the alert can exist), the
+server's CPU (share of a core, and milliseconds per event: far less noisy than latency on a
+shared machine), and how many stalled clients the server dropped.
 """
 
 from __future__ import annotations
@@ -176,11 +178,13 @@ def was_dropped(ws: websocket.WebSocket) -> bool:
     return True
 
 
-def post_events(url: str, rate: float, count: int) -> dict[int, float]:
-    """Post `count` events at `rate` a second; {event_id: monotonic time before sending}."""
+def post_events(url: str, rate: float, count: int) -> tuple[dict[int, float], list[float]]:
+    """Post `count` events at `rate` a second; {event_id: monotonic time before sending},
+    and each POST's round trip in milliseconds."""
     session = requests.Session()
     session.headers["x-access-token"] = KEY
     sent: dict[int, float] = {}
+    round_trips: list[float] = []
     interval = 1.0 / rate
     start = time.monotonic()
     for n in range(count):
@@ -195,8 +199,9 @@ def post_events(url: str, rate: float, count: int) -> dict[int, float]:
         before = time.monotonic()
         response = session.post(url + "/api/events", json=body, timeout=10)
         response.raise_for_status()
+        round_trips.append((time.monotonic() - before) * 1000)
         sent[response.json()["id"]] = before
-    return sent
+    return sent, round_trips
 
 
 def cpu_seconds(pid: int) -> float:
@@ -232,8 +237,8 @@ def window(url: str, pid: int, args, *, stalled: bool) -> dict:
     slow = stalled_client(url) if stalled else None
     post_events(url, args.rate, WARM_UP_EVENTS)  # templates, caches, connection pools
     cpu_before, started = cpu_seconds(pid), time.monotonic()
-    sent = post_events(url, args.rate, int(args.rate * args.seconds))
-    cpu = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - started)
+    sent, round_trips = post_events(url, args.rate, int(args.rate * args.seconds))
+    cpu, elapsed = cpu_seconds(pid) - cpu_before, time.monotonic() - started
     time.sleep(2.0)  # stragglers
     stop.set()
     receipts = [r for _ in procs for r in results.get(timeout=60)]
@@ -248,7 +253,8 @@ def window(url: str, pid: int, args, *, stalled: bool) -> dict:
             else:
                 missing += 1
     return {"clients": len(receipts), "events": len(sent), "latencies": latencies,
-            "missing": missing, "server_cpu": cpu,
+            "missing": missing, "round_trips": round_trips,
+            "server_cpu": cpu / elapsed, "cpu_seconds": cpu, "seconds": elapsed,
             "dropped": was_dropped(slow) if slow is not None else None,
             "load": os.getloadavg()[0]}
 
@@ -264,23 +270,30 @@ def scenario(windows: list[dict], *, stalled: bool) -> dict:
         "p50": statistics.median(latencies),
         "p99": percentile(latencies, 99),
         "max": max(latencies),
+        "post_p50": statistics.median(ms for w in windows for ms in w["round_trips"]),
         "dropped": [w["dropped"] for w in windows],
         "server_cpu": statistics.mean(w["server_cpu"] for w in windows),
+        "cpu_ms_per_event": sum(w["cpu_seconds"] for w in windows) * 1000
+        / sum(w["events"] for w in windows),
+        # One POST at a time: when round trips pass 1/rate, fewer events than asked are sent.
+        "rate": sum(w["events"] for w in windows) / sum(w["seconds"] for w in windows),
         "load": [w["load"] for w in windows],
     }
 
 
 def report(rows: list[dict]) -> str:
     lines = [
-        "| scenario | clients | events | receipts | missing | median ms | p99 ms | max ms "
-        "| server CPU |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | clients | events | events/s | receipts | missing | median ms | p99 ms "
+        "| max ms | POST median ms | server CPU | CPU ms/event |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         name = "+ 1 stalled client" if row["stalled"] else "all clients reading"
-        lines.append(f"| {name} | {row['clients']} | {row['events']} | {row['received']} | "
+        lines.append(f"| {name} | {row['clients']} | {row['events']} | {row['rate']:.0f} | "
+                     f"{row['received']} | "
                      f"{row['missing']} | {row['p50']:.1f} | {row['p99']:.1f} | "
-                     f"{row['max']:.1f} | {row['server_cpu']:.0%} |")
+                     f"{row['max']:.1f} | {row['post_p50']:.1f} | {row['server_cpu']:.0%} | "
+                     f"{row['cpu_ms_per_event']:.2f} |")
     lines.append("")
     for row in rows:
         name = "with the stalled client" if row["stalled"] else "without a stalled client"

@@ -13,7 +13,7 @@ import pytest
 import requests
 import websocket
 
-from alerting.live import LiveMessage, LocalHub, origin_allowed, text_frame
+from alerting.live import LiveMessage, LocalHub, Subscription, origin_allowed, text_frame
 from tests.conftest import ADMIN_PASSWORD
 from tests.factories import create_rule, event_body, post_event, rule_body, run_matcher
 from tests.server import running_server
@@ -40,7 +40,51 @@ def test_publish_never_waits_and_drops_only_the_client_that_fell_behind():
     assert len(hub) == 1  # the stalled one was removed on overflow; it keeps what it had
     assert [stalled.get(timeout=0).data["id"] for _ in range(3)] == [0, 1, 2]
     hub.unsubscribe(keeping_up)
-    assert not hub.listening
+    assert not hub.formats
+
+
+def test_the_hub_knows_which_forms_to_build():
+    hub = LocalHub()
+    program = hub.subscribe()
+    assert hub.formats == {"json"}
+    page = hub.subscribe(fmt="html")
+    assert hub.formats == {"json", "html"}
+    hub.unsubscribe(program)
+    assert hub.formats == {"html"}
+    hub.unsubscribe(page)
+    assert hub.formats == frozenset()
+
+
+def test_a_handler_takes_everything_queued_at_once():
+    subscription = Subscription(size=100)
+    assert subscription.take(timeout=0) == []
+    for n in range(5):
+        subscription.offer(LiveMessage.build("event_created", {"id": n}))
+    assert [m.data["id"] for m in subscription.take(timeout=0, limit=3)] == [0, 1, 2]
+    assert [m.data["id"] for m in subscription.take(timeout=0)] == [3, 4]
+    assert subscription.take(timeout=0) == []
+
+
+class RecordingSocket:
+    def __init__(self):
+        self.writes: list[bytes] = []
+
+    def sendall(self, data: bytes) -> None:
+        self.writes.append(data)
+
+
+@pytest.mark.parametrize("fmt", ["json", "html"])
+def test_queued_messages_go_out_in_one_write(app, fmt):
+    from alerting.live import _sender
+
+    ws = type("WS", (), {"sock": RecordingSocket(), "mode": "gunicorn", "connected": True})()
+    messages = [LiveMessage.build("event_created", {"id": 1}),  # no HTML: not for a page
+                LiveMessage.build("alert_created", {"id": 2}, "<p>2</p>"),
+                LiveMessage.build("alert_created", {"id": 3}, "<p>3</p>")]
+    with app.test_request_context("/ws/events"):
+        _sender(ws, fmt)(messages)
+    frames = [m.html_frame if fmt == "html" else m.text_frame for m in messages]
+    assert ws.sock.writes == [b"".join(frames)]
 
 
 def test_message_is_built_once_as_json_and_html():
@@ -98,20 +142,34 @@ def drain(subscription) -> list[LiveMessage]:
     return messages
 
 
+def api_object(app, kind: str, row_id: int) -> dict:
+    """The API's event or alert object, as the live messages must carry it."""
+    from alerting.extensions import db
+    from alerting.models import Alert, Event
+    from alerting.services.alerts import alert_json
+    from alerting.services.events import event_json
+
+    model, as_json = {"event": (Event, event_json), "alert": (Alert, alert_json)}[kind]
+    with app.app_context():
+        return as_json(db.session.get(model, row_id))
+
+
 def test_new_alert_and_acknowledgement_reach_subscribers(app, client, admin_headers):
     from alerting.live import hub
 
     create_rule(client, admin_headers, severity="critical", zone_ids=["porch"])
-    subscription = hub(app).subscribe()
+    subscription = hub(app).subscribe(fmt="html")
     event = post_event(client, admin_headers, summary="a person at the door")
+    [stored] = drain(subscription)
+    assert stored.type == "event_created" and stored.data == api_object(app, "event", event["id"])
     run_matcher(app)
 
-    [stored, created] = drain(subscription)
-    assert stored.type == "event_created" and stored.data["id"] == event["id"]
+    [created] = drain(subscription)
     assert 'id="last-event"' in stored.html and "back-door" in stored.html
     assert created.type == "alert_created" and created.data["event_id"] == event["id"]
     assert json.loads(created.text)["data"]["severity"] == "critical"
     alert_id = created.data["id"]
+    assert created.data == api_object(app, "alert", alert_id)
     html = created.html
     assert 'hx-swap-oob="afterbegin:#alert-list"' in html and f'id="alert-{alert_id}"' in html
     assert "sev-critical" in html and "is-new" in html and "person 91%" in html
@@ -171,10 +229,40 @@ def test_buttons_need_csrf_and_a_stale_click_shows_the_current_state(app, client
 def test_no_subscriber_means_no_work(app, client, admin_headers, monkeypatch):
     from alerting import live
 
-    monkeypatch.setattr(live, "load_alerts", lambda ids: pytest.fail("built for nobody"))
+    monkeypatch.setattr(live, "alert_views", lambda *_, **__: pytest.fail("built for nobody"))
+    monkeypatch.setattr(live, "event_views", lambda *_: pytest.fail("built for nobody"))
     create_rule(client, admin_headers)
     post_event(client, admin_headers)
     assert run_matcher(app) == 1
+
+
+def test_programs_alone_cost_no_html(app, client, admin_headers, monkeypatch):
+    from alerting import live
+
+    monkeypatch.setattr(live, "_fragment", lambda *_, **__: pytest.fail("HTML for nobody"))
+    monkeypatch.setattr(live, "unacknowledged_count", lambda: pytest.fail("a count for nobody"))
+    create_rule(client, admin_headers)
+    subscription = live.hub(app).subscribe()
+    event = post_event(client, admin_headers)
+    [stored] = drain(subscription)
+    assert stored.data == api_object(app, "event", event["id"]) and stored.html == ""
+    run_matcher(app)
+    [created] = drain(subscription)
+    assert created.data["event_id"] == event["id"] and created.html == ""
+    assert created.data == api_object(app, "alert", created.data["id"])
+    live.hub(app).unsubscribe(subscription)
+
+
+def test_a_page_alone_gets_one_event_fragment_a_batch(app, client, admin_headers):
+    from alerting import live
+
+    subscription = live.hub(app).subscribe(fmt="html")
+    batch = [event_body(camera_id=f"cam-{n}") for n in range(3)]
+    assert client.post("/api/events", json={"events": batch}, headers=admin_headers).json[
+        "created"] == 3
+    [latest] = drain(subscription)
+    assert "cam-2" in latest.html and latest.data["camera_id"] == "cam-2"
+    live.hub(app).unsubscribe(subscription)
 
 
 # -- a real server, real WebSocket clients ---------------------------------------------------
