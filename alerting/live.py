@@ -5,7 +5,8 @@ or an htmx out-of-band HTML fragment (the live page, `format=html`):
 
 - `alert_created`: data is the API's alert object;
 - `alert_updated`: the same, after a status change (delivered, failed, acknowledged, dismissed);
-- `event_created`: the API's event object;
+- `event_created`: the API's event object, sent once the event is matched, right before
+  its `alert_created`s (the event and its alerts reach a client in one write);
 - `ready` (JSON only, sent once): the client is subscribed and caught up;
   `data.last_id` is the cursor to reconnect with.
 
@@ -37,7 +38,8 @@ import queue
 import socket
 import struct
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Protocol
@@ -117,35 +119,56 @@ class LiveMessage:
         return self.data.get("id") if self.type == "alert_created" else None
 
 
+def _size_of(item: LiveMessage | tuple[LiveMessage, ...]) -> int:
+    return 1 if isinstance(item, LiveMessage) else len(item)
+
+
 class Subscription:
     """One client's bounded queue, and the form (`json` or `html`) it is sent messages in.
-    `dropped` is set when the client fell too far behind."""
+    `dropped` is set when the client fell too far behind.
 
-    __slots__ = ("_queue", "_size", "_on_drop", "format", "dropped")
+    An item of the queue is one message or a group of them (an event and its alerts): a
+    group wakes the client's handler once, not once per message."""
+
+    __slots__ = ("_queue", "_pending", "_queued", "_count_lock", "_size", "_on_drop", "format",
+                 "dropped")
 
     def __init__(self, size: int, on_drop: Callable[[], None] | None = None,
                  fmt: str = "json"):
         # SimpleQueue: put and get are C calls, cheaper per message than queue.Queue.
-        self._queue: queue.SimpleQueue[LiveMessage] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[LiveMessage | tuple[LiveMessage, ...]] = \
+            queue.SimpleQueue()
+        self._pending: deque[LiveMessage] = deque()  # the group being read
+        self._queued = 0  # messages not yet read (the bound counts messages, not groups)
+        self._count_lock = threading.Lock()
         self._size = size
         self._on_drop = on_drop
         self.format = fmt
         self.dropped = False
 
-    def offer(self, message: LiveMessage) -> bool:
-        """Queue without waiting; False when the queue is full. (Publishing threads racing
-        here may pass the bound by one message each: it stays a bound.)"""
-        if self._queue.qsize() >= self._size:
-            return False
-        self._queue.put(message)
+    def offer(self, item: LiveMessage | tuple[LiveMessage, ...]) -> bool:
+        """Queue a message or a group without waiting; False when it would take the queue
+        past `size` messages (a group larger than that still goes into an empty queue)."""
+        count = _size_of(item)
+        with self._count_lock:
+            if self._queued and self._queued + count > self._size:
+                return False
+            self._queued += count
+        self._queue.put(item)
         return True
 
     def get(self, timeout: float) -> LiveMessage | None:
-        """The next message, or None after `timeout` seconds without one."""
-        try:
-            return self._queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
+        """The next message, or None after `timeout` seconds without one. Only the client's
+        own handler reads, so the rest of a group can wait in a plain deque."""
+        if not self._pending:
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                return None
+            self._pending.extend((item,) if isinstance(item, LiveMessage) else item)
+        with self._count_lock:  # counted out one by one: what waits here is queued too
+            self._queued -= 1
+        return self._pending.popleft()
 
     def take(self, timeout: float, limit: int = WRITE_BATCH) -> list[LiveMessage]:
         """The next message and whatever else is queued behind it (up to `limit`), oldest
@@ -154,9 +177,10 @@ class Subscription:
         first = self.get(timeout)
         if first is None:
             return []
-        # Only this subscription's reader takes from the queue: what qsize counts is there.
-        return [first, *(self._queue.get_nowait()
-                         for _ in range(min(self._queue.qsize(), limit - 1)))]
+        taken = [first]
+        while len(taken) < limit and (message := self.get(0)) is not None:
+            taken.append(message)
+        return taken
 
     def drop(self) -> None:
         self.dropped = True
@@ -175,7 +199,7 @@ class Hub(Protocol):
         """The forms a message published now would be sent in: build only those (none: skip
         the message)."""
 
-    def publish(self, message: LiveMessage) -> None: ...
+    def publish(self, message: LiveMessage | Sequence[LiveMessage]) -> None: ...
 
     def subscribe(self, on_drop: Callable[[], None] | None = None,
                   fmt: str = "json") -> Subscription: ...
@@ -216,10 +240,14 @@ class LocalHub:
         self._subscriptions = subscriptions
         self._formats = frozenset(s.format for s in subscriptions)
 
-    def publish(self, message: LiveMessage) -> None:
-        """Queue `message` for every subscriber; never waits for any of them."""
+    def publish(self, message: LiveMessage | Sequence[LiveMessage]) -> None:
+        """Queue a message, or a group of them as one item, for every subscriber; never
+        waits for any of them."""
+        item = message if isinstance(message, LiveMessage) else tuple(message)
+        if not item:
+            return
         for subscription in self._subscriptions:
-            if not subscription.offer(message):
+            if not subscription.offer(item):
                 self.unsubscribe(subscription)
                 self.dropped_total += 1
                 log.warning("live: a client fell %d messages behind and was dropped",
@@ -246,9 +274,8 @@ def init_app(app: Flask) -> None:
     app.extensions[URLS] = app.url_map.bind(
         "localhost", script_name=app.config.get("APPLICATION_ROOT") or "/")
     app.register_blueprint(bp)
-    signals.alerts_created.connect(_on_alerts_created, sender=app)
+    signals.events_matched.connect(_on_events_matched, sender=app)
     signals.alert_updated.connect(_on_alert_updated, sender=app)
-    signals.events_stored.connect(_on_events_stored, sender=app)
 
 
 def hub(app: Flask | None = None) -> Hub:
@@ -388,31 +415,41 @@ def _publish_safely(app: Flask,
         return
     try:
         with _rendering(app):
-            for message in build(formats):
-                target.publish(message)
+            target.publish(build(formats))
     except Exception:
         log.exception("live: could not publish")
 
 
-def _on_alerts_created(app: Flask, alert_ids: Iterable[int] = (), **_: Any) -> None:
-    _publish_safely(app, lambda formats: alert_messages("alert_created", alert_ids, formats))
+def _on_events_matched(app: Flask, event_ids: Iterable[int] = (),
+                       alert_ids: Iterable[int] = (), **_: Any) -> None:
+    """A matched batch: each event's `event_created` followed by its `alert_created`s, as
+    one group, so that a client's handler wakes once for all of it."""
+    event_ids, alert_ids = sorted(event_ids), list(alert_ids)
+
+    def build(formats: frozenset[str]) -> list[LiveMessage]:
+        alerts: dict[int, list[LiveMessage]] = {}
+        for message in alert_messages("alert_created", alert_ids, formats):
+            alerts.setdefault(message.data["event_id"], []).append(message)
+        # The page shows only the latest event: a batch needs one fragment, not 1,000; a
+        # page alone needs only the events that made alerts, and the latest.
+        wanted = event_ids if "json" in formats else sorted({*alerts, *event_ids[-1:]})
+        events = event_views(wanted)
+        messages = []
+        for event in events:
+            messages.append(LiveMessage.build(
+                "event_created", event_json(event),
+                _fragment("event_created", event=event)
+                if "html" in formats and event is events[-1] else ""))
+            messages.extend(alerts.pop(event.id, ()))
+        for rest in alerts.values():  # (an alert's event is always in its batch)
+            messages.extend(rest)
+        return messages
+
+    _publish_safely(app, build)
 
 
 def _on_alert_updated(app: Flask, alert_id: int, **_: Any) -> None:
     _publish_safely(app, lambda formats: alert_messages("alert_updated", [alert_id], formats))
-
-
-def _on_events_stored(app: Flask, ids: Iterable[int] = (), **_: Any) -> None:
-    def build(formats: frozenset[str]) -> list[LiveMessage]:
-        # The page shows only the latest event: a batch needs one fragment, not 1,000.
-        wanted = sorted(ids) if "json" in formats else sorted(ids)[-1:]
-        events = event_views(wanted)
-        return [LiveMessage.build("event_created", event_json(event),
-                                  _fragment("event_created", event=event)
-                                  if "html" in formats and event is events[-1] else "")
-                for event in events]
-
-    _publish_safely(app, build)
 
 
 # -- the WebSocket route ---------------------------------------------------------------------

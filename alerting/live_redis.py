@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import redis
 
@@ -45,15 +45,19 @@ class RedisHub:
     def __len__(self) -> int:
         return len(self.local)
 
-    def publish(self, message: LiveMessage) -> None:
-        """Send to every process. Never raises: a Redis outage must not stop the matcher."""
-        payload = json.dumps({"type": message.type, "data": message.data, "html": message.html},
-                             separators=(",", ":"))
+    def publish(self, message: LiveMessage | Sequence[LiveMessage]) -> None:
+        """Send to every process, a group as one Redis message (so each client's handler
+        still wakes once for it). Never raises: a Redis outage must not stop the matcher."""
+        group = [message] if isinstance(message, LiveMessage) else list(message)
+        if not group:
+            return
+        payload = json.dumps({"messages": [{"type": m.type, "data": m.data, "html": m.html}
+                                           for m in group]}, separators=(",", ":"))
         try:
             self._redis.publish(self.channel, payload)
         except redis.RedisError:
             log.exception("live: Redis publish failed; delivering to this process only")
-            self.local.publish(message)
+            self.local.publish(group)
 
     def subscribe(self, on_drop: Callable[[], None] | None = None,
                   fmt: str = "json") -> Subscription:
@@ -86,8 +90,8 @@ class RedisHub:
                     if item is None:
                         continue
                     body = json.loads(item["data"])
-                    self.local.publish(LiveMessage.build(body["type"], body["data"],
-                                                         body.get("html", "")))
+                    self.local.publish([LiveMessage.build(m["type"], m["data"], m.get("html", ""))
+                                        for m in body["messages"]])
             except (redis.RedisError, ValueError, KeyError):
                 log.exception("live: Redis subscription failed; reconnecting")
                 self._stop.wait(backoff)

@@ -6,7 +6,8 @@ Usage: python bench/latency.py [--clients 50] [--rate 100] [--seconds 60] [--rou
 Starts a real gunicorn server (gunicorn.conf.py, one worker, the matcher in-process) on a
 fresh SQLite database, adds one rule that every event matches, connects `--clients` JSON
 clients to /ws/events (spread over `--processes` client processes so the clients' own GIL does
-not delay what they measure), and posts one event at a time at `--rate` events a second. Each
+not delay what they measure), and posts one event per POST at `--rate` events a second, on
+`--posters` connections so that the rate holds even when a round trip is longer. Each
 client notes when the `alert_created` for each event arrives; latency is that moment minus the
 moment just before the POST was sent (CLOCK_MONOTONIC, shared by the processes).
 
@@ -32,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -178,29 +180,47 @@ def was_dropped(ws: websocket.WebSocket) -> bool:
     return True
 
 
-def post_events(url: str, rate: float, count: int) -> tuple[dict[int, float], list[float]]:
-    """Post `count` events at `rate` a second; {event_id: monotonic time before sending},
-    and each POST's round trip in milliseconds."""
-    session = requests.Session()
-    session.headers["x-access-token"] = KEY
+def post_events(url: str, rate: float, count: int,
+                posters: int = 4) -> tuple[dict[int, float], list[float]]:
+    """Post `count` events at `rate` a second, event n due at start + n / rate; {event_id:
+    monotonic time before sending}, and each POST's round trip in milliseconds.
+
+    `posters` threads, each on its own keep-alive connection, take the next due event in
+    turn, so a round trip longer than 1 / rate does not lower the rate (with one connection
+    it did: 38-64 events/s were sent when 100 were asked for)."""
     sent: dict[int, float] = {}
     round_trips: list[float] = []
     interval = 1.0 / rate
     start = time.monotonic()
-    for n in range(count):
-        due = start + n * interval
-        pause = due - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
-        body = {"camera_id": f"cam-{n % 8}", "started_at": "2026-01-15T02:00:00Z",
-                "risk_score": 80, "summary": "person walking up the driveway",
-                "detections": [{"object_type": "person", "confidence": 0.9,
-                                "zone_ids": ["driveway"]}]}
-        before = time.monotonic()
-        response = session.post(url + "/api/events", json=body, timeout=10)
-        response.raise_for_status()
-        round_trips.append((time.monotonic() - before) * 1000)
-        sent[response.json()["id"]] = before
+    numbers = iter(range(count))
+    take = threading.Lock()
+
+    def post() -> None:
+        session = requests.Session()
+        session.headers["x-access-token"] = KEY
+        while True:
+            with take:
+                n = next(numbers, None)
+            if n is None:
+                return
+            pause = start + n * interval - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            body = {"camera_id": f"cam-{n % 8}", "started_at": "2026-01-15T02:00:00Z",
+                    "risk_score": 80, "summary": "person walking up the driveway",
+                    "detections": [{"object_type": "person", "confidence": 0.9,
+                                    "zone_ids": ["driveway"]}]}
+            before = time.monotonic()
+            response = session.post(url + "/api/events", json=body, timeout=10)
+            response.raise_for_status()
+            round_trips.append((time.monotonic() - before) * 1000)
+            sent[response.json()["id"]] = before
+
+    threads = [threading.Thread(target=post, daemon=True) for _ in range(posters)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     return sent, round_trips
 
 
@@ -235,9 +255,10 @@ def window(url: str, pid: int, args, *, stalled: bool) -> dict:
     for _ in procs:
         ready.acquire()
     slow = stalled_client(url) if stalled else None
-    post_events(url, args.rate, WARM_UP_EVENTS)  # templates, caches, connection pools
+    post_events(url, args.rate, WARM_UP_EVENTS, args.posters)  # templates, caches, pools
     cpu_before, started = cpu_seconds(pid), time.monotonic()
-    sent, round_trips = post_events(url, args.rate, int(args.rate * args.seconds))
+    sent, round_trips = post_events(url, args.rate, int(args.rate * args.seconds),
+                                    args.posters)
     cpu, elapsed = cpu_seconds(pid) - cpu_before, time.monotonic() - started
     time.sleep(2.0)  # stragglers
     stop.set()
@@ -275,7 +296,7 @@ def scenario(windows: list[dict], *, stalled: bool) -> dict:
         "server_cpu": statistics.mean(w["server_cpu"] for w in windows),
         "cpu_ms_per_event": sum(w["cpu_seconds"] for w in windows) * 1000
         / sum(w["events"] for w in windows),
-        # One POST at a time: when round trips pass 1/rate, fewer events than asked are sent.
+        # What was achieved: below --rate when the posters could not keep up.
         "rate": sum(w["events"] for w in windows) / sum(w["seconds"] for w in windows),
         "load": [w["load"] for w in windows],
     }
@@ -316,6 +337,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rate", type=float, default=100.0, help="events per second")
+    parser.add_argument("--posters", type=int, default=4,
+                        help="connections posting events (the rate holds if one is slow)")
     parser.add_argument("--seconds", type=float, default=60.0, help="per window")
     parser.add_argument("--rounds", type=int, default=2,
                         help="windows per scenario, the two scenarios alternating")

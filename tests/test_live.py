@@ -43,6 +43,21 @@ def test_publish_never_waits_and_drops_only_the_client_that_fell_behind():
     assert not hub.formats
 
 
+def test_the_bound_counts_messages_not_groups():
+    hub = LocalHub(queue_size=5)
+    stalled = hub.subscribe()
+    group = [LiveMessage.build("event_created", {"id": n}) for n in range(3)]
+    hub.publish(group)
+    assert not stalled.dropped
+    hub.publish(group)  # 6 messages would not fit in 5: dropped, though only 2 groups
+    assert stalled.dropped and len(hub) == 0
+    assert [m.data["id"] for m in stalled.take(timeout=0)] == [0, 1, 2]
+    # A group larger than the whole bound still reaches a client that keeps up.
+    reader = Subscription(size=2)
+    assert reader.offer(tuple(group)) and not reader.offer(group[0])
+    assert len(reader.take(timeout=0)) == 3 and reader.offer(group[0])
+
+
 def test_the_hub_knows_which_forms_to_build():
     hub = LocalHub()
     program = hub.subscribe()
@@ -160,11 +175,11 @@ def test_new_alert_and_acknowledgement_reach_subscribers(app, client, admin_head
     create_rule(client, admin_headers, severity="critical", zone_ids=["porch"])
     subscription = hub(app).subscribe(fmt="html")
     event = post_event(client, admin_headers, summary="a person at the door")
-    [stored] = drain(subscription)
-    assert stored.type == "event_created" and stored.data == api_object(app, "event", event["id"])
+    assert drain(subscription) == []  # published once matched, with its alerts
     run_matcher(app)
 
-    [created] = drain(subscription)
+    [stored, created] = drain(subscription)
+    assert stored.type == "event_created" and stored.data == api_object(app, "event", event["id"])
     assert 'id="last-event"' in stored.html and "back-door" in stored.html
     assert created.type == "alert_created" and created.data["event_id"] == event["id"]
     assert json.loads(created.text)["data"]["severity"] == "critical"
@@ -244,10 +259,9 @@ def test_programs_alone_cost_no_html(app, client, admin_headers, monkeypatch):
     create_rule(client, admin_headers)
     subscription = live.hub(app).subscribe()
     event = post_event(client, admin_headers)
-    [stored] = drain(subscription)
-    assert stored.data == api_object(app, "event", event["id"]) and stored.html == ""
     run_matcher(app)
-    [created] = drain(subscription)
+    [stored, created] = drain(subscription)
+    assert stored.data == api_object(app, "event", event["id"]) and stored.html == ""
     assert created.data["event_id"] == event["id"] and created.html == ""
     assert created.data == api_object(app, "alert", created.data["id"])
     live.hub(app).unsubscribe(subscription)
@@ -260,8 +274,27 @@ def test_a_page_alone_gets_one_event_fragment_a_batch(app, client, admin_headers
     batch = [event_body(camera_id=f"cam-{n}") for n in range(3)]
     assert client.post("/api/events", json={"events": batch}, headers=admin_headers).json[
         "created"] == 3
+    run_matcher(app)
     [latest] = drain(subscription)
     assert "cam-2" in latest.html and latest.data["camera_id"] == "cam-2"
+    live.hub(app).unsubscribe(subscription)
+
+
+def test_an_event_and_its_alerts_wake_a_client_once(app, client, admin_headers):
+    from alerting import live
+
+    create_rule(client, admin_headers, name="one")
+    create_rule(client, admin_headers, name="two")
+    subscription = live.hub(app).subscribe()
+    post_event(client, admin_headers)
+    post_event(client, admin_headers, camera_id="elsewhere")  # matches no rule
+    post_event(client, admin_headers)
+    run_matcher(app)
+    # One queue item (one wake-up of the client's handler) for the whole matched batch.
+    assert subscription._queue.qsize() == 1 and subscription._queued == 7
+    assert [m.type for m in subscription.take(timeout=0)] == [
+        "event_created", "alert_created", "alert_created", "event_created",
+        "event_created", "alert_created", "alert_created"]
     live.hub(app).unsubscribe(subscription)
 
 

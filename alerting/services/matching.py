@@ -231,11 +231,10 @@ def match_pending(batch_size: int = 500) -> int:
             if isinstance(exc, _Raced):
                 return 0  # rolled back; what is still unprocessed is read again next time
             raise
-    if alert_ids:
-        app = current_app._get_current_object()
-        signals.alerts_created.send(app, alert_ids=alert_ids)
-        if any(targets):  # only then has the dispatcher something to do
-            signals.deliveries_due.send(app)
+    app = current_app._get_current_object()
+    signals.events_matched.send(app, event_ids=[e.id for e in events], alert_ids=alert_ids)
+    if any(targets):  # only then has the dispatcher something to do
+        signals.deliveries_due.send(app)
     return len(events)
 
 
