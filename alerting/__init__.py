@@ -55,7 +55,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     mail.init_app(app)
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     limiter.init_app(app)
 
     with app.app_context():

@@ -1,7 +1,5 @@
 """Flask extensions, created unbound and bound in create_app()."""
 
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sock import Sock
@@ -10,6 +8,8 @@ from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from .ratelimit import Limiter
 
 # A naming convention so Alembic can name (and later drop) every constraint.
 NAMING_CONVENTION = {
@@ -33,5 +33,4 @@ csrf = CSRFProtect()
 mail = Mail()
 # Limits are declared on the views (login per address, ingest per API key); storage is
 # memory, or Redis when ALERTING_REDIS_URL is set so every process counts together.
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True, swallow_errors=True,
-                  in_memory_fallback_enabled=True)
+limiter = Limiter()

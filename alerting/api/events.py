@@ -1,6 +1,6 @@
 """Detection events in (`ingest` scope) and out."""
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 
 from ..auth import presented_key, scope
 from ..engine.list_queries import parse_event_query
@@ -19,7 +19,7 @@ def _ingest_limit_key() -> str:
 
 
 @bp.post("/events")
-@limiter.limit(lambda: current_app.config["RATE_LIMIT_INGEST"], key_func=_ingest_limit_key)
+@limiter.limit("RATE_LIMIT_INGEST", key_func=_ingest_limit_key)
 @scope("ingest")
 def ingest():
     """One event, or {"events": [...]} with up to 1,000. 201, 200 for a repeat, 207 mixed."""
