@@ -1,5 +1,7 @@
 """Events become the right alerts and no others: the matcher through the API."""
 
+import pytest
+
 from alerting.extensions import db
 from alerting.models import Alert, Delivery, Event
 from tests.conftest import make_app, make_key
@@ -221,3 +223,92 @@ def test_the_dispatcher_is_woken_only_when_there_is_something_to_send(tmp_path):
         assert wakes == [1]
     finally:
         signals.deliveries_due.disconnect(woken, sender=app)
+
+
+# -- matching on ingest (SQLite, a process that runs the matcher) -----------------------------
+
+
+def sqlite_only(app):
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("matching on ingest is for SQLite; PostgreSQL workers match apart")
+
+
+def with_matcher(app):
+    """Mark `app` as a process running the matcher thread (not started: nothing in the
+    background, so what happens is what ingest did)."""
+    from alerting.matcher import Matcher
+
+    app.extensions["alerting.matcher"] = Matcher(app)
+    return app
+
+
+def processed(app, event_id):
+    with app.app_context():
+        done = db.session.get(Event, event_id).processed_at is not None
+        db.session.remove()
+    return done
+
+
+def test_ingest_matches_in_the_transaction_that_stores_the_event(app, client, admin_headers):
+    from alerting import signals
+
+    sqlite_only(app)
+    with_matcher(app)
+    heard = {"stored": [], "matched": []}
+    signals.events_stored.connect(stored := lambda _s, **kw: heard["stored"].append(kw),
+                                  sender=app)
+    signals.events_matched.connect(matched := lambda _s, **kw: heard["matched"].append(kw),
+                                   sender=app)
+    try:
+        create_rule(client, admin_headers)
+        event = post_event(client, admin_headers)
+        # Without the matcher thread running, the alert is there when the POST returns.
+        assert processed(app, event["id"])
+        [alert] = alerts(client, admin_headers)
+        assert alert["event_id"] == event["id"]
+        assert heard == {"stored": [], "matched": [
+            {"event_ids": [event["id"]], "alert_ids": [alert["id"]]}]}
+        assert run_matcher(app) == 0
+    finally:
+        signals.events_stored.disconnect(stored, sender=app)
+        signals.events_matched.disconnect(matched, sender=app)
+
+
+def test_ingest_leaves_events_to_the_matcher_behind_an_older_one(app, client, admin_headers):
+    sqlite_only(app)
+    create_rule(client, admin_headers, cooldown_seconds=600, dedup_key_template="{rule_id}")
+    older = post_event(client, admin_headers, started_at="2026-01-15T02:00:00Z")
+    with_matcher(app)
+    newer = post_event(client, admin_headers, started_at="2026-01-15T02:01:00Z")
+    assert not processed(app, newer["id"])  # matched after the older one, in order
+    assert run_matcher(app) == 2
+    assert [a["event_id"] for a in alerts(client, admin_headers)] == [older["id"]]
+
+
+def test_ingest_leaves_events_to_a_busy_matcher(app, client, admin_headers):
+    from alerting.services.matching import _cache
+
+    sqlite_only(app)
+    with_matcher(app)
+    create_rule(client, admin_headers)
+    with app.app_context():
+        cache = _cache()
+    with cache.lock:  # the matcher thread is in the middle of a batch
+        event = post_event(client, admin_headers)
+    assert not processed(app, event["id"])
+    assert run_matcher(app) == 1
+
+
+def test_when_matching_on_ingest_fails_the_event_is_stored_for_the_matcher(
+        app, client, admin_headers, monkeypatch):
+    from alerting.services import matching
+
+    sqlite_only(app)
+    with_matcher(app)
+    create_rule(client, admin_headers)
+    monkeypatch.setattr(matching, "_decide", lambda *_a: 1 / 0)
+    event = post_event(client, admin_headers)
+    assert not processed(app, event["id"])
+    monkeypatch.undo()
+    assert run_matcher(app) == 1 and len(alerts(client, admin_headers)) == 1

@@ -12,7 +12,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -179,15 +179,16 @@ def ingest(payload: Any, now: datetime | None = None) -> tuple[int, dict[str, An
         if isinstance(item, ValidationError):
             raise item
         _normalise_identity(item)
-        [(event_id, created)] = _store([item])
+        [(event_id, created)], matched = _store([item])
         if not created:
             return 200, event_json(get_event(event_id))
-        _stored([event_id])
+        if not matched:
+            _stored([event_id])
         return 201, _new_event_json(event_id, item)
     valid = [(i, item) for i, item in parsed if not isinstance(item, ValidationError)]
     for _, item in valid:
         _normalise_identity(item)
-    stored = _store([item for _, item in valid])
+    stored, matched = _store([item for _, item in valid])
     results: list[dict[str, Any]] = []
     by_index = dict(zip([i for i, _ in valid], stored, strict=True))
     for index, item in parsed:
@@ -199,7 +200,8 @@ def ingest(payload: Any, now: datetime | None = None) -> tuple[int, dict[str, An
             results.append({"index": index, "status": 201 if created else 200, "id": event_id,
                             "duplicate": not created})
     new_ids = [event_id for event_id, created in stored if created]
-    _stored(new_ids)
+    if not matched:
+        _stored(new_ids)
     failed = sum(1 for r in results if r["status"] == 422)
     body = {"results": results, "created": len(new_ids),
             "duplicates": len(stored) - len(new_ids), "failed": failed}
@@ -209,13 +211,14 @@ def ingest(payload: Any, now: datetime | None = None) -> tuple[int, dict[str, An
 
 
 def _stored(new_ids: list[int]) -> None:
-    # After the commit: wakes the matcher (and the live hub).
+    # After the commit, for events not matched on ingest: wakes the matcher.
     if new_ids:
         signals.events_stored.send(current_app._get_current_object(), ids=new_ids)
 
 
-def _store(items: list[dict[str, Any]]) -> list[tuple[int, bool]]:
-    """Insert events and detections, committed; (id, created) per item, in order.
+def _store(items: list[dict[str, Any]]) -> tuple[list[tuple[int, bool]], bool]:
+    """Insert events and detections, committed; (id, created) per item, in order, and
+    whether the new ones were matched in the same transaction.
 
     The common case, nothing stored before, costs no lookup: the insert is tried at once,
     in one transaction with the requests that arrive meanwhile (see _IngestGroup). Only when
@@ -223,14 +226,16 @@ def _store(items: list[dict[str, Any]]) -> list[tuple[int, bool]]:
     request try again on its own, looking up what is stored already.
     """
     if not items:
-        return []
+        return [], False
+    plan = _Plan(items, {})
     try:
-        return _group().store(_Plan(items, {}))
+        return _group().store(plan), plan.matched
     except (_Alone, IntegrityError):
         pass  # a repeat (a detector retrying), or a concurrent ingest of the same event
     for attempt in range(3):
         try:
-            return _write_plans([_Plan(items, _existing(items))])[0]
+            plan = _Plan(items, _existing(items))
+            return _write_plans([plan])[0], plan.matched
         except IntegrityError:
             # A concurrent ingest stored the same source + external_id first: look again.
             if attempt == 2:
@@ -256,7 +261,7 @@ class _Plan:
     """What storing one request's items takes: the rows to insert, and per item either the
     id it already has (stored before, or a repeat within the request) or a new one."""
 
-    __slots__ = ("steps", "rows", "fresh", "first")
+    __slots__ = ("steps", "rows", "fresh", "first", "matched")
 
     def __init__(self, items: list[dict[str, Any]], existing: dict[tuple[str, str], int]):
         received = utcnow()
@@ -265,6 +270,7 @@ class _Plan:
         self.rows: list[dict[str, Any]] = []
         self.fresh: list[dict[str, Any]] = []
         self.first: dict[tuple[str, str], int] = {}
+        self.matched = False  # its new events were matched in the transaction that stored them
         for item in items:
             identity = None if item["external_id"] is None else \
                 (item["source"], item["external_id"])
@@ -297,22 +303,29 @@ class _Plan:
 
 
 def _write_plans(plans: list[_Plan]) -> list[list[tuple[int, bool]]]:
-    """Store the plans' rows in one transaction; the results of each plan."""
+    """Store the plans' rows in one transaction, matched in it when the matcher is idle
+    (services/matching.matching_on_ingest); the results of each plan."""
+    from .matching import matching_on_ingest  # (matching imports this module)
+
     rows = [row for plan in plans for row in plan.rows]
     if not rows:
         return [plan.results([]) for plan in plans]
-    with write_transaction() as conn:
-        ids = insert_returning_ids(conn, _EVENTS, rows)
-        detections = [
-            {"event_id": event_id, "object_type": det["object_type"],
-             "confidence": det.get("confidence"), "zone_ids": det.get("zone_ids") or [],
-             "bbox": det.get("bbox"), "track_id": det.get("track_id")}
-            for event_id, item in zip(ids, (i for plan in plans for i in plan.fresh),
-                                      strict=True)
-            for det in item["detections"]
-        ]
-        if detections:
-            conn.execute(_INSERT_DETECTIONS, detections)
+    with ExitStack() as after_commit:
+        with write_transaction() as conn:
+            ids = insert_returning_ids(conn, _EVENTS, rows)
+            fresh = [{**item, "id": event_id} for event_id, item in
+                     zip(ids, (i for plan in plans for i in plan.fresh), strict=True)]
+            detections = [
+                {"event_id": item["id"], "object_type": det["object_type"],
+                 "confidence": det.get("confidence"), "zone_ids": det.get("zone_ids") or [],
+                 "bbox": det.get("bbox"), "track_id": det.get("track_id")}
+                for item in fresh for det in item["detections"]
+            ]
+            if detections:
+                conn.execute(_INSERT_DETECTIONS, detections)
+            matched = after_commit.enter_context(matching_on_ingest(conn, fresh))
+    for plan in plans:
+        plan.matched = matched.done
     out = []
     start = 0
     for plan in plans:

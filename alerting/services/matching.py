@@ -7,13 +7,17 @@ matched again; none is matched twice.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy.exc import DBAPIError
 
 from .. import signals
 from ..engine.cooldown import CooldownLedger
@@ -29,6 +33,8 @@ from .events import DETECTION_COLUMNS, EVENT_COLUMNS, insert_returning_ids, writ
 from .notification_settings import ROW_ID as SETTINGS_ROW
 from .notification_targets import Defaults, defaults, targets_for
 from .rules import rule_record
+
+log = logging.getLogger(__name__)
 
 _EVENTS = Event.__table__
 _DETECTIONS = Detection.__table__
@@ -75,6 +81,8 @@ _EARLIER_UNCLAIMED = (
     .where(_EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below"))
     .order_by(_EVENTS.c.id).with_for_update(skip_locked=True)
 )
+_OLDER_UNPROCESSED = select(_EVENTS.c.id).where(
+    _EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below")).limit(1)
 ORDER_WAIT_SECONDS = 30.0  # a batch gives up (rolls back, retries later) after waiting this long
 
 
@@ -194,35 +202,10 @@ def match_pending(batch_size: int = 500) -> int:
                 events = earlier + events
                 verdicts = _verdicts(cache, earlier, timezone) + verdicts
         base = None
-        alerts: list[dict[str, Any]] = []
-        targets: list[list[tuple[str, str]]] = []
-        batch: dict[tuple[str, str], list[datetime]] = {}
-        for event, verdict in verdicts:
-            rule = cache.rules[verdict.rule_id]
-            key = verdict.dedup_key or ""
-            if _suppressed(conn, cache.ledger, batch, verdict.rule_id, key,
-                           event.started_at, rule["cooldown"]):
-                continue
-            if base is None:
-                base = cache.defaults()
-                conn = db.session.connection()  # in case that committed
-            detection = verdict.detection
-            pairs = targets_for(rule["channels"], rule["targets"], base)
-            alerts.append({
-                "rule_id": verdict.rule_id, "rule_name": rule["name"],
-                "event_id": event.id, "camera_id": event.camera_id,
-                "severity": rule["severity"],
-                "severity_priority": SEVERITY_PRIORITY[rule["severity"]],
-                # nothing to send: recorded and shown live
-                "status": "pending" if pairs else "delivered",
-                "dedup_key": key, "matched_conditions": verdict.matched_conditions,
-                "object_type": detection.object_type if detection else None,
-                "zone_id": dedup_zone(rule["zones"], detection) or None,
-                "event_time": event.started_at,
-            })
-            targets.append(pairs)
-            cache.ledger.record(verdict.rule_id, key, event.started_at)
-            batch.setdefault((verdict.rule_id, key), []).append(event.started_at)
+        if verdicts:
+            base = cache.defaults()
+            conn = db.session.connection()  # in case that committed
+        alerts, targets = _decide(conn, cache, verdicts, base)
         try:
             alert_ids = _write([e.id for e in events], alerts, targets)
         except BaseException as exc:
@@ -231,11 +214,51 @@ def match_pending(batch_size: int = 500) -> int:
             if isinstance(exc, _Raced):
                 return 0  # rolled back; what is still unprocessed is read again next time
             raise
-    app = current_app._get_current_object()
-    signals.events_matched.send(app, event_ids=[e.id for e in events], alert_ids=alert_ids)
-    if any(targets):  # only then has the dispatcher something to do
-        signals.deliveries_due.send(app)
+    _announce([e.id for e in events], alert_ids, targets)
     return len(events)
+
+
+def _announce(event_ids: list[int], alert_ids: list[int],
+              targets: list[list[tuple[str, str]]]) -> None:
+    """After the commit: the live hub hears of the batch; the dispatcher is woken only when
+    delivery rows were written."""
+    app = current_app._get_current_object()
+    signals.events_matched.send(app, event_ids=event_ids, alert_ids=alert_ids)
+    if any(targets):
+        signals.deliveries_due.send(app)
+
+
+def _decide(conn: Connection, cache: RuleCache, verdicts: list[tuple],
+            base: Defaults | None) -> tuple[list[dict[str, Any]], list[list[tuple[str, str]]]]:
+    """The alerts the verdicts make, in order, after cooldowns, and each one's delivery
+    targets. Records them in the cooldown ledger."""
+    alerts: list[dict[str, Any]] = []
+    targets: list[list[tuple[str, str]]] = []
+    batch: dict[tuple[str, str], list[datetime]] = {}
+    for event, verdict in verdicts:
+        rule = cache.rules[verdict.rule_id]
+        key = verdict.dedup_key or ""
+        if _suppressed(conn, cache.ledger, batch, verdict.rule_id, key,
+                       event.started_at, rule["cooldown"]):
+            continue
+        detection = verdict.detection
+        pairs = targets_for(rule["channels"], rule["targets"], base)
+        alerts.append({
+            "rule_id": verdict.rule_id, "rule_name": rule["name"],
+            "event_id": event.id, "camera_id": event.camera_id,
+            "severity": rule["severity"],
+            "severity_priority": SEVERITY_PRIORITY[rule["severity"]],
+            # nothing to send: recorded and shown live
+            "status": "pending" if pairs else "delivered",
+            "dedup_key": key, "matched_conditions": verdict.matched_conditions,
+            "object_type": detection.object_type if detection else None,
+            "zone_id": dedup_zone(rule["zones"], detection) or None,
+            "event_time": event.started_at,
+        })
+        targets.append(pairs)
+        cache.ledger.record(verdict.rule_id, key, event.started_at)
+        batch.setdefault((verdict.rule_id, key), []).append(event.started_at)
+    return alerts, targets
 
 
 def _verdicts(cache: RuleCache, events: list[EngineEvent], timezone: str) -> list[tuple]:
@@ -277,22 +300,87 @@ class _Raced(Exception):
 def _write(event_ids: list[int], alerts: list[dict[str, Any]],
            targets: list[list[tuple[str, str]]]) -> list[int]:
     """One transaction: the alerts, their delivery rows, and the events marked processed."""
-    now = utcnow()
     with write_transaction() as conn:
-        marked = conn.execute(_MARK_PROCESSED, {"ids": event_ids, "now": now}).rowcount
-        if marked != len(event_ids):
-            raise _Raced
-        if not alerts:
-            return []
-        for row in alerts:
-            row["created_at"] = row["updated_at"] = now
-        alert_ids = insert_returning_ids(conn, _ALERTS, alerts)
-        deliveries = [{"alert_id": alert_id, "channel": channel, "target": target}
-                      for alert_id, pairs in zip(alert_ids, targets, strict=True)
-                      for channel, target in pairs]
-        if deliveries:
-            conn.execute(_INSERT_DELIVERIES, deliveries)
+        return _record(conn, event_ids, alerts, targets)
+
+
+def _record(conn: Connection, event_ids: list[int], alerts: list[dict[str, Any]],
+            targets: list[list[tuple[str, str]]]) -> list[int]:
+    """In the open transaction: mark the events processed (raising _Raced if another
+    matcher did first), store the alerts and their delivery rows; the new alert ids."""
+    now = utcnow()
+    marked = conn.execute(_MARK_PROCESSED, {"ids": event_ids, "now": now}).rowcount
+    if marked != len(event_ids):
+        raise _Raced
+    if not alerts:
+        return []
+    for row in alerts:
+        row["created_at"] = row["updated_at"] = now
+    alert_ids = insert_returning_ids(conn, _ALERTS, alerts)
+    deliveries = [{"alert_id": alert_id, "channel": channel, "target": target}
+                  for alert_id, pairs in zip(alert_ids, targets, strict=True)
+                  for channel, target in pairs]
+    if deliveries:
+        conn.execute(_INSERT_DELIVERIES, deliveries)
     return alert_ids
+
+
+class Matched:
+    """What matching_on_ingest did: `done` once the events were matched and committed."""
+
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = False
+
+
+@contextmanager
+def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Iterator[Matched]:
+    """Match events in the transaction that stores them (SQLite ingest; `records` are the
+    stored rows with their ids and detections), so the commit that stores an event also
+    stores its alerts: no hand-off to the matcher thread, no reading it back.
+
+    Only in a process that runs the matcher thread, when it is idle (its lock is free:
+    taken without waiting, so the writer lock the caller holds cannot deadlock with it)
+    and no older event is unprocessed, so
+    events are still matched in order. Otherwise, or when matching fails, nothing is done
+    here and the matcher thread takes the events as usual. Enter it inside the transaction
+    and leave it after the transaction has ended: the lock is held until then, and after a
+    commit the batch is announced.
+    """
+    matched = Matched()
+    cache = _cache()
+    if (conn.dialect.name != "sqlite" or not records
+            or "alerting.matcher" not in current_app.extensions  # no matcher in this process
+            or not cache.lock.acquire(blocking=False)):
+        yield matched
+        return
+    outcome: tuple | None = None
+    try:
+        try:
+            event_ids = [r["id"] for r in records]
+            if conn.execute(_OLDER_UNPROCESSED, {"below": min(event_ids)}).first() is None:
+                cache.refresh(conn)
+                timezone = current_app.config.get("TIMEZONE") or "UTC"
+                verdicts = _verdicts(cache, [event_from_record(r) for r in records], timezone)
+                alerts, targets = _decide(conn, cache, verdicts,
+                                          cache.defaults() if verdicts else None)
+                outcome = (event_ids, _record(conn, event_ids, alerts, targets), targets)
+        except DBAPIError:
+            raise
+        except Exception:  # the matcher thread will match them, or set a bad one aside
+            log.exception("matching on ingest failed; left to the matcher")
+            cache.ledger = CooldownLedger()
+        yield matched
+    except BaseException:
+        if outcome is not None:  # not committed: the ledger has alerts that were not stored
+            cache.ledger = CooldownLedger()
+        raise
+    finally:
+        cache.lock.release()
+    if outcome is not None:
+        matched.done = True
+        _announce(*outcome)
 
 
 def set_aside_oldest() -> int | None:
