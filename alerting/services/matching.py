@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, bindparam, func, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, bindparam, func, select, text, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .. import signals
 from ..engine.cooldown import CooldownLedger
@@ -58,7 +57,7 @@ _VERSIONS = select(
     func.count(), func.max(_RULES.c.updated_at),
     select(_SETTINGS.c.updated_at).where(_SETTINGS.c.id == SETTINGS_ROW).scalar_subquery(),
 ).select_from(_RULES)
-_NEARBY_ALERT = select(_ALERTS.c.id).where(
+_NEARBY_ALERT = select(_ALERTS.c.event_time).where(
     _ALERTS.c.rule_id == bindparam("rule_id"), _ALERTS.c.dedup_key == bindparam("key"),
     _ALERTS.c.event_time > bindparam("after"), _ALERTS.c.event_time < bindparam("before"),
 ).limit(1)
@@ -74,8 +73,14 @@ _INSERT_DELIVERIES = _DELIVERIES.insert()
 _EARLIER_PENDING = (
     select(_EVENTS.c.id).where(_EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below"),
                                _EVENTS.c.id.not_in(bindparam("mine", expanding=True)))
-    .limit(1)
+    .order_by(_EVENTS.c.id.desc()).limit(1)
 )
+# Blocks while another transaction holds the row FOR UPDATE (a worker matching it): woken
+# the moment that worker commits, with no polling.
+_WAIT_FOR = select(_EVENTS.c.id).where(_EVENTS.c.id == bindparam("id")).with_for_update(
+    key_share=True, read=True)
+ORDER_WAIT_SECONDS = 30  # a batch gives up (rolls back, retries later) after waiting this long
+_LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{ORDER_WAIT_SECONDS}s'")
 _EARLIER_UNCLAIMED = (
     select(_EVENTS.c.id, *(_EVENTS.c[name] for name in EVENT_COLUMNS))
     .where(_EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below"))
@@ -83,7 +88,6 @@ _EARLIER_UNCLAIMED = (
 )
 _OLDER_UNPROCESSED = select(_EVENTS.c.id).where(
     _EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below")).limit(1)
-ORDER_WAIT_SECONDS = 30.0  # a batch gives up (rolls back, retries later) after waiting this long
 
 
 class RuleCache:
@@ -147,7 +151,13 @@ def _suppressed(conn: Connection, ledger: CooldownLedger, batch: dict[tuple[str,
     # The table also knows the alerts of other processes and of earlier runs.
     nearby = conn.execute(_NEARBY_ALERT, {"rule_id": rule_id, "key": key,
                                           "after": when - window, "before": when + window})
-    return nearby.first() is not None
+    found = nearby.scalar()
+    if found is None:
+        return False
+    # Remembered, so the next events of this key (another worker's alert, or an earlier
+    # run's) are settled without a query.
+    ledger.record(rule_id, key, found if found.tzinfo else found.replace(tzinfo=UTC))
+    return True
 
 
 def _unprocessed(conn: Connection, batch_size: int) -> list[EngineEvent]:
@@ -272,25 +282,27 @@ def _wait_for_earlier(conn: Connection, events: list[EngineEvent]) -> list[Engin
     (PostgreSQL; the batch's rows stay locked meanwhile). Those that no worker holds are
     claimed and returned, to be matched first. Raises _Raced after ORDER_WAIT_SECONDS.
 
-    No deadlock: a batch waits only for older ones, and the oldest waits for nobody.
+    It waits on the row lock of the newest older event still pending, so it goes on the
+    moment the worker holding it commits. No deadlock: a batch waits only for older ones,
+    and the oldest waits for nobody.
     """
     below = events[0].id
     mine: list[int] = []
     earlier: list[EngineEvent] = []
-    deadline = time.monotonic() + ORDER_WAIT_SECONDS
-    pause = 0.0005
+    conn.execute(_LOCK_TIMEOUT)
     while True:
         # READ COMMITTED: each statement sees what other workers committed before it began.
         claimed = _with_detections(conn, conn.execute(_EARLIER_UNCLAIMED, {"below": below}))
         if claimed:
             mine.extend(e.id for e in claimed)
             earlier = sorted(earlier + claimed, key=lambda e: e.id)
-        if conn.execute(_EARLIER_PENDING, {"below": below, "mine": mine or [0]}).first() is None:
+        pending = conn.execute(_EARLIER_PENDING, {"below": below, "mine": mine or [0]}).first()
+        if pending is None:
             return earlier
-        if time.monotonic() > deadline:
-            raise _Raced
-        time.sleep(pause)
-        pause = min(pause * 2, 0.02)
+        try:
+            conn.execute(_WAIT_FOR, {"id": pending.id})
+        except OperationalError as exc:  # lock_timeout: a worker stuck for that long
+            raise _Raced from exc
 
 
 class _Raced(Exception):
