@@ -368,29 +368,29 @@ def event_views(ids: Iterable[int]) -> list[SimpleNamespace]:
             for row in connection.execute(_EVENT_ROWS, {"ids": ids})]
 
 
-def alert_views(ids: Iterable[int], *, with_events: bool) -> list[Any]:
-    """Alerts by id, oldest first, as plain rows (what alert_json reads), or with their
-    `event` as well (what the row template reads)."""
-    rows = db.session.connection().execute(_ALERT_ROWS, {"ids": list(ids)}).all()
-    if not with_events:
-        return rows
-    events = {event.id: event for event in event_views({row.event_id for row in rows})}
-    return [SimpleNamespace(**row._asdict(), event=events.get(row.event_id)) for row in rows]
+def alert_views(ids: Iterable[int]) -> list[Any]:
+    """Alerts by id, oldest first, as plain rows (what alert_json reads)."""
+    return db.session.connection().execute(_ALERT_ROWS, {"ids": list(ids)}).all()
 
 
 def _fragment(kind: str, **context: Any) -> str:
     return render_template("_live_message.html", kind=kind, **context)
 
 
-def alert_messages(kind: str, ids: Iterable[int], formats: frozenset[str]) -> list[LiveMessage]:
-    """`kind` messages for these alerts; the HTML row and the open count only for a page."""
+def alert_messages(kind: str, rows: list[Any], formats: frozenset[str],
+                   events: dict[int, Any] | None = None) -> list[LiveMessage]:
+    """`kind` messages for these alert rows; the HTML row (with its event, from `events`
+    when the caller has it already) and the open count only for a page."""
     if "html" not in formats:
-        return [LiveMessage.build(kind, alert_json(row))
-                for row in alert_views(ids, with_events=False)]
+        return [LiveMessage.build(kind, alert_json(row)) for row in rows]
+    events = dict(events or {})
+    missing = {row.event_id for row in rows} - events.keys()
+    events.update((event.id, event) for event in event_views(missing) if missing)
     count = unacknowledged_count()
-    return [LiveMessage.build(kind, alert_json(alert), _fragment(
-                kind, alert=alert, fresh=kind == "alert_created", count=count))
-            for alert in alert_views(ids, with_events=True)]
+    return [LiveMessage.build(kind, alert_json(row), _fragment(
+                kind, alert=SimpleNamespace(**row._asdict(), event=events.get(row.event_id)),
+                fresh=kind == "alert_created", count=count))
+            for row in rows]
 
 
 # -- publishing: from whichever thread sent the signal, after its commit --------------------
@@ -427,13 +427,16 @@ def _on_events_matched(app: Flask, event_ids: Iterable[int] = (),
     event_ids, alert_ids = sorted(event_ids), list(alert_ids)
 
     def build(formats: frozenset[str]) -> list[LiveMessage]:
-        alerts: dict[int, list[LiveMessage]] = {}
-        for message in alert_messages("alert_created", alert_ids, formats):
-            alerts.setdefault(message.data["event_id"], []).append(message)
+        rows = alert_views(alert_ids) if alert_ids else []
         # The page shows only the latest event: a batch needs one fragment, not 1,000; a
-        # page alone needs only the events that made alerts, and the latest.
-        wanted = event_ids if "json" in formats else sorted({*alerts, *event_ids[-1:]})
+        # page alone needs only the events that made alerts (for their rows), and the latest.
+        wanted = event_ids if "json" in formats else sorted(
+            {*(row.event_id for row in rows), *event_ids[-1:]})
         events = event_views(wanted)
+        alerts: dict[int, list[LiveMessage]] = {}
+        for message in alert_messages("alert_created", rows, formats,
+                                      {event.id: event for event in events}):
+            alerts.setdefault(message.data["event_id"], []).append(message)
         messages = []
         for event in events:
             messages.append(LiveMessage.build(
@@ -449,7 +452,8 @@ def _on_events_matched(app: Flask, event_ids: Iterable[int] = (),
 
 
 def _on_alert_updated(app: Flask, alert_id: int, **_: Any) -> None:
-    _publish_safely(app, lambda formats: alert_messages("alert_updated", [alert_id], formats))
+    _publish_safely(app, lambda formats: alert_messages("alert_updated",
+                                                         alert_views([alert_id]), formats))
 
 
 # -- the WebSocket route ---------------------------------------------------------------------
