@@ -38,7 +38,6 @@ import os
 import platform
 import random
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -55,6 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from alerting.simulate import CAMERAS, EventGenerator  # noqa: E402
+from tests.server import free_port, wait_healthy  # noqa: E402
 
 BIN = Path(sys.executable).parent
 KEY = "bench-ingest-admin-key-0123456789"
@@ -145,12 +145,6 @@ def site_rules(seed: int = 7) -> list[dict[str, Any]]:
 # --- the server --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def server(workdir: Path, name: str, threads: int, *, poll_only: bool = False):
     """A fresh database and a gunicorn server on it; yields (port, database path)."""
@@ -173,7 +167,7 @@ def server(workdir: Path, name: str, threads: int, *, poll_only: bool = False):
          str(threads), "--bind", f"127.0.0.1:{port}", "app:app"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        _wait_healthy(port, proc)
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
         _create_rules(port)
         yield port, db_path, _worker_pid(proc.pid)
     finally:
@@ -198,21 +192,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            status, _ = request(port, "GET", "/api/health")
-            if status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("server did not become healthy")
 
 
 def request(port: int, method: str, path: str, body: Any = None) -> tuple[int, Any]:

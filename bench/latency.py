@@ -42,32 +42,15 @@ import requests
 import websocket
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.server import free_port, wait_healthy  # noqa: E402
 
 BIN = Path(sys.executable).parent
 KEY = "bench-latency-admin-key-0123456789"
 ALERT_PREFIX = b'{"type":"alert_created"'
 WARM_UP_EVENTS = 50
 GOAL_P50_MS, GOAL_P99_MS = 10.0, 50.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if requests.get(url + "/api/health", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError("server did not become healthy")
 
 
 @contextmanager

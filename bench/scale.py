@@ -4,7 +4,8 @@ number of duplicate alerts (which must be 0).
 For each worker count: a fresh schema, `flask db upgrade`, one rule that fires on every event
 (cooldown 0 by default, so every event gives exactly one alert; with `--cooldown S` one alert
 per camera and window, and every batch waits to decide in event order), N events stored with
-matching off, then K workers started together; throughput = N / (time from start until no event is unprocessed).
+matching off, then K workers started together; throughput = N / (time from start until no
+event is unprocessed).
 Worker start-up (imports, app creation) is excluded: the clock starts when every worker has
 printed that it is running.
 
