@@ -44,8 +44,6 @@ def create_key():
     name, key_scope = body.get("name"), body.get("scope", "read")
     if not isinstance(name, str):
         raise ValidationError({"name": "must be a string"})
-    if "\x00" in name:  # PostgreSQL refuses NUL in text
-        raise ValidationError({"name": "must not contain NUL characters"})
     if not isinstance(key_scope, str):
         raise ValidationError({"scope": "must be a string"})
     key, raw = keys.create_key(name, key_scope, actor=current_actor())

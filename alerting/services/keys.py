@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 
 from ..engine.errors import ValidationError
+from ..engine.rule_schema import check_storable
 from ..extensions import db
 from ..models import ApiKey, utcnow
 from . import audit
@@ -73,6 +74,11 @@ def create_key(name: str, scope: str, actor: str, raw: str | None = None) -> tup
     name = (name or "").strip()
     if not name or len(name) > 100:
         errors["name"] = "must be 1 to 100 characters"
+    else:
+        try:
+            check_storable(name, "name")
+        except ValidationError as exc:
+            errors.update(exc.fields)
     if scope not in SCOPES:
         errors["scope"] = f"must be one of {', '.join(SCOPES)}"
     if errors:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
+from ..api.util import json_body
 from ..auth import authenticate_api_request
 from ..engine.errors import ValidationError
 
@@ -29,9 +30,7 @@ def ok(data: dict[str, Any]):
 def json_object() -> Mapping[str, Any]:
     """The request's JSON object. The SDK sends Content-Type: application/json on every
     request, GETs included, so only the views that take a body call this."""
-    if not request.get_data(cache=True).strip():
-        raise ValidationError({"body": "a JSON object is required"})
-    data = request.get_json(silent=True)
+    data = json_body(required="a JSON object is required")
     if not isinstance(data, dict):
         raise ValidationError({"body": "must be a JSON object"})
     return data
