@@ -2,12 +2,14 @@
 
 import copy
 import json
+import time
 
 import pytest
 
 from alerting.extensions import db
-from alerting.models import AuditLog
+from alerting.models import Alert, AuditLog
 from tests.conftest import make_app, make_key
+from tests.factories import create_rule, post_event, rule_body, run_matcher
 
 SPEC_CREATE = {
     "name": "Critical Person Detection",
@@ -208,3 +210,31 @@ def test_changes_are_audited(app, client, admin_headers):
         assert [e.action for e in entries] == ["rule_create", "rule_update", "rule_delete"]
         assert all(e.actor == "key:test-admin" and e.at is not None for e in entries)
         assert entries[1].details["changed"] == ["severity"]
+
+
+def test_catastrophic_regex_cannot_hold_ingest_matching_or_the_rule_test(app, client,
+                                                                         admin_headers):
+    rule = create_rule(client, admin_headers, conditions=[
+        {"field": "summary", "op": "matches", "value": "^(a+)+$"}])
+    started = time.perf_counter()
+    slow = post_event(client, admin_headers, summary="a" * 9_999 + "!")
+    hit = post_event(client, admin_headers, summary="a" * 10_000,
+                     started_at="2026-01-15T02:01:00Z")
+    assert run_matcher(app) == 2
+    response = client.post(f"/api/alerts/rules/{rule['id']}/test",
+                           json={"event_ids": [slow["id"], hit["id"]]}, headers=admin_headers)
+    assert response.status_code == 200 and response.json["events_matched"] == 1
+    assert time.perf_counter() - started < 5.0  # a backtracking engine: beyond the universe's age
+    with app.app_context():
+        assert db.session.query(Alert).count() == 1
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", "(?=a)b", "(?<!a)b"])
+def test_regex_re2_cannot_compile_is_422_naming_the_field(client, admin_headers, pattern):
+    conditions = [{"field": "summary", "op": "contains", "value": "x"},
+                  {"field": "summary", "op": "matches", "value": pattern}]
+    response = client.post("/api/alerts/rules", json=rule_body(conditions=conditions),
+                           headers=admin_headers)
+    assert response.status_code == 422
+    assert list(response.json["fields"]) == ["conditions.1.value"]
+    assert "RE2" in response.json["fields"]["conditions.1.value"]

@@ -159,7 +159,8 @@ def _condition_schemas() -> list[Schema]:
     word = text(rs.MAX_CONDITION_TEXT)
     regex = {"type": "string", "format": "regex", "minLength": 1,
              "maxLength": rs.MAX_CONDITION_TEXT,
-             "description": "A regular expression (Python syntax, case-insensitive)"}
+             "description": "A regular expression in RE2 syntax (no backreferences or "
+                            "lookaround), case-insensitive, found anywhere in the text"}
     cases: list[tuple[list[str], tuple[str, ...], Schema]] = [
         (kinds["number"], ("eq", "ne", "gt", "gte", "lt", "lte"), number),
         (kinds["number"], ("in", "not_in"),

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from typing import Any
 
+from .regex import RegexError, compile_regex
 from .types import Condition, Event
 from .vocabulary import CONDITION_FIELDS, risk_level_for
 
@@ -88,16 +87,6 @@ def _items(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
 
 
-@lru_cache(maxsize=1024)
-def _regex(pattern: str) -> re.Pattern[str] | None:
-    try:
-        return re.compile(pattern, re.IGNORECASE)
-    except re.error:
-        # Patterns are validated when a rule is saved; a bad one that slips through never matches
-        # rather than taking the matcher down.
-        return None
-
-
 def _never(_: Any) -> bool:
     return False
 
@@ -164,13 +153,15 @@ def _contains(kind: str, value: Any) -> _Test:
 def _matches(kind: str, value: Any) -> _Test:
     if kind == "number" or value is None:
         return _never
-    pattern = _regex(str(value))
-    if pattern is None:
+    try:
+        search = compile_regex(str(value))
+    except RegexError:
+        # Patterns are validated when a rule is saved; a bad one that slips through never matches
+        # rather than taking the matcher down.
         return _never
-    search = pattern.search
     if kind == "text":
-        return lambda v: search(v) is not None
-    return lambda v: any(search(x) is not None for x in v)
+        return search
+    return lambda v: any(search(x) for x in v)
 
 
 def _negate(build: Callable[[str, Any], _Test]) -> Callable[[str, Any], _Test]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import re
 import string
-import warnings
 from collections.abc import Callable, Mapping
 from datetime import time
 from functools import lru_cache
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
 from .errors import ValidationError
+from .regex import regex_problem
 from .timeparse import parse_event_time
 from .types import Condition, Rule, Schedule
 from .vocabulary import (
@@ -447,20 +447,10 @@ def _check_regex(value: object, path: str) -> str:
     pattern = check_text(
         value, path, MAX_CONDITION_TEXT, strip=False, what="a regular expression string"
     )
-    # re warns (FutureWarning) on ambiguous set syntax such as "[[" or "--" inside [...]:
-    # refuse those too, so the engine never compiles a pattern that warns. re caches compiled
-    # patterns by (type, pattern, flags) and a cache hit does not warn again, so compile an
-    # instance of a brand-new str subclass: always a miss. Warnings are recorded, not raised,
-    # so another thread warning meanwhile is never turned into an exception.
-    fresh = type("_FreshPattern", (str,), {})(pattern)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            re.compile(fresh, re.IGNORECASE)  # as the engine compiles it
-        except (re.error, OverflowError, RecursionError, ValueError):
-            raise fail(path, "must be a valid regular expression") from None
-    if caught:
-        raise fail(path, "must be a valid regular expression (ambiguous syntax)")
+    problem = regex_problem(pattern)  # compiled as the engine compiles it: RE2
+    if problem is not None:
+        raise fail(path, f"must be a regular expression RE2 accepts (no backreferences or "
+                         f"lookaround): {problem}")
     return pattern
 
 

@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from alerting.engine.conditions import (
     conditions_hold,
     event_field,
 )
+from alerting.engine.regex import RegexError, compile_regex, regex_problem
 from alerting.engine.types import Condition
 from alerting.engine.vocabulary import CONDITION_FIELDS, CONDITION_OPS
 from tests.engine.factories import MONDAY_NOON, make_condition, make_event
@@ -213,3 +215,27 @@ def test_conditions_hold_needs_every_clause():
     assert not conditions_hold([yes, no], event)
     assert conditions_hold([], event)
     assert conditions_hold(None, event)
+
+
+def test_catastrophic_pattern_runs_in_linear_time():
+    # ^(a+)+$ backtracks exponentially in a backtracking engine: 28 characters took seconds.
+    condition = make_condition("summary", "matches", "^(a+)+$")
+    started = time.perf_counter()
+    assert not clause_holds(condition, make_event(summary="a" * 9_999 + "!"))
+    assert clause_holds(condition, make_event(summary="A" * 10_000))
+    assert time.perf_counter() - started < 1.0
+
+
+def test_matches_is_a_case_insensitive_search():
+    event = rich_event()  # "Person walking up the Driveway"
+    assert clause_holds(make_condition("summary", "matches", "DRIVEWAY$"), event)
+    assert clause_holds(make_condition("summary", "matches", "walk"), event)  # anywhere
+    assert not clause_holds(make_condition("summary", "matches", r"(p)\1"), event)
+
+
+def test_regex_helper_explains_what_re2_refuses():
+    assert regex_problem("walk(ing|ed)") is None
+    assert "\\1" in regex_problem(r"(a)\1")
+    assert regex_problem("(?=x)") is not None
+    with pytest.raises(RegexError):
+        compile_regex("(?<=x)y")
