@@ -8,11 +8,15 @@ from functools import wraps
 from flask import current_app, g, redirect, request, session, url_for
 
 from .errors import ApiError
-from .services import keys
+from .services import keys, sessions
 
 # Scope an endpoint needs when it does not say: reading needs `read`, changing needs `admin`.
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 ANONYMOUS_ADMIN = keys.Principal("anonymous", None, "auth-off", "admin")
+# The cookie's key for the login session token (services/sessions.py).
+SESSION_TOKEN = "sid"
+# The one page a user who must change the printed password may see (logout needs no login).
+PASSWORD_ENDPOINT = "web.password"
 
 
 def auth_enabled() -> bool:
@@ -47,12 +51,20 @@ def presented_key() -> str | None:
     return None
 
 
+def session_user() -> sessions.SessionUser | None:
+    """The user of this request's login session, checked against the server's session table
+    (once a request): a cookie whose session was ended is worth nothing."""
+    if "session_user" not in g:
+        g.session_user = sessions.lookup(session.get(SESSION_TOKEN))
+    return g.session_user
+
+
 def session_principal() -> keys.Principal | None:
     """A logged-in page user acts with admin scope."""
-    username = session.get("username")
-    if not username:
+    user = session_user()
+    if user is None:
         return None
-    return keys.Principal("user", session.get("user_id"), username, "admin")
+    return keys.Principal("user", user.user_id, user.username, "admin")
 
 
 def authenticate_api_request() -> None:
@@ -82,12 +94,17 @@ def current_actor() -> str:
 
 
 def login_required(view: Callable) -> Callable:
-    """Pages: redirect to the login page unless logged in (or auth is off)."""
+    """Pages: redirect to the login page unless logged in (or auth is off), and to the
+    password page while the password printed at first start is still the one in use."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        if auth_enabled() and session_principal() is None:
-            return redirect(url_for("web.login", next=request.full_path))
+        if auth_enabled():
+            user = session_user()
+            if user is None:
+                return redirect(url_for("web.login", next=request.full_path))
+            if user.must_change_password and request.endpoint != PASSWORD_ENDPOINT:
+                return redirect(url_for(PASSWORD_ENDPOINT))
         g.principal = session_principal() or ANONYMOUS_ADMIN
         return view(*args, **kwargs)
 

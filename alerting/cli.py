@@ -14,7 +14,7 @@ from sqlalchemy import select
 from .engine.errors import ValidationError
 from .extensions import db
 from .models import User
-from .services import keys, users
+from .services import keys, sessions, users
 
 keys_cli = AppGroup("keys", help="Create, list and revoke API keys.")
 users_cli = AppGroup("users", help="Manage the people who log in to the pages.")
@@ -66,12 +66,25 @@ def create_user(username: str, password: str) -> None:
 @click.argument("username")
 @click.password_option()
 def set_password(username: str, password: str) -> None:
-    """Set a user's password."""
+    """Set a user's password; every session of the user ends."""
+    user = _user(username)
+    users.set_password(user, password, actor="cli")
+    click.echo(f"Password set for {username}; their sessions are logged out")
+
+
+@users_cli.command("end-sessions")
+@click.argument("username")
+def end_sessions(username: str) -> None:
+    """Log a user out everywhere: every session of theirs ends now."""
+    ended = sessions.end_all(_user(username).id, actor="cli")
+    click.echo(f"Ended {ended} session(s) of {username}")
+
+
+def _user(username: str) -> User:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         raise click.ClickException(f"no user {username!r}")
-    users.set_password(user, password)
-    click.echo(f"Password set for {username}")
+    return user
 
 
 @click.command("simulate")

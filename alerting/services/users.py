@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..models import User, utcnow
+from . import sessions
 
 
 def _hash(password: str) -> str:
@@ -42,10 +43,17 @@ def check_login(username: str, password: str) -> User | None:
     return user
 
 
-def set_password(user: User, password: str) -> None:
+def set_password(user: User, password: str, *, actor: str,
+                 keep_token: str | None = None) -> None:
+    """Set the password and end every session of the user but the one changing it (if any)."""
     user.password_hash = _hash(password)
     user.must_change_password = False
     db.session.commit()
+    sessions.end_all(user.id, actor, keep_token=keep_token)
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.username)))
 
 
 def ensure_admin(password: str | None) -> str | None:

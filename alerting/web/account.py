@@ -2,13 +2,13 @@
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from werkzeug.security import check_password_hash
 
-from ..auth import login_required
+from ..auth import SESSION_TOKEN, current_actor, login_required, session_user
 from ..extensions import db, limiter
 from ..models import User
-from ..services import users
+from ..services import sessions, users
 from . import bp
 from .forms import LoginForm, PasswordForm
 
@@ -33,6 +33,7 @@ def login():
         user = users.check_login(form.username.data, form.password.data)
         if user is not None:
             session.clear()
+            session[SESSION_TOKEN] = sessions.start(user)
             session["user_id"] = user.id
             session["username"] = user.username
             session.permanent = True
@@ -47,7 +48,8 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Log out."""
+    """Log out: the session ends on the server too, so a copy of the cookie is worth nothing."""
+    sessions.end(session.get(SESSION_TOKEN))
     session.clear()
     return redirect(url_for("web.login"))
 
@@ -55,19 +57,38 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def password():
-    """Change the logged-in user's password."""
+    """Change the logged-in user's password; every other session of the user ends."""
     form = PasswordForm()
-    user = db.session.get(User, session.get("user_id")) if session.get("user_id") else None
+    current = session_user()
+    user = db.session.get(User, current.user_id) if current else None
     if user is None:
         return redirect(url_for("web.login"))
     if form.validate_on_submit():
         if not check_password_hash(user.password_hash, form.current.data):
             form.current.errors = [*form.current.errors, "Wrong password"]
         else:
-            users.set_password(user, form.new.data)
-            flash("Password changed.")
+            users.set_password(user, form.new.data, actor=current_actor(),
+                               keep_token=session.get(SESSION_TOKEN))
+            flash("Password changed. Every other session of yours has been logged out.")
             return redirect(url_for("web.index"))
-    return render_template("password.html", form=form, user=user)
+    return render_template("password.html", form=form, user=user, **_people())
+
+
+def _people() -> dict:
+    """The users and their open sessions, for the account page's "log out everywhere"."""
+    return {"people": users.list_users(), "open_sessions": sessions.open_counts()}
+
+
+@bp.post("/account/users/<id:user_id>/sessions/end")
+@login_required
+def end_sessions(user_id: int):
+    """End every session of a user (an admin's action; the current one too if it is theirs)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    ended = sessions.end_all(user.id, current_actor())
+    flash(f"Logged out {ended} session(s) of {user.username}.")
+    return redirect(url_for("web.password"))
 
 
 @bp.get("/")
