@@ -34,11 +34,9 @@ def parse_json_body(raw: bytes | str) -> Any:
     return data
 
 
-def _field(path: tuple[str, ...]) -> str:
-    return ".".join(path) or "body"
-
-
 def _is_text(value: str) -> bool:
+    if value.isascii():
+        return True
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -47,18 +45,42 @@ def _is_text(value: str) -> bool:
 
 
 def check_json_value(data: Any) -> None:
-    """Depth and text checks over parsed JSON, without recursion."""
+    """Depth and text checks over parsed JSON, without recursion. Paths are only worked out
+    for a body that fails (ingest batches pass through here)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ValidationError({"body": TOO_DEEP})
+        if isinstance(node, dict):
+            items = node.items()
+            if not all(_is_text(key) for key in node):
+                _raise_at_bad_text(data)
+        elif isinstance(node, list):
+            items = enumerate(node)  # type: ignore[assignment]
+        else:
+            if isinstance(node, str) and not _is_text(node):
+                _raise_at_bad_text(data)
+            continue
+        for _, child in items:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+            elif isinstance(child, str) and not _is_text(child):
+                _raise_at_bad_text(data)
+
+
+def _raise_at_bad_text(data: Any) -> None:
+    """Raise naming the dotted path of the first string or key that is not valid text."""
     stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
     while stack:
         node, path = stack.pop()
-        if len(path) > MAX_DEPTH:
-            raise ValidationError({"body": TOO_DEEP})
         if isinstance(node, dict):
             for key, child in node.items():
                 if not _is_text(key):
-                    raise ValidationError({_field(path): "keys must be valid Unicode text"})
+                    raise ValidationError({".".join(path) or "body":
+                                           "keys must be valid Unicode text"})
                 stack.append((child, (*path, key)))
         elif isinstance(node, list):
             stack.extend((child, (*path, str(i))) for i, child in enumerate(node))
         elif isinstance(node, str) and not _is_text(node):
-            raise ValidationError({_field(path): "must be valid Unicode text"})
+            raise ValidationError({".".join(path) or "body": "must be valid Unicode text"})
