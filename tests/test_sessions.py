@@ -4,6 +4,7 @@ changed before anything else."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import select, update
 from alerting.extensions import db
 from alerting.models import ApiKey, UserSession, utcnow
 from alerting.services import users
-from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import ADMIN_PASSWORD, make_app
 from tests.test_auth import csrf_token
 
 PROTECTED = "/account/password"
@@ -189,3 +190,13 @@ def test_last_seen_is_recorded(app, client):
     assert logged_in(client)
     with app.app_context():
         assert db.session.scalar(select(UserSession.last_seen_at)) > long_ago
+
+
+def test_the_printed_password_itself_opens_only_the_password_page(tmp_path, capsys):
+    app = make_app(tmp_path, ADMIN_PASSWORD=None)
+    printed = re.search(r"with password: (\S+)", capsys.readouterr().err).group(1)
+    client = app.test_client()
+    assert login(client, "admin", printed).headers["Location"] == PROTECTED
+    for path in ("/keys", "/notifications", "/rules/new"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"] == PROTECTED
