@@ -36,8 +36,7 @@ class SessionUser:
 
 
 def _lifetime() -> timedelta:
-    value = current_app.permanent_session_lifetime
-    return value if isinstance(value, timedelta) else timedelta(seconds=int(value))
+    return current_app.permanent_session_lifetime  # Flask keeps it a timedelta
 
 
 def start(user: User) -> str:
