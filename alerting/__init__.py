@@ -35,6 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
     values = settings.from_environment()
     values.update(config or {})
+    settings.check(values)
     app.config.update(values)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
@@ -137,7 +138,9 @@ def bootstrap(app: Flask) -> None:
             print(banner, file=sys.stderr, flush=True)
         # Seeded here from ALERTING_*, not on first use inside the matcher's transaction,
         # where its commit would end that batch's locks early (PostgreSQL).
-        notification_settings.get_row()
+        row = notification_settings.get_row()
+        for problem in notification_settings.check_stored(row):
+            log.warning(problem)
         if app.config.get("BOOTSTRAP_API_KEY"):
             try:
                 keys.ensure_bootstrap_key(app.config["BOOTSTRAP_API_KEY"])
