@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from . import config as settings
-from . import workers
+from . import redaction, workers
 from .extensions import csrf, db, htmx, limiter, mail, migrate, sock
 from .models import render_migration_item
 
@@ -113,6 +113,7 @@ def _tune_sqlite(engine: Engine) -> None:
 
 
 def _configure_logging(app: Flask) -> None:
+    redaction.install()  # no credential in any log line (a token in a refused URL, say)
     level = getattr(logging, str(app.config.get("LOG_LEVEL", "INFO")).upper(), logging.INFO)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
