@@ -23,7 +23,8 @@ def defaults() -> Defaults:
     row = get_row()
     # Unreadable push URLs give one push delivery with an empty target (the defaults), which
     # fails saying why: not none at all, which would drop the alert's push silently.
-    urls = tuple(push_urls(row)) or (("",) if "push_urls" in unreadable_secrets(row) else ())
+    urls = tuple(push_urls(row)) or (
+        ("",) if row.push_urls_encrypted and "push_urls" in unreadable_secrets(row) else ())
     return Defaults(row.notification_enabled, tuple(row.default_email_recipients or ()),
                     row.default_webhook_url, urls)
 
