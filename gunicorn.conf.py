@@ -4,10 +4,15 @@ start in each serving process."""
 import gc
 import os
 
+from alerting import serving
+
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 threads = int(os.environ.get("THREADS", "32"))
 graceful_timeout = 5
+# Credentials redacted from the logs; gunicorn's own errors (a URL over 4 KB: 414) in JSON.
+logger_class = serving.RedactingLogger
+serving.answer_errors_in_json()
 
 
 def post_worker_init(worker):

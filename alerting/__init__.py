@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from . import config as settings
-from . import workers
+from . import redaction, workers
 from .extensions import csrf, db, htmx, limiter, mail, migrate, sock
 from .models import render_migration_item
 
@@ -35,6 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
     values = settings.from_environment()
     values.update(config or {})
+    settings.check(values)
     app.config.update(values)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
@@ -112,6 +113,7 @@ def _tune_sqlite(engine: Engine) -> None:
 
 
 def _configure_logging(app: Flask) -> None:
+    redaction.install()  # no credential in any log line (a token in a refused URL, say)
     level = getattr(logging, str(app.config.get("LOG_LEVEL", "INFO")).upper(), logging.INFO)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -137,7 +139,9 @@ def bootstrap(app: Flask) -> None:
             print(banner, file=sys.stderr, flush=True)
         # Seeded here from ALERTING_*, not on first use inside the matcher's transaction,
         # where its commit would end that batch's locks early (PostgreSQL).
-        notification_settings.get_row()
+        row = notification_settings.get_row()
+        for problem in notification_settings.check_stored(row):
+            log.warning(problem)
         if app.config.get("BOOTSTRAP_API_KEY"):
             try:
                 keys.ensure_bootstrap_key(app.config["BOOTSTRAP_API_KEY"])

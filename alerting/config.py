@@ -92,6 +92,29 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
     return values
 
 
+# A send's deadline may be at most this share of the delivery lease: a claimed delivery may
+# wait behind one send of its target, then make its own, and must be recorded before its
+# lease ends, or another dispatcher claims it and it is sent twice at the same time.
+SEND_SHARE_OF_LEASE = 0.4
+
+
+def check(values: dict[str, Any]) -> None:
+    """Settings that must agree with each other; ValueError naming both otherwise."""
+    lease, timeout = values["DELIVERY_LEASE_SECONDS"], values["WEBHOOK_TIMEOUT_SECONDS"]
+    if lease <= 2 * timeout:
+        raise ValueError(
+            f"ALERTING_DELIVERY_LEASE_SECONDS ({lease}) must be longer than twice "
+            f"ALERTING_WEBHOOK_TIMEOUT_SECONDS ({timeout}): a delivery waits for at most one "
+            "send before its own, and one still sending when its lease ends is claimed and "
+            "sent again at the same time")
+
+
+def send_deadline(timeout: float, lease: float) -> float:
+    """The webhook deadline to use: `timeout`, cut to SEND_SHARE_OF_LEASE of the lease when a
+    stored timeout is longer than the lease allows."""
+    return float(timeout) if 2 * timeout < lease else SEND_SHARE_OF_LEASE * lease
+
+
 def instance_secret_key(instance_path: str) -> str:
     """The secret key kept in instance/, generated on first use (mode 0600)."""
     path = Path(instance_path) / "secret_key"

@@ -27,11 +27,12 @@ class ApiError(Exception):
         self.fields = fields or {}
 
 
-def _code_for(status: int) -> str:
+def code_for(status: int) -> str:
     return {
         400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
         405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-        415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited",
+        414: "uri_too_long", 415: "unsupported_media_type", 422: "validation_error",
+        429: "rate_limited", 431: "headers_too_large",
     }.get(status, "server_error" if status >= 500 else "error")
 
 
@@ -72,7 +73,7 @@ def register(app: Flask) -> None:
         if isinstance(exc, InternalServerError):
             return _internal(exc)
         status = exc.code or 500
-        response = error_response(status, _code_for(status), exc.description or exc.name)
+        response = error_response(status, code_for(status), exc.description or exc.name)
         if status == 405 and hasattr(response, "headers"):
             allowed = exc.get_response().headers.get("Allow")
             if allowed:

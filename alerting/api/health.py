@@ -1,4 +1,5 @@
-"""GET /api/health: is the database reachable, are the background workers alive."""
+"""GET /api/health: is the database reachable, are the background workers alive, can the
+stored secrets be read."""
 
 from flask import jsonify
 from sqlalchemy import func, select, text
@@ -6,7 +7,8 @@ from sqlalchemy import func, select, text
 from .. import workers
 from ..auth import public
 from ..extensions import db
-from ..models import Delivery, Event
+from ..models import Delivery, Event, NotificationSettings
+from ..services import notification_settings
 from . import bp
 
 
@@ -23,6 +25,7 @@ def health():
             select(func.count()).select_from(Delivery)
             .where(Delivery.status.in_(("pending", "sending")))
         )
+        row = db.session.get(NotificationSettings, notification_settings.ROW_ID)
     except Exception as exc:  # any driver error means "unreachable" here
         db.session.rollback()
         return jsonify({"status": "unavailable", "database": "unreachable",
@@ -33,6 +36,10 @@ def health():
         "workers": workers.status(),
         "backlog": {"events_unprocessed": unprocessed, "deliveries_pending": pending},
     }
-    if any(w["expected"] and not w["alive"] for w in body["workers"].values()):
+    unreadable = notification_settings.unreadable_secrets(row) if row is not None else []
+    body["secrets"] = "unreadable" if unreadable else "ok"
+    if unreadable:  # names only: deliveries needing them fail until the key is restored
+        body["unreadable_secrets"] = unreadable
+    if unreadable or any(w["expected"] and not w["alive"] for w in body["workers"].values()):
         body["status"] = "degraded"
     return jsonify(body)

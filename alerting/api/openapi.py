@@ -448,6 +448,9 @@ def _components() -> dict[str, Schema]:
             "workers": {"type": "object", "additionalProperties": _out(
                 {"alive": BOOL, "expected": BOOL})},
             "backlog": _out({"events_unprocessed": INT, "deliveries_pending": INT}),
+            "secrets": {"enum": ["ok", "unreadable"]},
+            "unreadable_secrets": array({"enum": ["smtp_password", "webhook_secret",
+                                                  "push_urls"]}),
             "error": STRING,
         }, ("status", "database")),
         "ApiKey": _out(key_props),

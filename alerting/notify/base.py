@@ -46,6 +46,26 @@ class ChannelSettings:
     webhook_timeout_seconds: float = 10.0
     webhook_allow_cidrs: tuple[str, ...] = ()
     push_urls: tuple[str, ...] = ()  # Apprise URLs used when a push target is empty
+    # Stored secrets the current secret key cannot decrypt ("smtp_password", "webhook_secret",
+    # "push_urls"): a channel needing one fails rather than send without it.
+    unreadable_secrets: tuple[str, ...] = ()
+
+
+SECRET_LABELS = {"smtp_password": "SMTP password", "webhook_secret": "webhook signing secret",
+                 "push_urls": "push URLs"}
+
+
+def unreadable_secret(settings: ChannelSettings, name: str) -> Outcome | None:
+    """A failed outcome when the secret `name` is stored but cannot be decrypted, else None.
+    Sending without it (unsigned, unauthenticated) is never an option. It is retried on the
+    usual schedule, not dead at once: restoring the key (and restarting) or setting the
+    secret again before the retries run out still delivers the alert."""
+    if name not in settings.unreadable_secrets:
+        return None
+    label = SECRET_LABELS.get(name, name)
+    return Outcome(ok=False, retryable=True, error=(
+        f"not sent: the stored {label} cannot be decrypted (the secret key, "
+        f"ALERTING_SECRET_KEY, changed or was lost); restore the key or set the {label} again"))
 
 
 @runtime_checkable

@@ -17,7 +17,7 @@ import flask_mail
 from flask import Flask
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader, select_autoescape
 
-from alerting.notify.base import ChannelSettings, Message, Outcome
+from alerting.notify.base import ChannelSettings, Message, Outcome, unreadable_secret
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 MESSAGE_ID_DOMAIN = "alerting.local"
@@ -252,6 +252,9 @@ class EmailNotifier:
         recipients = _recipients(target or "")
         if not recipients:
             return Outcome(ok=False, retryable=False, error="no email recipients")
+        failed = settings.smtp_username and unreadable_secret(settings, "smtp_password")
+        if failed:
+            return failed
         text, html = render(message)
         mail = flask_mail.Message(
             subject=" ".join(message.title.split()),  # one line, whatever the caller passed

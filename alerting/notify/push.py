@@ -19,7 +19,7 @@ with warnings.catch_warnings():
 
 import apprise
 
-from alerting.notify.base import ChannelSettings, Message, Outcome
+from alerting.notify.base import ChannelSettings, Message, Outcome, unreadable_secret
 
 APPRISE_LOGGER = "apprise"
 
@@ -78,6 +78,9 @@ class PushNotifier:
 
     def _send(self, message: Message, target: str, settings: ChannelSettings) -> Outcome:
         urls = [target.strip()] if target and target.strip() else list(settings.push_urls)
+        failed = not urls and unreadable_secret(settings, "push_urls")
+        if failed:
+            return failed
         if not urls:
             return Outcome(ok=False, retryable=False, error="no push URL configured")
         notifier = apprise.Apprise(asset=_asset())

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import hmac
 import http.client
+import io
 import json
 import math
 import secrets
@@ -16,9 +17,10 @@ import threading
 import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import partial
 from urllib.parse import unquote, urlsplit
 
-from alerting.notify.base import ChannelSettings, Message, Outcome
+from alerting.notify.base import ChannelSettings, Message, Outcome, unreadable_secret
 from alerting.notify.ssrf import (
     UnsafeURL,
     parse_allow_cidrs,
@@ -179,6 +181,9 @@ class WebhookNotifier:
         return outcome
 
     def _send(self, message: Message, url: str, settings: ChannelSettings) -> Outcome:
+        failed = unreadable_secret(settings, "webhook_secret")  # never sent unsigned instead
+        if failed:
+            return failed
         try:
             scheme, host, port = split_url(url)
         except UnsafeURL as exc:
@@ -224,13 +229,24 @@ class WebhookNotifier:
 
 def _post(key: tuple[str, str, int, str], path: str, body: bytes, headers: dict[str, str],
           timeout: float) -> Outcome:
-    """POST on this thread's kept-alive connection for `key`, or a new one. A kept-alive
+    """POST on this thread's kept-alive connection for `key`, or a new one, all of it (connect,
+    send, the answer's status, headers and body) within `timeout` seconds. A kept-alive
     connection the receiver closed just as the request went out is retried once on a new
-    one: nothing was answered, and receivers de-duplicate on webhook-id anyway."""
+    one, within the same deadline: nothing was answered, and receivers de-duplicate on
+    webhook-id anyway."""
+    deadline = time.monotonic() + timeout
+    timed_out = Outcome(ok=False, retryable=True, error=f"timed out after {timeout:g}s")
     pool = _pool()
     while True:
-        conn, reused = pool.take(key, timeout)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return timed_out
+        conn, reused = pool.take(key, left)
+        conn.response_class = partial(_deadline_response, deadline=deadline)
         try:
+            if conn.sock is None:
+                conn.connect()
+            conn.sock.settimeout(_time_left(deadline))
             conn.request("POST", path, body, headers)
             response = conn.getresponse()
         except http.client.InvalidURL as exc:
@@ -238,7 +254,7 @@ def _post(key: tuple[str, str, int, str], path: str, body: bytes, headers: dict[
             return Outcome(ok=False, retryable=False, error=f"invalid URL: {exc}")
         except TimeoutError:
             conn.close()
-            return Outcome(ok=False, retryable=True, error=f"timed out after {timeout:g}s")
+            return timed_out
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
             if reused and isinstance(exc, ConnectionError | http.client.BadStatusLine):
@@ -250,6 +266,45 @@ def _post(key: tuple[str, str, int, str], path: str, body: bytes, headers: dict[
         else:
             conn.close()
         return _classify(response, data)
+
+
+def _time_left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the send's deadline has passed")
+    return left
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket as an HTTPResponse reads it, each read given only the time left before
+    the send's deadline: a socket timeout alone bounds each read, so a receiver trickling
+    its answer a byte at a time could hold a send (and its lease) for ever."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self.sock, self.deadline = sock, deadline
+        # As HTTPResponse's own reader, it keeps the socket open until the answer is read,
+        # even when the connection is closed first (an answer with Connection: close).
+        self.raw = sock.makefile("rb", buffering=0)
+
+    def makefile(self, _mode: str) -> io.BufferedReader:  # what HTTPResponse calls
+        return io.BufferedReader(self)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        self.sock.settimeout(_time_left(self.deadline))
+        return self.raw.readinto(buffer)
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def _deadline_response(sock: socket.socket, *args, deadline: float,
+                       **kwargs) -> http.client.HTTPResponse:
+    return http.client.HTTPResponse(_DeadlineReader(sock, deadline), *args, **kwargs)
 
 
 def _reason(exc: BaseException) -> str:

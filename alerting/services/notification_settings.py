@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from .. import config as settings_config
 from ..engine.errors import ValidationError
 from ..engine.settings_schema import parse_notification_test, parse_settings
 from ..engine.timeparse import isoformat_z
@@ -21,6 +22,10 @@ from ..notify.webhook import generate_secret
 from . import audit, secrets_box
 
 ROW_ID = 1
+# Each stored secret's setting name and encrypted column.
+SECRET_COLUMNS = {"smtp_password": "smtp_password_encrypted",
+                  "webhook_secret": "webhook_secret_encrypted",
+                  "push_urls": "push_urls_encrypted"}
 
 
 def get_row() -> NotificationSettings:
@@ -56,8 +61,30 @@ def get_row() -> NotificationSettings:
 
 
 def push_urls(row: NotificationSettings) -> list[str]:
-    """The stored Apprise URLs (they may hold tokens, so they are stored encrypted)."""
-    return secrets_box.decrypt_list(row.push_urls_encrypted)
+    """The stored Apprise URLs (they may hold tokens, so they are stored encrypted); none
+    when the secret key cannot read them (unreadable_secrets says so)."""
+    try:
+        return secrets_box.decrypt_list(row.push_urls_encrypted)
+    except secrets_box.UnreadableSecret:
+        return []
+
+
+def unreadable_secrets(row: NotificationSettings) -> list[str]:
+    """The stored secrets the current secret key cannot decrypt, by setting name."""
+    unreadable = []
+    for name, column in SECRET_COLUMNS.items():
+        try:
+            secrets_box.decrypt(getattr(row, column))
+        except secrets_box.UnreadableSecret:
+            unreadable.append(name)
+    return unreadable
+
+
+def _readable(row: NotificationSettings, name: str) -> str | None:
+    try:
+        return secrets_box.decrypt(getattr(row, SECRET_COLUMNS[name]))
+    except secrets_box.UnreadableSecret:
+        return None
 
 
 def email_configured(row: NotificationSettings) -> bool:
@@ -72,16 +99,41 @@ def channel_settings(row: NotificationSettings | None = None) -> ChannelSettings
         smtp_host=row.smtp_host,
         smtp_port=row.smtp_port,
         smtp_username=row.smtp_username,
-        smtp_password=secrets_box.decrypt(row.smtp_password_encrypted),
+        smtp_password=_readable(row, "smtp_password"),
         smtp_use_tls=row.smtp_use_tls,
         smtp_use_ssl=row.smtp_use_ssl,
         smtp_from_address=row.smtp_from_address,
         smtp_timeout=float(config.get("SMTP_TIMEOUT_SECONDS") or 10),
-        webhook_secret=secrets_box.decrypt(row.webhook_secret_encrypted),
-        webhook_timeout_seconds=float(row.webhook_timeout_seconds or 30),
+        webhook_secret=_readable(row, "webhook_secret"),
+        webhook_timeout_seconds=settings_config.send_deadline(
+            row.webhook_timeout_seconds or 30, _lease_seconds()),
         webhook_allow_cidrs=tuple(config.get("WEBHOOK_ALLOW_CIDRS") or ()),
         push_urls=tuple(push_urls(row)),
+        unreadable_secrets=tuple(unreadable_secrets(row)),
     )
+
+
+def _lease_seconds() -> int:
+    return int(current_app.config.get("DELIVERY_LEASE_SECONDS", 120))
+
+
+def check_stored(row: NotificationSettings) -> list[str]:
+    """What a start-up should warn about in the stored settings, as log lines."""
+    problems = []
+    unreadable = unreadable_secrets(row)
+    if unreadable:
+        problems.append(
+            f"stored secrets cannot be decrypted with this secret key: {', '.join(unreadable)}."
+            " ALERTING_SECRET_KEY changed or was lost since they were stored; deliveries "
+            "needing them fail (webhooks are never sent unsigned) until the key is restored "
+            "or the secrets are set again")
+    lease, timeout = _lease_seconds(), row.webhook_timeout_seconds or 30
+    if 2 * timeout >= lease:
+        problems.append(
+            f"the stored webhook_timeout_seconds ({timeout}) is not less than half "
+            f"ALERTING_DELIVERY_LEASE_SECONDS ({lease}): webhooks get "
+            f"{settings_config.send_deadline(timeout, lease):g} s each instead")
+    return problems
 
 
 def config_json(row: NotificationSettings | None = None) -> dict[str, Any]:
@@ -136,6 +188,11 @@ def update(payload: Any, actor: str) -> NotificationSettings:
     """Apply a partial update; secrets are write-only. The webhook URL is SSRF-checked."""
     values = parse_settings(payload)
     _check_webhook_url(values.get("default_webhook_url"), "default_webhook_url")
+    lease = _lease_seconds()
+    if 2 * values.get("webhook_timeout_seconds", 0) >= lease:
+        raise ValidationError({"webhook_timeout_seconds": (
+            f"must be less than half ALERTING_DELIVERY_LEASE_SECONDS ({lease}), so that a "
+            "delivery is never claimed again while it is still sending")})
     row = get_row()
     changed = sorted(values)
     if "smtp_password" in values:
@@ -157,10 +214,15 @@ def reveal_webhook_secret(actor: str) -> str:
     if row.webhook_secret_revealed_at is not None:
         raise ApiError(409, "conflict",
                        "The webhook signing secret was already shown; rotate it to get a new one")
+    try:
+        secret = secrets_box.decrypt(row.webhook_secret_encrypted) or ""
+    except secrets_box.UnreadableSecret:
+        raise ApiError(409, "conflict", "The stored webhook signing secret cannot be decrypted "
+                       "(the secret key changed or was lost); rotate it to get a new one") from None
     row.webhook_secret_revealed_at = utcnow()
     audit.record(actor, "webhook_secret_reveal", "notification_settings", ROW_ID)
     db.session.commit()
-    return secrets_box.decrypt(row.webhook_secret_encrypted) or ""
+    return secret
 
 
 def rotate_webhook_secret(actor: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .notification_settings import get_row, push_urls
+from .notification_settings import get_row, push_urls, unreadable_secrets
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,12 @@ class Defaults:
 def defaults() -> Defaults:
     """The notification settings' defaults (seeded from ALERTING_* on first use)."""
     row = get_row()
+    # Unreadable push URLs give one push delivery with an empty target (the defaults), which
+    # fails saying why: not none at all, which would drop the alert's push silently.
+    urls = tuple(push_urls(row)) or (
+        ("",) if row.push_urls_encrypted and "push_urls" in unreadable_secrets(row) else ())
     return Defaults(row.notification_enabled, tuple(row.default_email_recipients or ()),
-                    row.default_webhook_url, tuple(push_urls(row)))
+                    row.default_webhook_url, urls)
 
 
 def targets_for(channels: list[str], rule_targets: dict[str, Any] | None,

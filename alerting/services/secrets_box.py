@@ -10,6 +10,10 @@ from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 
 
+class UnreadableSecret(Exception):
+    """A stored secret the current secret key cannot decrypt: the key changed or was lost."""
+
+
 def _fernet() -> Fernet:
     # A Fernet key derived from the app's secret key (domain-separated from session signing).
     digest = hashlib.sha256(b"alerting/secrets-at-rest\0" + current_app.config[
@@ -24,13 +28,16 @@ def encrypt(value: str | None) -> str | None:
 
 
 def decrypt(token: str | None) -> str | None:
-    """The clear value, or None when nothing is stored or the secret key has changed."""
+    """The clear value, or None when nothing is stored. UnreadableSecret when the secret key
+    is not the one it was stored with: never None then, which would read as "no secret" and
+    send webhooks unsigned."""
     if not token:
         return None
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
-        return None
+        raise UnreadableSecret("a stored secret cannot be decrypted with the current secret "
+                               "key (ALERTING_SECRET_KEY changed or was lost)") from None
 
 
 def encrypt_list(values: list[str]) -> str | None:

@@ -394,3 +394,50 @@ def test_parse_retry_after_date_in_past_is_zero():
 def test_bad_allow_list_is_permanent():
     outcome = send("http://127.0.0.1:9/hook", webhook_allow_cidrs=("127.0.0.0/33",))
     assert not outcome.ok and not outcome.retryable and "webhook_allow_cidrs" in outcome.error
+
+
+class TricklingReceiver:
+    """Reads the request, then answers one byte every `interval` seconds: each read of the
+    answer is quick, the whole answer takes about 15 s."""
+
+    ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Padding: " + b"." * 20 + b"\r\n\r\nok"
+
+    def __init__(self, interval=0.3, body_only=False):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        self.interval, self.body_only = interval, body_only
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        with contextlib.suppress(OSError):
+            conn, _ = self.listener.accept()
+            with conn:
+                conn.recv(65536)
+                for byte in self.ANSWER:
+                    conn.sendall(bytes([byte]))
+                    time.sleep(self.interval)
+
+    def close(self):
+        self.listener.close()
+
+
+def test_a_trickling_answer_fails_at_the_deadline_not_per_read():
+    receiver = TricklingReceiver()
+    try:
+        started = time.monotonic()
+        outcome = send(receiver.url, webhook_timeout_seconds=1.0)
+        elapsed = time.monotonic() - started
+    finally:
+        receiver.close()
+    assert not outcome.ok and outcome.retryable
+    assert outcome.error == "timed out after 1s"
+    assert 0.9 < elapsed < 3.0  # each byte came within 0.3 s: a per-read timeout never fired
+
+
+def test_the_deadline_covers_the_retry_on_a_new_connection(raw_receiver, monkeypatch):
+    receiver = raw_receiver(close_after=True)
+    assert send(receiver.url).ok
+    time.sleep(0.05)
+    monkeypatch.setattr("alerting.notify.webhook._dropped", lambda sock: False)
+    outcome = send(receiver.url, webhook_timeout_seconds=1.0)
+    assert outcome.ok and receiver.connections == 2
