@@ -226,14 +226,13 @@ def pinned_connection(scheme: str, address: str, port: int, hostname: str,
 
 
 def check_host(host: str, port: int, allow_cidrs: tuple[str, ...] = ()) -> None:
-    """Check a host and port saved for a non-HTTP channel (the SMTP server) against the same
-    policy: every address it resolves to is public or allowed. Raises UnsafeURL(reason)."""
+    """Check a host saved for a non-HTTP channel (the SMTP server) against the same policy:
+    every address it resolves to is public or allowed. Raises UnsafeURL(reason). A name that
+    does not resolve (yet) is left to the connection guard, which checks every connect."""
     try:
         resolve_checked(host.strip().strip("[]"), port, allow_cidrs)
-    except socket.gaierror:
-        raise UnsafeURL(f"host {host!r} does not resolve") from None
-    except UnicodeError:
-        raise UnsafeURL(f"host {host!r} is not a valid name") from None
+    except (socket.gaierror, UnicodeError):
+        return
 
 
 def check_push_url(url: str, allow_cidrs: tuple[str, ...] = ()) -> None:

@@ -79,7 +79,8 @@ def test_nothing_listening_is_retryable(receiver):
 
 def test_falls_back_to_configured_urls(receiver):
     receiver.expect_request("/push").respond_with_json({})
-    settings = ChannelSettings(push_urls=(json_url(receiver),), webhook_allow_cidrs=("127.0.0.0/8",))
+    settings = ChannelSettings(push_urls=(json_url(receiver),),
+                               webhook_allow_cidrs=("127.0.0.0/8",))
     assert PushNotifier().send(make_message(), "", settings).ok
     assert len(receiver.log) == 1
 
