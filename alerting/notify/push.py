@@ -102,16 +102,26 @@ class PushNotifier:
     def _send(self, message: Message, urls: list[str], settings: ChannelSettings) -> Outcome:
         if not urls:
             return Outcome(ok=False, retryable=False, error="no push URL configured")
+        # From parsing on, what Apprise logs is scrubbed of these URLs' secrets (it logs
+        # each URL it loads) and its warnings are kept as the failure's reason.
+        capture = _Capture(urls)
+        token = _active_capture.set(capture)
+        logger = logging.getLogger(APPRISE_LOGGER)
+        logger.addHandler(capture)
+        try:
+            return self._notify(message, urls, settings, capture)
+        finally:
+            logger.removeHandler(capture)
+            _active_capture.reset(token)
+
+    def _notify(self, message: Message, urls: list[str], settings: ChannelSettings,
+                capture: _Capture) -> Outcome:
         notifier = apprise.Apprise(asset=_asset())
         for url in urls:
             if not notifier.add(url):
                 return Outcome(
                     ok=False, retryable=False, error=f"not a usable Apprise URL ({redact_url(url)})"
                 )
-        capture = _Capture(urls)
-        token = _active_capture.set(capture)
-        logger = logging.getLogger(APPRISE_LOGGER)
-        logger.addHandler(capture)
         try:
             with outgoing_policy(tuple(settings.webhook_allow_cidrs)) as policy:
                 result = notifier.notify(
@@ -119,15 +129,12 @@ class PushNotifier:
                     title=message.title,
                     notify_type=_NOTIFY_TYPES.get(str(message.severity).lower(), _DEFAULT_TYPE),
                 )
-            sent = bool(result)  # a bool before Apprise 2, an AppriseResult since
-            close = getattr(result, "close", None)
-            if callable(close):
-                close()
         except ValueError as exc:  # a malformed allow-list entry
             return Outcome(ok=False, retryable=False, error=f"bad webhook_allow_cidrs: {exc}")
-        finally:
-            logger.removeHandler(capture)
-            _active_capture.reset(token)
+        sent = bool(result)  # a bool before Apprise 2, an AppriseResult since
+        close = getattr(result, "close", None)
+        if callable(close):
+            close()
         if policy.refused and not sent:
             # Permanent for this URL: the same address (or redirect) is refused next time.
             return Outcome(ok=False, retryable=False,

@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import unquote, urlsplit
 
 from alerting.notify.base import ChannelSettings, Message, Outcome
+from alerting.notify.redact import scrub
 from alerting.notify.ssrf import (
     UnsafeURL,
     parse_allow_cidrs,
@@ -175,6 +176,7 @@ class WebhookNotifier:
         """Deliver once; every failure comes back classified, never raised."""
         started = time.perf_counter()
         outcome = self._send(message, target.strip(), settings)
+        outcome.error = scrub(outcome.error, target)  # a receiver may echo the password
         outcome.duration_ms = (time.perf_counter() - started) * 1000.0
         return outcome
 

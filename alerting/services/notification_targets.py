@@ -81,8 +81,8 @@ def check_push_urls(urls: list[str], field: str) -> None:
 
 
 def stored(pairs: list[tuple[str, str | None]]) -> dict[str, list[str | None]]:
-    """Stored (shown, sealed) pairs by how they are shown, in order: two URLs may be shown
-    alike (`ntfy://***`), and each given back keeps its own secret, by position."""
+    """Stored (shown, sealed) pairs by how they are shown, in order (several may be shown
+    alike, `ntfy://***`)."""
     by_shown: dict[str, list[str | None]] = {}
     for shown, sealed in pairs:
         by_shown.setdefault(shown, []).append(sealed)
@@ -122,8 +122,15 @@ def seal_targets(targets: dict[str, Any] | None, shown_before: dict[str, Any] | 
         old = before.get("push_urls") or []
         previous = stored(list(zip(old, sealed_old.get("push_urls") or [None] * len(old),
                                    strict=False)))
-        kept = [keep_or_seal(u, previous, f"targets.push_urls.{i}", check_push_target)
-                for i, u in enumerate(urls)]
+        kept: list[Target] = []
+        for index, url in enumerate(urls):
+            # Two stored URLs may be shown alike (`json://user:***@host/a`), and the parser
+            # keeps one of identical URLs given: the one given back keeps them all.
+            if previous.get(url):
+                kept.extend(Target(url, s) for s in previous.pop(url))
+            else:
+                kept.append(keep_or_seal(url, previous, f"targets.push_urls.{index}",
+                                         check_push_target))
         shown["push_urls"] = [t.shown for t in kept]
         sealed["push_urls"] = [t.sealed for t in kept]
     has_secret = sealed.get("webhook_url") or any(sealed.get("push_urls") or ())
