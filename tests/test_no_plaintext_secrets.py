@@ -35,13 +35,7 @@ def test_secrets_appear_nowhere(tmp_path):
     secrets = [api_key, SMTP_PASSWORD, PUSH_TOKEN, webhook_secret,
                webhook_secret.removeprefix("whsec_"), "env-smtp-secret-99d"]
 
-    # Every column of every row of every table, as text.
-    with app.app_context():
-        dump = []
-        for table in inspect(db.engine).get_table_names():
-            for row in db.session.execute(text(f'SELECT * FROM "{table}"')):
-                dump.append(json.dumps([str(value) for value in row]))
-        everything = "\n".join(dump)
+    everything = database_text(app)
     assert "smtp.example.com" in everything  # the dump does see the settings row
     for secret in secrets:
         assert secret not in everything
@@ -57,6 +51,16 @@ def test_secrets_appear_nowhere(tmp_path):
     for body in responses:
         for secret in secrets:
             assert secret not in body
+
+
+def database_text(app) -> str:
+    """Every column of every row of every table, as text."""
+    with app.app_context():
+        dump = []
+        for table in inspect(db.engine).get_table_names():
+            for row in db.session.execute(text(f'SELECT * FROM "{table}"')):
+                dump.append(json.dumps([str(value) for value in row]))
+    return "\n".join(dump)
 
 
 def _bootstrap_key(app) -> str:
@@ -141,12 +145,7 @@ def test_delivery_targets_show_no_secret_anywhere(tmp_path, httpserver, smtp_ser
         ("push", f"json://pushuser:***@{base}/failing-push"): "dead",
     }
 
-    with app.app_context():
-        dump = []
-        for table in inspect(db.engine).get_table_names():
-            for row in db.session.execute(text(f'SELECT * FROM "{table}"')):
-                dump.append(json.dumps([str(value) for value in row]))
-    everything = "\n".join(dump)
+    everything = database_text(app)
     assert f"ruleuser:***@{base}" in everything
 
     alert_ids = [a["id"] for a in client.get("/api/alerts", headers=read).json["alerts"]]
