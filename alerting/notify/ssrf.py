@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 import certifi
 import requests
 
+from alerting.notify.redact import ADDRESS_SCHEMES
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -237,8 +239,9 @@ def check_host(host: str, port: int, allow_cidrs: tuple[str, ...] = ()) -> None:
 
 def check_push_url(url: str, allow_cidrs: tuple[str, ...] = ()) -> None:
     """Check an Apprise URL when it is saved. Its host is not always a server (`ntfy://topic`,
-    `pover://user@token`): a host that is an address, `localhost` or a dotted name that
-    resolves is checked; one that does not resolve is left to the connection guard, which
+    `pover://user@token`, a phone number): a host that is an address, `localhost` or a dotted
+    name that resolves is checked, and a number (`json://2130706433`) for the plugins whose
+    host is always a server; one that does not resolve is left to the connection guard, which
     checks every connection the send makes. Raises UnsafeURL(reason)."""
     try:
         parts = urlsplit(url.strip())
@@ -251,7 +254,8 @@ def check_push_url(url: str, allow_cidrs: tuple[str, ...] = ()) -> None:
         literal = True
     except ValueError:
         literal = False
-    if not (literal or host == "localhost" or "." in host or host.isdigit()):
+    number = host.isdigit() and parts.scheme.lower() in ADDRESS_SCHEMES
+    if not (literal or number or host == "localhost" or "." in host):
         return
     try:
         resolve_checked(host, port, allow_cidrs)
