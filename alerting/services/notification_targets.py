@@ -33,10 +33,15 @@ class Target(NamedTuple):
     sealed: str | None = None
 
 
+SHOWN_MAX = 2048  # the column's size; *** for many short query values can make it longer
+
+
 def seal(value: str) -> Target:
     """The target as shown, and sealed if showing it hid anything."""
     shown = redact_url(value)
-    return Target(shown, None if shown == value else secrets_box.encrypt(value))
+    if shown == value:
+        return Target(shown)
+    return Target(shown[:SHOWN_MAX], secrets_box.encrypt(value))
 
 
 @lru_cache(maxsize=1024)
