@@ -25,7 +25,7 @@ depends_on = None
 
 def _seal(url):
     shown = redact_url(url)
-    return shown, (None if shown == url else secrets_box.encrypt(url))
+    return (shown, None) if shown == url else (shown[:2048], secrets_box.encrypt(url))
 
 
 def _json(value):
