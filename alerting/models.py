@@ -124,7 +124,10 @@ class AlertRule(db.Model):
     dedup_key_template: Mapped[str | None] = mapped_column(String(255))
     cooldown_seconds: Mapped[int] = mapped_column(Integer, default=300)
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # `targets` as shown (URLs redacted); the URLs that hide a secret, encrypted, in
+    # `targets_sealed` ({"webhook_url": token | None, "push_urls": [token | None, ...]}).
     targets: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    targets_sealed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Who made it: None for a rule of this API, "videodb" for a VideoDB RTStream alert.
@@ -230,7 +233,10 @@ class Delivery(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
+    # The target as shown (a URL's secrets redacted), also the outbox's per-target key; the
+    # clear target encrypted in `target_sealed` when `target` hides a secret.
     target: Mapped[str] = mapped_column(String(2048))
+    target_sealed: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(64), unique=True, default=new_uuid)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -283,7 +289,8 @@ class NotificationSettings(db.Model):
     smtp_use_tls: Mapped[bool] = mapped_column(Boolean, default=True)
     smtp_use_ssl: Mapped[bool] = mapped_column(Boolean, default=False)
     default_email_recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
-    default_webhook_url: Mapped[str | None] = mapped_column(String(2048))
+    default_webhook_url: Mapped[str | None] = mapped_column(String(2048))  # as shown
+    default_webhook_url_encrypted: Mapped[str | None] = mapped_column(Text)  # when it hides one
     webhook_secret_encrypted: Mapped[str | None] = mapped_column(Text)
     webhook_secret_revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     webhook_timeout_seconds: Mapped[int] = mapped_column(Integer, default=30)

@@ -102,7 +102,7 @@ def test_real_responses_match_the_documented_schemas(app, client):
         "name": "Person at night", "severity": "high", "object_types": ["person"],
         "schedule": {"days": ["mon"], "start_time": "22:00", "end_time": "06:00"},
         "conditions": [{"field": "risk_score", "op": "gte", "value": 10}],
-        "channels": ["webhook"], "targets": {"webhook_url": "https://example.com/hook"}})
+        "channels": ["webhook"], "targets": {"webhook_url": "https://93.184.215.14/hook"}})
     assert rule.status_code == 201, rule.get_json()
     _check(doc, rule, "/api/alerts/rules", "post")
     rule_id = rule.get_json()["id"]

@@ -64,7 +64,7 @@ def world(client, headers):
 
 def alert(client, headers, world, **body):
     sid, iid, eid = world
-    body = {"event_id": eid, "callback_url": "https://hooks.example.com/a", **body}
+    body = {"event_id": eid, "callback_url": "https://93.184.215.14/a", **body}
     return ok(client.post(f"/rtstream/{sid}/index/{iid}/alert", json=body,
                           headers=headers))["alert_id"]
 
@@ -158,7 +158,7 @@ def test_alert_create_list_and_both_status_forms(app, client, headers, world):
     [listed] = ok(client.get(url, headers=headers))["alerts"]
     assert listed == {**listed, "alert_id": aid, "event_id": eid, "label": "intrusion",
                       "prompt": "Someone climbs the fence", "status": "enabled",
-                      "callback_url": "https://hooks.example.com/a"}
+                      "callback_url": "https://93.184.215.14/a"}
     rule_url = f"/api/alerts/rules/{listed['rule_id']}"
     for body, status in (({"action": "disable"}, "disabled"), ({"action": "enable"}, "enabled"),
                          ({"status": "disabled"}, "disabled"), ({"status": "enabled"}, "enabled"),
@@ -182,7 +182,7 @@ def test_an_alert_is_a_rule_like_any_other(app, client, headers, world):
         "camera_ids": [sid],
         "conditions": [{"field": "labels", "op": "contains", "value": "intrusion"}],
         "cooldown_seconds": 0, "channels": ["webhook"],
-        "targets": {"webhook_url": "https://hooks.example.com/a", "email_recipients": None,
+        "targets": {"webhook_url": "https://93.184.215.14/a", "email_recipients": None,
                     "push_urls": None},
         "enabled": True, "description": "Someone climbs the fence"}
     quiet = client.get(f"/api/alerts/rules/{listed[socket_only]['rule_id']}",
@@ -198,7 +198,7 @@ def test_webhook_body_is_videodb_shape_only_for_videodb_rules(app, client, heade
     sid, iid, eid = world
     aid = alert(client, headers, world)
     create_rule(client, headers, name="Plain rule", object_types=None, camera_ids=[sid],
-                channels=["webhook"], targets={"webhook_url": "https://hooks.example.com/p"})
+                channels=["webhook"], targets={"webhook_url": "https://93.184.215.14/p"})
     post_event(client, headers, camera_id=sid, scene_index_id=iid, labels=["INTRUSION"],
                summary="Someone on the fence", started_at="2026-01-15T10:30:45Z",
                ended_at="2026-01-15T10:30:47.8Z",
@@ -207,13 +207,13 @@ def test_webhook_body_is_videodb_shape_only_for_videodb_rules(app, client, heade
     assert run_matcher(app) == 1
     with app.app_context():
         claimed = {c.target: c.message.webhook_body for c in deliveries.claim_due(10)}
-    assert claimed["https://hooks.example.com/a"] == {
+    assert claimed["https://93.184.215.14/a"] == {
         "event_id": eid, "label": "intrusion", "confidence": 0.9,
         "explanation": "Someone on the fence", "timestamp": "2026-01-15T10:30:45Z",
         "start_time": 1768473045.0, "end_time": 1768473047.8, "stream_url": None,
         "player_url": None, "alert_id": aid, "rtstream_id": sid, "rtstream_index_id": iid,
         "event_label": "intrusion", "text": "Someone on the fence"}
-    assert claimed["https://hooks.example.com/p"]["type"] == "alert.created"
+    assert claimed["https://93.184.215.14/p"]["type"] == "alert.created"
 
 
 # --- route order ------------------------------------------------------------------------------

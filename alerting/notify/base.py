@@ -52,7 +52,7 @@ class ChannelSettings:
 
 
 SECRET_LABELS = {"smtp_password": "SMTP password", "webhook_secret": "webhook signing secret",
-                 "push_urls": "push URLs"}
+                 "push_urls": "push URLs", "default_webhook_url": "default webhook URL"}
 
 
 def unreadable_secret(settings: ChannelSettings, name: str) -> Outcome | None:

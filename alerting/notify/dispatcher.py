@@ -140,7 +140,7 @@ class Dispatcher:
         while True:
             started = datetime.now(UTC)
             try:
-                outcome = get_notifier(item.channel).send(item.message, item.target, settings)
+                outcome = get_notifier(item.channel).send(item.message, item.destination, settings)
             except Exception as exc:  # a bug in a channel must not lose the delivery
                 log.exception("channel %s raised", item.channel)
                 outcome = Outcome(ok=False, retryable=True, error=f"internal error: {exc!r}")

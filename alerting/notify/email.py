@@ -18,6 +18,7 @@ from flask import Flask
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader, select_autoescape
 
 from alerting.notify.base import ChannelSettings, Message, Outcome, unreadable_secret
+from alerting.notify.ssrf import outgoing_policy, parse_allow_cidrs
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 MESSAGE_ID_DOMAIN = "alerting.local"
@@ -167,15 +168,49 @@ def _port(settings: ChannelSettings) -> int:
     return 587 if settings.smtp_use_tls else 25
 
 
-def _deliver(settings: ChannelSettings, sender: str, recipients: list[str], raw: bytes) -> dict:
+class CouldNotConnect(Exception):
+    """Connecting to the SMTP server, or reading its greeting, failed. `reason` is one message
+    for every network cause: telling a closed port from an open one that does not speak SMTP
+    (or from a host that does not answer) would make the test email a port scanner.
+    `permanent`: the policy refused the address, or the allow-list is malformed."""
+
+    def __init__(self, reason: str, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason, self.permanent = reason, permanent
+
+
+def _connect(settings: ChannelSettings, ehlo: str, context: ssl.SSLContext) -> smtplib.SMTP:
     host, port, timeout = settings.smtp_host or "", _port(settings), settings.smtp_timeout
-    ehlo = _ehlo_name(sender)
-    context = ssl.create_default_context()
     client: smtplib.SMTP
     if settings.smtp_use_ssl:
-        client = smtplib.SMTP_SSL(host, port, local_hostname=ehlo, timeout=timeout, context=context)
+        client = smtplib.SMTP_SSL(local_hostname=ehlo, timeout=timeout, context=context)
     else:
-        client = smtplib.SMTP(host, port, local_hostname=ehlo, timeout=timeout)
+        client = smtplib.SMTP(local_hostname=ehlo, timeout=timeout)
+    allow = tuple(settings.webhook_allow_cidrs)
+    try:
+        parse_allow_cidrs(allow)
+    except ValueError as exc:
+        raise CouldNotConnect(f"bad webhook_allow_cidrs: {exc}", True) from None
+    # The connection goes through the same policy as webhooks and push (the allow-list
+    # included); connect() also reads the server's greeting.
+    with outgoing_policy(allow) as policy:
+        try:
+            code, _greeting = client.connect(host, port)
+            if code != 220:  # not an SMTP server ready for us: the same to the caller
+                raise smtplib.SMTPConnectError(code, _greeting)
+        except (smtplib.SMTPException, OSError, UnicodeError) as exc:
+            client.close()
+            if policy.refused:
+                raise CouldNotConnect("refused by the outgoing connection policy: "
+                                      + "; ".join(policy.refused), True) from exc
+            raise CouldNotConnect(f"could not connect to an SMTP server at {host}:{port}",
+                                  False) from exc
+    return client
+
+
+def _deliver(settings: ChannelSettings, sender: str, recipients: list[str], raw: bytes) -> dict:
+    context = ssl.create_default_context()
+    client = _connect(settings, _ehlo_name(sender), context)
     try:
         if settings.smtp_use_tls and not settings.smtp_use_ssl:
             client.starttls(context=context)
@@ -276,6 +311,8 @@ class EmailNotifier:
             raw = mail.as_bytes()
         try:
             refused = _deliver(settings, settings.smtp_from_address, recipients, raw)
+        except CouldNotConnect as exc:
+            return Outcome(ok=False, retryable=not exc.permanent, error=exc.reason)
         except (smtplib.SMTPException, OSError, UnicodeError) as exc:
             return _classify(exc)
         if refused:

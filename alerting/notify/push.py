@@ -20,6 +20,8 @@ with warnings.catch_warnings():
 import apprise
 
 from alerting.notify.base import ChannelSettings, Message, Outcome, unreadable_secret
+from alerting.notify.redact import redact_url, scrub
+from alerting.notify.ssrf import outgoing_policy
 
 APPRISE_LOGGER = "apprise"
 
@@ -43,8 +45,9 @@ class _Capture(logging.Handler):
     sends from other dispatcher threads each see only their own records.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, urls: list[str]) -> None:
         super().__init__(level=logging.WARNING)
+        self.urls = urls
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -56,6 +59,24 @@ class _Capture(logging.Handler):
             return
         if text and text not in self.messages:
             self.messages.append(text)
+
+
+class _Scrub(logging.Filter):
+    """Masks the send's URL secrets in every record Apprise logs during it, before any handler
+    (this app's logs included) sees the record: Apprise's messages may quote a token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        capture = _active_capture.get()
+        if capture is not None:
+            try:
+                text = record.getMessage()
+            except Exception:
+                return True
+            record.msg, record.args = scrub(text, *capture.urls), None
+        return True
+
+
+logging.getLogger(APPRISE_LOGGER).addFilter(_Scrub())
 
 
 def _asset() -> apprise.AppriseAsset:
@@ -70,45 +91,64 @@ class PushNotifier:
 
     def send(self, message: Message, target: str, settings: ChannelSettings) -> Outcome:
         """Deliver once. Apprise reports only success or failure, so failures are retryable,
-        except a URL Apprise cannot parse at all."""
+        except a URL Apprise cannot parse at all and a connection the policy refused."""
         started = time.perf_counter()
-        outcome = self._send(message, target, settings)
+        urls = _urls(target, settings)
+        outcome = self._send(message, urls, settings)
+        outcome.error = scrub(outcome.error, *urls)
         outcome.duration_ms = (time.perf_counter() - started) * 1000.0
         return outcome
 
-    def _send(self, message: Message, target: str, settings: ChannelSettings) -> Outcome:
-        urls = [target.strip()] if target and target.strip() else list(settings.push_urls)
+    def _send(self, message: Message, urls: list[str], settings: ChannelSettings) -> Outcome:
         failed = not urls and unreadable_secret(settings, "push_urls")
         if failed:
             return failed
         if not urls:
             return Outcome(ok=False, retryable=False, error="no push URL configured")
-        notifier = apprise.Apprise(asset=_asset())
-        for url in urls:
-            if not notifier.add(url):
-                # Never echo the URL: Apprise URLs carry tokens.
-                scheme = url.split("://", 1)[0] if "://" in url else "?"
-                return Outcome(
-                    ok=False, retryable=False, error=f"not a usable Apprise URL ({scheme}://...)"
-                )
-        capture = _Capture()
+        # From parsing on, what Apprise logs is scrubbed of these URLs' secrets (it logs
+        # each URL it loads) and its warnings are kept as the failure's reason.
+        capture = _Capture(urls)
         token = _active_capture.set(capture)
         logger = logging.getLogger(APPRISE_LOGGER)
         logger.addHandler(capture)
         try:
-            result = notifier.notify(
-                body=message.text or message.title,
-                title=message.title,
-                notify_type=_NOTIFY_TYPES.get(str(message.severity).lower(), _DEFAULT_TYPE),
-            )
-            sent = bool(result)  # a bool before Apprise 2, an AppriseResult since
-            close = getattr(result, "close", None)
-            if callable(close):
-                close()
+            return self._notify(message, urls, settings, capture)
         finally:
             logger.removeHandler(capture)
             _active_capture.reset(token)
+
+    def _notify(self, message: Message, urls: list[str], settings: ChannelSettings,
+                capture: _Capture) -> Outcome:
+        notifier = apprise.Apprise(asset=_asset())
+        for url in urls:
+            if not notifier.add(url):
+                return Outcome(
+                    ok=False, retryable=False, error=f"not a usable Apprise URL ({redact_url(url)})"
+                )
+        try:
+            with outgoing_policy(tuple(settings.webhook_allow_cidrs)) as policy:
+                result = notifier.notify(
+                    body=message.text or message.title,
+                    title=message.title,
+                    notify_type=_NOTIFY_TYPES.get(str(message.severity).lower(), _DEFAULT_TYPE),
+                )
+        except ValueError as exc:  # a malformed allow-list entry
+            return Outcome(ok=False, retryable=False, error=f"bad webhook_allow_cidrs: {exc}")
+        sent = bool(result)  # a bool before Apprise 2, an AppriseResult since
+        close = getattr(result, "close", None)
+        if callable(close):
+            close()
+        if policy.refused and not sent:
+            # Permanent for this URL: the same address (or redirect) is refused next time.
+            return Outcome(ok=False, retryable=False,
+                           error="refused by the outgoing connection policy: "
+                                 + "; ".join(policy.refused))
         if sent:
             return Outcome(ok=True)
         reason = "; ".join(capture.messages)[:500] or "Apprise reported a failure, no reason logged"
         return Outcome(ok=False, retryable=True, error=reason)
+
+
+def _urls(target: str, settings: ChannelSettings) -> list[str]:
+    # A delivery's target is one URL; an empty one means the settings' URLs (the test send).
+    return [target.strip()] if target and target.strip() else list(settings.push_urls)

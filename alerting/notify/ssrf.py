@@ -17,10 +17,19 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 import certifi
+import requests
+
+from alerting.notify.redact import ADDRESS_SCHEMES
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -216,3 +225,160 @@ def pinned_connection(scheme: str, address: str, port: int, hostname: str,
         return PinnedHTTPSConnection(address, port, hostname, timeout=timeout,
                                      context=tls_context())
     return http.client.HTTPConnection(address, port, timeout=timeout)
+
+
+def check_host(host: str, port: int, allow_cidrs: tuple[str, ...] = ()) -> None:
+    """Check a host saved for a non-HTTP channel (the SMTP server) against the same policy:
+    every address it resolves to is public or allowed. Raises UnsafeURL(reason). A name that
+    does not resolve (yet) is left to the connection guard, which checks every connect."""
+    try:
+        resolve_checked(host.strip().strip("[]"), port, allow_cidrs)
+    except (socket.gaierror, UnicodeError):
+        return
+
+
+def check_push_url(url: str, allow_cidrs: tuple[str, ...] = ()) -> None:
+    """Check an Apprise URL when it is saved. Its host is not always a server (`ntfy://topic`,
+    `pover://user@token`, a phone number): a host that is an address, `localhost` or a dotted
+    name that resolves is checked, and a number (`json://2130706433`) for the plugins whose
+    host is always a server; one that does not resolve is left to the connection guard, which
+    checks every connection the send makes. Raises UnsafeURL(reason)."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        port = parts.port or 80
+    except ValueError:
+        return  # an Apprise token in the port's place (tgram://bot:token/chat)
+    try:
+        ipaddress.ip_address(host)
+        literal = True
+    except ValueError:
+        literal = False
+    number = host.isdigit() and parts.scheme.lower() in ADDRESS_SCHEMES
+    if not (literal or number or host == "localhost" or "." in host):
+        return
+    try:
+        resolve_checked(host, port, allow_cidrs)
+    except (socket.gaierror, UnicodeError):
+        return
+
+
+# --- the connection guard --------------------------------------------------------------------
+#
+# Apprise's plugins make their own connections: requests (through urllib3) for the HTTP ones,
+# smtplib for mailto://, raw sockets for others, each resolving names itself. So the policy is
+# enforced where every one of them ends up: the socket's connect (and sendto, for UDP). Inside
+# `outgoing_policy(...)` a connection goes to an address only after check_ip passed it, whatever
+# the name resolved to before, so DNS cannot answer one thing to a check and another to the
+# connect; a socket that is not TCP/UDP over IP (a Unix socket) is refused; and requests
+# follows no redirect. Outside the block sockets behave as always (one ContextVar read).
+
+
+class ConnectionNotAllowed(PermissionError):
+    """A connection the policy stopped. An OSError, so every library on the way handles it as
+    a connection that failed, and the caller reads the reason from its ConnectionPolicy."""
+
+
+@dataclass
+class ConnectionPolicy:
+    """The allow-list in force for one send, and what it refused (for the delivery error)."""
+
+    allow_cidrs: tuple[str, ...] = ()
+    refused: list[str] = field(default_factory=list)
+
+    def refuse(self, reason: str) -> ConnectionNotAllowed:
+        if reason not in self.refused:
+            self.refused.append(reason)
+        return ConnectionNotAllowed(f"refused by the outgoing connection policy: {reason}")
+
+
+_active_policy: ContextVar[ConnectionPolicy | None] = ContextVar(
+    "alerting_connection_policy", default=None)
+_install_lock = threading.Lock()
+_installed = False
+
+
+def _checked_sockaddr(sock: socket.socket, address: Any, policy: ConnectionPolicy) -> Any:
+    if sock.family not in (socket.AF_INET, socket.AF_INET6) or not isinstance(address, tuple):
+        raise policy.refuse("only TCP or UDP over IPv4/IPv6 is allowed")
+    host, port, *rest = address
+    try:
+        check_ip(str(host), policy.allow_cidrs)
+        return address
+    except UnsafeURL as exc:
+        raise policy.refuse(exc.reason) from None
+    except ValueError:
+        pass  # a name: resolve it here, so what is checked is what is connected to
+    try:
+        resolved = resolve_checked(str(host), int(port), policy.allow_cidrs)
+    except UnsafeURL as exc:
+        raise policy.refuse(exc.reason) from None
+    family_ok = [a for a in resolved if (":" in a) == (sock.family == socket.AF_INET6)]
+    if not family_ok:
+        raise policy.refuse(f"host {host!r} has no address of the socket's family")
+    return (family_ok[0], port, *rest)
+
+
+def _guard(method: Any, address_at: int) -> Any:
+    def guarded(self: socket.socket, *args: Any) -> Any:
+        policy = _active_policy.get()
+        if policy is not None and len(args) > address_at:
+            args = (*args[:address_at], _checked_sockaddr(self, args[address_at], policy),
+                    *args[address_at + 1:])
+        return method(self, *args)
+
+    guarded.__name__ = method.__name__
+    guarded.__doc__ = method.__doc__
+    return guarded
+
+
+def _sendto(original: Any) -> Any:
+    # sendto(data, address) or sendto(data, flags, address): the address is the last argument.
+    def sendto(self: socket.socket, *args: Any) -> Any:
+        policy = _active_policy.get()
+        if policy is not None and args:
+            args = (*args[:-1], _checked_sockaddr(self, args[-1], policy))
+        return original(self, *args)
+
+    return sendto
+
+
+def _no_redirect(original: Any) -> Any:
+    def get_redirect_target(self: requests.Session, resp: requests.Response) -> str | None:
+        target = original(self, resp)
+        policy = _active_policy.get()
+        if policy is not None and target:
+            policy.refuse(f"HTTP {resp.status_code} redirect not followed")
+            return None
+        return target
+
+    return get_redirect_target
+
+
+def install_guard() -> None:
+    """Wrap socket connect/connect_ex/sendto and requests' redirect step, once per process."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        socket.socket.connect = _guard(socket.socket.connect, 0)  # type: ignore[method-assign]
+        socket.socket.connect_ex = _guard(  # type: ignore[method-assign]
+            socket.socket.connect_ex, 0)
+        socket.socket.sendto = _sendto(socket.socket.sendto)  # type: ignore[method-assign]
+        requests.Session.get_redirect_target = _no_redirect(  # type: ignore[method-assign]
+            requests.Session.get_redirect_target)
+        _installed = True
+
+
+@contextmanager
+def outgoing_policy(allow_cidrs: tuple[str, ...] = ()) -> Iterator[ConnectionPolicy]:
+    """Every connection made in this context (and in threads that copy it, as Apprise's do)
+    goes through the policy. A malformed allow-list entry raises ValueError before any."""
+    parse_allow_cidrs(tuple(allow_cidrs))
+    install_guard()
+    policy = ConnectionPolicy(tuple(allow_cidrs))
+    token = _active_policy.set(policy)
+    try:
+        yield policy
+    finally:
+        _active_policy.reset(token)

@@ -21,6 +21,7 @@ from functools import partial
 from urllib.parse import unquote, urlsplit
 
 from alerting.notify.base import ChannelSettings, Message, Outcome, unreadable_secret
+from alerting.notify.redact import scrub
 from alerting.notify.ssrf import (
     UnsafeURL,
     parse_allow_cidrs,
@@ -177,6 +178,7 @@ class WebhookNotifier:
         """Deliver once; every failure comes back classified, never raised."""
         started = time.perf_counter()
         outcome = self._send(message, target.strip(), settings)
+        outcome.error = scrub(outcome.error, target)  # a receiver may echo the password
         outcome.duration_ms = (time.perf_counter() - started) * 1000.0
         return outcome
 

@@ -30,7 +30,7 @@ from ..extensions import db
 from ..models import Alert, AlertRule, Delivery, Detection, Event, NotificationSettings, utcnow
 from .events import DETECTION_COLUMNS, EVENT_COLUMNS, insert_returning_ids, write_transaction
 from .notification_settings import ROW_ID as SETTINGS_ROW
-from .notification_targets import Defaults, defaults, targets_for
+from .notification_targets import Defaults, defaults, rule_targets, targets_for
 from .rules import rule_record
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,8 @@ class RuleCache:
             return
         rows = db.session.scalars(select(AlertRule)).all()
         self.rules = {r.id: {"name": r.name, "severity": r.severity, "channels": r.channels or [],
-                             "targets": r.targets, "cooldown": r.cooldown_seconds,
+                             "targets": rule_targets(r.targets, r.targets_sealed),
+                             "cooldown": r.cooldown_seconds,
                              "zones": tuple(r.zone_ids) if r.zone_ids else None} for r in rows}
         self.index = RuleIndex(rule_from_record(rule_record(r)) for r in rows)
         self.ledger = CooldownLedger()  # a cooldown edit must not be judged by stale entries
@@ -329,7 +330,8 @@ def _record(conn: Connection, event_ids: list[int], alerts: list[dict[str, Any]]
     for row in alerts:
         row["created_at"] = row["updated_at"] = now
     alert_ids = insert_returning_ids(conn, _ALERTS, alerts)
-    deliveries = [{"alert_id": alert_id, "channel": channel, "target": target}
+    deliveries = [{"alert_id": alert_id, "channel": channel, "target": target.shown,
+                   "target_sealed": target.sealed}
                   for alert_id, pairs in zip(alert_ids, targets, strict=True)
                   for channel, target in pairs]
     if deliveries:

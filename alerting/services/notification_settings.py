@@ -4,6 +4,7 @@ rest and never returned; the spec's config view; the signing secret shown once; 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from flask import current_app
@@ -17,15 +18,26 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import NotificationSettings, utcnow
 from ..notify import ChannelSettings, Message, get_notifier
-from ..notify.ssrf import UnsafeURL, check_url
+from ..notify.redact import redact_url
+from ..notify.ssrf import UnsafeURL, check_host
 from ..notify.webhook import generate_secret
 from . import audit, secrets_box
+from .notification_targets import (
+    allow_cidrs,
+    check_push_target,
+    check_webhook_url,
+    keep_or_seal,
+    seal,
+    stored,
+    unseal,
+)
 
 ROW_ID = 1
 # Each stored secret's setting name and encrypted column.
 SECRET_COLUMNS = {"smtp_password": "smtp_password_encrypted",
                   "webhook_secret": "webhook_secret_encrypted",
-                  "push_urls": "push_urls_encrypted"}
+                  "push_urls": "push_urls_encrypted",
+                  "default_webhook_url": "default_webhook_url_encrypted"}
 
 
 def get_row() -> NotificationSettings:
@@ -34,6 +46,7 @@ def get_row() -> NotificationSettings:
     if row is not None:
         return row
     config = current_app.config
+    webhook = seal(config["WEBHOOK_URL"]) if config.get("WEBHOOK_URL") else (None, None)
     row = NotificationSettings(
         id=ROW_ID,
         notification_enabled=bool(config.get("NOTIFICATIONS_ENABLED", True)),
@@ -45,7 +58,8 @@ def get_row() -> NotificationSettings:
         smtp_use_tls=bool(config.get("SMTP_USE_TLS", True)),
         smtp_use_ssl=bool(config.get("SMTP_USE_SSL", False)),
         default_email_recipients=list(config.get("EMAIL_RECIPIENTS") or []),
-        default_webhook_url=config.get("WEBHOOK_URL"),
+        default_webhook_url=webhook[0],
+        default_webhook_url_encrypted=webhook[1],
         webhook_secret_encrypted=secrets_box.encrypt(
             config.get("WEBHOOK_SECRET") or generate_secret()),
         webhook_timeout_seconds=int(config.get("WEBHOOK_TIMEOUT_SECONDS") or 30),
@@ -175,30 +189,40 @@ def settings_json(row: NotificationSettings | None = None) -> dict[str, Any]:
     }
 
 
-def _check_webhook_url(url: str | None, field: str) -> None:
-    if not url:
-        return
-    try:
-        check_url(url, tuple(current_app.config.get("WEBHOOK_ALLOW_CIDRS") or ()))
-    except UnsafeURL as exc:
-        raise ValidationError({field: f"refused: {exc.reason}"}) from None
+def _check_smtp_host(host: str | None) -> None:
+    if host:
+        try:
+            check_host(host, 25, allow_cidrs())
+        except UnsafeURL as exc:
+            raise ValidationError({"smtp_host": f"refused: {exc.reason}"}) from None
 
 
 def update(payload: Any, actor: str) -> NotificationSettings:
-    """Apply a partial update; secrets are write-only. The webhook URL is SSRF-checked."""
+    """Apply a partial update; secrets are write-only. Every host the channels will connect
+    to (webhook, push, SMTP) is checked against the outgoing connection policy."""
     values = parse_settings(payload)
-    _check_webhook_url(values.get("default_webhook_url"), "default_webhook_url")
     lease = _lease_seconds()
     if 2 * values.get("webhook_timeout_seconds", 0) >= lease:
         raise ValidationError({"webhook_timeout_seconds": (
             f"must be less than half ALERTING_DELIVERY_LEASE_SECONDS ({lease}), so that a "
             "delivery is never claimed again while it is still sending")})
     row = get_row()
+    _check_smtp_host(values.get("smtp_host"))
     changed = sorted(values)
-    if "smtp_password" in values:
-        row.smtp_password_encrypted = secrets_box.encrypt(values.pop("smtp_password"))
+    if "default_webhook_url" in values:
+        url = values.pop("default_webhook_url")
+        # Given back as shown (***), it keeps the stored URL and its secret.
+        previous = stored([(row.default_webhook_url, row.default_webhook_url_encrypted)]) \
+            if row.default_webhook_url else {}
+        values["default_webhook_url"], values["default_webhook_url_encrypted"] = keep_or_seal(
+            url, previous, "default_webhook_url", check_webhook_url) if url else (None, None)
     if "push_urls" in values:
-        row.push_urls_encrypted = secrets_box.encrypt_list(values.pop("push_urls"))
+        urls = values.pop("push_urls")
+        for index, url in enumerate(urls):
+            keep_or_seal(url, {}, f"push_urls.{index}", check_push_target)
+        values["push_urls_encrypted"] = secrets_box.encrypt_list(urls)
+    if "smtp_password" in values:
+        values["smtp_password_encrypted"] = secrets_box.encrypt(values.pop("smtp_password"))
     for name, value in values.items():
         setattr(row, name, value)
     row.updated_at = utcnow()
@@ -275,7 +299,10 @@ def send_test(payload: Any, actor: str) -> dict[str, Any]:
                            "Give email_recipients or configure default recipients")
         target = ", ".join(targets)
     elif channel == "webhook":
-        target = options["webhook_url"] or row.default_webhook_url
+        target = options["webhook_url"]
+        if target == row.default_webhook_url or not target:  # the default, maybe as shown
+            target = unseal(row.default_webhook_url, row.default_webhook_url_encrypted) \
+                if row.default_webhook_url else None
         if not target:
             return _result(channel, False, "Webhook is not configured (no URL)",
                            "Give webhook_url or configure a default webhook URL")
@@ -284,7 +311,7 @@ def send_test(payload: Any, actor: str) -> dict[str, Any]:
         if not urls:
             return _result(channel, False, "Push is not configured (no Apprise URLs)",
                            "Configure push URLs (Apprise URLs such as ntfy://topic)")
-        target = ",".join(urls)
+        settings, target = replace(settings, push_urls=tuple(urls)), ""
     outcome = get_notifier(channel).send(sample_message(channel), target, settings)
     if not outcome.ok:
         return _result(channel, False, outcome.error or "delivery failed",
@@ -292,7 +319,8 @@ def send_test(payload: Any, actor: str) -> dict[str, Any]:
     audit.record(actor, "notification_test", "notification_settings", ROW_ID,
                  {"channel": channel})
     db.session.commit()
-    shown = target if channel != "push" else f"{target.count(',') + 1} push URL(s)"
+    shown = redact_url(target) if channel == "webhook" else target if channel == "email" \
+        else f"{len(settings.push_urls)} push URL(s)"
     return _result(channel, True, None, f"Test {channel} sent successfully to {shown}",
                    outcome.status_code)
 

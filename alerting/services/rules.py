@@ -15,6 +15,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import AlertRule
 from . import audit
+from .notification_targets import seal_targets
 
 # The 17 fields of the spec's AlertRuleResponse, in its order; `targets` is our extension.
 RESPONSE_FIELDS = (
@@ -75,7 +76,8 @@ def list_rules(*, enabled: bool | None = None, severity: str | None = None, q: s
 def create_rule(payload: Any, actor: str) -> AlertRule:
     """Validate and store a new rule (422 on bad input)."""
     values = parse_rule(payload)
-    rule = AlertRule(**values)
+    values["targets"], sealed = seal_targets(values["targets"])
+    rule = AlertRule(**values, targets_sealed=sealed)
     db.session.add(rule)
     db.session.flush()
     audit.record(actor, "rule_create", "alert_rule", rule.id, {"name": rule.name})
@@ -89,6 +91,13 @@ def update_rule(rule_id: str, payload: Any, actor: str) -> AlertRule:
     rule = get_rule(rule_id)
     values = parse_rule(payload, partial=True)
     changed = {}
+    if "targets" in values:
+        # A URL given back as shown keeps its stored secret; a new secret is a change.
+        values["targets"], sealed = seal_targets(values["targets"], rule.targets,
+                                                 rule.targets_sealed)
+        if sealed != rule.targets_sealed:
+            changed["targets"] = values["targets"]
+            rule.targets_sealed = sealed
     for name, value in values.items():
         if getattr(rule, name) != value:
             changed[name] = value

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .. import signals
+from ..engine.errors import ValidationError
 from ..engine.rule_schema import MAX_NAME, parse_rule
 from ..errors import ApiError
 from ..extensions import db
@@ -28,7 +29,9 @@ from ..models import (
     VideodbSceneIndex,
     VideodbStream,
 )
+from ..notify.redact import redact_url
 from ..services import audit, rules
+from ..services.notification_targets import seal_targets
 from .payloads import Binding
 from .schema import COLLECTION_ID
 
@@ -213,13 +216,17 @@ def create_alert(stream_id: str, index_id: str, values: dict[str, Any],
     index = get_scene_index(stream_id, index_id)
     stream = get_stream(stream_id)
     event = get_event(values["event_id"])
-    rule = AlertRule(**parse_rule(rule_payload(stream, index, event, values["callback_url"])),
-                     origin=ORIGIN)
+    fields = parse_rule(rule_payload(stream, index, event, values["callback_url"]))
+    try:  # refused at save, as docs/videodb.md says, like every webhook URL
+        fields["targets"], sealed = seal_targets(fields["targets"])
+    except ValidationError as exc:
+        raise ValidationError({"callback_url": next(iter(exc.fields.values()))}) from None
+    rule = AlertRule(**fields, targets_sealed=sealed, origin=ORIGIN)
     db.session.add(rule)
     db.session.flush()
     binding = VideodbAlert(id=new_id("alert"), rule_id=rule.id, stream_id=stream.id,
                            scene_index_id=index.id, event_id=event.id,
-                           callback_url=values["callback_url"],
+                           callback_url=redact_url(values["callback_url"]),
                            ws_connection_id=values["ws_connection_id"])
     db.session.add(binding)
     audit.record(actor, "rule_create", "alert_rule", rule.id,

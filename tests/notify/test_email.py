@@ -2,6 +2,8 @@
 
 import email
 import email.policy
+import socket
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -62,6 +64,7 @@ def make_settings(controller=None, **overrides) -> ChannelSettings:
         "smtp_port": controller.port if controller else free_port(),
         "smtp_from_address": "alerts@example.com",
         "smtp_timeout": 5.0,
+        "webhook_allow_cidrs": ("127.0.0.0/8",),  # the receiver is on loopback
     }
     fields.update(overrides)
     return ChannelSettings(**fields)
@@ -117,7 +120,66 @@ def test_render_survives_an_empty_context():
 def test_smtp_down_is_retryable():
     outcome = EmailNotifier().send(make_message(), "ops@example.com", make_settings())
     assert not outcome.ok and outcome.retryable
-    assert "Connection" in outcome.error or "refused" in outcome.error
+    assert outcome.error.startswith("could not connect to an SMTP server at 127.0.0.1:")
+
+
+def _silent_listener(reply: bytes):
+    """A real TCP server on loopback that accepts, answers `reply` (maybe nothing) and closes:
+    an open port that does not speak SMTP."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            accepted.append(conn)
+            with conn:
+                if reply:
+                    conn.sendall(reply)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server, accepted
+
+
+@pytest.mark.parametrize("reply", [b"", b"HTTP/1.1 400 Bad Request\r\n\r\n",
+                                   b"SSH-2.0-OpenSSH_9.6\r\n"])
+def test_open_port_and_closed_port_give_the_same_error(reply):
+    server, accepted = _silent_listener(reply)
+    open_port = server.getsockname()[1]
+    closed_port = free_port()
+    try:
+        opened = EmailNotifier().send(make_message(), "ops@example.com",
+                                      make_settings(smtp_port=open_port))
+        closed = EmailNotifier().send(make_message(), "ops@example.com",
+                                      make_settings(smtp_port=closed_port))
+    finally:
+        server.close()
+    assert accepted  # the open port was really connected to
+    assert (opened.ok, opened.retryable, opened.status_code) == (False, True, None)
+    assert (closed.ok, closed.retryable, closed.status_code) == (False, True, None)
+    assert opened.error.replace(str(open_port), "PORT") == closed.error.replace(
+        str(closed_port), "PORT") == "could not connect to an SMTP server at 127.0.0.1:PORT"
+
+
+@pytest.mark.parametrize("allow", [(), ("10.0.0.0/8",), ("127.0.0.2/32",)])
+def test_smtp_host_outside_the_allow_list_is_never_connected_to(smtp_server, allow):
+    collector = Collector()
+    controller = smtp_server(collector)
+    server, accepted = _silent_listener(b"")
+    try:
+        for port in (controller.port, server.getsockname()[1]):
+            outcome = EmailNotifier().send(make_message(), "ops@example.com",
+                                           make_settings(smtp_port=port,
+                                                         webhook_allow_cidrs=allow))
+            assert not outcome.ok and not outcome.retryable
+            assert outcome.error == ("refused by the outgoing connection policy: "
+                                     "loopback address 127.0.0.1 is not allowed")
+    finally:
+        server.close()
+    assert collector.envelopes == [] and accepted == []
 
 
 def test_recipient_rejected_550_is_permanent(smtp_server):

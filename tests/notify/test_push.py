@@ -33,6 +33,9 @@ def make_message() -> Message:
     )
 
 
+LOOPBACK = ChannelSettings(webhook_allow_cidrs=("127.0.0.0/8",))  # the receiver's address
+
+
 def json_url(receiver: HTTPServer, path: str = "/push") -> str:
     return f"json://127.0.0.1:{receiver.port}{path}"
 
@@ -44,7 +47,7 @@ def test_registered_by_name():
 def test_receiver_gets_title_and_body(receiver):
     receiver.expect_request("/push", method="POST").respond_with_json({"ok": True})
 
-    outcome = PushNotifier().send(make_message(), json_url(receiver), ChannelSettings())
+    outcome = PushNotifier().send(make_message(), json_url(receiver), LOOPBACK)
 
     assert outcome.ok, outcome.error
     assert outcome.duration_ms > 0
@@ -58,7 +61,7 @@ def test_receiver_gets_title_and_body(receiver):
 def test_receiver_error_is_retryable_with_apprise_reason(receiver):
     receiver.expect_request("/push").respond_with_data("broken", status=500)
 
-    outcome = PushNotifier().send(make_message(), json_url(receiver), ChannelSettings())
+    outcome = PushNotifier().send(make_message(), json_url(receiver), LOOPBACK)
 
     assert not outcome.ok and outcome.retryable
     assert "500" in outcome.error
@@ -69,25 +72,26 @@ def test_nothing_listening_is_retryable(receiver):
     outcome = PushNotifier().send(
         make_message(),
         f"json://127.0.0.1:{port + 1 if port < 65535 else port - 1}/x",
-        ChannelSettings(),
+        LOOPBACK,
     )
     assert not outcome.ok and outcome.retryable
 
 
 def test_falls_back_to_configured_urls(receiver):
     receiver.expect_request("/push").respond_with_json({})
-    settings = ChannelSettings(push_urls=(json_url(receiver),))
+    settings = ChannelSettings(push_urls=(json_url(receiver),),
+                               webhook_allow_cidrs=("127.0.0.0/8",))
     assert PushNotifier().send(make_message(), "", settings).ok
     assert len(receiver.log) == 1
 
 
 @pytest.mark.parametrize("target", ["nope://token@host", "not a url"])
 def test_unusable_url_is_permanent_and_not_echoed(target):
-    outcome = PushNotifier().send(make_message(), target, ChannelSettings())
+    outcome = PushNotifier().send(make_message(), target, LOOPBACK)
     assert not outcome.ok and not outcome.retryable
     assert "token" not in outcome.error
 
 
 def test_no_url_at_all_is_permanent():
-    outcome = PushNotifier().send(make_message(), "", ChannelSettings())
+    outcome = PushNotifier().send(make_message(), "", LOOPBACK)
     assert not outcome.ok and not outcome.retryable and "no push URL" in outcome.error
