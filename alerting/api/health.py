@@ -1,4 +1,5 @@
-"""GET /api/health: is the database reachable, are the background workers alive."""
+"""GET /api/health: is the database reachable, are the background workers alive, and is one
+failing (since when)."""
 
 from flask import jsonify
 from sqlalchemy import func, select, text
@@ -33,6 +34,6 @@ def health():
         "workers": workers.status(),
         "backlog": {"events_unprocessed": unprocessed, "deliveries_pending": pending},
     }
-    if any(w["expected"] and not w["alive"] for w in body["workers"].values()):
+    if any(w["expected"] and w["state"] != "running" for w in body["workers"].values()):
         body["status"] = "degraded"
     return jsonify(body)
