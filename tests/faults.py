@@ -67,18 +67,19 @@ def statement_key(statement: str) -> str:
 
 class StatementFaults:
     """Fails the `at`-th executions (1-based) of every distinct statement made on the
-    `threads`, each time with the next error of the dialect's kinds. `at=()` fails nothing
-    (counting only); `fail_all` fails every statement (a database that stays down)."""
+    `threads` (containing `only`, when given), each time with the next error of `kinds`
+    (by default the dialect's). `at=()` fails nothing (counting only); `fail_all` fails
+    every statement (a database that stays down)."""
 
     def __init__(self, engine, *, at: tuple[int, ...] = (1, 3),
                  threads: tuple[str, ...] = FAULTY_THREADS, fail_all: bool = False,
-                 only: str | None = None):
+                 only: str | None = None, kinds: tuple[str, ...] | None = None):
         self.engine = engine
         self.at = set(at)
         self.threads = threads
         self.fail_all = fail_all
         self.only = only  # a substring: fail only statements containing it
-        self.kinds = itertools.cycle(ERRORS[engine.dialect.name])
+        self.kinds = itertools.cycle(kinds or ERRORS[engine.dialect.name])
         self.executions: Counter[str] = Counter()
         self.injected: Counter[str] = Counter()  # per kind
         self.faulted: set[str] = set()
