@@ -122,10 +122,11 @@ class Dispatcher(SupervisedLoop):
             return self._settings()
         except Exception:
             db.session.rollback()
+            if self._channel_settings is None:  # not so: step() reads them before any claim
+                raise
             log.warning("dispatcher: could not read the channel settings; using the last "
                         "ones read", exc_info=True)
-            assert self._channel_settings is not None  # read before the first claim
-        return self._channel_settings
+            return self._channel_settings
 
     def _settings(self) -> ChannelSettings:
         """The channel settings, decrypted again only when the settings row changed: that

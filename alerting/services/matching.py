@@ -278,8 +278,6 @@ def match_pending(batch_size: int = 500) -> int:
             if len(events) == 1:  # alone, the error can only be this event's
                 raise Unmatchable(events[0].id) from exc
             raise
-        if outcome is None:
-            return 0
         event_ids, alert_ids, targets, delta = outcome
         cache.committed(delta)
     _announce(event_ids, alert_ids, targets)

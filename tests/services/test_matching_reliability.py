@@ -1,6 +1,7 @@
 """Matching after database errors, with several workers, and over a long time: no alert lost
 to the cooldown ledger, no rule edit unseen, no event set aside but the one that failed."""
 
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -115,6 +116,8 @@ def test_only_the_event_that_fails_is_set_aside_not_one_another_worker_holds(
     from alerting.services import matching
     from alerting.workers.matcher import Matcher
 
+    # (alembic's fileConfig, run by an earlier test's upgrade, disables existing loggers)
+    monkeypatch.setattr(logging.getLogger("alerting.workers.matcher"), "disabled", False)
     create_rule(client, admin_headers, camera_ids=None)
     held = post_event(client, admin_headers, camera_id="held")
     poison = post_event(client, admin_headers, camera_id="poison")

@@ -94,7 +94,9 @@ def test_the_dispatcher_survives_a_database_error_while_waiting(webhook_app, htt
 
 
 def test_a_loop_that_keeps_failing_says_since_when_logs_once_and_recovers(
-        app, client, admin_headers, caplog):
+        app, client, admin_headers, caplog, monkeypatch):
+    # (alembic's fileConfig, run by an earlier test's upgrade, disables existing loggers)
+    monkeypatch.setattr(logging.getLogger("alerting.workers.loop"), "disabled", False)
     create_rule(client, admin_headers)
     matcher = Matcher(app, poll_seconds=0.02, backoff_max=0.05)
     workers.register(app, matcher)
