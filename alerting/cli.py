@@ -149,27 +149,21 @@ def worker(matcher: bool, dispatcher: bool) -> None:
 
     Run as many as you like against PostgreSQL (events and deliveries are claimed with
     row locks); set ALERTING_INPROCESS_WORKERS=off on the web processes."""
-    from .matcher import Matcher
-    from .notify.dispatcher import Dispatcher
+    from . import workers
 
     app = current_app._get_current_object()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    running = []
-    if matcher:
-        running.append(Matcher(app))
-    if dispatcher:
-        running.append(Dispatcher(app))
-    for part in running:
-        part.start()
-    names = ", ".join(type(p).__name__.lower() for p in running) or "nothing"
-    click.echo(f"worker {os.getpid()} running: {names}", err=True)
+    names = [name for name, on in (("matcher", matcher), ("dispatcher", dispatcher)) if on]
+    # Supervised loops: an error is logged and retried with backoff, never the end of one.
+    running = workers.launch(app, names)
+    click.echo(f"worker {os.getpid()} running: {', '.join(names) or 'nothing'}", err=True)
     while not stop.wait(1.0):
-        if any(part.thread is None or not part.thread.is_alive() for part in running):
-            raise click.ClickException("a worker thread died; see the log above")
-    for part in running:
-        part.stop()
+        if not all(loop.alive for loop in running):  # only a BaseException ends one
+            workers.stop(app)
+            raise click.ClickException("a worker loop ended; see the log above")
+    workers.stop(app)
     click.echo(f"worker {os.getpid()} stopped", err=True)
 
 

@@ -18,8 +18,11 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
+    insert,
+    update,
 )
-from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, WriteOnlyMapped, mapped_column, relationship
 
 from .extensions import db
 
@@ -134,6 +137,34 @@ class AlertRule(db.Model):
     origin: Mapped[str | None] = mapped_column(String(20))
 
     alerts: WriteOnlyMapped[Alert] = relationship(back_populates="rule", passive_deletes=True)
+
+
+class Counter(db.Model):
+    """A named counter the database keeps: `rules` is the rules' version, bumped in every
+    transaction that changes a rule (the matchers' caches compare it, never a clock)."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+RULES_COUNTER = "rules"
+_BUMP_RULES = (update(Counter.__table__).where(Counter.__table__.c.name == RULES_COUNTER)
+               .values(value=Counter.__table__.c.value + 1))
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_rules_version(session: Session, _context: Any, _instances: Any) -> None:
+    """Any rule added, changed or deleted: the rules' version moves, in the same
+    transaction (on PostgreSQL its row lock also orders concurrent rule edits)."""
+    if not any(isinstance(obj, AlertRule) for obj in (*session.new, *session.deleted)) \
+            and not any(isinstance(obj, AlertRule) and session.is_modified(obj)
+                        for obj in session.dirty):
+        return
+    connection = session.connection()
+    if connection.execute(_BUMP_RULES).rowcount == 0:  # a database made without migrations
+        connection.execute(insert(Counter.__table__).values(name=RULES_COUNTER, value=1))
 
 
 class Event(db.Model):

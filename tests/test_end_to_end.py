@@ -25,7 +25,8 @@ def test_posted_event_becomes_alert_by_itself(tmp_path):
         [found] = wait_for(alert)  # nothing but the server's own threads made it
         assert found["rule_id"] == rule["id"] and found["event_id"] == event["id"]
         health = requests.get(url + "/api/health").json()
-        assert health["workers"]["matcher"] == {"alive": True, "expected": True}
+        assert health["workers"]["matcher"] == {"alive": True, "expected": True,
+                                                "state": "running"}
         assert health["backlog"]["events_unprocessed"] == 0
 
 

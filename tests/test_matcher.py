@@ -170,8 +170,8 @@ def test_an_event_that_breaks_matching_is_set_aside_not_a_stall(app, client, adm
                                                                   monkeypatch, caplog):
     import time
 
-    from alerting.matcher import Matcher
     from alerting.services import matching
+    from alerting.workers.matcher import Matcher
 
     create_rule(client, admin_headers, camera_ids=None)
     real = matching.event_from_record
@@ -237,7 +237,7 @@ def sqlite_only(app):
 def with_matcher(app):
     """Mark `app` as a process running the matcher thread (not started: nothing in the
     background, so what happens is what ingest did)."""
-    from alerting.matcher import Matcher
+    from alerting.workers.matcher import Matcher
 
     app.extensions["alerting.matcher"] = Matcher(app)
     return app

@@ -1,5 +1,5 @@
-"""GET /api/health: is the database reachable, are the background workers alive, can the
-stored secrets be read."""
+"""GET /api/health: is the database reachable, are the background workers running (or one
+failing, since when), can the stored secrets be read."""
 
 from flask import jsonify
 from sqlalchemy import func, select, text
@@ -40,6 +40,7 @@ def health():
     body["secrets"] = "unreadable" if unreadable else "ok"
     if unreadable:  # names only: deliveries needing them fail until the key is restored
         body["unreadable_secrets"] = unreadable
-    if unreadable or any(w["expected"] and not w["alive"] for w in body["workers"].values()):
+    if unreadable or any(w["expected"] and w["state"] != "running"
+                         for w in body["workers"].values()):
         body["status"] = "degraded"
     return jsonify(body)

@@ -446,7 +446,10 @@ def _components() -> dict[str, Schema]:
             "status": {"enum": ["ok", "degraded", "unavailable"]},
             "database": {"enum": ["ok", "unreachable"]},
             "workers": {"type": "object", "additionalProperties": _out(
-                {"alive": BOOL, "expected": BOOL})},
+                {"alive": BOOL, "expected": BOOL,
+                 "state": {"enum": ["running", "failing", "stopped"]},
+                 "failing_since": DATETIME_OUT, "failures": INT, "last_error": STRING},
+                optional=("failing_since", "failures", "last_error"))},
             "backlog": _out({"events_unprocessed": INT, "deliveries_pending": INT}),
             "secrets": {"enum": ["ok", "unreadable"]},
             "unreadable_secrets": array({"enum": ["smtp_password", "webhook_secret",

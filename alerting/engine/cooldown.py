@@ -38,6 +38,16 @@ class CooldownLedger:
         if prev is None or when > prev:
             self._last[k] = when
 
+    def merge(self, other: CooldownLedger) -> datetime | None:
+        """Record every entry of `other` (a batch's, once it is committed); returns the
+        newest time among them."""
+        newest = None
+        for (rule_id, key), when in other._last.items():
+            self.record(rule_id, key, when)
+            if newest is None or when > newest:
+                newest = when
+        return newest
+
     def forget_rule(self, rule_id: str) -> None:
         """Drop every key of a rule (deleted, or its cooldown edited)."""
         for k in [k for k in self._last if k[0] == rule_id]:

@@ -26,6 +26,7 @@ from ..models import NotificationSettings
 from ..services import deliveries
 from ..services.notification_settings import ROW_ID as SETTINGS_ROW
 from ..services.notification_settings import channel_settings
+from ..workers.loop import BACKOFF_MAX_SECONDS, SupervisedLoop
 from . import ChannelSettings, Outcome, get_notifier
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ _SETTINGS = NotificationSettings.__table__
 _SETTINGS_VERSION = select(_SETTINGS.c.updated_at).where(_SETTINGS.c.id == SETTINGS_ROW)
 
 
-class Dispatcher:
+class Dispatcher(SupervisedLoop):
     """One loop claiming and recording in batches; a thread pool doing the network I/O.
 
     Claims run ahead: a target may have twice `per_target` deliveries leased, `per_target`
@@ -45,10 +46,16 @@ class Dispatcher:
     (or new rows are due): it records them and refills the target in one step. Each step
     has a fixed cost (two transactions), so steps of one row, one per finished send, capped
     throughput at about 300 webhooks/s.
+
+    It runs as a SupervisedLoop: a failed step (the database) is retried after a backoff.
+    Outcomes that could not be recorded are kept and recorded by the next step, while their
+    leases hold, so a send is never repeated because its record failed.
     """
 
     def __init__(self, app: Flask, *, concurrency: int | None = None,
-                 per_target: int | None = None, poll_seconds: float = 1.0):
+                 per_target: int | None = None, poll_seconds: float = 1.0,
+                 backoff_max: float = BACKOFF_MAX_SECONDS):
+        super().__init__("dispatcher", backoff_max=backoff_max)
         self.app = app
         self.concurrency = concurrency or int(app.config.get("DISPATCH_CONCURRENCY", 32))
         self.per_target = per_target or int(app.config.get("DISPATCH_PER_TARGET", 8))
@@ -62,15 +69,9 @@ class Dispatcher:
         self._sending: Counter[str] = Counter()
         self._queued: dict[str, deque[tuple[deliveries.Claimed, ChannelSettings]]] = {}
         self._finished: Counter[str] = Counter()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self.thread: threading.Thread | None = None
         self._channel_settings: ChannelSettings | None = None
         self._settings_version: datetime | None = None
         self._expired_checked = -EXPIRED_CHECK_SECONDS
-
-    def wake(self, *_args, **_kwargs) -> None:
-        self._wake.set()
 
     # -- one step of the loop; also what tests call -------------------------------------
 
@@ -81,6 +82,8 @@ class Dispatcher:
         with self.app.app_context():
             try:
                 self._record_finished()
+                if self._channel_settings is None:
+                    self._settings()  # once, before any claim: see _settings_after_claim
                 with self._lock:
                     # A target more than half leased is not refilled yet: refills come in
                     # batches of at least per_target.
@@ -94,7 +97,7 @@ class Dispatcher:
                                                expired=expired)
                 if expired:
                     self._expired_checked = time.monotonic()
-                settings = self._settings() if claimed else None
+                settings = self._settings_after_claim() if claimed else None
             finally:
                 db.session.remove()
         if claimed and len(claimed) == room:
@@ -111,6 +114,19 @@ class Dispatcher:
                 return
             self._sending[item.target] += 1
         self._pool.submit(self._send, item, settings)
+
+    def _settings_after_claim(self) -> ChannelSettings:
+        """The settings for what was just claimed: those last read if reading them fails
+        now (the leased rows must go out, not wait for their leases to expire)."""
+        try:
+            return self._settings()
+        except Exception:
+            db.session.rollback()
+            if self._channel_settings is None:  # not so: step() reads them before any claim
+                raise
+            log.warning("dispatcher: could not read the channel settings; using the last "
+                        "ones read", exc_info=True)
+            return self._channel_settings
 
     def _settings(self) -> ChannelSettings:
         """The channel settings, decrypted again only when the settings row changed: that
@@ -170,7 +186,11 @@ class Dispatcher:
             return
         try:
             deliveries.record_outcomes(results)
-        finally:
+        except BaseException:
+            for result in results:  # recorded by the next step, under the same leases
+                self._done.put(result)
+            raise
+        else:
             with self._lock:
                 for item, _outcome, _started in results:
                     self._finished[item.target] -= 1
@@ -179,43 +199,29 @@ class Dispatcher:
                         del self._leased[item.target]
                         self._finished.pop(item.target, None)
 
-    # -- the background thread ------------------------------------------------------------
+    # -- the background loop (run by SupervisedLoop) -------------------------------------
 
-    def _loop(self) -> None:
-        failures = 0
-        while not self._stop.is_set():
-            try:
-                self.step()
-                failures = 0
-            except Exception:
-                failures += 1
-                log.exception("dispatcher step failed; retrying")
-                self._stop.wait(min(0.1 * 2 ** failures, 5.0))
-                continue
-            if self._wake.is_set():
-                self._wake.clear()
-                continue
-            with self.app.app_context():
-                try:
-                    wait = deliveries.next_due_in(self.poll_seconds)
-                finally:
-                    db.session.remove()
-            self._wake.wait(wait)
+    def cycle(self) -> None:
+        """One step, then wait until woken or the next delivery is due."""
+        self.step()
+        if self._wake.is_set():
             self._wake.clear()
+            return
+        with self.app.app_context():
+            try:
+                wait = deliveries.next_due_in(self.poll_seconds)
+            finally:
+                db.session.remove()
+        self._wake.wait(wait)
+        self._wake.clear()
 
     def start(self) -> threading.Thread:
         # Woken only when delivery rows were written (by the matcher, or a manual retry):
         # most alerts of a home set-up have none, and a wake costs two queries.
         signals.deliveries_due.connect(self.wake, sender=self.app)
-        self.thread = threading.Thread(target=self._loop, name="alerting-dispatcher",
-                                       daemon=True)
-        self.thread.start()
-        return self.thread
+        return super().start()
 
     def stop(self, timeout: float = 5.0) -> None:
         signals.deliveries_due.disconnect(self.wake, sender=self.app)
-        self._stop.set()
-        self._wake.set()
-        if self.thread is not None:
-            self.thread.join(timeout)
+        super().stop(timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)

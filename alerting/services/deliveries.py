@@ -229,16 +229,23 @@ def claim_due(limit: int, *, per_target: int = 8, in_flight: dict[str, int] | No
     if not chosen:
         db.session.rollback()
         return []
+    # The messages are built before the lease: once it is committed nothing may fail, or
+    # the rows would wait for their leases to expire before anyone sends them.
+    messages = _messages(conn, chosen)
+    destinations = {row.id: unseal(row.target, row.target_sealed) for row in chosen}
     token = str(uuid.uuid4())
     lease = timedelta(seconds=int(current_app.config.get("DELIVERY_LEASE_SECONDS", 120)))
     with write_transaction() as writer:
         leased = dict(writer.execute(_LEASE, {
             "ids": [row.id for row in chosen], "now": now, "lease_until": now + lease,
             "token": token}).all())
-    chosen = [row for row in chosen if row.id in leased]
-    claimed = _messages(db.session.connection(), chosen, token, leased) if chosen else []
-    db.session.commit()
-    return claimed
+    try:
+        db.session.commit()  # SQLite: the read transaction (PostgreSQL: already committed)
+    except Exception:  # it only read: what matters, the lease, is committed
+        db.session.rollback()
+    return [Claimed(row.id, row.alert_id, row.channel, row.target, token, leased[row.id],
+                    messages[row.id], destinations[row.id])
+            for row in chosen if row.id in leased]
 
 
 def _pending_due(conn: Connection, now: datetime, limit: int, per_target: int,
@@ -262,10 +269,10 @@ def _pending_due(conn: Connection, now: datetime, limit: int, per_target: int,
     return rows
 
 
-def _messages(conn: Connection, rows: list[Any], token: str,
-              attempts: dict[int, int]) -> list[Claimed]:
-    """The leased rows with their messages: alerts with their events and rules in one query,
-    detections in another, as plain rows (event_json and alert_json only read attributes)."""
+def _messages(conn: Connection, rows: list[Any]) -> dict[int, Message]:
+    """The message of each delivery row, by its id: alerts with their events and rules in
+    one query, detections in another, as plain rows (event_json and alert_json only read
+    attributes)."""
     alerts, events, rules = {}, {}, {}
     for row in conn.execute(_ALERTS_OF, {"ids": {r.alert_id for r in rows}}):
         values = row._mapping
@@ -279,14 +286,12 @@ def _messages(conn: Connection, rows: list[Any], token: str,
     for det in conn.execute(_DETECTIONS_OF, {"ids": set(by_event)}):
         by_event[det.event_id].detections.append(det)
     bodies = {event_id: event_json(event) for event_id, event in by_event.items()}
-    claimed = []
+    messages = {}
     for row in rows:
         alert = alerts[row.alert_id]
-        message = build_message(row, alert, rules.get(row.alert_id), bodies[alert.event_id])
-        claimed.append(Claimed(row.id, row.alert_id, row.channel, row.target, token,
-                               attempts[row.id], message,
-                               unseal(row.target, row.target_sealed)))
-    return claimed
+        messages[row.id] = build_message(row, alert, rules.get(row.alert_id),
+                                         bodies[alert.event_id])
+    return messages
 
 
 def record_outcomes(results: list[tuple[Claimed, Outcome, datetime]]) -> list[int]:

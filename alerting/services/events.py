@@ -70,8 +70,12 @@ class _SqliteWriter:
 
     def connect(self, engine: Engine) -> Connection:
         connection = engine.connect()
-        connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
-        connection.commit()
+        try:
+            connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+            connection.commit()
+        except BaseException:  # not kept: the next writer connects again
+            connection.close()
+            raise
         if self.checkpointer is None or not self.checkpointer.is_alive():
             self.checkpointer = threading.Thread(
                 target=_checkpoints, args=(weakref.ref(self), engine),

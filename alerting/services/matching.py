@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, bindparam, func, select, text, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import Connection, bindparam, select, text, update
+from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from .. import signals
 from ..engine.cooldown import CooldownLedger
@@ -27,7 +28,17 @@ from ..engine.rule_schema import rule_from_record
 from ..engine.types import Event as EngineEvent
 from ..engine.vocabulary import SEVERITY_PRIORITY
 from ..extensions import db
-from ..models import Alert, AlertRule, Delivery, Detection, Event, NotificationSettings, utcnow
+from ..models import (
+    RULES_COUNTER,
+    Alert,
+    AlertRule,
+    Counter,
+    Delivery,
+    Detection,
+    Event,
+    NotificationSettings,
+    utcnow,
+)
 from .events import DETECTION_COLUMNS, EVENT_COLUMNS, insert_returning_ids, write_transaction
 from .notification_settings import ROW_ID as SETTINGS_ROW
 from .notification_targets import Defaults, defaults, rule_targets, targets_for
@@ -35,11 +46,14 @@ from .rules import rule_record
 
 log = logging.getLogger(__name__)
 
+# Errors of the database, not of an event: the batch is retried, nothing is set aside.
+DATABASE_ERRORS = (DBAPIError, PoolTimeoutError, PendingRollbackError)
+
 _EVENTS = Event.__table__
 _DETECTIONS = Detection.__table__
 _ALERTS = Alert.__table__
 _DELIVERIES = Delivery.__table__
-_RULES = AlertRule.__table__
+_COUNTERS = Counter.__table__
 _SETTINGS = NotificationSettings.__table__
 
 # Statements built once: building one costs more than running it on SQLite.
@@ -53,10 +67,12 @@ _DETECTIONS_OF = (
     .where(_DETECTIONS.c.event_id.in_(bindparam("ids", expanding=True)))
     .order_by(_DETECTIONS.c.id)
 )
+# The rules' version is a counter the database keeps (bumped in every transaction that
+# changes a rule), not a time: each process's clock differs, so a max(updated_at) may not move.
 _VERSIONS = select(
-    func.count(), func.max(_RULES.c.updated_at),
+    select(_COUNTERS.c.value).where(_COUNTERS.c.name == RULES_COUNTER).scalar_subquery(),
     select(_SETTINGS.c.updated_at).where(_SETTINGS.c.id == SETTINGS_ROW).scalar_subquery(),
-).select_from(_RULES)
+)
 _NEARBY_ALERT = select(_ALERTS.c.event_time).where(
     _ALERTS.c.rule_id == bindparam("rule_id"), _ALERTS.c.dedup_key == bindparam("key"),
     _ALERTS.c.event_time > bindparam("after"), _ALERTS.c.event_time < bindparam("before"),
@@ -88,30 +104,65 @@ _EARLIER_UNCLAIMED = (
 )
 _OLDER_UNPROCESSED = select(_EVENTS.c.id).where(
     _EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below")).limit(1)
+_SET_ASIDE = (update(_EVENTS)
+              .where(_EVENTS.c.id == bindparam("event_id"),
+                     _EVENTS.c.processed_at.is_(None))
+              .values(processed_at=bindparam("now")))
+
+
+class Unmatchable(Exception):
+    """Matching failed because of this event (not the database): the matcher sets it aside.
+    The error is the __cause__."""
+
+    def __init__(self, event_id: int):
+        super().__init__(f"event {event_id} could not be matched")
+        self.event_id = event_id
+
+
+@contextmanager
+def _pinned_on(event_id: int) -> Iterator[None]:
+    """An error that is not the database's, raised while handling one event, is that
+    event's: raised again as Unmatchable(event_id)."""
+    try:
+        yield
+    except (Unmatchable, _Raced, *DATABASE_ERRORS):
+        raise
+    except Exception as exc:
+        raise Unmatchable(event_id) from exc
+
+
+LEDGER_PRUNE_AT = 4096  # entries: the ledger is pruned when it grows past this (or twice
+# what was left after the last pruning)
 
 
 class RuleCache:
     """The rule index of this process, rebuilt when the rules table changes, and the
-    notification defaults, read again when the settings change."""
+    notification defaults, read again when the settings change.
+
+    The cooldown ledger (last alert time per rule and dedup key) changes only after a
+    commit: a batch decides against it plus its own delta, which is merged once stored. A
+    batch that fails leaves it as it was, so its retry decides the same way."""
 
     def __init__(self) -> None:
         self.index = RuleIndex()
         self.rules: dict[str, dict[str, Any]] = {}
-        self.version: tuple | None = None
+        self.version: Any = None
         self.settings_version: Any = None
         self._defaults: Defaults | None = None
         self.ledger = CooldownLedger()
+        self.max_cooldown = 0
+        self.newest: datetime | None = None
+        self.prune_at = LEDGER_PRUNE_AT
         self.lock = threading.Lock()
 
     def refresh(self, conn: Connection) -> None:
         """Rebuild when any rule was added, changed or removed; forget the defaults when the
         settings changed (one cheap query per batch)."""
-        count, latest, settings = conn.execute(_VERSIONS).one()
+        version, settings = conn.execute(_VERSIONS).one()
         if settings != self.settings_version:
             self._defaults = None
             self.settings_version = settings
-        version = (count, latest)
-        if version == self.version:
+        if version == self.version and version is not None:
             return
         rows = db.session.scalars(select(AlertRule)).all()
         self.rules = {r.id: {"name": r.name, "severity": r.severity, "channels": r.channels or [],
@@ -120,7 +171,20 @@ class RuleCache:
                              "zones": tuple(r.zone_ids) if r.zone_ids else None} for r in rows}
         self.index = RuleIndex(rule_from_record(rule_record(r)) for r in rows)
         self.ledger = CooldownLedger()  # a cooldown edit must not be judged by stale entries
+        self.max_cooldown = max((r["cooldown"] for r in self.rules.values()), default=0)
         self.version = version
+
+    def committed(self, delta: CooldownLedger) -> None:
+        """A batch's ledger entries, once its alerts are committed. Entries older than the
+        newest by more than any rule's cooldown are dropped now and then (dedup keys with
+        {hour} or {date} would pile up forever): only a backfilled event could still fall
+        in their window, and the alerts table answers for those."""
+        newest = self.ledger.merge(delta)
+        if newest is not None and (self.newest is None or newest > self.newest):
+            self.newest = newest
+        if len(self.ledger) > self.prune_at and self.newest is not None:
+            self.ledger.prune(self.newest - timedelta(seconds=self.max_cooldown))
+            self.prune_at = max(LEDGER_PRUNE_AT, 2 * len(self.ledger))
 
     def defaults(self) -> Defaults:
         """Where deliveries go by default (the settings row is seeded at start-up, so this
@@ -139,11 +203,13 @@ def _cache() -> RuleCache:
     return cache
 
 
-def _suppressed(conn: Connection, ledger: CooldownLedger, batch: dict[tuple[str, str], list],
-                rule_id: str, key: str, when: datetime, cooldown: int) -> bool:
+def _suppressed(conn: Connection, ledger: CooldownLedger, delta: CooldownLedger,
+                batch: dict[tuple[str, str], list], rule_id: str, key: str, when: datetime,
+                cooldown: int) -> bool:
     if cooldown <= 0:
         return False
-    if ledger.suppresses(rule_id, key, when, cooldown):
+    if ledger.suppresses(rule_id, key, when, cooldown) or \
+            delta.suppresses(rule_id, key, when, cooldown):
         return True
     # The ledger keeps only the latest time per key; this batch's alerts are not stored yet.
     window = timedelta(seconds=cooldown)
@@ -157,7 +223,7 @@ def _suppressed(conn: Connection, ledger: CooldownLedger, batch: dict[tuple[str,
         return False
     # Remembered, so the next events of this key (another worker's alert, or an earlier
     # run's) are settled without a query.
-    ledger.record(rule_id, key, found if found.tzinfo else found.replace(tzinfo=UTC))
+    delta.record(rule_id, key, found if found.tzinfo else found.replace(tzinfo=UTC))
     return True
 
 
@@ -175,9 +241,12 @@ def _with_detections(conn: Connection, result) -> list[EngineEvent]:
     by_id: dict[int, list[dict[str, Any]]] = {r["id"]: [] for r in records}
     for row in conn.execute(_DETECTIONS_OF, {"ids": list(by_id)}).mappings():
         by_id[row["event_id"]].append(row)
+    events = []
     for record in records:
         record["detections"] = by_id[record["id"]]
-    return [event_from_record(record) for record in records]
+        with _pinned_on(record["id"]):
+            events.append(event_from_record(record))
+    return events
 
 
 def match_pending(batch_size: int = 500) -> int:
@@ -199,34 +268,42 @@ def match_pending(batch_size: int = 500) -> int:
         if not events:
             db.session.rollback()
             return 0
-        cache.refresh(conn)
-        timezone = current_app.config.get("TIMEZONE") or "UTC"
-        verdicts = _verdicts(cache, events, timezone)
-        if conn.dialect.name == "postgresql" and any(
-                cache.rules[v.rule_id]["cooldown"] > 0 for _e, v in verdicts):
-            try:
-                earlier = _wait_for_earlier(conn, events)
-            except _Raced:
-                db.session.rollback()
-                return 0
-            if earlier:  # left unprocessed by a worker that died: theirs go first
-                events = earlier + events
-                verdicts = _verdicts(cache, earlier, timezone) + verdicts
-        base = None
-        if verdicts:
-            base = cache.defaults()
-            conn = db.session.connection()  # in case that committed
-        alerts, targets = _decide(conn, cache, verdicts, base)
         try:
-            alert_ids = _write([e.id for e in events], alerts, targets)
-        except BaseException as exc:
-            # The ledger has this batch's alerts, which were not stored: start it afresh.
-            cache.ledger = CooldownLedger()
-            if isinstance(exc, _Raced):
-                return 0  # rolled back; what is still unprocessed is read again next time
+            outcome = _match_batch(conn, cache, events)
+        except _Raced:
+            db.session.rollback()
+            return 0  # what is still unprocessed is read again next time
+        except (Unmatchable, *DATABASE_ERRORS):
             raise
-    _announce([e.id for e in events], alert_ids, targets)
-    return len(events)
+        except Exception as exc:
+            if len(events) == 1:  # alone, the error can only be this event's
+                raise Unmatchable(events[0].id) from exc
+            raise
+        event_ids, alert_ids, targets, delta = outcome
+        cache.committed(delta)
+    _announce(event_ids, alert_ids, targets)
+    return len(event_ids)
+
+
+def _match_batch(conn: Connection, cache: RuleCache, events: list[EngineEvent]) -> tuple:
+    """Match, decide and store the batch (committed); (event ids, alert ids, targets,
+    ledger delta). Raises _Raced when another worker was first."""
+    cache.refresh(conn)
+    timezone = current_app.config.get("TIMEZONE") or "UTC"
+    verdicts = _verdicts(cache, events, timezone)
+    if conn.dialect.name == "postgresql" and any(
+            cache.rules[v.rule_id]["cooldown"] > 0 for _e, v in verdicts):
+        earlier = _wait_for_earlier(conn, events)
+        if earlier:  # left unprocessed by a worker that died: theirs go first
+            events = earlier + events
+            verdicts = _verdicts(cache, earlier, timezone) + verdicts
+    base = None
+    if verdicts:
+        base = cache.defaults()
+        conn = db.session.connection()  # in case that committed
+    alerts, targets, delta = _decide(conn, cache, verdicts, base)
+    event_ids = [e.id for e in events]
+    return event_ids, _write(event_ids, alerts, targets), targets, delta
 
 
 def _announce(event_ids: list[int], alert_ids: list[int],
@@ -240,42 +317,60 @@ def _announce(event_ids: list[int], alert_ids: list[int],
 
 
 def _decide(conn: Connection, cache: RuleCache, verdicts: list[tuple],
-            base: Defaults | None) -> tuple[list[dict[str, Any]], list[list[tuple[str, str]]]]:
-    """The alerts the verdicts make, in order, after cooldowns, and each one's delivery
-    targets. Records them in the cooldown ledger."""
+            base: Defaults | None) -> tuple[list[dict[str, Any]], list[list[tuple[str, str]]],
+                                            CooldownLedger]:
+    """The alerts the verdicts make, in order, after cooldowns, each one's delivery targets,
+    and the cooldown ledger's delta: to merge into the cache's once they are committed."""
     alerts: list[dict[str, Any]] = []
     targets: list[list[tuple[str, str]]] = []
     batch: dict[tuple[str, str], list[datetime]] = {}
+    delta = CooldownLedger()
     for event, verdict in verdicts:
-        rule = cache.rules[verdict.rule_id]
-        key = verdict.dedup_key or ""
-        if _suppressed(conn, cache.ledger, batch, verdict.rule_id, key,
-                       event.started_at, rule["cooldown"]):
+        with _pinned_on(event.id):
+            alert, pairs = _alert(conn, cache, delta, batch, event, verdict, base)
+        if alert is None:
             continue
-        detection = verdict.detection
-        pairs = targets_for(rule["channels"], rule["targets"], base)
-        alerts.append({
-            "rule_id": verdict.rule_id, "rule_name": rule["name"],
-            "event_id": event.id, "camera_id": event.camera_id,
-            "severity": rule["severity"],
-            "severity_priority": SEVERITY_PRIORITY[rule["severity"]],
-            # nothing to send: recorded and shown live
-            "status": "pending" if pairs else "delivered",
-            "dedup_key": key, "matched_conditions": verdict.matched_conditions,
-            "object_type": detection.object_type if detection else None,
-            "zone_id": dedup_zone(rule["zones"], detection) or None,
-            "event_time": event.started_at,
-        })
+        alerts.append(alert)
         targets.append(pairs)
-        cache.ledger.record(verdict.rule_id, key, event.started_at)
-        batch.setdefault((verdict.rule_id, key), []).append(event.started_at)
-    return alerts, targets
+        delta.record(verdict.rule_id, alert["dedup_key"], event.started_at)
+        batch.setdefault((verdict.rule_id, alert["dedup_key"]), []).append(event.started_at)
+    return alerts, targets, delta
+
+
+def _alert(conn: Connection, cache: RuleCache, delta: CooldownLedger,
+           batch: dict[tuple[str, str], list[datetime]], event: EngineEvent, verdict: Any,
+           base: Defaults | None) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
+    """The alert row one verdict makes and its delivery targets, or None when a cooldown
+    suppresses it."""
+    rule = cache.rules[verdict.rule_id]
+    key = verdict.dedup_key or ""
+    if _suppressed(conn, cache.ledger, delta, batch, verdict.rule_id, key,
+                   event.started_at, rule["cooldown"]):
+        return None, []
+    detection = verdict.detection
+    pairs = targets_for(rule["channels"], rule["targets"], base)
+    return {
+        "rule_id": verdict.rule_id, "rule_name": rule["name"],
+        "event_id": event.id, "camera_id": event.camera_id,
+        "severity": rule["severity"],
+        "severity_priority": SEVERITY_PRIORITY[rule["severity"]],
+        # nothing to send: recorded and shown live
+        "status": "pending" if pairs else "delivered",
+        "dedup_key": key, "matched_conditions": verdict.matched_conditions,
+        "object_type": detection.object_type if detection else None,
+        "zone_id": dedup_zone(rule["zones"], detection) or None,
+        "event_time": event.started_at,
+    }, pairs
 
 
 def _verdicts(cache: RuleCache, events: list[EngineEvent], timezone: str) -> list[tuple]:
     """(event, verdict) for every rule each event triggers, in event order."""
-    return [(event, verdict) for event in events
-            for verdict in cache.index.match_all(event, default_timezone=timezone)]
+    verdicts = []
+    for event in events:
+        with _pinned_on(event.id):
+            verdicts.extend((event, verdict) for verdict
+                            in cache.index.match_all(event, default_timezone=timezone))
+    return verdicts
 
 
 def _wait_for_earlier(conn: Connection, events: list[EngineEvent]) -> list[EngineEvent]:
@@ -370,6 +465,7 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
         yield matched
         return
     outcome: tuple | None = None
+    delta: CooldownLedger | None = None
     try:
         try:
             event_ids = [r["id"] for r in records]
@@ -377,19 +473,17 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
                 cache.refresh(conn)
                 timezone = current_app.config.get("TIMEZONE") or "UTC"
                 verdicts = _verdicts(cache, [event_from_record(r) for r in records], timezone)
-                alerts, targets = _decide(conn, cache, verdicts,
-                                          cache.defaults() if verdicts else None)
+                alerts, targets, delta = _decide(conn, cache, verdicts,
+                                                 cache.defaults() if verdicts else None)
                 outcome = (event_ids, _record(conn, event_ids, alerts, targets), targets)
-        except DBAPIError:
-            raise
+        except DATABASE_ERRORS:
+            raise  # the transaction storing the events fails with it; the ledger is as it was
         except Exception:  # the matcher thread will match them, or set a bad one aside
             log.exception("matching on ingest failed; left to the matcher")
-            cache.ledger = CooldownLedger()
+            outcome = None
         yield matched
-    except BaseException:
-        if outcome is not None:  # not committed: the ledger has alerts that were not stored
-            cache.ledger = CooldownLedger()
-        raise
+        if outcome is not None:  # committed: only now may the ledger count its alerts
+            cache.committed(delta)
     finally:
         cache.lock.release()
     if outcome is not None:
@@ -397,13 +491,10 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
         _announce(*outcome)
 
 
-def set_aside_oldest() -> int | None:
-    """Mark the oldest unprocessed event processed without matching it (the matcher calls
-    this for an event that makes matching fail on its own). Returns its id."""
-    event_id = db.session.scalar(
-        select(func.min(Event.id)).where(Event.processed_at.is_(None)))
-    if event_id is None:
-        return None
-    db.session.execute(update(Event).where(Event.id == event_id).values(processed_at=utcnow()))
-    db.session.commit()
-    return event_id
+def set_aside(event_id: int) -> bool:
+    """Mark this event processed without matching it (the matcher calls this for an event
+    that makes matching fail on its own). Only if it is still unprocessed: on PostgreSQL it
+    waits for a worker holding it, and leaves it alone once that worker has matched it.
+    Returns whether it was set aside."""
+    with write_transaction() as conn:
+        return conn.execute(_SET_ASIDE, {"event_id": event_id, "now": utcnow()}).rowcount == 1

@@ -1,0 +1,65 @@
+"""The background loops an app runs (matcher, dispatcher), each a SupervisedLoop, and their
+state for /api/health."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from flask import Flask, current_app
+
+from .loop import SupervisedLoop
+
+EXTENSION = "alerting.workers"
+NAMES = ("matcher", "dispatcher")
+
+
+def register(app: Flask, loop: SupervisedLoop) -> None:
+    app.extensions.setdefault(EXTENSION, {})[loop.name] = loop
+
+
+def status() -> dict[str, dict]:
+    """The state of each loop this app runs (see SupervisedLoop.state)."""
+    loops = current_app.extensions.get(EXTENSION, {})
+    return {name: loop.state() for name, loop in sorted(loops.items())}
+
+
+def launch(app: Flask, names: Iterable[str] = NAMES) -> list[SupervisedLoop]:
+    """Create, register and start the named loops in this process (`flask worker` too)."""
+    from ..notify.dispatcher import Dispatcher
+    from .matcher import Matcher
+
+    kinds = {"matcher": Matcher, "dispatcher": Dispatcher}
+    started = []
+    for name in names:
+        loop = kinds[name](app)
+        app.extensions[f"alerting.{name}"] = loop
+        register(app, loop)
+        loop.start()
+        started.append(loop)
+    return started
+
+
+_start_lock = threading.Lock()
+
+
+def start(app: Flask) -> None:
+    """Start this process's background workers once (gunicorn's post_worker_init, or the
+    first request under another server). Off when ALERTING_INPROCESS_WORKERS is off."""
+    if not app.config.get("INPROCESS_WORKERS", True):
+        return
+    with _start_lock:
+        if app.extensions.get("alerting.started"):
+            return
+        app.extensions["alerting.started"] = True
+        launch(app)
+
+
+def stop(app: Flask) -> None:
+    """Stop the background workers this app started (tests, graceful shutdown)."""
+    for name in NAMES:
+        loop = app.extensions.pop(f"alerting.{name}", None)
+        if loop is not None:
+            loop.stop()
+    app.extensions.pop(EXTENSION, None)
+    app.extensions.pop("alerting.started", None)
