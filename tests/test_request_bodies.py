@@ -53,7 +53,7 @@ def world(tmp_path):
     eid = client.post("/rtstream/event", headers=headers, json={
         "event_prompt": "Someone climbs the fence", "label": "intrusion"}).json["data"]["event_id"]
     aid = client.post(f"/rtstream/{sid}/index/{iid}/alert", headers=headers, json={
-        "event_id": eid, "callback_url": "https://hooks.example.com/a"}).json["data"]["alert_id"]
+        "event_id": eid, "callback_url": "https://93.184.215.14/a"}).json["data"]["alert_id"]
     values = {"rule_id": rule_id, "stream_id": sid, "index_id": iid, "alert_id": aid}
     return app, client, headers, values
 
