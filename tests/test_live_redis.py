@@ -6,7 +6,7 @@ import time
 import pytest
 
 from alerting.live import LiveMessage, LocalHub
-from alerting.live_redis import RedisHub
+from alerting.live.redis_hub import RedisHub
 from tests.test_deploy import REDIS_URL, redis_reachable
 
 pytestmark = pytest.mark.skipif(
