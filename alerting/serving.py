@@ -21,6 +21,7 @@ import os
 import re
 import resource
 import selectors
+import socket
 import time
 from functools import partial
 
@@ -31,6 +32,7 @@ BODY_TIMEOUT = float(os.environ.get("BODY_TIMEOUT", "30"))
 PREREAD_LIMIT = 16 * 1024 * 1024  # a larger body is read by the thread, bounded per read
 HEADER_LIMIT = 64 * 1024  # past this, the parser gets what came and answers 400 / 431
 RECV_SIZE = 64 * 1024
+LINGER_SECONDS = 2.0  # how long a closed connection may take to send its FIN
 
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)[ \t]*\r\n", re.IGNORECASE)
 _CHUNKED = re.compile(rb"\r\ntransfer-encoding:[^\r\n]*chunked", re.IGNORECASE)
@@ -93,6 +95,7 @@ class Worker(ThreadWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.reading: dict[int, ReadingConn] = {}
+        self.lingering: dict[int, tuple[TConn, float]] = {}
 
     def init_process(self):
         raise_open_files_limit()
@@ -187,6 +190,9 @@ class Worker(ThreadWorker):
     def murder_keepalived(self, force=False):
         super().murder_keepalived(force)
         now = time.monotonic()
+        for conn, deadline in list(self.lingering.values()):
+            if force or deadline <= now:
+                self.end_lingering(conn)
         late = [conn for conn in self.reading.values() if force or conn.deadline <= now]
         for conn in late:
             if not force:
@@ -197,4 +203,45 @@ class Worker(ThreadWorker):
         if conn.sock.fileno() == -1:  # a WebSocket, detached: not ours any more
             self.nr_conns -= 1
             return
-        super().finish_request(conn, fs)
+        try:
+            keep = fs.result() if not fs.cancelled() else False
+        except Exception:
+            keep = False
+        if keep:  # kept alive (or deferred): as gunicorn does
+            super().finish_request(conn, fs)
+            return
+        self.nr_conns -= 1
+        self.linger(conn)
+
+    def linger(self, conn) -> None:
+        """Close the way gunicorn does (send FIN, read what the client still sends, then
+        close) without waiting in the poller's thread: gunicorn's own close_graceful waits
+        there up to 2 s for a client that does not close its side, and every other
+        connection of the process waits with it."""
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+            conn.sock.setblocking(False)
+            self.poller.register(conn.sock, selectors.EVENT_READ,
+                                 partial(self.on_lingering_readable, conn))
+        except (OSError, ValueError, KeyError):
+            conn.close()
+            return
+        self.lingering[conn.sock.fileno()] = (conn, time.monotonic() + LINGER_SECONDS)
+
+    def on_lingering_readable(self, conn, client) -> None:
+        try:
+            if conn.sock.recv(RECV_SIZE):
+                return  # more of what the client sent: keep draining until its FIN
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            pass
+        self.end_lingering(conn)
+
+    def end_lingering(self, conn) -> None:
+        self.lingering.pop(conn.sock.fileno(), None)
+        try:
+            self.poller.unregister(conn.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+        conn.close()

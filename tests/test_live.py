@@ -12,7 +12,6 @@ import time
 import pytest
 import requests
 import websocket
-
 from wsproto.connection import Connection, ConnectionType
 
 from alerting.live import LiveMessage, LocalHub, Subscription, origin_allowed, text_frame
@@ -120,9 +119,16 @@ def test_the_loop_writes_every_client_the_same_frames_in_order(fmt):
         for _, client in pairs:
             assert read_exactly(client, len(expected)) == expected
     finally:
-        for server, client in pairs:
+        for _, client in pairs:
             client.close()
     assert len(hub) <= 1
+
+
+def client_frame(opcode: int, payload: bytes) -> bytes:
+    """A short frame masked as a client must mask it."""
+    mask = b"mask"
+    masked = bytes(byte ^ mask[n % 4] for n, byte in enumerate(payload))
+    return bytes((0x80 | opcode, 0x80 | len(payload))) + mask + masked
 
 
 def test_the_loop_answers_pings_and_close_frames_and_counts_connections():
@@ -133,10 +139,9 @@ def test_the_loop_answers_pings_and_close_frames_and_counts_connections():
     conn = loop.attach(server, Connection(ConnectionType.SERVER), "json", False, "key:1")
     loop.go_live(conn, set())
     assert loop.stats()["open"] == 1
-    # The client's frames, masked as a client must, framed by hand.
-    client.sendall(b"\x89\x84" + b"mask" + bytes(a ^ b for a, b in zip(b"ping", b"mask")))
+    client.sendall(client_frame(0x9, b"ping"))
     assert read_exactly(client, 6) == b"\x8a\x04ping"  # the pong, same payload
-    client.sendall(b"\x88\x82" + b"mask" + bytes(a ^ b for a, b in zip(b"\x03\xe8", b"mask")))
+    client.sendall(client_frame(0x8, (1000).to_bytes(2, "big")))
     assert read_exactly(client, 4) == b"\x88\x02\x03\xe8"  # the close answered
     assert conn.done.wait(5)
     assert loop.stats()["open"] == 0 and len(hub) == 0

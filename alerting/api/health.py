@@ -3,7 +3,7 @@
 from flask import jsonify
 from sqlalchemy import func, select, text
 
-from .. import workers
+from .. import live, serving, workers
 from ..auth import public
 from ..extensions import db
 from ..models import Delivery, Event
@@ -32,6 +32,8 @@ def health():
         "database": "ok",
         "workers": workers.status(),
         "backlog": {"events_unprocessed": unprocessed, "deliveries_pending": pending},
+        # This process's WebSockets (open, caps, refused, dropped) and slow clients cut off.
+        "connections": {"websockets": live.stats(), **serving.counters()},
     }
     if any(w["expected"] and not w["alive"] for w in body["workers"].values()):
         body["status"] = "degraded"

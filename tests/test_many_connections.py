@@ -1,0 +1,192 @@
+"""Many connections on one real server (gunicorn, 16 threads): 300 idle WebSockets and 60
+clients sending their headers a byte at a time hold no thread, so the API keeps answering,
+an alert still reaches a reading client, and the caps refuse with a close code, not by
+starving HTTP. bench/connections.py runs the full 1,000 / 200."""
+
+from __future__ import annotations
+
+import json
+import socket
+import statistics
+import threading
+import time
+
+import pytest
+import requests
+import websocket
+
+from tests.factories import event_body, rule_body
+from tests.server import running_server, wait_for
+
+KEY = "many-admin-key-0123456789"
+IDLE = 300
+SLOW = 60
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("many")
+    with running_server(tmp_path, ALERTING_BOOTSTRAP_API_KEY=KEY,
+                        ALERTING_LIVE_MAX_CONNECTIONS=str(IDLE + 10),
+                        ALERTING_LIVE_MAX_PER_PRINCIPAL=str(IDLE),
+                        HEADER_TIMEOUT="4", BODY_TIMEOUT="4") as (url, _proc, _log):
+        api = requests.Session()
+        api.headers["x-access-token"] = KEY
+        assert api.post(url + "/api/alerts/rules",
+                        json=rule_body(camera_ids=["back-door"])).status_code == 201
+        yield url, api
+        api.close()
+
+
+def ws_url(url: str) -> str:
+    return url.replace("http://", "ws://") + "/ws/events"
+
+
+def connect(url: str, key: str) -> websocket.WebSocket:
+    return websocket.create_connection(ws_url(url), timeout=10,
+                                       header={"x-access-token": key})
+
+
+def receive(ws, kind: str, limit: int = 100) -> dict:
+    for _ in range(limit):
+        message = json.loads(ws.recv())
+        if message["type"] == kind:
+            return message["data"]
+    raise AssertionError(f"no {kind} in {limit} messages")
+
+
+def close_frame(ws) -> tuple[int, bool]:
+    """The close frame's code, and whether its reason says to try again later."""
+    opcode, frame = ws.recv_data(control_frame=True)
+    assert opcode == websocket.ABNF.OPCODE_CLOSE, (opcode, frame)
+    reason = frame[2:].decode()
+    return int.from_bytes(frame[:2], "big"), "limit" in reason
+
+
+class Slowloris:
+    """`count` connections, each sending a request's headers one byte every `interval`
+    seconds from one thread; reconnecting when the server closes one."""
+
+    REQUEST = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 200
+
+    def __init__(self, port: int, count: int, interval: float):
+        self.port, self.count, self.interval = port, count, interval
+        self.closed_by_server = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def open(self) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        sock.setblocking(False)
+        return sock
+
+    def run(self) -> None:
+        sockets = [[self.open(), 0] for _ in range(self.count)]
+        try:
+            for _ in range(10_000):  # bounded; stopped long before
+                if self.stop.wait(self.interval):
+                    return
+                for entry in sockets:
+                    sock, sent = entry
+                    try:
+                        if sock.recv(1) == b"":  # closed by the server
+                            raise ConnectionResetError
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        self.closed_by_server += 1
+                        sock.close()
+                        entry[:] = [self.open(), 0]
+                        continue
+                    try:
+                        sock.send(self.REQUEST[sent:sent + 1])
+                        entry[1] = (sent + 1) % len(self.REQUEST)
+                    except OSError:
+                        pass
+        finally:
+            for sock, _ in sockets:
+                sock.close()
+
+
+def open_websockets(url: str) -> int:
+    health = requests.get(url + "/api/health", timeout=10).json()
+    return health["connections"]["websockets"]["open"]
+
+
+def timed_health(url: str) -> float:
+    started = time.monotonic()
+    response = requests.get(url + "/api/health", timeout=10)
+    assert response.status_code == 200
+    return time.monotonic() - started
+
+
+def test_idle_websockets_and_slow_clients_hold_no_thread(server):
+    url, api = server
+    port = int(url.rsplit(":", 1)[1])
+    reader_key = api.post(url + "/api/keys", json={"name": "reader", "scope": "read"}).json()
+    idle: list[websocket.WebSocket] = []
+    slow = Slowloris(port, SLOW, interval=0.5)
+    try:
+        for _ in range(IDLE):
+            idle.append(connect(url, KEY))
+        slow.thread.start()
+        time.sleep(1.0)  # every slow connection has started its headers
+        reader = connect(url, reader_key["key"])
+        idle.append(reader)
+        receive(reader, "ready")
+
+        timings = [timed_health(url) for _ in range(20)]
+        assert statistics.median(timings) < 0.2, timings
+        assert max(timings) < 2.0, timings
+
+        event = api.post(url + "/api/events", json=event_body(), timeout=10)
+        assert event.status_code == 201
+        assert receive(reader, "alert_created")["event_id"] == event.json()["id"]
+
+        # Past the caps: closed with 1013, while HTTP answers as before. (A client has its
+        # handshake answered before the server counts it in: wait for the count.)
+        wait_for(lambda: open_websockets(url) == IDLE + 1)
+        over_key = connect(url, KEY)  # this key has IDLE open already
+        idle.append(over_key)
+        assert close_frame(over_key) == (1013, True)
+        for _ in range(9):
+            idle.append(connect(url, reader_key["key"]))
+        wait_for(lambda: open_websockets(url) == IDLE + 10)
+        over_process = connect(url, reader_key["key"])
+        idle.append(over_process)
+        assert close_frame(over_process) == (1013, True)
+        assert timed_health(url) < 2.0
+
+        # The slow clients are cut off at HEADER_TIMEOUT (4 s here), and counted.
+        deadline = time.monotonic() + 15
+        while slow.closed_by_server < SLOW and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert slow.closed_by_server >= SLOW
+        health = requests.get(url + "/api/health", timeout=10).json()["connections"]
+        assert health["websockets"]["open"] == IDLE + 10
+        assert health["websockets"]["refused_total"] == 2
+        assert health["slow_requests_closed"] >= SLOW
+    finally:
+        slow.stop.set()
+        slow.thread.join(10)
+        for ws in idle:
+            ws.shutdown()
+
+
+def test_a_body_sent_slowly_is_cut_off_without_holding_a_thread(server):
+    url, _ = server
+    port = int(url.rsplit(":", 1)[1])
+    stalled = []
+    try:
+        for _ in range(SLOW):  # more than the server's 16 threads
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(b"POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                         b"application/json\r\nContent-Length: 100\r\n\r\n{")
+            stalled.append(sock)
+        assert timed_health(url) < 2.0
+        started = time.monotonic()
+        assert stalled[0].recv(1) == b""  # closed at BODY_TIMEOUT, with no answer
+        assert time.monotonic() - started < 10
+    finally:
+        for sock in stalled:
+            sock.close()
