@@ -38,13 +38,14 @@ class RedisHub:
 
     def __init__(self, url: str, local: LocalHub, channel: str = CHANNEL,
                  latest: Callable[[], int] | None = None,
-                 resync: Callable[[int], list[LiveMessage]] | None = None):
+                 resync: Callable[[int], list[LiveMessage]] | None = None,
+                 client_name: str = "alerting-live"):
         self.local = local
         self.channel = channel
         self._latest = latest
         self._resync = resync
         self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5,
-                                           health_check_interval=30)
+                                           health_check_interval=30, client_name=client_name)
         self._listener: threading.Thread | None = None
         self._listen_lock = threading.Lock()
         self._stop = threading.Event()
