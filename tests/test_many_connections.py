@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import socket
 import statistics
-import threading
 import time
 
 import pytest
@@ -16,7 +15,7 @@ import requests
 import websocket
 
 from tests.factories import event_body, rule_body
-from tests.server import running_server, wait_for
+from tests.server import Slowloris, running_server, wait_for
 
 KEY = "many-admin-key-0123456789"
 IDLE = 300
@@ -63,51 +62,6 @@ def close_frame(ws) -> tuple[int, bool]:
     return int.from_bytes(frame[:2], "big"), "limit" in reason
 
 
-class Slowloris:
-    """`count` connections, each sending a request's headers one byte every `interval`
-    seconds from one thread; reconnecting when the server closes one."""
-
-    REQUEST = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 200
-
-    def __init__(self, port: int, count: int, interval: float):
-        self.port, self.count, self.interval = port, count, interval
-        self.closed_by_server = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def open(self) -> socket.socket:
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
-        sock.setblocking(False)
-        return sock
-
-    def run(self) -> None:
-        sockets = [[self.open(), 0] for _ in range(self.count)]
-        try:
-            for _ in range(10_000):  # bounded; stopped long before
-                if self.stop.wait(self.interval):
-                    return
-                for entry in sockets:
-                    sock, sent = entry
-                    try:
-                        if sock.recv(1) == b"":  # closed by the server
-                            raise ConnectionResetError
-                    except BlockingIOError:
-                        pass
-                    except OSError:
-                        self.closed_by_server += 1
-                        sock.close()
-                        entry[:] = [self.open(), 0]
-                        continue
-                    try:
-                        sock.send(self.REQUEST[sent:sent + 1])
-                        entry[1] = (sent + 1) % len(self.REQUEST)
-                    except OSError:
-                        pass
-        finally:
-            for sock, _ in sockets:
-                sock.close()
-
-
 def open_websockets(url: str) -> int:
     health = requests.get(url + "/api/health", timeout=10).json()
     return health["connections"]["websockets"]["open"]
@@ -129,7 +83,7 @@ def test_idle_websockets_and_slow_clients_hold_no_thread(server):
     try:
         for _ in range(IDLE):
             idle.append(connect(url, KEY))
-        slow.thread.start()
+        slow.start()
         time.sleep(1.0)  # every slow connection has started its headers
         reader = connect(url, reader_key["key"])
         idle.append(reader)
@@ -167,8 +121,7 @@ def test_idle_websockets_and_slow_clients_hold_no_thread(server):
         assert health["websockets"]["refused_total"] == 2
         assert health["slow_requests_closed"] >= SLOW
     finally:
-        slow.stop.set()
-        slow.thread.join(10)
+        slow.close()
         for ws in idle:
             ws.shutdown()
 
