@@ -18,15 +18,21 @@ Credentials: the browser's login session, or an API key (`read` or `admin` scope
 `Sec-WebSocket-Protocol: alerting, <key>` (answered with `alerting`). A handshake from a
 browser page of another site (its `Origin` is not this host) is refused with 403.
 
-The hub sits behind publish / subscribe / unsubscribe so that a Redis pub/sub hub can serve
-several processes: each subscription is a bounded queue read only by its client's own handler
-thread, which alone writes to that client's socket. Publishing never blocks: a client whose
-queue is full is dropped (its socket shut down) and may reconnect with its last id.
+Caps: past ALERTING_LIVE_MAX_CONNECTIONS open WebSockets in this process, or
+ALERTING_LIVE_MAX_PER_PRINCIPAL for one key or user, a new one is accepted and closed at once
+with code 1013 (try again later) and a reason saying which.
 
-Cost per message matters: every event and every alert is a message, each woken handler is a
-thread switch and a system call. So a message is built once for every client, only in the forms
-someone subscribed to (no HTML, count query or template without a live page open), from plain
-rows rather than ORM objects; and a handler writes everything queued for it with one `sendall`.
+The hub sits behind publish / subscribe / unsubscribe so that a Redis pub/sub hub can serve
+several processes: each subscription is a bounded queue. After its handshake a WebSocket
+belongs to the live loop (`loop.py`): one thread per process, its socket's only reader and
+writer, fed by one subscription per form for all its clients; the request thread is free
+again. Publishing never blocks: a client that falls a queue's length behind is dropped (its
+socket shut down) and may reconnect with its last id.
+
+Cost per message matters: every event and every alert is a message. So a message is built
+once for every client, only in the forms someone subscribed to (no HTML, count query or
+template without a live page open), from plain rows rather than ORM objects; the loop joins
+a batch's frames once for every client that takes them uncompressed, one write a client.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ class Connection:
 
     __slots__ = ("sock", "ws", "fmt", "compressed", "principal", "out", "queued", "held",
                  "already", "live", "closing", "close_by", "next_ping", "awaiting_pong",
-                 "done", "drained", "events", "fd")
+                 "done", "drained", "writing", "fd")
 
     def __init__(self, sock: socket.socket, ws: Any, fmt: str | None, compressed: bool,
                  principal: str | None):
@@ -81,7 +81,7 @@ class Connection:
         self.done = threading.Event()
         self.drained = threading.Event()
         self.drained.set()
-        self.events = 0
+        self.writing = False  # registered for EVENT_WRITE too (something is left in `out`)
         self.fd = sock.fileno()
 
     def encode(self, text: str) -> bytes:
@@ -332,6 +332,19 @@ class LiveLoop:
     def _append(self, conn: Connection, data: bytes, count: int) -> None:
         if not data:
             return
+        if not conn.out:  # the usual case: a client keeping up takes it all at once
+            try:
+                sent = conn.sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                self._finish(conn)
+                return
+            if sent == len(data):
+                if not conn.drained.is_set():
+                    conn.drained.set()
+                return
+            data = memoryview(data)[sent:]
         conn.out += data
         conn.queued += count
         if conn.queued > self.queue_size:
@@ -351,19 +364,23 @@ class LiveLoop:
             return
         if conn.out:
             conn.drained.clear()
-            self._watch(conn, selectors.EVENT_READ | selectors.EVENT_WRITE)
+            self._watch(conn, True)
             return
         conn.queued = 0
-        conn.drained.set()
+        if not conn.drained.is_set():
+            conn.drained.set()
         if conn.closing:
             self._finish(conn)
         else:
-            self._watch(conn, selectors.EVENT_READ)
+            self._watch(conn, False)
 
-    def _watch(self, conn: Connection, events: int) -> None:
+    def _watch(self, conn: Connection, writing: bool) -> None:
+        if conn.writing == writing:
+            return
+        conn.writing = writing
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if writing else 0)
         try:
-            if self._selector.get_key(conn.sock).events != events:
-                self._selector.modify(conn.sock, events, conn)
+            self._selector.modify(conn.sock, events, conn)
         except (KeyError, ValueError, OSError):
             pass
 
