@@ -5,10 +5,10 @@ The stock threaded worker hands a connection to a thread as soon as it has a byt
 and the thread then waits on the socket until the headers and body are in: 40 clients sending
 their headers a byte every few seconds held every thread, and `/api/health` timed out. Here
 the poller reads the headers (within HEADER_TIMEOUT seconds of the connection's first byte, or
-of a kept-alive connection's next request) and a body of known length up to PREREAD_LIMIT
-(within BODY_TIMEOUT), so a thread only ever parses bytes already received. A body sent in
-chunks, or larger than that, is read by the thread, each socket read bounded by BODY_TIMEOUT.
-A client that misses its deadline is disconnected.
+of a kept-alive connection's next request) and the body up to PREREAD_LIMIT (within
+BODY_TIMEOUT), so a thread only ever parses bytes already received. A larger body, or one the
+client sends only after `100 Continue`, is read by the thread, each socket read bounded by
+BODY_TIMEOUT. A client that misses its deadline is disconnected.
 
 A WebSocket leaves the worker after its handshake (alerting.live.loop detaches its socket):
 `finish_request` sees a detached socket and only counts the connection out.
@@ -36,6 +36,9 @@ LINGER_SECONDS = 2.0  # how long a closed connection may take to send its FIN
 
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)[ \t]*\r\n", re.IGNORECASE)
 _CHUNKED = re.compile(rb"\r\ntransfer-encoding:[^\r\n]*chunked", re.IGNORECASE)
+_EXPECT = re.compile(rb"\r\nexpect:[ \t]*100-continue", re.IGNORECASE)
+CHUNKED = -1
+LAST_CHUNK = b"0\r\n\r\n"  # a chunked body's end (with no trailers; else BODY_TIMEOUT)
 
 #: What this process refused or cut off, for /api/health (read with `counters()`).
 _counters = {"slow_requests_closed": 0}
@@ -61,10 +64,13 @@ def raise_open_files_limit() -> int:
 
 
 def body_wanted(head: bytes) -> int | None:
-    """How many body bytes follow headers `head` (ending in the blank line); None when they
-    cannot be known from here (chunked) or are more than this worker reads ahead."""
-    if _CHUNKED.search(head):
+    """How many body bytes follow headers `head` (ending in the blank line): CHUNKED when the
+    body is chunked (read until its last chunk), None when the thread is to read it (the
+    client waits for `100 Continue`, or the body is larger than this worker reads ahead)."""
+    if _EXPECT.search(head):
         return None
+    if _CHUNKED.search(head):
+        return CHUNKED
     found = _CONTENT_LENGTH.search(head)
     if found is None:
         return 0
@@ -171,7 +177,13 @@ class Worker(ThreadWorker):
             conn.head_end = end + 4
             conn.wanted = body_wanted(bytes(conn.received[:conn.head_end]))
             conn.deadline = now + BODY_TIMEOUT
-        if conn.wanted is None or len(conn.received) - conn.head_end >= conn.wanted:
+        body = len(conn.received) - conn.head_end
+        if conn.wanted is None or body > PREREAD_LIMIT:
+            self.hand_over(conn)
+        elif conn.wanted == CHUNKED:
+            if conn.received.endswith(LAST_CHUNK):
+                self.hand_over(conn)
+        elif body >= conn.wanted:
             self.hand_over(conn)
 
     def hand_over(self, conn: ReadingConn) -> None:

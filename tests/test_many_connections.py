@@ -143,3 +143,37 @@ def test_a_body_sent_slowly_is_cut_off_without_holding_a_thread(server):
     finally:
         for sock in stalled:
             sock.close()
+
+
+def test_chunked_and_expect_continue_bodies_still_work(server):
+    url, api = server
+    body = json.dumps(event_body()).encode()
+    chunked = api.post(url + "/api/events", data=(body[i:i + 50] for i in range(0, len(body), 50)),
+                       headers={"Content-Type": "application/json"}, timeout=10)
+    assert chunked.status_code == 201
+
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"x-access-token: " + KEY.encode() + b"\r\nExpect: 100-continue\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close"
+                     b"\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 201")
+
+
+@pytest.mark.parametrize(("head", "wanted"), [
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0),
+    (b"POST / HTTP/1.1\r\ncontent-LENGTH: 12\r\n\r\n", 12),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", -1),
+    (b"POST / HTTP/1.1\r\nContent-Length: 12\r\nExpect: 100-continue\r\n\r\n", None),
+    (b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", None),
+])
+def test_what_the_poller_reads_ahead(head, wanted):
+    from alerting.serving import body_wanted
+
+    assert body_wanted(head) == wanted

@@ -242,10 +242,14 @@ class LiveLoop:
                 log.exception("live: the connection loop hit an error; carrying on")
 
     def _drain_wake(self) -> None:
-        self._woken.clear()
+        # Drain, then clear: cleared first, a waker could set the flag and have its byte
+        # drained here, leaving the flag set with nothing to read, and every later wake-up
+        # skipped (the loop then only woke on its 1 s timeout). Whatever was queued before
+        # the flag is cleared is taken by the fan-out that follows.
         with contextlib.suppress(BlockingIOError, OSError):
             while self._wake_r.recv(4096):
                 pass
+        self._woken.clear()
 
     def _run_calls(self) -> None:
         while True:
