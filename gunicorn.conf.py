@@ -4,15 +4,19 @@ start in each serving process."""
 import gc
 import os
 
-from alerting import serving
+from alerting import gunicorn_output
 
-worker_class = "gthread"
+# gthread, with requests read in the poller before they take a thread and WebSockets handed
+# to the live loop after their handshake (alerting/serving.py): slow clients and open
+# WebSockets hold no thread. HEADER_TIMEOUT and BODY_TIMEOUT (seconds) bound slow clients.
+worker_class = "alerting.serving.Worker"
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))  # HTTP, not WebSockets
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 threads = int(os.environ.get("THREADS", "32"))
 graceful_timeout = 5
 # Credentials redacted from the logs; gunicorn's own errors (a URL over 4 KB: 414) in JSON.
-logger_class = serving.RedactingLogger
-serving.answer_errors_in_json()
+logger_class = gunicorn_output.RedactingLogger
+gunicorn_output.answer_errors_in_json()
 
 
 def post_worker_init(worker):

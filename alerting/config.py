@@ -43,6 +43,10 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "ADMIN_PASSWORD": (None, str),
     "INPROCESS_WORKERS": (True, _bool),
     "REDIS_URL": (None, str),
+    # Open WebSockets (/ws/events, /ws/videodb) a process accepts, in all and per API key or
+    # user; past either a new one is closed with code 1013 (try again later).
+    "LIVE_MAX_CONNECTIONS": (2000, int),
+    "LIVE_MAX_PER_PRINCIPAL": (200, int),
     "MAX_CONTENT_LENGTH": (4 * 1024 * 1024, int),
     "LOG_LEVEL": ("INFO", str),
     "PASSWORD_HASH_METHOD": ("scrypt", str),

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -113,3 +114,59 @@ def kill_hard(proc: subprocess.Popen) -> None:
     except ProcessLookupError:
         pass
     proc.wait()
+
+
+class Slowloris:
+    """`count` connections, each sending a request's headers one byte every `interval`
+    seconds from one thread; reconnecting when the server closes one."""
+
+    REQUEST = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 200
+
+    def __init__(self, port: int, count: int, interval: float):
+        self.port, self.count, self.interval = port, count, interval
+        self.closed_by_server = 0
+        self.stop = threading.Event()
+        self.opened = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def open(self) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        sock.setblocking(False)
+        return sock
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def close(self) -> None:
+        """Stop sending and close every connection."""
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join(10)
+
+    def run(self) -> None:
+        sockets = [[self.open(), 0] for _ in range(self.count)]
+        self.opened.set()
+        try:
+            for _ in range(1_000_000):  # bounded; stopped long before
+                if self.stop.wait(self.interval):
+                    return
+                for entry in sockets:
+                    sock, sent = entry
+                    try:
+                        if sock.recv(1) == b"":  # closed by the server
+                            raise ConnectionResetError
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        self.closed_by_server += 1
+                        sock.close()
+                        entry[:] = [self.open(), 0]
+                        continue
+                    try:
+                        sock.send(self.REQUEST[sent:sent + 1])
+                        entry[1] = (sent + 1) % len(self.REQUEST)
+                    except OSError:
+                        pass
+        finally:
+            for sock, _ in sockets:
+                sock.close()

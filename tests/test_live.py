@@ -12,8 +12,10 @@ import time
 import pytest
 import requests
 import websocket
+from wsproto.connection import Connection, ConnectionType
 
 from alerting.live import LiveMessage, LocalHub, Subscription, origin_allowed, text_frame
+from alerting.live.loop import LiveLoop
 from tests.conftest import ADMIN_PASSWORD
 from tests.factories import create_rule, event_body, post_event, rule_body, run_matcher
 from tests.server import running_server
@@ -80,26 +82,86 @@ def test_a_handler_takes_everything_queued_at_once():
     assert subscription.take(timeout=0) == []
 
 
-class RecordingSocket:
-    def __init__(self):
-        self.writes: list[bytes] = []
+def live_loop(hub: LocalHub, **caps) -> LiveLoop:
+    options = {"queue_size": hub.queue_size, "max_connections": 10, "max_per_principal": 5,
+               "ping_seconds": 60, **caps}
+    return LiveLoop(hub.subscribe, hub.unsubscribe, **options)
 
-    def sendall(self, data: bytes) -> None:
-        self.writes.append(data)
+
+def read_exactly(sock: socket.socket, size: int) -> bytes:
+    sock.settimeout(5)
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        assert chunk, "closed early"
+        data += chunk
+    return data
 
 
 @pytest.mark.parametrize("fmt", ["json", "html"])
-def test_queued_messages_go_out_in_one_write(app, fmt):
-    from alerting.live import _sender
+def test_the_loop_writes_every_client_the_same_frames_in_order(fmt):
+    hub = LocalHub()
+    loop = live_loop(hub)
+    pairs = [socket.socketpair() for _ in range(3)]
+    try:
+        conns = [loop.attach(server, Connection(ConnectionType.SERVER), fmt, False, None)
+                 for server, _ in pairs]
+        held = LiveMessage.build("alert_created", {"id": 1}, "<p>1</p>")
+        hub.publish(held)  # during the catch-up: held, sent after what go_live sends
+        for conn in conns:
+            loop.go_live(conn, set(), ["hello"])
+        messages = [LiveMessage.build("event_created", {"id": 1}),  # no HTML: not for a page
+                    LiveMessage.build("alert_created", {"id": 2}, "<p>2</p>"),
+                    LiveMessage.build("alert_created", {"id": 3}, "<p>3</p>")]
+        hub.publish(messages)
+        frames = [m.html_frame if fmt == "html" else m.text_frame for m in [held, *messages]]
+        expected = text_frame("hello") + b"".join(frames)
+        for _, client in pairs:
+            assert read_exactly(client, len(expected)) == expected
+    finally:
+        for _, client in pairs:
+            client.close()
+    assert len(hub) <= 1
 
-    ws = type("WS", (), {"sock": RecordingSocket(), "mode": "gunicorn", "connected": True})()
-    messages = [LiveMessage.build("event_created", {"id": 1}),  # no HTML: not for a page
-                LiveMessage.build("alert_created", {"id": 2}, "<p>2</p>"),
-                LiveMessage.build("alert_created", {"id": 3}, "<p>3</p>")]
-    with app.test_request_context("/ws/events"):
-        _sender(ws, fmt)(messages)
-    frames = [m.html_frame if fmt == "html" else m.text_frame for m in messages]
-    assert ws.sock.writes == [b"".join(frames)]
+
+def client_frame(opcode: int, payload: bytes) -> bytes:
+    """A short frame masked as a client must mask it."""
+    mask = b"mask"
+    masked = bytes(byte ^ mask[n % 4] for n, byte in enumerate(payload))
+    return bytes((0x80 | opcode, 0x80 | len(payload))) + mask + masked
+
+
+def test_the_loop_answers_pings_and_close_frames_and_counts_connections():
+    hub = LocalHub()
+    loop = live_loop(hub)
+    server, client = socket.socketpair()
+    loop.admit("key:1")
+    conn = loop.attach(server, Connection(ConnectionType.SERVER), "json", False, "key:1")
+    loop.go_live(conn, set())
+    assert loop.stats()["open"] == 1
+    client.sendall(client_frame(0x9, b"ping"))
+    assert read_exactly(client, 6) == b"\x8a\x04ping"  # the pong, same payload
+    client.sendall(client_frame(0x8, (1000).to_bytes(2, "big")))
+    assert read_exactly(client, 4) == b"\x88\x02\x03\xe8"  # the close answered
+    assert conn.done.wait(5)
+    assert loop.stats()["open"] == 0 and len(hub) == 0
+    client.close()
+
+
+def test_caps_refuse_past_the_process_and_the_key_limits():
+    from alerting.live.loop import Refused
+
+    loop = live_loop(LocalHub(), max_connections=3, max_per_principal=2)
+    loop.admit("key:1")
+    loop.admit("key:1")
+    with pytest.raises(Refused, match="key or user"):
+        loop.admit("key:1")
+    loop.admit("key:2")
+    with pytest.raises(Refused, match="3 live connections"):
+        loop.admit(None)
+    loop.release("key:1")
+    loop.admit(None)
+    assert loop.stats()["refused_total"] == 2 and loop.stats()["open"] == 3
 
 
 def test_message_is_built_once_as_json_and_html():

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from alerting.live import LiveMessage, LocalHub
-from alerting.live_redis import RedisHub
+from alerting.live.redis_hub import RedisHub
 from tests.test_deploy import REDIS_URL, redis_reachable
 
 pytestmark = pytest.mark.skipif(
@@ -48,3 +48,54 @@ def test_redis_down_still_reaches_this_process():
     hub.publish(LiveMessage.build("alert_updated", {"id": 1}))
     assert subscription.get(1.0).type == "alert_updated"
     hub.close()
+
+
+def test_subscribe_returns_once_the_listener_is_subscribed():
+    channel = f"alerting:test:{os.getpid()}:{time.monotonic_ns()}"
+    web, worker = RedisHub(REDIS_URL, LocalHub(), channel=channel), \
+        RedisHub(REDIS_URL, LocalHub(), channel=channel)
+    try:
+        subscription = web.subscribe()
+        worker.publish(LiveMessage.build("alert_created", {"id": 1}))  # no pause before
+        message = receive(subscription)
+        assert message is not None and message.data == {"id": 1}
+    finally:
+        web.close()
+        worker.close()
+
+
+def test_a_listener_that_reconnects_resends_what_it_missed_once():
+    import redis
+
+    channel = f"alerting:test:{os.getpid()}:{time.monotonic_ns()}"
+    name = f"live-test-{time.monotonic_ns()}"
+    stored = [5]  # alert ids in "the database"
+
+    def resync(after):
+        return [LiveMessage.build("alert_created", {"id": n}) for n in stored if n > after]
+
+    web = RedisHub(REDIS_URL, LocalHub(), channel=channel, latest=lambda: max(stored),
+                   resync=resync, client_name=name)
+    worker = RedisHub(REDIS_URL, LocalHub(), channel=channel)
+    admin = redis.Redis.from_url(REDIS_URL)
+    try:
+        subscription = web.subscribe()
+        stored.append(6)
+        worker.publish(LiveMessage.build("alert_created", {"id": 6}))
+        assert receive(subscription).data == {"id": 6}
+
+        stored.extend([7, 8])  # created while the listener is away: never heard
+        listeners = [c for c in admin.client_list() if c["name"] == name and c["sub"] != "0"]
+        assert len(listeners) == 1
+        admin.client_kill_filter(_id=listeners[0]["id"])
+        assert [receive(subscription).data["id"] for _ in range(2)] == [7, 8]
+
+        stored.append(9)
+        worker.publish([LiveMessage.build("alert_created", {"id": 8}),  # heard already
+                        LiveMessage.build("alert_created", {"id": 9})])
+        assert receive(subscription).data == {"id": 9}
+        assert subscription.get(0.3) is None
+    finally:
+        web.close()
+        worker.close()
+        admin.close()

@@ -4,7 +4,7 @@ failing, since when), can the stored secrets be read."""
 from flask import jsonify
 from sqlalchemy import func, select, text
 
-from .. import workers
+from .. import live, serving, workers
 from ..auth import public
 from ..extensions import db
 from ..models import Delivery, Event, NotificationSettings
@@ -35,6 +35,8 @@ def health():
         "database": "ok",
         "workers": workers.status(),
         "backlog": {"events_unprocessed": unprocessed, "deliveries_pending": pending},
+        # This process's WebSockets (open, caps, refused, dropped) and slow clients cut off.
+        "connections": {"websockets": live.stats(), **serving.counters()},
     }
     unreadable = notification_settings.unreadable_secrets(row) if row is not None else []
     body["secrets"] = "unreadable" if unreadable else "ok"

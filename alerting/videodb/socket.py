@@ -4,28 +4,28 @@ created for a VideoDB alert bound to that connection id.
 
 The SDK opens the URL with no headers, so the credential is the token: signed with the app's
 SECRET_KEY, valid for TOKEN_SECONDS, naming the key that asked for it (a key revoked since is
-refused). Like /ws/events, each connection is a bounded hub subscription drained by its own
-handler thread, the only writer to its socket; a client that falls too far behind is dropped.
+refused). Like /ws/events, each connection belongs to the live loop after its handshake (no
+thread held); one relay thread per process turns the hub's alerts into each connection's
+frames, and the loop writes them.
 Delivery here is at-most-once, as on VideoDB: a client that reconnects gets a new connection
 id and the alerts it should receive must be bound to it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import socket as sockets
-from collections.abc import Callable
+import threading
 from typing import Any
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import Flask, current_app, g, jsonify, request, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import selectinload
 
 from ..auth import ANONYMOUS_ADMIN, auth_enabled, public
 from ..extensions import db, sock
-from ..live import LiveMessage, hub, origin_allowed
+from ..live import LiveMessage, hand_over, hub, loop, origin_allowed, release_request
+from ..live.loop import Connection
 from ..models import ApiKey, Event
 from ..services.events import event_json
 from ..services.keys import Principal
@@ -103,15 +103,6 @@ def _admit():
     return None
 
 
-def _shut_down(ws) -> Callable[[], None]:
-    def shut() -> None:
-        # Wakes the handler if it is stuck sending to a client that stopped reading.
-        with contextlib.suppress(OSError):
-            ws.sock.shutdown(sockets.SHUT_RDWR)
-
-    return shut
-
-
 class _Frames:
     """Turns this connection's share of alert_created messages into alert frames. Which
     rule is bound to this connection is looked up once per rule: a binding never changes."""
@@ -145,23 +136,67 @@ class _Frames:
             db.session.close()
 
 
+class _Relay:
+    """This process's VideoDB clients and the one thread that makes their frames: it holds a
+    hub subscription while any client is connected, and hands each frame to the live loop."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.lock = threading.Lock()
+        self.clients: dict[str, tuple[Connection, _Frames]] = {}
+        self.subscription = None
+
+    def add(self, connection_id: str, conn: Connection) -> None:
+        """Subscribed when this returns: nothing bound to the connection can be missed."""
+        with self.lock:
+            self.clients[connection_id] = (conn, _Frames(connection_id))
+            if self.subscription is None:
+                self.subscription = hub(self.app).subscribe()
+                threading.Thread(target=self._run, daemon=True,
+                                 name="alerting-videodb-relay").start()
+
+    def _clients(self) -> list[tuple[Connection, _Frames]] | None:
+        """The clients still connected, or None (and unsubscribed) when there are none."""
+        with self.lock:
+            for connection_id in [c for c, (conn, _) in self.clients.items()
+                                  if conn.done.is_set()]:
+                del self.clients[connection_id]
+            if self.subscription.dropped:  # fell behind: at-most-once, as on VideoDB
+                log.warning("videodb: the relay fell behind; some alerts were not sent")
+                self.subscription = hub(self.app).subscribe() if self.clients else None
+            elif not self.clients:
+                hub(self.app).unsubscribe(self.subscription)
+                self.subscription = None
+            return list(self.clients.values()) if self.subscription is not None else None
+
+    def _run(self) -> None:
+        with self.app.app_context():
+            live_loop = loop(self.app)
+            while (clients := self._clients()) is not None:
+                for message in self.subscription.take(POLL_SECONDS):
+                    for conn, frames in clients:
+                        frame = frames.frame(message)
+                        if frame is not None:
+                            live_loop.send_texts(conn, [json.dumps(frame,
+                                                                   separators=(",", ":"))])
+
+
+_relay_lock = threading.Lock()
+
+
+def _relay() -> _Relay:
+    with _relay_lock:
+        return current_app.extensions.setdefault("alerting.videodb.relay",
+                                                 _Relay(current_app._get_current_object()))
+
+
 @sock.route("/ws/videodb", bp=bp)
 @public  # the token checked in _admit is the credential
 def alerts_socket(ws):
     connection_id = service.new_id("conn")
-    frames = _Frames(connection_id)
-    # Subscribed before the client learns its id: nothing bound to it can be missed.
-    subscription = hub().subscribe(on_drop=_shut_down(ws))
-    try:
-        ws.send(json.dumps({"connection_id": connection_id}))
-        while ws.connected and not subscription.dropped:
-            message = subscription.get(POLL_SECONDS)
-            if ws.input_buffer:  # clients have nothing to tell us
-                ws.input_buffer.clear()
-            frame = None if message is None else frames.frame(message)
-            if frame is not None:
-                ws.send(json.dumps(frame, separators=(",", ":")))
-    except OSError:
-        pass  # the client went away, or was dropped and its socket shut down
-    finally:
-        hub().unsubscribe(subscription)
+    conn = hand_over(ws, None)
+    if conn is None:
+        return
+    _relay().add(connection_id, conn)
+    loop().send_texts(conn, [json.dumps({"connection_id": connection_id})])
+    release_request(conn)

@@ -18,15 +18,21 @@ Credentials: the browser's login session, or an API key (`read` or `admin` scope
 `Sec-WebSocket-Protocol: alerting, <key>` (answered with `alerting`). A handshake from a
 browser page of another site (its `Origin` is not this host) is refused with 403.
 
-The hub sits behind publish / subscribe / unsubscribe so that a Redis pub/sub hub can serve
-several processes: each subscription is a bounded queue read only by its client's own handler
-thread, which alone writes to that client's socket. Publishing never blocks: a client whose
-queue is full is dropped (its socket shut down) and may reconnect with its last id.
+Caps: past ALERTING_LIVE_MAX_CONNECTIONS open WebSockets in this process, or
+ALERTING_LIVE_MAX_PER_PRINCIPAL for one key or user, a new one is accepted and closed at once
+with code 1013 (try again later) and a reason saying which.
 
-Cost per message matters: every event and every alert is a message, each woken handler is a
-thread switch and a system call. So a message is built once for every client, only in the forms
-someone subscribed to (no HTML, count query or template without a live page open), from plain
-rows rather than ORM objects; and a handler writes everything queued for it with one `sendall`.
+The hub sits behind publish / subscribe / unsubscribe so that a Redis pub/sub hub can serve
+several processes: each subscription is a bounded queue. After its handshake a WebSocket
+belongs to the live loop (`loop.py`): one thread per process, its socket's only reader and
+writer, fed by one subscription per form for all its clients; the request thread is free
+again. Publishing never blocks: a client that falls a queue's length behind is dropped (its
+socket shut down) and may reconnect with its last id.
+
+Cost per message matters: every event and every alert is a message. So a message is built
+once for every client, only in the forms someone subscribed to (no HTML, count query or
+template without a live page open), from plain rows rather than ORM objects; the loop joins
+a batch's frames once for every client that takes them uncompressed, one write a client.
 """
 
 from __future__ import annotations
@@ -60,17 +66,20 @@ from flask import (
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
-from . import signals
-from .auth import ANONYMOUS_ADMIN, auth_enabled, presented_key, session_principal
-from .extensions import db, sock
-from .models import Alert, Detection, Event
-from .services import keys
-from .services.alerts import alert_json
-from .services.events import event_json
+from .. import signals
+from ..auth import ANONYMOUS_ADMIN, auth_enabled, presented_key, session_principal
+from ..extensions import db, sock
+from ..models import Alert, Detection, Event
+from ..services import keys
+from ..services.alerts import alert_json
+from ..services.events import event_json
+from ..services.keys import Principal
+from .loop import TRY_AGAIN_LATER, Connection, LiveLoop, Refused
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "alerting.live"
+LOOP = "alerting.live.loop"
 URLS = "alerting.live.urls"
 SUBPROTOCOL = "alerting"
 FORMATS = ("json", "html")
@@ -78,7 +87,8 @@ OPEN_STATUSES = ("pending", "delivered", "failed")  # not yet acknowledged or di
 DEFAULT_QUEUE_SIZE = 4096  # a full batch of 1,000 events and their alerts fits, twice over
 PING_SECONDS = 25
 CATCH_UP_PAGE = 500
-POLL_SECONDS = 1.0  # how often an idle handler looks at its socket and drains input
+RESYNC_LIMIT = 10_000  # alerts a reconnecting Redis listener re-sends, at most
+CATCH_UP_WAIT = 30.0  # how long a catch-up waits for a page to reach a slow client
 WRITE_BATCH = 64  # messages a handler joins into one write, at most (bounds the buffer)
 
 bp = Blueprint("live", __name__)
@@ -130,11 +140,11 @@ class Subscription:
     An item of the queue is one message or a group of them (an event and its alerts): a
     group wakes the client's handler once, not once per message."""
 
-    __slots__ = ("_queue", "_pending", "_queued", "_count_lock", "_size", "_on_drop", "format",
-                 "dropped")
+    __slots__ = ("_queue", "_pending", "_queued", "_count_lock", "_size", "_on_drop",
+                 "_on_offer", "format", "dropped")
 
     def __init__(self, size: int, on_drop: Callable[[], None] | None = None,
-                 fmt: str = "json"):
+                 fmt: str = "json", on_offer: Callable[[], None] | None = None):
         # SimpleQueue: put and get are C calls, cheaper per message than queue.Queue.
         self._queue: queue.SimpleQueue[LiveMessage | tuple[LiveMessage, ...]] = \
             queue.SimpleQueue()
@@ -143,6 +153,7 @@ class Subscription:
         self._count_lock = threading.Lock()
         self._size = size
         self._on_drop = on_drop
+        self._on_offer = on_offer  # told after each offer (wakes a reader that selects)
         self.format = fmt
         self.dropped = False
 
@@ -155,6 +166,8 @@ class Subscription:
                 return False
             self._queued += count
         self._queue.put(item)
+        if self._on_offer is not None:
+            self._on_offer()
         return True
 
     def get(self, timeout: float) -> LiveMessage | None:
@@ -201,8 +214,9 @@ class Hub(Protocol):
 
     def publish(self, message: LiveMessage | Sequence[LiveMessage]) -> None: ...
 
-    def subscribe(self, on_drop: Callable[[], None] | None = None,
-                  fmt: str = "json") -> Subscription: ...
+    def subscribe(self, on_drop: Callable[[], None] | None = None, fmt: str = "json",
+                  size: int | None = None,
+                  on_offer: Callable[[], None] | None = None) -> Subscription: ...
 
     def unsubscribe(self, subscription: Subscription) -> None: ...
 
@@ -225,9 +239,10 @@ class LocalHub:
     def __len__(self) -> int:
         return len(self._subscriptions)
 
-    def subscribe(self, on_drop: Callable[[], None] | None = None,
-                  fmt: str = "json") -> Subscription:
-        subscription = Subscription(self.queue_size, on_drop, fmt)
+    def subscribe(self, on_drop: Callable[[], None] | None = None, fmt: str = "json",
+                  size: int | None = None,
+                  on_offer: Callable[[], None] | None = None) -> Subscription:
+        subscription = Subscription(size or self.queue_size, on_drop, fmt, on_offer)
         with self._lock:
             self._replace((*self._subscriptions, subscription))
         return subscription
@@ -258,17 +273,25 @@ class LocalHub:
 def init_app(app: Flask) -> None:
     """Give `app` its hub, the `/ws/events` route, and the signals that feed the hub."""
     app.config.setdefault("SOCK_SERVER_OPTIONS", {
-        "ping_interval": PING_SECONDS,  # simple-websocket closes a peer that misses a pong
-        "max_message_size": 64 * 1024,  # clients have nothing to say; bound what they send
         "subprotocols": [SUBPROTOCOL],
+        "thread_class": _NotStarted,  # the live loop reads and writes after the handshake
     })
     local = LocalHub(app.config.get("LIVE_QUEUE_SIZE", DEFAULT_QUEUE_SIZE))
     if app.config.get("REDIS_URL"):
-        from .live_redis import RedisHub  # several processes: fan out through Redis
+        from .redis_hub import RedisHub  # several processes: fan out through Redis
 
-        app.extensions[EXTENSION] = RedisHub(app.config["REDIS_URL"], local)
+        app.extensions[EXTENSION] = RedisHub(app.config["REDIS_URL"], local,
+                                             latest=_in_context(app, latest_alert_id),
+                                             resync=_in_context(app, alerts_created_after))
     else:
         app.extensions[EXTENSION] = local
+    app.extensions[LOOP] = LiveLoop(
+        lambda **options: hub(app).subscribe(**options),
+        lambda subscription: hub(app).unsubscribe(subscription),
+        queue_size=local.queue_size,
+        max_connections=app.config.get("LIVE_MAX_CONNECTIONS", 2000),
+        max_per_principal=app.config.get("LIVE_MAX_PER_PRINCIPAL", 200),
+        ping_seconds=PING_SECONDS)
     app.add_template_filter(detected_objects)
     app.add_template_global(alert_action_url)
     app.extensions[URLS] = app.url_map.bind(
@@ -371,6 +394,25 @@ def event_views(ids: Iterable[int]) -> list[SimpleNamespace]:
 def alert_views(ids: Iterable[int]) -> list[Any]:
     """Alerts by id, oldest first, as plain rows (what alert_json reads)."""
     return db.session.connection().execute(_ALERT_ROWS, {"ids": list(ids)}).all()
+
+
+_ALERTS_AFTER = (select(Alert.__table__).where(Alert.id > bindparam("after"))
+                 .order_by(Alert.id).limit(RESYNC_LIMIT))
+
+
+def alerts_created_after(after: int) -> list[LiveMessage]:
+    """alert_created messages, both forms, for the alerts after id `after` (at most
+    RESYNC_LIMIT): what a Redis listener that was away re-sends to its clients."""
+    rows = db.session.connection().execute(_ALERTS_AFTER, {"after": after}).all()
+    return alert_messages("alert_created", rows, frozenset(FORMATS))
+
+
+def _in_context(app: Flask, function: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        with app.app_context():
+            return function(*args)
+
+    return call
 
 
 def _fragment(kind: str, **context: Any) -> str:
@@ -520,90 +562,111 @@ def _admit():
     g.live_last_id = int(last_id) if last_id is not None else None
 
 
-def _shut_down(ws) -> Callable[[], None]:
-    def shut() -> None:
-        # Wakes the handler (and simple-websocket's own thread) if it is stuck in send() on
-        # a client that stopped reading; what is already buffered still reaches the client.
-        with contextlib.suppress(OSError):
-            ws.sock.shutdown(socket.SHUT_RDWR)
+class _NotStarted:
+    """simple-websocket's reader thread, never started: after the handshake the live loop
+    (alerting.live.loop) is the socket's only reader and writer."""
 
-    return shut
+    name = "alerting-live-handshake"
 
+    def __init__(self, target: Callable[[], None] | None = None):
+        self.target = target
 
-def _discard_input(ws) -> None:
-    # Clients have nothing to tell us; don't let what they send pile up.
-    if ws.input_buffer:
-        ws.input_buffer.clear()
+    def start(self) -> None:
+        pass
 
 
-def _catch_up(ws, fmt: str, last_id: int) -> tuple[set[int], int]:
+def loop(app: Flask | None = None) -> LiveLoop:
+    return (app or current_app).extensions[LOOP]
+
+
+def stats(app: Flask | None = None) -> dict[str, int]:
+    """This process's open WebSockets and what was refused or dropped (for /api/health)."""
+    return loop(app).stats()
+
+
+def _principal_key(principal: Principal) -> str | None:
+    # Capped per key and per user; with authentication off everyone is the same anonymous
+    # admin, so only the process cap applies.
+    return None if principal.kind == ANONYMOUS_ADMIN.kind else f"{principal.kind}:{principal.id}"
+
+
+def hand_over(ws, fmt: str | None) -> Connection | None:
+    """Give this WebSocket, past its handshake, to the live loop: None when a cap refuses it
+    (closed with 1013, "try again later"). Under gunicorn the socket is detached from the
+    request, whose thread is then free; under another server the caller waits on the
+    connection's `done` (see `release_request`)."""
+    live_loop = loop()
+    principal = _principal_key(g.principal)
+    try:
+        live_loop.admit(principal)
+    except Refused as refused:
+        log.warning("live: refused a WebSocket: %s", refused.reason)
+        ws.close(TRY_AGAIN_LATER, refused.reason)
+        return None
+    try:
+        sock = ws.sock
+        if request.environ.get("gunicorn.socket") is sock:
+            sock = socket.socket(fileno=sock.detach())  # gunicorn no longer closes it
+            g.live_detached = True
+        ws.connected = False  # flask-sock's close() after the route must not write to it
+        compressed = "permessage-deflate" in request.headers.get("Sec-WebSocket-Extensions",
+                                                                   "")
+        return live_loop.attach(sock, ws.ws, fmt, compressed, principal)
+    except Exception:
+        live_loop.release(principal)
+        raise
+
+
+def release_request(conn: Connection) -> None:
+    """Return from the route: at once under gunicorn, else when the connection ends (a
+    server that closes the request's socket when the view returns must not close it)."""
+    if not g.get("live_detached"):
+        conn.done.wait()
+
+
+def _catch_up(conn: Connection, fmt: str, last_id: int) -> tuple[set[int], int]:
     """Send every alert after `last_id`, oldest first. Returns (ids sent, new cursor)."""
     sent: set[int] = set()
     cursor = last_id
-    while True:
+    while not conn.done.is_set():
         page = alerts_after(cursor, CATCH_UP_PAGE)
         if not page:
             break
-        for alert in page:
-            if fmt == "html":
-                ws.send(_fragment("alert_created", alert=alert, fresh=True, count=None))
-            else:
-                ws.send(LiveMessage.build("alert_created", alert_json(alert)).text)
-            sent.add(alert.id)
+        if fmt == "html":
+            texts = [_fragment("alert_created", alert=alert, fresh=True, count=None)
+                     for alert in page]
+        else:
+            texts = [LiveMessage.build("alert_created", alert_json(alert)).text
+                     for alert in page]
+        loop().send_texts(conn, texts)
+        sent.update(alert.id for alert in page)
         cursor = page[-1].id
         db.session.expunge_all()
         if len(page) < CATCH_UP_PAGE:
             break
-    if fmt == "html":
-        ws.send(_fragment("count", count=unacknowledged_count()))
+        conn.drained.wait(CATCH_UP_WAIT)  # one page in memory at a time, or about
     return sent, cursor
-
-
-def _sender(ws, fmt: str) -> Callable[[list[LiveMessage]], None]:
-    """How this client is sent messages. Without compression every client gets the same
-    frames, encoded once per message, joined into one write; a client that asked for
-    permessage-deflate (browsers do) gets its own, compressed by simple-websocket."""
-    compressed = "permessage-deflate" in request.headers.get("Sec-WebSocket-Extensions", "")
-    raw = ws.sock if not compressed and ws.mode in ("gunicorn", "werkzeug") else None
-    html = fmt == "html"
-
-    def send(messages: list[LiveMessage]) -> None:
-        if raw is None:
-            for message in messages:
-                if payload := message.html if html else message.text:
-                    ws.send(payload)
-        elif ws.connected:
-            frames = b"".join([m.html_frame if html else m.text_frame for m in messages])
-            if frames:
-                raw.sendall(frames)
-
-    return send
 
 
 @sock.route("/ws/events", bp=bp)
 def events(ws):
     """The live stream: alerts and events as JSON, or as htmx fragments for the live page."""
     fmt = g.live_format
-    send = _sender(ws, fmt)
-    subscription = hub().subscribe(on_drop=_shut_down(ws), fmt=fmt)
+    conn = hand_over(ws, fmt)  # subscribed from here on: the catch-up misses nothing
+    if conn is None:
+        return
     try:
         if g.live_last_id is not None:
-            already, cursor = _catch_up(ws, fmt, g.live_last_id)
+            already, cursor = _catch_up(conn, fmt, g.live_last_id)
         else:
             already, cursor = set(), latest_alert_id()
-        db.session.close()  # hold no connection (or SQLite read snapshot) while streaming
-        if fmt == "json":
-            ws.send(LiveMessage.build("ready", {"last_id": cursor}).text)
-        while ws.connected and not subscription.dropped:
-            messages = subscription.take(POLL_SECONDS)
-            _discard_input(ws)
-            if already:  # skip what the catch-up sent already (each id comes once more)
-                sent = already.intersection(m.alert_id for m in messages)
-                messages = [m for m in messages if m.alert_id not in sent]
-                already -= sent
-            if messages:
-                send(messages)
-    except OSError:
-        pass  # the client went away, or was dropped and its socket shut down
+        first = [LiveMessage.build("ready", {"last_id": cursor}).text] if fmt == "json" else \
+            [_fragment("count", count=unacknowledged_count())] if g.live_last_id is not None \
+            else []
+    except Exception:
+        loop().close(conn, 1011, "Internal error")
+        raise
     finally:
-        hub().unsubscribe(subscription)
+        db.session.close()  # hold no connection (or SQLite read snapshot) while streaming
+    loop().go_live(conn, already, first)
+    release_request(conn)

@@ -1,4 +1,4 @@
-"""gunicorn as served (gunicorn.conf.py, alerting/serving.py): no credential in any log line,
+"""gunicorn as served (gunicorn.conf.py, alerting/gunicorn_output.py): no credential in any log line,
 and its own error answers (a URL over the request-line limit) in JSON."""
 
 import logging
