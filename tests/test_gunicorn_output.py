@@ -1,5 +1,5 @@
-"""gunicorn as served (gunicorn.conf.py, alerting/gunicorn_output.py): no credential in any log line,
-and its own error answers (a URL over the request-line limit) in JSON."""
+"""gunicorn as served (gunicorn.conf.py, alerting/gunicorn_output.py): no credential in any
+log line, and its own error answers (a URL over the request-line limit) in JSON."""
 
 import logging
 import secrets
