@@ -5,6 +5,9 @@ from flask import jsonify, request
 from ..auth import presented_key, scope
 from ..engine.list_queries import parse_event_query
 from ..extensions import limiter
+from ..schemas import responses as R
+from ..schemas.openapi import operation as op
+from ..schemas.serialize import listing
 from ..services import events
 from ..services.alerts import alert_json
 from ..services.keys import hash_key
@@ -19,6 +22,12 @@ def _ingest_limit_key() -> str:
 
 
 @bp.post("/events")
+@op("events", {
+    200: (R.Event, "A repeat (same source + external_id): the stored one"),
+    201: (R.Event | R.BatchResult, "Stored (one event, or every item of a batch)"),
+    207: (R.BatchResult, "A batch with some items refused"),
+}, body={"anyOf": [{"$ref": "#/components/schemas/EventIn"},
+                   {"$ref": "#/components/schemas/EventBatch"}]}, errors=(429,))
 @limiter.limit("RATE_LIMIT_INGEST", key_func=_ingest_limit_key)
 @scope("ingest")
 def ingest():
@@ -28,15 +37,16 @@ def ingest():
 
 
 @bp.get("/events")
+@op("events", ok=R.EventList, query="EventQuery", errors=(422,))
 def list_events():
     """Recent events, newest first, with filters."""
     query = parse_event_query(request.args)
     rows, total = events.list_events(**query)
-    return jsonify({"events": [events.event_json(e) for e in rows], "count": total,
-                    "limit": query["limit"], "offset": query["offset"]})
+    return jsonify(listing("events", rows, events.event_json, total, query))
 
 
 @bp.get("/events/<id:event_id>")
+@op("events", ok=R.EventDetail, errors=(404,))
 def get_event(event_id: int):
     """One event with its detections and the alerts it produced."""
     body = events.event_json(events.get_event(event_id))

@@ -8,11 +8,15 @@ from .. import live, serving, workers
 from ..auth import public
 from ..extensions import db
 from ..models import Delivery, Event, NotificationSettings
+from ..schemas import responses as R
+from ..schemas.openapi import operation as op
 from ..services import notification_settings
 from . import bp
 
 
 @bp.get("/health")
+@op("health", {200: (R.Health, "Healthy or degraded"),
+    503: (R.Health, "The database is unreachable")})
 @public
 def health():
     """Database, workers and backlog sizes; no secrets. 503 when the database is unreachable."""

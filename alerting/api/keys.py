@@ -4,27 +4,19 @@ from flask import jsonify
 
 from ..auth import current_actor, scope
 from ..engine.errors import ValidationError
-from ..engine.timeparse import isoformat_z
 from ..errors import ApiError
-from ..models import ApiKey
+from ..schemas import responses as R
+from ..schemas.openapi import operation as op
+from ..schemas.serialize import serializer
 from ..services import keys
 from . import bp
 from .util import json_body
 
-
-def key_json(key: ApiKey) -> dict:
-    return {
-        "id": key.id,
-        "name": key.name,
-        "scope": key.scope,
-        "prefix": key.prefix,
-        "created_at": isoformat_z(key.created_at),
-        "last_used_at": isoformat_z(key.last_used_at) if key.last_used_at else None,
-        "revoked_at": isoformat_z(key.revoked_at) if key.revoked_at else None,
-    }
+key_json = serializer(R.ApiKey)
 
 
 @bp.get("/keys")
+@op("keys", ok=R.ApiKeyList)
 @scope("admin")
 def list_keys():
     """Every key, newest last; never the key itself."""
@@ -32,6 +24,7 @@ def list_keys():
 
 
 @bp.post("/keys")
+@op("keys", {201: (R.ApiKeyCreated, "Created")}, body="ApiKeyCreate")
 @scope("admin")
 def create_key():
     """Create a key; the response is the only time the key is shown."""
@@ -51,6 +44,7 @@ def create_key():
 
 
 @bp.delete("/keys/<id:key_id>")
+@op("keys", ok=R.ApiKey, errors=(404,))
 @scope("admin")
 def revoke_key(key_id: int):
     """Revoke a key; it stops working at once."""

@@ -4,25 +4,25 @@ from flask import jsonify, request
 
 from ..auth import current_actor
 from ..engine.rule_schema import parse_rule_query
+from ..schemas import responses as R
+from ..schemas.openapi import operation as op
+from ..schemas.serialize import listing
 from ..services import rule_test, rules
 from . import bp
 from .util import json_body
 
 
 @bp.get("/alerts/rules")
+@op("rules", ok=R.RuleList, query="RuleQuery", errors=(422,))
 def list_rules():
     """List rules with filters (enabled, severity, q) and pagination."""
     query = parse_rule_query(request.args)
     rows, total = rules.list_rules(**query)
-    return jsonify({
-        "rules": [rules.rule_json(r) for r in rows],
-        "count": total,
-        "limit": query["limit"],
-        "offset": query["offset"],
-    })
+    return jsonify(listing("rules", rows, rules.rule_json, total, query))
 
 
 @bp.post("/alerts/rules")
+@op("rules", {201: (R.Rule, "Created")}, body="RuleCreate")
 def create_rule():
     """Create a rule: 201 with the rule."""
     rule = rules.create_rule(json_body(), current_actor())
@@ -30,12 +30,14 @@ def create_rule():
 
 
 @bp.get("/alerts/rules/<rule_id>")
+@op("rules", ok=R.Rule, errors=(404,))
 def get_rule(rule_id: str):
     """One rule."""
     return jsonify(rules.rule_json(rules.get_rule(rule_id)))
 
 
 @bp.put("/alerts/rules/<rule_id>")
+@op("rules", ok=R.Rule, body="RuleUpdate", errors=(404,))
 def update_rule(rule_id: str):
     """Partial update: only the fields sent change."""
     rules.get_rule(rule_id)  # 404 before 422 for an unknown rule
@@ -44,6 +46,7 @@ def update_rule(rule_id: str):
 
 
 @bp.delete("/alerts/rules/<rule_id>")
+@op("rules", {204: (None, "Deleted")}, errors=(404,))
 def delete_rule(rule_id: str):
     """Delete a rule: 204."""
     rules.delete_rule(rule_id, current_actor())
@@ -51,6 +54,8 @@ def delete_rule(rule_id: str):
 
 
 @bp.post("/alerts/rules/<rule_id>/test")
+@op("rules", ok=R.RuleTestResult, body="RuleTestRequest", body_required=False,
+    errors=(404,))
 def test_rule(rule_id: str):
     """Test a rule against past events (writes nothing)."""
     return jsonify(rule_test.run_rule_test(rule_id, json_body(optional=True)))

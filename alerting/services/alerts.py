@@ -14,6 +14,8 @@ from ..engine.timeparse import isoformat_z
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Alert, Delivery, utcnow
+from ..schemas import responses as schemas
+from ..schemas.serialize import serializer
 from . import audit
 
 # What a person may do from each status (DESIGN.md: anything else is a 409).
@@ -23,55 +25,26 @@ TRANSITIONS = {
 }
 
 
-def _iso(value: datetime | None) -> str | None:
-    return isoformat_z(value) if value else None
+def _next_attempt_at(delivery: Delivery) -> str | None:
+    due = delivery.next_attempt_at if delivery.status == "pending" else None
+    return isoformat_z(due) if due else None
+
+
+def _attempt_log(delivery: Delivery) -> list[dict[str, Any]]:
+    return [_attempt_json(a) for a in delivery.attempt_log]
+
+
+_attempt_json = serializer(schemas.Attempt, duration_ms=lambda a: round(a.duration_ms, 2))
+_delivery_json = serializer(schemas.Delivery, next_attempt_at=_next_attempt_at)
+_delivery_with_attempts = serializer(schemas.DeliveryWithAttempts,
+                                     next_attempt_at=_next_attempt_at,
+                                     attempt_log=_attempt_log)
+alert_json = serializer(schemas.Alert)
 
 
 def delivery_json(delivery: Delivery, *, attempts: bool = False) -> dict[str, Any]:
-    body = {
-        "id": delivery.id,
-        "alert_id": delivery.alert_id,
-        "channel": delivery.channel,
-        "target": delivery.target,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "next_attempt_at": _iso(delivery.next_attempt_at) if delivery.status == "pending" else None,
-        "last_error": delivery.last_error,
-        "last_status_code": delivery.last_status_code,
-        "delivered_at": _iso(delivery.delivered_at),
-        "created_at": _iso(delivery.created_at),
-    }
-    if attempts:
-        body["attempt_log"] = [
-            {"started_at": _iso(a.started_at), "duration_ms": round(a.duration_ms, 2), "ok": a.ok,
-             "status_code": a.status_code, "error": a.error}
-            for a in delivery.attempt_log
-        ]
-    return body
-
-
-def alert_json(alert: Alert) -> dict[str, Any]:
-    """The API's alert object."""
-    return {
-        "id": alert.id,
-        "rule_id": alert.rule_id,
-        "rule_name": alert.rule_name,
-        "event_id": alert.event_id,
-        "camera_id": alert.camera_id,
-        "severity": alert.severity,
-        "status": alert.status,
-        "dedup_key": alert.dedup_key,
-        "matched_conditions": alert.matched_conditions or [],
-        "object_type": alert.object_type,
-        "zone_id": alert.zone_id,
-        "event_time": _iso(alert.event_time),
-        "created_at": _iso(alert.created_at),
-        "updated_at": _iso(alert.updated_at),
-        "acknowledged_at": _iso(alert.acknowledged_at),
-        "acknowledged_by": alert.acknowledged_by,
-        "dismissed_at": _iso(alert.dismissed_at),
-        "dismissed_by": alert.dismissed_by,
-    }
+    """The API's delivery object, with its attempt log when `attempts`."""
+    return (_delivery_with_attempts if attempts else _delivery_json)(delivery)
 
 
 def get_alert(alert_id: int) -> Alert:

@@ -29,6 +29,8 @@ from ..engine.types import Event as EngineEvent
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Alert, Detection, Event, utcnow
+from ..schemas import responses as schemas
+from ..schemas.serialize import serializer
 
 log = logging.getLogger(__name__)
 
@@ -447,31 +449,13 @@ def get_event(event_id: int) -> Event:
     return event
 
 
-def detection_json(det: Detection) -> dict[str, Any]:
-    return {"object_type": det.object_type, "confidence": det.confidence,
-            "zone_ids": det.zone_ids or [], "bbox": det.bbox, "track_id": det.track_id}
-
-
-def event_json(event: Event) -> dict[str, Any]:
-    """The API's event object."""
-    return {
-        "id": event.id,
-        "camera_id": event.camera_id,
-        "started_at": isoformat_z(event.started_at),
-        "ended_at": isoformat_z(event.ended_at) if event.ended_at else None,
-        "risk_score": event.risk_score,
-        "risk_level": event.risk_level,
-        "summary": event.summary,
-        "labels": event.labels or [],
-        "object_types": sorted({d.object_type for d in event.detections}),
-        "detections": [detection_json(d) for d in event.detections],
-        "source": event.source or None,
-        "external_id": event.external_id,
-        "scene_index_id": event.scene_index_id,
-        "attributes": event.attributes,
-        "received_at": isoformat_z(event.received_at),
-        "processed_at": isoformat_z(event.processed_at) if event.processed_at else None,
-    }
+detection_json = serializer(schemas.Detection)
+event_json = serializer(
+    schemas.Event,
+    object_types=lambda event: sorted({d.object_type for d in event.detections}),
+    detections=lambda event: [detection_json(d) for d in event.detections],
+    source=lambda event: event.source or None,
+)
 
 
 def engine_event(event: Event) -> EngineEvent:

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from .. import signals
 from ..engine.rule_schema import RULE_FIELDS, parse_rule
-from ..engine.timeparse import isoformat_z
 from ..errors import ApiError
 from ..extensions import db
 from ..models import AlertRule
+from ..schemas import responses as schemas
+from ..schemas.serialize import serializer
 from . import audit
 from .notification_targets import seal_targets
 
@@ -28,13 +29,7 @@ def _changed() -> None:
     signals.rules_changed.send(current_app._get_current_object())
 
 
-def rule_json(rule: AlertRule) -> dict[str, Any]:
-    """The API's rule object."""
-    body = {name: getattr(rule, name) for name in RESPONSE_FIELDS}
-    body["created_at"] = isoformat_z(rule.created_at)
-    body["updated_at"] = isoformat_z(rule.updated_at)
-    body["targets"] = rule.targets
-    return body
+rule_json = serializer(schemas.Rule)
 
 
 def rule_record(rule: AlertRule) -> dict[str, Any]:

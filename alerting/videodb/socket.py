@@ -27,6 +27,8 @@ from ..extensions import db, sock
 from ..live import LiveMessage, hand_over, hub, loop, origin_allowed, release_request
 from ..live.loop import Connection
 from ..models import ApiKey, Event
+from ..schemas import responses as R
+from ..schemas.openapi import operation as op
 from ..services.events import event_json
 from ..services.keys import Principal
 from . import payloads, service
@@ -51,6 +53,8 @@ def issue_token(principal: Principal) -> str:
 
 
 @bp.get("/collection/<collection_id>/websocket")
+@op("videodb", ok=R.WebSocketUrl, errors=(404,), envelope=True,
+    summary="A WebSocket URL (with a short-lived token) for alert frames")
 def websocket_url(collection_id: str):
     service.get_collection(collection_id)
     return ok({"websocket_url": url_for(ENDPOINT, token=issue_token(g.principal),

@@ -1,0 +1,195 @@
+"""The OpenAPI 3.1 document, generated: operations from the app's routes and what each view
+declares with `@operation(...)`, schemas from the pydantic models by pydantic's own JSON
+Schema generator (`GenerateJsonSchema.generate_definitions`, one `$defs` for all models,
+refs rewritten to `#/components/schemas/`).
+
+Why no spectree or flask-openapi3: both want to own request parsing (their own validation
+step, their own 422 body) and flask-openapi3 its own app and blueprint classes; the API's
+error body, field paths and VideoDB envelope must stay exactly as they are, and the routes
+already validate through schemas/. What they would add over pydantic's generator is the
+path walk, which is the forty lines below.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from pydantic import TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema
+from werkzeug.routing.converters import NumberConverter
+
+from . import pending_requests, responses
+
+Schema = dict[str, Any]
+REF = "#/components/schemas/{model}"
+SECURED = [{"apiKey": []}, {"bearer": []}]
+ERROR_STATUSES = {
+    401: "No valid API key", 403: "The key's scope does not allow this",
+    404: "Not found", 409: "Conflict with the resource's state",
+    413: "Body too large", 422: "Validation failed (`fields` names each bad field)",
+    429: "Rate limited",
+}
+TAGS = ("rules", "events", "alerts", "deliveries", "notification", "keys", "health",
+        "videodb", "meta")
+# A type: a pydantic model, a TypedDict, or any type pydantic's TypeAdapter takes; a str
+# names a schema of pending_requests (until its model lands).
+Body = Any
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the document says of one view: its answers by status, its body and query."""
+
+    tag: str
+    responses: dict[int, tuple[Body, str]]
+    body: Body = None
+    body_required: bool = True
+    query: str | None = None
+    errors: tuple[int, ...] = ()
+    envelope: bool = False  # VideoDB's {"success": true, "data": ...} and its own errors
+    summary: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def operation(tag: str, responses: dict[int, tuple[Body, str]] | None = None, *,
+              ok: Body = None, **options: Any) -> Callable:
+    """Declare a view's operation next to its route (`ok` is shorthand for a 200)."""
+    answers = dict(responses or {})
+    if ok is not None:
+        answers[200] = (ok, "Success")
+
+    def mark(view: Callable) -> Callable:
+        view.openapi = Operation(tag, answers, **options)  # type: ignore[attr-defined]
+        return view
+    return mark
+
+
+class _Schemas:
+    """Every type the document names, generated in one pass at the end."""
+
+    def __init__(self) -> None:
+        self.types: dict[int, Any] = {}
+
+    def ref(self, body: Body) -> Schema:
+        if body is None:
+            return {}
+        if isinstance(body, str):
+            return {"$ref": REF.format(model=body)}
+        if isinstance(body, dict):
+            return body
+        self.types[id(body)] = body
+        return {"$placeholder": id(body)}
+
+    def generate(self) -> tuple[dict[int, Schema], dict[str, Schema]]:
+        inputs = [(key, "serialization", TypeAdapter(kind).core_schema)
+                  for key, kind in self.types.items()]
+        refs, defs = GenerateJsonSchema(ref_template=REF).generate_definitions(inputs)
+        return {key: ref for (key, _mode), ref in refs.items()}, defs
+
+
+def _resolve(node: Any, refs: dict[int, Schema]) -> Any:
+    if isinstance(node, dict):
+        if "$placeholder" in node:
+            return refs[node["$placeholder"]]
+        return {k: _resolve(v, refs) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve(v, refs) for v in node]
+    return node
+
+
+def _path_params(rule: Any) -> tuple[str, list[Schema]]:
+    """/api/alerts/<id:alert_id> -> /api/alerts/{alert_id} and its parameters, typed by
+    the rule's converters (an integer converter's bounds are the schema's)."""
+    params = []
+    for name in re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule.rule):
+        converter = rule._converters[name]
+        if isinstance(converter, NumberConverter):
+            schema = {"type": "integer", "minimum": converter.min or 0,
+                      "maximum": converter.max}
+        else:
+            schema = {"type": "string", "pattern": "^[^/]+$"}
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule), params
+
+
+def _json(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _operation(view: Callable, op: Operation, params: list[Schema],
+               schemas: _Schemas) -> Schema:
+    doc = (view.__doc__ or "").strip().split("\n")[0].rstrip(".")
+    out: Schema = {"summary": op.summary or doc or view.__name__, "tags": [op.tag],
+                   "responses": {}}
+    queries = pending_requests.queries()
+    params = params + (queries[op.query] if op.query else [])
+    if params:
+        out["parameters"] = params
+    if op.body is not None:
+        out["requestBody"] = {"required": op.body_required, "content": {
+            "application/json": {"schema": schemas.ref(op.body)}}}
+    for status, (body, description) in op.responses.items():
+        if body is None:
+            out["responses"][str(status)] = {"description": description}
+            continue
+        schema = schemas.ref(body)
+        if op.envelope:
+            schema = {"type": "object", "additionalProperties": False,
+                      "required": ["success", "data"],
+                      "properties": {"success": {"const": True}, "data": schema}}
+        out["responses"][str(status)] = _json(schema, description)
+    statuses = set(op.errors)
+    public = getattr(view, "public", False)
+    out["security"] = [] if public else SECURED
+    if not public:
+        statuses |= {401, 403}
+    if op.body is not None:
+        statuses |= {413, 422}
+    error = schemas.ref(responses.VideoDBError if op.envelope else responses.Error)
+    for status in sorted(statuses):
+        out["responses"][str(status)] = _json(error, ERROR_STATUSES[status])
+    scope = getattr(view, "required_scope", None)
+    if scope:
+        out["x-required-scope"] = scope
+    return {**out, **op.extra}
+
+
+def build(app: Flask) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every route whose view declares an operation."""
+    schemas = _Schemas()
+    paths: dict[str, dict[str, Schema]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        view = app.view_functions.get(rule.endpoint)
+        op = getattr(view, "openapi", None)
+        if op is None:
+            continue
+        path, params = _path_params(rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = _operation(view, op, params, schemas)
+    refs, defs = schemas.generate()
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "alerting",
+            "version": "0.1.0",
+            "description": "Self-hosted alert engine for camera detection events. Every "
+                           "operation needs an API key (x-access-token or Authorization: "
+                           "Bearer) unless its security is empty. Reads need scope `read`, "
+                           "changes `admin`, POST /api/events `ingest` (`admin` may do all).",
+        },
+        "servers": [{"url": "/"}],
+        "tags": [{"name": name} for name in TAGS],
+        "paths": _resolve(paths, refs),
+        "components": {
+            "schemas": {**defs, **pending_requests.components()},
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "x-access-token"},
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "The same API key as a bearer token"},
+            },
+        },
+    }

@@ -1,0 +1,437 @@
+"""What the API answers: one model per response object, in the order of its fields.
+
+Each model is the declaration of its object for the OpenAPI document and the plan of its
+serializer (`serialize.serializer`); a field is named once. Nullable fields are `X | None`
+and always present; keys that may be absent are `NotRequired` in a TypedDict.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, NotRequired
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from typing_extensions import TypedDict
+
+from ..engine.list_queries import ALERT_STATUSES, DELIVERY_STATUSES
+from ..engine.vocabulary import CHANNELS, DAYS, MATCH_CONDITIONS, RISK_LEVELS, SEVERITIES
+
+Severity = Literal[SEVERITIES]  # type: ignore[valid-type]
+Channel = Literal[CHANNELS]  # type: ignore[valid-type]
+RiskLevel = Literal[RISK_LEVELS]  # type: ignore[valid-type]
+MatchCondition = Literal[MATCH_CONDITIONS]  # type: ignore[valid-type]
+CLOSED = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    """A response object: every field present, no other."""
+
+    model_config = CLOSED
+
+
+def listing_model(name: str, key: str, item: type[BaseModel]) -> type[BaseModel]:
+    """The listing envelope's model: {key: [item], count, limit, offset}."""
+    return create_model(name, __base__=Out, **{key: (list[item], ...), "count": (int, ...),
+                                               "limit": (int, ...), "offset": (int, ...)})
+
+
+class Error(BaseModel):
+    """Every API error: a code, a sentence, and for a 422 each bad field by dotted path."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str
+    message: str
+    fields: dict[str, str] = Field(default=None, description="Bad field (dotted path) -> message",  # type: ignore[assignment]
+                                   json_schema_extra=lambda s: s.pop("default", None))
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+class Schedule(Out):
+    days: list[Literal[DAYS]]  # type: ignore[valid-type]
+    start_time: str
+    end_time: str
+    timezone: str | None
+
+
+class Condition(Out):
+    field: str
+    op: str
+    value: Any
+
+
+class Targets(Out):
+    email_recipients: list[str] | None
+    webhook_url: str | None
+    push_urls: list[str] | None
+
+
+class Rule(Out):
+    id: str = Field(json_schema_extra={"format": "uuid"})
+    name: str
+    description: str | None
+    enabled: bool
+    severity: Severity
+    risk_threshold: int | None
+    object_types: list[str] | None
+    camera_ids: list[str] | None
+    zone_ids: list[str] | None
+    min_confidence: float | None
+    schedule: Schedule | None
+    conditions: list[Condition] | None
+    dedup_key_template: str | None
+    cooldown_seconds: int
+    channels: list[Channel]
+    created_at: datetime
+    updated_at: datetime
+    targets: Targets | None
+
+
+RuleList = listing_model("RuleList", "rules", Rule)
+
+
+class Verdict(Out):
+    event_id: int
+    camera_id: str
+    risk_score: int | None
+    object_types: list[str]
+    matches: bool
+    matched_conditions: list[MatchCondition]
+    failed_conditions: list[MatchCondition]
+    suppressed_by_cooldown: bool
+    dedup_key: str | None
+    started_at: datetime
+
+
+class RuleTestResult(TypedDict):
+    __pydantic_config__ = CLOSED  # type: ignore[misc]
+    rule_id: str
+    rule_name: str
+    events_tested: int
+    events_matched: int
+    match_rate: float
+    alerts_that_would_fire: int
+    test_time: datetime | None
+    results: list[Verdict]
+    missing_event_ids: NotRequired[list[int]]
+
+
+# --- events -----------------------------------------------------------------------------------
+
+class Detection(Out):
+    object_type: str
+    confidence: float | None
+    zone_ids: list[str]
+    bbox: list[float] | None
+    track_id: str | None
+
+
+class Event(Out):
+    id: int
+    camera_id: str
+    started_at: datetime
+    ended_at: datetime | None
+    risk_score: int | None
+    risk_level: RiskLevel | None
+    summary: str | None
+    labels: list[str]
+    object_types: list[str]
+    detections: list[Detection]
+    source: str | None
+    external_id: str | None
+    scene_index_id: str | None
+    attributes: dict[str, Any] | None
+    received_at: datetime
+    processed_at: datetime | None
+
+
+EventList = listing_model("EventList", "events", Event)
+
+
+class BatchStored(Out):
+    index: int
+    status: Literal[200, 201]
+    id: int
+    duplicate: bool
+
+
+class BatchRefusedItem(Out):
+    index: int
+    status: Literal[422]
+    error: Literal["validation_error"]
+    message: str
+    fields: dict[str, str]
+
+
+class BatchResult(Out):
+    results: list[BatchStored | BatchRefusedItem]
+    created: int
+    duplicates: int
+    failed: int
+
+
+class BatchRefused(BatchResult):
+    error: Literal["validation_error"]
+    message: str
+
+
+# --- alerts and deliveries --------------------------------------------------------------------
+
+class Alert(Out):
+    id: int
+    rule_id: str | None
+    rule_name: str
+    event_id: int
+    camera_id: str
+    severity: Severity
+    status: Literal[ALERT_STATUSES]  # type: ignore[valid-type]
+    dedup_key: str | None
+    matched_conditions: list[str]
+    object_type: str | None
+    zone_id: str | None
+    event_time: datetime | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    dismissed_at: datetime | None
+    dismissed_by: str | None
+
+
+AlertList = listing_model("AlertList", "alerts", Alert)
+
+
+class EventDetail(Event):
+    alerts: list[Alert]
+
+
+class Delivery(Out):
+    id: int
+    alert_id: int
+    channel: Channel
+    target: str
+    status: Literal[DELIVERY_STATUSES]  # type: ignore[valid-type]
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    last_status_code: int | None
+    delivered_at: datetime | None
+    created_at: datetime | None
+
+
+DeliveryList = listing_model("DeliveryList", "deliveries", Delivery)
+
+
+class Attempt(Out):
+    started_at: datetime | None
+    duration_ms: float
+    ok: bool
+    status_code: int | None
+    error: str | None
+
+
+class DeliveryWithAttempts(Delivery):
+    attempt_log: list[Attempt]
+
+
+class AlertDetail(Alert):
+    event: Event
+    deliveries: list[DeliveryWithAttempts]
+
+
+# --- keys -------------------------------------------------------------------------------------
+
+class ApiKey(Out):
+    id: int
+    name: str
+    scope: Literal["admin", "ingest", "read"]  # services.keys.SCOPES
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKey):
+    key: str = Field(description="The key itself, shown this once")
+
+
+class ApiKeyList(Out):
+    keys: list[ApiKey]
+
+
+# --- notification settings --------------------------------------------------------------------
+
+class NotificationConfig(Out):
+    notification_enabled: bool
+    email_configured: bool
+    webhook_configured: bool
+    push_configured: bool
+    available_channels: list[Channel]
+    smtp_host: str | None
+    smtp_port: int | None
+    smtp_from_address: str | None
+    smtp_use_tls: bool
+    default_webhook_url: str | None
+    webhook_timeout_seconds: int
+    default_email_recipients: list[str]
+
+
+class NotificationSettings(NotificationConfig):
+    smtp_username: str | None
+    smtp_use_ssl: bool
+    smtp_password_set: bool
+    push_urls_count: int
+    webhook_secret_set: bool
+    webhook_secret_revealed: bool
+    updated_at: datetime | None
+
+
+class NotificationTestResult(TypedDict):
+    __pydantic_config__ = CLOSED  # type: ignore[misc]
+    channel: Channel
+    success: bool
+    error: str | None
+    message: str
+    status_code: NotRequired[int]
+
+
+class WebhookSecret(Out):
+    webhook_secret: str
+
+
+# --- health -----------------------------------------------------------------------------------
+
+class WorkerState(TypedDict):
+    __pydantic_config__ = CLOSED  # type: ignore[misc]
+    alive: bool
+    expected: bool
+    state: Literal["running", "failing", "stopped"]
+    failing_since: NotRequired[datetime]
+    failures: NotRequired[int]
+    last_error: NotRequired[str]
+
+
+class Backlog(Out):
+    events_unprocessed: int
+    deliveries_pending: int
+
+
+class Health(TypedDict):
+    """Only status and database when the database is unreachable (with `error`)."""
+
+    status: Literal["ok", "degraded", "unavailable"]
+    database: Literal["ok", "unreachable"]
+    workers: NotRequired[dict[str, WorkerState]]
+    backlog: NotRequired[Backlog]
+    connections: NotRequired[dict[str, Any]]
+    secrets: NotRequired[Literal["ok", "unreadable"]]
+    unreadable_secrets: NotRequired[list[Literal["smtp_password", "webhook_secret",
+                                                 "push_urls"]]]
+    error: NotRequired[str]
+
+
+# --- VideoDB-compatible -----------------------------------------------------------------------
+
+class VideoDBError(BaseModel):
+    success: Literal[False]
+    message: str
+
+
+class Collection(Out):
+    id: str
+    name: str
+    description: str
+    is_public: bool
+
+
+class RTStream(Out):
+    id: str
+    name: str
+    collection_id: str
+    created_at: datetime
+    sample_rate: int | None
+    status: str
+    stream_url: None
+    player_url: None
+    url: str
+    media_types: list[str]
+    store: bool
+    enable_transcript: bool
+
+
+class SceneIndex(Out):
+    rtstream_index_id: str
+    rtstream_id: str
+    extraction_type: str
+    extraction_config: dict[str, Any] | None
+    prompt: str | None
+    model_name: str | None
+    model_config_: dict[str, Any] | None = Field(alias="model_config")
+    name: str | None
+    status: str
+    created_at: datetime
+
+
+class SceneRecord(Out):
+    id: int
+    start: float
+    end: float
+    description: str | None
+    labels: list[str]
+    metadata: dict[str, Any] | None
+
+
+class VideoDBEvent(Out):
+    event_id: str
+    event_prompt: str
+    label: str
+    created_at: datetime
+
+
+class VideoDBAlert(Out):
+    alert_id: str
+    event_id: str
+    label: str
+    prompt: str
+    callback_url: str
+    ws_connection_id: str | None
+    status: Literal["enabled", "disabled"]
+    rtstream_id: str
+    rtstream_index_id: str
+    rule_id: str
+    created_at: datetime
+
+
+class StreamList(Out):
+    results: list[RTStream]
+    count: int
+
+
+class VideoDBEventList(Out):
+    events: list[VideoDBEvent]
+
+
+class SceneIndexList(Out):
+    scene_indexes: list[SceneIndex]
+
+
+class SceneRecordPage(Out):
+    scene_index_records: list[SceneRecord]
+    next_page: bool
+
+
+class VideoDBAlertCreated(Out):
+    alert_id: str
+
+
+class VideoDBAlertList(Out):
+    alerts: list[VideoDBAlert]
+
+
+class VideoDBAlertState(Out):
+    alert_id: str
+    status: Literal["enabled", "disabled"]
+
+
+class WebSocketUrl(Out):
+    websocket_url: str
