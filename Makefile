@@ -7,7 +7,8 @@ PORT   ?= 8000
 THREADS ?= 32
 export FLASK_APP := app
 
-VENDOR := static/vendor/htmx.min.js static/vendor/ws.js
+VENDOR := static/vendor/htmx.min.js static/vendor/ws.js static/vendor/swagger-ui-bundle.js \
+	static/vendor/swagger-ui.css
 
 .PHONY: run dev test test-postgres lint bench setup setup-dev migrate clean-venv
 
@@ -67,6 +68,10 @@ static/vendor/htmx.min.js: node_modules/.package-lock.json
 static/vendor/ws.js: node_modules/.package-lock.json
 	mkdir -p static/vendor
 	cp node_modules/htmx-ext-ws/dist/ws.js $@
+
+static/vendor/swagger-ui-bundle.js static/vendor/swagger-ui.css: node_modules/.package-lock.json
+	mkdir -p static/vendor
+	cp node_modules/swagger-ui-dist/$(notdir $@) $@
 
 clean-venv:
 	rm -rf $(VENV) node_modules static/vendor

@@ -111,7 +111,8 @@ def page(context, server):
     return page
 
 
-def shot(page, name: str) -> None:
-    """Save a screenshot of the whole page as docs/screenshots/<name>.png."""
+def shot(page, name: str, *, full_page: bool = True) -> None:
+    """Save a screenshot of the whole page (or what the viewport shows) as
+    docs/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)

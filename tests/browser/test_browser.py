@@ -66,7 +66,7 @@ def test_log_in(browser, server):
     expect(page.get_by_role("alert")).to_have_text("Wrong username or password")
     log_in(page, server)
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Live", "Alerts", "Events", "Rules", "Notifications", "Keys"])
+        ["Live", "Alerts", "Events", "Rules", "Notifications", "Keys", "API"])
     context.close()
 
 
@@ -275,6 +275,30 @@ def test_api_keys(page, server):
         "Revoked")
     assert requests.get(server + "/api/events", headers={"x-access-token": raw},
                         timeout=5).status_code == 401
+
+
+def test_api_reference(page, server):
+    """/api/docs renders the generated document with the vendored Swagger UI, and only
+    from this server (a request elsewhere would fail: the test server is offline)."""
+    elsewhere = []
+    page.on("request", lambda r: None if r.url.startswith(server) else elsewhere.append(r.url))
+    page.goto(server + "/rules")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="API").click()
+    expect(page).to_have_url(re.compile(r"/api/docs$"))
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("alerting")
+    for tag in ("rules", "events", "alerts", "deliveries", "notification", "keys", "health",
+                "videodb"):
+        expect(page.locator(f"#operations-tag-{tag}")).to_be_visible()
+    expect(page.locator(".opblock-summary-path", has_text="/api/alerts/rules/{rule_id}/test")
+           ).to_be_visible()
+    # Open "create a rule": its request body is the generated RuleCreate schema.
+    create = page.locator(".opblock-post").filter(
+        has=page.locator(".opblock-summary-path", has_text=re.compile(r"^/api/alerts/rules$")))
+    create.locator(".opblock-summary").click()
+    expect(create.locator(".opblock-section-request-body")).to_be_visible()
+    expect(create.locator(".responses-table")).to_contain_text("422")
+    shot(page, "api-docs", full_page=False)
+    assert not elsewhere, elsewhere
 
 
 def test_phone_width(browser, server, api):
