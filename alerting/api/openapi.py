@@ -447,6 +447,11 @@ def _components() -> dict[str, Schema]:
             "workers": {"type": "object", "additionalProperties": _out(
                 {"alive": BOOL, "expected": BOOL})},
             "backlog": _out({"events_unprocessed": INT, "deliveries_pending": INT}),
+            "connections": _out({
+                "websockets": _out({name: INT for name in (
+                    "open", "max", "max_per_principal", "opened_total", "refused_total",
+                    "dropped_total")}),
+                "slow_requests_closed": INT}),
             "error": STRING,
         }, ("status", "database")),
         "ApiKey": _out(key_props),
