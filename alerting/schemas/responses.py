@@ -316,6 +316,22 @@ class Backlog(Out):
     deliveries_pending: int
 
 
+class WebSocketCounts(Out):
+    open: int
+    max: int
+    max_per_principal: int
+    opened_total: int
+    refused_total: int
+    dropped_total: int
+
+
+class Connections(Out):
+    """This process's WebSockets and the slow clients it cut off."""
+
+    websockets: WebSocketCounts
+    slow_requests_closed: int
+
+
 class Health(TypedDict):
     """Only status and database when the database is unreachable (with `error`)."""
 
@@ -323,10 +339,10 @@ class Health(TypedDict):
     database: Literal["ok", "unreachable"]
     workers: NotRequired[dict[str, WorkerState]]
     backlog: NotRequired[Backlog]
-    connections: NotRequired[dict[str, Any]]
+    connections: NotRequired[Connections]
     secrets: NotRequired[Literal["ok", "unreadable"]]
     unreadable_secrets: NotRequired[list[Literal["smtp_password", "webhook_secret",
-                                                 "push_urls"]]]
+                                                 "push_urls", "default_webhook_url"]]]
     error: NotRequired[str]
 
 
