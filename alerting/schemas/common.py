@@ -16,8 +16,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
 import pydantic
@@ -25,12 +27,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..engine.errors import ValidationError
+from ..engine.timeparse import parse_datetime, parse_event_time
 
 __all__ = [
-    "MAX_DB_INT", "MAX_ID", "MAX_ID_ITEMS", "MAX_OFFSET", "Body", "Flag", "Fraction",
-    "Query", "TimeOfDay", "Timezone", "ValidationError", "choice", "dedupe", "id_list",
-    "integer", "item_list", "nullable", "optional_text", "refuse", "storable", "string_list",
-    "text", "validate",
+    "MAX_DB_INT", "MAX_EMAIL", "MAX_ID", "MAX_ID_ITEMS", "MAX_OFFSET", "MAX_URL", "Body",
+    "DateTime", "Email", "EventTime", "Flag", "Fraction", "HttpUrl", "Query", "QueryFlag",
+    "TimeOfDay", "Timezone", "ValidationError", "as_int", "choice", "dedupe", "email_address",
+    "http_url", "id_list", "integer", "is_number", "item_list", "nullable", "optional_text",
+    "query_integer", "refuse", "storable", "string_list", "text", "timezone_name", "translate",
+    "validate",
 ]
 
 # The largest id a row can have: primary keys are INTEGER (32-bit on PostgreSQL). A larger id
@@ -332,3 +337,93 @@ def timezone_name(value: Any) -> str:
 
 Timezone = Annotated[str, BeforeValidator(timezone_name)]
 """An IANA timezone name (any case), returned in its canonical spelling."""
+
+
+_EMAIL_RE = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+MAX_EMAIL = 254
+MAX_URL = 2048
+
+
+def email_address(value: Any) -> str:
+    """An address that looks like local@domain.tld (ASCII, no display name, no separators)."""
+    address = _text_check(MAX_EMAIL, strip=True, allow_empty=False,
+                          what="an email address")(value)
+    if not _EMAIL_RE.fullmatch(address):
+        raise refuse("must be an email address")
+    return address
+
+
+def http_url(value: Any) -> str:
+    """An absolute http(s) URL with a host. Where it may point is the outgoing policy's
+    business (services), not the schema's."""
+    url = _text_check(MAX_URL, strip=True, allow_empty=False, what="an http or https URL")(value)
+    message = "must be an http or https URL"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise refuse(message)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise refuse(message) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise refuse(message)
+    return url
+
+
+Email = Annotated[str, BeforeValidator(email_address)]
+"""An email address (local@domain.tld)."""
+HttpUrl = Annotated[str, BeforeValidator(http_url)]
+"""An absolute http or https URL, kept as written (stripped)."""
+
+
+def _from_engine(parse: Callable[[Any, str], Any]) -> Check:
+    """A check from a parser that raises the engine's ValidationError({field: message})."""
+
+    def check(value: Any) -> Any:
+        try:
+            return parse(value, "value")
+        except ValidationError as exc:
+            raise refuse(next(iter(exc.fields.values()))) from None
+
+    return check
+
+
+DateTime = Annotated[datetime, BeforeValidator(_from_engine(parse_datetime))]
+"""An ISO 8601 datetime (naive means UTC) or epoch seconds, as an aware UTC datetime."""
+EventTime = Annotated[datetime, BeforeValidator(_from_engine(parse_event_time))]
+"""DateTime, for the time of an event or a rule test: 1970 up to 2200."""
+
+_DIGITS_RE = re.compile(r"[0-9]{1,19}")
+
+
+def query_integer(low: int, high: int | None = None) -> Any:
+    """An integer query argument: ASCII digits only (int() would also take "٥٠", "1_000" and
+    "+5"); an int from a Python caller passes as it is. Bounds as `integer`."""
+    bounded = _int_check(low, high)
+
+    def check(value: Any) -> int:
+        if isinstance(value, str):
+            text = value.strip()
+            value = int(text) if _DIGITS_RE.fullmatch(text) else None
+        return bounded(value)
+
+    return Annotated[int, BeforeValidator(check)]
+
+
+def query_flag(value: Any) -> bool:
+    """A boolean query argument: true/false/1/0 in any case; a bool from Python passes."""
+    if isinstance(value, bool):
+        return value
+    flag = value.strip().lower() if isinstance(value, str) else None
+    if flag in ("true", "1"):
+        return True
+    if flag in ("false", "0"):
+        return False
+    raise refuse("must be true or false")
+
+
+QueryFlag = Annotated[bool, BeforeValidator(query_flag)]
+"""true/false/1/0 from a query string."""
