@@ -18,7 +18,6 @@ from flask import jsonify, render_template
 from ..auth import public
 from ..engine import event_schema as ev
 from ..engine import rule_schema as rs
-from ..engine.list_queries import ALERT_STATUSES, DELIVERY_STATUSES
 from ..engine.vocabulary import (
     CHANNELS,
     CONDITION_FIELDS,
@@ -29,6 +28,7 @@ from ..engine.vocabulary import (
     RISK_LEVELS,
     SEVERITIES,
 )
+from ..schemas.queries import ALERT_STATUSES, DELIVERY_STATUSES
 from ..services.keys import SCOPES
 from ..videodb import schema as vs
 from . import bp
