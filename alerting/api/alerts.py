@@ -3,16 +3,16 @@
 from flask import jsonify, request
 
 from ..auth import current_actor
-from ..engine.list_queries import parse_alert_query
 from ..schemas import responses as R
 from ..schemas.openapi import operation as op
+from ..schemas.queries import AlertQuery, parse_alert_query
 from ..schemas.serialize import listing
 from ..services import alerts
 from . import bp
 
 
 @bp.get("/alerts")
-@op("alerts", ok=R.AlertList, query="AlertQuery", errors=(422,))
+@op("alerts", ok=R.AlertList, query=AlertQuery, errors=(422,))
 def list_alerts():
     """Alerts, most severe first then newest, with filters."""
     query = parse_alert_query(request.args)

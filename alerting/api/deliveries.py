@@ -3,9 +3,9 @@
 from flask import jsonify, request
 
 from ..auth import current_actor
-from ..engine.list_queries import parse_delivery_query
 from ..schemas import responses as R
 from ..schemas.openapi import operation as op
+from ..schemas.queries import DeliveryQuery, parse_delivery_query
 from ..schemas.serialize import listing
 from ..services import deliveries
 from ..services.alerts import delivery_json
@@ -13,7 +13,7 @@ from . import bp
 
 
 @bp.get("/deliveries")
-@op("deliveries", ok=R.DeliveryList, query="DeliveryQuery", errors=(422,))
+@op("deliveries", ok=R.DeliveryList, query=DeliveryQuery, errors=(422,))
 def list_deliveries():
     """Deliveries, newest first; ?status=dead lists the dead letters."""
     query = parse_delivery_query(request.args)

@@ -3,10 +3,10 @@
 from flask import jsonify, request
 
 from ..auth import presented_key, scope
-from ..engine.list_queries import parse_event_query
 from ..extensions import limiter
 from ..schemas import responses as R
 from ..schemas.openapi import operation as op
+from ..schemas.queries import EventQuery, parse_event_query
 from ..schemas.serialize import listing
 from ..services import events
 from ..services.alerts import alert_json
@@ -37,7 +37,7 @@ def ingest():
 
 
 @bp.get("/events")
-@op("events", ok=R.EventList, query="EventQuery", errors=(422,))
+@op("events", ok=R.EventList, query=EventQuery, errors=(422,))
 def list_events():
     """Recent events, newest first, with filters."""
     query = parse_event_query(request.args)

@@ -3,9 +3,10 @@
 from flask import jsonify
 
 from ..auth import current_actor, scope
-from ..engine.errors import ValidationError
 from ..errors import ApiError
 from ..schemas import responses as R
+from ..schemas.common import validate
+from ..schemas.keys import KeyCreate
 from ..schemas.openapi import operation as op
 from ..schemas.serialize import serializer
 from ..services import keys
@@ -24,22 +25,12 @@ def list_keys():
 
 
 @bp.post("/keys")
-@op("keys", {201: (R.ApiKeyCreated, "Created")}, body="ApiKeyCreate")
+@op("keys", {201: (R.ApiKeyCreated, "Created")}, body=KeyCreate)
 @scope("admin")
 def create_key():
     """Create a key; the response is the only time the key is shown."""
-    body = json_body()
-    if not isinstance(body, dict):
-        raise ValidationError({"body": "must be a JSON object"})
-    unknown = set(body) - {"name", "scope"}
-    if unknown:
-        raise ValidationError({name: "unknown field" for name in sorted(unknown)})
-    name, key_scope = body.get("name"), body.get("scope", "read")
-    if not isinstance(name, str):
-        raise ValidationError({"name": "must be a string"})
-    if not isinstance(key_scope, str):
-        raise ValidationError({"scope": "must be a string"})
-    key, raw = keys.create_key(name, key_scope, actor=current_actor())
+    request = validate(KeyCreate, json_body())
+    key, raw = keys.create_key(request.name, request.scope, actor=current_actor())
     return jsonify({**key_json(key), "key": raw}), 201
 
 

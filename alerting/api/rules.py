@@ -3,9 +3,10 @@
 from flask import jsonify, request
 
 from ..auth import current_actor
-from ..engine.rule_schema import parse_rule_query
 from ..schemas import responses as R
 from ..schemas.openapi import operation as op
+from ..schemas.queries import RuleQuery, parse_rule_query
+from ..schemas.rules import RuleCreate, RuleTestRequest, RuleUpdate
 from ..schemas.serialize import listing
 from ..services import rule_test, rules
 from . import bp
@@ -13,7 +14,7 @@ from .util import json_body
 
 
 @bp.get("/alerts/rules")
-@op("rules", ok=R.RuleList, query="RuleQuery", errors=(422,))
+@op("rules", ok=R.RuleList, query=RuleQuery, errors=(422,))
 def list_rules():
     """List rules with filters (enabled, severity, q) and pagination."""
     query = parse_rule_query(request.args)
@@ -22,7 +23,7 @@ def list_rules():
 
 
 @bp.post("/alerts/rules")
-@op("rules", {201: (R.Rule, "Created")}, body="RuleCreate")
+@op("rules", {201: (R.Rule, "Created")}, body=RuleCreate)
 def create_rule():
     """Create a rule: 201 with the rule."""
     rule = rules.create_rule(json_body(), current_actor())
@@ -37,7 +38,7 @@ def get_rule(rule_id: str):
 
 
 @bp.put("/alerts/rules/<rule_id>")
-@op("rules", ok=R.Rule, body="RuleUpdate", errors=(404,))
+@op("rules", ok=R.Rule, body=RuleUpdate, errors=(404,))
 def update_rule(rule_id: str):
     """Partial update: only the fields sent change."""
     rules.get_rule(rule_id)  # 404 before 422 for an unknown rule
@@ -54,7 +55,7 @@ def delete_rule(rule_id: str):
 
 
 @bp.post("/alerts/rules/<rule_id>/test")
-@op("rules", ok=R.RuleTestResult, body="RuleTestRequest", body_required=False,
+@op("rules", ok=R.RuleTestResult, body=RuleTestRequest, body_required=False,
     errors=(404,))
 def test_rule(rule_id: str):
     """Test a rule against past events (writes nothing)."""

@@ -1,2 +1,9 @@
-"""Pydantic models: the one source of the API's validation, serialization and OpenAPI
-document (DESIGN.md's schemas/)."""
+"""Pydantic models for every request body and query string: the one place a field is declared.
+
+`common` holds the base model, the shared `Annotated` field types and `validate`, which turns
+pydantic's errors into the project's ValidationError (`{"<dotted.path>": "message"}`).
+"""
+
+from .common import ValidationError, validate
+
+__all__ = ["ValidationError", "validate"]

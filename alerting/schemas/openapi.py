@@ -33,6 +33,7 @@ ERROR_STATUSES = {
     413: "Body too large", 422: "Validation failed (`fields` names each bad field)",
     429: "Rate limited",
 }
+BLANK: Schema = {"type": "string", "pattern": r"^\s*$"}
 TAGS = ("rules", "events", "alerts", "deliveries", "notification", "keys", "health",
         "videodb", "meta")
 # A type: a pydantic model, a TypedDict, or any type pydantic's TypeAdapter takes; a str
@@ -48,7 +49,7 @@ class Operation:
     responses: dict[int, tuple[Body, str]]
     body: Body = None
     body_required: bool = True
-    query: str | None = None
+    query: Body = None  # a Query model, or a str naming pending_requests.queries()
     errors: tuple[int, ...] = ()
     envelope: bool = False  # VideoDB's {"success": true, "data": ...} and its own errors
     summary: str | None = None
@@ -69,32 +70,68 @@ def operation(tag: str, responses: dict[int, tuple[Body, str]] | None = None, *,
 
 
 class _Schemas:
-    """Every type the document names, generated in one pass at the end."""
+    """Every type the document names, generated in one pass at the end: request bodies in
+    pydantic's validation mode (what is accepted), answers in serialization mode."""
 
     def __init__(self) -> None:
-        self.types: dict[int, Any] = {}
+        self.types: dict[tuple[int, str], Any] = {}
 
-    def ref(self, body: Body) -> Schema:
+    def ref(self, body: Body, mode: str = "serialization") -> Schema:
         if body is None:
             return {}
         if isinstance(body, str):
             return {"$ref": REF.format(model=body)}
         if isinstance(body, dict):
             return body
-        self.types[id(body)] = body
-        return {"$placeholder": id(body)}
+        self.types[(id(body), mode)] = body
+        return {"$placeholder": [id(body), mode]}
 
-    def generate(self) -> tuple[dict[int, Schema], dict[str, Schema]]:
-        inputs = [(key, "serialization", TypeAdapter(kind).core_schema)
+    def generate(self) -> tuple[dict[tuple[int, str], Schema], dict[str, Schema]]:
+        inputs = [(key, key[1], TypeAdapter(kind).core_schema)
                   for key, kind in self.types.items()]
-        refs, defs = GenerateJsonSchema(ref_template=REF).generate_definitions(inputs)
+        refs, defs = _Generator(ref_template=REF).generate_definitions(inputs)
         return {key: ref for (key, _mode), ref in refs.items()}, defs
 
 
-def _resolve(node: Any, refs: dict[int, Schema]) -> Any:
+class _Generator(GenerateJsonSchema):
+    """pydantic's generator, without a `default: null` on a field that cannot be null: a
+    partial model (RuleUpdate) defaults every field to None to tell "not sent" apart, and
+    a document's defaults must be valid values."""
+
+    def default_schema(self, schema: Any) -> Schema:
+        result = super().default_schema(schema)
+        if result.get("default", ...) is None and not _allows_null(result):
+            del result["default"]
+        return result
+
+
+def _allows_null(schema: Schema) -> bool:
+    kind = schema.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return True
+    return any(_allows_null(s) for s in [*schema.get("anyOf", ()), *schema.get("oneOf", ())])
+
+
+def query_parameters(model: Any) -> list[Schema]:
+    """A query model's fields as query parameters (one key=value each). A Query model takes
+    a blank value as an absent argument, so each parameter also allows a blank string."""
+    schema = TypeAdapter(model).json_schema(mode="validation", ref_template=REF)
+    required = set(schema.get("required", ()))
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        param: Schema = {"name": name, "in": "query", "required": name in required,
+                         "style": "form", "explode": False,
+                         "schema": {"anyOf": [prop, BLANK]}}
+        if "description" in prop:
+            param["description"] = prop["description"]
+        params.append(param)
+    return params
+
+
+def _resolve(node: Any, refs: dict[tuple[int, str], Schema]) -> Any:
     if isinstance(node, dict):
         if "$placeholder" in node:
-            return refs[node["$placeholder"]]
+            return refs[tuple(node["$placeholder"])]
         return {k: _resolve(v, refs) for k, v in node.items()}
     if isinstance(node, list):
         return [_resolve(v, refs) for v in node]
@@ -125,13 +162,15 @@ def _operation(view: Callable, op: Operation, params: list[Schema],
     doc = (view.__doc__ or "").strip().split("\n")[0].rstrip(".")
     out: Schema = {"summary": op.summary or doc or view.__name__, "tags": [op.tag],
                    "responses": {}}
-    queries = pending_requests.queries()
-    params = params + (queries[op.query] if op.query else [])
+    if isinstance(op.query, str):
+        params = params + pending_requests.queries()[op.query]
+    elif op.query is not None:
+        params = params + query_parameters(op.query)
     if params:
         out["parameters"] = params
     if op.body is not None:
         out["requestBody"] = {"required": op.body_required, "content": {
-            "application/json": {"schema": schemas.ref(op.body)}}}
+            "application/json": {"schema": schemas.ref(op.body, "validation")}}}
     for status, (body, description) in op.responses.items():
         if body is None:
             out["responses"][str(status)] = {"description": description}

@@ -1,6 +1,6 @@
 """The request schemas of the OpenAPI document that are not pydantic models yet: what the
-validators in engine/ (rule_schema, event_schema, settings_schema, list_queries),
-videodb/schema and api/keys take, spelled as JSON Schema. Each goes when the request model
+validators in engine/ (event_schema, settings_schema) and videodb/schema take, spelled as
+JSON Schema. Each goes when the request model
 of its resource lands in schemas/ (the document then takes the model's own JSON schema).
 """
 
@@ -11,16 +11,7 @@ from typing import Any
 
 from ..engine import event_schema as ev
 from ..engine import rule_schema as rs
-from ..engine.list_queries import ALERT_STATUSES, DELIVERY_STATUSES
-from ..engine.vocabulary import (
-    CHANNELS,
-    CONDITION_FIELDS,
-    DAY_NAMES,
-    DAYS,
-    DEDUP_VARIABLES,
-    RISK_LEVELS,
-    SEVERITIES,
-)
+from ..engine.vocabulary import CHANNELS, RISK_LEVELS
 from ..videodb import schema as vs
 
 Schema = dict[str, Any]
@@ -35,9 +26,6 @@ EMAIL_PATTERN = "^" + rs._EMAIL_RE.pattern + "$"
 # An absolute http(s) URL with a host; no whitespace or control characters.
 HTTP_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[^\s\x00-\x1f\x7f]*)?$"  # noqa: E501
 PUSH_URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.\-]*://[^\s\x00-\x1f\x7f]+$"
-_DEDUP_VARS = "|".join(DEDUP_VARIABLES)
-DEDUP_PATTERN = r"^([^{}\x00]|\{\{|\}\}|\{(" + _DEDUP_VARS + r")\})*$"
-HHMM_PATTERN = r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$"
 # Epoch seconds that stay within datetime's years 1..9999.
 EPOCH_MIN, EPOCH_MAX = -62135596800, 253402300799
 
@@ -98,22 +86,11 @@ def datetime_in() -> Schema:
                       {"type": "number", "minimum": EPOCH_MIN, "maximum": EPOCH_MAX}]}
 
 
-DATETIME_OUT: Schema = {"type": "string", "format": "date-time"}
-STRING: Schema = {"type": "string"}
 BOOL: Schema = {"type": "boolean"}
 INT: Schema = {"type": "integer"}
 NUMBER: Schema = {"type": "number"}
 
 
-def _timezones() -> list[str]:
-    names = []
-    for name in sorted(rs._timezone_names().values()):
-        try:
-            if rs.check_timezone(name, "timezone") == name:
-                names.append(name)
-        except Exception:  # noqa: BLE001 - a zone this system lists but cannot load
-            continue
-    return names
 
 
 def _json_value(depth: int) -> Schema:
@@ -140,62 +117,10 @@ def json_object(description: str, *, nul: bool = False) -> Schema:
 # --- component schemas -----------------------------------------------------------------------
 
 
-def _condition_schemas() -> list[Schema]:
-    kinds: dict[str, list[str]] = {}
-    for field, kind in CONDITION_FIELDS.items():
-        kinds.setdefault(kind, []).append(field)
-    number = {"type": "number", "minimum": -rs.MAX_CONDITION_NUMBER,
-              "maximum": rs.MAX_CONDITION_NUMBER}
-    word = text(rs.MAX_CONDITION_TEXT)
-    regex = {"type": "string", "format": "regex", "minLength": 1,
-             "maxLength": rs.MAX_CONDITION_TEXT,
-             "description": "A regular expression in RE2 syntax (no backreferences or "
-                            "lookaround), case-insensitive, found anywhere in the text"}
-    cases: list[tuple[list[str], tuple[str, ...], Schema]] = [
-        (kinds["number"], ("eq", "ne", "gt", "gte", "lt", "lte"), number),
-        (kinds["number"], ("in", "not_in"),
-         array(number, min_items=1, max_items=rs.MAX_CONDITION_ITEMS)),
-        (kinds["text"] + kinds["list"], ("eq", "ne", "contains"), word),
-        (kinds["text"] + kinds["list"], ("matches",), regex),
-        (kinds["text"] + kinds["list"], ("in", "not_in"),
-         array(word, min_items=1, max_items=rs.MAX_CONDITION_ITEMS)),
-    ]
-    return [obj({"field": {"enum": fields}, "op": {"enum": list(ops)}, "value": value},
-                ("field", "op", "value"))
-            for fields, ops, value in cases]
 
 
-def _id_list() -> Schema:
-    return nullable(array(text(rs.MAX_ID, blank=False), max_items=rs.MAX_ID_ITEMS))
 
 
-def _rule_properties() -> dict[str, Schema]:
-    day = {"enum": list(DAYS) + list(DAY_NAMES)}
-    schedule = obj({
-        "days": nullable(array(day, min_items=1, max_items=28)),
-        "start_time": nullable({"type": "string", "pattern": HHMM_PATTERN}),
-        "end_time": nullable({"type": "string", "pattern": HHMM_PATTERN}),
-        "timezone": nullable({"enum": _timezones()}),
-    }, description="When the rule is active; end before start spans midnight")
-    return {
-        "name": text(rs.MAX_NAME, blank=False),
-        "description": nullable(text(rs.MAX_DESCRIPTION)),
-        "enabled": BOOL,
-        "severity": {"enum": list(SEVERITIES)},
-        "risk_threshold": nullable(integer(0, 100)),
-        "object_types": _id_list(),
-        "camera_ids": _id_list(),
-        "zone_ids": _id_list(),
-        "min_confidence": nullable({"type": "number", "minimum": 0, "maximum": 1}),
-        "schedule": nullable(schedule),
-        "conditions": nullable(array({"anyOf": _condition_schemas()},
-                                     max_items=rs.MAX_CONDITIONS)),
-        "dedup_key_template": nullable({"type": "string", "maxLength": rs.MAX_DEDUP_TEMPLATE,
-                                        "pattern": DEDUP_PATTERN}),
-        "cooldown_seconds": integer(0, rs.MAX_COOLDOWN_SECONDS),
-        "channels": array({"enum": list(CHANNELS)}, max_items=len(CHANNELS) * 4),
-        "targets": nullable(ref("RuleTargets")),
-    }
 
 
 def _email() -> Schema:
@@ -259,8 +184,6 @@ def _settings_in() -> Schema:
 
 
 
-def _json(schema: Schema, description: str) -> Schema:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _param(name: str, where: str, schema: Schema, description: str = "",
@@ -279,30 +202,12 @@ def blank_or(schema: Schema) -> Schema:
     return {"anyOf": [schema, {"type": "string", "pattern": r"^\s*$"}]}
 
 
-def _pagination(default: int = 50, high: int = 1000) -> list[Schema]:
-    return [_param("limit", "query", {**integer(1, high), "default": default}),
-            _param("offset", "query", {**integer(0, rs.MAX_OFFSET), "default": 0})]
 
 
 
 def components() -> dict[str, Schema]:
     """The request bodies' component schemas, by name."""
-    rule_props = _rule_properties()
     return {
-        "RuleCreate": obj(rule_props, rs.REQUIRED_RULE_FIELDS),
-        "RuleUpdate": obj(rule_props, description="A partial update: only the fields sent "
-                                                  "change"),
-        "RuleTargets": obj({
-            "email_recipients": nullable(array(_email(), max_items=rs.MAX_EMAIL_RECIPIENTS)),
-            "webhook_url": nullable(_http_url()),
-            "push_urls": nullable(array(_push_url(), max_items=rs.MAX_PUSH_URLS)),
-        }),
-        "RuleTestRequest": obj({
-            "event_ids": nullable(array(integer(1, rs.MAX_DB_INT),
-                                        max_items=rs.MAX_TEST_EVENT_IDS)),
-            "test_time": nullable(datetime_in()),
-            "limit": nullable(integer(1, 1000)),
-        }),
         "EventIn": _event_in(),
         "EventBatch": obj({"events": array(ref("EventIn"), min_items=1,
                                            max_items=ev.MAX_BATCH)}, ("events",),
@@ -314,11 +219,6 @@ def components() -> dict[str, Schema]:
             "webhook_url": {"anyOf": [_http_url(), {"const": ""}, {"type": "null"}]},
             "push_urls": nullable(array(_push_url(), max_items=rs.MAX_PUSH_URLS)),
         }, ("channel",)),
-        "ApiKeyCreate": obj({
-            "name": {"type": "string", "description": "1 to 100 characters, stripped",
-                     "pattern": r"^\s*[^\s\x00]([^\x00]{0,98}[^\s\x00])?\s*$"},
-            "scope": {"enum": ["admin", "ingest", "read"]},  # services.keys.SCOPES
-        }, ("name",)),
         "StreamCreate": obj({
             "collection_id": nullable(text(vs.MAX_ID)),
             "url": text(vs.MAX_URL, blank=False),
@@ -376,35 +276,6 @@ def queries() -> dict[str, list[Schema]]:
     """The query strings' parameters, by name."""
     epoch = {"type": "number", "minimum": 0, "exclusiveMaximum": 253402300800}
     return {
-        "EventQuery": [
-            _param("camera_id", "query", text(255)),
-            _param("object_type", "query", text(100)),
-            _param("since", "query", blank_or(DATETIME_OUT)),
-            _param("until", "query", blank_or(DATETIME_OUT)),
-            _param("risk_level", "query", blank_or({"enum": list(RISK_LEVELS)})),
-            *_pagination(),
-        ],
-        "AlertQuery": [
-            _param("status", "query", blank_or({"enum": list(ALERT_STATUSES)})),
-            _param("severity", "query", blank_or({"enum": list(SEVERITIES)})),
-            _param("rule_id", "query", text(36)),
-            _param("camera_id", "query", text(255)),
-            _param("since", "query", blank_or(DATETIME_OUT)),
-            *_pagination(),
-        ],
-        "DeliveryQuery": [
-            _param("status", "query", blank_or({"enum": list(DELIVERY_STATUSES)}),
-                   "`dead` lists the dead letters"),
-            _param("channel", "query", blank_or({"enum": list(CHANNELS)})),
-            _param("alert_id", "query", integer(0, rs.MAX_DB_INT)),
-            *_pagination(),
-        ],
-        "RuleQuery": [
-            _param("enabled", "query", BOOL),
-            _param("severity", "query", blank_or({"enum": list(SEVERITIES)})),
-            _param("q", "query", text(rs.MAX_QUERY_TEXT), "In the name or description"),
-            *_pagination(),
-        ],
         "StreamQuery": [
             _param("limit", "query", {**integer(1, vs.MAX_PAGE_SIZE), "default": 1000}),
             _param("offset", "query", {**integer(0, vs.MAX_OFFSET), "default": 0}),

@@ -13,8 +13,8 @@ from typing import Any, Literal, NotRequired
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from typing_extensions import TypedDict
 
-from ..engine.list_queries import ALERT_STATUSES, DELIVERY_STATUSES
 from ..engine.vocabulary import CHANNELS, DAYS, MATCH_CONDITIONS, RISK_LEVELS, SEVERITIES
+from .queries import ALERT_STATUSES, DELIVERY_STATUSES
 
 Severity = Literal[SEVERITIES]  # type: ignore[valid-type]
 Channel = Literal[CHANNELS]  # type: ignore[valid-type]

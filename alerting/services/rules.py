@@ -9,11 +9,11 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .. import signals
-from ..engine.rule_schema import RULE_FIELDS, parse_rule
 from ..errors import ApiError
 from ..extensions import db
 from ..models import AlertRule
 from ..schemas import responses as schemas
+from ..schemas.rules import RULE_FIELDS, parse_rule
 from ..schemas.serialize import serializer
 from . import audit
 from .notification_targets import seal_targets
@@ -33,7 +33,7 @@ rule_json = serializer(schemas.Rule)
 
 
 def rule_record(rule: AlertRule) -> dict[str, Any]:
-    """The stored fields as a plain dict (what engine.rule_schema.rule_from_record takes)."""
+    """The stored fields as a plain dict (what engine.types.rule_from_record takes)."""
     return {"id": rule.id, **{name: getattr(rule, name) for name in RULE_FIELDS}}
 
 
