@@ -1,7 +1,7 @@
 """GET /api/openapi.json (the OpenAPI 3.1 document of every JSON route) and GET /api/docs.
 
 The document is built once per process from the same constants the validators use
-(engine/rule_schema, event_schema, settings_schema, list_queries, videodb/schema), so its
+(engine/rule_schema, list_queries, schemas/events, notification_settings, videodb), so its
 request schemas say what the API accepts: types, ranges, enums, required fields, and
 `additionalProperties: false` where unknown fields are refused. tests/test_openapi.py checks
 it covers exactly the routes of the app, and runs schemathesis against it.
@@ -16,7 +16,6 @@ from typing import Any
 from flask import jsonify, render_template
 
 from ..auth import public
-from ..engine import event_schema as ev
 from ..engine import rule_schema as rs
 from ..engine.list_queries import ALERT_STATUSES, DELIVERY_STATUSES
 from ..engine.vocabulary import (
@@ -29,8 +28,9 @@ from ..engine.vocabulary import (
     RISK_LEVELS,
     SEVERITIES,
 )
+from ..schemas import events as ev
+from ..schemas import videodb as vs
 from ..services.keys import SCOPES
-from ..videodb import schema as vs
 from . import bp
 
 Schema = dict[str, Any]

@@ -10,7 +10,8 @@ from __future__ import annotations
 from flask import request
 
 from ..auth import current_actor
-from . import payloads, schema, service
+from ..schemas import videodb as schema
+from . import payloads, service
 from .blueprint import bp, json_object, ok
 
 # --- collection -------------------------------------------------------------------------------
