@@ -3,7 +3,7 @@ larger number in a URL is a 404 rather than an overflow in the database driver."
 
 from werkzeug.routing import IntegerConverter
 
-from .engine.rule_schema import MAX_DB_INT
+from .schemas.common import MAX_DB_INT
 
 
 class IdConverter(IntegerConverter):

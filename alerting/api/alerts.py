@@ -3,7 +3,7 @@
 from flask import jsonify, request
 
 from ..auth import current_actor
-from ..engine.list_queries import parse_alert_query
+from ..schemas.queries import parse_alert_query
 from ..services import alerts
 from . import bp
 

@@ -3,7 +3,7 @@
 from flask import jsonify, request
 
 from ..auth import current_actor
-from ..engine.list_queries import parse_delivery_query
+from ..schemas.queries import parse_delivery_query
 from ..services import deliveries
 from ..services.alerts import delivery_json
 from . import bp

@@ -3,8 +3,8 @@
 from flask import jsonify, request
 
 from ..auth import presented_key, scope
-from ..engine.list_queries import parse_event_query
 from ..extensions import limiter
+from ..schemas.queries import parse_event_query
 from ..services import events
 from ..services.alerts import alert_json
 from ..services.keys import hash_key

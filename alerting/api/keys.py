@@ -3,10 +3,11 @@
 from flask import jsonify
 
 from ..auth import current_actor, scope
-from ..engine.errors import ValidationError
 from ..engine.timeparse import isoformat_z
 from ..errors import ApiError
 from ..models import ApiKey
+from ..schemas.common import validate
+from ..schemas.keys import KeyCreate
 from ..services import keys
 from . import bp
 from .util import json_body
@@ -35,18 +36,8 @@ def list_keys():
 @scope("admin")
 def create_key():
     """Create a key; the response is the only time the key is shown."""
-    body = json_body()
-    if not isinstance(body, dict):
-        raise ValidationError({"body": "must be a JSON object"})
-    unknown = set(body) - {"name", "scope"}
-    if unknown:
-        raise ValidationError({name: "unknown field" for name in sorted(unknown)})
-    name, key_scope = body.get("name"), body.get("scope", "read")
-    if not isinstance(name, str):
-        raise ValidationError({"name": "must be a string"})
-    if not isinstance(key_scope, str):
-        raise ValidationError({"scope": "must be a string"})
-    key, raw = keys.create_key(name, key_scope, actor=current_actor())
+    request = validate(KeyCreate, json_body())
+    key, raw = keys.create_key(request.name, request.scope, actor=current_actor())
     return jsonify({**key_json(key), "key": raw}), 201
 
 

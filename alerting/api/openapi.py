@@ -17,7 +17,6 @@ from flask import jsonify, render_template
 
 from ..auth import public
 from ..engine import rule_schema as rs
-from ..engine.list_queries import ALERT_STATUSES, DELIVERY_STATUSES
 from ..engine.vocabulary import (
     CHANNELS,
     CONDITION_FIELDS,
@@ -30,6 +29,7 @@ from ..engine.vocabulary import (
 )
 from ..schemas import events as ev
 from ..schemas import videodb as vs
+from ..schemas.queries import ALERT_STATUSES, DELIVERY_STATUSES
 from ..services.keys import SCOPES
 from . import bp
 
@@ -453,7 +453,12 @@ def _components() -> dict[str, Schema]:
             "backlog": _out({"events_unprocessed": INT, "deliveries_pending": INT}),
             "secrets": {"enum": ["ok", "unreadable"]},
             "unreadable_secrets": array({"enum": ["smtp_password", "webhook_secret",
-                                                  "push_urls"]}),
+                                                  "push_urls", "default_webhook_url"]}),
+            "connections": _out({
+                "websockets": _out({name: INT for name in (
+                    "open", "max", "max_per_principal", "opened_total", "refused_total",
+                    "dropped_total")}),
+                "slow_requests_closed": INT}),
             "error": STRING,
         }, ("status", "database")),
         "ApiKey": _out(key_props),

@@ -3,7 +3,7 @@
 from flask import jsonify, request
 
 from ..auth import current_actor
-from ..engine.rule_schema import parse_rule_query
+from ..schemas.queries import parse_rule_query
 from ..services import rule_test, rules
 from . import bp
 from .util import json_body

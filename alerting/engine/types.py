@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
+
+from .vocabulary import DAYS, DEFAULT_COOLDOWN_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +76,48 @@ class Rule:
     dedup_key_template: str | None = None
     cooldown_seconds: int = 300
     channels: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _as_time(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    hours, minutes = str(value).split(":")[:2]
+    return time(int(hours), int(minutes))
+
+
+def _freeze(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def rule_from_record(record: Mapping[str, Any]) -> Rule:
+    """The engine's Rule from a stored rule (its validated columns plus "id").
+
+    Assumes the record was validated when it was saved; `targets` has no place in Rule.
+    """
+    schedule = record.get("schedule")
+    conditions = record.get("conditions")
+    cooldown = record.get("cooldown_seconds")
+    return Rule(
+        id=str(record["id"]),
+        name=record["name"],
+        severity=record["severity"],
+        enabled=bool(record.get("enabled", True)),
+        risk_threshold=record.get("risk_threshold"),
+        object_types=_freeze(record.get("object_types") or None),
+        camera_ids=_freeze(record.get("camera_ids") or None),
+        zone_ids=_freeze(record.get("zone_ids") or None),
+        min_confidence=record.get("min_confidence"),
+        schedule=None if not schedule else Schedule(
+            days=tuple(schedule.get("days") or DAYS),
+            start_time=_as_time(schedule.get("start_time") or "00:00"),
+            end_time=_as_time(schedule.get("end_time") or "00:00"),
+            timezone=schedule.get("timezone"),
+        ),
+        conditions=None if not conditions else tuple(
+            Condition(field=c["field"], op=c["op"], value=_freeze(c["value"]))
+            for c in conditions
+        ),
+        dedup_key_template=record.get("dedup_key_template"),
+        cooldown_seconds=DEFAULT_COOLDOWN_SECONDS if cooldown is None else int(cooldown),
+        channels=tuple(record.get("channels") or ()),
+    )

@@ -16,22 +16,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
 import pydantic
-from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..engine.errors import ValidationError
-
-__all__ = [
-    "MAX_DB_INT", "MAX_ID", "MAX_ID_ITEMS", "MAX_OFFSET", "Body", "Flag", "Fraction",
-    "Query", "TimeOfDay", "Timezone", "ValidationError", "choice", "dedupe", "id_list",
-    "integer", "item_list", "nullable", "optional_text", "refuse", "storable", "string_list",
-    "text", "validate",
-]
+from ..engine.timeparse import parse_datetime, parse_event_time
 
 # The largest id a row can have: primary keys are INTEGER (32-bit on PostgreSQL). A larger id
 # is refused (422) or not found (404), not an "integer out of range" 500 from the database.
@@ -59,6 +55,14 @@ _MESSAGES = {
 def refuse(message: str, *, at: str | None = None) -> PydanticCustomError:
     """An error to `raise` in a validator; `at` names a field under the validated value."""
     return PydanticCustomError("invalid", message, {"at": at} if at else None)
+
+
+def check_at(check: Callable[[Any], Any], value: Any, at: str) -> Any:
+    """check(value), its refusal reported at `at` (a field under the validated value)."""
+    try:
+        return check(value)
+    except PydanticCustomError as exc:
+        raise refuse(exc.message(), at=at) from None
 
 
 def _path(error: Mapping[str, Any]) -> str:
@@ -140,7 +144,10 @@ def storable(value: str) -> str:
     return value
 
 
-def _text_check(max_length: int, *, strip: bool, allow_empty: bool, what: str) -> Check:
+def text_check(max_length: int, *, strip: bool = True, allow_empty: bool = False,
+               what: str = "a string") -> Check:
+    """The check behind `text`, for validators that go on from the cleaned string."""
+
     def check(value: Any) -> str:
         if not isinstance(value, str):
             raise refuse(f"must be {what}")
@@ -204,19 +211,20 @@ def text(max_length: int, *, strip: bool = True, allow_empty: bool = False,
          what: str = "a string") -> Any:
     """A string of at most max_length characters (after stripping) that a database stores."""
     return Annotated[str, BeforeValidator(
-        _text_check(max_length, strip=strip, allow_empty=allow_empty, what=what))]
+        text_check(max_length, strip=strip, allow_empty=allow_empty, what=what)),
+        Field(max_length=max_length, min_length=0 if allow_empty else 1)]
 
 
 def optional_text(max_length: int) -> Any:
     """Null or a string; a blank string is stored as null."""
-    check = _text_check(max_length, strip=True, allow_empty=True, what="a string or null")
-    return Annotated[str | None, BeforeValidator(
+    check = text_check(max_length, strip=True, allow_empty=True, what="a string or null")
+    return Annotated[Annotated[str, Field(max_length=max_length)] | None, BeforeValidator(
         lambda v: None if v is None else (check(v) or None))]
 
 
 def integer(low: int, high: int | None = None) -> Any:
     """An integer in low..high (no upper bound when high is None); 75.0 counts, "75" does not."""
-    return Annotated[int, BeforeValidator(_int_check(low, high))]
+    return Annotated[int, BeforeValidator(_int_check(low, high)), Field(ge=low, le=high)]
 
 
 def nullable(kind: Any) -> Any:
@@ -236,7 +244,7 @@ def _flag(value: Any) -> bool:
     return value
 
 
-Fraction = Annotated[float, BeforeValidator(_fraction)]
+Fraction = Annotated[float, BeforeValidator(_fraction), Field(ge=0, le=1)]
 """A number from 0 to 1, as a float."""
 Flag = Annotated[bool, BeforeValidator(_flag)]
 """true or false, nothing else (not 1, not "true")."""
@@ -252,7 +260,8 @@ def choice(options: Iterable[str]) -> Any:
             return value.strip().lower()
         raise refuse(message)
 
-    return Annotated[str, BeforeValidator(check)]
+    return Annotated[str, BeforeValidator(check),
+                     WithJsonSchema({"type": "string", "enum": list(allowed)})]
 
 
 def item_list(item: Any, *, max_items: int, what: str, min_items: int = 0,
@@ -275,7 +284,8 @@ def item_list(item: Any, *, max_items: int, what: str, min_items: int = 0,
                          else f"must list at least {min_items} values")
         return value
 
-    return Annotated[list[item], BeforeValidator(before), pydantic.AfterValidator(after)]
+    return Annotated[list[item], BeforeValidator(before), pydantic.AfterValidator(after),
+                     Field(max_length=max_items)]
 
 
 def string_list(*, max_items: int, max_length: int, nullable: bool,
@@ -304,7 +314,8 @@ def _time_of_day(value: Any) -> str:
     return f"{int(match[1]):02d}:{match[2]}"
 
 
-TimeOfDay = Annotated[str, BeforeValidator(_time_of_day)]
+TimeOfDay = Annotated[str, BeforeValidator(_time_of_day), WithJsonSchema(
+    {"type": "string", "pattern": r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$"})]
 """A time "H:MM" or "HH:MM", returned as "HH:MM"."""
 
 
@@ -332,3 +343,109 @@ def timezone_name(value: Any) -> str:
 
 Timezone = Annotated[str, BeforeValidator(timezone_name)]
 """An IANA timezone name (any case), returned in its canonical spelling."""
+
+
+_EMAIL_RE = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+MAX_EMAIL = 254
+MAX_URL = 2048
+
+
+def email_address(value: Any) -> str:
+    """An address that looks like local@domain.tld (ASCII, no display name, no separators)."""
+    address = text_check(MAX_EMAIL, strip=True, allow_empty=False,
+                          what="an email address")(value)
+    if not _EMAIL_RE.fullmatch(address):
+        raise refuse("must be an email address")
+    return address
+
+
+def http_url(value: Any) -> str:
+    """An absolute http(s) URL with a host. Where it may point is the outgoing policy's
+    business (services), not the schema's."""
+    url = text_check(MAX_URL, strip=True, allow_empty=False, what="an http or https URL")(value)
+    message = "must be an http or https URL"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise refuse(message)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise refuse(message) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise refuse(message)
+    return url
+
+
+_PUSH_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
+_push_text = text_check(MAX_URL, what="a notification URL such as ntfy://topic")
+
+
+def push_url(value: Any) -> str:
+    """An Apprise notification URL: scheme://something, no spaces or control characters."""
+    url = _push_text(value)
+    scheme, sep, rest = url.partition("://")
+    if (not sep or not rest or not _PUSH_SCHEME.fullmatch(scheme)
+            or any(ch.isspace() or ord(ch) < 32 for ch in url)):
+        raise refuse("must be a notification URL such as ntfy://topic")
+    return url
+
+
+Email = Annotated[str, BeforeValidator(email_address)]
+"""An email address (local@domain.tld)."""
+HttpUrl = Annotated[str, BeforeValidator(http_url)]
+"""An absolute http or https URL, kept as written (stripped)."""
+PushUrl = Annotated[str, BeforeValidator(push_url)]
+"""An Apprise notification URL (ntfy://topic, tgram://bot/chat, ...)."""
+
+
+def _from_engine(parse: Callable[[Any, str], Any]) -> Check:
+    """A check from a parser that raises the engine's ValidationError({field: message})."""
+
+    def check(value: Any) -> Any:
+        try:
+            return parse(value, "value")
+        except ValidationError as exc:
+            raise refuse(next(iter(exc.fields.values()))) from None
+
+    return check
+
+
+DateTime = Annotated[datetime, BeforeValidator(_from_engine(parse_datetime))]
+"""An ISO 8601 datetime (naive means UTC) or epoch seconds, as an aware UTC datetime."""
+EventTime = Annotated[datetime, BeforeValidator(_from_engine(parse_event_time))]
+"""DateTime, for the time of an event or a rule test: 1970 up to 2200."""
+
+_DIGITS_RE = re.compile(r"[0-9]{1,19}")
+
+
+def query_integer(low: int, high: int | None = None) -> Any:
+    """An integer query argument: ASCII digits only (int() would also take "٥٠", "1_000" and
+    "+5"); an int from a Python caller passes as it is. Bounds as `integer`."""
+    bounded = _int_check(low, high)
+
+    def check(value: Any) -> int:
+        if isinstance(value, str):
+            text = value.strip()
+            value = int(text) if _DIGITS_RE.fullmatch(text) else None
+        return bounded(value)
+
+    return Annotated[int, BeforeValidator(check), Field(ge=low, le=high)]
+
+
+def query_flag(value: Any) -> bool:
+    """A boolean query argument: true/false/1/0 in any case; a bool from Python passes."""
+    if isinstance(value, bool):
+        return value
+    flag = value.strip().lower() if isinstance(value, str) else None
+    if flag in ("true", "1"):
+        return True
+    if flag in ("false", "0"):
+        return False
+    raise refuse("must be true or false")
+
+
+QueryFlag = Annotated[bool, BeforeValidator(query_flag)]
+"""true/false/1/0 from a query string."""

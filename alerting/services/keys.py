@@ -11,14 +11,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 
-from ..engine.errors import ValidationError
-from ..engine.rule_schema import check_storable
 from ..extensions import db
 from ..models import ApiKey, utcnow
+from ..schemas.common import validate
+from ..schemas.keys import SCOPES as SCOPES  # re-exported: the pages and the API docs list them
+from ..schemas.keys import KeyCreate
 from . import audit
 from .events import write_transaction
 
-SCOPES = ("admin", "ingest", "read")
 KEY_PREFIX = "ak_"
 # last_used_at is written at most this often per key, so ingest does not write per request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -70,19 +70,8 @@ def clear_cache() -> None:
 
 def create_key(name: str, scope: str, actor: str, raw: str | None = None) -> tuple[ApiKey, str]:
     """Create a key; returns the row and the raw key (which is never stored)."""
-    errors = {}
-    name = (name or "").strip()
-    if not name or len(name) > 100:
-        errors["name"] = "must be 1 to 100 characters"
-    else:
-        try:
-            check_storable(name, "name")
-        except ValidationError as exc:
-            errors.update(exc.fields)
-    if scope not in SCOPES:
-        errors["scope"] = f"must be one of {', '.join(SCOPES)}"
-    if errors:
-        raise ValidationError(errors)
+    request = validate(KeyCreate, {"name": name, "scope": scope})
+    name, scope = request.name, request.scope
     raw = raw or KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(name=name, scope=scope, prefix=raw[:10], key_hash=hash_key(raw), created_by=actor)
     db.session.add(key)

@@ -24,8 +24,8 @@ from ..engine.cooldown import CooldownLedger
 from ..engine.dedup import dedup_zone
 from ..engine.event_record import event_from_record
 from ..engine.index import RuleIndex
-from ..engine.rule_schema import rule_from_record
 from ..engine.types import Event as EngineEvent
+from ..engine.types import rule_from_record
 from ..engine.vocabulary import SEVERITY_PRIORITY
 from ..extensions import db
 from ..models import (

@@ -8,8 +8,9 @@ from flask import current_app
 
 from ..engine.cooldown import CooldownLedger
 from ..engine.matching import match_event
-from ..engine.rule_schema import parse_rule_test, rule_from_record
 from ..engine.timeparse import isoformat_z
+from ..engine.types import rule_from_record
+from ..schemas.rules import parse_rule_test
 from .events import engine_event, events_by_ids, recent_events
 from .rules import get_rule, rule_record
 

@@ -9,11 +9,11 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .. import signals
-from ..engine.rule_schema import RULE_FIELDS, parse_rule
 from ..engine.timeparse import isoformat_z
 from ..errors import ApiError
 from ..extensions import db
 from ..models import AlertRule
+from ..schemas.rules import RULE_FIELDS, parse_rule
 from . import audit
 from .notification_targets import seal_targets
 
@@ -38,7 +38,7 @@ def rule_json(rule: AlertRule) -> dict[str, Any]:
 
 
 def rule_record(rule: AlertRule) -> dict[str, Any]:
-    """The stored fields as a plain dict (what engine.rule_schema.rule_from_record takes)."""
+    """The stored fields as a plain dict (what engine.types.rule_from_record takes)."""
     return {"id": rule.id, **{name: getattr(rule, name) for name in RULE_FIELDS}}
 
 

@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 
 from .. import signals
 from ..engine.errors import ValidationError
-from ..engine.rule_schema import MAX_NAME, parse_rule
 from ..errors import ApiError
 from ..extensions import db
 from ..models import (
@@ -30,6 +29,7 @@ from ..models import (
     VideodbStream,
 )
 from ..notify.redact import redact_url
+from ..schemas.rules import MAX_NAME, parse_rule
 from ..schemas.videodb import COLLECTION_ID
 from ..services import audit, rules
 from ..services.notification_targets import seal_targets

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..auth import login_required
-from ..engine.list_queries import ALERT_STATUSES, parse_alert_query
 from ..engine.vocabulary import SEVERITIES
 from ..extensions import db
 from ..models import Alert, AlertRule, Event
+from ..schemas.queries import ALERT_STATUSES, parse_alert_query
 from ..services import alerts
 from . import bp
 from .events import parse_filters

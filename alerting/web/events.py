@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 
 from ..auth import login_required
 from ..engine.errors import ValidationError
-from ..engine.list_queries import parse_event_query
 from ..engine.vocabulary import RISK_LEVELS
 from ..extensions import db
 from ..models import Alert, Event
+from ..schemas.queries import parse_event_query
 from ..services import events
 from . import bp
 from .forms import render

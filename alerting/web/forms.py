@@ -2,8 +2,8 @@
 
 The forms render inputs and carry the CSRF token; they do not validate. A submitted form is
 turned into the JSON-shaped payload the API takes and handed to the same service, so the one
-validation (engine.rule_schema, schemas.notification_settings) decides for both;
-`place_errors` then puts each ValidationError path beside the input it came from.
+validation (the pydantic models of schemas/) decides for both; `place_errors` then
+puts each ValidationError path beside the input it came from.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..engine.vocabulary import CHANNELS, CONDITION_FIELDS, CONDITION_OPS, DAYS, SEVERITIES
-from ..services.keys import SCOPES
+from ..schemas.keys import SCOPES
 
 try:
     from wtforms import SelectChoice

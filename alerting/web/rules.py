@@ -1,7 +1,7 @@
 """Rule pages: the list (filters, search, enable/disable, delete), the form, the rule test.
 
 The form is only a way to type a rule: it becomes the API's JSON payload and goes to
-services.rules, whose validation (engine.rule_schema) is the only one. Its errors come back as
+services.rules, whose validation (schemas.rules) is the only one. Its errors come back as
 dotted paths ("schedule.start_time", "conditions.0.value") and are put beside their inputs.
 """
 
@@ -19,11 +19,11 @@ from wtforms import Field
 
 from ..auth import current_actor, login_required
 from ..engine.errors import ValidationError
-from ..engine.rule_schema import parse_rule_query
 from ..engine.timeparse import isoformat_z
 from ..engine.vocabulary import CONDITION_FIELDS, DAYS, DEDUP_VARIABLES, SEVERITIES
 from ..extensions import db
 from ..models import Alert, AlertRule, Detection, Event, utcnow
+from ..schemas.queries import parse_rule_query
 from ..services import rule_test, rules
 from ..services.events import recent_events
 from . import bp

@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alerting.engine.matching import match_event
-from alerting.engine.rule_schema import parse_rule, rule_from_record
+from alerting.engine.types import rule_from_record
 from alerting.engine.vocabulary import CONDITION_FIELDS, DAYS, SEVERITIES
+from alerting.schemas.rules import parse_rule
 
 CAMERAS = ["front", "back", "garage"]
 TYPES = ["person", "car", "Cat", "dog"]

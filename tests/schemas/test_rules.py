@@ -6,24 +6,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alerting.engine.errors import ValidationError
-from alerting.engine.rule_schema import (
-    CONDITION_KEYS,
-    RULE_FIELDS,
-    SCHEDULE_KEYS,
-    TARGET_KEYS,
-    parse_pagination,
-    parse_rule,
-    parse_rule_query,
-    parse_rule_test,
-    rule_from_record,
-)
-from alerting.engine.types import Condition, Rule, Schedule
+from alerting.engine.types import Condition, Rule, Schedule, rule_from_record
 from alerting.engine.vocabulary import (
     CHANNELS,
     CONDITION_FIELDS,
     CONDITION_OPS,
     DAYS,
     SEVERITIES,
+)
+from alerting.schemas.queries import parse_pagination, parse_rule_query
+from alerting.schemas.rules import (
+    CONDITION_KEYS,
+    RULE_FIELDS,
+    SCHEDULE_KEYS,
+    TARGET_KEYS,
+    parse_rule,
+    parse_rule_test,
 )
 
 # The POST /api/alerts/rules example of spec/alerts-api.md, as written.

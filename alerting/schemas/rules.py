@@ -1,0 +1,351 @@
+"""Alert rules: the create and update bodies, their parts, and the rule test's body.
+
+The JSON API, the rule pages and the VideoDB-compatible API all validate a rule through
+RuleCreate / RuleUpdate (via `parse_rule`), so none of them can accept what another refuses.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
+
+from ..engine.regex import regex_problem
+from ..engine.vocabulary import (
+    CHANNELS,
+    CONDITION_FIELDS,
+    CONDITION_OPS,
+    DAY_NAMES,
+    DAYS,
+    DEDUP_VARIABLES,
+    DEFAULT_COOLDOWN_SECONDS,
+    SEVERITIES,
+)
+from .common import (
+    MAX_DB_INT,
+    Body,
+    Email,
+    EventTime,
+    Flag,
+    Fraction,
+    HttpUrl,
+    PushUrl,
+    TimeOfDay,
+    Timezone,
+    check_at,
+    choice,
+    id_list,
+    integer,
+    is_number,
+    item_list,
+    optional_text,
+    refuse,
+    text,
+    text_check,
+    validate,
+)
+
+MAX_NAME = 255
+MAX_DESCRIPTION = 2000
+MAX_COOLDOWN_SECONDS = 7 * 24 * 3600
+MAX_DEDUP_TEMPLATE = 255
+MAX_CONDITIONS = 50
+MAX_CONDITION_TEXT = 500
+MAX_CONDITION_ITEMS = 100
+MAX_CONDITION_NUMBER = 10**15
+MAX_EMAIL_RECIPIENTS = 50
+MAX_PUSH_URLS = 20
+MAX_TEST_EVENT_IDS = 1000
+
+
+# --- field types -----------------------------------------------------------------------------
+
+
+def _day(value: Any) -> str:
+    if isinstance(value, str):
+        day = value.strip().lower()
+        if day in DAYS:
+            return day
+        if day in DAY_NAMES:
+            return DAY_NAMES[day]
+    raise refuse("must be a day of the week (sun..sat)")
+
+
+Day = Annotated[str, BeforeValidator(_day)]
+Days = item_list(Day, max_items=7 * 4, what="a list of days")
+
+
+def _dedup_template(value: Any) -> str | None:
+    if value is None:
+        return None
+    value = text_check(MAX_DEDUP_TEMPLATE, strip=False, allow_empty=True,
+                       what="a string or null")(value)
+    if not value.strip():
+        return None
+    try:
+        parts = list(string.Formatter().parse(value))
+    except ValueError:
+        raise refuse("has unbalanced braces (write {{ or }} for a literal brace)") from None
+    allowed = ", ".join("{" + name + "}" for name in DEDUP_VARIABLES)
+    for _literal, field_name, format_spec, conversion in parts:
+        if field_name is None:
+            continue
+        if field_name not in DEDUP_VARIABLES:
+            shown = "{" + field_name[:40] + "}"
+            raise refuse(f"unknown variable {shown}; use {allowed}")
+        if conversion is not None or format_spec:
+            raise refuse(f"{{{field_name}}} must not have a conversion or format spec")
+    return value
+
+
+DedupTemplate = Annotated[str | None, BeforeValidator(_dedup_template)]
+"""A dedup key template using only DEDUP_VARIABLES; blank means the default."""
+
+
+# --- parts of a rule -------------------------------------------------------------------------
+
+
+class Schedule(Body):
+    """When a rule may fire: days of the week and a window in a timezone."""
+
+    WHAT: ClassVar[str] = "an object or null"
+
+    days: Days | None = Field(default_factory=lambda: list(DAYS))
+    start_time: TimeOfDay | None = "00:00"
+    end_time: TimeOfDay | None = "00:00"
+    timezone: Timezone | None = None
+
+    @field_validator("days", mode="after")
+    @classmethod
+    def _week_order(cls, days: list[str] | None) -> list[str]:
+        if days is None:
+            return list(DAYS)
+        if not days:
+            raise refuse("must list at least one day")
+        return [day for day in DAYS if day in days]  # week order, each once
+
+    @field_validator("start_time", "end_time", mode="after")
+    @classmethod
+    def _midnight(cls, value: str | None) -> str:
+        return value or "00:00"
+
+
+_SCALAR_OPS = ("eq", "ne")
+_ORDER_OPS = ("gt", "gte", "lt", "lte")
+_SET_OPS = ("in", "not_in")
+_NUMBER_MESSAGE = "must be a number from -1e15 to 1e15"
+
+
+def _one_of(options: tuple[str, ...] | dict[str, str]) -> Any:
+    """Exactly one of `options` (case and spelling as listed)."""
+    message = "must be one of " + ", ".join(options)
+
+    def check(value: Any) -> str:
+        if isinstance(value, str) and value in options:
+            return value
+        raise refuse(message)
+
+    return Annotated[str, BeforeValidator(check),
+                     WithJsonSchema({"type": "string", "enum": list(options)})]
+
+
+_clause_text = text_check(MAX_CONDITION_TEXT, strip=False, allow_empty=True)
+_pattern_text = text_check(MAX_CONDITION_TEXT, strip=False,
+                           what="a regular expression string")
+
+
+def _condition_text(value: Any, at: str) -> str:
+    return check_at(_clause_text, value, at)
+
+
+def _condition_number(value: Any, at: str) -> int | float:
+    if not is_number(value) or abs(value) > MAX_CONDITION_NUMBER:
+        raise refuse(_NUMBER_MESSAGE, at=at)
+    return value
+
+
+def _regex(value: Any, at: str) -> str:
+    pattern = check_at(_pattern_text, value, at)
+    problem = regex_problem(pattern)  # compiled as the engine compiles it: RE2
+    if problem is not None:
+        raise refuse("must be a regular expression RE2 accepts (no backreferences or "
+                     f"lookaround): {problem}", at=at)
+    return pattern
+
+
+class Condition(Body):
+    """One clause `field op value` over an event field; the value must suit both."""
+
+    WHAT: ClassVar[str] = "an object with field, op and value"
+
+    field: _one_of(CONDITION_FIELDS)
+    op: _one_of(CONDITION_OPS)
+    value: Any
+
+    @model_validator(mode="after")
+    def _value_suits(self) -> Condition:
+        kind = CONDITION_FIELDS[self.field]
+        op, value = self.op, self.value
+        element = _condition_number if kind == "number" else _condition_text
+        if op in _SET_OPS:
+            what = "a list of numbers" if kind == "number" else "a list of strings"
+            if not isinstance(value, list | tuple):
+                raise refuse(f"must be {what}", at="value")
+            if len(value) > MAX_CONDITION_ITEMS:
+                raise refuse(f"must have at most {MAX_CONDITION_ITEMS} items", at="value")
+            if not value:
+                raise refuse("must list at least one value", at="value")
+            self.value = [element(item, f"value.{i}") for i, item in enumerate(value)]
+        elif op in _ORDER_OPS:
+            if kind != "number":
+                raise refuse(f"{op} needs a number field", at="op")
+            self.value = _condition_number(value, "value")
+        elif op in _SCALAR_OPS:
+            # On a list field: whether any element equals the string (the engine's reading).
+            self.value = element(value, "value")
+        elif kind == "number":  # contains and matches: text or list fields only
+            raise refuse(f"{op} needs a text or list field", at="op")
+        elif op == "matches":
+            self.value = _regex(value, "value")
+        else:
+            self.value = _condition_text(value, "value")
+        return self
+
+
+class Targets(Body):
+    """Per-rule recipients, overriding the notification settings' defaults."""
+
+    WHAT: ClassVar[str] = "an object or null"
+
+    email_recipients: item_list(
+        Email, max_items=MAX_EMAIL_RECIPIENTS, what="a list of email addresses or null",
+        unique=str.lower) | None = None
+    webhook_url: HttpUrl | None = None
+    push_urls: item_list(
+        PushUrl, max_items=MAX_PUSH_URLS, what="a list of notification URLs or null",
+        unique=lambda x: x) | None = None
+
+    @field_validator("email_recipients", "push_urls", mode="after")
+    @classmethod
+    def _empty_is_null(cls, value: list[str] | None) -> list[str] | None:
+        return value or None
+
+    def stored(self) -> dict[str, Any] | None:
+        """The stored form: every key present, or None when no recipient is given."""
+        values = self.model_dump()
+        return values if any(v is not None for v in values.values()) else None
+
+
+Name = text(MAX_NAME)
+Severity = choice(SEVERITIES)
+Channel = choice(CHANNELS)
+Channels = item_list(Channel, max_items=len(CHANNELS) * 4,
+                     what="a list of channels (" + ", ".join(CHANNELS) + ")", unique=lambda x: x)
+Conditions = item_list(Condition, max_items=MAX_CONDITIONS,
+                       what="a list of {field, op, value} objects or null")
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+class RuleUpdate(Body):
+    """PUT /api/alerts/rules/{id}: every field optional; only the fields sent change
+    (`model_dump(exclude_unset=True)`). Null clears a nullable field and is refused for the
+    others (name, severity, enabled, cooldown_seconds, channels)."""
+
+    name: Name = None
+    description: optional_text(MAX_DESCRIPTION) = None
+    enabled: Flag = None
+    severity: Severity = None
+    risk_threshold: integer(0, 100) | None = None
+    object_types: id_list(casefold=True) = None
+    camera_ids: id_list() = None
+    zone_ids: id_list() = None
+    min_confidence: Fraction | None = None
+    schedule: Schedule | None = None
+    conditions: Conditions | None = None
+    dedup_key_template: DedupTemplate = None
+    cooldown_seconds: integer(0, MAX_COOLDOWN_SECONDS) = None
+    channels: Channels = None
+    targets: Targets | None = None
+
+    @field_validator("conditions", mode="after")
+    @classmethod
+    def _no_clause_is_null(cls, value: list[Condition] | None) -> list[Condition] | None:
+        return value or None  # no clause: nothing to evaluate
+
+    def values(self) -> dict[str, Any]:
+        """The fields sent, in RULE_FIELDS order, in their stored form."""
+        return {key: _stored(getattr(self, key)) for key in RULE_FIELDS
+                if key in self.model_fields_set}
+
+
+class RuleCreate(RuleUpdate):
+    """POST /api/alerts/rules: name and severity required, the rest defaulted."""
+
+    name: Name
+    severity: Severity
+    enabled: Flag = True
+    cooldown_seconds: integer(0, MAX_COOLDOWN_SECONDS) = DEFAULT_COOLDOWN_SECONDS
+    channels: Channels = Field(default_factory=list)
+
+    def values(self) -> dict[str, Any]:
+        """Every writable field, in RULE_FIELDS order, in its stored form."""
+        return {key: _stored(getattr(self, key)) for key in RULE_FIELDS}
+
+
+# The spec's 14 writable fields, then `targets` (per-rule recipients; not in the spec).
+RULE_FIELDS = tuple(RuleUpdate.model_fields)
+SCHEDULE_KEYS = tuple(Schedule.model_fields)
+CONDITION_KEYS = tuple(Condition.model_fields)
+TARGET_KEYS = tuple(Targets.model_fields)
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, Targets):
+        return value.stored()
+    if isinstance(value, Body):
+        return value.model_dump()
+    if isinstance(value, list):
+        return [_stored(item) for item in value]
+    return value
+
+
+def parse_rule(payload: object, *, partial: bool = False) -> dict[str, Any]:
+    """A rule's writable fields, validated and normalised, as the columns store them.
+
+    Create (partial=False): every field of RULE_FIELDS, defaults filled in. Update
+    (partial=True): only the fields present. ValidationError names every bad field.
+    """
+    return validate(RuleUpdate if partial else RuleCreate, payload).values()
+
+
+# --- the rule test ---------------------------------------------------------------------------
+
+
+class RuleTestRequest(Body):
+    """POST /api/alerts/rules/{id}/test: which events, at what time, how many (all optional).
+
+    An empty event_ids list or a null means the same as leaving the field out: the latest
+    events, each at its own time."""
+
+    event_ids: item_list(integer(1, MAX_DB_INT), max_items=MAX_TEST_EVENT_IDS,
+                         what="a list of event ids or null", unique=lambda x: x) | None = None
+    test_time: EventTime | None = None
+    limit: integer(1, 1000) | None = 50
+
+    @field_validator("event_ids", mode="after")
+    @classmethod
+    def _empty_is_null(cls, value: list[int] | None) -> list[int] | None:
+        return value or None
+
+    @field_validator("limit", mode="after")
+    @classmethod
+    def _default_limit(cls, value: int | None) -> int:
+        return 50 if value is None else value
+
+
+def parse_rule_test(payload: object) -> dict[str, Any]:
+    """The rule test's options (event_ids, test_time, limit); no body (None) means defaults."""
+    return validate(RuleTestRequest, {} if payload is None else payload).model_dump()
