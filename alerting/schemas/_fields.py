@@ -2,34 +2,28 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
-from urllib.parse import urlsplit
 
 import pydantic
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
-from pydantic_core import from_json, to_json
+from pydantic_core import core_schema, from_json, to_json
 
 from .common import (
     MAX_KEY_IN_PATH,
+    Email,
+    PushUrl,
     ValidationError,
+    email_address,
+    http_url,
     is_number,
     item_list,
     refuse,
     storable,
-    text,
     translate,
 )
-
-MAX_URL = 2048
-_EMAIL_RE = re.compile(
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
-)
-_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
 
 
 def nullable_choice(options: tuple[str, ...]) -> Any:
@@ -95,63 +89,14 @@ def JsonObject(max_bytes: int, *, max_depth: int = 64) -> Any:  # noqa: N802 - a
     return Annotated[dict[str, Any] | None, BeforeValidator(check)]
 
 
-def _email(value: Any) -> str:
-    address = _email_text(value)
-    if not _EMAIL_RE.fullmatch(address):
-        raise refuse("must be an email address")
-    return address
-
-
-def http_url(value: Any) -> str:
-    url = _url_text(value)
-    message = "must be an http or https URL"
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        raise refuse(message)
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise refuse(message) from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise refuse(message)
-    return url
-
-
-def _push_url(value: Any) -> str:
-    message = "must be a notification URL such as ntfy://topic"
-    url = _push_text(value)
-    scheme, sep, rest = url.partition("://")
-    if not sep or not rest or not _SCHEME_RE.fullmatch(scheme) or any(
-        ch.isspace() or ord(ch) < 32 for ch in url
-    ):
-        raise refuse(message)
-    return url
-
-
-def _checked_text(kind: Any) -> Callable[[Any], str]:
-    # The check function of a common.text(...) type, to run before a further check.
-    return kind.__metadata__[0].func
-
-
-_email_text = _checked_text(text(254, what="an email address"))
-_url_text = _checked_text(text(MAX_URL, what="an http or https URL"))
-_push_text = _checked_text(text(MAX_URL, what="a notification URL such as ntfy://topic"))
-
-
 def blank_is_none(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """Null or a blank string is null; anything else goes through `check`."""
     return lambda v: None if v is None or (isinstance(v, str) and not v.strip()) else check(v)
 
 
-Email = Annotated[str, BeforeValidator(_email)]
-"""An address that looks like local@domain.tld (ASCII, no display name, no separators)."""
-HttpUrl = Annotated[str, BeforeValidator(http_url)]
-"""An absolute http(s) URL with a host. Where it points is the notifier's SSRF guard's job."""
-PushUrl = Annotated[str, BeforeValidator(_push_url)]
-"""An Apprise-style notification URL such as ntfy://topic."""
 OptionalHttpUrl = Annotated[str | None, BeforeValidator(blank_is_none(http_url))]
 """Null, blank (null) or an http(s) URL."""
-OptionalEmail = Annotated[str | None, BeforeValidator(blank_is_none(_email))]
+OptionalEmail = Annotated[str | None, BeforeValidator(blank_is_none(email_address))]
 """Null, blank (null) or an email address."""
 
 
@@ -194,18 +139,28 @@ def _text_says(max_length: int, what: str) -> Says:
     })
 
 
+@dataclass(frozen=True)
+class _LengthFirst:
+    # The length is checked before stripping, as the OpenAPI document's maxLength says: a
+    # chain of two string validators in pydantic-core, the first one documented.
+    max_length: int
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        return core_schema.chain_schema(
+            [core_schema.str_schema(strict=True, max_length=self.max_length), handler(source)])
+
+
 def Text(max_length: int, what: str = "a string") -> Any:  # noqa: N802 - a type
-    """A non-empty string (after stripping) of at most max_length characters, storable."""
-    return Annotated[str, StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=max_length, pattern=NO_NUL),
-        _text_says(max_length, what)]
+    """A string of at most max_length characters, non-empty once stripped, storable."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                            pattern=NO_NUL),
+                     _LengthFirst(max_length), _text_says(max_length, what)]
 
 
 def OptionalText(max_length: int) -> Any:  # noqa: N802 - a type
-    """Null or a string of at most max_length characters (after stripping); blank is null."""
-    inner = Annotated[str, StringConstraints(
-        strip_whitespace=True, max_length=max_length, pattern=NO_NUL),
-        _text_says(max_length, "a string or null")]
+    """Null or a string of at most max_length characters, stripped; blank is null."""
+    inner = Annotated[str, StringConstraints(strip_whitespace=True, pattern=NO_NUL),
+                      _LengthFirst(max_length), _text_says(max_length, "a string or null")]
     return Annotated[inner | None, AfterValidator(lambda v: v or None)]
 
 

@@ -10,7 +10,7 @@ import pydantic
 from pydantic import BeforeValidator, Field
 
 from ..engine.errors import ValidationError
-from ..engine.timeparse import ensure_utc, parse_event_time
+from ..engine.timeparse import ensure_utc
 from ..engine.vocabulary import RISK_LEVELS, risk_level_for
 from ._fields import (
     FastFraction,
@@ -25,6 +25,7 @@ from ._fields import (
 )
 from .common import (
     Body,
+    EventTime,
     integer,
     nullable,
     refuse,
@@ -60,17 +61,6 @@ def _track_id(value: Any) -> str | None:
     if len(value) > MAX_TRACK_ID:
         raise refuse(f"must be at most {MAX_TRACK_ID} characters")
     return storable(value) or None
-
-
-def _event_time(value: Any) -> datetime:
-    try:
-        return parse_event_time(value, "t")
-    except ValidationError as exc:
-        raise refuse(exc.fields["t"]) from None
-
-
-EventTime = Annotated[datetime, BeforeValidator(_event_time)]
-"""ISO 8601 (naive means UTC) or epoch seconds, from 1970 up to 2200; aware UTC."""
 
 
 Bbox = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]],

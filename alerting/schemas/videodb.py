@@ -13,12 +13,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
 
-from ._fields import JsonObject, blank_is_none, http_url
+from ._fields import JsonObject, blank_is_none
 from .common import (
     MAX_OFFSET,
     Body,
     Query,
     choice,
+    http_url,
     integer,
     item_list,
     nullable,
