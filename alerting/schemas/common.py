@@ -158,7 +158,8 @@ def storable(value: str) -> str:
 
 def text_check(max_length: int, *, strip: bool = True, allow_empty: bool = False,
                what: str = "a string") -> Check:
-    """The check behind `text`, for validators that go on from the cleaned string."""
+    """The check behind `text`, for validators that go on from the cleaned string. The length
+    is checked before stripping, as the JSON Schema's maxLength says."""
 
     def check(value: Any) -> str:
         if not isinstance(value, str):
@@ -166,7 +167,7 @@ def text_check(max_length: int, *, strip: bool = True, allow_empty: bool = False
         result = value.strip() if strip else value
         if not result and not allow_empty:
             raise refuse("must not be empty")
-        if len(result) > max_length:
+        if len(value) > max_length:  # before stripping, as the document's maxLength says
             raise refuse(f"must be at most {max_length} characters")
         return storable(result)
 
@@ -228,7 +229,7 @@ def text_schema(max_length: int, *, blank: bool = True) -> dict[str, Any]:
 
 def text(max_length: int, *, strip: bool = True, allow_empty: bool = False,
          what: str = "a string") -> Any:
-    """A string of at most max_length characters (after stripping) that a database stores."""
+    """A string of at most max_length characters that a database stores, stripped."""
     return Annotated[str, BeforeValidator(
         text_check(max_length, strip=strip, allow_empty=allow_empty, what=what)),
         WithJsonSchema(text_schema(max_length, blank=allow_empty))]
