@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, text
 
-from alerting.engine.event_schema import parse_event
+from alerting.schemas.events import parse_event
 from alerting.simulate import CAMERAS, OBJECT_TYPES, EventGenerator, cameras, is_night
 from tests.databases import TempDatabase
 from tests.server import BIN, ROOT, free_port, running_server, server_env, upgrade

@@ -5,6 +5,8 @@ from flask import jsonify, request
 from ..auth import presented_key, scope
 from ..extensions import limiter
 from ..schemas import responses as R
+from ..schemas.events import Event as EventIn
+from ..schemas.events import EventBatch
 from ..schemas.openapi import operation as op
 from ..schemas.queries import EventQuery, parse_event_query
 from ..schemas.serialize import listing
@@ -26,8 +28,7 @@ def _ingest_limit_key() -> str:
     200: (R.Event, "A repeat (same source + external_id): the stored one"),
     201: (R.Event | R.BatchResult, "Stored (one event, or every item of a batch)"),
     207: (R.BatchResult, "A batch with some items refused"),
-}, body={"anyOf": [{"$ref": "#/components/schemas/EventIn"},
-                   {"$ref": "#/components/schemas/EventBatch"}]}, errors=(429,))
+}, body=EventIn | EventBatch, errors=(429,))
 @limiter.limit("RATE_LIMIT_INGEST", key_func=_ingest_limit_key)
 @scope("ingest")
 def ingest():

@@ -4,6 +4,7 @@ from flask import jsonify
 
 from ..auth import current_actor
 from ..schemas import responses as R
+from ..schemas.notification_settings import NotificationSettingsUpdate, NotificationTest
 from ..schemas.openapi import operation as op
 from ..services import notification_settings as settings
 from . import bp
@@ -25,7 +26,7 @@ def get_settings():
 
 
 @bp.put("/notification/config")
-@op("notification", ok=R.NotificationSettings, body="NotificationSettingsUpdate")
+@op("notification", ok=R.NotificationSettings, body=NotificationSettingsUpdate)
 def update_config():
     """Partial update of the settings; smtp_password and push_urls are write-only."""
     row = settings.update(json_body(), current_actor())
@@ -33,7 +34,7 @@ def update_config():
 
 
 @bp.post("/notification/test")
-@op("notification", ok=R.NotificationTestResult, body="NotificationTestRequest")
+@op("notification", ok=R.NotificationTestResult, body=NotificationTest)
 def test_notification():
     """Send a test notification now on one channel; the result says whether it arrived."""
     return jsonify(settings.send_test(json_body(), current_actor()))

@@ -37,6 +37,18 @@ MAX_ID = 255  # a camera, zone or object-type id
 MAX_ID_ITEMS = 500
 MAX_KEY_IN_PATH = 100  # an overlong unknown key is cut short in the error's path
 
+# JSON Schema patterns for the generated API document: what the checks below accept. TEXT may
+# be blank; NONBLANK needs a character that survives .strip().
+TEXT_PATTERN = r"^[^\x00]*$"
+NONBLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+HHMM_PATTERN = r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$"
+# An absolute http(s) URL with a host; no whitespace or control characters.
+HTTP_URL_PATTERN = (r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?"
+                    r"(:[0-9]{1,4})?(/[^\s\x00-\x1f\x7f]*)?$")
+PUSH_URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.\-]*://[^\s\x00-\x1f\x7f]+$"
+# Epoch seconds that stay within datetime's years 1..9999.
+EPOCH_MIN, EPOCH_MAX = -62135596800, 253402300799
+
 # Messages for pydantic's own error types (the field types below rarely let these through).
 _MESSAGES = {
     "missing": "is required",
@@ -146,7 +158,8 @@ def storable(value: str) -> str:
 
 def text_check(max_length: int, *, strip: bool = True, allow_empty: bool = False,
                what: str = "a string") -> Check:
-    """The check behind `text`, for validators that go on from the cleaned string."""
+    """The check behind `text`, for validators that go on from the cleaned string. The length
+    is checked before stripping, as the JSON Schema's maxLength says."""
 
     def check(value: Any) -> str:
         if not isinstance(value, str):
@@ -154,7 +167,7 @@ def text_check(max_length: int, *, strip: bool = True, allow_empty: bool = False
         result = value.strip() if strip else value
         if not result and not allow_empty:
             raise refuse("must not be empty")
-        if len(result) > max_length:
+        if len(value) > max_length:  # before stripping, as the document's maxLength says
             raise refuse(f"must be at most {max_length} characters")
         return storable(result)
 
@@ -207,24 +220,40 @@ def dedupe(items: Iterable[Any], key: Callable[[Any], Any] = lambda x: x) -> lis
 # --- field types ---------------------------------------------------------------------------
 
 
+def text_schema(max_length: int, *, blank: bool = True) -> dict[str, Any]:
+    """The JSON Schema of a stored string: at most max_length, no NUL, non-blank unless
+    `blank`."""
+    return {"type": "string", "maxLength": max_length,
+            "pattern": TEXT_PATTERN if blank else NONBLANK_PATTERN}
+
+
 def text(max_length: int, *, strip: bool = True, allow_empty: bool = False,
          what: str = "a string") -> Any:
-    """A string of at most max_length characters (after stripping) that a database stores."""
+    """A string of at most max_length characters that a database stores, stripped."""
     return Annotated[str, BeforeValidator(
         text_check(max_length, strip=strip, allow_empty=allow_empty, what=what)),
-        Field(max_length=max_length, min_length=0 if allow_empty else 1)]
+        WithJsonSchema(text_schema(max_length, blank=allow_empty))]
 
 
 def optional_text(max_length: int) -> Any:
     """Null or a string; a blank string is stored as null."""
     check = text_check(max_length, strip=True, allow_empty=True, what="a string or null")
-    return Annotated[Annotated[str, Field(max_length=max_length)] | None, BeforeValidator(
-        lambda v: None if v is None else (check(v) or None))]
+    return Annotated[Annotated[str, WithJsonSchema(text_schema(max_length))] | None,
+                     BeforeValidator(lambda v: None if v is None else (check(v) or None))]
+
+
+def integer_schema(low: int, high: int | None) -> dict[str, Any]:
+    """The JSON Schema of an integer in low..high."""
+    schema: dict[str, Any] = {"type": "integer", "minimum": low}
+    if high is not None:
+        schema["maximum"] = high
+    return schema
 
 
 def integer(low: int, high: int | None = None) -> Any:
     """An integer in low..high (no upper bound when high is None); 75.0 counts, "75" does not."""
-    return Annotated[int, BeforeValidator(_int_check(low, high)), Field(ge=low, le=high)]
+    return Annotated[int, BeforeValidator(_int_check(low, high)),
+                     WithJsonSchema(integer_schema(low, high))]
 
 
 def nullable(kind: Any) -> Any:
@@ -244,9 +273,10 @@ def _flag(value: Any) -> bool:
     return value
 
 
-Fraction = Annotated[float, BeforeValidator(_fraction), Field(ge=0, le=1)]
+Fraction = Annotated[float, BeforeValidator(_fraction),
+                     WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1})]
 """A number from 0 to 1, as a float."""
-Flag = Annotated[bool, BeforeValidator(_flag)]
+Flag = Annotated[bool, BeforeValidator(_flag), WithJsonSchema({"type": "boolean"})]
 """true or false, nothing else (not 1, not "true")."""
 
 
@@ -314,8 +344,8 @@ def _time_of_day(value: Any) -> str:
     return f"{int(match[1]):02d}:{match[2]}"
 
 
-TimeOfDay = Annotated[str, BeforeValidator(_time_of_day), WithJsonSchema(
-    {"type": "string", "pattern": r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$"})]
+TimeOfDay = Annotated[str, BeforeValidator(_time_of_day),
+                      WithJsonSchema({"type": "string", "pattern": HHMM_PATTERN})]
 """A time "H:MM" or "HH:MM", returned as "HH:MM"."""
 
 
@@ -341,7 +371,29 @@ def timezone_name(value: Any) -> str:
     return name
 
 
-Timezone = Annotated[str, BeforeValidator(timezone_name)]
+def timezone_names() -> list[str]:
+    """Every timezone name this system can load, in canonical spelling (the document's enum)."""
+    names = []
+    for name in sorted(_timezone_names().values()):
+        try:
+            if timezone_name(name) == name:
+                names.append(name)
+        except PydanticCustomError:  # a zone this system lists but cannot load
+            continue
+    return names
+
+
+class _TimezoneSchema:
+    """The JSON Schema of a timezone: an enum of the loadable names, listed only when a
+    document is generated (loading every zone costs time an import should not pay)."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, _core_schema: Any, _handler: Any) -> dict[str, Any]:
+        return {"type": "string", "enum": timezone_names(),
+                "description": "An IANA timezone name, any case"}
+
+
+Timezone = Annotated[str, BeforeValidator(timezone_name), _TimezoneSchema]
 """An IANA timezone name (any case), returned in its canonical spelling."""
 
 
@@ -393,11 +445,14 @@ def push_url(value: Any) -> str:
     return url
 
 
-Email = Annotated[str, BeforeValidator(email_address)]
+Email = Annotated[str, BeforeValidator(email_address), WithJsonSchema(
+    {"type": "string", "maxLength": MAX_EMAIL, "pattern": "^" + _EMAIL_RE.pattern + "$"})]
 """An email address (local@domain.tld)."""
-HttpUrl = Annotated[str, BeforeValidator(http_url)]
+HttpUrl = Annotated[str, BeforeValidator(http_url), WithJsonSchema(
+    {"type": "string", "maxLength": MAX_URL, "pattern": HTTP_URL_PATTERN})]
 """An absolute http or https URL, kept as written (stripped)."""
-PushUrl = Annotated[str, BeforeValidator(push_url)]
+PushUrl = Annotated[str, BeforeValidator(push_url), WithJsonSchema(
+    {"type": "string", "maxLength": MAX_URL, "pattern": PUSH_URL_PATTERN})]
 """An Apprise notification URL (ntfy://topic, tgram://bot/chat, ...)."""
 
 
@@ -413,9 +468,13 @@ def _from_engine(parse: Callable[[Any, str], Any]) -> Check:
     return check
 
 
-DateTime = Annotated[datetime, BeforeValidator(_from_engine(parse_datetime))]
+_DATETIME_SCHEMA = WithJsonSchema({"anyOf": [
+    {"type": "string", "format": "date-time", "maxLength": 64},
+    {"type": "number", "minimum": EPOCH_MIN, "maximum": EPOCH_MAX}]})
+DateTime = Annotated[datetime, BeforeValidator(_from_engine(parse_datetime)), _DATETIME_SCHEMA]
 """An ISO 8601 datetime (naive means UTC) or epoch seconds, as an aware UTC datetime."""
-EventTime = Annotated[datetime, BeforeValidator(_from_engine(parse_event_time))]
+EventTime = Annotated[datetime, BeforeValidator(_from_engine(parse_event_time)),
+                      _DATETIME_SCHEMA]
 """DateTime, for the time of an event or a rule test: 1970 up to 2200."""
 
 _DIGITS_RE = re.compile(r"[0-9]{1,19}")
@@ -432,7 +491,7 @@ def query_integer(low: int, high: int | None = None) -> Any:
             value = int(text) if _DIGITS_RE.fullmatch(text) else None
         return bounded(value)
 
-    return Annotated[int, BeforeValidator(check), Field(ge=low, le=high)]
+    return Annotated[int, BeforeValidator(check), WithJsonSchema(integer_schema(low, high))]
 
 
 def query_flag(value: Any) -> bool:

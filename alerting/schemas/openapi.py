@@ -22,7 +22,7 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 from werkzeug.routing.converters import NumberConverter
 
-from . import pending_requests, responses
+from . import responses
 
 Schema = dict[str, Any]
 REF = "#/components/schemas/{model}"
@@ -36,8 +36,8 @@ ERROR_STATUSES = {
 BLANK: Schema = {"type": "string", "pattern": r"^\s*$"}
 TAGS = ("rules", "events", "alerts", "deliveries", "notification", "keys", "health",
         "videodb", "meta")
-# A type: a pydantic model, a TypedDict, or any type pydantic's TypeAdapter takes; a str
-# names a schema of pending_requests (until its model lands).
+# A type: a pydantic model, a TypedDict, or any type pydantic's TypeAdapter takes (or a
+# literal JSON Schema dict).
 Body = Any
 
 
@@ -49,7 +49,7 @@ class Operation:
     responses: dict[int, tuple[Body, str]]
     body: Body = None
     body_required: bool = True
-    query: Body = None  # a Query model, or a str naming pending_requests.queries()
+    query: Body = None  # a Query model
     errors: tuple[int, ...] = ()
     envelope: bool = False  # VideoDB's {"success": true, "data": ...} and its own errors
     summary: str | None = None
@@ -79,8 +79,6 @@ class _Schemas:
     def ref(self, body: Body, mode: str = "serialization") -> Schema:
         if body is None:
             return {}
-        if isinstance(body, str):
-            return {"$ref": REF.format(model=body)}
         if isinstance(body, dict):
             return body
         self.types[(id(body), mode)] = body
@@ -112,6 +110,16 @@ def _allows_null(schema: Schema) -> bool:
     return any(_allows_null(s) for s in [*schema.get("anyOf", ()), *schema.get("oneOf", ())])
 
 
+def _not_null(schema: Schema) -> Schema:
+    """A query argument's schema without JSON null (a query string has none: absent is the
+    Query model's None)."""
+    options = [o for o in schema.get("anyOf", ()) if o.get("type") != "null"]
+    if len(options) == 1 and len(schema.get("anyOf", ())) == 2:
+        rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+        return {**rest, **options[0]}
+    return {k: v for k, v in schema.items() if not (k == "default" and v is None)}
+
+
 def query_parameters(model: Any) -> list[Schema]:
     """A query model's fields as query parameters (one key=value each). A Query model takes
     a blank value as an absent argument, so each parameter also allows a blank string."""
@@ -121,7 +129,7 @@ def query_parameters(model: Any) -> list[Schema]:
     for name, prop in schema.get("properties", {}).items():
         param: Schema = {"name": name, "in": "query", "required": name in required,
                          "style": "form", "explode": False,
-                         "schema": {"anyOf": [prop, BLANK]}}
+                         "schema": {"anyOf": [_not_null(prop), BLANK]}}
         if "description" in prop:
             param["description"] = prop["description"]
         params.append(param)
@@ -162,9 +170,7 @@ def _operation(view: Callable, op: Operation, params: list[Schema],
     doc = (view.__doc__ or "").strip().split("\n")[0].rstrip(".")
     out: Schema = {"summary": op.summary or doc or view.__name__, "tags": [op.tag],
                    "responses": {}}
-    if isinstance(op.query, str):
-        params = params + pending_requests.queries()[op.query]
-    elif op.query is not None:
+    if op.query is not None:
         params = params + query_parameters(op.query)
     if params:
         out["parameters"] = params
@@ -224,7 +230,7 @@ def build(app: Flask) -> dict[str, Any]:
         "tags": [{"name": name} for name in TAGS],
         "paths": _resolve(paths, refs),
         "components": {
-            "schemas": {**defs, **pending_requests.components()},
+            "schemas": defs,
             "securitySchemes": {
                 "apiKey": {"type": "apiKey", "in": "header", "name": "x-access-token"},
                 "bearer": {"type": "http", "scheme": "bearer",

@@ -170,11 +170,6 @@ class BatchResult(Out):
     failed: int
 
 
-class BatchRefused(BatchResult):
-    error: Literal["validation_error"]
-    message: str
-
-
 # --- alerts and deliveries --------------------------------------------------------------------
 
 class Alert(Out):

@@ -72,7 +72,8 @@ def _day(value: Any) -> str:
     raise refuse("must be a day of the week (sun..sat)")
 
 
-Day = Annotated[str, BeforeValidator(_day)]
+Day = Annotated[str, BeforeValidator(_day), WithJsonSchema(
+    {"type": "string", "enum": [*DAYS, *DAY_NAMES], "description": "any case"})]
 Days = item_list(Day, max_items=7 * 4, what="a list of days")
 
 
@@ -99,7 +100,11 @@ def _dedup_template(value: Any) -> str | None:
     return value
 
 
-DedupTemplate = Annotated[str | None, BeforeValidator(_dedup_template)]
+_DEDUP_PATTERN = r"^([^{}\x00]|\{\{|\}\}|\{(" + "|".join(DEDUP_VARIABLES) + r")\})*$"
+DedupTemplate = Annotated[
+    Annotated[str, WithJsonSchema({"type": "string", "maxLength": MAX_DEDUP_TEMPLATE,
+                                   "pattern": _DEDUP_PATTERN})] | None,
+    BeforeValidator(_dedup_template)]
 """A dedup key template using only DEDUP_VARIABLES; blank means the default."""
 
 

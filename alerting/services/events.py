@@ -23,13 +23,14 @@ from sqlalchemy.orm import selectinload
 
 from .. import signals
 from ..engine.errors import ValidationError
-from ..engine.event_schema import event_from_record, parse_event_batch
+from ..engine.event_record import event_from_record
 from ..engine.timeparse import isoformat_z
 from ..engine.types import Event as EngineEvent
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Alert, Detection, Event, utcnow
 from ..schemas import responses as schemas
+from ..schemas.events import parse_event_batch
 from ..schemas.serialize import serializer
 
 log = logging.getLogger(__name__)

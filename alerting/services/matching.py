@@ -22,7 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from .. import signals
 from ..engine.cooldown import CooldownLedger
 from ..engine.dedup import dedup_zone
-from ..engine.event_schema import event_from_record
+from ..engine.event_record import event_from_record
 from ..engine.index import RuleIndex
 from ..engine.types import Event as EngineEvent
 from ..engine.types import rule_from_record

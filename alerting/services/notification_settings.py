@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import config as settings_config
 from ..engine.errors import ValidationError
-from ..engine.settings_schema import parse_notification_test, parse_settings
 from ..engine.timeparse import isoformat_z
 from ..errors import ApiError
 from ..extensions import db
@@ -21,6 +20,7 @@ from ..notify import ChannelSettings, Message, get_notifier
 from ..notify.redact import redact_url
 from ..notify.ssrf import UnsafeURL, check_host
 from ..notify.webhook import generate_secret
+from ..schemas.notification_settings import parse_notification_test, parse_settings
 from . import audit, secrets_box
 from .notification_targets import (
     allow_cidrs,

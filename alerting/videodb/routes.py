@@ -11,8 +11,9 @@ from flask import request
 
 from ..auth import current_actor
 from ..schemas import responses as R
+from ..schemas import videodb as schema
 from ..schemas.openapi import operation as op
-from . import payloads, schema, service
+from . import payloads, service
 from .blueprint import bp, json_object, ok
 
 # --- collection -------------------------------------------------------------------------------
@@ -28,7 +29,7 @@ def get_collection(collection_id: str):
 
 
 @bp.post("/rtstream")
-@op("videodb", ok=R.RTStream, body="StreamCreate", errors=(404,), envelope=True,
+@op("videodb", ok=R.RTStream, body=schema.StreamCreate, errors=(404,), envelope=True,
     summary="Connect a stream")
 def connect_rtstream():
     stream = service.create_stream(schema.parse_stream(json_object()), current_actor())
@@ -36,7 +37,7 @@ def connect_rtstream():
 
 
 @bp.get("/rtstream")
-@op("videodb", ok=R.StreamList, query="StreamQuery", errors=(422,), envelope=True,
+@op("videodb", ok=R.StreamList, query=schema.StreamQuery, errors=(422,), envelope=True,
     summary="List streams")
 def list_rtstreams():
     rows, total = service.list_streams(**schema.parse_stream_query(request.args))
@@ -50,7 +51,7 @@ def get_rtstream(stream_id: str):
 
 
 @bp.patch("/rtstream/<stream_id>/status")
-@op("videodb", ok=R.RTStream, body="StartStop", errors=(404, 409), envelope=True,
+@op("videodb", ok=R.RTStream, body=schema.StartStop, errors=(404, 409), envelope=True,
     summary="Start or stop a stream")
 def set_rtstream_status(stream_id: str):
     action = schema.parse_start_stop(json_object())
@@ -62,7 +63,7 @@ def set_rtstream_status(stream_id: str):
 
 
 @bp.post("/rtstream/event")
-@op("videodb", ok=R.VideoDBEvent, body="VideoDBEventCreate", envelope=True,
+@op("videodb", ok=R.VideoDBEvent, body=schema.EventCreate, envelope=True,
     summary="Create an event (a detection definition)")
 def create_event():
     event = service.create_event(schema.parse_event(json_object()), current_actor())
@@ -79,7 +80,7 @@ def list_events():
 
 
 @bp.post("/rtstream/<stream_id>/index/scene")
-@op("videodb", ok=R.SceneIndex, body="SceneIndexCreate", errors=(404,), envelope=True,
+@op("videodb", ok=R.SceneIndex, body=schema.SceneIndexCreate, errors=(404,), envelope=True,
     summary="Create a scene index")
 def create_scene_index(stream_id: str):
     values = schema.parse_scene_index(json_object())
@@ -101,7 +102,7 @@ def get_scene_index(stream_id: str, index_id: str):
 
 
 @bp.get("/rtstream/<stream_id>/index/scene/<index_id>")
-@op("videodb", ok=R.SceneRecordPage, query="SceneQuery", errors=(404, 422), envelope=True,
+@op("videodb", ok=R.SceneRecordPage, query=schema.SceneQuery, errors=(404, 422), envelope=True,
     summary="Scene records (events posted with this stream and index)")
 def get_scene_records(stream_id: str, index_id: str):
     query = schema.parse_scene_query(request.args)
@@ -111,7 +112,7 @@ def get_scene_records(stream_id: str, index_id: str):
 
 
 @bp.patch("/rtstream/<stream_id>/index/scene/<index_id>/status")
-@op("videodb", ok=R.SceneIndex, body="StartStop", errors=(404, 409), envelope=True,
+@op("videodb", ok=R.SceneIndex, body=schema.StartStop, errors=(404, 409), envelope=True,
     summary="Start or stop a scene index")
 def set_scene_index_status(stream_id: str, index_id: str):
     action = schema.parse_start_stop(json_object())
@@ -123,7 +124,7 @@ def set_scene_index_status(stream_id: str, index_id: str):
 
 
 @bp.post("/rtstream/<stream_id>/index/<index_id>/alert")
-@op("videodb", ok=R.VideoDBAlertCreated, body="VideoDBAlertCreate", errors=(404,), envelope=True,
+@op("videodb", ok=R.VideoDBAlertCreated, body=schema.AlertCreate, errors=(404,), envelope=True,
     summary="Create an alert (a rule firing on the event's label)")
 def create_alert(stream_id: str, index_id: str):
     service.get_scene_index(stream_id, index_id)  # an unknown stream or index first: 404
@@ -140,7 +141,7 @@ def list_alerts(stream_id: str, index_id: str):
 
 
 @bp.patch("/rtstream/<stream_id>/index/<index_id>/alert/<alert_id>/status")
-@op("videodb", ok=R.VideoDBAlertState, body="VideoDBAlertStatus", errors=(404,), envelope=True,
+@op("videodb", ok=R.VideoDBAlertState, body=schema.AlertStatus, errors=(404,), envelope=True,
     summary="Enable or disable an alert")
 def set_alert_status(stream_id: str, index_id: str, alert_id: str):
     service.get_scene_index(stream_id, index_id)

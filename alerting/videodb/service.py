@@ -30,10 +30,10 @@ from ..models import (
 )
 from ..notify.redact import redact_url
 from ..schemas.rules import MAX_NAME, parse_rule
+from ..schemas.videodb import COLLECTION_ID
 from ..services import audit, rules
 from ..services.notification_targets import seal_targets
 from .payloads import Binding
-from .schema import COLLECTION_ID
 
 ORIGIN = "videodb"  # AlertRule.origin of the rules behind VideoDB alerts
 ALERT_SEVERITY = "medium"

@@ -88,7 +88,8 @@ def engine_rule(payload):
 
 
 def engine_event(raw):
-    from alerting.engine.event_schema import event_from_record, parse_event
+    from alerting.engine.event_record import event_from_record
+    from alerting.schemas.events import parse_event
 
     return event_from_record({"id": 1, **parse_event(raw, now=datetime.now(UTC))})
 

@@ -51,6 +51,7 @@ def test_values_are_cleaned():
     ({"name": "a", "inner": {"count": 1.5}}, {"inner.count": "must be an integer from 0 to 10"}),
     ({"name": 5}, {"name": "must be a string"}),
     ({"name": "abcdef"}, {"name": "must be at most 5 characters"}),
+    ({"name": "\nabcde"}, {"name": "must be at most 5 characters"}),  # length before strip
     ({"name": "a\x00"}, {"name": "must not contain NUL characters"}),
     ({"name": "\ud800"}, {"name": "must be valid Unicode text"}),
     ({}, {"name": "is required"}),

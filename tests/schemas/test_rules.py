@@ -865,3 +865,40 @@ def test_fuzz_parse_rule_test(payload):
         assert exc.fields
     else:
         assert 1 <= result["limit"] <= 1000
+
+
+# --- the models' JSON Schema (the API document is generated from it) -------------------------
+
+SCHEMA_CASES = [
+    (make(), True),
+    (SPEC_BODY, True),
+    (make(name="a\x00"), False),
+    (make(name="   "), False),
+    (make(severity="urgent"), False),
+    (make(risk_threshold=101), False),
+    (make(min_confidence=1.5), False),
+    (make(enabled=1), False),
+    (make(schedule={"start_time": "24:00"}), False),
+    (make(schedule={"days": ["funday"]}), False),
+    (make(dedup_key_template="{cam_id}"), False),
+    (make(targets={"webhook_url": "ftp://x"}), False),
+    (make(targets={"email_recipients": ["nobody"]}), False),
+    (make(targets={"push_urls": ["no scheme"]}), False),
+    (make(conditions=[{"field": "colour", "op": "eq", "value": 1}]), False),
+    (make(colour="red"), False),
+    ({"severity": "low"}, False),
+]
+
+
+@pytest.mark.parametrize(("body", "valid"), SCHEMA_CASES)
+def test_json_schema_refuses_what_the_model_refuses(body, valid):
+    jsonschema = pytest.importorskip("jsonschema")
+    from alerting.schemas.rules import RuleCreate
+
+    schema_ok = jsonschema.Draft202012Validator(RuleCreate.model_json_schema()).is_valid(body)
+    try:
+        parse_rule(body)
+        model_ok = True
+    except ValidationError:
+        model_ok = False
+    assert (schema_ok, model_ok) == (valid, valid)

@@ -6,14 +6,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alerting.engine.errors import ValidationError
-from alerting.engine.event_schema import (
+from alerting.engine.event_record import event_from_record
+from alerting.engine.types import Detection, Event
+from alerting.schemas.events import (
     DETECTION_FIELDS,
     EVENT_FIELDS,
-    event_from_record,
     parse_event,
     parse_event_batch,
 )
-from alerting.engine.types import Detection, Event
 
 NOW = datetime(2025, 12, 23, 10, 0, tzinfo=UTC)
 
@@ -146,6 +146,7 @@ BAD = [
     ({"camera_id": "  "}, "camera_id"),
     ({"camera_id": 3}, "camera_id"),
     ({"camera_id": "c" * 256}, "camera_id"),
+    ({"camera_id": "\n" + "c" * 255}, "camera_id"),  # the length counts before stripping
     ({"camera_id": "cam\x00"}, "camera_id"),
     ({"camera_id": "\udc80"}, "camera_id"),
     ({"started_at": "yesterday"}, "started_at"),
@@ -490,3 +491,24 @@ def test_fuzz_only_validation_error(payload):
         json.dumps({**result, "started_at": None, "ended_at": None}, allow_nan=False).encode()
         event = event_from_record({**result, "id": 1})
         assert event.started_at.tzinfo is UTC
+
+
+# --- the model behind the parser ---------------------------------------------------------------
+
+
+def test_json_schema_states_the_limits():
+    from alerting.schemas.events import Event as EventModel
+
+    schema = EventModel.model_json_schema()
+    camera_id = schema["properties"]["camera_id"]
+    assert camera_id["maxLength"] == 255
+    assert schema["required"] == ["camera_id"]
+    assert schema["additionalProperties"] is False
+    detection = schema["$defs"]["Detection"]["properties"]
+    assert detection["confidence"]["anyOf"][0] == {"maximum": 1, "minimum": 0, "type": "number"}
+
+
+def test_key_that_is_not_text_is_named():
+    # Python callers (MQTT adapters, the simulator) do not pass through the JSON body check.
+    assert errors_of(make(detections=[{"object_type": "p", "\udc80": 1}])) == {
+        "detections.0": "keys must be valid Unicode text"}

@@ -1,0 +1,48 @@
+"""The engine's Event from a stored event record (a row's values, or ingest's parsed event)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from .timeparse import ensure_utc, parse_datetime
+from .types import Detection, Event
+
+
+def _as_datetime(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return ensure_utc(value)  # SQLite hands back naive datetimes, stored as UTC
+    return parse_datetime(value, "datetime")
+
+
+def event_from_record(record: Mapping[str, Any]) -> Event:
+    """The engine's Event from a stored record (the parsed event's keys plus "id").
+
+    `attributes` has no place in Event and is left out.
+    """
+    ended_at = record.get("ended_at")
+    event_id = record.get("id")
+    return Event(
+        camera_id=record["camera_id"],
+        started_at=_as_datetime(record["started_at"]),
+        id=None if event_id is None else int(event_id),
+        ended_at=None if ended_at is None else _as_datetime(ended_at),
+        risk_score=record.get("risk_score"),
+        risk_level=record.get("risk_level"),
+        summary=record.get("summary"),
+        labels=tuple(record.get("labels") or ()),
+        detections=tuple(
+            Detection(
+                object_type=d["object_type"],
+                confidence=None if d.get("confidence") is None else float(d["confidence"]),
+                zone_ids=tuple(d.get("zone_ids") or ()),
+                bbox=None if d.get("bbox") is None else tuple(float(x) for x in d["bbox"]),
+                track_id=None if d.get("track_id") is None else str(d["track_id"]),
+            )
+            for d in record.get("detections") or ()
+        ),
+        source=record.get("source"),
+        external_id=record.get("external_id"),
+        scene_index_id=record.get("scene_index_id"),
+    )

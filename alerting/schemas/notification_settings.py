@@ -1,0 +1,64 @@
+"""Notification settings (PUT /api/notification/config and the settings page) and a
+notification test request (POST /api/notification/test)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, model_validator
+
+from ..engine.vocabulary import CHANNELS
+from ._fields import EmailList, OptionalEmail, OptionalHttpUrl, PushUrlList
+from .common import Body, Flag, choice, integer, nullable, optional_text, refuse, validate
+
+
+def _password(value: Any) -> str | None:
+    # Kept as typed (no stripping); "" or null clears it.
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 512 or "\x00" in value:
+        raise refuse("must be a string of at most 512 characters")
+    return value
+
+
+class NotificationSettingsUpdate(Body):
+    """A partial update of the notification settings: only the fields given change.
+    Secrets (smtp_password, URLs holding credentials) are write-only."""
+
+    notification_enabled: Flag = None  # type: ignore[assignment]
+    smtp_host: optional_text(255) = None
+    smtp_port: nullable(integer(1, 65535)) = None
+    smtp_username: optional_text(255) = None
+    smtp_password: Annotated[str | None, BeforeValidator(_password)] = None
+    smtp_from_address: OptionalEmail = None
+    smtp_use_tls: Flag = None  # type: ignore[assignment]
+    smtp_use_ssl: Flag = None  # type: ignore[assignment]
+    default_email_recipients: EmailList = None  # type: ignore[assignment]
+    default_webhook_url: OptionalHttpUrl = None
+    webhook_timeout_seconds: integer(1, 120) = None
+    push_urls: PushUrlList = None  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> NotificationSettingsUpdate:
+        if self.smtp_use_tls and self.smtp_use_ssl:
+            raise refuse("choose STARTTLS (smtp_use_tls) or SSL, not both", at="smtp_use_ssl")
+        return self
+
+
+class NotificationTest(Body):
+    """A test send on one channel, to the given targets or else the configured defaults."""
+
+    channel: choice(CHANNELS)
+    email_recipients: EmailList = []  # type: ignore[assignment]
+    webhook_url: OptionalHttpUrl = None
+    push_urls: PushUrlList = []  # type: ignore[assignment]
+
+
+def parse_settings(payload: object) -> dict[str, Any]:
+    """A partial update of the notification settings: only the keys given come back."""
+    return validate(NotificationSettingsUpdate, payload).model_dump(exclude_unset=True)
+
+
+def parse_notification_test(payload: object) -> dict[str, Any]:
+    """POST /api/notification/test: a channel, and optional targets overriding the defaults."""
+    return validate(NotificationTest, payload).model_dump()
