@@ -8,7 +8,14 @@ from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
 import pydantic
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 from pydantic_core import core_schema, from_json, to_json
 
 from .common import (
@@ -22,6 +29,7 @@ from .common import (
     item_list,
     refuse,
     storable,
+    text_schema,
     translate,
 )
 
@@ -37,7 +45,8 @@ def nullable_choice(options: tuple[str, ...]) -> Any:
             return value.strip().lower()
         raise refuse(message)
 
-    return Annotated[str | None, BeforeValidator(check)]
+    return Annotated[str | None, BeforeValidator(check),
+                     WithJsonSchema({"enum": [*options, None]})]
 
 
 def _scalar(value: Any) -> None:
@@ -86,7 +95,8 @@ def JsonObject(max_bytes: int, *, max_depth: int = 64) -> Any:  # noqa: N802 - a
             raise refuse(f"must be at most {max_bytes // 1024} KB as JSON")
         return from_json(dumped)
 
-    return Annotated[dict[str, Any] | None, BeforeValidator(check)]
+    return Annotated[dict[str, Any] | None, BeforeValidator(check),
+                     WithJsonSchema({"type": ["object", "null"]})]
 
 
 def blank_is_none(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -157,13 +167,15 @@ def Text(max_length: int, what: str = "a string") -> Any:  # noqa: N802 - a type
     """A string of at most max_length characters, non-empty once stripped, storable."""
     return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                             pattern=NO_NUL),
-                     _LengthFirst(max_length), _text_says(max_length, what)]
+                     _LengthFirst(max_length), _text_says(max_length, what),
+                     WithJsonSchema(text_schema(max_length, blank=False))]
 
 
 def OptionalText(max_length: int) -> Any:  # noqa: N802 - a type
     """Null or a string of at most max_length characters, stripped; blank is null."""
     inner = Annotated[str, StringConstraints(strip_whitespace=True, pattern=NO_NUL),
-                      _LengthFirst(max_length), _text_says(max_length, "a string or null")]
+                      _LengthFirst(max_length), _text_says(max_length, "a string or null"),
+                      WithJsonSchema(text_schema(max_length))]
     return Annotated[inner | None, AfterValidator(lambda v: v or None)]
 
 

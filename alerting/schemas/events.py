@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
 import pydantic
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from ..engine.errors import ValidationError
 from ..engine.timeparse import ensure_utc
@@ -30,6 +30,7 @@ from .common import (
     nullable,
     refuse,
     storable,
+    text_schema,
     translate,
 )
 
@@ -79,7 +80,8 @@ class Detection(Body):
     zone_ids: TextList(MAX_ZONE_IDS, MAX_ZONE_ID) = Field(default_factory=list)
     bbox: Bbox | None = None
     track_id: Annotated[str | None, BeforeValidator(
-        lambda v: None if v is None else _track_id(v))] = None
+        lambda v: None if v is None else _track_id(v)), WithJsonSchema({"anyOf": [
+            text_schema(MAX_TRACK_ID), {"type": "integer"}, {"type": "null"}]})] = None
 
 
 class Event(Body):
@@ -116,7 +118,8 @@ class EventBatch(Body):
 
     WHAT: ClassVar[str] = 'an event object or {"events": [...]}'
 
-    events: Annotated[list[Event], BeforeValidator(_batch_items)]
+    events: Annotated[list[Event], BeforeValidator(_batch_items),
+                      Field(min_length=1, max_length=MAX_BATCH)]
 
 
 class _BatchItems(EventBatch):

@@ -24,6 +24,7 @@ from ._fields import JsonObject, blank_is_none
 from .common import (
     MAX_OFFSET,
     Body,
+    HttpUrl,
     Query,
     choice,
     http_url,
@@ -31,6 +32,7 @@ from .common import (
     item_list,
     nullable,
     optional_text,
+    query_integer,
     refuse,
     text,
     validate,
@@ -118,8 +120,10 @@ class AlertCreate(_Body):
     connection id (or both). An empty `callback_url` means none."""
 
     event_id: text(MAX_ID)
-    callback_url: Annotated[str, BeforeValidator(
-        lambda v: blank_is_none(http_url)(v) or "")] = ""
+    callback_url: Annotated[str, BeforeValidator(lambda v: blank_is_none(http_url)(v) or ""),
+                            WithJsonSchema({"anyOf": [HttpUrl.__metadata__[1].json_schema,
+                                                      {"type": "string", "maxLength": 0},
+                                                      {"type": "null"}]})] = ""
     ws_connection_id: optional_text(MAX_ID) = None
 
     @model_validator(mode="after")
@@ -157,7 +161,8 @@ def _word(choices: dict[str, bool]) -> Any:
             raise refuse(message)
         return choices[word]
 
-    return Annotated[bool | None, BeforeValidator(check)]
+    return Annotated[bool | None, BeforeValidator(check),
+                     WithJsonSchema({"type": "string", "enum": list(choices)})]
 
 
 class AlertStatus(_Body):
@@ -185,17 +190,6 @@ class AlertStatus(_Body):
 # --- query strings ---------------------------------------------------------------------------
 
 
-def _query_int(low: int, high: int) -> Any:
-    def digits(value: Any) -> Any:
-        text_value = value.strip() if isinstance(value, str) else value
-        if isinstance(text_value, str) and text_value.isascii() and text_value.isdigit() \
-                and len(text_value) <= 19:
-            return int(text_value)
-        return None  # refused by integer() with its message
-
-    return Annotated[integer(low, high), BeforeValidator(digits)]
-
-
 def _unix_seconds(value: Any) -> float:
     """Seconds since 1970 (a fraction allowed), before year 10000."""
     try:
@@ -214,13 +208,18 @@ def _ordering(value: Any) -> str:
     return value
 
 
+UnixSeconds = Annotated[float | None, BeforeValidator(_unix_seconds), WithJsonSchema(
+    {"type": "number", "minimum": 0, "exclusiveMaximum": MAX_UNIX_SECONDS})]
+
+
 class StreamQuery(Query):
     """GET /rtstream: limit (1..1000, default 1000), offset, status, name (a part of the
     name, any case), ordering (created_at, name, either with a leading "-")."""
 
-    limit: _query_int(1, MAX_PAGE_SIZE) = MAX_PAGE_SIZE
-    offset: _query_int(0, MAX_OFFSET) = 0
-    ordering: Annotated[str, BeforeValidator(_ordering)] = "-created_at"
+    limit: query_integer(1, MAX_PAGE_SIZE) = MAX_PAGE_SIZE
+    offset: query_integer(0, MAX_OFFSET) = 0
+    ordering: Annotated[str, BeforeValidator(_ordering),
+                        WithJsonSchema({"enum": list(STREAM_ORDERINGS)})] = "-created_at"
     status: optional_text(20) = None
     name: optional_text(MAX_NAME) = None
 
@@ -229,10 +228,10 @@ class SceneQuery(Query):
     """GET /rtstream/{id}/index/scene/{iid}: page (from 1), page_size (1..1000, default
     100), start and end (Unix seconds, optional)."""
 
-    page: _query_int(1, 10**9) = 1
-    page_size: _query_int(1, MAX_PAGE_SIZE) = 100
-    start: Annotated[float | None, BeforeValidator(_unix_seconds)] = None
-    end: Annotated[float | None, BeforeValidator(_unix_seconds)] = None
+    page: query_integer(1, 10**9) = 1
+    page_size: query_integer(1, MAX_PAGE_SIZE) = 100
+    start: UnixSeconds = None
+    end: UnixSeconds = None
 
     @model_validator(mode="after")
     def _in_order(self) -> SceneQuery:

@@ -512,3 +512,10 @@ def test_key_that_is_not_text_is_named():
     # Python callers (MQTT adapters, the simulator) do not pass through the JSON body check.
     assert errors_of(make(detections=[{"object_type": "p", "\udc80": 1}])) == {
         "detections.0": "keys must be valid Unicode text"}
+
+
+def test_batch_schema_states_its_size():
+    from alerting.schemas.events import EventBatch
+
+    events = EventBatch.model_json_schema()["properties"]["events"]
+    assert (events["minItems"], events["maxItems"]) == (1, 1000)

@@ -76,3 +76,13 @@ def test_queries():
         "end": "must not be before start"}
     assert errors_of(schema.parse_scene_query, {"end": "inf"}) == {
         "end": "must be a Unix timestamp in seconds"}
+
+
+def test_documented_schemas_state_the_limits():
+    stream = schema.StreamCreate.model_json_schema()
+    assert stream["required"] == ["url", "name"]
+    assert stream["properties"]["url"]["maxLength"] == schema.MAX_URL
+    status = schema.AlertStatus.model_json_schema()["properties"]
+    assert status["action"]["enum"] == ["enable", "disable"]
+    assert schema.SceneIndexCreate.model_json_schema()["properties"]["model_config"]["type"] == [
+        "object", "null"]
