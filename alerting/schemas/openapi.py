@@ -30,7 +30,8 @@ SECURED = [{"apiKey": []}, {"bearer": []}]
 ERROR_STATUSES = {
     401: "No valid API key", 403: "The key's scope does not allow this",
     404: "Not found", 409: "Conflict with the resource's state",
-    413: "Body too large", 422: "Validation failed (`fields` names each bad field)",
+    413: "Body too large", 414: "Request line too long (the server's limit, before the app)",
+    422: "Validation failed (`fields` names each bad field)",
     429: "Rate limited",
 }
 BLANK: Schema = {"type": "string", "pattern": r"^\s*$"}
@@ -187,7 +188,7 @@ def _operation(view: Callable, op: Operation, params: list[Schema],
                       "required": ["success", "data"],
                       "properties": {"success": {"const": True}, "data": schema}}
         out["responses"][str(status)] = _json(schema, description)
-    statuses = set(op.errors)
+    statuses = {*op.errors, 414}
     public = getattr(view, "public", False)
     out["security"] = [] if public else SECURED
     if not public:
@@ -196,7 +197,9 @@ def _operation(view: Callable, op: Operation, params: list[Schema],
         statuses |= {413, 422}
     error = schemas.ref(responses.VideoDBError if op.envelope else responses.Error)
     for status in sorted(statuses):
-        out["responses"][str(status)] = _json(error, ERROR_STATUSES[status])
+        # gunicorn answers 414 before any blueprint, so in the API's format everywhere.
+        body = schemas.ref(responses.Error) if status == 414 else error
+        out["responses"][str(status)] = _json(body, ERROR_STATUSES[status])
     scope = getattr(view, "required_scope", None)
     if scope:
         out["x-required-scope"] = scope
