@@ -475,12 +475,15 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
                 verdicts = _verdicts(cache, [event_from_record(r) for r in records], timezone)
                 alerts, targets, delta = _decide(conn, cache, verdicts,
                                                  cache.defaults() if verdicts else None)
-                outcome = (event_ids, _record(conn, event_ids, alerts, targets), targets)
+                # A savepoint: should storing the alerts fail after the events were marked
+                # processed, the marks go with them and the events stay for the matcher.
+                with conn.begin_nested():
+                    outcome = (event_ids, _record(conn, event_ids, alerts, targets), targets)
         except DATABASE_ERRORS:
             raise  # the transaction storing the events fails with it; the ledger is as it was
         except Exception:  # the matcher thread will match them, or set a bad one aside
             log.exception("matching on ingest failed; left to the matcher")
-            outcome = None
+            outcome = delta = None
         yield matched
         if outcome is not None:  # committed: only now may the ledger count its alerts
             cache.committed(delta)

@@ -1,0 +1,53 @@
+"""Ingest: matching in the transaction that stores the events never commits them without
+their alerts."""
+
+import pytest
+from sqlalchemy import event
+
+from alerting.extensions import db
+from alerting.models import Event
+from tests.factories import create_rule, event_body, run_matcher
+
+
+class AlertInsertFails:
+    """A before_cursor_execute hook: the alerts' INSERT raises an error that is not the
+    database's (a bug in what builds the rows), after the events were marked processed."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.raised = 0
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._hook)
+        return self
+
+    def __exit__(self, *_exc):
+        event.remove(self.engine, "before_cursor_execute", self._hook)
+
+    def _hook(self, _conn, _cursor, statement, parameters, _context, _executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO ALERTS"):
+            self.raised += 1
+            raise RuntimeError("a bug while storing the alerts")
+        return statement, parameters
+
+
+def test_matching_on_ingest_that_fails_storing_the_alerts_leaves_the_event_to_the_matcher(
+        app, client, admin_headers):
+    from alerting.workers.matcher import Matcher
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("matching on ingest is for SQLite")
+    app.extensions["alerting.matcher"] = Matcher(app)  # a process that runs the matcher
+    create_rule(client, admin_headers)
+    with AlertInsertFails(engine) as fault:
+        response = client.post("/api/events", json=event_body(), headers=admin_headers)
+    assert fault.raised == 1
+    assert response.status_code == 201  # stored: the detector need not post it again
+    with app.app_context():
+        stored = db.session.get(Event, response.json["id"])
+        assert stored.processed_at is None  # not committed as processed without its alert
+    assert run_matcher(app) == 1
+    alerts = client.get("/api/alerts", headers=admin_headers).json["alerts"]
+    assert [a["event_id"] for a in alerts] == [response.json["id"]]
