@@ -60,7 +60,7 @@ def test_a_database_error_while_matching_on_ingest_does_not_suppress_the_retry(
     with StatementFaults(engine_of(app), at=(2,), only=NEARBY_ALERT, threads=("MainThread",),
                          kinds=("locked",)):
         failed = client.post("/api/events", json=batch, headers=admin_headers)
-    assert failed.status_code == 500  # nothing stored: the detector posts it again
+    assert failed.status_code == 503  # nothing stored: the detector posts it again
     again = client.post("/api/events", json=batch, headers=admin_headers)
     assert again.status_code == 201
     assert sorted(a["camera_id"] for a in alerts(client, admin_headers)) == ["a", "b"]
