@@ -289,7 +289,7 @@ def _match_batch(conn: Connection, cache: RuleCache, events: list[EngineEvent]) 
     """Match, decide and store the batch (committed); (event ids, alert ids, targets,
     ledger delta). Raises _Raced when another worker was first."""
     cache.refresh(conn)
-    timezone = current_app.config.get("TIMEZONE") or "UTC"
+    timezone = current_app.config["TIMEZONE"]
     verdicts = _verdicts(cache, events, timezone)
     if conn.dialect.name == "postgresql" and any(
             cache.rules[v.rule_id]["cooldown"] > 0 for _e, v in verdicts):
@@ -471,7 +471,7 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
             event_ids = [r["id"] for r in records]
             if conn.execute(_OLDER_UNPROCESSED, {"below": min(event_ids)}).first() is None:
                 cache.refresh(conn)
-                timezone = current_app.config.get("TIMEZONE") or "UTC"
+                timezone = current_app.config["TIMEZONE"]
                 verdicts = _verdicts(cache, [event_from_record(r) for r in records], timezone)
                 alerts, targets, delta = _decide(conn, cache, verdicts,
                                                  cache.defaults() if verdicts else None)

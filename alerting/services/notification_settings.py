@@ -46,24 +46,24 @@ def get_row() -> NotificationSettings:
     if row is not None:
         return row
     config = current_app.config
-    webhook = seal(config["WEBHOOK_URL"]) if config.get("WEBHOOK_URL") else (None, None)
+    webhook = seal(config["WEBHOOK_URL"]) if config["WEBHOOK_URL"] else (None, None)
     row = NotificationSettings(
         id=ROW_ID,
-        notification_enabled=bool(config.get("NOTIFICATIONS_ENABLED", True)),
-        smtp_host=config.get("SMTP_HOST"),
-        smtp_port=config.get("SMTP_PORT"),
-        smtp_username=config.get("SMTP_USERNAME"),
-        smtp_password_encrypted=secrets_box.encrypt(config.get("SMTP_PASSWORD")),
-        smtp_from_address=config.get("SMTP_FROM_ADDRESS"),
-        smtp_use_tls=bool(config.get("SMTP_USE_TLS", True)),
-        smtp_use_ssl=bool(config.get("SMTP_USE_SSL", False)),
-        default_email_recipients=list(config.get("EMAIL_RECIPIENTS") or []),
+        notification_enabled=config["NOTIFICATIONS_ENABLED"],
+        smtp_host=config["SMTP_HOST"],
+        smtp_port=config["SMTP_PORT"],
+        smtp_username=config["SMTP_USERNAME"],
+        smtp_password_encrypted=secrets_box.encrypt(config["SMTP_PASSWORD"]),
+        smtp_from_address=config["SMTP_FROM_ADDRESS"],
+        smtp_use_tls=config["SMTP_USE_TLS"],
+        smtp_use_ssl=config["SMTP_USE_SSL"],
+        default_email_recipients=list(config["EMAIL_RECIPIENTS"]),
         default_webhook_url=webhook[0],
         default_webhook_url_encrypted=webhook[1],
         webhook_secret_encrypted=secrets_box.encrypt(
-            config.get("WEBHOOK_SECRET") or generate_secret()),
-        webhook_timeout_seconds=int(config.get("WEBHOOK_TIMEOUT_SECONDS") or 30),
-        push_urls_encrypted=secrets_box.encrypt_list(list(config.get("PUSH_URLS") or [])),
+            config["WEBHOOK_SECRET"] or generate_secret()),
+        webhook_timeout_seconds=config["WEBHOOK_TIMEOUT_SECONDS"],
+        push_urls_encrypted=secrets_box.encrypt_list(list(config["PUSH_URLS"])),
     )
     db.session.add(row)
     try:
@@ -117,18 +117,18 @@ def channel_settings(row: NotificationSettings | None = None) -> ChannelSettings
         smtp_use_tls=row.smtp_use_tls,
         smtp_use_ssl=row.smtp_use_ssl,
         smtp_from_address=row.smtp_from_address,
-        smtp_timeout=float(config.get("SMTP_TIMEOUT_SECONDS") or 10),
+        smtp_timeout=config["SMTP_TIMEOUT_SECONDS"],
         webhook_secret=_readable(row, "webhook_secret"),
         webhook_timeout_seconds=settings_config.send_deadline(
             row.webhook_timeout_seconds or 30, _lease_seconds()),
-        webhook_allow_cidrs=tuple(config.get("WEBHOOK_ALLOW_CIDRS") or ()),
+        webhook_allow_cidrs=tuple(config["WEBHOOK_ALLOW_CIDRS"]),
         push_urls=tuple(push_urls(row)),
         unreadable_secrets=tuple(unreadable_secrets(row)),
     )
 
 
 def _lease_seconds() -> int:
-    return int(current_app.config.get("DELIVERY_LEASE_SECONDS", 120))
+    return current_app.config["DELIVERY_LEASE_SECONDS"]
 
 
 def check_stored(row: NotificationSettings) -> list[str]:

@@ -63,7 +63,7 @@ def unseal(shown: str, sealed: str | None) -> str:
 
 def allow_cidrs() -> tuple[str, ...]:
     """The one allow-list of the outgoing connection policy, for every channel."""
-    return tuple(current_app.config.get("WEBHOOK_ALLOW_CIDRS") or ())
+    return tuple(current_app.config["WEBHOOK_ALLOW_CIDRS"])
 
 
 def check_webhook_url(url: str | None, field: str) -> None:

@@ -29,7 +29,7 @@ def run_rule_test(rule_id: str, payload: Any) -> dict[str, Any]:
         rows = recent_events(options["limit"])
     # Time order, so the cooldown replay sees the events as they would have arrived.
     rows.sort(key=lambda e: (e.started_at, e.id))
-    timezone = current_app.config.get("TIMEZONE") or "UTC"
+    timezone = current_app.config["TIMEZONE"]
     ledger = CooldownLedger()
     results = []
     would_fire = 0

@@ -36,7 +36,7 @@ class Matcher(SupervisedLoop):
                  backoff_max: float = BACKOFF_MAX_SECONDS):
         super().__init__("matcher", backoff_max=backoff_max)
         self.app = app
-        self.batch_size = batch_size or int(app.config.get("MATCH_BATCH_SIZE", 500))
+        self.batch_size = batch_size or app.config["MATCH_BATCH_SIZE"]
         self.poll_seconds = poll_seconds
         self.gather_seconds = gather_seconds
         self._isolate = False  # the last batch failed for no event in particular
