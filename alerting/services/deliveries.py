@@ -40,10 +40,11 @@ from ..models import (
     utcnow,
 )
 from ..notify import Message, Outcome
+from ..storage import write_transaction
 from ..videodb import delivery as videodb_delivery
 from . import audit
 from .alerts import alert_json
-from .events import event_json, write_transaction
+from .events import event_json
 from .notification_targets import unseal
 
 # Alert statuses the dispatcher may change; a person's acknowledge or dismiss stays.

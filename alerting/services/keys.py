@@ -15,8 +15,8 @@ from ..engine.errors import ValidationError
 from ..engine.rule_schema import check_storable
 from ..extensions import db
 from ..models import ApiKey, utcnow
+from ..storage import write_transaction
 from . import audit
-from .events import write_transaction
 
 SCOPES = ("admin", "ingest", "read")
 KEY_PREFIX = "ak_"

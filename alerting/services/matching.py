@@ -39,9 +39,11 @@ from ..models import (
     NotificationSettings,
     utcnow,
 )
-from .events import DETECTION_COLUMNS, EVENT_COLUMNS, insert_returning_ids, write_transaction
+from ..storage import insert_returning_ids, write_transaction
+from .events import DETECTION_COLUMNS, EVENT_COLUMNS
 from .notification_settings import ROW_ID as SETTINGS_ROW
-from .notification_targets import Defaults, defaults, rule_targets, targets_for
+from .notification_settings import defaults
+from .notification_targets import Defaults, rule_targets, targets_for
 from .rules import rule_record
 
 log = logging.getLogger(__name__)

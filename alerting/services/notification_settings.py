@@ -23,6 +23,8 @@ from ..notify.ssrf import UnsafeURL, check_host
 from ..notify.webhook import generate_secret
 from . import audit, secrets_box
 from .notification_targets import (
+    Defaults,
+    Target,
     allow_cidrs,
     check_push_target,
     check_webhook_url,
@@ -331,3 +333,17 @@ def _result(channel: str, success: bool, error: str | None, message: str,
     if status_code is not None:
         body["status_code"] = status_code
     return body
+
+
+def defaults() -> Defaults:
+    """The notification settings' defaults (seeded from ALERTING_* on first use)."""
+    row = get_row()
+    webhook = Target(row.default_webhook_url, row.default_webhook_url_encrypted) \
+        if row.default_webhook_url else None
+    # Unreadable push URLs give one push delivery with an empty target (the defaults), which
+    # fails saying why: not none at all, which would drop the alert's push silently.
+    urls = tuple(seal(u) for u in push_urls(row)) or (
+        (Target(""),) if row.push_urls_encrypted and "push_urls" in unreadable_secrets(row)
+        else ())
+    return Defaults(row.notification_enabled, tuple(row.default_email_recipients or ()),
+                    webhook, urls)

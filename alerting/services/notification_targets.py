@@ -171,26 +171,6 @@ class Defaults:
     push_urls: tuple[Target, ...]
 
 
-def defaults() -> Defaults:
-    """The notification settings' defaults (seeded from ALERTING_* on first use)."""
-    from .notification_settings import (  # (it imports this module)
-        get_row,
-        push_urls,
-        unreadable_secrets,
-    )
-
-    row = get_row()
-    webhook = Target(row.default_webhook_url, row.default_webhook_url_encrypted) \
-        if row.default_webhook_url else None
-    # Unreadable push URLs give one push delivery with an empty target (the defaults), which
-    # fails saying why: not none at all, which would drop the alert's push silently.
-    urls = tuple(seal(u) for u in push_urls(row)) or (
-        (Target(""),) if row.push_urls_encrypted and "push_urls" in unreadable_secrets(row)
-        else ())
-    return Defaults(row.notification_enabled, tuple(row.default_email_recipients or ()),
-                    webhook, urls)
-
-
 def targets_for(channels: list[str], rule_targets: dict[str, Any] | None,
                 base: Defaults) -> list[tuple[str, Target]]:
     """(channel, target) pairs: one per email recipient, webhook URL and push URL."""
