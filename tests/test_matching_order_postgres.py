@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from alerting.extensions import db
+from alerting.services import alert_pipeline
 from alerting.services import ingest as ingest_service
-from alerting.services import matching
 from alerting.services import rules as rules_service
 from tests.conftest import make_app
 from tests.databases import postgres_base
@@ -82,7 +82,7 @@ def match_in_thread(app):
     def run():
         with app.app_context():
             try:
-                result["matched"] = matching.match_pending(100)
+                result["matched"] = alert_pipeline.match_pending(100)
             finally:
                 db.session.remove()
 

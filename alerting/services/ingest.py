@@ -24,8 +24,8 @@ from ..engine.timeparse import isoformat_z
 from ..extensions import db
 from ..models import Detection, Event, utcnow
 from ..storage import insert_returning_ids, write_transaction
+from .alert_pipeline import matching_on_ingest
 from .events import EVENT_COLUMNS, event_json, get_event
-from .matching import matching_on_ingest
 
 _EVENTS = Event.__table__
 # Built once: a statement built per request costs more than running it.
@@ -179,7 +179,7 @@ class _Plan:
 
 def _write_plans(plans: list[_Plan]) -> list[list[tuple[int, bool]]]:
     """Store the plans' rows in one transaction, matched in it when the matcher is idle
-    (services/matching.matching_on_ingest); the results of each plan."""
+    (services/alert_pipeline.matching_on_ingest); the results of each plan."""
     rows = [row for plan in plans for row in plan.rows]
     if not rows:
         return [plan.results([]) for plan in plans]

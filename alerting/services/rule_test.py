@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app
 
 from ..engine.cooldown import CooldownLedger
-from ..engine.matching import match_event
+from ..engine.rule_eval import match_event
 from ..engine.rule_schema import parse_rule_test, rule_from_record
 from ..engine.timeparse import isoformat_z
 from .events import engine_event, events_by_ids, recent_events

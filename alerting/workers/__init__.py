@@ -27,7 +27,7 @@ def status() -> dict[str, dict]:
 def launch(app: Flask, names: Iterable[str] = NAMES) -> list[SupervisedLoop]:
     """Create, register and start the named loops in this process (`flask worker` too)."""
     from ..notify.dispatcher import Dispatcher
-    from .matcher import Matcher
+    from .matcher_loop import Matcher
 
     kinds = {"matcher": Matcher, "dispatcher": Dispatcher}
     started = []

@@ -33,7 +33,7 @@ class AlertInsertFails:
 
 def test_matching_on_ingest_that_fails_storing_the_alerts_leaves_the_event_to_the_matcher(
         app, client, admin_headers):
-    from alerting.workers.matcher import Matcher
+    from alerting.workers.matcher_loop import Matcher
 
     with app.app_context():
         engine = db.engine

@@ -11,7 +11,7 @@ from flask import Flask
 
 from .. import signals
 from ..extensions import db
-from ..services.matching import DATABASE_ERRORS, Unmatchable, match_pending, set_aside
+from ..services.alert_pipeline import DATABASE_ERRORS, Unmatchable, match_pending, set_aside
 from .loop import BACKOFF_MAX_SECONDS, SupervisedLoop
 
 log = logging.getLogger(__name__)
