@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import config as settings
 from . import redaction, workers
-from .extensions import csrf, db, htmx, limiter, mail, migrate, sock
+from .extensions import csrf, db, htmx, limiter, migrate, sock
 from .models import render_migration_item
 
 log = logging.getLogger("alerting")
@@ -52,7 +52,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                      render_item=render_migration_item)
     sock.init_app(app)
     htmx.init_app(app)
-    mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
 

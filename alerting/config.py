@@ -60,8 +60,8 @@ class Settings(BaseSettings):
     # Rate limits (limits syntax, e.g. "10 per minute"; several separated by ";").
     RATE_LIMIT_LOGIN: str = "10 per minute"
     RATE_LIMIT_INGEST: str = "100 per second"
-    # Notification defaults (spec/alerts-api.md: GET /api/notification/config). The settings
-    # page may change them later; these are the initial values.
+    # Notification defaults (GET /api/notification/config). The settings page may change
+    # them later; these are the initial values.
     NOTIFICATIONS_ENABLED: bool = True
     SMTP_HOST: str | None = None
     SMTP_PORT: int = 587

@@ -1,5 +1,5 @@
 """Notification settings: one row, seeded from ALERTING_* on first use, secrets encrypted at
-rest and never returned; the spec's config view; the signing secret shown once; test sends."""
+rest and never returned; the API's config view; the signing secret shown once; test sends."""
 
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def check_stored(row: NotificationSettings) -> list[str]:
 
 
 def config_json(row: NotificationSettings | None = None) -> dict[str, Any]:
-    """GET /api/notification/config, exactly the spec's fields (no secret ever)."""
+    """GET /api/notification/config, exactly its documented fields (no secret ever)."""
     row = row or get_row()
     email = email_configured(row)
     webhook = bool(row.default_webhook_url)
@@ -177,7 +177,7 @@ def config_json(row: NotificationSettings | None = None) -> dict[str, Any]:
 
 
 def settings_json(row: NotificationSettings | None = None) -> dict[str, Any]:
-    """The spec's view plus what the settings page shows: which secrets are set, never them."""
+    """The API's view plus what the settings page shows: which secrets are set, never them."""
     row = row or get_row()
     return {
         **config_json(row),
@@ -285,7 +285,7 @@ def sample_message(channel: str) -> Message:
 
 
 def send_test(payload: Any, actor: str) -> dict[str, Any]:
-    """POST /api/notification/test: send one test message now; the spec's result shape."""
+    """POST /api/notification/test: send one test message now; the API's result shape."""
     options = parse_notification_test(payload)
     channel = options["channel"]
     row = get_row()

@@ -83,11 +83,6 @@ def check_push_target(url: str, field: str) -> None:
         raise ValidationError({field: f"refused: {exc.reason}"}) from None
 
 
-def check_push_urls(urls: list[str], field: str) -> None:
-    for index, url in enumerate(urls):
-        check_push_target(url, f"{field}.{index}")
-
-
 def stored(pairs: list[tuple[str, str | None]]) -> dict[str, list[str | None]]:
     """Stored (shown, sealed) pairs by how they are shown, in order (several may be shown
     alike, `ntfy://***`)."""
