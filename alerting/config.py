@@ -7,8 +7,9 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
-from pydantic import BeforeValidator, ValidationError, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 PREFIX = "ALERTING_"
@@ -21,8 +22,22 @@ def _split(value: Any) -> Any:
     return value
 
 
+def _zone(name: str) -> str:
+    """An IANA timezone name zoneinfo can load."""
+    try:
+        if name.startswith("/") or ".." in name:
+            raise ValueError(name)
+        ZoneInfo(name)
+    except Exception:  # ZoneInfoNotFoundError, ValueError, OSError (a directory), ...
+        raise ValueError("must be an IANA timezone name such as Europe/Paris") from None
+    return name
+
+
+Count = Annotated[int, Field(ge=1)]
+Seconds = Annotated[int, Field(ge=1)]
+Zone = Annotated[str, AfterValidator(_zone)]
 CommaList = Annotated[list[str], NoDecode, BeforeValidator(_split)]
-SecondsList = Annotated[list[float], NoDecode, BeforeValidator(_split)]
+SecondsList = Annotated[list[Annotated[float, Field(ge=0)]], NoDecode, BeforeValidator(_split)]
 
 # Delay before each retry of a failed delivery, in seconds (jittered by up to 20 %): about
 # 9 hours from the first try to the last. A delivery still failing after the last is dead.
@@ -42,7 +57,7 @@ class Settings(BaseSettings):
 
     DATABASE_URL: str | None = None
     SECRET_KEY: str | None = None
-    TIMEZONE: str = "UTC"
+    TIMEZONE: Zone = "UTC"
     AUTH: bool = True
     BOOTSTRAP: bool = True  # create the admin user and the bootstrap key at start-up
     BOOTSTRAP_API_KEY: str | None = None
@@ -51,9 +66,9 @@ class Settings(BaseSettings):
     REDIS_URL: str | None = None
     # Open WebSockets (/ws/events, /ws/videodb) a process accepts, in all and per API key or
     # user; past either a new one is closed with code 1013 (try again later).
-    LIVE_MAX_CONNECTIONS: int = 2000
-    LIVE_MAX_PER_PRINCIPAL: int = 200
-    MAX_CONTENT_LENGTH: int = 4 * 1024 * 1024
+    LIVE_MAX_CONNECTIONS: Count = 2000
+    LIVE_MAX_PER_PRINCIPAL: Count = 200
+    MAX_CONTENT_LENGTH: Count = 4 * 1024 * 1024
     LOG_LEVEL: str = "INFO"
     PASSWORD_HASH_METHOD: str = "scrypt"
     TRUST_PROXY: bool = False
@@ -64,25 +79,25 @@ class Settings(BaseSettings):
     # them later; these are the initial values.
     NOTIFICATIONS_ENABLED: bool = True
     SMTP_HOST: str | None = None
-    SMTP_PORT: int = 587
+    SMTP_PORT: Annotated[int, Field(ge=1, le=65535)] = 587
     SMTP_USERNAME: str | None = None
     SMTP_PASSWORD: str | None = None
     SMTP_FROM_ADDRESS: str | None = None
     SMTP_USE_TLS: bool = True
     SMTP_USE_SSL: bool = False
-    SMTP_TIMEOUT_SECONDS: int = 10
+    SMTP_TIMEOUT_SECONDS: Seconds = 10
     EMAIL_RECIPIENTS: CommaList = []
     WEBHOOK_URL: str | None = None
-    WEBHOOK_TIMEOUT_SECONDS: int = 30
+    WEBHOOK_TIMEOUT_SECONDS: Seconds = 30
     WEBHOOK_ALLOW_CIDRS: CommaList = []
     WEBHOOK_SECRET: str | None = None
     PUSH_URLS: CommaList = []
-    MATCH_BATCH_SIZE: int = 500
+    MATCH_BATCH_SIZE: Count = 500
     # Delivery: retries, concurrency, leases.
     RETRY_SCHEDULE: SecondsList = DEFAULT_RETRY_SCHEDULE
-    DISPATCH_CONCURRENCY: int = 32
-    DISPATCH_PER_TARGET: int = 8
-    DELIVERY_LEASE_SECONDS: int = 120
+    DISPATCH_CONCURRENCY: Count = 32
+    DISPATCH_PER_TARGET: Count = 8
+    DELIVERY_LEASE_SECONDS: Seconds = 120
 
     @model_validator(mode="after")
     def _lease_outlasts_two_sends(self) -> Settings:

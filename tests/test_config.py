@@ -91,3 +91,18 @@ def test_a_bad_variable_stops_the_app_naming_it(monkeypatch, tmp_path):
     monkeypatch.setenv("ALERTING_DISPATCH_CONCURRENCY", "many")
     with pytest.raises(ValueError, match="ALERTING_DISPATCH_CONCURRENCY"):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "BOOTSTRAP": False})
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [("TIMEZONE", "Mars/Olympus"), ("TIMEZONE", "../etc/passwd"), ("SMTP_PORT", "70000"),
+     ("DISPATCH_CONCURRENCY", "0"), ("MATCH_BATCH_SIZE", "-5"), ("RETRY_SCHEDULE", "10,-1")],
+)
+def test_values_out_of_range_name_their_variable(name, raw):
+    with pytest.raises(ValueError, match=f"ALERTING_{name}"):
+        config.from_environment({f"ALERTING_{name}": raw})
+
+
+def test_an_iana_timezone_is_accepted():
+    assert config.from_environment({"ALERTING_TIMEZONE": "Europe/Paris"})["TIMEZONE"] == \
+        "Europe/Paris"
