@@ -436,6 +436,15 @@ def _record(conn: Connection, event_ids: list[int], alerts: list[dict[str, Any]]
     return alert_ids
 
 
+def _unrecord(conn: Connection, event_ids: list[int]) -> None:
+    """Undo what _record wrote for these events, in the open transaction that stored them
+    (so every alert of theirs is one _record wrote)."""
+    alerts = select(_ALERTS.c.id).where(_ALERTS.c.event_id.in_(event_ids))
+    conn.execute(_DELIVERIES.delete().where(_DELIVERIES.c.alert_id.in_(alerts)))
+    conn.execute(_ALERTS.delete().where(_ALERTS.c.event_id.in_(event_ids)))
+    conn.execute(update(_EVENTS).where(_EVENTS.c.id.in_(event_ids)).values(processed_at=None))
+
+
 class Matched:
     """What matching_on_ingest did: `done` once the events were matched and committed."""
 
@@ -468,23 +477,23 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
         return
     outcome: tuple | None = None
     delta: CooldownLedger | None = None
+    event_ids = [r["id"] for r in records]
     try:
         try:
-            event_ids = [r["id"] for r in records]
             if conn.execute(_OLDER_UNPROCESSED, {"below": min(event_ids)}).first() is None:
                 cache.refresh(conn)
                 timezone = current_app.config["TIMEZONE"]
                 verdicts = _verdicts(cache, [event_from_record(r) for r in records], timezone)
                 alerts, targets, delta = _decide(conn, cache, verdicts,
                                                  cache.defaults() if verdicts else None)
-                # A savepoint: should storing the alerts fail after the events were marked
-                # processed, the marks go with them and the events stay for the matcher.
-                with conn.begin_nested():
-                    outcome = (event_ids, _record(conn, event_ids, alerts, targets), targets)
+                outcome = (event_ids, _record(conn, event_ids, alerts, targets), targets)
         except DATABASE_ERRORS:
             raise  # the transaction storing the events fails with it; the ledger is as it was
         except Exception:  # the matcher thread will match them, or set a bad one aside
             log.exception("matching on ingest failed; left to the matcher")
+            # _record may have failed half-way, after marking the events processed: undone,
+            # so they are not committed as processed without their alerts.
+            _unrecord(conn, event_ids)
             outcome = delta = None
         yield matched
         if outcome is not None:  # committed: only now may the ledger count its alerts
