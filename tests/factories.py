@@ -32,7 +32,7 @@ def post_event(client, headers, **overrides: Any) -> dict[str, Any]:
 
 
 def run_matcher(app) -> int:
-    from alerting.workers.matcher import Matcher
+    from alerting.workers.matcher_loop import Matcher
 
     return Matcher(app).run_once()
 

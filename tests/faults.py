@@ -178,7 +178,7 @@ def run_faults(app, headers: dict[str, str], *, events: int = 200,
     from alerting.extensions import db
     from alerting.models import Alert, Delivery, Event
     from alerting.notify.dispatcher import Dispatcher
-    from alerting.workers.matcher import Matcher
+    from alerting.workers.matcher_loop import Matcher
     from tests.factories import create_rule, event_body
 
     receiver = WebhookReceiver()

@@ -21,7 +21,7 @@ def test_environment_is_read(tmp_path, monkeypatch):
 
 def test_blueprints_and_extensions(app):
     assert {"api", "web"} <= set(app.blueprints)
-    assert {"sqlalchemy", "migrate", "htmx", "csrf", "mail"} <= set(app.extensions)
+    assert {"sqlalchemy", "migrate", "htmx", "csrf"} <= set(app.extensions)
 
 
 def test_sqlite_is_tuned_for_threads(app):

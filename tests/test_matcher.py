@@ -170,18 +170,18 @@ def test_an_event_that_breaks_matching_is_set_aside_not_a_stall(app, client, adm
                                                                   monkeypatch, caplog):
     import time
 
-    from alerting.services import matching
-    from alerting.workers.matcher import Matcher
+    from alerting.services import alert_pipeline
+    from alerting.workers.matcher_loop import Matcher
 
     create_rule(client, admin_headers, camera_ids=None)
-    real = matching.event_from_record
+    real = alert_pipeline.event_from_record
 
     def fragile(record):
         if record["camera_id"] == "poison":
             raise RuntimeError("a bug the engine has not met before")
         return real(record)
 
-    monkeypatch.setattr(matching, "event_from_record", fragile)
+    monkeypatch.setattr(alert_pipeline, "event_from_record", fragile)
     post_event(client, admin_headers, camera_id="front")
     poison = post_event(client, admin_headers, camera_id="poison")
     post_event(client, admin_headers, camera_id="back")
@@ -237,7 +237,7 @@ def sqlite_only(app):
 def with_matcher(app):
     """Mark `app` as a process running the matcher thread (not started: nothing in the
     background, so what happens is what ingest did)."""
-    from alerting.workers.matcher import Matcher
+    from alerting.workers.matcher_loop import Matcher
 
     app.extensions["alerting.matcher"] = Matcher(app)
     return app
@@ -287,7 +287,7 @@ def test_ingest_leaves_events_to_the_matcher_behind_an_older_one(app, client, ad
 
 
 def test_ingest_leaves_events_to_a_busy_matcher(app, client, admin_headers):
-    from alerting.services.matching import _cache
+    from alerting.services.alert_pipeline import _cache
 
     sqlite_only(app)
     with_matcher(app)
@@ -302,12 +302,12 @@ def test_ingest_leaves_events_to_a_busy_matcher(app, client, admin_headers):
 
 def test_when_matching_on_ingest_fails_the_event_is_stored_for_the_matcher(
         app, client, admin_headers, monkeypatch):
-    from alerting.services import matching
+    from alerting.services import alert_pipeline
 
     sqlite_only(app)
     with_matcher(app)
     create_rule(client, admin_headers)
-    monkeypatch.setattr(matching, "_decide", lambda *_a: 1 / 0)
+    monkeypatch.setattr(alert_pipeline, "_decide", lambda *_a: 1 / 0)
     event = post_event(client, admin_headers)
     assert not processed(app, event["id"])
     monkeypatch.undo()

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from alerting.extensions import db
-from alerting.services import events as events_service
-from alerting.services import matching
+from alerting.services import alert_pipeline
+from alerting.services import ingest as ingest_service
 from alerting.services import rules as rules_service
 from tests.conftest import make_app
 from tests.databases import postgres_base
@@ -37,7 +37,7 @@ def seed(app, cooldown):
         rules_service.create_rule({"name": "back door", "severity": "high",
                                    "dedup_key_template": "{rule_id}",
                                    "cooldown_seconds": cooldown}, "test")
-        _, body = events_service.ingest({"events": [
+        _, body = ingest_service.ingest({"events": [
             {"camera_id": "back", "started_at": (T0 + timedelta(seconds=s)).isoformat()}
             for s in (0, 10)]})
         db.session.remove()
@@ -82,7 +82,7 @@ def match_in_thread(app):
     def run():
         with app.app_context():
             try:
-                result["matched"] = matching.match_pending(100)
+                result["matched"] = alert_pipeline.match_pending(100)
             finally:
                 db.session.remove()
 

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 
 from alerting import create_app
 from alerting.extensions import db
-from alerting.services import events as events_service
+from alerting.services import ingest as ingest_service
 from alerting.services import rules as rules_service
 from tests.databases import TempDatabase, postgres_base
 from tests.server import BIN, ROOT, server_env, upgrade
@@ -54,7 +54,7 @@ def seed(database, count, seed_value=7):
             batch = {"events": [{"camera_id": f"cam-{i % 4}",
                                  "started_at": t.isoformat()}
                                 for i, t in enumerate(times[start:start + 1000], start)]}
-            _, body = events_service.ingest(batch)
+            _, body = ingest_service.ingest(batch)
             ids.extend(r["id"] for r in body["results"])
         db.session.remove()
         db.engine.dispose()

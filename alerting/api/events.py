@@ -6,6 +6,7 @@ from ..auth import presented_key, scope
 from ..extensions import limiter
 from ..schemas.queries import parse_event_query
 from ..services import events
+from ..services import ingest as ingest_service
 from ..services.alerts import alert_json
 from ..services.keys import hash_key
 from . import bp
@@ -23,7 +24,7 @@ def _ingest_limit_key() -> str:
 @scope("ingest")
 def ingest():
     """One event, or {"events": [...]} with up to 1,000. 201, 200 for a repeat, 207 mixed."""
-    status, body = events.ingest(json_body())
+    status, body = ingest_service.ingest(json_body())
     return jsonify(body), status
 
 

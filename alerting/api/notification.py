@@ -10,7 +10,7 @@ from .util import json_body
 
 @bp.get("/notification/config")
 def get_config():
-    """The spec's configuration status: no secret is ever returned."""
+    """The configuration status: no secret is ever returned."""
     return jsonify(settings.config_json())
 
 

@@ -11,7 +11,7 @@ from flask import Flask
 
 from .. import signals
 from ..extensions import db
-from ..services.matching import DATABASE_ERRORS, Unmatchable, match_pending, set_aside
+from ..services.alert_pipeline import DATABASE_ERRORS, Unmatchable, match_pending, set_aside
 from .loop import BACKOFF_MAX_SECONDS, SupervisedLoop
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class Matcher(SupervisedLoop):
                  backoff_max: float = BACKOFF_MAX_SECONDS):
         super().__init__("matcher", backoff_max=backoff_max)
         self.app = app
-        self.batch_size = batch_size or int(app.config.get("MATCH_BATCH_SIZE", 500))
+        self.batch_size = batch_size or app.config["MATCH_BATCH_SIZE"]
         self.poll_seconds = poll_seconds
         self.gather_seconds = gather_seconds
         self._isolate = False  # the last batch failed for no event in particular

@@ -39,9 +39,11 @@ from ..models import (
     NotificationSettings,
     utcnow,
 )
-from .events import DETECTION_COLUMNS, EVENT_COLUMNS, insert_returning_ids, write_transaction
+from ..storage import insert_returning_ids, write_transaction
+from .events import DETECTION_COLUMNS, EVENT_COLUMNS
 from .notification_settings import ROW_ID as SETTINGS_ROW
-from .notification_targets import Defaults, defaults, rule_targets, targets_for
+from .notification_settings import defaults
+from .notification_targets import Defaults, rule_targets, targets_for
 from .rules import rule_record
 
 log = logging.getLogger(__name__)
@@ -289,7 +291,7 @@ def _match_batch(conn: Connection, cache: RuleCache, events: list[EngineEvent]) 
     """Match, decide and store the batch (committed); (event ids, alert ids, targets,
     ledger delta). Raises _Raced when another worker was first."""
     cache.refresh(conn)
-    timezone = current_app.config.get("TIMEZONE") or "UTC"
+    timezone = current_app.config["TIMEZONE"]
     verdicts = _verdicts(cache, events, timezone)
     if conn.dialect.name == "postgresql" and any(
             cache.rules[v.rule_id]["cooldown"] > 0 for _e, v in verdicts):
@@ -434,6 +436,15 @@ def _record(conn: Connection, event_ids: list[int], alerts: list[dict[str, Any]]
     return alert_ids
 
 
+def _unrecord(conn: Connection, event_ids: list[int]) -> None:
+    """Undo what _record wrote for these events, in the open transaction that stored them
+    (so every alert of theirs is one _record wrote)."""
+    alerts = select(_ALERTS.c.id).where(_ALERTS.c.event_id.in_(event_ids))
+    conn.execute(_DELIVERIES.delete().where(_DELIVERIES.c.alert_id.in_(alerts)))
+    conn.execute(_ALERTS.delete().where(_ALERTS.c.event_id.in_(event_ids)))
+    conn.execute(update(_EVENTS).where(_EVENTS.c.id.in_(event_ids)).values(processed_at=None))
+
+
 class Matched:
     """What matching_on_ingest did: `done` once the events were matched and committed."""
 
@@ -466,12 +477,12 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
         return
     outcome: tuple | None = None
     delta: CooldownLedger | None = None
+    event_ids = [r["id"] for r in records]
     try:
         try:
-            event_ids = [r["id"] for r in records]
             if conn.execute(_OLDER_UNPROCESSED, {"below": min(event_ids)}).first() is None:
                 cache.refresh(conn)
-                timezone = current_app.config.get("TIMEZONE") or "UTC"
+                timezone = current_app.config["TIMEZONE"]
                 verdicts = _verdicts(cache, [event_from_record(r) for r in records], timezone)
                 alerts, targets, delta = _decide(conn, cache, verdicts,
                                                  cache.defaults() if verdicts else None)
@@ -480,7 +491,10 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
             raise  # the transaction storing the events fails with it; the ledger is as it was
         except Exception:  # the matcher thread will match them, or set a bad one aside
             log.exception("matching on ingest failed; left to the matcher")
-            outcome = None
+            # _record may have failed half-way, after marking the events processed: undone,
+            # so they are not committed as processed without their alerts.
+            _unrecord(conn, event_ids)
+            outcome = delta = None
         yield matched
         if outcome is not None:  # committed: only now may the ledger count its alerts
             cache.committed(delta)
