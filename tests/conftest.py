@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-ADMIN_PASSWORD = "admin-password-for-tests"
-
-
-_databases: list = []
+from tests.support import databases
+from tests.support.app import _databases, make_app, make_key
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +16,6 @@ def _drop_test_databases():
 
     keys.clear_cache()
     from alerting.extensions import db
-    from tests import databases
 
     while _databases:
         app, database = _databases.pop()
@@ -31,40 +28,7 @@ def _drop_test_databases():
 @pytest.fixture(scope="session", autouse=True)
 def _drop_pooled_schemas():
     yield
-    from tests import databases
-
     databases.drop_pool()
-
-
-def fresh_database(tmp_path, name: str = "test"):
-    """An empty database for the test: SQLite file, or a PostgreSQL schema (see databases.py)."""
-    from tests import databases
-
-    return databases.acquire(tmp_path, name)
-
-
-def make_app(tmp_path, **overrides):
-    """An app on a fresh database with every table, bootstrapped like a first start."""
-    from alerting import bootstrap, create_app
-    from alerting.extensions import db
-
-    database = fresh_database(tmp_path, f"test-{len(_databases)}")
-    config = {
-        "TESTING": True,
-        "DATABASE_URL": database.url,
-        "SECRET_KEY": "test-secret-key",
-        "ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "INPROCESS_WORKERS": False,
-        "BOOTSTRAP": False,
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-    }
-    config.update(overrides)
-    app = create_app(config)
-    _databases.append((app, database))
-    with app.app_context():
-        db.create_all()
-    bootstrap(app)
-    return app
 
 
 @pytest.fixture
@@ -82,15 +46,6 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def make_key(app, scope: str = "admin", name: str | None = None) -> str:
-    """Create an API key and return the raw key."""
-    from alerting.services import keys
-
-    with app.app_context():
-        _, raw = keys.create_key(name or f"test-{scope}", scope, actor="test")
-    return raw
-
-
 @pytest.fixture
 def admin_headers(app):
     return {"x-access-token": make_key(app, "admin")}
@@ -99,7 +54,7 @@ def admin_headers(app):
 @pytest.fixture
 def smtp_server():
     """start(handler) -> a running aiosmtpd server on loopback; all stopped afterwards."""
-    from tests.receivers import start_smtp
+    from tests.support.receivers import start_smtp
 
     started = []
 

@@ -4,7 +4,7 @@ import pytest
 
 from alerting.extensions import db
 from alerting.models import AuditLog
-from tests.factories import create_rule, post_event, run_matcher
+from tests.support.factories import create_rule, post_event, run_matcher
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 from alerting.errors import ApiError
-from tests.conftest import make_app
+from tests.support.app import make_app
 
 
 def test_health_needs_no_key_and_tells_no_secrets(client, app):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.conftest import make_key
-from tests.factories import event_body, post_event
+from tests.support.app import make_key
+from tests.support.factories import event_body, post_event
 
 
 def test_post_one_event(client, admin_headers):

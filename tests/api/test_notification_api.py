@@ -7,8 +7,8 @@ from standardwebhooks import Webhook
 
 from alerting.extensions import db
 from alerting.models import AuditLog, NotificationSettings
-from tests.conftest import make_app, make_key
-from tests.receivers import Collector
+from tests.support.app import make_app, make_key
+from tests.support.receivers import Collector
 
 SPEC_FIELDS = {
     "notification_enabled", "email_configured", "webhook_configured", "push_configured",

@@ -10,8 +10,8 @@ import jsonschema
 from openapi_spec_validator import validate
 
 from alerting.api.openapi import build_document
-from tests.conftest import make_key
-from tests.server import BIN, running_server
+from tests.support.app import make_key
+from tests.support.server import BIN, running_server
 
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 JSON_PREFIXES = ("/api/", "/rtstream", "/collection")

@@ -7,9 +7,9 @@ import pytest
 
 from alerting.extensions import db
 from alerting.models import Delivery
-from tests.conftest import make_app, make_key
-from tests.factories import create_rule, post_event, rule_body, run_dispatcher, run_matcher
-from tests.test_videodb_api import JSON, fails, world  # noqa: F401 (fixture)
+from tests.support.app import make_app, make_key
+from tests.support.factories import create_rule, post_event, rule_body, run_dispatcher, run_matcher
+from tests.support.videodb import JSON, fails
 
 INTERNAL_WEBHOOKS = ["http://127.0.0.1:8080/hook", "http://169.254.169.254/latest/meta-data/",
                      "http://[::1]/hook", "http://10.0.0.1/hook", "http://localhost/hook"]
@@ -92,7 +92,7 @@ def test_test_send_to_loopback_push_reaches_nothing(client, headers, httpserver)
 def test_fired_deliveries_to_refused_defaults_are_dead_with_the_reason(tmp_path, httpserver,
                                                                         smtp_server):
     """Defaults from the environment are not checked at save: the connection is."""
-    from tests.receivers import Collector
+    from tests.support.receivers import Collector
 
     httpserver.expect_request("/push").respond_with_json({})
     collector = Collector()

@@ -10,8 +10,8 @@ import pytest
 
 from alerting.engine.errors import ValidationError
 from alerting.engine.json_body import MAX_DEPTH, parse_json_body
-from tests.conftest import make_app, make_key
-from tests.factories import create_rule
+from tests.support.app import make_app, make_key
+from tests.support.factories import create_rule
 
 JSON = {"Content-Type": "application/json"}
 # Write routes that take no body at all.

@@ -2,7 +2,7 @@
 
 from alerting.extensions import db
 from alerting.models import Alert
-from tests.factories import create_rule, post_event
+from tests.support.factories import create_rule, post_event
 
 
 def test_spec_shape_and_explanations(app, client, admin_headers):

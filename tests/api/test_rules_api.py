@@ -8,8 +8,8 @@ import pytest
 
 from alerting.extensions import db
 from alerting.models import Alert, AuditLog
-from tests.conftest import make_app, make_key
-from tests.factories import create_rule, post_event, rule_body, run_matcher
+from tests.support.app import make_app, make_key
+from tests.support.factories import create_rule, post_event, rule_body, run_matcher
 
 SPEC_CREATE = {
     "name": "Critical Person Detection",

@@ -10,56 +10,21 @@ from alerting.extensions import db
 from alerting.models import AlertRule
 from alerting.services import deliveries, keys
 from alerting.videodb import socket as videodb_socket
-from tests.conftest import make_key
-from tests.factories import create_rule, post_event, run_matcher
-
-JSON = {"Content-Type": "application/json"}  # the SDK sends it on every request, GETs too
+from tests.support.app import make_key
+from tests.support.factories import create_rule, post_event, run_matcher
+from tests.support.videodb import (
+    JSON,
+    event,
+    fails,
+    ok,
+    scene_index,
+    stream,
+)
 
 
 @pytest.fixture
 def headers(app):
     return {"x-access-token": make_key(app), **JSON}
-
-
-def ok(response, status=200):
-    assert response.status_code == status, response.json
-    body = response.json
-    assert body["success"] is True and isinstance(body["data"], dict), body
-    assert "status" not in body  # the SDK would start polling
-    return body["data"]
-
-
-def fails(response, status):
-    assert response.status_code == status, response.json
-    assert set(response.json) == {"success", "message"}, response.json
-    assert response.json["success"] is False and response.json["message"]
-    return response.json["message"]
-
-
-def stream(client, headers, **body):
-    body = {"collection_id": "default", "url": "rtsp://cam.local/1", "name": "Front door",
-            "media_types": ["video"], **body}
-    return ok(client.post("/rtstream", json=body, headers=headers))
-
-
-def scene_index(client, headers, stream_id, **body):
-    body = {"extraction_type": "time", "extraction_config": {"time": 2, "frame_count": 5},
-            "prompt": "Describe the scene", "model_name": None, "model_config": {},
-            "name": "visuals", **body}
-    return ok(client.post(f"/rtstream/{stream_id}/index/scene", json=body, headers=headers))
-
-
-def event(client, headers, label="intrusion", prompt="Someone climbs the fence"):
-    return ok(client.post("/rtstream/event", json={"event_prompt": prompt, "label": label},
-                          headers=headers))["event_id"]
-
-
-@pytest.fixture
-def world(client, headers):
-    """A stream, one of its scene indexes and an event."""
-    sid = stream(client, headers)["id"]
-    iid = scene_index(client, headers, sid)["rtstream_index_id"]
-    return sid, iid, event(client, headers)
 
 
 def alert(client, headers, world, **body):
@@ -396,7 +361,7 @@ def test_a_revoked_key_cannot_use_its_token(app, client):
 
 
 def test_auth_off_works_without_a_key(tmp_path):
-    from tests.conftest import make_app
+    from tests.support.app import make_app
 
     app = make_app(tmp_path, AUTH=False)
     client = app.test_client()

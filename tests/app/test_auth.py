@@ -1,10 +1,9 @@
-import re
-
 import pytest
 
 from alerting.extensions import db
 from alerting.models import ApiKey, AuditLog
-from tests.conftest import ADMIN_PASSWORD, make_app, make_key
+from tests.support.app import ADMIN_PASSWORD, make_app, make_key
+from tests.support.web import csrf_token
 
 
 def test_missing_key_is_401_json(client):
@@ -84,10 +83,6 @@ def test_bootstrap_key_is_an_admin_key(tmp_path):
 def test_auth_off_needs_no_key(tmp_path):
     app = make_app(tmp_path, AUTH=False)
     assert app.test_client().get("/api/keys").status_code == 200
-
-
-def csrf_token(page: bytes) -> str:
-    return re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1).decode()
 
 
 def test_pages_need_login(client):

@@ -5,7 +5,7 @@ from sqlalchemy import text
 
 from alerting import create_app
 from alerting.extensions import db
-from tests.conftest import make_app
+from tests.support.app import make_app
 
 
 def test_config_mapping_wins_over_environment(tmp_path, monkeypatch):

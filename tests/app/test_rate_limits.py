@@ -7,10 +7,10 @@ import pytest
 from limits.storage import storage_from_string
 
 from alerting import ratelimit
-from tests.conftest import make_app, make_key
-from tests.factories import event_body
-from tests.test_auth import csrf_token
-from tests.test_deploy import REDIS_URL, redis_reachable
+from tests.support.app import make_app, make_key
+from tests.support.databases import REDIS_URL, redis_reachable
+from tests.support.factories import event_body
+from tests.support.web import csrf_token
 
 
 def post_event(client, headers=None, address="127.0.0.1", body=None):

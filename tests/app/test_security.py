@@ -2,19 +2,8 @@
 
 import pytest
 
-from tests.conftest import make_app
-
-PAGES = ["/login", "/live", "/rules", "/rules/new", "/events", "/alerts", "/notifications",
-         "/keys", "/account/password"]
-
-
-def login(client):
-    from tests.conftest import ADMIN_PASSWORD
-    from tests.test_auth import csrf_token
-
-    page = client.get("/login")
-    client.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD,
-                                "csrf_token": csrf_token(page.data)})
+from tests.support.app import make_app
+from tests.support.web import PAGES, login
 
 
 @pytest.mark.parametrize("path", PAGES)

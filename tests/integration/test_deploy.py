@@ -13,22 +13,8 @@ import pytest
 import requests
 import websocket
 
-from tests.databases import TempDatabase, postgres_base
-from tests.server import ROOT, free_port, kill_hard, wait_healthy
-
-REDIS_URL = os.environ.get("ALERTING_TEST_REDIS_URL", "")
-
-
-def redis_reachable() -> bool:
-    if not REDIS_URL:
-        return False
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
+from tests.support.databases import REDIS_URL, TempDatabase, postgres_base, redis_reachable
+from tests.support.server import ROOT, free_port, kill_hard, wait_healthy
 
 pytestmark = [
     pytest.mark.skipif(postgres_base() is None,

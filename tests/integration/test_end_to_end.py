@@ -5,9 +5,9 @@ and a server killed with SIGKILL matches every event exactly once after a restar
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.databases import TempDatabase
-from tests.factories import event_body, rule_body
-from tests.server import kill_hard, running_server, wait_for
+from tests.support.databases import TempDatabase
+from tests.support.factories import event_body, rule_body
+from tests.support.server import kill_hard, running_server, wait_for
 
 KEY = "e2e-admin-key-0123456789"
 

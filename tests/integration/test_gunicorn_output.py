@@ -8,8 +8,8 @@ import socket
 import pytest
 import requests
 
-from tests.conftest import make_app
-from tests.server import running_server
+from tests.support.app import make_app
+from tests.support.server import running_server
 
 ADMIN_KEY = "ak_" + secrets.token_hex(16)
 

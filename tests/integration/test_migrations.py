@@ -6,7 +6,7 @@ from flask_migrate import upgrade
 
 from alerting import create_app
 from alerting.extensions import db
-from tests.databases import TempDatabase
+from tests.support.databases import TempDatabase
 
 
 def test_upgrade_from_empty_matches_models(tmp_path):

@@ -15,8 +15,8 @@ import pytest
 import requests
 import websocket
 
-from tests.factories import event_body, rule_body
-from tests.server import ROOT, Slowloris, free_port, running_server, wait_for
+from tests.support.factories import event_body, rule_body
+from tests.support.server import ROOT, Slowloris, free_port, running_server, wait_for
 
 NGINX = shutil.which("nginx") or next(
     (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None)

@@ -2,7 +2,7 @@
 
 import requests
 
-from tests.server import running_server
+from tests.support.server import running_server
 
 
 def test_gunicorn_serves_login_page_and_health(tmp_path):

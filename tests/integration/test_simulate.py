@@ -9,8 +9,8 @@ from sqlalchemy import create_engine, text
 
 from alerting.engine.event_schema import parse_event
 from alerting.simulate import CAMERAS, OBJECT_TYPES, EventGenerator, cameras, is_night
-from tests.databases import TempDatabase
-from tests.server import BIN, ROOT, free_port, running_server, server_env, upgrade
+from tests.support.databases import TempDatabase
+from tests.support.server import BIN, ROOT, free_port, running_server, server_env, upgrade
 
 DAY = datetime(2026, 1, 15, 13, 0, tzinfo=UTC)
 NIGHT = datetime(2026, 1, 15, 23, 30, tzinfo=UTC)

@@ -13,7 +13,7 @@ import requests
 import videodb
 from videodb.exceptions import AuthenticationError, InvalidRequestError
 
-from tests.server import running_server, wait_for
+from tests.support.server import running_server, wait_for
 
 KEY = "videodb-sdk-admin-key-0123456789"
 HEADERS = {"x-access-token": KEY}

@@ -13,8 +13,8 @@ from alerting import create_app
 from alerting.extensions import db
 from alerting.services import events as events_service
 from alerting.services import rules as rules_service
-from tests.databases import TempDatabase, postgres_base
-from tests.server import BIN, ROOT, server_env, upgrade
+from tests.support.databases import TempDatabase, postgres_base
+from tests.support.server import BIN, ROOT, server_env, upgrade
 
 pytestmark = pytest.mark.skipif(
     postgres_base() is None,

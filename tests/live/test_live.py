@@ -16,9 +16,9 @@ from wsproto.connection import Connection, ConnectionType
 
 from alerting.live import LiveMessage, LocalHub, Subscription, origin_allowed, text_frame
 from alerting.live.loop import LiveLoop
-from tests.conftest import ADMIN_PASSWORD
-from tests.factories import create_rule, event_body, post_event, rule_body, run_matcher
-from tests.server import running_server
+from tests.support.app import ADMIN_PASSWORD
+from tests.support.factories import create_rule, event_body, post_event, rule_body, run_matcher
+from tests.support.server import running_server
 
 KEY = "live-admin-key-0123456789"
 

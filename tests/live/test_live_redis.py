@@ -7,7 +7,7 @@ import pytest
 
 from alerting.live import LiveMessage, LocalHub
 from alerting.live.redis_hub import RedisHub
-from tests.test_deploy import REDIS_URL, redis_reachable
+from tests.support.databases import REDIS_URL, redis_reachable
 
 pytestmark = pytest.mark.skipif(
     not redis_reachable(), reason="needs Redis: set ALERTING_TEST_REDIS_URL (.ci/run does)")

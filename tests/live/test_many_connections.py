@@ -14,8 +14,8 @@ import pytest
 import requests
 import websocket
 
-from tests.factories import event_body, rule_body
-from tests.server import Slowloris, running_server, wait_for
+from tests.support.factories import event_body, rule_body
+from tests.support.server import Slowloris, running_server, wait_for
 
 KEY = "many-admin-key-0123456789"
 IDLE = 300

@@ -14,9 +14,15 @@ from alerting.extensions import db
 from alerting.models import Alert, Delivery, utcnow
 from alerting.notify.dispatcher import Dispatcher
 from alerting.services import deliveries
-from tests.conftest import make_app, make_key
-from tests.factories import create_rule, post_event, run_dispatcher, run_matcher
-from tests.receivers import Collector
+from tests.support.app import make_app, make_key
+from tests.support.factories import (
+    configure,
+    create_rule,
+    post_event,
+    run_dispatcher,
+    run_matcher,
+)
+from tests.support.receivers import Collector
 
 
 @pytest.fixture
@@ -28,11 +34,6 @@ def app(tmp_path):
 @pytest.fixture
 def headers(app):
     return {"x-access-token": make_key(app)}
-
-
-def configure(app, headers, **settings):
-    response = app.test_client().put("/api/notification/config", json=settings, headers=headers)
-    assert response.status_code == 200, response.json
 
 
 def fire(app, headers, n=1, **rule):
@@ -156,7 +157,7 @@ def test_email_to_real_smtp_with_both_bodies(app, headers, smtp_server):
 
 
 def test_smtp_down_then_up_is_delivered(app, headers, smtp_server):
-    from tests.server import free_port
+    from tests.support.server import free_port
 
     port = free_port()
     configure(app, headers, smtp_host="127.0.0.1", smtp_port=port, smtp_use_tls=False,

@@ -4,8 +4,8 @@ import pytest
 
 from alerting.extensions import db
 from alerting.models import Alert, Delivery, Event
-from tests.conftest import make_app, make_key
-from tests.factories import create_rule, post_event, run_matcher
+from tests.support.app import make_app, make_key
+from tests.support.factories import create_rule, post_event, run_matcher
 
 
 def alerts(client, headers, **query):

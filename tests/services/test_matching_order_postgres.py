@@ -15,8 +15,8 @@ from alerting.extensions import db
 from alerting.services import events as events_service
 from alerting.services import matching
 from alerting.services import rules as rules_service
-from tests.conftest import make_app
-from tests.databases import postgres_base
+from tests.support.app import make_app
+from tests.support.databases import postgres_base
 
 pytestmark = pytest.mark.skipif(
     postgres_base() is None,

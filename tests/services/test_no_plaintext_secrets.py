@@ -10,10 +10,10 @@ from sqlalchemy import inspect, text
 
 from alerting.extensions import db
 from alerting.models import Delivery
-from tests.conftest import make_app, make_key
-from tests.factories import create_rule, post_event, run_dispatcher, run_matcher
-from tests.receivers import Collector
-from tests.test_security import PAGES, login
+from tests.support.app import make_app, make_key
+from tests.support.factories import create_rule, post_event, run_dispatcher, run_matcher
+from tests.support.receivers import Collector
+from tests.support.web import PAGES, login
 
 SMTP_PASSWORD = "smtp-pass-7c1e9b2f"
 PUSH_TOKEN = "ntfy-topic-token-51a8"
@@ -64,7 +64,7 @@ def database_text(app) -> str:
 
 
 def _bootstrap_key(app) -> str:
-    from tests.conftest import make_key
+    from tests.support.app import make_key
 
     return make_key(app, "admin", name="setup")
 

@@ -12,8 +12,8 @@ from alerting import bootstrap, config, create_app
 from alerting.extensions import db
 from alerting.models import NotificationSettings
 from alerting.services.notification_settings import channel_settings
-from tests.conftest import make_app
-from tests.server import ROOT, server_env
+from tests.support.app import make_app
+from tests.support.server import ROOT, server_env
 
 
 @pytest.mark.parametrize(("lease", "timeout", "ok"),

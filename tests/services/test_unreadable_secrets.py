@@ -12,10 +12,9 @@ from alerting import bootstrap
 from alerting.extensions import db
 from alerting.models import Alert, Delivery, DeliveryAttempt
 from alerting.services import secrets_box
-from tests.conftest import make_app, make_key
-from tests.factories import create_rule, post_event, run_dispatcher, run_matcher
-from tests.receivers import Collector
-from tests.test_dispatcher import configure
+from tests.support.app import make_app, make_key
+from tests.support.factories import configure, create_rule, post_event, run_dispatcher, run_matcher
+from tests.support.receivers import Collector
 
 OTHER_KEY = "a-different-secret-key"
 

@@ -1,5 +1,6 @@
 """Where a test's data lives: a fresh SQLite file by default, or, when
-ALERTING_TEST_DATABASE_URL names a PostgreSQL database, a fresh schema in it (dropped after)."""
+ALERTING_TEST_DATABASE_URL names a PostgreSQL database, a fresh schema in it (dropped after);
+and the Redis server of ALERTING_TEST_REDIS_URL."""
 
 from __future__ import annotations
 
@@ -11,6 +12,19 @@ from urllib.parse import quote
 from sqlalchemy import create_engine, text
 
 ENV = "ALERTING_TEST_DATABASE_URL"
+REDIS_URL = os.environ.get("ALERTING_TEST_REDIS_URL", "")
+
+
+def redis_reachable() -> bool:
+    """Whether ALERTING_TEST_REDIS_URL names a Redis server that answers."""
+    if not REDIS_URL:
+        return False
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
 
 
 def postgres_base() -> str | None:

@@ -31,6 +31,12 @@ def post_event(client, headers, **overrides: Any) -> dict[str, Any]:
     return response.json
 
 
+def configure(app, headers, **settings) -> None:
+    """PUT the notification settings; they must be accepted."""
+    response = app.test_client().put("/api/notification/config", json=settings, headers=headers)
+    assert response.status_code == 200, response.json
+
+
 def run_matcher(app) -> int:
     from alerting.workers.matcher import Matcher
 

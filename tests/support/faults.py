@@ -179,7 +179,7 @@ def run_faults(app, headers: dict[str, str], *, events: int = 200,
     from alerting.models import Alert, Delivery, Event
     from alerting.notify.dispatcher import Dispatcher
     from alerting.workers.matcher import Matcher
-    from tests.factories import create_rule, event_body
+    from tests.support.factories import create_rule, event_body
 
     receiver = WebhookReceiver()
     client = app.test_client()

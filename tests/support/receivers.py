@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiosmtpd.controller import Controller
 
-from tests.server import free_port
+from tests.support.server import free_port
 
 
 class Collector:

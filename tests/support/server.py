@@ -14,9 +14,9 @@ from pathlib import Path
 
 import requests
 
-from tests.databases import TempDatabase
+from tests.support.databases import TempDatabase
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
@@ -34,7 +34,7 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
         "FLASK_APP": "app",
         "PYTHONUNBUFFERED": "1",
         # Real-server tests post bursts from one key and log in often from one address;
-        # tests/test_rate_limits.py tests the limits themselves.
+        # tests/app/test_rate_limits.py tests the limits themselves.
         "ALERTING_RATE_LIMIT_INGEST": "1000000 per second",
         "ALERTING_RATE_LIMIT_LOGIN": "1000000 per second",
     })

@@ -12,8 +12,8 @@ from alerting.engine.vocabulary import DAYS
 from alerting.extensions import db
 from alerting.models import Delivery, utcnow
 from alerting.services import rules as rule_service
-from tests.conftest import ADMIN_PASSWORD, make_app, make_key
-from tests.factories import create_rule, post_event, run_matcher
+from tests.support.app import ADMIN_PASSWORD, make_app, make_key
+from tests.support.factories import create_rule, post_event, run_matcher
 
 HX = {"HX-Request": "true"}
 
@@ -614,7 +614,7 @@ def test_revoke_key(client, token, app):
 
 
 def test_page_ids_beyond_bigint_are_404(app):
-    from tests.test_security import login
+    from tests.support.web import login
 
     client = app.test_client()
     login(client)

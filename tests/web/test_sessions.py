@@ -13,8 +13,8 @@ from sqlalchemy import select, update
 from alerting.extensions import db
 from alerting.models import ApiKey, UserSession, utcnow
 from alerting.services import users
-from tests.conftest import ADMIN_PASSWORD, make_app
-from tests.test_auth import csrf_token
+from tests.support.app import ADMIN_PASSWORD, make_app
+from tests.support.web import csrf_token
 
 PROTECTED = "/account/password"
 
