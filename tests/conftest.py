@@ -7,6 +7,32 @@ import pytest
 from tests.support import databases
 from tests.support.app import _databases, make_app, make_key
 
+# The speed tiers of pyproject.toml, by place, so that a test module need not mark itself
+# (one may still, with pytestmark). Paths are relative to the repository, "::" then a test name.
+SLOW = ("tests/integration/", "tests/live/test_many_connections.py",
+        "tests/api/test_openapi.py::test_schemathesis_finds_nothing",
+        "tests/workers/test_faults.py::test_database_errors_at_every_statement_lose_nothing")
+# Modules whose `server` fixture is a real gunicorn: the tests using it are slow.
+SERVER_MODULES = ("tests/live/test_live.py",)
+BROWSER = ("tests/browser/",)
+POSTGRES = ("tests/services/test_matching_order_postgres.py",
+            "tests/integration/test_workers_postgres.py", "tests/integration/test_deploy.py",
+            "tests/services/test_matching_reliability.py::"
+            "test_only_the_event_that_fails_is_set_aside_not_one_another_worker_holds")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the slow, browser and postgres tests."""
+    for item in items:
+        nodeid = item.nodeid
+        if nodeid.startswith(SLOW) or (nodeid.startswith(SERVER_MODULES)
+                                       and "server" in item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+        if nodeid.startswith(BROWSER):
+            item.add_marker(pytest.mark.browser)
+        if nodeid.startswith(POSTGRES):
+            item.add_marker(pytest.mark.postgres)
+
 
 @pytest.fixture(autouse=True)
 def _drop_test_databases():
