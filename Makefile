@@ -45,10 +45,13 @@ migrate: setup
 
 setup: $(VENV)/.installed $(VENDOR)
 setup-dev: $(VENV)/.installed-dev $(VENDOR)
-	@# The browser tests drive Debian's Chromium (Playwright never downloads a browser).
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
-	  else echo "Browser tests need Debian's chromium: run 'sudo apt-get install chromium'"; fi; \
+	@# The browser tests drive Debian's Chromium (Playwright never downloads a browser); the
+	@# proxy test runs docs/proxy/nginx.conf in Debian's nginx.
+	@missing=""; [ -x /usr/bin/chromium ] || missing="chromium"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y $$missing; \
+	  else echo "Browser and proxy tests need Debian's packages: sudo apt-get install $$missing"; fi; \
 	fi
 
 $(BIN)/python:

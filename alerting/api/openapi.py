@@ -453,7 +453,12 @@ def _components() -> dict[str, Schema]:
             "backlog": _out({"events_unprocessed": INT, "deliveries_pending": INT}),
             "secrets": {"enum": ["ok", "unreadable"]},
             "unreadable_secrets": array({"enum": ["smtp_password", "webhook_secret",
-                                                  "push_urls"]}),
+                                                  "push_urls", "default_webhook_url"]}),
+            "connections": _out({
+                "websockets": _out({name: INT for name in (
+                    "open", "max", "max_per_principal", "opened_total", "refused_total",
+                    "dropped_total")}),
+                "slow_requests_closed": INT}),
             "error": STRING,
         }, ("status", "database")),
         "ApiKey": _out(key_props),

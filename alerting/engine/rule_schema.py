@@ -153,7 +153,8 @@ def check_text(
     allow_empty: bool = False,
     what: str = "a string",
 ) -> str:
-    """A string of at most max_length characters (after stripping) that a database will store.
+    """A string of at most max_length characters that a database will store, stripped. The
+    length is checked before stripping, as the OpenAPI document's maxLength says.
 
     NUL and lone surrogates are refused: PostgreSQL and UTF-8 encoders reject them later.
     """
@@ -162,7 +163,7 @@ def check_text(
     text = value.strip() if strip else value
     if not text and not allow_empty:
         raise fail(path, "must not be empty")
-    if len(text) > max_length:
+    if len(value) > max_length:
         raise fail(path, f"must be at most {max_length} characters")
     check_storable(text, path)
     return text

@@ -124,6 +124,38 @@ def test_the_loop_writes_every_client_the_same_frames_in_order(fmt):
     assert len(hub) <= 1
 
 
+def test_the_loop_wakes_for_every_publish_after_concurrent_bursts():
+    hub = LocalHub(queue_size=100_000)
+    loop = live_loop(hub)
+    server, client = socket.socketpair()
+    client.settimeout(5)
+    conn = loop.attach(server, Connection(ConnectionType.SERVER), "json", False, None)
+    loop.go_live(conn, set())
+    message = LiveMessage.build("event_created", {"id": 1})
+    received = 0
+
+    def burst() -> None:
+        for _ in range(300):
+            hub.publish(message)
+
+    slow = []
+    try:
+        for _ in range(30):  # bursts from several threads race the loop's wake-up handling
+            threads = [threading.Thread(target=burst) for _ in range(3)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            received += len(read_exactly(client, 900 * len(message.text_frame)))
+            started = time.monotonic()  # then one message alone must not wait for a timeout
+            hub.publish(message)
+            read_exactly(client, len(message.text_frame))
+            slow.append(time.monotonic() - started)
+    finally:
+        client.close()
+    assert max(slow) < 0.5, slow
+
+
 def client_frame(opcode: int, payload: bytes) -> bytes:
     """A short frame masked as a client must mask it."""
     mask = b"mask"
