@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from tests.databases import TempDatabase  # noqa: E402
-from tests.server import BIN, server_env, upgrade  # noqa: E402
+from tests.support.databases import TempDatabase  # noqa: E402
+from tests.support.server import BIN, server_env, upgrade  # noqa: E402
 
 BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -1,6 +1,6 @@
 """A detection's track_id: the 255 characters the schema allows are stored, on every database."""
 
-from tests.factories import event_body
+from tests.support.factories import event_body
 
 
 def test_a_255_character_track_id_is_stored_and_256_is_refused(client, admin_headers):

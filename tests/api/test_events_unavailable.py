@@ -3,8 +3,8 @@
 import pytest
 
 from alerting.extensions import db
-from tests.factories import event_body
-from tests.faults import ERRORS, StatementFaults
+from tests.support.factories import event_body
+from tests.support.faults import ERRORS, StatementFaults
 
 
 def engine_of(app):

@@ -6,7 +6,7 @@ from sqlalchemy import event
 
 from alerting.extensions import db
 from alerting.models import Alert, Delivery, Event
-from tests.factories import create_rule, event_body, run_matcher
+from tests.support.factories import create_rule, event_body, run_matcher
 
 
 class InsertFails:

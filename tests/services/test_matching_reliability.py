@@ -10,9 +10,9 @@ from sqlalchemy import create_engine, text
 
 from alerting.extensions import db
 from alerting.models import AlertRule, Event
-from tests.databases import postgres_base
-from tests.factories import create_rule, event_body, post_event, run_matcher
-from tests.faults import ERRORS, StatementFaults
+from tests.support.databases import postgres_base
+from tests.support.factories import create_rule, event_body, post_event, run_matcher
+from tests.support.faults import ERRORS, StatementFaults
 
 NEARBY_ALERT = "SELECT alerts.event_time"  # the cooldown's look-up in the alerts table
 

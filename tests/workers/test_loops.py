@@ -11,9 +11,9 @@ from alerting import workers
 from alerting.extensions import db
 from alerting.notify.dispatcher import Dispatcher
 from alerting.workers.matcher_loop import Matcher
-from tests.conftest import make_app, make_key
-from tests.factories import create_rule, post_event, run_matcher
-from tests.faults import ERRORS, StatementFaults
+from tests.support.app import make_app, make_key
+from tests.support.factories import create_rule, post_event, run_matcher
+from tests.support.faults import ERRORS, StatementFaults
 
 UNPROCESSED = "WHERE events.processed_at IS NULL ORDER BY events.id"
 NEXT_DUE = "min(deliveries.next_attempt_at)"
