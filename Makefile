@@ -10,7 +10,7 @@ export FLASK_APP := app
 VENDOR := static/vendor/htmx.min.js static/vendor/ws.js static/vendor/swagger-ui-bundle.js \
 	static/vendor/swagger-ui.css
 
-.PHONY: run dev test test-postgres lint bench setup setup-dev migrate clean-venv
+.PHONY: run dev test test-fast test-postgres lint bench setup setup-dev migrate clean-venv
 
 run: setup migrate
 	$(BIN)/gunicorn --config gunicorn.conf.py --workers 1 --threads $(THREADS) \
@@ -21,6 +21,13 @@ dev: setup-dev migrate
 
 test: setup-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The quick pass while working: no real servers, no browser, no PostgreSQL-only tests, spread
+# over one process a core (pytest-xdist; WORKERS=0 runs them in this process).
+WORKERS ?= auto
+test-fast: setup-dev
+	$(BIN)/python -m pytest -m "not slow and not browser and not postgres" -n $(WORKERS) \
+	  $(PYTEST_ARGS)
 
 # The database-facing tests again, each in its own schema of a real PostgreSQL database.
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import config as settings
 from . import redaction, workers
-from .extensions import csrf, db, htmx, limiter, mail, migrate, sock
+from .extensions import csrf, db, htmx, limiter, migrate, sock
 from .models import render_migration_item
 
 log = logging.getLogger("alerting")
@@ -33,9 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .converters import IdConverter
 
     app.url_map.converters["id"] = IdConverter
-    values = settings.from_environment()
-    values.update(config or {})
-    settings.check(values)
+    values = {**(config or {}), **settings.load(overrides=config)}
     app.config.update(values)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
@@ -54,7 +52,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                      render_item=render_migration_item)
     sock.init_app(app)
     htmx.init_app(app)
-    mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
 
@@ -78,7 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config["AUTH"]:
         log.warning("ALERTING_AUTH is off: the API and the pages are open to anyone who can "
                     "reach this server. Use this for local experiments only.")
-    if app.config.get("BOOTSTRAP", True):
+    if app.config["BOOTSTRAP"]:
         bootstrap(app)
 
     @app.before_request
@@ -114,7 +111,7 @@ def _tune_sqlite(engine: Engine) -> None:
 
 def _configure_logging(app: Flask) -> None:
     redaction.install()  # no credential in any log line (a token in a refused URL, say)
-    level = getattr(logging, str(app.config.get("LOG_LEVEL", "INFO")).upper(), logging.INFO)
+    level = getattr(logging, str(app.config["LOG_LEVEL"]).upper(), logging.INFO)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.setLevel(level)
@@ -129,7 +126,7 @@ def bootstrap(app: Flask) -> None:
             log.warning("the database has no tables yet: run `flask --app app db upgrade`")
             return
         try:
-            generated = users.ensure_admin(app.config.get("ADMIN_PASSWORD"))
+            generated = users.ensure_admin(app.config["ADMIN_PASSWORD"])
         except IntegrityError:  # another process created it at the same moment
             db.session.rollback()
             generated = None
@@ -142,7 +139,7 @@ def bootstrap(app: Flask) -> None:
         row = notification_settings.get_row()
         for problem in notification_settings.check_stored(row):
             log.warning(problem)
-        if app.config.get("BOOTSTRAP_API_KEY"):
+        if app.config["BOOTSTRAP_API_KEY"]:
             try:
                 keys.ensure_bootstrap_key(app.config["BOOTSTRAP_API_KEY"])
             except IntegrityError:  # another process created it at the same moment

@@ -109,7 +109,7 @@ def simulate(url: str, key: str | None, cameras: int, rate: float, duration: flo
     from . import simulate as sim
 
     key = key or os.environ.get("ALERTING_BOOTSTRAP_API_KEY") or \
-        current_app.config.get("BOOTSTRAP_API_KEY")
+        current_app.config["BOOTSTRAP_API_KEY"]
     created_key = None
     if not key:
         created_key, key = keys.create_key("simulator", "ingest", actor="cli:simulate")
@@ -117,7 +117,7 @@ def simulate(url: str, key: str | None, cameras: int, rate: float, duration: flo
                    "(revoked when it ends).")
     sim.ensure_demo_rules(click.echo)
     generator = sim.EventGenerator(seed=seed, camera_count=cameras,
-                                   timezone=current_app.config.get("TIMEZONE") or "UTC")
+                                   timezone=current_app.config["TIMEZONE"])
     names = ", ".join(c.id for c in generator.cameras)
     click.echo(f"Posting to {url} from {cameras} camera(s) ({names}) at {rate:g} events/s"
                + ("; Ctrl-C stops." if count is None and duration is None else "."))

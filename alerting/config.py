@@ -1,100 +1,47 @@
-"""Settings: defaults here, each overridable by an ALERTING_* environment variable."""
+"""Settings: typed defaults here, each overridable by an ALERTING_* environment variable."""
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
-TRUE = {"1", "true", "yes", "on"}
-FALSE = {"0", "false", "no", "off"}
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-
-def _bool(value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in TRUE:
-        return True
-    if lowered in FALSE:
-        return False
-    raise ValueError(f"not a boolean: {value!r}")
+PREFIX = "ALERTING_"
 
 
-def _list(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
+def _split(value: Any) -> Any:
+    """A comma-separated variable as a list (a list given in code is kept)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
 
 
-def _seconds_list(value: str) -> list[float]:
-    return [float(part) for part in _list(value)]
+def _zone(name: str) -> str:
+    """An IANA timezone name zoneinfo can load."""
+    try:
+        if name.startswith("/") or ".." in name:
+            raise ValueError(name)
+        ZoneInfo(name)
+    except Exception:  # ZoneInfoNotFoundError, ValueError, OSError (a directory), ...
+        raise ValueError("must be an IANA timezone name such as Europe/Paris") from None
+    return name
 
+
+Count = Annotated[int, Field(ge=1)]
+Seconds = Annotated[int, Field(ge=1)]
+Zone = Annotated[str, AfterValidator(_zone)]
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_split)]
+SecondsList = Annotated[list[Annotated[float, Field(ge=0)]], NoDecode, BeforeValidator(_split)]
 
 # Delay before each retry of a failed delivery, in seconds (jittered by up to 20 %): about
 # 9 hours from the first try to the last. A delivery still failing after the last is dead.
 DEFAULT_RETRY_SCHEDULE = [10, 30, 60, 120, 300, 600, 1200, 2400, 3600, 7200, 14400]
-
-
-# name -> (default, parser). The environment variable is ALERTING_<name>.
-SETTINGS: dict[str, tuple[Any, Any]] = {
-    "DATABASE_URL": (None, str),
-    "SECRET_KEY": (None, str),
-    "TIMEZONE": ("UTC", str),
-    "AUTH": (True, _bool),
-    "BOOTSTRAP_API_KEY": (None, str),
-    "ADMIN_PASSWORD": (None, str),
-    "INPROCESS_WORKERS": (True, _bool),
-    "REDIS_URL": (None, str),
-    # Open WebSockets (/ws/events, /ws/videodb) a process accepts, in all and per API key or
-    # user; past either a new one is closed with code 1013 (try again later).
-    "LIVE_MAX_CONNECTIONS": (2000, int),
-    "LIVE_MAX_PER_PRINCIPAL": (200, int),
-    "MAX_CONTENT_LENGTH": (4 * 1024 * 1024, int),
-    "LOG_LEVEL": ("INFO", str),
-    "PASSWORD_HASH_METHOD": ("scrypt", str),
-    "TRUST_PROXY": (False, _bool),
-    # Rate limits (limits syntax, e.g. "10 per minute"; several separated by ";").
-    "RATE_LIMIT_LOGIN": ("10 per minute", str),
-    "RATE_LIMIT_INGEST": ("100 per second", str),
-    # Notification defaults (spec: GET /api/notification/config). The settings page may
-    # change them later; these are the initial values.
-    "NOTIFICATIONS_ENABLED": (True, _bool),
-    "SMTP_HOST": (None, str),
-    "SMTP_PORT": (587, int),
-    "SMTP_USERNAME": (None, str),
-    "SMTP_PASSWORD": (None, str),
-    "SMTP_FROM_ADDRESS": (None, str),
-    "SMTP_USE_TLS": (True, _bool),
-    "SMTP_USE_SSL": (False, _bool),
-    "SMTP_TIMEOUT_SECONDS": (10, int),
-    "EMAIL_RECIPIENTS": ([], _list),
-    "WEBHOOK_URL": (None, str),
-    "WEBHOOK_TIMEOUT_SECONDS": (30, int),
-    "WEBHOOK_ALLOW_CIDRS": ([], _list),
-    "WEBHOOK_SECRET": (None, str),
-    "PUSH_URLS": ([], _list),
-    "MATCH_BATCH_SIZE": (500, int),
-    # Delivery: retries, concurrency, leases.
-    "RETRY_SCHEDULE": (DEFAULT_RETRY_SCHEDULE, _seconds_list),
-    "DISPATCH_CONCURRENCY": (32, int),
-    "DISPATCH_PER_TARGET": (8, int),
-    "DELIVERY_LEASE_SECONDS": (120, int),
-}
-
-
-def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """Every setting, parsed from ALERTING_* variables where set, else its default."""
-    environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    for name, (default, parse) in SETTINGS.items():
-        raw = environ.get(f"ALERTING_{name}")
-        if raw is None or raw == "":
-            values[name] = default
-            continue
-        try:
-            values[name] = parse(raw)
-        except ValueError as exc:
-            raise ValueError(f"ALERTING_{name}: {exc}") from exc
-    return values
-
 
 # A send's deadline may be at most this share of the delivery lease: a claimed delivery may
 # wait behind one send of its target, then make its own, and must be recorded before its
@@ -102,15 +49,109 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
 SEND_SHARE_OF_LEASE = 0.4
 
 
-def check(values: dict[str, Any]) -> None:
-    """Settings that must agree with each other; ValueError naming both otherwise."""
-    lease, timeout = values["DELIVERY_LEASE_SECONDS"], values["WEBHOOK_TIMEOUT_SECONDS"]
-    if lease <= 2 * timeout:
-        raise ValueError(
-            f"ALERTING_DELIVERY_LEASE_SECONDS ({lease}) must be longer than twice "
-            f"ALERTING_WEBHOOK_TIMEOUT_SECONDS ({timeout}): a delivery waits for at most one "
-            "send before its own, and one still sending when its lease ends is claimed and "
-            "sent again at the same time")
+class Settings(BaseSettings):
+    """Every setting; the environment variable is ALERTING_<name>. An empty one is unset."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, case_sensitive=True,
+                                      env_ignore_empty=True, extra="ignore")
+
+    DATABASE_URL: str | None = None
+    SECRET_KEY: str | None = None
+    TIMEZONE: Zone = "UTC"
+    AUTH: bool = True
+    BOOTSTRAP: bool = True  # create the admin user and the bootstrap key at start-up
+    BOOTSTRAP_API_KEY: str | None = None
+    ADMIN_PASSWORD: str | None = None
+    INPROCESS_WORKERS: bool = True
+    REDIS_URL: str | None = None
+    # Open WebSockets (/ws/events, /ws/videodb) a process accepts, in all and per API key or
+    # user; past either a new one is closed with code 1013 (try again later).
+    LIVE_MAX_CONNECTIONS: Count = 2000
+    LIVE_MAX_PER_PRINCIPAL: Count = 200
+    MAX_CONTENT_LENGTH: Count = 4 * 1024 * 1024
+    LOG_LEVEL: str = "INFO"
+    PASSWORD_HASH_METHOD: str = "scrypt"
+    TRUST_PROXY: bool = False
+    # Rate limits (limits syntax, e.g. "10 per minute"; several separated by ";").
+    RATE_LIMIT_LOGIN: str = "10 per minute"
+    RATE_LIMIT_INGEST: str = "100 per second"
+    # Notification defaults (GET /api/notification/config). The settings page may change
+    # them later; these are the initial values.
+    NOTIFICATIONS_ENABLED: bool = True
+    SMTP_HOST: str | None = None
+    SMTP_PORT: Annotated[int, Field(ge=1, le=65535)] = 587
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_FROM_ADDRESS: str | None = None
+    SMTP_USE_TLS: bool = True
+    SMTP_USE_SSL: bool = False
+    SMTP_TIMEOUT_SECONDS: Seconds = 10
+    EMAIL_RECIPIENTS: CommaList = []
+    WEBHOOK_URL: str | None = None
+    WEBHOOK_TIMEOUT_SECONDS: Seconds = 30
+    WEBHOOK_ALLOW_CIDRS: CommaList = []
+    WEBHOOK_SECRET: str | None = None
+    PUSH_URLS: CommaList = []
+    MATCH_BATCH_SIZE: Count = 500
+    # Delivery: retries, concurrency, leases.
+    RETRY_SCHEDULE: SecondsList = DEFAULT_RETRY_SCHEDULE
+    DISPATCH_CONCURRENCY: Count = 32
+    DISPATCH_PER_TARGET: Count = 8
+    DELIVERY_LEASE_SECONDS: Seconds = 120
+
+    @model_validator(mode="after")
+    def _lease_outlasts_two_sends(self) -> Settings:
+        lease, timeout = self.DELIVERY_LEASE_SECONDS, self.WEBHOOK_TIMEOUT_SECONDS
+        if lease <= 2 * timeout:
+            raise ValueError(
+                f"ALERTING_DELIVERY_LEASE_SECONDS ({lease}) must be longer than twice "
+                f"ALERTING_WEBHOOK_TIMEOUT_SECONDS ({timeout}): a delivery waits for at most "
+                "one send before its own, and one still sending when its lease ends is "
+                "claimed and sent again at the same time")
+        return self
+
+
+class _FromMapping(Settings):
+    """Settings read from the values given (a mapping of ALERTING_* names), not os.environ."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   *_others: PydanticBaseSettingsSource,
+                                   **_named: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def load(environ: Mapping[str, str] | None = None,
+         overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Every setting: `overrides` (by name, from code), else the ALERTING_* variable of
+    `environ` (default os.environ), else its default. ValueError naming the variable."""
+    known = {name: value for name, value in (overrides or {}).items()
+             if name in Settings.model_fields}
+    try:
+        if environ is None:
+            settings = Settings(**known)
+        else:
+            given = {name[len(PREFIX):]: raw for name, raw in environ.items()
+                     if name.startswith(PREFIX) and raw != ""
+                     and name[len(PREFIX):] in Settings.model_fields}
+            settings = _FromMapping(**{**given, **known})
+    except ValidationError as exc:
+        raise ValueError("; ".join(_problem(error) for error in exc.errors())) from None
+    return settings.model_dump()
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every setting, parsed from ALERTING_* variables where set, else its default."""
+    return load(environ)
+
+
+def _problem(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not error["loc"]:  # a check across settings: its message names them
+        return message
+    return f"{PREFIX}{error['loc'][0]}: {message}"
 
 
 def send_deadline(timeout: float, lease: float) -> float:

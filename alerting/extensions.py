@@ -1,6 +1,5 @@
 """Flask extensions, created unbound and bound in create_app()."""
 
-from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sock import Sock
 from flask_sqlalchemy import SQLAlchemy
@@ -30,7 +29,6 @@ migrate = Migrate()
 sock = Sock()
 htmx = Htmx()
 csrf = CSRFProtect()
-mail = Mail()
 # Limits are declared on the views (login per address, ingest per API key); storage is
 # memory, or Redis when ALERTING_REDIS_URL is set so every process counts together.
 limiter = Limiter()

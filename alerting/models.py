@@ -207,7 +207,7 @@ class Detection(db.Model):
     confidence: Mapped[float | None] = mapped_column(Float)
     zone_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     bbox: Mapped[list[float] | None] = mapped_column(JSON)
-    track_id: Mapped[str | None] = mapped_column(String(100))
+    track_id: Mapped[str | None] = mapped_column(String(255))
 
     event: Mapped[Event] = relationship(back_populates="detections")
 

@@ -97,7 +97,7 @@ class Limiter:
                 except ValueError as exc:
                     raise ValueError(f"ALERTING_{name}: {text!r} is not a limit such as "
                                      f"'10 per minute' ({exc})") from None
-        app.extensions[EXTENSION] = Windows(app.config.get("REDIS_URL"))
+        app.extensions[EXTENSION] = Windows(app.config["REDIS_URL"])
 
     def limit(self, setting: str, key_func: Callable[[], str] = client_address,
               methods: Iterable[str] | None = None) -> Callable:

@@ -39,7 +39,7 @@ class SessionInterface(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
-    if app.config.get("TRUST_PROXY"):
+    if app.config["TRUST_PROXY"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         # One proxy in front (see docs/deploy.md): trust its X-Forwarded-For/Proto/Host.

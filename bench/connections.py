@@ -46,7 +46,7 @@ from bench.latency import (  # noqa: E402
     server,
     take_frames,
 )
-from tests.server import Slowloris  # noqa: E402
+from tests.support.server import Slowloris  # noqa: E402
 
 BIN = Path(sys.executable).parent
 ALERT_PREFIX = b'{"type":"alert_created"'

@@ -2,7 +2,7 @@
 
 Usage: python bench/delivery.py [--latency-n N] [--sustain-seconds S] [--skip-alertmanager]
 
-Our side: a real server (fresh SQLite file, `flask db upgrade`, gunicorn as tests/server.py
+Our side: a real server (fresh SQLite file, `flask db upgrade`, gunicorn as tests/support/server.py
 starts it, matcher and dispatcher threads inside), one rule firing on every event with the
 webhook channel, the default webhook URL pointing at a receiver.
 
@@ -306,7 +306,7 @@ def drain(receiver: Receiver, expected: int, timeout: float) -> bool:
 
 
 def event(i: int, camera: str, prefix: str) -> dict[str, Any]:
-    from tests.factories import event_body
+    from tests.support.factories import event_body
 
     return event_body(camera_id=camera, external_id=f"{prefix}-{i}", source="bench")
 
@@ -338,7 +338,7 @@ def verify(secret: str, records: list[tuple]) -> int:
 
 
 def bench_ours(args, tmp: Path) -> dict[str, Any]:
-    from tests.server import running_server
+    from tests.support.server import running_server
 
     out: dict[str, Any] = {}
     fast = Receiver(keep_bodies=True)
@@ -456,7 +456,7 @@ def alertmanager_binary() -> str | None:
 
 
 def bench_alertmanager(args, tmp: Path, binary: str) -> dict[str, Any]:
-    from tests.server import free_port
+    from tests.support.server import free_port
 
     out: dict[str, Any] = {}
     receiver = Receiver(keep_bodies=True)

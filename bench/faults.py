@@ -8,7 +8,8 @@ firing for every event, one with a 60 s cooldown per camera. Meanwhile every dis
 statement made by the poster, the matcher and the dispatcher fails at its executions listed
 in --at (default the 1st and the 3rd), with the next error in turn: "database is locked" or
 the connection dropped on SQLite; a serialization failure, a lock timeout or the connection
-dropped on PostgreSQL (tests/faults.py). A refused post is posted again, as a detector would.
+dropped on PostgreSQL (tests/support/faults.py). A refused post is posted again, as a
+detector would.
 
 Then it checks: every event stored and matched exactly once, the alerts a clean run makes
 (per rule), every delivery delivered, each webhook-id received exactly once, and both loops
@@ -33,9 +34,9 @@ if str(ROOT) not in sys.path:
 
 
 def run_one(tmp: Path, events: int, at: tuple[int, ...]) -> dict:
-    from tests import conftest
-    from tests.conftest import make_app, make_key
-    from tests.faults import run_faults
+    from tests.support import app as test_apps
+    from tests.support.app import make_app, make_key
+    from tests.support.faults import run_faults
 
     app = make_app(tmp, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"], RETRY_SCHEDULE=[0.05] * 10,
                    RATE_LIMIT_INGEST="1000000 per second", LOG_LEVEL="CRITICAL")
@@ -45,8 +46,8 @@ def run_one(tmp: Path, events: int, at: tuple[int, ...]) -> dict:
     finally:
         from alerting.extensions import db
 
-        while conftest._databases:
-            used, database = conftest._databases.pop()
+        while test_apps._databases:
+            used, database = test_apps._databases.pop()
             with used.app_context():
                 db.session.remove()
                 db.engine.dispose()

@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from alerting.simulate import CAMERAS, EventGenerator  # noqa: E402
-from tests.server import free_port, wait_healthy  # noqa: E402
+from tests.support.server import free_port, wait_healthy  # noqa: E402
 
 BIN = Path(sys.executable).parent
 KEY = "bench-ingest-admin-key-0123456789"

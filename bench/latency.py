@@ -44,7 +44,7 @@ import websocket
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.server import free_port, wait_healthy  # noqa: E402
+from tests.support.server import free_port, wait_healthy  # noqa: E402
 
 BIN = Path(sys.executable).parent
 KEY = "bench-latency-admin-key-0123456789"

@@ -133,8 +133,8 @@ def run(tmp: Path, *, alerts: int = 1000, kills: int = 0, fail_rate: float = 0.3
         seed: int | None = None, timeout: float = 240.0,
         kill_window: tuple[float, float] = (0.5, 2.5), log=print) -> dict[str, Any]:
     """One scenario; returns the figures and `problems` (empty when nothing is wrong)."""
-    from tests.databases import TempDatabase
-    from tests.server import kill_hard, running_server
+    from tests.support.databases import TempDatabase
+    from tests.support.server import kill_hard, running_server
 
     rng = random.Random(seed)
     receiver = Receiver(fail_rate=fail_rate, timeout_seconds=LATE_ANSWER_SECONDS,

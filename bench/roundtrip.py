@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.server import running_server  # noqa: E402
+from tests.support.server import running_server  # noqa: E402
 
 KEY = "ak_roundtrip_" + "x" * 40
 

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from tests.databases import TempDatabase  # noqa: E402
-from tests.server import BIN, server_env, upgrade  # noqa: E402
+from tests.support.databases import TempDatabase  # noqa: E402
+from tests.support.server import BIN, server_env, upgrade  # noqa: E402
 
 BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -37,7 +37,7 @@ BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 def seed(database: TempDatabase, count: int, cooldown: int = 0) -> None:
     from alerting import create_app
     from alerting.extensions import db
-    from alerting.services import events, rules
+    from alerting.services import ingest, rules
 
     app = create_app({"DATABASE_URL": database.url, "SECRET_KEY": "bench", "BOOTSTRAP": False,
                       "INPROCESS_WORKERS": False})
@@ -46,7 +46,7 @@ def seed(database: TempDatabase, count: int, cooldown: int = 0) -> None:
                            "cooldown_seconds": cooldown,
                            "dedup_key_template": "{rule_id}:{camera_id}"}, "bench")
         for start in range(0, count, 1000):
-            events.ingest({"events": [
+            ingest.ingest({"events": [
                 {"camera_id": f"cam-{i % 16}", "risk_score": i % 100,
                  "detections": [{"object_type": "person", "confidence": 0.9}]}
                 for i in range(start, min(count, start + 1000))]})

@@ -4,10 +4,34 @@ from __future__ import annotations
 
 import pytest
 
-ADMIN_PASSWORD = "admin-password-for-tests"
+from tests.support import databases
+from tests.support.app import _databases, make_app, make_key
+
+# The speed tiers of pyproject.toml, by place, so that a test module need not mark itself
+# (one may still, with pytestmark). Paths are relative to the repository, "::" then a test name.
+SLOW = ("tests/integration/", "tests/live/test_many_connections.py",
+        "tests/api/test_openapi.py::test_schemathesis_finds_nothing",
+        "tests/workers/test_faults.py::test_database_errors_at_every_statement_lose_nothing")
+# Modules whose `server` fixture is a real gunicorn: the tests using it are slow.
+SERVER_MODULES = ("tests/live/test_live.py",)
+BROWSER = ("tests/browser/",)
+POSTGRES = ("tests/services/test_matching_order_postgres.py",
+            "tests/integration/test_workers_postgres.py", "tests/integration/test_deploy.py",
+            "tests/services/test_matching_reliability.py::"
+            "test_only_the_event_that_fails_is_set_aside_not_one_another_worker_holds")
 
 
-_databases: list = []
+def pytest_collection_modifyitems(config, items):
+    """Mark the slow, browser and postgres tests."""
+    for item in items:
+        nodeid = item.nodeid
+        if nodeid.startswith(SLOW) or (nodeid.startswith(SERVER_MODULES)
+                                       and "server" in item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+        if nodeid.startswith(BROWSER):
+            item.add_marker(pytest.mark.browser)
+        if nodeid.startswith(POSTGRES):
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +42,6 @@ def _drop_test_databases():
 
     keys.clear_cache()
     from alerting.extensions import db
-    from tests import databases
 
     while _databases:
         app, database = _databases.pop()
@@ -31,40 +54,7 @@ def _drop_test_databases():
 @pytest.fixture(scope="session", autouse=True)
 def _drop_pooled_schemas():
     yield
-    from tests import databases
-
     databases.drop_pool()
-
-
-def fresh_database(tmp_path, name: str = "test"):
-    """An empty database for the test: SQLite file, or a PostgreSQL schema (see databases.py)."""
-    from tests import databases
-
-    return databases.acquire(tmp_path, name)
-
-
-def make_app(tmp_path, **overrides):
-    """An app on a fresh database with every table, bootstrapped like a first start."""
-    from alerting import bootstrap, create_app
-    from alerting.extensions import db
-
-    database = fresh_database(tmp_path, f"test-{len(_databases)}")
-    config = {
-        "TESTING": True,
-        "DATABASE_URL": database.url,
-        "SECRET_KEY": "test-secret-key",
-        "ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "INPROCESS_WORKERS": False,
-        "BOOTSTRAP": False,
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-    }
-    config.update(overrides)
-    app = create_app(config)
-    _databases.append((app, database))
-    with app.app_context():
-        db.create_all()
-    bootstrap(app)
-    return app
 
 
 @pytest.fixture
@@ -82,15 +72,6 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def make_key(app, scope: str = "admin", name: str | None = None) -> str:
-    """Create an API key and return the raw key."""
-    from alerting.services import keys
-
-    with app.app_context():
-        _, raw = keys.create_key(name or f"test-{scope}", scope, actor="test")
-    return raw
-
-
 @pytest.fixture
 def admin_headers(app):
     return {"x-access-token": make_key(app, "admin")}
@@ -99,7 +80,7 @@ def admin_headers(app):
 @pytest.fixture
 def smtp_server():
     """start(handler) -> a running aiosmtpd server on loopback; all stopped afterwards."""
-    from tests.receivers import start_smtp
+    from tests.support.receivers import start_smtp
 
     started = []
 

@@ -11,6 +11,7 @@ from ..schemas.openapi import operation as op
 from ..schemas.queries import EventQuery, parse_event_query
 from ..schemas.serialize import listing
 from ..services import events
+from ..services import ingest as ingest_service
 from ..services.alerts import alert_json
 from ..services.keys import hash_key
 from . import bp
@@ -33,7 +34,7 @@ def _ingest_limit_key() -> str:
 @scope("ingest")
 def ingest():
     """One event, or {"events": [...]} with up to 1,000. 201, 200 for a repeat, 207 mixed."""
-    status, body = events.ingest(json_body())
+    status, body = ingest_service.ingest(json_body())
     return jsonify(body), status
 
 

@@ -14,7 +14,7 @@ from .util import json_body
 @bp.get("/notification/config")
 @op("notification", ok=R.NotificationConfig)
 def get_config():
-    """The spec's configuration status: no secret is ever returned."""
+    """The configuration status: no secret is ever returned."""
     return jsonify(settings.config_json())
 
 

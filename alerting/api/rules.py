@@ -1,4 +1,4 @@
-"""The alert rules API of spec/alerts-api.md."""
+"""The alert rules API: list, create, read, update, delete, and test a rule."""
 
 from flask import jsonify, request
 

@@ -23,10 +23,6 @@ class CooldownLedger:
     def __init__(self) -> None:
         self._last: dict[tuple[str, str], datetime] = {}
 
-    def last(self, rule_id: str, key: str) -> datetime | None:
-        """The last alert time recorded for (rule, key), if any."""
-        return self._last.get((rule_id, key))
-
     def suppresses(self, rule_id: str, key: str, when: datetime, cooldown_seconds: int) -> bool:
         """Whether an alert for (rule, key) at `when` falls within the cooldown."""
         return within_cooldown(self._last.get((rule_id, key)), when, cooldown_seconds)
@@ -47,11 +43,6 @@ class CooldownLedger:
             if newest is None or when > newest:
                 newest = when
         return newest
-
-    def forget_rule(self, rule_id: str) -> None:
-        """Drop every key of a rule (deleted, or its cooldown edited)."""
-        for k in [k for k in self._last if k[0] == rule_id]:
-            del self._last[k]
 
     def prune(self, before: datetime) -> int:
         """Drop entries last alerted before `before` (keys with {hour} or {date} pile up)."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from operator import attrgetter
 
-from .matching import CompiledRule, EventView, Verdict, compile_rule, scan
+from .rule_eval import CompiledRule, EventView, Verdict, compile_rule, scan
 from .types import Event, Rule
 
 _BY_ID = attrgetter("id")

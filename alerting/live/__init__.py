@@ -277,7 +277,7 @@ def init_app(app: Flask) -> None:
         "thread_class": _NotStarted,  # the live loop reads and writes after the handshake
     })
     local = LocalHub(app.config.get("LIVE_QUEUE_SIZE", DEFAULT_QUEUE_SIZE))
-    if app.config.get("REDIS_URL"):
+    if app.config["REDIS_URL"]:
         from .redis_hub import RedisHub  # several processes: fan out through Redis
 
         app.extensions[EXTENSION] = RedisHub(app.config["REDIS_URL"], local,
@@ -289,8 +289,8 @@ def init_app(app: Flask) -> None:
         lambda **options: hub(app).subscribe(**options),
         lambda subscription: hub(app).unsubscribe(subscription),
         queue_size=local.queue_size,
-        max_connections=app.config.get("LIVE_MAX_CONNECTIONS", 2000),
-        max_per_principal=app.config.get("LIVE_MAX_PER_PRINCIPAL", 200),
+        max_connections=app.config["LIVE_MAX_CONNECTIONS"],
+        max_per_principal=app.config["LIVE_MAX_PER_PRINCIPAL"],
         ping_seconds=PING_SECONDS)
     app.add_template_filter(detected_objects)
     app.add_template_global(alert_action_url)

@@ -57,8 +57,8 @@ class Dispatcher(SupervisedLoop):
                  backoff_max: float = BACKOFF_MAX_SECONDS):
         super().__init__("dispatcher", backoff_max=backoff_max)
         self.app = app
-        self.concurrency = concurrency or int(app.config.get("DISPATCH_CONCURRENCY", 32))
-        self.per_target = per_target or int(app.config.get("DISPATCH_PER_TARGET", 8))
+        self.concurrency = concurrency or app.config["DISPATCH_CONCURRENCY"]
+        self.per_target = per_target or app.config["DISPATCH_PER_TARGET"]
         self.poll_seconds = poll_seconds
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="alerting-send")
         self._done: queue.SimpleQueue = queue.SimpleQueue()

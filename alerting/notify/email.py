@@ -299,7 +299,7 @@ class EmailNotifier:
             sender=settings.smtp_from_address,
             date=time.time(),
             extra_headers={
-                "Auto-Submitted": "auto-generated",  # RFC 3834: no vacation replies
+                "Auto-Submitted": "auto-generated",  # no vacation or out-of-office replies to it
                 "X-Alerting-Severity": " ".join(str(message.severity).split()),
                 "X-Alerting-Delivery-Id": " ".join(message.delivery_id.split()),
             },

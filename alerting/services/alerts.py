@@ -80,13 +80,6 @@ def list_alerts(*, status: str | None = None, severity: str | None = None,
     return list(rows), total
 
 
-def alerts_after(last_id: int, limit: int = 1000) -> list[Alert]:
-    """Alerts created after `last_id`, oldest first (catch-up for live clients)."""
-    return list(db.session.scalars(
-        select(Alert).where(Alert.id > last_id).order_by(Alert.id).limit(limit)
-    ))
-
-
 def alert_detail(alert_id: int) -> dict[str, Any]:
     from .events import event_json, get_event
 

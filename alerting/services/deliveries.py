@@ -40,10 +40,11 @@ from ..models import (
     utcnow,
 )
 from ..notify import Message, Outcome
+from ..storage import write_transaction
 from ..videodb import delivery as videodb_delivery
 from . import audit
 from .alerts import alert_json
-from .events import event_json, write_transaction
+from .events import event_json
 from .notification_targets import unseal
 
 # Alert statuses the dispatcher may change; a person's acknowledge or dismiss stays.
@@ -234,7 +235,7 @@ def claim_due(limit: int, *, per_target: int = 8, in_flight: dict[str, int] | No
     messages = _messages(conn, chosen)
     destinations = {row.id: unseal(row.target, row.target_sealed) for row in chosen}
     token = str(uuid.uuid4())
-    lease = timedelta(seconds=int(current_app.config.get("DELIVERY_LEASE_SECONDS", 120)))
+    lease = timedelta(seconds=current_app.config["DELIVERY_LEASE_SECONDS"])
     with write_transaction() as writer:
         leased = dict(writer.execute(_LEASE, {
             "ids": [row.id for row in chosen], "now": now, "lease_until": now + lease,
@@ -301,7 +302,7 @@ def record_outcomes(results: list[tuple[Claimed, Outcome, datetime]]) -> list[in
     dropped: the row belongs to whoever holds it now."""
     if not results:
         return []
-    schedule = list(current_app.config.get("RETRY_SCHEDULE") or [])
+    schedule = list(current_app.config["RETRY_SCHEDULE"])
     now = utcnow()
     with write_transaction() as conn:
         owned = {(row.id, row.claim_token): row for row in conn.execute(

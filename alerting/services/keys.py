@@ -16,8 +16,8 @@ from ..models import ApiKey, utcnow
 from ..schemas.common import validate
 from ..schemas.keys import SCOPES as SCOPES  # re-exported: the pages and the API docs list them
 from ..schemas.keys import KeyCreate
+from ..storage import write_transaction
 from . import audit
-from .events import write_transaction
 
 KEY_PREFIX = "ak_"
 # last_used_at is written at most this often per key, so ingest does not write per request.

@@ -1,5 +1,5 @@
 """Notification settings: one row, seeded from ALERTING_* on first use, secrets encrypted at
-rest and never returned; the spec's config view; the signing secret shown once; test sends."""
+rest and never returned; the API's config view; the signing secret shown once; test sends."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from ..notify.webhook import generate_secret
 from ..schemas.notification_settings import parse_notification_test, parse_settings
 from . import audit, secrets_box
 from .notification_targets import (
+    Defaults,
+    Target,
     allow_cidrs,
     check_push_target,
     check_webhook_url,
@@ -46,24 +48,24 @@ def get_row() -> NotificationSettings:
     if row is not None:
         return row
     config = current_app.config
-    webhook = seal(config["WEBHOOK_URL"]) if config.get("WEBHOOK_URL") else (None, None)
+    webhook = seal(config["WEBHOOK_URL"]) if config["WEBHOOK_URL"] else (None, None)
     row = NotificationSettings(
         id=ROW_ID,
-        notification_enabled=bool(config.get("NOTIFICATIONS_ENABLED", True)),
-        smtp_host=config.get("SMTP_HOST"),
-        smtp_port=config.get("SMTP_PORT"),
-        smtp_username=config.get("SMTP_USERNAME"),
-        smtp_password_encrypted=secrets_box.encrypt(config.get("SMTP_PASSWORD")),
-        smtp_from_address=config.get("SMTP_FROM_ADDRESS"),
-        smtp_use_tls=bool(config.get("SMTP_USE_TLS", True)),
-        smtp_use_ssl=bool(config.get("SMTP_USE_SSL", False)),
-        default_email_recipients=list(config.get("EMAIL_RECIPIENTS") or []),
+        notification_enabled=config["NOTIFICATIONS_ENABLED"],
+        smtp_host=config["SMTP_HOST"],
+        smtp_port=config["SMTP_PORT"],
+        smtp_username=config["SMTP_USERNAME"],
+        smtp_password_encrypted=secrets_box.encrypt(config["SMTP_PASSWORD"]),
+        smtp_from_address=config["SMTP_FROM_ADDRESS"],
+        smtp_use_tls=config["SMTP_USE_TLS"],
+        smtp_use_ssl=config["SMTP_USE_SSL"],
+        default_email_recipients=list(config["EMAIL_RECIPIENTS"]),
         default_webhook_url=webhook[0],
         default_webhook_url_encrypted=webhook[1],
         webhook_secret_encrypted=secrets_box.encrypt(
-            config.get("WEBHOOK_SECRET") or generate_secret()),
-        webhook_timeout_seconds=int(config.get("WEBHOOK_TIMEOUT_SECONDS") or 30),
-        push_urls_encrypted=secrets_box.encrypt_list(list(config.get("PUSH_URLS") or [])),
+            config["WEBHOOK_SECRET"] or generate_secret()),
+        webhook_timeout_seconds=config["WEBHOOK_TIMEOUT_SECONDS"],
+        push_urls_encrypted=secrets_box.encrypt_list(list(config["PUSH_URLS"])),
     )
     db.session.add(row)
     try:
@@ -117,18 +119,18 @@ def channel_settings(row: NotificationSettings | None = None) -> ChannelSettings
         smtp_use_tls=row.smtp_use_tls,
         smtp_use_ssl=row.smtp_use_ssl,
         smtp_from_address=row.smtp_from_address,
-        smtp_timeout=float(config.get("SMTP_TIMEOUT_SECONDS") or 10),
+        smtp_timeout=config["SMTP_TIMEOUT_SECONDS"],
         webhook_secret=_readable(row, "webhook_secret"),
         webhook_timeout_seconds=settings_config.send_deadline(
             row.webhook_timeout_seconds or 30, _lease_seconds()),
-        webhook_allow_cidrs=tuple(config.get("WEBHOOK_ALLOW_CIDRS") or ()),
+        webhook_allow_cidrs=tuple(config["WEBHOOK_ALLOW_CIDRS"]),
         push_urls=tuple(push_urls(row)),
         unreadable_secrets=tuple(unreadable_secrets(row)),
     )
 
 
 def _lease_seconds() -> int:
-    return int(current_app.config.get("DELIVERY_LEASE_SECONDS", 120))
+    return current_app.config["DELIVERY_LEASE_SECONDS"]
 
 
 def check_stored(row: NotificationSettings) -> list[str]:
@@ -151,7 +153,7 @@ def check_stored(row: NotificationSettings) -> list[str]:
 
 
 def config_json(row: NotificationSettings | None = None) -> dict[str, Any]:
-    """GET /api/notification/config, exactly the spec's fields (no secret ever)."""
+    """GET /api/notification/config, exactly its documented fields (no secret ever)."""
     row = row or get_row()
     email = email_configured(row)
     webhook = bool(row.default_webhook_url)
@@ -175,7 +177,7 @@ def config_json(row: NotificationSettings | None = None) -> dict[str, Any]:
 
 
 def settings_json(row: NotificationSettings | None = None) -> dict[str, Any]:
-    """The spec's view plus what the settings page shows: which secrets are set, never them."""
+    """The API's view plus what the settings page shows: which secrets are set, never them."""
     row = row or get_row()
     return {
         **config_json(row),
@@ -283,7 +285,7 @@ def sample_message(channel: str) -> Message:
 
 
 def send_test(payload: Any, actor: str) -> dict[str, Any]:
-    """POST /api/notification/test: send one test message now; the spec's result shape."""
+    """POST /api/notification/test: send one test message now; the API's result shape."""
     options = parse_notification_test(payload)
     channel = options["channel"]
     row = get_row()
@@ -331,3 +333,17 @@ def _result(channel: str, success: bool, error: str | None, message: str,
     if status_code is not None:
         body["status_code"] = status_code
     return body
+
+
+def defaults() -> Defaults:
+    """The notification settings' defaults (seeded from ALERTING_* on first use)."""
+    row = get_row()
+    webhook = Target(row.default_webhook_url, row.default_webhook_url_encrypted) \
+        if row.default_webhook_url else None
+    # Unreadable push URLs give one push delivery with an empty target (the defaults), which
+    # fails saying why: not none at all, which would drop the alert's push silently.
+    urls = tuple(seal(u) for u in push_urls(row)) or (
+        (Target(""),) if row.push_urls_encrypted and "push_urls" in unreadable_secrets(row)
+        else ())
+    return Defaults(row.notification_enabled, tuple(row.default_email_recipients or ()),
+                    webhook, urls)

@@ -63,7 +63,7 @@ def unseal(shown: str, sealed: str | None) -> str:
 
 def allow_cidrs() -> tuple[str, ...]:
     """The one allow-list of the outgoing connection policy, for every channel."""
-    return tuple(current_app.config.get("WEBHOOK_ALLOW_CIDRS") or ())
+    return tuple(current_app.config["WEBHOOK_ALLOW_CIDRS"])
 
 
 def check_webhook_url(url: str | None, field: str) -> None:
@@ -81,11 +81,6 @@ def check_push_target(url: str, field: str) -> None:
         check_push_url(url, allow_cidrs())
     except UnsafeURL as exc:
         raise ValidationError({field: f"refused: {exc.reason}"}) from None
-
-
-def check_push_urls(urls: list[str], field: str) -> None:
-    for index, url in enumerate(urls):
-        check_push_target(url, f"{field}.{index}")
 
 
 def stored(pairs: list[tuple[str, str | None]]) -> dict[str, list[str | None]]:
@@ -169,26 +164,6 @@ class Defaults:
     email_recipients: tuple[str, ...]
     webhook_url: Target | None
     push_urls: tuple[Target, ...]
-
-
-def defaults() -> Defaults:
-    """The notification settings' defaults (seeded from ALERTING_* on first use)."""
-    from .notification_settings import (  # (it imports this module)
-        get_row,
-        push_urls,
-        unreadable_secrets,
-    )
-
-    row = get_row()
-    webhook = Target(row.default_webhook_url, row.default_webhook_url_encrypted) \
-        if row.default_webhook_url else None
-    # Unreadable push URLs give one push delivery with an empty target (the defaults), which
-    # fails saying why: not none at all, which would drop the alert's push silently.
-    urls = tuple(seal(u) for u in push_urls(row)) or (
-        (Target(""),) if row.push_urls_encrypted and "push_urls" in unreadable_secrets(row)
-        else ())
-    return Defaults(row.notification_enabled, tuple(row.default_email_recipients or ()),
-                    webhook, urls)
 
 
 def targets_for(channels: list[str], rule_targets: dict[str, Any] | None,

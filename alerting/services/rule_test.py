@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app
 
 from ..engine.cooldown import CooldownLedger
-from ..engine.matching import match_event
+from ..engine.rule_eval import match_event
 from ..engine.timeparse import isoformat_z
 from ..engine.types import rule_from_record
 from ..schemas.rules import parse_rule_test
@@ -30,7 +30,7 @@ def run_rule_test(rule_id: str, payload: Any) -> dict[str, Any]:
         rows = recent_events(options["limit"])
     # Time order, so the cooldown replay sees the events as they would have arrived.
     rows.sort(key=lambda e: (e.started_at, e.id))
-    timezone = current_app.config.get("TIMEZONE") or "UTC"
+    timezone = current_app.config["TIMEZONE"]
     ledger = CooldownLedger()
     results = []
     would_fire = 0

@@ -5,10 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 
-from .. import signals
 from ..errors import ApiError
 from ..extensions import db
 from ..models import AlertRule
@@ -18,16 +16,12 @@ from ..schemas.serialize import serializer
 from . import audit
 from .notification_targets import seal_targets
 
-# The 17 fields of the spec's AlertRuleResponse, in its order; `targets` is our extension.
+# The 17 fields of the API's AlertRuleResponse, in its order; `targets` is our extension.
 RESPONSE_FIELDS = (
     "id", "name", "description", "enabled", "severity", "risk_threshold", "object_types",
     "camera_ids", "zone_ids", "min_confidence", "schedule", "conditions", "dedup_key_template",
     "cooldown_seconds", "channels", "created_at", "updated_at",
 )
-
-def _changed() -> None:
-    signals.rules_changed.send(current_app._get_current_object())
-
 
 rule_json = serializer(schemas.Rule)
 
@@ -77,7 +71,6 @@ def create_rule(payload: Any, actor: str) -> AlertRule:
     db.session.flush()
     audit.record(actor, "rule_create", "alert_rule", rule.id, {"name": rule.name})
     db.session.commit()
-    _changed()
     return rule
 
 
@@ -100,7 +93,6 @@ def update_rule(rule_id: str, payload: Any, actor: str) -> AlertRule:
     audit.record(actor, "rule_update", "alert_rule", rule.id,
                  {"name": rule.name, "changed": sorted(changed)})
     db.session.commit()
-    _changed()
     return rule
 
 
@@ -115,4 +107,3 @@ def delete_rule(rule_id: str, actor: str) -> None:
     audit.record(actor, "rule_delete", "alert_rule", rule.id, {"name": rule.name})
     db.session.delete(rule)
     db.session.commit()
-    _changed()

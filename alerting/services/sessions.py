@@ -17,8 +17,8 @@ from sqlalchemy import delete, func, select, update
 
 from ..extensions import db
 from ..models import User, UserSession, utcnow
+from ..storage import write_transaction
 from . import audit
-from .events import write_transaction
 from .keys import hash_key
 
 # last_seen_at is written at most this often per session, so a page view is not a write.

@@ -2,7 +2,7 @@
 
 Route order: `/rtstream/event` beside `/rtstream/<id>`, and `/index/scene` beside
 `/index/<iid>`. Werkzeug tries static segments before variables at the same position, so the
-static routes win whatever the order they are declared in (tests/test_videodb_api.py checks).
+static routes win whatever the order they are declared in (tests/api/test_videodb_api.py checks).
 """
 
 from __future__ import annotations

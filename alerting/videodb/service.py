@@ -13,10 +13,8 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 
-from .. import signals
 from ..engine.errors import ValidationError
 from ..errors import ApiError
 from ..extensions import db
@@ -235,7 +233,6 @@ def create_alert(stream_id: str, index_id: str, values: dict[str, Any],
                  {"rule_id": rule.id, "event_id": event.id, "rtstream_id": stream.id,
                   "rtstream_index_id": index.id})
     db.session.commit()
-    signals.rules_changed.send(current_app._get_current_object())
     return binding
 
 

@@ -27,7 +27,7 @@ def status() -> dict[str, dict]:
 def launch(app: Flask, names: Iterable[str] = NAMES) -> list[SupervisedLoop]:
     """Create, register and start the named loops in this process (`flask worker` too)."""
     from ..notify.dispatcher import Dispatcher
-    from .matcher import Matcher
+    from .matcher_loop import Matcher
 
     kinds = {"matcher": Matcher, "dispatcher": Dispatcher}
     started = []
@@ -46,7 +46,7 @@ _start_lock = threading.Lock()
 def start(app: Flask) -> None:
     """Start this process's background workers once (gunicorn's post_worker_init, or the
     first request under another server). Off when ALERTING_INPROCESS_WORKERS is off."""
-    if not app.config.get("INPROCESS_WORKERS", True):
+    if not app.config["INPROCESS_WORKERS"]:
         return
     with _start_lock:
         if app.extensions.get("alerting.started"):

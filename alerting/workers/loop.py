@@ -51,10 +51,6 @@ class SupervisedLoop:
         """Cut the current wait short (signal receivers call it with their arguments)."""
         self._wake.set()
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     # -- the thread ------------------------------------------------------------------------
 
     def start(self) -> threading.Thread:

@@ -12,17 +12,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.server import running_server
+from tests.support.browser import ADMIN_PASSWORD, log_in
+from tests.support.server import running_server
 
 CHROMIUM = os.environ.get("ALERTING_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-ADMIN_PASSWORD = "browser-admin-password"
 API_KEY = "browser-admin-key-0123456789"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 
@@ -86,14 +84,6 @@ def browser():
         chromium.close()
 
 
-def log_in(page, server: str) -> None:
-    page.goto(server + "/login")
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/login" not in url)
-
-
 @pytest.fixture
 def context(browser, server):
     context = browser.new_context(viewport=DESKTOP)
@@ -109,10 +99,3 @@ def page(context, server):
     page.on("dialog", lambda dialog: dialog.accept())
     log_in(page, server)
     return page
-
-
-def shot(page, name: str, *, full_page: bool = True) -> None:
-    """Save a screenshot of the whole page (or what the viewport shows) as
-    docs/screenshots/<name>.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)

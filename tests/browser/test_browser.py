@@ -16,7 +16,7 @@ import pytest
 import requests
 from standardwebhooks import Webhook
 
-from tests.browser.conftest import PHONE, log_in, shot
+from tests.support.browser import PHONE, log_in, shot
 
 expect = pytest.importorskip("playwright.sync_api").expect
 

@@ -14,7 +14,7 @@ from alerting.engine.conditions import (
 from alerting.engine.regex import RegexError, compile_regex, regex_problem
 from alerting.engine.types import Condition
 from alerting.engine.vocabulary import CONDITION_FIELDS, CONDITION_OPS
-from tests.engine.factories import MONDAY_NOON, make_condition, make_event
+from tests.support.engine_factories import MONDAY_NOON, make_condition, make_event
 
 
 def rich_event(**kw):

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from alerting.engine.dedup import dedup_zone, parse_template, render_dedup_key
-from tests.engine.factories import make_detection, make_event, make_rule, make_schedule
+from tests.support.engine_factories import make_detection, make_event, make_rule, make_schedule
 
 # Monday 2025-01-06 03:15 UTC: Sunday 22:15 in New York.
 WHEN = datetime(2025, 1, 6, 3, 15, tzinfo=UTC)

@@ -4,9 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alerting.engine.index import RuleIndex, match_linear
-from alerting.engine.matching import match_event
+from alerting.engine.rule_eval import match_event
 from alerting.engine.types import Condition
-from tests.engine.factories import make_detection, make_event, make_rule, make_schedule
+from tests.support.engine_factories import make_detection, make_event, make_rule, make_schedule
 
 
 def ids(rules):

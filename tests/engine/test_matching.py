@@ -2,10 +2,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from alerting.engine.matching import compile_rule, match_event
+from alerting.engine.rule_eval import compile_rule, match_event
 from alerting.engine.types import Condition
 from alerting.engine.vocabulary import MATCH_CONDITIONS
-from tests.engine.factories import MONDAY_NOON, make_detection, make_event, make_rule
+from tests.support.engine_factories import MONDAY_NOON, make_detection, make_event, make_rule
 
 
 def both(rule, event, **kw):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerting.engine.matching import match_event
+from alerting.engine.rule_eval import match_event
 from alerting.engine.types import rule_from_record
 from alerting.engine.vocabulary import CONDITION_FIELDS, DAYS, SEVERITIES
 from alerting.schemas.rules import parse_rule

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from alerting.engine.schedule import compile_schedule, day_index, in_schedule
 from alerting.engine.vocabulary import DAYS
-from tests.engine.factories import make_schedule
+from tests.support.engine_factories import make_schedule
 
 
 def utc(*args: int) -> datetime:

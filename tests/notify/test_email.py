@@ -11,8 +11,8 @@ import pytest
 from alerting.notify import get_notifier
 from alerting.notify.base import ChannelSettings, Message
 from alerting.notify.email import EmailNotifier, message_id, render
-from tests.receivers import Collector
-from tests.server import free_port
+from tests.support.receivers import Collector
+from tests.support.server import free_port
 
 
 class RejectRecipients:

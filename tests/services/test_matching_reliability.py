@@ -10,9 +10,9 @@ from sqlalchemy import create_engine, text
 
 from alerting.extensions import db
 from alerting.models import AlertRule, Event
-from tests.databases import postgres_base
-from tests.factories import create_rule, event_body, post_event, run_matcher
-from tests.faults import ERRORS, StatementFaults
+from tests.support.databases import postgres_base
+from tests.support.factories import create_rule, event_body, post_event, run_matcher
+from tests.support.faults import ERRORS, StatementFaults
 
 NEARBY_ALERT = "SELECT alerts.event_time"  # the cooldown's look-up in the alerts table
 
@@ -48,7 +48,7 @@ def test_a_database_error_mid_batch_does_not_let_the_retry_suppress_its_alerts(
 
 def test_a_database_error_while_matching_on_ingest_does_not_suppress_the_retry(
         app, client, admin_headers):
-    from alerting.workers.matcher import Matcher
+    from alerting.workers.matcher_loop import Matcher
 
     if engine_of(app).dialect.name != "sqlite":
         pytest.skip("matching on ingest is for SQLite")
@@ -60,7 +60,7 @@ def test_a_database_error_while_matching_on_ingest_does_not_suppress_the_retry(
     with StatementFaults(engine_of(app), at=(2,), only=NEARBY_ALERT, threads=("MainThread",),
                          kinds=("locked",)):
         failed = client.post("/api/events", json=batch, headers=admin_headers)
-    assert failed.status_code == 500  # nothing stored: the detector posts it again
+    assert failed.status_code == 503  # nothing stored: the detector posts it again
     again = client.post("/api/events", json=batch, headers=admin_headers)
     assert again.status_code == 201
     assert sorted(a["camera_id"] for a in alerts(client, admin_headers)) == ["a", "b"]
@@ -87,9 +87,9 @@ def test_a_rule_edit_by_a_process_whose_clock_is_behind_is_seen(app, client, adm
 
 def test_the_cooldown_ledger_stays_bounded_with_a_date_in_the_dedup_key(
         app, client, admin_headers, monkeypatch):
-    from alerting.services import matching
+    from alerting.services import alert_pipeline
 
-    monkeypatch.setattr(matching, "LEDGER_PRUNE_AT", 50, raising=False)
+    monkeypatch.setattr(alert_pipeline, "LEDGER_PRUNE_AT", 50, raising=False)
     app.extensions.pop("alerting.rule_cache", None)
     create_rule(client, admin_headers, cooldown_seconds=3600,
                 dedup_key_template="{rule_id}:{date}")
@@ -100,7 +100,7 @@ def test_the_cooldown_ledger_stays_bounded_with_a_date_in_the_dedup_key(
     assert client.post("/api/events", json=body, headers=admin_headers).status_code == 201
     assert run_matcher(app) == days
     with app.app_context():
-        ledger = matching._cache().ledger
+        ledger = alert_pipeline._cache().ledger
     assert len(ledger) <= 100  # pruned, not one entry a day forever
     assert len(alerts(client, admin_headers)) == days
     # A backfilled event within the cooldown of a pruned entry is still suppressed: the
@@ -113,23 +113,23 @@ def test_the_cooldown_ledger_stays_bounded_with_a_date_in_the_dedup_key(
 @pytest.mark.skipif(postgres_base() is None, reason="row locks between workers: PostgreSQL")
 def test_only_the_event_that_fails_is_set_aside_not_one_another_worker_holds(
         app, client, admin_headers, monkeypatch, caplog):
-    from alerting.services import matching
-    from alerting.workers.matcher import Matcher
+    from alerting.services import alert_pipeline
+    from alerting.workers.matcher_loop import Matcher
 
     # (alembic's fileConfig, run by an earlier test's upgrade, disables existing loggers)
-    monkeypatch.setattr(logging.getLogger("alerting.workers.matcher"), "disabled", False)
+    monkeypatch.setattr(logging.getLogger("alerting.workers.matcher_loop"), "disabled", False)
     create_rule(client, admin_headers, camera_ids=None)
     held = post_event(client, admin_headers, camera_id="held")
     poison = post_event(client, admin_headers, camera_id="poison")
     good = post_event(client, admin_headers, camera_id="good")
-    real = matching.event_from_record
+    real = alert_pipeline.event_from_record
 
     def fragile(record):
         if record["camera_id"] == "poison":
             raise RuntimeError("a bug the engine has not met before")
         return real(record)
 
-    monkeypatch.setattr(matching, "event_from_record", fragile)
+    monkeypatch.setattr(alert_pipeline, "event_from_record", fragile)
     other = create_engine(engine_of(app).url.render_as_string(hide_password=False))
     worker = other.connect()  # another worker, in the middle of matching the first event
     worker.begin()

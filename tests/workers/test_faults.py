@@ -2,8 +2,8 @@
 in turn (locked / dropped on SQLite; serialization, lock timeout, dropped on PostgreSQL),
 and nothing is lost, nothing doubled, no loop dies. The full run is bench/faults.py."""
 
-from tests.conftest import make_app, make_key
-from tests.faults import run_faults
+from tests.support.app import make_app, make_key
+from tests.support.faults import run_faults
 
 
 def test_database_errors_at_every_statement_lose_nothing(tmp_path):

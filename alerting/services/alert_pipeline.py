@@ -1,0 +1,514 @@
+"""The matcher's unit of work: unprocessed events in, alerts and their outbox rows out.
+
+An event is marked processed in the same transaction that writes its alerts and their
+delivery rows, so a crash at any point either loses nothing or leaves the event to be
+matched again; none is matched twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Connection, bindparam, select, text, update
+from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from .. import signals
+from ..engine.cooldown import CooldownLedger
+from ..engine.dedup import dedup_zone
+from ..engine.event_record import event_from_record
+from ..engine.index import RuleIndex
+from ..engine.types import Event as EngineEvent
+from ..engine.types import rule_from_record
+from ..engine.vocabulary import SEVERITY_PRIORITY
+from ..extensions import db
+from ..models import (
+    RULES_COUNTER,
+    Alert,
+    AlertRule,
+    Counter,
+    Delivery,
+    Detection,
+    Event,
+    NotificationSettings,
+    utcnow,
+)
+from ..storage import insert_returning_ids, write_transaction
+from .events import DETECTION_COLUMNS, EVENT_COLUMNS
+from .notification_settings import ROW_ID as SETTINGS_ROW
+from .notification_settings import defaults
+from .notification_targets import Defaults, rule_targets, targets_for
+from .rules import rule_record
+
+log = logging.getLogger(__name__)
+
+# Errors of the database, not of an event: the batch is retried, nothing is set aside.
+DATABASE_ERRORS = (DBAPIError, PoolTimeoutError, PendingRollbackError)
+
+_EVENTS = Event.__table__
+_DETECTIONS = Detection.__table__
+_ALERTS = Alert.__table__
+_DELIVERIES = Delivery.__table__
+_COUNTERS = Counter.__table__
+_SETTINGS = NotificationSettings.__table__
+
+# Statements built once: building one costs more than running it on SQLite.
+_UNPROCESSED = (
+    select(_EVENTS.c.id, *(_EVENTS.c[name] for name in EVENT_COLUMNS))
+    .where(_EVENTS.c.processed_at.is_(None)).order_by(_EVENTS.c.id).limit(bindparam("limit"))
+)
+_UNPROCESSED_LOCKED = _UNPROCESSED.with_for_update(skip_locked=True)  # PostgreSQL
+_DETECTIONS_OF = (
+    select(_DETECTIONS.c.event_id, *(_DETECTIONS.c[name] for name in DETECTION_COLUMNS))
+    .where(_DETECTIONS.c.event_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_DETECTIONS.c.id)
+)
+# The rules' version is a counter the database keeps (bumped in every transaction that
+# changes a rule), not a time: each process's clock differs, so a max(updated_at) may not move.
+_VERSIONS = select(
+    select(_COUNTERS.c.value).where(_COUNTERS.c.name == RULES_COUNTER).scalar_subquery(),
+    select(_SETTINGS.c.updated_at).where(_SETTINGS.c.id == SETTINGS_ROW).scalar_subquery(),
+)
+_NEARBY_ALERT = select(_ALERTS.c.event_time).where(
+    _ALERTS.c.rule_id == bindparam("rule_id"), _ALERTS.c.dedup_key == bindparam("key"),
+    _ALERTS.c.event_time > bindparam("after"), _ALERTS.c.event_time < bindparam("before"),
+).limit(1)
+_MARK_PROCESSED = (
+    update(_EVENTS)
+    .where(_EVENTS.c.id.in_(bindparam("ids", expanding=True)), _EVENTS.c.processed_at.is_(None))
+    .values(processed_at=bindparam("now"))
+)
+_INSERT_DELIVERIES = _DELIVERIES.insert()
+# PostgreSQL, several workers: unprocessed events below a batch that are not yet committed
+# as processed. Those locked by another worker are being matched; the others (left by a
+# worker that died, or committed late by ingest) are claimed here.
+_EARLIER_PENDING = (
+    select(_EVENTS.c.id).where(_EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below"),
+                               _EVENTS.c.id.not_in(bindparam("mine", expanding=True)))
+    .order_by(_EVENTS.c.id.desc()).limit(1)
+)
+# Blocks while another transaction holds the row FOR UPDATE (a worker matching it): woken
+# the moment that worker commits, with no polling.
+_WAIT_FOR = select(_EVENTS.c.id).where(_EVENTS.c.id == bindparam("id")).with_for_update(
+    key_share=True, read=True)
+ORDER_WAIT_SECONDS = 30  # a batch gives up (rolls back, retries later) after waiting this long
+_LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{ORDER_WAIT_SECONDS}s'")
+_EARLIER_UNCLAIMED = (
+    select(_EVENTS.c.id, *(_EVENTS.c[name] for name in EVENT_COLUMNS))
+    .where(_EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below"))
+    .order_by(_EVENTS.c.id).with_for_update(skip_locked=True)
+)
+_OLDER_UNPROCESSED = select(_EVENTS.c.id).where(
+    _EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below")).limit(1)
+_SET_ASIDE = (update(_EVENTS)
+              .where(_EVENTS.c.id == bindparam("event_id"),
+                     _EVENTS.c.processed_at.is_(None))
+              .values(processed_at=bindparam("now")))
+
+
+class Unmatchable(Exception):
+    """Matching failed because of this event (not the database): the matcher sets it aside.
+    The error is the __cause__."""
+
+    def __init__(self, event_id: int):
+        super().__init__(f"event {event_id} could not be matched")
+        self.event_id = event_id
+
+
+@contextmanager
+def _pinned_on(event_id: int) -> Iterator[None]:
+    """An error that is not the database's, raised while handling one event, is that
+    event's: raised again as Unmatchable(event_id)."""
+    try:
+        yield
+    except (Unmatchable, _Raced, *DATABASE_ERRORS):
+        raise
+    except Exception as exc:
+        raise Unmatchable(event_id) from exc
+
+
+LEDGER_PRUNE_AT = 4096  # entries: the ledger is pruned when it grows past this (or twice
+# what was left after the last pruning)
+
+
+class RuleCache:
+    """The rule index of this process, rebuilt when the rules table changes, and the
+    notification defaults, read again when the settings change.
+
+    The cooldown ledger (last alert time per rule and dedup key) changes only after a
+    commit: a batch decides against it plus its own delta, which is merged once stored. A
+    batch that fails leaves it as it was, so its retry decides the same way."""
+
+    def __init__(self) -> None:
+        self.index = RuleIndex()
+        self.rules: dict[str, dict[str, Any]] = {}
+        self.version: Any = None
+        self.settings_version: Any = None
+        self._defaults: Defaults | None = None
+        self.ledger = CooldownLedger()
+        self.max_cooldown = 0
+        self.newest: datetime | None = None
+        self.prune_at = LEDGER_PRUNE_AT
+        self.lock = threading.Lock()
+
+    def refresh(self, conn: Connection) -> None:
+        """Rebuild when any rule was added, changed or removed; forget the defaults when the
+        settings changed (one cheap query per batch)."""
+        version, settings = conn.execute(_VERSIONS).one()
+        if settings != self.settings_version:
+            self._defaults = None
+            self.settings_version = settings
+        if version == self.version and version is not None:
+            return
+        rows = db.session.scalars(select(AlertRule)).all()
+        self.rules = {r.id: {"name": r.name, "severity": r.severity, "channels": r.channels or [],
+                             "targets": rule_targets(r.targets, r.targets_sealed),
+                             "cooldown": r.cooldown_seconds,
+                             "zones": tuple(r.zone_ids) if r.zone_ids else None} for r in rows}
+        self.index = RuleIndex(rule_from_record(rule_record(r)) for r in rows)
+        self.ledger = CooldownLedger()  # a cooldown edit must not be judged by stale entries
+        self.max_cooldown = max((r["cooldown"] for r in self.rules.values()), default=0)
+        self.version = version
+
+    def committed(self, delta: CooldownLedger) -> None:
+        """A batch's ledger entries, once its alerts are committed. Entries older than the
+        newest by more than any rule's cooldown are dropped now and then (dedup keys with
+        {hour} or {date} would pile up forever): only a backfilled event could still fall
+        in their window, and the alerts table answers for those."""
+        newest = self.ledger.merge(delta)
+        if newest is not None and (self.newest is None or newest > self.newest):
+            self.newest = newest
+        if len(self.ledger) > self.prune_at and self.newest is not None:
+            self.ledger.prune(self.newest - timedelta(seconds=self.max_cooldown))
+            self.prune_at = max(LEDGER_PRUNE_AT, 2 * len(self.ledger))
+
+    def defaults(self) -> Defaults:
+        """Where deliveries go by default (the settings row is seeded at start-up, so this
+        only reads; should it ever have to store it, _write's processed_at guard still keeps
+        another matcher from matching the same events twice)."""
+        if self._defaults is None:
+            self._defaults = defaults()
+        return self._defaults
+
+
+def _cache() -> RuleCache:
+    extensions = current_app.extensions
+    cache = extensions.get("alerting.rule_cache")
+    if cache is None:  # (setdefault: two first callers still end up with the same one)
+        cache = extensions.setdefault("alerting.rule_cache", RuleCache())
+    return cache
+
+
+def _suppressed(conn: Connection, ledger: CooldownLedger, delta: CooldownLedger,
+                batch: dict[tuple[str, str], list], rule_id: str, key: str, when: datetime,
+                cooldown: int) -> bool:
+    if cooldown <= 0:
+        return False
+    if ledger.suppresses(rule_id, key, when, cooldown) or \
+            delta.suppresses(rule_id, key, when, cooldown):
+        return True
+    # The ledger keeps only the latest time per key; this batch's alerts are not stored yet.
+    window = timedelta(seconds=cooldown)
+    if any(abs(when - earlier) < window for earlier in batch.get((rule_id, key), ())):
+        return True
+    # The table also knows the alerts of other processes and of earlier runs.
+    nearby = conn.execute(_NEARBY_ALERT, {"rule_id": rule_id, "key": key,
+                                          "after": when - window, "before": when + window})
+    found = nearby.scalar()
+    if found is None:
+        return False
+    # Remembered, so the next events of this key (another worker's alert, or an earlier
+    # run's) are settled without a query.
+    delta.record(rule_id, key, found if found.tzinfo else found.replace(tzinfo=UTC))
+    return True
+
+
+def _unprocessed(conn: Connection, batch_size: int) -> list[EngineEvent]:
+    """The oldest unprocessed events as the engine sees them (plain rows, no ORM objects).
+    On PostgreSQL they stay row-locked until the commit: other workers skip them."""
+    query = _UNPROCESSED_LOCKED if conn.dialect.name == "postgresql" else _UNPROCESSED
+    return _with_detections(conn, conn.execute(query, {"limit": batch_size}))
+
+
+def _with_detections(conn: Connection, result) -> list[EngineEvent]:
+    records = [dict(row) for row in result.mappings()]
+    if not records:
+        return []
+    by_id: dict[int, list[dict[str, Any]]] = {r["id"]: [] for r in records}
+    for row in conn.execute(_DETECTIONS_OF, {"ids": list(by_id)}).mappings():
+        by_id[row["event_id"]].append(row)
+    events = []
+    for record in records:
+        record["detections"] = by_id[record["id"]]
+        with _pinned_on(record["id"]):
+            events.append(event_from_record(record))
+    return events
+
+
+def match_pending(batch_size: int = 500) -> int:
+    """Match up to `batch_size` unprocessed events, oldest first. Returns how many.
+
+    Reading and matching happen before the write transaction, which is kept short: alerts,
+    deliveries and the events' processed_at in a few statements, then the commit.
+
+    Several workers (PostgreSQL) claim disjoint batches with SKIP LOCKED and match them at
+    the same time. Only cooldowns depend on order (an alert is suppressed by the alerts of
+    the events before it), so a batch in which a rule with a cooldown matched first waits
+    until every earlier event is committed as processed: the cooldown decisions are then
+    taken in event order, exactly as one worker would take them.
+    """
+    cache = _cache()
+    with cache.lock:
+        conn = db.session.connection()
+        events = _unprocessed(conn, batch_size)
+        if not events:
+            db.session.rollback()
+            return 0
+        try:
+            outcome = _match_batch(conn, cache, events)
+        except _Raced:
+            db.session.rollback()
+            return 0  # what is still unprocessed is read again next time
+        except (Unmatchable, *DATABASE_ERRORS):
+            raise
+        except Exception as exc:
+            if len(events) == 1:  # alone, the error can only be this event's
+                raise Unmatchable(events[0].id) from exc
+            raise
+        event_ids, alert_ids, targets, delta = outcome
+        cache.committed(delta)
+    _announce(event_ids, alert_ids, targets)
+    return len(event_ids)
+
+
+def _match_batch(conn: Connection, cache: RuleCache, events: list[EngineEvent]) -> tuple:
+    """Match, decide and store the batch (committed); (event ids, alert ids, targets,
+    ledger delta). Raises _Raced when another worker was first."""
+    cache.refresh(conn)
+    timezone = current_app.config["TIMEZONE"]
+    verdicts = _verdicts(cache, events, timezone)
+    if conn.dialect.name == "postgresql" and any(
+            cache.rules[v.rule_id]["cooldown"] > 0 for _e, v in verdicts):
+        earlier = _wait_for_earlier(conn, events)
+        if earlier:  # left unprocessed by a worker that died: theirs go first
+            events = earlier + events
+            verdicts = _verdicts(cache, earlier, timezone) + verdicts
+    base = None
+    if verdicts:
+        base = cache.defaults()
+        conn = db.session.connection()  # in case that committed
+    alerts, targets, delta = _decide(conn, cache, verdicts, base)
+    event_ids = [e.id for e in events]
+    return event_ids, _write(event_ids, alerts, targets), targets, delta
+
+
+def _announce(event_ids: list[int], alert_ids: list[int],
+              targets: list[list[tuple[str, str]]]) -> None:
+    """After the commit: the live hub hears of the batch; the dispatcher is woken only when
+    delivery rows were written."""
+    app = current_app._get_current_object()
+    signals.events_matched.send(app, event_ids=event_ids, alert_ids=alert_ids)
+    if any(targets):
+        signals.deliveries_due.send(app)
+
+
+def _decide(conn: Connection, cache: RuleCache, verdicts: list[tuple],
+            base: Defaults | None) -> tuple[list[dict[str, Any]], list[list[tuple[str, str]]],
+                                            CooldownLedger]:
+    """The alerts the verdicts make, in order, after cooldowns, each one's delivery targets,
+    and the cooldown ledger's delta: to merge into the cache's once they are committed."""
+    alerts: list[dict[str, Any]] = []
+    targets: list[list[tuple[str, str]]] = []
+    batch: dict[tuple[str, str], list[datetime]] = {}
+    delta = CooldownLedger()
+    for event, verdict in verdicts:
+        with _pinned_on(event.id):
+            alert, pairs = _alert(conn, cache, delta, batch, event, verdict, base)
+        if alert is None:
+            continue
+        alerts.append(alert)
+        targets.append(pairs)
+        delta.record(verdict.rule_id, alert["dedup_key"], event.started_at)
+        batch.setdefault((verdict.rule_id, alert["dedup_key"]), []).append(event.started_at)
+    return alerts, targets, delta
+
+
+def _alert(conn: Connection, cache: RuleCache, delta: CooldownLedger,
+           batch: dict[tuple[str, str], list[datetime]], event: EngineEvent, verdict: Any,
+           base: Defaults | None) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
+    """The alert row one verdict makes and its delivery targets, or None when a cooldown
+    suppresses it."""
+    rule = cache.rules[verdict.rule_id]
+    key = verdict.dedup_key or ""
+    if _suppressed(conn, cache.ledger, delta, batch, verdict.rule_id, key,
+                   event.started_at, rule["cooldown"]):
+        return None, []
+    detection = verdict.detection
+    pairs = targets_for(rule["channels"], rule["targets"], base)
+    return {
+        "rule_id": verdict.rule_id, "rule_name": rule["name"],
+        "event_id": event.id, "camera_id": event.camera_id,
+        "severity": rule["severity"],
+        "severity_priority": SEVERITY_PRIORITY[rule["severity"]],
+        # nothing to send: recorded and shown live
+        "status": "pending" if pairs else "delivered",
+        "dedup_key": key, "matched_conditions": verdict.matched_conditions,
+        "object_type": detection.object_type if detection else None,
+        "zone_id": dedup_zone(rule["zones"], detection) or None,
+        "event_time": event.started_at,
+    }, pairs
+
+
+def _verdicts(cache: RuleCache, events: list[EngineEvent], timezone: str) -> list[tuple]:
+    """(event, verdict) for every rule each event triggers, in event order."""
+    verdicts = []
+    for event in events:
+        with _pinned_on(event.id):
+            verdicts.extend((event, verdict) for verdict
+                            in cache.index.match_all(event, default_timezone=timezone))
+    return verdicts
+
+
+def _wait_for_earlier(conn: Connection, events: list[EngineEvent]) -> list[EngineEvent]:
+    """Wait until every unprocessed event older than this batch is committed as processed
+    (PostgreSQL; the batch's rows stay locked meanwhile). Those that no worker holds are
+    claimed and returned, to be matched first. Raises _Raced after ORDER_WAIT_SECONDS.
+
+    It waits on the row lock of the newest older event still pending, so it goes on the
+    moment the worker holding it commits. No deadlock: a batch waits only for older ones,
+    and the oldest waits for nobody.
+    """
+    below = events[0].id
+    mine: list[int] = []
+    earlier: list[EngineEvent] = []
+    conn.execute(_LOCK_TIMEOUT)
+    while True:
+        # READ COMMITTED: each statement sees what other workers committed before it began.
+        claimed = _with_detections(conn, conn.execute(_EARLIER_UNCLAIMED, {"below": below}))
+        if claimed:
+            mine.extend(e.id for e in claimed)
+            earlier = sorted(earlier + claimed, key=lambda e: e.id)
+        pending = conn.execute(_EARLIER_PENDING, {"below": below, "mine": mine or [0]}).first()
+        if pending is None:
+            return earlier
+        try:
+            conn.execute(_WAIT_FOR, {"id": pending.id})
+        except OperationalError as exc:  # lock_timeout: a worker stuck for that long
+            raise _Raced from exc
+
+
+class _Raced(Exception):
+    """Another matcher processed some of these events first."""
+
+
+def _write(event_ids: list[int], alerts: list[dict[str, Any]],
+           targets: list[list[tuple[str, str]]]) -> list[int]:
+    """One transaction: the alerts, their delivery rows, and the events marked processed."""
+    with write_transaction() as conn:
+        return _record(conn, event_ids, alerts, targets)
+
+
+def _record(conn: Connection, event_ids: list[int], alerts: list[dict[str, Any]],
+            targets: list[list[tuple[str, str]]]) -> list[int]:
+    """In the open transaction: mark the events processed (raising _Raced if another
+    matcher did first), store the alerts and their delivery rows; the new alert ids."""
+    now = utcnow()
+    marked = conn.execute(_MARK_PROCESSED, {"ids": event_ids, "now": now}).rowcount
+    if marked != len(event_ids):
+        raise _Raced
+    if not alerts:
+        return []
+    for row in alerts:
+        row["created_at"] = row["updated_at"] = now
+    alert_ids = insert_returning_ids(conn, _ALERTS, alerts)
+    deliveries = [{"alert_id": alert_id, "channel": channel, "target": target.shown,
+                   "target_sealed": target.sealed}
+                  for alert_id, pairs in zip(alert_ids, targets, strict=True)
+                  for channel, target in pairs]
+    if deliveries:
+        conn.execute(_INSERT_DELIVERIES, deliveries)
+    return alert_ids
+
+
+def _unrecord(conn: Connection, event_ids: list[int]) -> None:
+    """Undo what _record wrote for these events, in the open transaction that stored them
+    (so every alert of theirs is one _record wrote)."""
+    alerts = select(_ALERTS.c.id).where(_ALERTS.c.event_id.in_(event_ids))
+    conn.execute(_DELIVERIES.delete().where(_DELIVERIES.c.alert_id.in_(alerts)))
+    conn.execute(_ALERTS.delete().where(_ALERTS.c.event_id.in_(event_ids)))
+    conn.execute(update(_EVENTS).where(_EVENTS.c.id.in_(event_ids)).values(processed_at=None))
+
+
+class Matched:
+    """What matching_on_ingest did: `done` once the events were matched and committed."""
+
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = False
+
+
+@contextmanager
+def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Iterator[Matched]:
+    """Match events in the transaction that stores them (SQLite ingest; `records` are the
+    stored rows with their ids and detections), so the commit that stores an event also
+    stores its alerts: no hand-off to the matcher thread, no reading it back.
+
+    Only in a process that runs the matcher thread, when it is idle (its lock is free:
+    taken without waiting, so the writer lock the caller holds cannot deadlock with it)
+    and no older event is unprocessed, so
+    events are still matched in order. Otherwise, or when matching fails, nothing is done
+    here and the matcher thread takes the events as usual. Enter it inside the transaction
+    and leave it after the transaction has ended: the lock is held until then, and after a
+    commit the batch is announced.
+    """
+    matched = Matched()
+    cache = _cache()
+    if (conn.dialect.name != "sqlite" or not records
+            or "alerting.matcher" not in current_app.extensions  # no matcher in this process
+            or not cache.lock.acquire(blocking=False)):
+        yield matched
+        return
+    outcome: tuple | None = None
+    delta: CooldownLedger | None = None
+    event_ids = [r["id"] for r in records]
+    try:
+        try:
+            if conn.execute(_OLDER_UNPROCESSED, {"below": min(event_ids)}).first() is None:
+                cache.refresh(conn)
+                timezone = current_app.config["TIMEZONE"]
+                verdicts = _verdicts(cache, [event_from_record(r) for r in records], timezone)
+                alerts, targets, delta = _decide(conn, cache, verdicts,
+                                                 cache.defaults() if verdicts else None)
+                outcome = (event_ids, _record(conn, event_ids, alerts, targets), targets)
+        except DATABASE_ERRORS:
+            raise  # the transaction storing the events fails with it; the ledger is as it was
+        except Exception:  # the matcher thread will match them, or set a bad one aside
+            log.exception("matching on ingest failed; left to the matcher")
+            # _record may have failed half-way, after marking the events processed: undone,
+            # so they are not committed as processed without their alerts.
+            _unrecord(conn, event_ids)
+            outcome = delta = None
+        yield matched
+        if outcome is not None:  # committed: only now may the ledger count its alerts
+            cache.committed(delta)
+    finally:
+        cache.lock.release()
+    if outcome is not None:
+        matched.done = True
+        _announce(*outcome)
+
+
+def set_aside(event_id: int) -> bool:
+    """Mark this event processed without matching it (the matcher calls this for an event
+    that makes matching fail on its own). Only if it is still unprocessed: on PostgreSQL it
+    waits for a worker holding it, and leaves it alone once that worker has matched it.
+    Returns whether it was set aside."""
+    with write_transaction() as conn:
+        return conn.execute(_SET_ASIDE, {"event_id": event_id, "now": utcnow()}).rowcount == 1

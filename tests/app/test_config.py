@@ -1,0 +1,108 @@
+import os
+import stat
+
+import pytest
+
+from alerting import config
+
+
+def test_defaults_without_environment():
+    values = config.from_environment({})
+    assert values["TIMEZONE"] == "UTC"
+    assert values["AUTH"] is True
+    assert values["SMTP_PORT"] == 587
+    assert values["WEBHOOK_TIMEOUT_SECONDS"] == 30
+    assert values["EMAIL_RECIPIENTS"] == []
+    assert values["DATABASE_URL"] is None
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "expected"),
+    [
+        ("AUTH", "off", False),
+        ("AUTH", "TRUE", True),
+        ("SMTP_PORT", "2525", 2525),
+        ("TIMEZONE", "Europe/Paris", "Europe/Paris"),
+        ("EMAIL_RECIPIENTS", "a@example.com, b@example.com", ["a@example.com", "b@example.com"]),
+        ("WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8", ["127.0.0.0/8"]),
+    ],
+)
+def test_environment_overrides(name, raw, expected):
+    assert config.from_environment({f"ALERTING_{name}": raw})[name] == expected
+
+
+def test_bad_value_names_the_variable():
+    with pytest.raises(ValueError, match="ALERTING_AUTH"):
+        config.from_environment({"ALERTING_AUTH": "maybe"})
+
+
+def test_secret_key_generated_once_and_private(tmp_path):
+    first = config.instance_secret_key(str(tmp_path))
+    assert len(first) == 64
+    assert config.instance_secret_key(str(tmp_path)) == first
+    mode = stat.S_IMODE(os.stat(tmp_path / "secret_key").st_mode)
+    assert mode == 0o600
+
+
+def test_default_database_is_sqlite_under_instance(tmp_path):
+    assert config.default_database_url(str(tmp_path)) == f"sqlite:///{tmp_path}/alerting.db"
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [("SMTP_PORT", "smtp"), ("RETRY_SCHEDULE", "10, soon"), ("MATCH_BATCH_SIZE", "1.5"),
+     ("TRUST_PROXY", "perhaps")],
+)
+def test_each_bad_value_names_its_variable(name, raw):
+    with pytest.raises(ValueError, match=f"ALERTING_{name}"):
+        config.from_environment({f"ALERTING_{name}": raw})
+
+
+def test_an_empty_variable_is_unset():
+    assert config.from_environment({"ALERTING_SMTP_PORT": ""})["SMTP_PORT"] == 587
+
+
+def test_retry_schedule_is_a_comma_separated_list_of_seconds():
+    values = config.from_environment({"ALERTING_RETRY_SCHEDULE": "1, 2.5,60"})
+    assert values["RETRY_SCHEDULE"] == [1.0, 2.5, 60.0]
+    assert config.from_environment({})["RETRY_SCHEDULE"] == config.DEFAULT_RETRY_SCHEDULE
+
+
+def test_the_process_environment_is_read(monkeypatch):
+    monkeypatch.setenv("ALERTING_SMTP_PORT", "2525")
+    monkeypatch.setenv("ALERTING_PUSH_URLS", "ntfy://a,ntfy://b")
+    values = config.from_environment()
+    assert values["SMTP_PORT"] == 2525
+    assert values["PUSH_URLS"] == ["ntfy://a", "ntfy://b"]
+
+
+def test_values_given_in_code_override_the_environment_and_are_checked(monkeypatch):
+    monkeypatch.setenv("ALERTING_SMTP_PORT", "2525")
+    assert config.load(overrides={"SMTP_PORT": 25})["SMTP_PORT"] == 25
+    with pytest.raises(ValueError, match="ALERTING_SMTP_PORT"):
+        config.load(overrides={"SMTP_PORT": "twenty-five"})
+    with pytest.raises(ValueError, match="ALERTING_DELIVERY_LEASE_SECONDS"):
+        config.load(overrides={"DELIVERY_LEASE_SECONDS": 40})
+
+
+def test_a_bad_variable_stops_the_app_naming_it(monkeypatch, tmp_path):
+    from alerting import create_app
+
+    monkeypatch.setenv("ALERTING_DISPATCH_CONCURRENCY", "many")
+    with pytest.raises(ValueError, match="ALERTING_DISPATCH_CONCURRENCY"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "BOOTSTRAP": False})
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [("TIMEZONE", "Mars/Olympus"), ("TIMEZONE", "../etc/passwd"), ("SMTP_PORT", "70000"),
+     ("DISPATCH_CONCURRENCY", "0"), ("MATCH_BATCH_SIZE", "-5"), ("RETRY_SCHEDULE", "10,-1")],
+)
+def test_values_out_of_range_name_their_variable(name, raw):
+    with pytest.raises(ValueError, match=f"ALERTING_{name}"):
+        config.from_environment({f"ALERTING_{name}": raw})
+
+
+def test_an_iana_timezone_is_accepted():
+    assert config.from_environment({"ALERTING_TIMEZONE": "Europe/Paris"})["TIMEZONE"] == \
+        "Europe/Paris"

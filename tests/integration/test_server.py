@@ -1,0 +1,16 @@
+"""The app served for real: migrations applied, gunicorn on loopback, as `make run` does."""
+
+import requests
+
+from tests.support.server import running_server
+
+
+def test_gunicorn_serves_login_page_and_health(tmp_path):
+    with running_server(tmp_path) as (url, _proc, log_path):
+        health = requests.get(url + "/api/health", timeout=5)
+        assert health.status_code == 200 and health.json()["database"] == "ok"
+        page = requests.get(url + "/", timeout=5)
+        assert page.status_code == 200 and "Log in" in page.text
+        htmx = requests.get(url + "/static/vendor/htmx.min.js", timeout=5)
+        assert htmx.status_code == 200 and "htmx" in htmx.text
+    assert "created user 'admin' with password:" in log_path.read_text()
