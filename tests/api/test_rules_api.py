@@ -9,28 +9,7 @@ import pytest
 from alerting.extensions import db
 from alerting.models import Alert, AuditLog
 from tests.support.app import make_app, make_key
-from tests.support.factories import create_rule, post_event, rule_body, run_matcher
-
-SPEC_CREATE = {
-    "name": "Critical Person Detection",
-    "description": "Alert for any person detection at night",
-    "enabled": True,
-    "severity": "critical",
-    "risk_threshold": 85,
-    "object_types": ["person"],
-    "camera_ids": ["camera-1", "camera-2"],
-    "zone_ids": None,
-    "min_confidence": 0.9,
-    "schedule": {
-        "days": ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
-        "start_time": "00:00",
-        "end_time": "06:00",
-    },
-    "conditions": None,
-    "dedup_key_template": "{camera_id}:{object_type}:{hour}",
-    "cooldown_seconds": 600,
-    "channels": ["email", "webhook"],
-}
+from tests.support.factories import SPEC_RULE, create_rule, post_event, rule_body, run_matcher
 
 RESPONSE_FIELDS = {
     "id", "name", "description", "enabled", "severity", "risk_threshold", "object_types",
@@ -40,7 +19,7 @@ RESPONSE_FIELDS = {
 
 
 def create(client, headers, **overrides):
-    body = {**copy.deepcopy(SPEC_CREATE), **overrides}
+    body = {**copy.deepcopy(SPEC_RULE), **overrides}
     response = client.post("/api/alerts/rules", json=body, headers=headers)
     assert response.status_code == 201, response.json
     return response.json
@@ -49,7 +28,7 @@ def create(client, headers, **overrides):
 def test_create_with_spec_example(client, admin_headers):
     rule = create(client, admin_headers)
     assert RESPONSE_FIELDS <= set(rule)
-    for name, value in SPEC_CREATE.items():
+    for name, value in SPEC_RULE.items():
         if name == "schedule":
             assert {k: rule["schedule"][k] for k in value} == value
         else:
@@ -148,7 +127,7 @@ BAD_CREATE = [
 
 @pytest.mark.parametrize(("override", "field"), BAD_CREATE)
 def test_bad_create_is_422_naming_the_field(client, admin_headers, override, field):
-    body = {**copy.deepcopy(SPEC_CREATE), **override}
+    body = {**copy.deepcopy(SPEC_RULE), **override}
     response = client.post("/api/alerts/rules", json=body, headers=admin_headers)
     assert response.status_code == 422, response.json
     assert response.json["error"] == "validation_error"
@@ -157,7 +136,7 @@ def test_bad_create_is_422_naming_the_field(client, admin_headers, override, fie
 
 @pytest.mark.parametrize("missing", ["name", "severity"])
 def test_required_fields(client, admin_headers, missing):
-    body = {k: v for k, v in SPEC_CREATE.items() if k != missing}
+    body = {k: v for k, v in SPEC_RULE.items() if k != missing}
     response = client.post("/api/alerts/rules", json=body, headers=admin_headers)
     assert response.status_code == 422 and missing in response.json["fields"]
 
@@ -189,7 +168,7 @@ def test_put_validates_and_refuses_null_name(client, admin_headers):
 def test_body_over_limit_is_413(tmp_path):
     app = make_app(tmp_path, MAX_CONTENT_LENGTH=1024)
     headers = {"x-access-token": make_key(app), "Content-Type": "application/json"}
-    body = json.dumps({**SPEC_CREATE, "description": "x" * 2000})
+    body = json.dumps({**SPEC_RULE, "description": "x" * 2000})
     response = app.test_client().post("/api/alerts/rules", data=body, headers=headers)
     assert response.status_code == 413 and response.json["error"] == "payload_too_large"
 
@@ -197,7 +176,7 @@ def test_body_over_limit_is_413(tmp_path):
 def test_read_key_may_list_but_not_create(app, client):
     headers = {"x-access-token": make_key(app, "read")}
     assert client.get("/api/alerts/rules", headers=headers).status_code == 200
-    assert client.post("/api/alerts/rules", json=SPEC_CREATE, headers=headers).status_code == 403
+    assert client.post("/api/alerts/rules", json=SPEC_RULE, headers=headers).status_code == 403
 
 
 def test_changes_are_audited(app, client, admin_headers):

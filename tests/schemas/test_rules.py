@@ -23,28 +23,7 @@ from alerting.schemas.rules import (
     parse_rule,
     parse_rule_test,
 )
-
-# The POST /api/alerts/rules example of spec/alerts-api.md, as written.
-SPEC_BODY = {
-    "name": "Critical Person Detection",
-    "description": "Alert for any person detection at night",
-    "enabled": True,
-    "severity": "critical",
-    "risk_threshold": 85,
-    "object_types": ["person"],
-    "camera_ids": ["camera-1", "camera-2"],
-    "zone_ids": None,
-    "min_confidence": 0.9,
-    "schedule": {
-        "days": ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
-        "start_time": "00:00",
-        "end_time": "06:00",
-    },
-    "conditions": None,
-    "dedup_key_template": "{camera_id}:{object_type}:{hour}",
-    "cooldown_seconds": 600,
-    "channels": ["email", "webhook"],
-}
+from tests.support.factories import SPEC_RULE
 
 
 def make(**fields):
@@ -61,14 +40,14 @@ def errors_of(payload, *, partial=False):
 def test_rule_fields():
     assert len(RULE_FIELDS) == 15
     assert RULE_FIELDS[-1] == "targets"
-    assert set(SPEC_BODY) == set(RULE_FIELDS) - {"targets"}
+    assert set(SPEC_RULE) == set(RULE_FIELDS) - {"targets"}
 
 
 def test_spec_example_accepted_as_written():
-    rule = parse_rule(json.loads(json.dumps(SPEC_BODY)))
+    rule = parse_rule(json.loads(json.dumps(SPEC_RULE)))
     assert list(rule) == list(RULE_FIELDS)
-    expected = {**SPEC_BODY, "targets": None}
-    expected["schedule"] = {**SPEC_BODY["schedule"], "timezone": None}
+    expected = {**SPEC_RULE, "targets": None}
+    expected["schedule"] = {**SPEC_RULE["schedule"], "timezone": None}
     assert rule == expected
 
 
@@ -524,7 +503,7 @@ def test_partial_output_in_field_order():
 
 
 def test_rule_from_record_spec_example():
-    record = {**parse_rule(SPEC_BODY), "id": "550e8400-e29b-41d4-a716-446655440000"}
+    record = {**parse_rule(SPEC_RULE), "id": "550e8400-e29b-41d4-a716-446655440000"}
     rule = rule_from_record(record)
     assert rule == Rule(
         id="550e8400-e29b-41d4-a716-446655440000",
@@ -871,7 +850,7 @@ def test_fuzz_parse_rule_test(payload):
 
 SCHEMA_CASES = [
     (make(), True),
-    (SPEC_BODY, True),
+    (SPEC_RULE, True),
     (make(name="a\x00"), False),
     (make(name="   "), False),
     (make(severity="urgent"), False),

@@ -5,7 +5,7 @@ import pytest
 from alerting.extensions import db
 from alerting.models import Alert, Delivery, Event
 from tests.support.app import make_app, make_key
-from tests.support.factories import create_rule, post_event, run_matcher
+from tests.support.factories import break_matching_for, create_rule, post_event, run_matcher
 
 
 def alerts(client, headers, **query):
@@ -170,18 +170,10 @@ def test_an_event_that_breaks_matching_is_set_aside_not_a_stall(app, client, adm
                                                                   monkeypatch, caplog):
     import time
 
-    from alerting.services import alert_pipeline
     from alerting.workers.matcher_loop import Matcher
 
     create_rule(client, admin_headers, camera_ids=None)
-    real = alert_pipeline.event_from_record
-
-    def fragile(record):
-        if record["camera_id"] == "poison":
-            raise RuntimeError("a bug the engine has not met before")
-        return real(record)
-
-    monkeypatch.setattr(alert_pipeline, "event_from_record", fragile)
+    break_matching_for(monkeypatch)
     post_event(client, admin_headers, camera_id="front")
     poison = post_event(client, admin_headers, camera_id="poison")
     post_event(client, admin_headers, camera_id="back")

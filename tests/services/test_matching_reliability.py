@@ -11,7 +11,13 @@ from sqlalchemy import create_engine, text
 from alerting.extensions import db
 from alerting.models import AlertRule, Event
 from tests.support.databases import postgres_base
-from tests.support.factories import create_rule, event_body, post_event, run_matcher
+from tests.support.factories import (
+    break_matching_for,
+    create_rule,
+    event_body,
+    post_event,
+    run_matcher,
+)
 from tests.support.faults import ERRORS, StatementFaults
 
 NEARBY_ALERT = "SELECT alerts.event_time"  # the cooldown's look-up in the alerts table
@@ -113,7 +119,6 @@ def test_the_cooldown_ledger_stays_bounded_with_a_date_in_the_dedup_key(
 @pytest.mark.skipif(postgres_base() is None, reason="row locks between workers: PostgreSQL")
 def test_only_the_event_that_fails_is_set_aside_not_one_another_worker_holds(
         app, client, admin_headers, monkeypatch, caplog):
-    from alerting.services import alert_pipeline
     from alerting.workers.matcher_loop import Matcher
 
     # (alembic's fileConfig, run by an earlier test's upgrade, disables existing loggers)
@@ -122,14 +127,7 @@ def test_only_the_event_that_fails_is_set_aside_not_one_another_worker_holds(
     held = post_event(client, admin_headers, camera_id="held")
     poison = post_event(client, admin_headers, camera_id="poison")
     good = post_event(client, admin_headers, camera_id="good")
-    real = alert_pipeline.event_from_record
-
-    def fragile(record):
-        if record["camera_id"] == "poison":
-            raise RuntimeError("a bug the engine has not met before")
-        return real(record)
-
-    monkeypatch.setattr(alert_pipeline, "event_from_record", fragile)
+    break_matching_for(monkeypatch)
     other = create_engine(engine_of(app).url.render_as_string(hide_password=False))
     worker = other.connect()  # another worker, in the middle of matching the first event
     worker.begin()

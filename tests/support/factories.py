@@ -4,6 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+# The POST /api/alerts/rules example of the spec, as written.
+SPEC_RULE = {
+    "name": "Critical Person Detection",
+    "description": "Alert for any person detection at night",
+    "enabled": True,
+    "severity": "critical",
+    "risk_threshold": 85,
+    "object_types": ["person"],
+    "camera_ids": ["camera-1", "camera-2"],
+    "zone_ids": None,
+    "min_confidence": 0.9,
+    "schedule": {
+        "days": ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+        "start_time": "00:00",
+        "end_time": "06:00",
+    },
+    "conditions": None,
+    "dedup_key_template": "{camera_id}:{object_type}:{hour}",
+    "cooldown_seconds": 600,
+    "channels": ["email", "webhook"],
+}
+
+
 
 def rule_body(**overrides: Any) -> dict[str, Any]:
     body = {"name": "Person at the back door", "severity": "high", "object_types": ["person"],
@@ -52,3 +75,17 @@ def run_dispatcher(app, timeout: float = 30.0) -> None:
         dispatcher.drain(timeout)
     finally:
         dispatcher.stop()
+
+
+def break_matching_for(monkeypatch, camera_id: str = "poison") -> None:
+    """Make matching raise (a bug the engine has not met) for events from `camera_id`."""
+    from alerting.services import alert_pipeline
+
+    real = alert_pipeline.event_from_record
+
+    def fragile(record):
+        if record["camera_id"] == camera_id:
+            raise RuntimeError("a bug the engine has not met before")
+        return real(record)
+
+    monkeypatch.setattr(alert_pipeline, "event_from_record", fragile)

@@ -12,7 +12,7 @@ from alerting.extensions import db
 from alerting.notify.dispatcher import Dispatcher
 from alerting.workers.matcher_loop import Matcher
 from tests.support.app import make_app, make_key
-from tests.support.factories import create_rule, post_event, run_matcher
+from tests.support.factories import break_matching_for, create_rule, post_event, run_matcher
 from tests.support.faults import ERRORS, StatementFaults
 
 UNPROCESSED = "WHERE events.processed_at IS NULL ORDER BY events.id"
@@ -37,17 +37,8 @@ def alert_cameras(client, headers):
 
 def test_the_matcher_survives_a_database_error_after_a_bad_event(
         app, client, admin_headers, monkeypatch):
-    from alerting.services import alert_pipeline
-
     create_rule(client, admin_headers, camera_ids=None)
-    real = alert_pipeline.event_from_record
-
-    def fragile(record):
-        if record["camera_id"] == "poison":
-            raise RuntimeError("a bug the engine has not met before")
-        return real(record)
-
-    monkeypatch.setattr(alert_pipeline, "event_from_record", fragile)
+    break_matching_for(monkeypatch)
     post_event(client, admin_headers, camera_id="poison")
     matcher = Matcher(app, poll_seconds=0.05)
     # The batch after the bad event (once the matcher isolated it) meets a database error.
