@@ -29,7 +29,9 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 HEADER_TIMEOUT = float(os.environ.get("HEADER_TIMEOUT", "10"))
 BODY_TIMEOUT = float(os.environ.get("BODY_TIMEOUT", "30"))
-PREREAD_LIMIT = 16 * 1024 * 1024  # a larger body is read by the thread, bounded per read
+# A larger body is read by the thread, bounded per read; the app refuses one over
+# ALERTING_MAX_CONTENT_LENGTH (413) from its Content-Length without reading it.
+PREREAD_LIMIT = int(os.environ.get("ALERTING_MAX_CONTENT_LENGTH") or 4 * 1024 * 1024)
 HEADER_LIMIT = 64 * 1024  # past this, the parser gets what came and answers 400 / 431
 RECV_SIZE = 64 * 1024
 LINGER_SECONDS = 2.0  # how long a closed connection may take to send its FIN

@@ -89,7 +89,7 @@ PING_SECONDS = 25
 CATCH_UP_PAGE = 500
 RESYNC_LIMIT = 10_000  # alerts a reconnecting Redis listener re-sends, at most
 CATCH_UP_WAIT = 30.0  # how long a catch-up waits for a page to reach a slow client
-WRITE_BATCH = 64  # messages a handler joins into one write, at most (bounds the buffer)
+WRITE_BATCH = 64  # messages one take() returns by default, at most (bounds a write)
 
 bp = Blueprint("live", __name__)
 
@@ -138,7 +138,7 @@ class Subscription:
     `dropped` is set when the client fell too far behind.
 
     An item of the queue is one message or a group of them (an event and its alerts): a
-    group wakes the client's handler once, not once per message."""
+    group wakes its reader (the live loop, or a test) once, not once per message."""
 
     __slots__ = ("_queue", "_pending", "_queued", "_count_lock", "_size", "_on_drop",
                  "_on_offer", "format", "dropped")
@@ -171,8 +171,8 @@ class Subscription:
         return True
 
     def get(self, timeout: float) -> LiveMessage | None:
-        """The next message, or None after `timeout` seconds without one. Only the client's
-        own handler reads, so the rest of a group can wait in a plain deque."""
+        """The next message, or None after `timeout` seconds without one. One reader per
+        subscription, so the rest of a group can wait in a plain deque."""
         if not self._pending:
             try:
                 item = self._queue.get(timeout=timeout)
@@ -603,8 +603,8 @@ def hand_over(ws, fmt: str | None) -> Connection | None:
         log.warning("live: refused a WebSocket: %s", refused.reason)
         ws.close(TRY_AGAIN_LATER, refused.reason)
         return None
+    sock = ws.sock
     try:
-        sock = ws.sock
         if request.environ.get("gunicorn.socket") is sock:
             sock = socket.socket(fileno=sock.detach())  # gunicorn no longer closes it
             g.live_detached = True
@@ -614,6 +614,9 @@ def hand_over(ws, fmt: str | None) -> Connection | None:
         return live_loop.attach(sock, ws.ws, fmt, compressed, principal)
     except Exception:
         live_loop.release(principal)
+        if g.get("live_detached"):  # nobody else will close it now
+            with contextlib.suppress(OSError):
+                sock.close()
         raise
 
 

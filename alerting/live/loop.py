@@ -168,7 +168,12 @@ class LiveLoop:
         if fmt is not None:
             with self._thread_lock:
                 self._attaching[fmt] += 1
-            self._ensure_subscription(fmt)
+            try:
+                self._ensure_subscription(fmt)
+            except Exception:
+                with self._thread_lock:
+                    self._attaching[fmt] -= 1
+                raise
         self._call(lambda: self._register(conn))
         return conn
 
@@ -213,11 +218,17 @@ class LiveLoop:
                 self._thread.start()
 
     def _ensure_subscription(self, fmt: str) -> None:
+        # Subscribing can wait on Redis for seconds: not under the lock the loop thread takes.
+        with self._thread_lock:
+            if fmt in self._subscriptions:
+                return
+        subscription = self._subscribe(fmt=fmt, size=self.queue_size * 16,
+                                       on_offer=self._wake, on_drop=self._wake)
         with self._thread_lock:
             if fmt not in self._subscriptions:
-                self._subscriptions[fmt] = self._subscribe(
-                    fmt=fmt, size=self.queue_size * 16, on_offer=self._wake,
-                    on_drop=self._wake)
+                self._subscriptions[fmt] = subscription
+                return
+        self._unsubscribe(subscription)  # another attach subscribed meanwhile
 
     def _run(self) -> None:
         next_sweep = time.monotonic() + 1.0
@@ -230,7 +241,7 @@ class LiveLoop:
                         continue
                     if mask & selectors.EVENT_READ:
                         self._on_readable(conn)
-                    if mask & selectors.EVENT_WRITE and conn.fd in self._connections:
+                    if mask & selectors.EVENT_WRITE and self._current(conn):
                         self._flush(conn)
                 self._run_calls()
                 self._fan_out()
@@ -319,12 +330,16 @@ class LiveLoop:
             data = b"".join([m.html_frame if html else m.text_frame for m in messages])
         self._append(conn, data, len(messages))
 
+    def _current(self, conn: Connection) -> bool:
+        """Whether `conn` is still open: its descriptor number may already serve another."""
+        return self._connections.get(conn.fd) is conn
+
     def _write_texts(self, conn: Connection, texts: list[str]) -> None:
-        if conn.fd in self._connections and not conn.closing:
+        if self._current(conn) and not conn.closing:
             self._append(conn, b"".join([conn.encode(text) for text in texts]), len(texts))
 
     def _go_live(self, conn: Connection, already: set[int], texts: list[str]) -> None:
-        if conn.fd not in self._connections or conn.closing:
+        if not self._current(conn) or conn.closing:
             return
         self._write_texts(conn, texts)
         held, conn.held = conn.held or [], None
@@ -425,7 +440,7 @@ class LiveLoop:
             self._flush(conn)
 
     def _close(self, conn: Connection, code: int, reason: str) -> None:
-        if conn.fd not in self._connections or conn.closing:
+        if not self._current(conn) or conn.closing:
             return
         try:
             conn.out += conn.ws.send(CloseConnection(code=code, reason=reason))
@@ -463,8 +478,9 @@ class LiveLoop:
                 self._flush(conn)
 
     def _finish(self, conn: Connection) -> None:
-        if self._connections.pop(conn.fd, None) is None:
+        if not self._current(conn):
             return
+        del self._connections[conn.fd]
         with contextlib.suppress(KeyError, ValueError, OSError):
             self._selector.unregister(conn.sock)
         with contextlib.suppress(OSError):

@@ -48,7 +48,7 @@ def set_password(user: User, password: str, *, actor: str,
     """Set the password and end every session of the user but the one changing it (if any)."""
     user.password_hash = _hash(password)
     user.must_change_password = False
-    db.session.commit()
+    # One commit (end_all's): a new password never stands while the old sessions survive.
     sessions.end_all(user.id, actor, keep_token=keep_token)
 
 

@@ -180,6 +180,31 @@ def test_the_loop_answers_pings_and_close_frames_and_counts_connections():
     client.close()
 
 
+def test_a_late_call_for_a_closed_client_never_touches_the_one_reusing_its_descriptor():
+    hub = LocalHub()
+    loop = live_loop(hub)
+    server, client = socket.socketpair()
+    loop.admit("key:1")
+    old = loop.attach(server, Connection(ConnectionType.SERVER), "json", False, "key:1")
+    client.close()  # gone without a close frame, before its catch-up ended
+    assert old.done.wait(5)
+    server, client = socket.socketpair()  # the lowest free numbers: the old client's
+    loop.admit("key:1")
+    new = loop.attach(server, Connection(ConnectionType.SERVER), "json", False, "key:1")
+    loop.go_live(new, set())
+    assert new.fd == old.fd
+    loop.go_live(old, set(), ["stale"])  # late calls made for the closed client
+    loop.close(old)
+    loop.send_texts(new, ["fresh"])
+    assert read_exactly(client, 7) == b"\x81\x05fresh"
+    assert loop.stats()["open"] == 1 and not new.done.is_set()
+    client.sendall(client_frame(0x8, (1000).to_bytes(2, "big")))
+    assert read_exactly(client, 4) == b"\x88\x02\x03\xe8"
+    assert new.done.wait(5)
+    assert loop.stats()["open"] == 0
+    client.close()
+
+
 def test_caps_refuse_past_the_process_and_the_key_limits():
     from alerting.live.loop import Refused
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from alerting.extensions import db
-from alerting.models import ApiKey, UserSession, utcnow
+from alerting.models import ApiKey, User, UserSession, utcnow
 from alerting.services import users
 from tests.support.app import ADMIN_PASSWORD, make_app
 from tests.support.web import csrf_token
@@ -78,6 +78,24 @@ def test_password_change_ends_every_other_session(app, client):
         open_rows = db.session.scalars(select(UserSession).where(
             UserSession.revoked_at.is_(None))).all()
         assert len(open_rows) == 1
+
+
+def test_a_password_change_that_cannot_end_the_sessions_changes_nothing(app, monkeypatch):
+    from alerting.services import audit
+
+    user_id = add_user(app, "bob", "the-old-password")
+
+    def fails(*_args, **_kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(audit, "record", fails)
+    with app.app_context():
+        with pytest.raises(RuntimeError):
+            users.set_password(db.session.get(User, user_id), "a-new-password",
+                               actor="test")
+        db.session.rollback()
+        assert users.check_login("bob", "the-old-password") is not None
+        assert users.check_login("bob", "a-new-password") is None
 
 
 def test_admin_ends_a_users_sessions_from_the_account_page(app, client):
