@@ -25,6 +25,7 @@ import socket
 import time
 from functools import partial
 
+from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 HEADER_TIMEOUT = float(os.environ.get("HEADER_TIMEOUT", "10"))
@@ -32,7 +33,7 @@ BODY_TIMEOUT = float(os.environ.get("BODY_TIMEOUT", "30"))
 # A larger body is read by the thread, bounded per read; the app refuses one over
 # ALERTING_MAX_CONTENT_LENGTH (413) from its Content-Length without reading it.
 PREREAD_LIMIT = int(os.environ.get("ALERTING_MAX_CONTENT_LENGTH") or 4 * 1024 * 1024)
-HEADER_LIMIT = 64 * 1024  # past this, the parser gets what came and answers 400 / 431
+HEADER_LIMIT = 64 * 1024  # past this with no end in sight, 431 from the poller
 RECV_SIZE = 64 * 1024
 LINGER_SECONDS = 2.0  # how long a closed connection may take to send its FIN
 
@@ -174,7 +175,15 @@ class Worker(ThreadWorker):
             end = conn.received.find(b"\r\n\r\n")
             if end < 0:
                 if len(conn.received) > HEADER_LIMIT:
-                    self.hand_over(conn)  # the parser refuses it with the right status
+                    # Answered here: handed to the parser, a client still sending valid
+                    # header lines slowly would hold a thread.
+                    _counters["slow_requests_closed"] += 1
+                    try:
+                        util.write_error(conn.sock, 431, "Request Header Fields Too Large",
+                                         f"the request's headers exceed {HEADER_LIMIT} bytes")
+                    except OSError:
+                        pass
+                    self.drop(conn)
                 return
             conn.head_end = end + 4
             conn.wanted = body_wanted(bytes(conn.received[:conn.head_end]))

@@ -76,6 +76,20 @@ def test_other_protocol_errors_are_json_too(server):
     assert b'"error": "bad_request"' in body
 
 
+def test_headers_that_never_end_are_a_431_from_the_poller_not_a_waiting_thread(server):
+    url, _access_log, _server_log = server
+    host, port = url.removeprefix("http://").split(":")
+    lines = b"".join(b"X-Pad-%d: %s\r\n" % (n, b"a" * 600) for n in range(110))
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n" + lines)  # no blank line
+        chunks = []
+        while chunk := sock.recv(65536):  # answered and closed, not left waiting for more
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431") and b"Content-Type: application/json" in head
+    assert b'"error": "headers_too_large"' in body
+
+
 def test_the_app_redacts_its_own_log_lines(tmp_path, caplog):
     make_app(tmp_path)
     with caplog.at_level(logging.INFO):
