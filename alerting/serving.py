@@ -6,9 +6,10 @@ and the thread then waits on the socket until the headers and body are in: 40 cl
 their headers a byte every few seconds held every thread, and `/api/health` timed out. Here
 the poller reads the headers (within HEADER_TIMEOUT seconds of the connection's first byte, or
 of a kept-alive connection's next request) and the body up to PREREAD_LIMIT (within
-BODY_TIMEOUT), so a thread only ever parses bytes already received. A larger body, or one the
-client sends only after `100 Continue`, is read by the thread, each socket read bounded by
-BODY_TIMEOUT. A client that misses its deadline is disconnected.
+BODY_TIMEOUT), so a thread only ever parses bytes already received; the poller also answers
+`Expect: 100-continue` for such a body. A larger body (the app refuses it unread), or a
+100-continue request the poller cannot answer (HTTP/1.0, chunked), is read by the thread,
+each socket read bounded by BODY_TIMEOUT. A client that misses its deadline is disconnected.
 
 A WebSocket leaves the worker after its handshake (alerting.live.loop detaches its socket):
 `finish_request` sees a detached socket and only counts the connection out.
@@ -40,6 +41,8 @@ LINGER_SECONDS = 2.0  # how long a closed connection may take to send its FIN
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)[ \t]*\r\n", re.IGNORECASE)
 _CHUNKED = re.compile(rb"\r\ntransfer-encoding:[^\r\n]*chunked", re.IGNORECASE)
 _EXPECT = re.compile(rb"\r\nexpect:[ \t]*100-continue", re.IGNORECASE)
+_EXPECT_LINE = re.compile(rb"\r\nexpect:[ \t]*100-continue[ \t]*(?=\r\n)", re.IGNORECASE)
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 CHUNKED = -1
 LAST_CHUNK = b"0\r\n\r\n"  # a chunked body's end (with no trailers; else BODY_TIMEOUT)
 
@@ -79,6 +82,20 @@ def body_wanted(head: bytes) -> int | None:
         return 0
     length = int(found.group(1))
     return length if length <= PREREAD_LIMIT else None
+
+
+def continue_in_poller(head: bytes) -> bytes | None:
+    """`head` without its `Expect: 100-continue` when the poller answers that itself and reads
+    the body ahead: an HTTP/1.1 request whose body has a known length within PREREAD_LIMIT.
+    None when there is no such expectation or the thread must answer it."""
+    if not _EXPECT.search(head) or _CHUNKED.search(head):
+        return None
+    if not head.split(b"\r\n", 1)[0].rstrip().endswith(b"HTTP/1.1"):
+        return None
+    found = _CONTENT_LENGTH.search(head)
+    if found is None or int(found.group(1)) > PREREAD_LIMIT:
+        return None
+    return _EXPECT_LINE.sub(b"", head, count=1)
 
 
 class ReadingConn(TConn):
@@ -186,7 +203,18 @@ class Worker(ThreadWorker):
                     self.drop(conn)
                 return
             conn.head_end = end + 4
-            conn.wanted = body_wanted(bytes(conn.received[:conn.head_end]))
+            head = bytes(conn.received[:conn.head_end])
+            answered = continue_in_poller(head)
+            if answered is not None:  # the header goes, so the thread sends no second one
+                conn.received[:conn.head_end] = answered
+                conn.head_end = len(answered)
+                head = answered
+                try:
+                    conn.sock.send(CONTINUE)  # a few bytes into an empty send buffer
+                except OSError:
+                    self.drop(conn)
+                    return
+            conn.wanted = body_wanted(head)
             conn.deadline = now + BODY_TIMEOUT
         body = len(conn.received) - conn.head_end
         if conn.wanted is None or body > PREREAD_LIMIT:

@@ -15,7 +15,7 @@ import requests
 import websocket
 
 from tests.support.factories import event_body, rule_body
-from tests.support.server import Slowloris, running_server, wait_for
+from tests.support.server import THREADS, Slowloris, running_server, wait_for
 
 KEY = "many-admin-key-0123456789"
 IDLE = 300
@@ -164,6 +164,42 @@ def test_chunked_and_expect_continue_bodies_still_work(server):
         while chunk := sock.recv(65536):
             answer += chunk
         assert answer.startswith(b"HTTP/1.1 201")
+
+
+def test_clients_that_wait_after_100_continue_hold_no_thread(server):
+    url, _api = server
+    port = int(url.rsplit(":", 1)[1])
+    waiting = []
+    try:
+        for _ in range(THREADS + 8):  # more than the server has threads
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(b"POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                         b"application/json\r\nExpect: 100-continue\r\n"
+                         b"Content-Length: 500\r\n\r\n")
+            assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+            waiting.append(sock)  # and never sends its body
+        assert timed_health(url) < 2.0
+    finally:
+        for sock in waiting:
+            sock.close()
+
+
+@pytest.mark.parametrize(("head", "answered"), [
+    (b"POST / HTTP/1.1\r\nContent-Length: 12\r\nExpect: 100-continue\r\n\r\n",
+     b"POST / HTTP/1.1\r\nContent-Length: 12\r\n\r\n"),
+    (b"POST / HTTP/1.1\r\nEXPECT: 100-Continue\r\nContent-Length: 1\r\n\r\n",
+     b"POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\n"),
+    (b"POST / HTTP/1.0\r\nContent-Length: 12\r\nExpect: 100-continue\r\n\r\n", None),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
+     None),
+    (b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\nExpect: 100-continue\r\n\r\n",
+     None),
+    (b"POST / HTTP/1.1\r\nContent-Length: 12\r\n\r\n", None),
+])
+def test_which_100_continue_the_poller_answers(head, answered):
+    from alerting.serving import continue_in_poller
+
+    assert continue_in_poller(head) == answered
 
 
 @pytest.mark.parametrize(("head", "wanted"), [

@@ -72,6 +72,9 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> Non
     raise TimeoutError("server did not become healthy")
 
 
+THREADS = 16  # request threads of the servers tests run
+
+
 @contextmanager
 def running_server(tmp_path: Path, *, migrate: bool = True, database: TempDatabase | None = None,
                    **env_extra: str):
@@ -89,7 +92,7 @@ def running_server(tmp_path: Path, *, migrate: bool = True, database: TempDataba
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--workers", "1",
-             "--threads", "16", "--bind", f"127.0.0.1:{port}", "app:app"],
+             "--threads", str(THREADS), "--bind", f"127.0.0.1:{port}", "app:app"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
