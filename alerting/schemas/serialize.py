@@ -5,7 +5,7 @@ The function is generated once per model from its declared fields and then only 
 attributes: pydantic's `model_validate(row, from_attributes=True).model_dump(mode="json")`
 does the same several times slower (BENCHMARKS.md), and these run for every alert in a live
 message, a delivery body and an event page. The models still describe every field once;
-tests/test_schemas.py validates the output against them.
+tests/schemas/test_responses.py validates the output against them.
 """
 
 from __future__ import annotations

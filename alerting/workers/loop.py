@@ -13,6 +13,7 @@ import logging
 import random
 import threading
 import time
+from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ BACKOFF_BASE_SECONDS = 0.05
 BACKOFF_MAX_SECONDS = 5.0
 
 
-class SupervisedLoop:
+class SupervisedLoop(ABC):
     """A background loop: subclasses implement `cycle()` (one unit of work and the wait
     after it; wait on `self._wake` or `self._stop`, never sleep). `start()` runs it in a
     daemon thread, `stop()` ends it; nothing else does."""
@@ -44,8 +45,9 @@ class SupervisedLoop:
         self._last_error: str | None = None
         self._seen: set[str] = set()
 
-    def cycle(self) -> None:  # pragma: no cover - every loop has its own
-        raise NotImplementedError
+    @abstractmethod
+    def cycle(self) -> None:
+        """One unit of work and the wait after it."""
 
     def wake(self, *_args: Any, **_kwargs: Any) -> None:
         """Cut the current wait short (signal receivers call it with their arguments)."""
