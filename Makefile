@@ -23,10 +23,11 @@ test: setup-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The quick pass while working: no real servers, no browser, no PostgreSQL-only tests, spread
-# over one process a core (pytest-xdist; WORKERS=0 runs them in this process).
+# over one process a core (pytest-xdist; WORKERS=0 runs them in this process), and a fifth of
+# the property tests' examples (the "fast" Hypothesis profile of tests/conftest.py).
 WORKERS ?= auto
 test-fast: setup-dev
-	$(BIN)/python -m pytest -m "not slow and not browser and not postgres" -n $(WORKERS) \
+	ALERTING_HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -m "not slow and not browser and not postgres" -n $(WORKERS) \
 	  $(PYTEST_ARGS)
 
 # The database-facing tests again, each in its own schema of a real PostgreSQL database.

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from tests.support import databases
 from tests.support.app import _databases, make_app, make_key
+from tests.support.fuzz import FULL_EXAMPLES
+
+# Hypothesis profiles: "full" (`make test`) keeps every property test's example count; "fast"
+# (`make test-fast` sets ALERTING_HYPOTHESIS_PROFILE=fast) runs a fifth of them. A test that
+# sets its own count writes it as tests.support.fuzz.examples(n) so that it follows the profile.
+settings.register_profile("full", max_examples=FULL_EXAMPLES)
+settings.register_profile("fast", max_examples=FULL_EXAMPLES // 5)
+settings.load_profile(os.environ.get("ALERTING_HYPOTHESIS_PROFILE", "full"))
 
 # The speed tiers of pyproject.toml, by place, so that a test module need not mark itself
 # (one may still, with pytestmark). Paths are relative to the repository, "::" then a test name.

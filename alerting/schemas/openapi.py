@@ -89,7 +89,39 @@ class _Schemas:
         inputs = [(key, key[1], TypeAdapter(kind).core_schema)
                   for key, kind in self.types.items()]
         refs, defs = _Generator(ref_template=REF).generate_definitions(inputs)
-        return {key: ref for (key, _mode), ref in refs.items()}, defs
+        renames = _plain_names(defs)
+        return ({key: _renamed(ref, renames) for (key, _mode), ref in refs.items()},
+                {renames.get(name, name): _renamed(schema, renames)
+                 for name, schema in defs.items()})
+
+
+def _plain_names(defs: dict[str, Schema]) -> dict[str, str]:
+    """pydantic names a model whose two modes differ `X-Input` and `X-Output`; the request
+    shape keeps the model's name and the answer's is `XResponse`."""
+    renames = {}
+    for name in defs:
+        model = name.removesuffix("-Input")
+        if model != name and f"{model}-Output" in defs:
+            renames[name] = model
+            renames[f"{model}-Output"] = f"{model}Response"
+    clash = (set(defs) - set(renames)) & set(renames.values())
+    if clash:
+        raise RuntimeError(f"two schemas would be named {sorted(clash)}")
+    return renames
+
+
+def _renamed(node: Any, renames: dict[str, str]) -> Any:
+    """`node` with its `$ref`s to renamed schemas following them."""
+    if isinstance(node, list):
+        return [_renamed(item, renames) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith(REF.format(model="")):
+        name = ref.removeprefix(REF.format(model=""))
+        node = {**node, "$ref": REF.format(model=renames.get(name, name))}
+    return {key: _renamed(value, renames) if key != "$ref" else value
+            for key, value in node.items()}
 
 
 class _Generator(GenerateJsonSchema):

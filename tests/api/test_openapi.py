@@ -59,6 +59,23 @@ def test_document_lists_exactly_the_json_routes(app):
     assert ("PATCH", "/rtstream/{stream_id}/index/scene/{index_id}/status") in app_routes
 
 
+def test_a_model_in_requests_and_answers_has_two_plain_names(app):
+    """A model whose accepted and answered shapes differ is named for the request (`Event`)
+    and `...Response` for the answer, not pydantic's `Event-Input` / `Event-Output`."""
+    doc = build_document(app)
+    names = set(doc["components"]["schemas"])
+    assert not {n for n in names if n.endswith(("-Input", "-Output"))}
+    for model in ("Event", "Detection", "Schedule", "Condition", "Targets"):
+        assert {model, f"{model}Response"} <= names
+    op = doc["paths"]["/api/events"]["post"]
+    sent = op["requestBody"]["content"]["application/json"]["schema"]["anyOf"]
+    answered = op["responses"]["201"]["content"]["application/json"]["schema"]["anyOf"]
+    assert {"$ref": "#/components/schemas/Event"} in sent
+    assert {"$ref": "#/components/schemas/EventResponse"} in answered
+    detections = doc["components"]["schemas"]["EventResponse"]["properties"]["detections"]
+    assert detections["items"] == {"$ref": "#/components/schemas/DetectionResponse"}
+
+
 def test_security_matches_public_views(app):
     doc = build_document(app)
     for rule in app.url_map.iter_rules():

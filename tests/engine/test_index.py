@@ -7,6 +7,7 @@ from alerting.engine.index import RuleIndex, match_linear
 from alerting.engine.rule_eval import match_event
 from alerting.engine.types import Condition
 from tests.support.engine_factories import make_detection, make_event, make_rule, make_schedule
+from tests.support.fuzz import examples
 
 
 def ids(rules):
@@ -164,7 +165,7 @@ events_strategy = st.builds(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(rules=rules_strategy, event=events_strategy)
 def test_index_matches_exactly_what_linear_matches(rules, event):
     index = RuleIndex(rules)
@@ -186,7 +187,7 @@ def test_index_matches_exactly_what_linear_matches(rules, event):
     assert set(explained) <= set(candidate_ids)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(rules=rules_strategy, removed=st.data(), event=events_strategy)
 def test_index_after_removals_matches_linear(rules, removed, event):
     index = RuleIndex(rules)

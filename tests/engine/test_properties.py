@@ -12,6 +12,7 @@ from alerting.engine.rule_eval import match_event
 from alerting.engine.types import rule_from_record
 from alerting.engine.vocabulary import CONDITION_FIELDS, DAYS, SEVERITIES
 from alerting.schemas.rules import parse_rule
+from tests.support.fuzz import examples
 
 CAMERAS = ["front", "back", "garage"]
 TYPES = ["person", "car", "Cat", "dog"]
@@ -114,7 +115,7 @@ def clauses(rule):
     return parts
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(rule_payloads, events)
 def test_verdict_is_the_conjunction_of_its_clauses(payload, raw_event):
     rule, event = engine_rule(payload), engine_event(raw_event)
@@ -123,7 +124,7 @@ def test_verdict_is_the_conjunction_of_its_clauses(payload, raw_event):
     assert verdict.matches == all(parts)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(rule_payloads, events)
 def test_explain_and_hot_path_agree(payload, raw_event):
     rule, event = engine_rule(payload), engine_event(raw_event)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from alerting.engine.schedule import compile_schedule, day_index, in_schedule
 from alerting.engine.vocabulary import DAYS
 from tests.support.engine_factories import make_schedule
+from tests.support.fuzz import examples
 
 
 def utc(*args: int) -> datetime:
@@ -134,7 +135,7 @@ DST_CASES = [
 
 
 @pytest.mark.parametrize(("tz", "start", "end", "day", "lo", "hi"), DST_CASES)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(minute=st.integers(min_value=-120, max_value=36 * 60))
 def test_dst_day_window_follows_wall_clock(tz, start, end, day, lo, hi, minute):
     schedule = make_schedule([DAYS[(day.weekday() + 1) % 7]], start, end, timezone=tz)
@@ -169,7 +170,7 @@ def reference(days, start, end, tz, when):
 times = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 59]))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     days=st.sets(st.sampled_from(DAYS), min_size=1).map(sorted),
     start=times,
@@ -184,7 +185,7 @@ def test_matches_minute_of_week_model(days, start, end, tz, when):
     assert in_schedule(schedule, when) is reference(days, start, end, tz, when)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     hours=st.lists(st.integers(0, 23), min_size=2, max_size=2, unique=True),
     day=st.sampled_from(DAYS),

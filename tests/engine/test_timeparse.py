@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from alerting.engine.errors import ValidationError
 from alerting.engine.timeparse import ensure_utc, isoformat_z, parse_datetime
+from tests.support.fuzz import examples
 
 TEN = datetime(2025, 12, 23, 10, 0, tzinfo=UTC)
 
@@ -69,13 +70,13 @@ def test_ensure_utc():
     assert ensure_utc(plus_two) == datetime(2025, 1, 1, tzinfo=UTC)
 
 
-@settings(max_examples=200, database=None, deadline=None)
+@settings(max_examples=examples(200), database=None, deadline=None)
 @given(st.datetimes(timezones=st.just(UTC)))
 def test_round_trip(dt):
     assert parse_datetime(isoformat_z(dt), "t") == dt
 
 
-@settings(max_examples=300, database=None, deadline=None)
+@settings(max_examples=examples(300), database=None, deadline=None)
 @given(
     st.one_of(
         st.none(), st.booleans(), st.integers(), st.floats(), st.text(),

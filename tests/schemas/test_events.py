@@ -14,6 +14,7 @@ from alerting.schemas.events import (
     parse_event,
     parse_event_batch,
 )
+from tests.support.fuzz import examples
 
 NOW = datetime(2025, 12, 23, 10, 0, tzinfo=UTC)
 
@@ -468,7 +469,8 @@ VALID_EVENTS = st.fixed_dictionaries(
     },
 )
 FUZZ = settings(
-    max_examples=300, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=examples(300), database=None, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 

@@ -24,6 +24,7 @@ from alerting.schemas.rules import (
     parse_rule_test,
 )
 from tests.support.factories import SPEC_RULE
+from tests.support.fuzz import examples
 
 
 def make(**fields):
@@ -782,9 +783,10 @@ PAYLOADS = st.one_of(
     ),
 )
 FUZZ = settings(
-    max_examples=300, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=examples(300), database=None, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
-SMALL_FUZZ = settings(FUZZ, max_examples=200)
+SMALL_FUZZ = settings(FUZZ, max_examples=examples(200))
 
 
 @FUZZ
