@@ -104,14 +104,16 @@ def test_a_loop_that_keeps_failing_says_since_when_logs_once_and_recovers(
                 assert state["alive"] and state["state"] == "failing"
                 assert state["failing_since"].endswith("Z") and state["failures"] >= 5
                 assert state["last_error"] == "OperationalError"  # no message: health is public
+            errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+            assert len(errors) == 1  # one distinct error, however many times it failed
             post_event(client, admin_headers)
             assert wait(lambda: alert_cameras(client, admin_headers) == ["back-door"])
-            health = client.get("/api/health").json
-        assert health["status"] == "ok"
+            # A real "database is locked" between the test's writes and the matcher may make
+            # it fail once more on its own: what counts is that it is running again.
+            assert wait(lambda: client.get("/api/health").json["status"] == "ok")
+        health = client.get("/api/health").json
         assert health["workers"]["matcher"] == {"alive": True, "expected": True,
                                                 "state": "running"}
-        errors = [r for r in caplog.records if r.levelno == logging.ERROR]
-        assert len(errors) == 1  # one distinct error, however many times it failed
         assert any("recovered after" in r.getMessage() for r in caplog.records)
     finally:
         matcher.stop()
