@@ -14,7 +14,8 @@ from alerting.schemas.events import (
     parse_event,
     parse_event_batch,
 )
-from tests.support.fuzz import examples
+from tests.support.fuzz import TEXT, examples, json_junk
+from tests.support.fuzz import near as fuzz_near
 
 NOW = datetime(2025, 12, 23, 10, 0, tzinfo=UTC)
 
@@ -396,21 +397,13 @@ INTERESTING = [
     "", " ", "cam-1", "person", "HIGH", "low", "2025-12-23T10:00:00Z", "2025-12-23T09:00:00Z",
     "\x00", "\udc80", "x" * 300, "events",
 ]
-TEXT = st.one_of(st.text(max_size=20), st.text(max_size=3).map(lambda t: t + "\udc80"))
-SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(min_value=-(10**400)), st.floats(),
-    TEXT, st.sampled_from(INTERESTING),
-)
-KEYS = st.one_of(TEXT, st.sampled_from(EVENT_FIELDS + DETECTION_FIELDS + ("events",)))
-JSON = st.recursive(
-    SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4),
-    max_leaves=12,
-)
+KEY_NAMES = EVENT_FIELDS + DETECTION_FIELDS + ("events",)
+KEYS = st.one_of(TEXT, st.sampled_from(KEY_NAMES))
+SCALARS, JSON = json_junk(INTERESTING, KEY_NAMES)
 
 
 def near(values, junk=JSON):
-    return st.one_of(st.sampled_from(values), junk)
+    return fuzz_near(values, junk)
 
 
 DETECTIONS = st.fixed_dictionaries(

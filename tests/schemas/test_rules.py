@@ -24,7 +24,8 @@ from alerting.schemas.rules import (
     parse_rule_test,
 )
 from tests.support.factories import SPEC_RULE
-from tests.support.fuzz import examples
+from tests.support.fuzz import TEXT, examples, json_junk
+from tests.support.fuzz import near as fuzz_near
 
 
 def make(**fields):
@@ -688,25 +689,13 @@ INTERESTING = [
     "ntfy://topic", "summary", "risk_score", "labels", "eq", "gt", "in", "matches", "contains",
     "2025-12-23T10:00:00Z", "true", "0", "1", "\x00", "\ud800", "x" * 300,
 ]
-# Any code point, lone surrogates included (json.loads produces them from "\ud800").
-TEXT = st.one_of(st.text(max_size=20), st.text(max_size=3).map(lambda t: t + "\udc80"))
-SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(min_value=-(10**400)),
-    st.floats(), TEXT, st.sampled_from(INTERESTING),
-)
-KEYS = st.one_of(TEXT, st.sampled_from(
-    RULE_FIELDS + SCHEDULE_KEYS + CONDITION_KEYS + TARGET_KEYS + ("event_ids", "test_time")
-))
-JSON = st.recursive(
-    SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4),
-    max_leaves=12,
-)
+SCALARS, JSON = json_junk(INTERESTING, RULE_FIELDS + SCHEDULE_KEYS + CONDITION_KEYS
+                         + TARGET_KEYS + ("event_ids", "test_time"))
 
 
 def near(values, junk=JSON):
     """Mostly plausible values, sometimes anything at all."""
-    return st.one_of(st.sampled_from(values), junk)
+    return fuzz_near(values, junk)
 
 
 def near_list(values, max_size=4):
