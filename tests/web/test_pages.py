@@ -115,6 +115,15 @@ def test_nav_links_every_page(client, token):
     assert 'href="/api/docs"' in nav
 
 
+@pytest.mark.parametrize("path", ["/login", "/api/docs"])
+def test_every_page_names_the_favicon_the_app_serves(client, path):
+    html = client.get(path).get_data(as_text=True)
+    href = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', html).group(1)
+    with client.get(href) as icon:
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+        assert icon.get_data(as_text=True).lstrip().startswith("<svg")
+
+
 def test_no_inline_script_or_handlers(client, app, token, headers):
     rule = create_rule(client, headers)
     post_event(client, headers)
