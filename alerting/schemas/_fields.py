@@ -12,10 +12,10 @@ from .common import (  # noqa: F401 - re-exported
     TextList,
     blank_is_none,
     nullable_choice,
+    translate,
 )
 from .common import optional_text as OptionalText  # noqa: F401, N812
 from .common import text as Text  # noqa: F401, N812
-from .common import translate
 
 
 def explainer(model):  # noqa: ANN001, ANN201 - the older spelling of translate(exc, model)

@@ -17,15 +17,22 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from types import UnionType
 from typing import Annotated, Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
 import pydantic
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic import StringConstraints, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError, from_json, to_json
 from pydantic_core import core_schema as cs
 
@@ -108,7 +115,10 @@ def _says_of(annotation: Any, prefix: tuple[str, ...], found: dict[tuple[str, ..
     if origin is Annotated:
         base, *metadata = get_args(annotation)
         _says_of(base, prefix, found)  # then the outer type's own messages, which win
-        found.update((prefix, m) for m in metadata if isinstance(m, Says))
+        for says in (m for m in metadata if isinstance(m, Says)):
+            old = found.get(prefix, says)
+            found[prefix] = Says({**old.messages, **says.messages}, says.default or old.default,
+                                 says.whole)
     elif origin in (Union, UnionType):
         for arg in get_args(annotation):
             _says_of(arg, prefix, found)
@@ -120,7 +130,7 @@ def _says_of(annotation: Any, prefix: tuple[str, ...], found: dict[tuple[str, ..
             _says_of(hints[name], (*prefix, name), found)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _says_table(model: type[BaseModel]) -> dict[tuple[str, ...], Says]:
     found: dict[tuple[str, ...], Says] = {}
     _says_of(model, (), found)
@@ -287,20 +297,21 @@ def integer(low: int, high: int | None = None) -> Any:
     return _whole(cs.float_schema(strict=True, allow_inf_nan=False), low, high)
 
 
-def _whole(other: Any, low: int, high: int | None) -> Any:
+def _whole(other: Any, low: int, high: int | None, message: str | None = None) -> Any:
     """An int, or what `other` accepts as one, in low..high."""
     either = cs.union_schema([cs.int_schema(strict=True), other], custom_error_type="int_type")
     bounded = cs.int_schema(strict=False, ge=low, le=high)
     return Annotated[int, Core(cs.chain_schema([either, bounded]), integer_schema(low, high)),
-                     Says(default=f"must be an integer from {low} to {high}" if high is not None
-                          else f"must be an integer of at least {low}")]
+                     Says(default=message or (f"must be an integer from {low} to {high}"
+                                              if high is not None
+                                              else f"must be an integer of at least {low}"))]
 
 
-def query_integer(low: int, high: int | None = None) -> Any:
+def query_integer(low: int, high: int | None = None, *, message: str | None = None) -> Any:
     """An integer query argument: ASCII digits only (int() would also take "٥٠", "1_000" and
     "+5"); an int from a Python caller passes as it is. Bounds as `integer`."""
     return _whole(cs.str_schema(strict=True, strip_whitespace=True, pattern=r"^[0-9]{1,19}$"),
-                  low, high)
+                  low, high, message)
 
 
 def nullable(kind: Any) -> Any:
@@ -321,10 +332,11 @@ QueryFlag = Annotated[bool, Core(cs.chain_schema([cs.union_schema(
 """true/false/1/0 (any case) from a query string; a bool from Python passes."""
 
 
-def choice(options: Any, *, what: str | None = None) -> Any:
-    """One of `options`, any case and surrounding space; returned lower-case."""
+def choice(options: Any, *, what: str | None = None, exact: bool = False) -> Any:
+    """One of `options`, any case and surrounding space (unless `exact`); returned
+    lower-case."""
     options = list(options)
-    word = cs.str_schema(strict=True, strip_whitespace=True, to_lower=True)
+    word = cs.str_schema(strict=True, strip_whitespace=not exact, to_lower=not exact)
     return Annotated[str, Core(cs.chain_schema([word, cs.literal_schema(options)]),
                                {"type": "string", "enum": options}),
                      Says(default=what or "must be one of " + ", ".join(options))]
