@@ -139,13 +139,14 @@ def _says_table(model: type[BaseModel]) -> dict[tuple[str, ...], Says]:
 
 def _message(error: Any, says: Mapping[tuple[str, ...], Says]) -> tuple[int | None, str]:
     """(how much of the error's path to keep, or None for all, the message)."""
-    if error["type"] in ("invalid", "missing"):  # a check's own message, or "is required"
-        return None, _MESSAGES.get(error["type"], error["msg"])
+    if error["type"] == "invalid":  # a check's own message
+        return None, error["msg"]
     pattern = tuple("*" if isinstance(part, int) else part for part in error["loc"])
     for end in range(len(pattern), 0, -1):
         rule = says.get(pattern[:end])
         if rule is not None and (end == len(pattern) or rule.whole):
-            message = rule.messages.get(error["type"], rule.default)
+            message = rule.messages.get(
+                error["type"], rule.default if error["type"] != "missing" else None)
             if message is not None:
                 return end, message
             break
@@ -333,10 +334,10 @@ QueryFlag = Annotated[bool, Core(cs.chain_schema([cs.union_schema(
 
 
 def choice(options: Any, *, what: str | None = None, exact: bool = False) -> Any:
-    """One of `options`, any case and surrounding space (unless `exact`); returned
+    """One of `options`, surrounding space ignored, any case unless `exact`; returned
     lower-case."""
     options = list(options)
-    word = cs.str_schema(strict=True, strip_whitespace=not exact, to_lower=not exact)
+    word = cs.str_schema(strict=True, strip_whitespace=True, to_lower=not exact)
     return Annotated[str, Core(cs.chain_schema([word, cs.literal_schema(options)]),
                                {"type": "string", "enum": options}),
                      Says(default=what or "must be one of " + ", ".join(options))]
@@ -393,9 +394,9 @@ def ModelList(model: type[BaseModel], max_items: int, what: str) -> Any:  # noqa
     return Annotated[inner | None, AfterValidator(lambda v: v or [])]
 
 
-def none_is_empty(kind: Any) -> Any:
-    """`kind` (a list type), null taken as an empty list, and so documented."""
-    return Annotated[kind, BeforeValidator(lambda v: [] if v is None else v),
+def none_is_empty(kind: Any, default: tuple[Any, ...] = ()) -> Any:
+    """`kind` (a list type), null taken as `default` (empty), and so documented."""
+    return Annotated[kind, BeforeValidator(lambda v: list(default) if v is None else v),
                      Field(json_schema_extra=lambda s: s.update(type=["array", "null"]))]
 
 
