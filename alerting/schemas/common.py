@@ -283,8 +283,7 @@ def text(max_length: int, what: str = "a string") -> Any:
 
 def optional_text(max_length: int) -> Any:
     """Null or a string of at most max_length characters, stripped; blank is null."""
-    return Annotated[_text(max_length, "a string or null", blank=True) | None,
-                     AfterValidator(lambda v: v or None)]
+    return null_means(None, _text(max_length, "a string or null", blank=True) | None)
 
 
 def integer_schema(low: int, high: int | None) -> dict[str, Any]:
@@ -374,24 +373,27 @@ def string_list(*, max_items: int, max_length: int, nullable: bool,
                      unique=str.casefold if casefold else (lambda x: x))
 
 
+def null_means(default: Any, kind: Any) -> Any:
+    """`kind`, with null (or an empty list or string) meaning `default`."""
+    return Annotated[kind, AfterValidator(lambda v: default if v in (None, [], "") else v)]
+
+
 def id_list(*, casefold: bool = False) -> Any:
     """Null or a list of ids (cameras, zones, object types); an empty list means "any", null."""
-    inner = string_list(max_items=MAX_ID_ITEMS, max_length=MAX_ID, nullable=True,
-                        casefold=casefold)
-    return Annotated[inner | None, AfterValidator(lambda v: v or None)]
+    return null_means(None, string_list(max_items=MAX_ID_ITEMS, max_length=MAX_ID,
+                                        nullable=True, casefold=casefold) | None)
 
 
 def TextList(max_items: int, max_length: int) -> Any:  # noqa: N802 - a type
     """Null (none) or a list of at most max_items non-empty strings, stripped, repeats
     dropped."""
-    inner = string_list(max_items=max_items, max_length=max_length, nullable=True)
-    return Annotated[inner | None, AfterValidator(lambda v: v or [])]
+    return null_means([], string_list(max_items=max_items, max_length=max_length,
+                                      nullable=True) | None)
 
 
 def ModelList(model: type[BaseModel], max_items: int, what: str) -> Any:  # noqa: N802
     """Null (none) or a list of at most max_items `model`s."""
-    inner = item_list(model, max_items=max_items, what=what)
-    return Annotated[inner | None, AfterValidator(lambda v: v or [])]
+    return null_means([], item_list(model, max_items=max_items, what=what) | None)
 
 
 def none_is_empty(kind: Any, default: tuple[Any, ...] = ()) -> Any:

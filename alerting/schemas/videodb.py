@@ -8,7 +8,7 @@ ignored, so SDK versions that add fields keep working.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 from pydantic_core import core_schema as cs
@@ -28,6 +28,7 @@ from .common import (
     integer,
     item_list,
     none_is_empty,
+    null_means,
     optional_text,
     parser,
     query_integer,
@@ -59,19 +60,15 @@ class _Body(Body):
     model_config = ConfigDict(extra="ignore")
 
 
-def _or(default: Any, kind: Any) -> Any:
-    """`kind`, with null (or blank, for text) meaning `default`."""
-    return Annotated[kind, AfterValidator(lambda v: default if v in (None, [], "") else v)]
-
-
-OptionalFlag = Annotated[_or(False, bool | None), Says(default="must be true, false or null")]
+OptionalFlag = Annotated[null_means(False, bool | None),
+                         Says(default="must be true, false or null")]
 """true, false, or null (false)."""
 
 
 class StreamCreate(_Body):
     """POST /rtstream: connect a stream (`url` and `name` required)."""
 
-    collection_id: _or(COLLECTION_ID, optional_text(MAX_ID)) = COLLECTION_ID
+    collection_id: null_means(COLLECTION_ID, optional_text(MAX_ID)) = COLLECTION_ID
     url: text(MAX_URL, what="a stream URL")
     name: text(MAX_NAME)
     media_types: Annotated[none_is_empty(item_list(
@@ -90,7 +87,8 @@ def _no_media_type() -> list[str]:
 class SceneIndexCreate(_Body):
     """POST /rtstream/{id}/index/scene: every field optional."""
 
-    extraction_type: _or(DEFAULT_EXTRACTION_TYPE, optional_text(50)) = DEFAULT_EXTRACTION_TYPE
+    extraction_type: null_means(DEFAULT_EXTRACTION_TYPE,
+                                optional_text(50)) = DEFAULT_EXTRACTION_TYPE
     extraction_config: JsonObject(MAX_CONFIG_BYTES) = None
     prompt: optional_text(MAX_PROMPT) = None
     model_name: optional_text(MAX_NAME) = None
