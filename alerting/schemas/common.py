@@ -37,7 +37,7 @@ from pydantic_core import PydanticCustomError, from_json, to_json
 from pydantic_core import core_schema as cs
 
 from ..engine.errors import ValidationError
-from ..engine.timeparse import parse_datetime, parse_event_time
+from ..engine.timeparse import LATEST_EVENT_TIME, parse_datetime, parse_event_time
 
 # The largest id a row can have: primary keys are INTEGER (32-bit on PostgreSQL). A larger id
 # is refused (422) or not found (404), not an "integer out of range" 500 from the database.
@@ -528,11 +528,17 @@ def _from_engine(parse: Callable[[Any, str], Any]) -> Callable[[Any], Any]:
     return check
 
 
-_DATETIME_SCHEMA = {"anyOf": [{"type": "string", "format": "date-time", "maxLength": 64},
-                              {"type": "number", "minimum": EPOCH_MIN, "maximum": EPOCH_MAX}]}
-DateTime = checked(_from_engine(parse_datetime), _DATETIME_SCHEMA, datetime)
+def _datetime_schema(low: float, high: float, year: str = "") -> dict[str, Any]:
+    return {"anyOf": [{"type": "string", "format": "date-time", "maxLength": 64,
+                       **({"pattern": year} if year else {})},
+                      {"type": "number", "minimum": low, "exclusiveMaximum": high}]}
+
+
+DateTime = checked(_from_engine(parse_datetime), _datetime_schema(EPOCH_MIN, EPOCH_MAX + 1),
+                   datetime)
 """An ISO 8601 datetime (naive means UTC) or epoch seconds, as an aware UTC datetime."""
-EventTime = checked(_from_engine(parse_event_time), _DATETIME_SCHEMA, datetime)
+EventTime = checked(_from_engine(parse_event_time), _datetime_schema(
+    0, LATEST_EVENT_TIME.timestamp(), r"^\s*(19[7-9][0-9]|2[01][0-9][0-9])-"), datetime)
 """DateTime, for the time of an event or a rule test: 1970 up to 2200."""
 
 
