@@ -348,29 +348,32 @@ def nullable_choice(options: tuple[str, ...]) -> Any:
                      Says(default="must be one of " + ", ".join(options) + " or null")]
 
 
+def dedupe(value: list[Any], key: Callable[[Any], Any] | bool | None) -> list[Any]:
+    """`value` without repeats (the first kept): equal ones if key is True, equal keys if a
+    function, none dropped if key is None."""
+    if key is None or key is False:
+        return value
+    if key is True:
+        return list(dict.fromkeys(value))
+    firsts: dict[Any, Any] = {}
+    for element in value:
+        firsts.setdefault(key(element), element)
+    return list(firsts.values())
+
+
 def item_list(item: Any, *, max_items: int, what: str,
-              unique: Callable[[Any], Any] | None = None) -> Any:
+              unique: Callable[[Any], Any] | bool | None = None, empty: Any = ...) -> Any:
     """A list of `item`s (errors at `path.i`), at most max_items, repeats dropped by `unique`
-    when given (the first kept)."""
-
-    def after(value: list[Any]) -> list[Any]:
-        firsts: dict[Any, Any] = {}
-        for element in value:
-            firsts.setdefault(unique(element), element)  # type: ignore[misc]
-        return list(firsts.values())
-
-    dedupe = [AfterValidator(after)] if unique else []
-    return Annotated[list[item], Field(max_length=max_items), *dedupe,
+    (see dedupe). With `empty` given, null is allowed and null or [] means `empty`."""
+    kind = Annotated[list[item], Field(max_length=max_items),
                      Says({"list_type": f"must be {what}",
                            "too_long": f"must have at most {max_items} items"})]
-
-
-def string_list(*, max_items: int, max_length: int, nullable: bool,
-                casefold: bool = False) -> Any:
-    """A list of non-empty strings, stripped and de-duplicated (case-insensitively if casefold)."""
-    return item_list(text(max_length, "a non-empty string"), max_items=max_items,
-                     what="a list of strings or null" if nullable else "a list of strings",
-                     unique=str.casefold if casefold else (lambda x: x))
+    if empty is ...:
+        return Annotated[kind, AfterValidator(lambda v: dedupe(v, unique))] if unique else kind
+    if unique is True and empty == []:  # the lists of an event: the fast path
+        return Annotated[kind | None, AfterValidator(lambda v: list(dict.fromkeys(v)) if v else [])]
+    return Annotated[kind | None, AfterValidator(
+        lambda v: dedupe(v, unique) if v else ([] if empty == [] else empty))]
 
 
 def null_means(default: Any, kind: Any) -> Any:
@@ -378,22 +381,23 @@ def null_means(default: Any, kind: Any) -> Any:
     return Annotated[kind, AfterValidator(lambda v: default if v in (None, [], "") else v)]
 
 
+def TextList(max_items: int, max_length: int, *, empty: Any = (),  # noqa: N802 - a type
+             casefold: bool = False) -> Any:
+    """Null or a list of at most max_items non-empty strings, stripped, repeats (any case if
+    casefold) dropped; null or [] is `empty` (a new [] by default)."""
+    return item_list(text(max_length, "a non-empty string"), max_items=max_items,
+                     what="a list of strings or null", unique=str.casefold if casefold else True,
+                     empty=[] if empty == () else empty)
+
+
 def id_list(*, casefold: bool = False) -> Any:
     """Null or a list of ids (cameras, zones, object types); an empty list means "any", null."""
-    return null_means(None, string_list(max_items=MAX_ID_ITEMS, max_length=MAX_ID,
-                                        nullable=True, casefold=casefold) | None)
-
-
-def TextList(max_items: int, max_length: int) -> Any:  # noqa: N802 - a type
-    """Null (none) or a list of at most max_items non-empty strings, stripped, repeats
-    dropped."""
-    return null_means([], string_list(max_items=max_items, max_length=max_length,
-                                      nullable=True) | None)
+    return TextList(MAX_ID_ITEMS, MAX_ID, empty=None, casefold=casefold)
 
 
 def ModelList(model: type[BaseModel], max_items: int, what: str) -> Any:  # noqa: N802
     """Null (none) or a list of at most max_items `model`s."""
-    return null_means([], item_list(model, max_items=max_items, what=what) | None)
+    return item_list(model, max_items=max_items, what=what, empty=[])
 
 
 def none_is_empty(kind: Any, default: tuple[Any, ...] = ()) -> Any:
@@ -591,5 +595,5 @@ EmailList = none_is_empty(item_list(Email, max_items=50, what="a list of email a
                                     unique=str.lower))
 """Null (none) or up to 50 email addresses, repeats (any case) dropped."""
 PushUrlList = none_is_empty(item_list(PushUrl, max_items=20, what="a list of notification URLs",
-                                      unique=lambda x: x))
+                                      unique=True))
 """Null (none) or up to 20 notification URLs, repeats dropped."""

@@ -210,13 +210,11 @@ class Targets(Body):
 
     WHAT: ClassVar[str] = "an object or null"
 
-    email_recipients: null_means(None, item_list(
-        Email, max_items=MAX_EMAIL_RECIPIENTS, what="a list of email addresses or null",
-        unique=str.lower) | None) = None
+    email_recipients: item_list(Email, max_items=MAX_EMAIL_RECIPIENTS, empty=None,
+                                what="a list of email addresses or null", unique=str.lower) = None
     webhook_url: HttpUrl | None = None
-    push_urls: null_means(None, item_list(
-        PushUrl, max_items=MAX_PUSH_URLS, what="a list of notification URLs or null",
-        unique=lambda x: x) | None) = None
+    push_urls: item_list(PushUrl, max_items=MAX_PUSH_URLS, empty=None,
+                         what="a list of notification URLs or null", unique=True) = None
 
     def stored(self) -> dict[str, Any] | None:
         """The stored form: every key present, or None when no recipient is given."""
@@ -228,9 +226,9 @@ Name = text(MAX_NAME)
 Severity = choice(SEVERITIES)
 Channel = choice(CHANNELS)
 Channels = item_list(Channel, max_items=len(CHANNELS) * 4,
-                     what="a list of channels (" + ", ".join(CHANNELS) + ")", unique=lambda x: x)
-Conditions = null_means(None, item_list(Condition, max_items=MAX_CONDITIONS,  # none: no clause
-                                        what="a list of {field, op, value} objects or null"))
+                     what="a list of channels (" + ", ".join(CHANNELS) + ")", unique=True)
+Conditions = item_list(Condition, max_items=MAX_CONDITIONS, empty=None,  # none: no clause
+                       what="a list of {field, op, value} objects or null")
 
 
 # --- rules -----------------------------------------------------------------------------------
@@ -312,9 +310,8 @@ class RuleTestRequest(Body):
     An empty event_ids list or a null means the same as leaving the field out: the latest
     events, each at its own time."""
 
-    event_ids: null_means(None, item_list(
-        integer(1, MAX_DB_INT), max_items=MAX_TEST_EVENT_IDS, what="a list of event ids or null",
-        unique=lambda x: x) | None) = None
+    event_ids: item_list(integer(1, MAX_DB_INT), max_items=MAX_TEST_EVENT_IDS, empty=None,
+                         what="a list of event ids or null", unique=True) = None
     test_time: EventTime | None = None
     limit: null_means(50, integer(1, 1000) | None) = 50
 

@@ -72,7 +72,7 @@ class StreamCreate(_Body):
     url: text(MAX_URL, what="a stream URL")
     name: text(MAX_NAME)
     media_types: Annotated[none_is_empty(item_list(
-        choice(MEDIA_TYPES), max_items=8, what="a list of media types", unique=lambda x: x),
+        choice(MEDIA_TYPES), max_items=8, what="a list of media types", unique=True),
         ("video",)),
         AfterValidator(lambda v: v or _no_media_type())] = ["video"]  # noqa: RUF012
     sample_rate: integer(1, MAX_SAMPLE_RATE) | None = None
