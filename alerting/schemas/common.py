@@ -125,6 +125,8 @@ def _says_of(annotation: Any, prefix: tuple[str, ...], found: dict[tuple[str, ..
     elif origin is list:
         _says_of(get_args(annotation)[0], (*prefix, "*"), found)
     elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        what = getattr(annotation, "WHAT", "an object")  # Body.WHAT: when not an object at all
+        found.setdefault(prefix, Says({"model_type": f"must be {what}"}))
         hints = get_type_hints(annotation, include_extras=True)
         for name in annotation.model_fields:
             _says_of(hints[name], (*prefix, name), found)
@@ -142,7 +144,7 @@ def _message(error: Any, says: Mapping[tuple[str, ...], Says]) -> tuple[int | No
     if error["type"] == "invalid":  # a check's own message
         return None, error["msg"]
     pattern = tuple("*" if isinstance(part, int) else part for part in error["loc"])
-    for end in range(len(pattern), 0, -1):
+    for end in range(len(pattern), -1, -1):
         rule = says.get(pattern[:end])
         if rule is not None and (end == len(pattern) or rule.whole):
             message = rule.messages.get(
@@ -188,13 +190,6 @@ class Body(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     WHAT: ClassVar[str] = "a JSON object"
-
-    @model_validator(mode="before")
-    @classmethod
-    def _an_object(cls, data: Any) -> Any:
-        if not isinstance(data, Mapping | BaseModel):
-            raise refuse(f"must be {cls.WHAT}")
-        return data
 
 
 class Query(Body):
