@@ -20,13 +20,13 @@ from ._fields import (
     Says,
     Text,
     TextList,
-    explainer,
     nullable_choice,
 )
 from .common import (
     Body,
     EventTime,
     integer,
+    item_list,
     nullable,
     refuse,
     storable,
@@ -103,14 +103,12 @@ class Event(Body):
     attributes: JsonObject(MAX_ATTRIBUTES_BYTES, max_depth=MAX_ATTRIBUTES_DEPTH) = None
 
 
-def _batch_items(value: Any) -> list[Any]:
-    if not isinstance(value, list | tuple):
-        raise refuse("must be a list of events")
-    if len(value) > MAX_BATCH:
-        raise refuse(f"at most {MAX_BATCH} events per request")
-    if not value:
-        raise refuse("must have at least one event")
-    return list(value)
+def _batch(item: Any) -> Any:
+    return Annotated[item_list(item, max_items=MAX_BATCH, what="a list of events"),
+                     Field(min_length=1), Says({
+                         "too_short": "must have at least one event",
+                         "too_long": f"at most {MAX_BATCH} events per request",
+                         "list_type": "must be a list of events"})]
 
 
 class EventBatch(Body):
@@ -118,20 +116,18 @@ class EventBatch(Body):
 
     WHAT: ClassVar[str] = 'an event object or {"events": [...]}'
 
-    events: Annotated[list[Event], BeforeValidator(_batch_items),
-                      Field(min_length=1, max_length=MAX_BATCH)]
+    events: _batch(Event)
 
 
 class _BatchItems(EventBatch):
     # EventBatch's checks on the list itself; the items are validated one by one.
-    events: Annotated[list[Any], BeforeValidator(_batch_items)]  # type: ignore[assignment]
+    events: _batch(Any)  # type: ignore[valid-type]
 
 
 EVENT_FIELDS = tuple(Event.model_fields)
 DETECTION_FIELDS = tuple(Detection.model_fields)
 
 _validate_event = Event.__pydantic_validator__.validate_python
-_explain = explainer(Event)
 
 
 def parse_event(payload: object, *, now: datetime) -> dict[str, Any]:
@@ -143,7 +139,7 @@ def parse_event(payload: object, *, now: datetime) -> dict[str, Any]:
     try:
         event = _validate_event(payload).model_dump()
     except pydantic.ValidationError as exc:
-        raise _explain(exc) from None
+        raise translate(exc, Event) from None
     if event["started_at"] is None:
         event["started_at"] = ensure_utc(now)
     ended_at = event["ended_at"]
@@ -167,7 +163,7 @@ def parse_event_batch(
         try:
             items = _BatchItems.model_validate(payload).events
         except pydantic.ValidationError as exc:
-            raise translate(exc) from None
+            raise translate(exc, _BatchItems) from None
     elif isinstance(payload, Mapping):
         items = [payload]
     else:

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BeforeValidator
-
-from .common import Body, refuse, storable
+from .common import Body, Says, choice, text
 
 SCOPES = ("admin", "ingest", "read")
 MAX_KEY_NAME = 100
-
-
-def _key_name(value: Any) -> str:
-    if not isinstance(value, str):
-        raise refuse("must be a string")
-    name = value.strip()
-    if not name or len(name) > MAX_KEY_NAME:
-        raise refuse(f"must be 1 to {MAX_KEY_NAME} characters")
-    return storable(name)
-
-
-def _scope(value: Any) -> str:
-    if not isinstance(value, str):
-        raise refuse("must be a string")
-    if value not in SCOPES:
-        raise refuse("must be one of " + ", ".join(SCOPES))
-    return value
+_LENGTH = f"must be 1 to {MAX_KEY_NAME} characters"
 
 
 class KeyCreate(Body):
     """A new key: a name to recognise it by and what it may do (read by default)."""
 
-    name: Annotated[str, BeforeValidator(_key_name)]
-    scope: Annotated[str, BeforeValidator(_scope)] = "read"
+    name: Annotated[text(MAX_KEY_NAME), Says({"string_too_short": _LENGTH,
+                                              "string_too_long": _LENGTH})]
+    scope: Annotated[choice(SCOPES, exact=True), Says({"string_type": "must be a string"})] = "read"

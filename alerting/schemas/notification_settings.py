@@ -3,22 +3,29 @@ notification test request (POST /api/notification/test)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BeforeValidator, model_validator
+from pydantic import Field, model_validator
 
 from ..engine.vocabulary import CHANNELS
 from ._fields import EmailList, OptionalEmail, OptionalHttpUrl, PushUrlList
-from .common import Body, Flag, choice, integer, nullable, optional_text, refuse, validate
+from .common import (
+    NO_NUL,
+    Body,
+    Flag,
+    Says,
+    choice,
+    integer,
+    null_means,
+    nullable,
+    optional_text,
+    parser,
+    refuse,
+)
 
-
-def _password(value: Any) -> str | None:
-    # Kept as typed (no stripping); "" or null clears it.
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or len(value) > 512 or "\x00" in value:
-        raise refuse("must be a string of at most 512 characters")
-    return value
+# Kept as typed (no stripping); "" or null clears it.
+Password = Annotated[null_means(None, Annotated[str, Field(max_length=512, pattern=NO_NUL)] | None),
+                     Says(default="must be a string of at most 512 characters")]
 
 
 class NotificationSettingsUpdate(Body):
@@ -29,7 +36,7 @@ class NotificationSettingsUpdate(Body):
     smtp_host: optional_text(255) = None
     smtp_port: nullable(integer(1, 65535)) = None
     smtp_username: optional_text(255) = None
-    smtp_password: Annotated[str | None, BeforeValidator(_password)] = None
+    smtp_password: Password = None
     smtp_from_address: OptionalEmail = None
     smtp_use_tls: Flag = None  # type: ignore[assignment]
     smtp_use_ssl: Flag = None  # type: ignore[assignment]
@@ -54,11 +61,5 @@ class NotificationTest(Body):
     push_urls: PushUrlList = []  # type: ignore[assignment]
 
 
-def parse_settings(payload: object) -> dict[str, Any]:
-    """A partial update of the notification settings: only the keys given come back."""
-    return validate(NotificationSettingsUpdate, payload).model_dump(exclude_unset=True)
-
-
-def parse_notification_test(payload: object) -> dict[str, Any]:
-    """POST /api/notification/test: a channel, and optional targets overriding the defaults."""
-    return validate(NotificationTest, payload).model_dump()
+parse_settings = parser(NotificationSettingsUpdate, exclude_unset=True)  # only the keys given
+parse_notification_test = parser(NotificationTest)

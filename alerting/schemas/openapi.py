@@ -12,10 +12,12 @@ path walk, which is the forty lines below.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, get_args
 
 from flask import Flask
 from pydantic import TypeAdapter
@@ -37,6 +39,8 @@ ERROR_STATUSES = {
 BLANK: Schema = {"type": "string", "pattern": r"^\s*$"}
 TAGS = ("rules", "events", "alerts", "deliveries", "notification", "keys", "health",
         "videodb", "meta")
+# A realistic request per request model (by name), shown by /api/docs and sent by the tests.
+EXAMPLES = json.loads(Path(__file__).with_name("examples.json").read_text())
 # A type: a pydantic model, a TypedDict, or any type pydantic's TypeAdapter takes (or a
 # literal JSON Schema dict).
 Body = Any
@@ -90,9 +94,10 @@ class _Schemas:
                   for key, kind in self.types.items()]
         refs, defs = _Generator(ref_template=REF).generate_definitions(inputs)
         renames = _plain_names(defs)
-        return ({key: _renamed(ref, renames) for (key, _mode), ref in refs.items()},
-                {renames.get(name, name): _renamed(schema, renames)
-                 for name, schema in defs.items()})
+        defs = {renames.get(name, name): _renamed(schema, renames) for name, schema in defs.items()}
+        for name in EXAMPLES.keys() & defs.keys():
+            defs[name]["examples"] = [EXAMPLES[name]]
+        return {key: _renamed(ref, renames) for (key, _mode), ref in refs.items()}, defs
 
 
 def _plain_names(defs: dict[str, Schema]) -> dict[str, str]:
@@ -208,8 +213,13 @@ def _operation(view: Callable, op: Operation, params: list[Schema],
     if params:
         out["parameters"] = params
     if op.body is not None:
-        out["requestBody"] = {"required": op.body_required, "content": {
-            "application/json": {"schema": schemas.ref(op.body, "validation")}}}
+        media = {"schema": schemas.ref(op.body, "validation")}
+        for kind in get_args(op.body) or (op.body,):  # a union: its first member's example
+            if getattr(kind, "__name__", None) in EXAMPLES:
+                media["example"] = EXAMPLES[kind.__name__]
+                break
+        out["requestBody"] = {"required": op.body_required,
+                              "content": {"application/json": media}}
     for status, (body, description) in op.responses.items():
         if body is None:
             out["responses"][str(status)] = {"description": description}

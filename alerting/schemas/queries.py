@@ -6,12 +6,6 @@ the argument is absent (schemas.common.Query).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import lru_cache
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator, create_model
-
 from ..engine.vocabulary import CHANNELS, RISK_LEVELS, SEVERITIES
 from .common import (
     MAX_DB_INT,
@@ -21,10 +15,8 @@ from .common import (
     QueryFlag,
     choice,
     optional_text,
+    parser,
     query_integer,
-    refuse,
-    storable,
-    validate,
 )
 
 ALERT_STATUSES = ("pending", "delivered", "failed", "acknowledged", "dismissed")
@@ -33,25 +25,9 @@ MAX_QUERY_TEXT = 255
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 
+PositiveId = query_integer(1, MAX_DB_INT, message="must be a positive integer")
+"""A row id: ASCII digits, 1 up to the largest INTEGER."""
 
-def _argument(max_length: int = MAX_QUERY_TEXT) -> Any:
-    """A text argument, stripped, at most max_length characters, no NUL."""
-
-    def check(value: Any) -> str:
-        value = str(value).strip()
-        if len(value) > max_length:
-            raise refuse(f"must be at most {max_length} characters")
-        return storable(value)
-
-    return Annotated[str, BeforeValidator(check)]
-
-
-def _positive_id(value: Any) -> int:
-    # ASCII digits only (isdigit() also takes "²", which int() refuses), within INTEGER.
-    text = str(value).strip()
-    if len(text) <= 19 and text.isascii() and text.isdigit() and int(text) <= MAX_DB_INT:
-        return int(text)
-    raise refuse("must be a positive integer")
 
 
 class Page(Query):
@@ -72,8 +48,8 @@ class RuleQuery(Page):
 class EventQuery(Page):
     """GET /api/events: camera_id, object_type, since, until, risk_level."""
 
-    camera_id: _argument() | None = None
-    object_type: _argument(100) | None = None
+    camera_id: optional_text(MAX_QUERY_TEXT) = None
+    object_type: optional_text(100) = None
     since: DateTime | None = None
     until: DateTime | None = None
     risk_level: choice(RISK_LEVELS) | None = None
@@ -84,8 +60,8 @@ class AlertQuery(Page):
 
     status: choice(ALERT_STATUSES) | None = None
     severity: choice(SEVERITIES) | None = None
-    rule_id: _argument(36) | None = None
-    camera_id: _argument() | None = None
+    rule_id: optional_text(36) = None
+    camera_id: optional_text(MAX_QUERY_TEXT) = None
     since: DateTime | None = None
 
 
@@ -94,45 +70,10 @@ class DeliveryQuery(Page):
 
     status: choice(DELIVERY_STATUSES) | None = None
     channel: choice(CHANNELS) | None = None
-    alert_id: Annotated[int, BeforeValidator(_positive_id)] | None = None
+    alert_id: PositiveId | None = None
 
 
-def _parse(model: type[Page], args: Mapping[str, Any]) -> dict[str, Any]:
-    return validate(model, args).model_dump()
-
-
-def parse_rule_query(args: Mapping[str, Any]) -> dict[str, Any]:
-    """Filters for the rule listing: enabled, severity, q, limit, offset."""
-    return _parse(RuleQuery, args)
-
-
-def parse_event_query(args: Mapping[str, Any]) -> dict[str, Any]:
-    """camera_id, object_type, since, until, risk_level, limit, offset."""
-    return _parse(EventQuery, args)
-
-
-def parse_alert_query(args: Mapping[str, Any]) -> dict[str, Any]:
-    """status, severity, rule_id, camera_id, since, limit, offset."""
-    return _parse(AlertQuery, args)
-
-
-def parse_delivery_query(args: Mapping[str, Any]) -> dict[str, Any]:
-    """status, channel, alert_id, limit, offset."""
-    return _parse(DeliveryQuery, args)
-
-
-@lru_cache(maxsize=16)
-def _page_model(default_limit: int, max_limit: int) -> type[Query]:
-    return create_model(
-        f"Page{default_limit}_{max_limit}", __base__=Query,
-        limit=(query_integer(1, max_limit), default_limit),
-        offset=(query_integer(0, MAX_OFFSET), 0),
-    )
-
-
-def parse_pagination(args: Mapping[str, Any], *, default_limit: int = DEFAULT_LIMIT,
-                     max_limit: int = MAX_LIMIT) -> tuple[int, int]:
-    """(limit, offset) from query arguments: limit 1..max_limit, offset >= 0."""
-    page = validate(_page_model(default_limit, max_limit), args)
-    return page.limit, page.offset
-
+parse_rule_query = parser(RuleQuery)
+parse_event_query = parser(EventQuery)
+parse_alert_query = parser(AlertQuery)
+parse_delivery_query = parser(DeliveryQuery)

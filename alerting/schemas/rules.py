@@ -33,13 +33,17 @@ from .common import (
     PushUrl,
     TimeOfDay,
     Timezone,
+    blank_is_none,
     check_at,
+    checked,
     choice,
     id_list,
     integer,
     is_number,
     item_list,
+    null_means,
     optional_text,
+    parser,
     refuse,
     text,
     text_check,
@@ -72,18 +76,14 @@ def _day(value: Any) -> str:
     raise refuse("must be a day of the week (sun..sat)")
 
 
-Day = Annotated[str, BeforeValidator(_day), WithJsonSchema(
-    {"type": "string", "enum": [*DAYS, *DAY_NAMES], "description": "any case"})]
+Day = checked(_day, {"type": "string", "enum": [*DAYS, *DAY_NAMES],
+                     "description": "any case"})
 Days = item_list(Day, max_items=7 * 4, what="a list of days")
 
 
 def _dedup_template(value: Any) -> str | None:
-    if value is None:
-        return None
     value = text_check(MAX_DEDUP_TEMPLATE, strip=False, allow_empty=True,
                        what="a string or null")(value)
-    if not value.strip():
-        return None
     try:
         parts = list(string.Formatter().parse(value))
     except ValueError:
@@ -101,10 +101,10 @@ def _dedup_template(value: Any) -> str | None:
 
 
 _DEDUP_PATTERN = r"^([^{}\x00]|\{\{|\}\}|\{(" + "|".join(DEDUP_VARIABLES) + r")\})*$"
-DedupTemplate = Annotated[
-    Annotated[str, WithJsonSchema({"type": "string", "maxLength": MAX_DEDUP_TEMPLATE,
-                                   "pattern": _DEDUP_PATTERN})] | None,
-    BeforeValidator(_dedup_template)]
+DedupTemplate = Annotated[str | None, BeforeValidator(blank_is_none(_dedup_template)),
+                          WithJsonSchema({"anyOf": [{"type": "string", "pattern": _DEDUP_PATTERN,
+                                                     "maxLength": MAX_DEDUP_TEMPLATE},
+                                                    {"type": "null"}]})]
 """A dedup key template using only DEDUP_VARIABLES; blank means the default."""
 
 
@@ -142,19 +142,6 @@ _SET_OPS = ("in", "not_in")
 _NUMBER_MESSAGE = "must be a number from -1e15 to 1e15"
 
 
-def _one_of(options: tuple[str, ...] | dict[str, str]) -> Any:
-    """Exactly one of `options` (case and spelling as listed)."""
-    message = "must be one of " + ", ".join(options)
-
-    def check(value: Any) -> str:
-        if isinstance(value, str) and value in options:
-            return value
-        raise refuse(message)
-
-    return Annotated[str, BeforeValidator(check),
-                     WithJsonSchema({"type": "string", "enum": list(options)})]
-
-
 _clause_text = text_check(MAX_CONDITION_TEXT, strip=False, allow_empty=True)
 _pattern_text = text_check(MAX_CONDITION_TEXT, strip=False,
                            what="a regular expression string")
@@ -184,8 +171,8 @@ class Condition(Body):
 
     WHAT: ClassVar[str] = "an object with field, op and value"
 
-    field: _one_of(CONDITION_FIELDS)
-    op: _one_of(CONDITION_OPS)
+    field: choice(CONDITION_FIELDS, exact=True)
+    op: choice(CONDITION_OPS, exact=True)
     value: Any
 
     @model_validator(mode="after")
@@ -223,18 +210,11 @@ class Targets(Body):
 
     WHAT: ClassVar[str] = "an object or null"
 
-    email_recipients: item_list(
-        Email, max_items=MAX_EMAIL_RECIPIENTS, what="a list of email addresses or null",
-        unique=str.lower) | None = None
+    email_recipients: item_list(Email, max_items=MAX_EMAIL_RECIPIENTS, empty=None,
+                                what="a list of email addresses or null", unique=str.lower) = None
     webhook_url: HttpUrl | None = None
-    push_urls: item_list(
-        PushUrl, max_items=MAX_PUSH_URLS, what="a list of notification URLs or null",
-        unique=lambda x: x) | None = None
-
-    @field_validator("email_recipients", "push_urls", mode="after")
-    @classmethod
-    def _empty_is_null(cls, value: list[str] | None) -> list[str] | None:
-        return value or None
+    push_urls: item_list(PushUrl, max_items=MAX_PUSH_URLS, empty=None,
+                         what="a list of notification URLs or null", unique=True) = None
 
     def stored(self) -> dict[str, Any] | None:
         """The stored form: every key present, or None when no recipient is given."""
@@ -246,8 +226,8 @@ Name = text(MAX_NAME)
 Severity = choice(SEVERITIES)
 Channel = choice(CHANNELS)
 Channels = item_list(Channel, max_items=len(CHANNELS) * 4,
-                     what="a list of channels (" + ", ".join(CHANNELS) + ")", unique=lambda x: x)
-Conditions = item_list(Condition, max_items=MAX_CONDITIONS,
+                     what="a list of channels (" + ", ".join(CHANNELS) + ")", unique=True)
+Conditions = item_list(Condition, max_items=MAX_CONDITIONS, empty=None,  # none: no clause
                        what="a list of {field, op, value} objects or null")
 
 
@@ -274,11 +254,6 @@ class RuleUpdate(Body):
     cooldown_seconds: integer(0, MAX_COOLDOWN_SECONDS) = None
     channels: Channels = None
     targets: Targets | None = None
-
-    @field_validator("conditions", mode="after")
-    @classmethod
-    def _no_clause_is_null(cls, value: list[Condition] | None) -> list[Condition] | None:
-        return value or None  # no clause: nothing to evaluate
 
     def values(self) -> dict[str, Any]:
         """The fields sent, in RULE_FIELDS order, in their stored form."""
@@ -335,22 +310,12 @@ class RuleTestRequest(Body):
     An empty event_ids list or a null means the same as leaving the field out: the latest
     events, each at its own time."""
 
-    event_ids: item_list(integer(1, MAX_DB_INT), max_items=MAX_TEST_EVENT_IDS,
-                         what="a list of event ids or null", unique=lambda x: x) | None = None
+    event_ids: item_list(integer(1, MAX_DB_INT), max_items=MAX_TEST_EVENT_IDS, empty=None,
+                         what="a list of event ids or null", unique=True) = None
     test_time: EventTime | None = None
-    limit: integer(1, 1000) | None = 50
-
-    @field_validator("event_ids", mode="after")
-    @classmethod
-    def _empty_is_null(cls, value: list[int] | None) -> list[int] | None:
-        return value or None
-
-    @field_validator("limit", mode="after")
-    @classmethod
-    def _default_limit(cls, value: int | None) -> int:
-        return 50 if value is None else value
+    limit: null_means(50, integer(1, 1000) | None) = 50
 
 
 def parse_rule_test(payload: object) -> dict[str, Any]:
     """The rule test's options (event_ids, test_time, limit); no body (None) means defaults."""
-    return validate(RuleTestRequest, {} if payload is None else payload).model_dump()
+    return parser(RuleTestRequest)({} if payload is None else payload)

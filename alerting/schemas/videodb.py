@@ -8,30 +8,29 @@ ignored, so SDK versions that add fields keep working.
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
-from pydantic import (
-    AfterValidator,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    WithJsonSchema,
-    model_validator,
-)
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic_core import core_schema as cs
 
-from ._fields import JsonObject, blank_is_none
 from .common import (
     MAX_OFFSET,
     Body,
+    Core,
     HttpUrl,
+    JsonObject,
     Query,
+    Says,
+    blank_is_none,
+    checked,
     choice,
     http_url,
     integer,
     item_list,
-    nullable,
+    none_is_empty,
+    null_means,
     optional_text,
+    parser,
     query_integer,
     refuse,
     text,
@@ -61,32 +60,22 @@ class _Body(Body):
     model_config = ConfigDict(extra="ignore")
 
 
-def _optional_bool(value: Any) -> bool:
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    raise refuse("must be true, false or null")
-
-
-OptionalFlag = Annotated[bool, BeforeValidator(_optional_bool),
-                         WithJsonSchema({"type": ["boolean", "null"]})]
+OptionalFlag = Annotated[null_means(False, bool | None),
+                         Says(default="must be true, false or null")]
 """true, false, or null (false)."""
 
 
 class StreamCreate(_Body):
     """POST /rtstream: connect a stream (`url` and `name` required)."""
 
-    collection_id: Annotated[optional_text(MAX_ID), AfterValidator(
-        lambda v: v or COLLECTION_ID)] = COLLECTION_ID
+    collection_id: null_means(COLLECTION_ID, optional_text(MAX_ID)) = COLLECTION_ID
     url: text(MAX_URL, what="a stream URL")
     name: text(MAX_NAME)
-    media_types: Annotated[
-        item_list(choice(MEDIA_TYPES), max_items=8, what="a list of media types",
-                  unique=lambda x: x),
-        BeforeValidator(lambda v: ["video"] if v is None else v),
-        AfterValidator(lambda v: v or _no_media_type()),
-        Field(json_schema_extra=lambda schema: schema.update(type=["array", "null"])),
-    ] = ["video"]  # noqa: RUF012 - pydantic copies defaults
-    sample_rate: nullable(integer(1, MAX_SAMPLE_RATE)) = None
+    media_types: Annotated[none_is_empty(item_list(
+        choice(MEDIA_TYPES), max_items=8, what="a list of media types", unique=True),
+        ("video",)),
+        AfterValidator(lambda v: v or _no_media_type())] = ["video"]  # noqa: RUF012
+    sample_rate: integer(1, MAX_SAMPLE_RATE) | None = None
     store: OptionalFlag = False
     enable_transcript: OptionalFlag = False
 
@@ -98,8 +87,8 @@ def _no_media_type() -> list[str]:
 class SceneIndexCreate(_Body):
     """POST /rtstream/{id}/index/scene: every field optional."""
 
-    extraction_type: Annotated[optional_text(50), AfterValidator(
-        lambda v: v or DEFAULT_EXTRACTION_TYPE)] = DEFAULT_EXTRACTION_TYPE
+    extraction_type: null_means(DEFAULT_EXTRACTION_TYPE,
+                                optional_text(50)) = DEFAULT_EXTRACTION_TYPE
     extraction_config: JsonObject(MAX_CONFIG_BYTES) = None
     prompt: optional_text(MAX_PROMPT) = None
     model_name: optional_text(MAX_NAME) = None
@@ -120,10 +109,9 @@ class AlertCreate(_Body):
     connection id (or both). An empty `callback_url` means none."""
 
     event_id: text(MAX_ID)
-    callback_url: Annotated[str, BeforeValidator(lambda v: blank_is_none(http_url)(v) or ""),
-                            WithJsonSchema({"anyOf": [HttpUrl.__metadata__[1].json_schema,
-                                                      {"type": "string", "maxLength": 0},
-                                                      {"type": "null"}]})] = ""
+    callback_url: checked(lambda v: blank_is_none(http_url)(v) or "", {"anyOf": [
+        HttpUrl.__metadata__[1].json_schema, {"type": "string", "pattern": r"^\s*$"},
+        {"type": "null"}]}) = ""
     ws_connection_id: optional_text(MAX_ID) = None
 
     @model_validator(mode="after")
@@ -133,83 +121,44 @@ class AlertCreate(_Body):
         return self
 
 
-def _start_stop(value: Any) -> str:
-    if isinstance(value, str) and value.strip().lower() in ("start", "stop"):
-        return value.strip().lower()
-    raise refuse('must be "start" or "stop"')
-
-
 class StartStop(_Body):
     """PATCH .../status of a stream or a scene index."""
 
-    action: Annotated[Literal["start", "stop"], BeforeValidator(_start_stop)]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _action_required(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "action" not in data:
-            raise refuse('must be "start" or "stop"', at="action")
-        return data
-
-
-def _word(choices: dict[str, bool]) -> Any:
-    message = "must be " + " or ".join(f'"{c}"' for c in choices)
-
-    def check(value: Any) -> bool:
-        word = value.strip().lower() if isinstance(value, str) else None
-        if word not in choices:
-            raise refuse(message)
-        return choices[word]
-
-    return Annotated[bool | None, BeforeValidator(check),
-                     WithJsonSchema({"type": "string", "enum": list(choices)})]
+    action: Annotated[choice(("start", "stop")), Says({"missing": 'must be "start" or "stop"'},
+                                                      default='must be "start" or "stop"')]
 
 
 class AlertStatus(_Body):
     """PATCH .../alert/{aid}/status: the SDK's {"action": "enable" | "disable"} or the API
     reference's {"status": "enabled" | "disabled"}."""
 
-    action: _word({"enable": True, "disable": False}) = None
-    status: _word({"enabled": True, "disabled": False}) = None
+    action: choice(("enable", "disable"), what='must be "enable" or "disable"') | None = None
+    status: choice(("enabled", "disabled"), what='must be "enabled" or "disabled"') | None = None
 
     @model_validator(mode="after")
     def _one_wish(self) -> AlertStatus:
         if self.action is None and self.status is None:
             raise refuse('is required: "enable" or "disable" '
                          '(or give status "enabled" or "disabled")', at="action")
-        if None not in (self.action, self.status) and self.action != self.status:
+        if None not in (self.action, self.status) and self.action + "d" != self.status:
             raise refuse("contradicts action", at="status")
         return self
 
     @property
     def enabled(self) -> bool:
         """What the request asks for: True means enabled."""
-        return self.action if self.action is not None else bool(self.status)
+        return (self.action or self.status) in ("enable", "enabled")
 
 
 # --- query strings ---------------------------------------------------------------------------
 
-
-def _unix_seconds(value: Any) -> float:
-    """Seconds since 1970 (a fraction allowed), before year 10000."""
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        number = math.nan
-    if not math.isfinite(number) or not 0 <= number < MAX_UNIX_SECONDS:
-        raise refuse("must be a Unix timestamp in seconds")
-    return number
-
-
-def _ordering(value: Any) -> str:
-    value = value.strip() if isinstance(value, str) else value
-    if value not in STREAM_ORDERINGS:
-        raise refuse("must be one of " + ", ".join(STREAM_ORDERINGS))
-    return value
-
-
-UnixSeconds = Annotated[float | None, BeforeValidator(_unix_seconds), WithJsonSchema(
-    {"type": "number", "minimum": 0, "exclusiveMaximum": MAX_UNIX_SECONDS})]
+UnixSeconds = Annotated[float, Core(cs.chain_schema([
+    cs.union_schema([cs.float_schema(strict=True), cs.str_schema(strict=True)],
+                    custom_error_type="float_type"),
+    cs.float_schema(strict=False, ge=0, lt=MAX_UNIX_SECONDS, allow_inf_nan=False)]),
+    {"type": "number", "minimum": 0, "exclusiveMaximum": MAX_UNIX_SECONDS}),
+    Says(default="must be a Unix timestamp in seconds")]
+"""Seconds since 1970 (a fraction allowed), before year 10000."""
 
 
 class StreamQuery(Query):
@@ -218,8 +167,7 @@ class StreamQuery(Query):
 
     limit: query_integer(1, MAX_PAGE_SIZE) = MAX_PAGE_SIZE
     offset: query_integer(0, MAX_OFFSET) = 0
-    ordering: Annotated[str, BeforeValidator(_ordering),
-                        WithJsonSchema({"enum": list(STREAM_ORDERINGS)})] = "-created_at"
+    ordering: choice(STREAM_ORDERINGS, exact=True) = "-created_at"
     status: optional_text(20) = None
     name: optional_text(MAX_NAME) = None
 
@@ -230,8 +178,8 @@ class SceneQuery(Query):
 
     page: query_integer(1, 10**9) = 1
     page_size: query_integer(1, MAX_PAGE_SIZE) = 100
-    start: UnixSeconds = None
-    end: UnixSeconds = None
+    start: UnixSeconds | None = None
+    end: UnixSeconds | None = None
 
     @model_validator(mode="after")
     def _in_order(self) -> SceneQuery:
@@ -240,24 +188,12 @@ class SceneQuery(Query):
         return self
 
 
-def parse_stream(payload: object) -> dict[str, Any]:
-    """POST /rtstream."""
-    return validate(StreamCreate, payload).model_dump()
-
-
-def parse_scene_index(payload: object) -> dict[str, Any]:
-    """POST /rtstream/{id}/index/scene."""
-    return validate(SceneIndexCreate, payload).model_dump(by_alias=True)
-
-
-def parse_event(payload: object) -> dict[str, Any]:
-    """POST /rtstream/event."""
-    return validate(EventCreate, payload).model_dump()
-
-
-def parse_alert(payload: object) -> dict[str, Any]:
-    """POST /rtstream/{id}/index/{iid}/alert."""
-    return validate(AlertCreate, payload).model_dump()
+parse_stream = parser(StreamCreate)
+parse_scene_index = parser(SceneIndexCreate, by_alias=True)
+parse_event = parser(EventCreate)
+parse_alert = parser(AlertCreate)
+parse_stream_query = parser(StreamQuery)
+parse_scene_query = parser(SceneQuery)
 
 
 def parse_start_stop(payload: object) -> str:
@@ -268,13 +204,3 @@ def parse_start_stop(payload: object) -> str:
 def parse_alert_status(payload: object) -> bool:
     """PATCH .../alert/{aid}/status: True means enabled."""
     return validate(AlertStatus, payload).enabled
-
-
-def parse_stream_query(args: object) -> dict[str, Any]:
-    """GET /rtstream."""
-    return validate(StreamQuery, args).model_dump()
-
-
-def parse_scene_query(args: object) -> dict[str, Any]:
-    """GET /rtstream/{id}/index/scene/{iid}."""
-    return validate(SceneQuery, args).model_dump()

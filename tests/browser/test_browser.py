@@ -296,6 +296,9 @@ def test_api_reference(page, server):
         has=page.locator(".opblock-summary-path", has_text=re.compile(r"^/api/alerts/rules$")))
     create.locator(".opblock-summary").click()
     expect(create.locator(".opblock-section-request-body")).to_be_visible()
+    # Its example is the realistic rule of schemas/examples.json, not text made from patterns.
+    expect(create.locator(".opblock-section-request-body")).to_contain_text(
+        "Person in the back yard at night")
     expect(create.locator(".responses-table")).to_contain_text("422")
     shot(page, "api-docs", full_page=False)
     assert not elsewhere, elsewhere

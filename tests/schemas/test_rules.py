@@ -14,7 +14,7 @@ from alerting.engine.vocabulary import (
     DAYS,
     SEVERITIES,
 )
-from alerting.schemas.queries import parse_pagination, parse_rule_query
+from alerting.schemas.queries import parse_rule_query
 from alerting.schemas.rules import (
     CONDITION_KEYS,
     RULE_FIELDS,
@@ -610,19 +610,6 @@ def test_parse_rule_query_refuses(args, paths):
     with pytest.raises(ValidationError) as exc:
         parse_rule_query(args)
     assert set(exc.value.fields) == paths
-
-
-def test_parse_pagination():
-    assert parse_pagination({}) == (50, 0)
-    assert parse_pagination({"limit": "10", "offset": "5"}) == (10, 5)
-    assert parse_pagination({}, default_limit=20, max_limit=100) == (20, 0)
-    assert parse_pagination({"limit": 30, "offset": 0}) == (30, 0)  # ints from Python callers
-    with pytest.raises(ValidationError) as exc:
-        parse_pagination({"limit": "101"}, max_limit=100)
-    assert exc.value.fields == {"limit": "must be an integer from 1 to 100"}
-    with pytest.raises(ValidationError) as exc:
-        parse_pagination({"offset": "-3"})
-    assert exc.value.fields == {"offset": "must be an integer from 0 to 9223372036854775807"}
 
 
 @pytest.mark.parametrize(
