@@ -3,13 +3,24 @@ notification test request (POST /api/notification/test)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, model_validator
 
 from ..engine.vocabulary import CHANNELS
 from ._fields import EmailList, OptionalEmail, OptionalHttpUrl, PushUrlList
 from .common import Body, Flag, choice, integer, nullable, optional_text, refuse, validate
+from .rules import MuteTimingNames
+
+
+class ChannelMuteTimings(Body):
+    """Mute timings per channel: nothing is sent on a channel inside one of its own."""
+
+    WHAT: ClassVar[str] = "an object with email, webhook and push lists, or null"
+
+    email: MuteTimingNames | None = None
+    webhook: MuteTimingNames | None = None
+    push: MuteTimingNames | None = None
 
 
 def _password(value: Any) -> str | None:
@@ -37,6 +48,7 @@ class NotificationSettingsUpdate(Body):
     default_webhook_url: OptionalHttpUrl = None
     webhook_timeout_seconds: integer(1, 120) = None
     push_urls: PushUrlList = None  # type: ignore[assignment]
+    channel_mute_timings: ChannelMuteTimings | None = None
 
     @model_validator(mode="after")
     def _one_tls_mode(self) -> NotificationSettingsUpdate:

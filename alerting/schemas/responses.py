@@ -289,6 +289,7 @@ class NotificationSettings(NotificationConfig):
     push_urls_count: int
     webhook_secret_set: bool
     webhook_secret_revealed: bool
+    channel_mute_timings: dict[Channel, list[str]]
     updated_at: datetime | None
 
 
