@@ -9,6 +9,7 @@ test and the backtest ask the same questions with the same answers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -33,10 +34,11 @@ class Matcher:
     value: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Facts:
     """What matchers see of one match: the event, the rule and the detection that matched.
-    A missing value is the empty string (so `zone_id = ""` means "no zone")."""
+    A missing value is the empty string (so `zone_id = ""` means "no zone"). Not frozen: one
+    is made for every match while silences exist, and a frozen dataclass is slower to make."""
 
     camera_id: str
     rule_id: str = ""
@@ -81,39 +83,50 @@ class MuteTiming:
 Test = Callable[[Facts], bool]
 
 
-def _values(facts: Facts, name: str) -> tuple[str, ...]:
-    if name == "label":
-        return facts.labels or ("",)
-    return (getattr(facts, name) or "",)
-
-
 def anchored(pattern: str) -> str:
     """The pattern as Alertmanager reads it: it must match the whole value."""
     return f"^(?:{pattern})$"
 
 
+MEMO_LIMIT = 4096  # distinct values remembered per matcher
+
+
 def compile_matcher(matcher: Matcher) -> Test:
     """A test of one matcher. Comparisons ignore case (like the regexes of engine/regex.py,
     and object types everywhere); `label` holds when any label does (`!=`, `!~`: none does).
-    Raises engine.regex.RegexError for a pattern RE2 refuses."""
+    Raises engine.regex.RegexError for a pattern RE2 refuses.
+
+    The answer for each value is remembered (camera ids, object types and zones repeat), so
+    a matcher costs a dictionary lookup after the first time it sees a value."""
     name, op = matcher.field, matcher.op
     if name not in MATCHER_FIELDS:
         raise ValueError(f"unknown matcher field: {name!r}")
     if op in ("=", "!="):
         wanted = matcher.value.casefold()
 
-        def positive(facts: Facts) -> bool:
-            return any(v.casefold() == wanted for v in _values(facts, name))
+        def one(value: str) -> bool:
+            return value.casefold() == wanted
     elif op in ("=~", "!~"):
-        search = compile_regex(anchored(matcher.value))
-
-        def positive(facts: Facts) -> bool:
-            return any(search(v) for v in _values(facts, name))
+        one = compile_regex(anchored(matcher.value))
     else:
         raise ValueError(f"unknown matcher op: {op!r}")
-    if op in ("=", "=~"):
-        return positive
-    return lambda facts: not positive(facts)
+    negate = op in ("!=", "!~")
+    memo: dict[str, bool] = {}
+
+    def holds(value: str) -> bool:
+        found = memo.get(value)
+        if found is None:
+            found = one(value) is not negate
+            if len(memo) < MEMO_LIMIT:
+                memo[value] = found
+        return found
+
+    if name == "label":
+        if negate:  # no label may match: every label passes the negated test
+            return lambda facts: all(holds(v) for v in facts.labels or ("",))
+        return lambda facts: any(holds(v) for v in facts.labels or ("",))
+    get = attrgetter(name)
+    return lambda facts: holds(get(facts) or "")
 
 
 def matchers_cover(matchers: Iterable[Matcher], facts: Facts) -> bool:
@@ -136,24 +149,25 @@ def silence_state(silence: Silence, now: datetime) -> str:
 class _Compiled:
     __slots__ = ("silence", "starts_at", "ends_at", "tests")
 
-    def __init__(self, silence: Silence) -> None:
+    def __init__(self, silence: Silence, tests: tuple[Test, ...]) -> None:
         self.silence = silence
         self.starts_at = silence.starts_at
         self.ends_at = silence.ends_at
-        self.tests = tuple(compile_matcher(m) for m in silence.matchers)
+        self.tests = tests
 
 
-def _key_of(silence: Silence, name: str) -> str | None:
+def _key_of(silence: Silence, name: str) -> Matcher | None:
     for m in silence.matchers:
         if m.field == name and m.op == "=":
-            return m.value.casefold()
+            return m
     return None
 
 
 class SilenceSet:
     """Silences compiled once and indexed by their `camera_id =` or `rule_id =` matcher, so
     a match is tested only against the silences that could cover it: many silences on other
-    cameras cost a dictionary lookup, not a test each."""
+    cameras cost a dictionary lookup, not a test each. The indexed matcher is not tested
+    again, and identical matchers of different silences share one test, run once a match."""
 
     __slots__ = ("_by_camera", "_by_rule", "_others", "size")
 
@@ -162,18 +176,21 @@ class SilenceSet:
         self._by_rule: dict[str, list[_Compiled]] = {}
         self._others: list[_Compiled] = []
         self.size = 0
+        shared: dict[Matcher, Test] = {}
         for silence in silences:
-            compiled = _Compiled(silence)
             self.size += 1
-            camera = _key_of(silence, "camera_id")
-            if camera is not None:
-                self._by_camera.setdefault(camera, []).append(compiled)
-                continue
-            rule = _key_of(silence, "rule_id")
-            if rule is not None:
-                self._by_rule.setdefault(rule, []).append(compiled)
-            else:
+            key = _key_of(silence, "camera_id") or _key_of(silence, "rule_id")
+            tests = tuple(shared.get(m) or shared.setdefault(m, compile_matcher(m))
+                          for m in silence.matchers if m is not key)
+            compiled = _Compiled(silence, tests)
+            if key is None:
                 self._others.append(compiled)
+            else:
+                index = self._by_camera if key.field == "camera_id" else self._by_rule
+                index.setdefault(key.value.casefold(), []).append(compiled)
+        # Ending last first: the first silence of a group that covers a match is its best.
+        for group in (*self._by_camera.values(), *self._by_rule.values(), self._others):
+            group.sort(key=lambda c: c.ends_at, reverse=True)
 
     def __len__(self) -> int:
         return self.size
@@ -184,14 +201,25 @@ class SilenceSet:
         if not self.size:
             return None
         best: _Compiled | None = None
+        results: dict[Test, bool] = {}
         for group in (self._by_camera.get(facts.camera_id.casefold()),
                       self._by_rule.get(facts.rule_id.casefold()), self._others):
             if not group:
                 continue
             for c in group:
-                if c.starts_at <= when < c.ends_at and (best is None or c.ends_at > best.ends_at) \
-                        and all(test(facts) for test in c.tests):
+                if best is not None and c.ends_at <= best.ends_at:
+                    break  # the rest of the group ends earlier still
+                if not c.starts_at <= when < c.ends_at:
+                    continue
+                for test in c.tests:
+                    held = results.get(test)
+                    if held is None:
+                        held = results[test] = test(facts)
+                    if not held:
+                        break
+                else:
                     best = c
+                    break
         return best.silence if best is not None else None
 
 
