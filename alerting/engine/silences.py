@@ -9,9 +9,9 @@ test and the backtest ask the same questions with the same answers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from operator import attrgetter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from operator import attrgetter
 from typing import Any
 
 from .regex import compile_regex

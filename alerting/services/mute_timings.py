@@ -38,8 +38,9 @@ def mute_timing_dict(row: MuteTiming, usage: dict[str, tuple[list[str], list[str
 def _usage() -> dict[str, tuple[list[str], list[str]]]:
     """name -> (ids of rules naming it, channels naming it)."""
     usage: dict[str, tuple[list[str], list[str]]] = {}
-    for rule_id, names in db.session.execute(
-            select(AlertRule.id, AlertRule.mute_timings).where(AlertRule.mute_timings.is_not(None))):
+    named = select(AlertRule.id, AlertRule.mute_timings).where(
+        AlertRule.mute_timings.is_not(None))  # (a JSON null still comes: `or ()` below)
+    for rule_id, names in db.session.execute(named):
         for name in names or ():
             usage.setdefault(name, ([], []))[0].append(rule_id)
     settings = db.session.scalar(select(NotificationSettings.channel_mute_timings))

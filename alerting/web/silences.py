@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, has_request_context, make_response, redirect, \
-    render_template, url_for
+from flask import (
+    current_app,
+    flash,
+    has_request_context,
+    make_response,
+    redirect,
+    render_template,
+    url_for,
+)
 from htmx_flask import request
 
 from ..auth import current_actor, login_required
@@ -32,7 +39,8 @@ def _page(status: int = 200, *, silence_errors: list[str] | None = None,
     state = state if state in SILENCE_STATES else "active"
     rows, total = silences.list_silences(state=state, limit=200)
     return render(
-        "silences/index.html", "silences/_silences.html", status, state=state, states=SILENCE_STATES, total=total,
+        "silences/index.html", "silences/_silences.html", status, state=state,
+        states=SILENCE_STATES, total=total,
         silences=[silences.silence_dict(r) for r in rows], fields=MATCHER_FIELDS,
         ops=MATCHER_OPS, rows=MATCHER_ROWS, durations=DURATIONS, days=DAYS,
         timings=mute_timings.list_mute_timings(), silence_errors=silence_errors or [],
