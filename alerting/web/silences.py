@@ -21,7 +21,8 @@ from ..engine.silences import MATCHER_FIELDS, MATCHER_OPS, SILENCE_STATES
 from ..engine.vocabulary import DAYS
 from ..errors import ApiError
 from ..live import URLS, load_alerts
-from ..services import alerts, mute_timings, silences
+from ..engine.vocabulary import CHANNELS
+from ..services import alerts, mute_timings, notification_settings, silences
 from . import bp
 from .forms import number_or_text, render
 
@@ -43,7 +44,9 @@ def _page(status: int = 200, *, silence_errors: list[str] | None = None,
         states=SILENCE_STATES, total=total,
         silences=[silences.silence_dict(r) for r in rows], fields=MATCHER_FIELDS,
         ops=MATCHER_OPS, rows=MATCHER_ROWS, durations=DURATIONS, days=DAYS,
-        timings=mute_timings.list_mute_timings(), silence_errors=silence_errors or [],
+        timings=mute_timings.list_mute_timings(), channels=CHANNELS,
+        channel_mutes=notification_settings.get_row().channel_mute_timings or {},
+        silence_errors=silence_errors or [],
         timing_errors=timing_errors or [], draft=draft or {}, timing_draft=timing_draft or {})
 
 
@@ -130,6 +133,20 @@ def mute_timings_create():
             raise
         return _page(409, timing_errors=[exc.message], timing_draft={**form})
     flash(f"Mute timing “{payload['name'].strip()}” created. Name it on a rule or a channel.")
+    return _back("#mute-timings")
+
+
+@bp.post("/mute-timings/channels")
+@login_required
+def mute_timings_channels():
+    """Which mute timings each channel keeps (the notification settings' channel_mute_timings)."""
+    payload = {"channel_mute_timings": {c: request.form.getlist(f"channel-{c}") or None
+                                        for c in CHANNELS}}
+    try:
+        notification_settings.update(payload, current_actor())
+    except ValidationError as exc:
+        return _page(422, timing_errors=_errors(exc))
+    flash("Channel mute timings saved.")
     return _back("#mute-timings")
 
 

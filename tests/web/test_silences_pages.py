@@ -110,3 +110,32 @@ def test_snooze_from_an_alert_row_and_the_silenced_row(app, client, token, heade
                        data={"scope": "rule", "minutes": "7"}).status_code == 422
     shown = client.get(f"/alerts/{alert['id']}").get_data(as_text=True)
     assert f'hx-post="/alerts/{alert["id"]}/snooze"' in shown
+
+
+def test_rule_form_names_mute_timings(app, client, token, headers):
+    client.post("/mute-timings", data={"csrf_token": token, "name": "nights",
+                                       "start_time": "22:00", "end_time": "06:00"})
+    form = client.get("/rules/new").get_data(as_text=True)
+    assert 'name="mute_timings" value="nights"' in form
+    response = client.post("/rules/new", data={
+        "csrf_token": token, "name": "Quiet at night", "severity": "low", "enabled": "y",
+        "cooldown_seconds": "0", "conditions-0-field": "", "conditions-0-op": "eq",
+        "conditions-0-value": "", "mute_timings": ["nights"], "action": "save"})
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
+    [rule] = client.get("/api/alerts/rules", headers=headers).json["rules"]
+    assert rule["mute_timings"] == ["nights"]
+    edit = client.get(f"/rules/{rule['id']}/edit").get_data(as_text=True)
+    assert re.search(r'name="mute_timings" value="nights"[^>]*checked', edit)
+
+
+def test_channel_mute_timings_from_the_page(app, client, token, headers):
+    client.post("/mute-timings", data={"csrf_token": token, "name": "nights",
+                                       "start_time": "22:00", "end_time": "06:00"})
+    response = client.post("/mute-timings/channels", data={"csrf_token": token,
+                                                            "channel-email": ["nights"]})
+    assert response.status_code == 303
+    settings = client.get("/api/notification/settings", headers=headers).json
+    assert settings["channel_mute_timings"] == {"email": ["nights"]}
+    page = client.get("/silences").get_data(as_text=True)
+    assert re.search(r'name="channel-email" value="nights"\s*checked', page)
+    assert "1 rule" not in page and "0 rules, email" in page
