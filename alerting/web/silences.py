@@ -18,10 +18,9 @@ from htmx_flask import request
 from ..auth import current_actor, login_required
 from ..engine.errors import ValidationError
 from ..engine.silences import MATCHER_FIELDS, MATCHER_OPS, SILENCE_STATES
-from ..engine.vocabulary import DAYS
+from ..engine.vocabulary import CHANNELS, DAYS
 from ..errors import ApiError
 from ..live import URLS, load_alerts
-from ..engine.vocabulary import CHANNELS
 from ..services import alerts, mute_timings, notification_settings, silences
 from . import bp
 from .forms import number_or_text, render
