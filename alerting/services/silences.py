@@ -36,6 +36,8 @@ SNOOZE_SCOPES = {
     "rule": ("rule_id",),
     "camera_object": ("camera_id", "object_type"),
 }
+SNOOZE_LABELS = {"camera": "this camera", "rule": "this rule",
+                 "camera_object": "this camera + object"}
 SNOOZE_MINUTES = (15, 60, 480)
 PREVIEW_LIMIT = 100
 PREVIEW_SCAN = 5000  # alerts read at most, newest first
@@ -276,7 +278,7 @@ def snooze(alert: Alert, scope: str, minutes: int, actor: str) -> Silence:
     if minutes not in SNOOZE_MINUTES:
         raise ValidationError({"minutes": "must be one of "
                                           + ", ".join(str(m) for m in SNOOZE_MINUTES)})
-    what = {"camera": "camera", "rule": "rule", "camera_object": "camera + object"}[scope] \
-        if scope in SNOOZE_SCOPES else scope
-    return create_silence({"matchers": snooze_matchers(alert, scope), "duration": minutes * 60,
-                           "comment": f"Snoozed from alert #{alert.id} ({what})"}, actor)
+    matchers = snooze_matchers(alert, scope)
+    return create_silence({"matchers": matchers, "duration": minutes * 60,
+                           "comment": f"Snoozed from alert #{alert.id} ({SNOOZE_LABELS[scope]})"},
+                          actor)

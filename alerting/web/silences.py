@@ -28,8 +28,6 @@ from .forms import number_or_text, render
 MATCHER_ROWS = 3
 DURATIONS = ((15, "15 min"), (60, "1 h"), (120, "2 h"), (480, "8 h"), (1440, "1 day"),
              (10080, "1 week"))
-SNOOZE_LABELS = {"camera": "this camera", "rule": "this rule",
-                 "camera_object": "this camera + object"}
 
 
 def _page(status: int = 200, *, silence_errors: list[str] | None = None,
@@ -173,7 +171,7 @@ def snooze(alert_id: int):
     scope = request.form.get("scope", "")
     row = silences.snooze(alert, scope, minutes, current_actor())
     until = silences.silence_dict(row)["ends_at"]
-    note = f"Snoozed {SNOOZE_LABELS[scope]} until {until[11:16]} UTC"
+    note = f"Snoozed {silences.SNOOZE_LABELS[scope]} until {until[11:16]} UTC"
     if request.htmx:
         [shown] = load_alerts([alert_id])
         response = make_response(render_template("_alert_row.html", alert=shown,
