@@ -244,3 +244,26 @@ def test_openapi_documents_silences(client):
                  "/api/silences/{silence_id}/recreate", "/api/mute-timings",
                  "/api/mute-timings/{name}"):
         assert path in paths, path
+
+
+def test_videodb_socket_sends_no_frame_for_a_silenced_alert(app, client, admin_headers):
+    from alerting.live import LiveMessage
+    from alerting.videodb.socket import _Frames
+    from tests.support.videodb import event, ok, scene_index, stream
+
+    sid = stream(client, admin_headers)["id"]
+    iid = scene_index(client, admin_headers, sid)["rtstream_index_id"]
+    ok(client.post(f"/rtstream/{sid}/index/{iid}/alert", headers=admin_headers, json={
+        "event_id": event(client, admin_headers), "ws_connection_id": "conn-1"}))
+    [bound] = ok(client.get(f"/rtstream/{sid}/index/{iid}/alert",
+                            headers=admin_headers))["alerts"]
+    stored = post_event(client, admin_headers, camera_id=sid)
+    frames = _Frames("conn-1")
+
+    def frame(status):
+        return frames.frame(LiveMessage.build("alert_created", {
+            "rule_id": bound["rule_id"], "event_id": stored["id"], "status": status}))
+
+    with app.app_context():
+        assert frame("pending") is not None  # the connection's alerts are framed...
+        assert frame("silenced") is None  # ...but a silenced one is not delivered there
