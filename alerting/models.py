@@ -135,6 +135,7 @@ class AlertRule(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Who made it: None for a rule of this API, "videodb" for a VideoDB RTStream alert.
     origin: Mapped[str | None] = mapped_column(String(20))
+    mute_timings: Mapped[list[str] | None] = mapped_column(JSON)  # names of MuteTiming rows
 
     alerts: WriteOnlyMapped[Alert] = relationship(back_populates="rule", passive_deletes=True)
 
@@ -165,6 +166,55 @@ def _bump_rules_version(session: Session, _context: Any, _instances: Any) -> Non
     connection = session.connection()
     if connection.execute(_BUMP_RULES).rowcount == 0:  # a database made without migrations
         connection.execute(insert(Counter.__table__).values(name=RULES_COUNTER, value=1))
+
+
+SILENCES_COUNTER = "silences"
+_BUMP_SILENCES = (update(Counter.__table__).where(Counter.__table__.c.name == SILENCES_COUNTER)
+                  .values(value=Counter.__table__.c.value + 1))
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_silences_version(session: Session, _context: Any, _instances: Any) -> None:
+    """A silence or mute timing added, changed or deleted: the matchers' silence caches
+    reload, as they do for rules (the same counter mechanism, its own name)."""
+    kinds = (Silence, MuteTiming)
+    if not any(isinstance(obj, kinds) for obj in (*session.new, *session.deleted)) \
+            and not any(isinstance(obj, kinds) and session.is_modified(obj)
+                        for obj in session.dirty):
+        return
+    connection = session.connection()
+    if connection.execute(_BUMP_SILENCES).rowcount == 0:
+        connection.execute(insert(Counter.__table__).values(name=SILENCES_COUNTER, value=1))
+
+
+class Silence(db.Model):
+    """A silence: matches its matchers cover between starts_at and ends_at are kept as
+    `silenced` alerts, not delivered. The state (pending, active, expired) is from the time."""
+
+    __tablename__ = "silences"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    matchers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class MuteTiming(db.Model):
+    """A named recurring quiet time (weekly intervals, optional date ranges, a timezone),
+    named by rules' `mute_timings` and by channels in the notification settings."""
+
+    __tablename__ = "mute_timings"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    intervals: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    date_ranges: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Event(db.Model):
@@ -242,6 +292,9 @@ class Alert(db.Model):
     acknowledged_by: Mapped[str | None] = mapped_column(String(120))
     dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dismissed_by: Mapped[str | None] = mapped_column(String(120))
+    # Why a `silenced` alert was not delivered: the silence's id or the mute timing's name.
+    silence_id: Mapped[str | None] = mapped_column(String(36))
+    mute_timing: Mapped[str | None] = mapped_column(String(100))
 
     rule: Mapped[AlertRule | None] = relationship(back_populates="alerts")
     event: Mapped[Event] = relationship()
@@ -326,6 +379,8 @@ class NotificationSettings(db.Model):
     webhook_secret_revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     webhook_timeout_seconds: Mapped[int] = mapped_column(Integer, default=30)
     push_urls_encrypted: Mapped[str | None] = mapped_column(Text)
+    # {channel: [mute timing names]}: a channel is not sent to inside its mute timings.
+    channel_mute_timings: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -3,7 +3,7 @@ notification test request (POST /api/notification/test)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field, model_validator
 
@@ -22,6 +22,18 @@ from .common import (
     parser,
     refuse,
 )
+from .rules import MuteTimingNames
+
+
+class ChannelMuteTimings(Body):
+    """Mute timings per channel: nothing is sent on a channel inside one of its own."""
+
+    WHAT: ClassVar[str] = "an object with email, webhook and push lists, or null"
+
+    email: MuteTimingNames | None = None
+    webhook: MuteTimingNames | None = None
+    push: MuteTimingNames | None = None
+
 
 # Kept as typed (no stripping); "" or null clears it.
 Password = Annotated[null_means(None, Annotated[str, Field(max_length=512, pattern=NO_NUL)] | None),
@@ -44,6 +56,7 @@ class NotificationSettingsUpdate(Body):
     default_webhook_url: OptionalHttpUrl = None
     webhook_timeout_seconds: integer(1, 120) = None
     push_urls: PushUrlList = None  # type: ignore[assignment]
+    channel_mute_timings: ChannelMuteTimings | None = None
 
     @model_validator(mode="after")
     def _one_tls_mode(self) -> NotificationSettingsUpdate:

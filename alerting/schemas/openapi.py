@@ -37,7 +37,7 @@ ERROR_STATUSES = {
     429: "Rate limited",
 }
 BLANK: Schema = {"type": "string", "pattern": r"^\s*$"}
-TAGS = ("rules", "events", "alerts", "deliveries", "notification", "keys", "health",
+TAGS = ("rules", "silences", "events", "alerts", "deliveries", "notification", "keys", "health",
         "videodb", "meta")
 # A realistic request per request model (by name), shown by /api/docs and sent by the tests.
 EXAMPLES = json.loads(Path(__file__).with_name("examples.json").read_text())

@@ -19,7 +19,7 @@ from .common import (
     query_integer,
 )
 
-ALERT_STATUSES = ("pending", "delivered", "failed", "acknowledged", "dismissed")
+ALERT_STATUSES = ("pending", "delivered", "failed", "acknowledged", "dismissed", "silenced")
 DELIVERY_STATUSES = ("pending", "sending", "delivered", "dead")
 MAX_QUERY_TEXT = 255
 DEFAULT_LIMIT = 50

@@ -85,9 +85,17 @@ class Rule(Out):
     created_at: datetime
     updated_at: datetime
     targets: Targets | None
+    mute_timings: list[str] | None
 
 
 RuleList = listing_model("RuleList", "rules", Rule)
+
+
+class SilencedBy(Out):
+    """Why a match would be kept as a `silenced` alert: a silence or a mute timing."""
+
+    silence_id: str | None
+    mute_timing: str | None
 
 
 class Verdict(Out):
@@ -99,6 +107,7 @@ class Verdict(Out):
     matched_conditions: list[MatchCondition]
     failed_conditions: list[MatchCondition]
     suppressed_by_cooldown: bool
+    silenced_by: SilencedBy | None
     dedup_key: str | None
     started_at: datetime
 
@@ -191,6 +200,8 @@ class Alert(Out):
     acknowledged_by: str | None
     dismissed_at: datetime | None
     dismissed_by: str | None
+    silence_id: str | None
+    mute_timing: str | None
 
 
 AlertList = listing_model("AlertList", "alerts", Alert)
@@ -278,6 +289,7 @@ class NotificationSettings(NotificationConfig):
     push_urls_count: int
     webhook_secret_set: bool
     webhook_secret_revealed: bool
+    channel_mute_timings: dict[Channel, list[str]]
     updated_at: datetime | None
 
 

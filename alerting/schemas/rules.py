@@ -6,6 +6,7 @@ RuleCreate / RuleUpdate (via `parse_rule`), so none of them can accept what anot
 
 from __future__ import annotations
 
+import re
 import string
 from typing import Annotated, Any, ClassVar
 
@@ -229,6 +230,23 @@ Channels = item_list(Channel, max_items=len(CHANNELS) * 4,
                      what="a list of channels (" + ", ".join(CHANNELS) + ")", unique=True)
 Conditions = item_list(Condition, max_items=MAX_CONDITIONS, empty=None,  # none: no clause
                        what="a list of {field, op, value} objects or null")
+MUTE_TIMING_NAME = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,99}$"
+
+
+def _name(value: Any) -> str:
+    value = text_check(100)(value)
+    if not re.fullmatch(MUTE_TIMING_NAME, value):
+        raise refuse("must be letters, digits, spaces, _ . - (at most 100, starting with a "
+                     "letter or digit)")
+    return value
+
+
+MuteTimingName = Annotated[str, BeforeValidator(_name),
+                           WithJsonSchema({"type": "string", "pattern": MUTE_TIMING_NAME})]
+
+
+MuteTimingNames = item_list(MuteTimingName, max_items=50,
+                            what="a list of mute timing names or null", unique=lambda x: x)
 
 
 # --- rules -----------------------------------------------------------------------------------
@@ -254,6 +272,12 @@ class RuleUpdate(Body):
     cooldown_seconds: integer(0, MAX_COOLDOWN_SECONDS) = None
     channels: Channels = None
     targets: Targets | None = None
+    mute_timings: MuteTimingNames | None = None  # names; services/rules checks they exist
+
+    @field_validator("mute_timings", mode="after")
+    @classmethod
+    def _no_name_is_null(cls, value: list[str] | None) -> list[str] | None:
+        return value or None
 
     def values(self) -> dict[str, Any]:
         """The fields sent, in RULE_FIELDS order, in their stored form."""
@@ -275,7 +299,8 @@ class RuleCreate(RuleUpdate):
         return {key: _stored(getattr(self, key)) for key in RULE_FIELDS}
 
 
-# The spec's 14 writable fields, then `targets` (per-rule recipients; not in the spec).
+# The spec's 14 writable fields, then `targets` (per-rule recipients; not in the spec) and
+# `mute_timings` (names of mute timings; not in the spec).
 RULE_FIELDS = tuple(RuleUpdate.model_fields)
 SCHEDULE_KEYS = tuple(Schedule.model_fields)
 CONDITION_KEYS = tuple(Condition.model_fields)

@@ -24,12 +24,14 @@ from ..engine.cooldown import CooldownLedger
 from ..engine.dedup import dedup_zone
 from ..engine.event_record import event_from_record
 from ..engine.index import RuleIndex
+from ..engine.silences import Facts, SilenceSet, covering_mute_timing
 from ..engine.types import Event as EngineEvent
 from ..engine.types import rule_from_record
 from ..engine.vocabulary import SEVERITY_PRIORITY
 from ..extensions import db
 from ..models import (
     RULES_COUNTER,
+    SILENCES_COUNTER,
     Alert,
     AlertRule,
     Counter,
@@ -41,10 +43,12 @@ from ..models import (
 )
 from ..storage import insert_returning_ids, write_transaction
 from .events import DETECTION_COLUMNS, EVENT_COLUMNS
+from .mute_timings import engine_mute_timings
 from .notification_settings import ROW_ID as SETTINGS_ROW
 from .notification_settings import defaults
 from .notification_targets import Defaults, rule_targets, targets_for
 from .rules import rule_record
+from .silences import engine_silences
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +78,12 @@ _DETECTIONS_OF = (
 _VERSIONS = select(
     select(_COUNTERS.c.value).where(_COUNTERS.c.name == RULES_COUNTER).scalar_subquery(),
     select(_SETTINGS.c.updated_at).where(_SETTINGS.c.id == SETTINGS_ROW).scalar_subquery(),
+    select(_COUNTERS.c.value).where(_COUNTERS.c.name == SILENCES_COUNTER).scalar_subquery(),
 )
 _NEARBY_ALERT = select(_ALERTS.c.event_time).where(
     _ALERTS.c.rule_id == bindparam("rule_id"), _ALERTS.c.dedup_key == bindparam("key"),
     _ALERTS.c.event_time > bindparam("after"), _ALERTS.c.event_time < bindparam("before"),
+    _ALERTS.c.status != "silenced",  # a silenced alert starts no cooldown
 ).limit(1)
 _MARK_PROCESSED = (
     update(_EVENTS)
@@ -156,11 +162,13 @@ class RuleCache:
         self.newest: datetime | None = None
         self.prune_at = LEDGER_PRUNE_AT
         self.lock = threading.Lock()
+        self.quiet = QuietCache()
 
     def refresh(self, conn: Connection) -> None:
         """Rebuild when any rule was added, changed or removed; forget the defaults when the
         settings changed (one cheap query per batch)."""
-        version, settings = conn.execute(_VERSIONS).one()
+        version, settings, silences = conn.execute(_VERSIONS).one()
+        self.quiet.refresh(silences, settings)
         if settings != self.settings_version:
             self._defaults = None
             self.settings_version = settings
@@ -170,7 +178,8 @@ class RuleCache:
         self.rules = {r.id: {"name": r.name, "severity": r.severity, "channels": r.channels or [],
                              "targets": rule_targets(r.targets, r.targets_sealed),
                              "cooldown": r.cooldown_seconds,
-                             "zones": tuple(r.zone_ids) if r.zone_ids else None} for r in rows}
+                             "zones": tuple(r.zone_ids) if r.zone_ids else None,
+                             "mute_timings": tuple(r.mute_timings or ())} for r in rows}
         self.index = RuleIndex(rule_from_record(rule_record(r)) for r in rows)
         self.ledger = CooldownLedger()  # a cooldown edit must not be judged by stale entries
         self.max_cooldown = max((r["cooldown"] for r in self.rules.values()), default=0)
@@ -195,6 +204,88 @@ class RuleCache:
         if self._defaults is None:
             self._defaults = defaults()
         return self._defaults
+
+
+SILENCE_HORIZON = timedelta(days=1)  # silences that ended longer ago are not kept in memory
+SILENCE_RELOAD = timedelta(hours=1)  # reloaded this often, so the horizon moves on
+
+
+class QuietCache:
+    """The silences (ending after now minus SILENCE_HORIZON), mute timings and channels' mute
+    timings of this process, reloaded when the silences' counter moves (any silence or mute
+    timing changed, in any process: the rules' mechanism) or the settings change."""
+
+    def __init__(self) -> None:
+        self.silences = SilenceSet()
+        self.since: datetime | None = None
+        self.mute_timings: dict[str, Any] = {}
+        self.channel_mutes: dict[str, list[str]] = {}
+        self.version: Any = None
+        self.settings_version: Any = None
+        self.loaded_at: datetime | None = None
+
+    def refresh(self, version: Any, settings_version: Any) -> None:
+        now = utcnow()
+        if (self.loaded_at is not None and version == self.version
+                and settings_version == self.settings_version
+                and now - self.loaded_at < SILENCE_RELOAD):
+            return
+        self.since = now - SILENCE_HORIZON
+        self.silences = SilenceSet(engine_silences(ending_after=self.since))
+        self.mute_timings = engine_mute_timings()
+        self.channel_mutes = db.session.scalar(
+            select(_SETTINGS.c.channel_mute_timings).where(_SETTINGS.c.id == SETTINGS_ROW)) or {}
+        self.version, self.settings_version, self.loaded_at = version, settings_version, now
+
+    def silence_for(self, facts: Facts, when: datetime) -> str | None:
+        """The id of the silence covering the match at `when` (an event older than the
+        cached horizon asks the table)."""
+        silences = self.silences
+        if self.since is not None and when < self.since:
+            silences = SilenceSet(engine_silences(covering=when))
+        found = silences.covering(facts, when)
+        return found.id if found is not None else None
+
+    def muted_channels(self, when: datetime, timezone: str) -> dict[str, str]:
+        """channel -> the name of its mute timing covering `when`."""
+        muted = {}
+        for channel, names in self.channel_mutes.items():
+            name = covering_mute_timing(self.mute_timings, names or (), when, timezone)
+            if name is not None:
+                muted[channel] = name
+        return muted
+
+
+def quieted(quiet: QuietCache, rule: dict[str, Any], event: EngineEvent, verdict: Any,
+            zone: str | None, pairs: list) -> tuple[str | None, str | None, list]:
+    """(silence id, mute timing name, the targets still due) for a match, at the event's time.
+    A match covered by a silence or a mute timing of its rule is silenced; one whose every
+    target's channel is in a mute timing too (named by the first). `rule` needs severity and
+    mute_timings; `pairs` are (channel, target)."""
+    when = event.started_at
+    if quiet.silences.size or (quiet.since is not None and when < quiet.since):
+        detection = verdict.detection
+        facts = Facts(camera_id=event.camera_id, rule_id=verdict.rule_id,
+                      severity=rule["severity"],
+                      object_type=detection.object_type if detection else "",
+                      zone_id=zone or "", identity=getattr(event, "identity", None) or "",
+                      labels=event.labels)
+        silence = quiet.silence_for(facts, when)
+        if silence is not None:
+            return silence, None, []
+    timezone = current_app.config["TIMEZONE"]
+    if rule["mute_timings"]:
+        name = covering_mute_timing(quiet.mute_timings, rule["mute_timings"], when, timezone)
+        if name is not None:
+            return None, name, []
+    if pairs and quiet.channel_mutes:
+        muted = quiet.muted_channels(when, timezone)
+        if muted:
+            due = [pair for pair in pairs if pair[0] not in muted]
+            if not due:
+                return None, muted[pairs[0][0]], []
+            return None, None, due
+    return None, None, pairs
 
 
 def _cache() -> RuleCache:
@@ -334,6 +425,8 @@ def _decide(conn: Connection, cache: RuleCache, verdicts: list[tuple],
             continue
         alerts.append(alert)
         targets.append(pairs)
+        if alert["status"] == "silenced":
+            continue  # starts no cooldown: the first alert after the silence is delivered
         delta.record(verdict.rule_id, alert["dedup_key"], event.started_at)
         batch.setdefault((verdict.rule_id, alert["dedup_key"]), []).append(event.started_at)
     return alerts, targets, delta
@@ -343,25 +436,29 @@ def _alert(conn: Connection, cache: RuleCache, delta: CooldownLedger,
            batch: dict[tuple[str, str], list[datetime]], event: EngineEvent, verdict: Any,
            base: Defaults | None) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
     """The alert row one verdict makes and its delivery targets, or None when a cooldown
-    suppresses it."""
+    suppresses it. A silenced one has no targets."""
     rule = cache.rules[verdict.rule_id]
     key = verdict.dedup_key or ""
     if _suppressed(conn, cache.ledger, delta, batch, verdict.rule_id, key,
                    event.started_at, rule["cooldown"]):
         return None, []
     detection = verdict.detection
+    zone = dedup_zone(rule["zones"], detection) or None
     pairs = targets_for(rule["channels"], rule["targets"], base)
+    silence_id, mute_timing, pairs = quieted(cache.quiet, rule, event, verdict, zone, pairs)
+    silenced = silence_id is not None or mute_timing is not None
     return {
         "rule_id": verdict.rule_id, "rule_name": rule["name"],
         "event_id": event.id, "camera_id": event.camera_id,
         "severity": rule["severity"],
         "severity_priority": SEVERITY_PRIORITY[rule["severity"]],
         # nothing to send: recorded and shown live
-        "status": "pending" if pairs else "delivered",
+        "status": "silenced" if silenced else "pending" if pairs else "delivered",
         "dedup_key": key, "matched_conditions": verdict.matched_conditions,
         "object_type": detection.object_type if detection else None,
-        "zone_id": dedup_zone(rule["zones"], detection) or None,
+        "zone_id": zone,
         "event_time": event.started_at,
+        "silence_id": silence_id, "mute_timing": mute_timing,
     }, pairs
 
 

@@ -21,7 +21,7 @@ from . import audit
 # What a person may do from each status (DESIGN.md: anything else is a 409).
 TRANSITIONS = {
     "acknowledge": {"pending", "delivered", "failed"},
-    "dismiss": {"pending", "delivered", "failed", "acknowledged"},
+    "dismiss": {"pending", "delivered", "failed", "acknowledged", "silenced"},
 }
 
 

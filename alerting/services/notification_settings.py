@@ -22,6 +22,7 @@ from ..notify.ssrf import UnsafeURL, check_host
 from ..notify.webhook import generate_secret
 from ..schemas.notification_settings import parse_notification_test, parse_settings
 from . import audit, secrets_box
+from .mute_timings import check_names
 from .notification_targets import (
     Defaults,
     Target,
@@ -187,6 +188,7 @@ def settings_json(row: NotificationSettings | None = None) -> dict[str, Any]:
         "push_urls_count": len(push_urls(row)),
         "webhook_secret_set": bool(row.webhook_secret_encrypted),
         "webhook_secret_revealed": row.webhook_secret_revealed_at is not None,
+        "channel_mute_timings": row.channel_mute_timings or {},
         "updated_at": isoformat_z(row.updated_at) if row.updated_at else None,
     }
 
@@ -223,6 +225,11 @@ def update(payload: Any, actor: str) -> NotificationSettings:
         for index, url in enumerate(urls):
             keep_or_seal(url, {}, f"push_urls.{index}", check_push_target)
         values["push_urls_encrypted"] = secrets_box.encrypt_list(urls)
+    if "channel_mute_timings" in values:
+        names = values["channel_mute_timings"] or {}
+        for channel, listed in names.items():
+            check_names(listed, f"channel_mute_timings.{channel}")
+        values["channel_mute_timings"] = {c: n for c, n in names.items() if n} or None
     if "smtp_password" in values:
         values["smtp_password_encrypted"] = secrets_box.encrypt(values.pop("smtp_password"))
     for name, value in values.items():

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import current_app
 
 from ..engine.cooldown import CooldownLedger
+from ..engine.dedup import dedup_zone
 from ..engine.rule_eval import match_event
 from ..engine.timeparse import isoformat_z
 from ..engine.types import rule_from_record
 from ..schemas.rules import parse_rule_test
+from .alert_pipeline import QuietCache, quieted
 from .events import engine_event, events_by_ids, recent_events
 from .rules import get_rule, rule_record
 
@@ -32,16 +35,24 @@ def run_rule_test(rule_id: str, payload: Any) -> dict[str, Any]:
     rows.sort(key=lambda e: (e.started_at, e.id))
     timezone = current_app.config["TIMEZONE"]
     ledger = CooldownLedger()
+    quiet = QuietCache()  # silences and mute timings as the matcher reads them
+    quiet.refresh(None, None)
+    facts = {"severity": rule.severity, "mute_timings": tuple(rule_row.mute_timings or ())}
+    channels = [(channel, None) for channel in rule.channels]
     results = []
     would_fire = 0
     for row in rows:
         event = engine_event(row)
         verdict = match_event(rule, event, at=options["test_time"], default_timezone=timezone)
         suppressed = False
+        silenced_by = None
         if verdict.matches:
             key = verdict.dedup_key or ""
             suppressed = ledger.suppresses(rule.id, key, event.started_at, rule.cooldown_seconds)
             if not suppressed:
+                silenced_by = _silenced_by(quiet, facts, event, verdict, channels,
+                                           options["test_time"], rule.zone_ids)
+            if not suppressed and silenced_by is None:
                 ledger.record(rule.id, key, event.started_at)
                 would_fire += 1
         results.append({
@@ -53,6 +64,7 @@ def run_rule_test(rule_id: str, payload: Any) -> dict[str, Any]:
             "matched_conditions": verdict.matched_conditions,
             "failed_conditions": verdict.failed_conditions,
             "suppressed_by_cooldown": suppressed,
+            "silenced_by": silenced_by,
             "dedup_key": verdict.dedup_key,
             "started_at": isoformat_z(row.started_at),
         })
@@ -70,3 +82,17 @@ def run_rule_test(rule_id: str, payload: Any) -> dict[str, Any]:
     if missing:
         body["missing_event_ids"] = missing
     return body
+
+
+def _silenced_by(quiet: QuietCache, rule: dict[str, Any], event: Any, verdict: Any,
+                 channels: list, at: Any, zones: Any) -> dict[str, Any] | None:
+    """The silence or mute timing that would keep this match from being delivered, at the
+    test time (else the event's own)."""
+    if at is not None:
+        event = replace(event, started_at=at)
+    silence_id, mute_timing, _due = quieted(quiet, rule, event, verdict,
+                                            dedup_zone(zones, verdict.detection) or None,
+                                            channels)
+    if silence_id is None and mute_timing is None:
+        return None
+    return {"silence_id": silence_id, "mute_timing": mute_timing}

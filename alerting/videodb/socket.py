@@ -125,6 +125,8 @@ class _Frames:
     def frame(self, message: LiveMessage) -> dict[str, Any] | None:
         if message.type != "alert_created" or not message.data.get("rule_id"):
             return None
+        if message.data.get("status") == "silenced":  # kept, not delivered: no frame
+            return None
         try:
             binding = self.binding(message.data["rule_id"])
             if binding is None:

@@ -106,6 +106,7 @@ class RuleForm(FlaskForm):
     dedup_key_template = StringField("Dedup key template", render_kw={
         "placeholder": "{rule_id}:{camera_id}", "autocomplete": "off", "spellcheck": "false"})
     cooldown_seconds = StringField("Cooldown (seconds)", default="300", render_kw=NUMERIC)
+    mute_timings = SelectMultipleField("Mute timings", choices=[])  # names, set by the view
     channels = SelectMultipleField("Channels",
                                    choices=[choice(c, c.capitalize()) for c in CHANNELS])
     email_recipients = StringField("Email recipients (comma-separated)", render_kw={

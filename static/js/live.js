@@ -78,9 +78,10 @@
     }
   }
 
+  // A silenced alert arrives greyed and quiet: it is not announced with a sound.
   function announceNewRows() {
     var loud = null;
-    list.querySelectorAll('.alert.is-new:not([data-announced])').forEach(function (row) {
+    list.querySelectorAll('.alert.is-new:not([data-announced]):not(.status-silenced)').forEach(function (row) {
       row.setAttribute('data-announced', '');
       var severity = row.getAttribute('data-severity');
       if (LOUD[severity] && loud !== 'critical') { loud = severity; }

@@ -66,6 +66,10 @@ def test_each_documented_model_is_the_one_the_route_validates_with(app, client, 
     ids["alert_id"] = data(f"/rtstream/{ids['stream_id']}/index/{ids['index_id']}/alert",
                            {"event_id": event_id,
                             "callback_url": "https://93.184.215.14/hook"})["alert_id"]
+    ids["silence_id"] = client.post("/api/silences", headers=headers, json={
+        "matchers": [{"field": "camera_id", "op": "=", "value": "c"}], "duration": 600}).json["id"]
+    ids["name"] = client.post("/api/mute-timings", headers=headers, json={
+        "name": "nights", "intervals": [{}]}).json["name"]
     checked = []
     for method, path, op in _operations(app):
         url = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(ids.get(m.group(1), 1)), path)

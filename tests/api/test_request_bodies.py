@@ -16,7 +16,7 @@ from tests.support.factories import create_rule
 JSON = {"Content-Type": "application/json"}
 # Write routes that take no body at all.
 NO_BODY = {"api.acknowledge", "api.dismiss", "api.retry", "api.reveal_webhook_secret",
-           "api.rotate_webhook_secret"}
+           "api.rotate_webhook_secret", "api.expire_silence"}
 
 
 def _write_routes():
@@ -54,7 +54,13 @@ def world(tmp_path):
         "event_prompt": "Someone climbs the fence", "label": "intrusion"}).json["data"]["event_id"]
     aid = client.post(f"/rtstream/{sid}/index/{iid}/alert", headers=headers, json={
         "event_id": eid, "callback_url": "https://93.184.215.14/a"}).json["data"]["alert_id"]
-    values = {"rule_id": rule_id, "stream_id": sid, "index_id": iid, "alert_id": aid}
+    silence_id = client.post("/api/silences", headers=headers, json={
+        "matchers": [{"field": "camera_id", "op": "=", "value": "c"}],
+        "duration": 600}).json["id"]
+    name = client.post("/api/mute-timings", headers=headers, json={
+        "name": "nights", "intervals": [{}]}).json["name"]
+    values = {"rule_id": rule_id, "stream_id": sid, "index_id": iid, "alert_id": aid,
+              "silence_id": silence_id, "name": name}
     return app, client, headers, values
 
 
@@ -79,8 +85,9 @@ def _refused(response, endpoint: str) -> str:
 
 
 def test_every_write_route_is_listed():
-    # 7 API and 7 VideoDB routes read a JSON body; the NO_BODY ones take none.
-    assert len(WRITE_ROUTES) == 14 + len(NO_BODY), WRITE_ROUTES
+    # 7 API (and 7 of silences and mute timings) and 7 VideoDB routes read a JSON body; the
+    # NO_BODY ones take none.
+    assert len(WRITE_ROUTES) == 21 + len(NO_BODY), WRITE_ROUTES
 
 
 @pytest.mark.parametrize(("method", "rule", "endpoint"), WRITE_ROUTES,

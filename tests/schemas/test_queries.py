@@ -37,7 +37,7 @@ def test_alert_and_delivery_queries():
      {"risk_level": "must be one of low, medium, high, critical"}),
     (parse_alert_query, {"rule_id": "r" * 37, "status": "x"},
      {"rule_id": "must be at most 36 characters",
-      "status": "must be one of pending, delivered, failed, acknowledged, dismissed"}),
+      "status": "must be one of pending, delivered, failed, acknowledged, dismissed, silenced"}),
     (parse_delivery_query, {"alert_id": "²"}, {"alert_id": "must be a positive integer"}),
     (parse_delivery_query, {"alert_id": str(2**31)}, {"alert_id": "must be a positive integer"}),
     (parse_delivery_query, {"limit": "0", "offset": "-1"},
