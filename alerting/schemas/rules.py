@@ -6,10 +6,11 @@ RuleCreate / RuleUpdate (via `parse_rule`), so none of them can accept what anot
 
 from __future__ import annotations
 
+import re
 import string
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from ..engine.regex import regex_problem
 from ..engine.vocabulary import (
@@ -71,6 +72,29 @@ def _day(value: Any) -> str:
             return DAY_NAMES[day]
     raise refuse("must be a day of the week (sun..sat)")
 
+
+MODE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+_MODE_RE = re.compile(MODE_NAME_PATTERN)
+MAX_MODES = 20
+
+
+def mode_name(value: Any) -> str:
+    """An arming mode's name: 1 to 40 of a-z, 0-9, _ and -, starting with a letter or digit;
+    any case in, lower case out. Whether the mode exists is the service's check."""
+    if isinstance(value, str):
+        name = value.strip().lower()
+        if _MODE_RE.match(name):
+            return name
+    raise refuse("must be a mode name: 1 to 40 of a-z, 0-9, _ and -")
+
+
+ModeName = Annotated[str, BeforeValidator(mode_name), WithJsonSchema(
+    {"type": "string", "pattern": MODE_NAME_PATTERN, "description": "any case"})]
+ModeNames = Annotated[
+    item_list(ModeName, max_items=MAX_MODES, what="a list of mode names or null",
+              unique=lambda x: x) | None,
+    AfterValidator(lambda v: v or None)]
+"""The arming modes a rule may fire in; null or an empty list: any mode."""
 
 Day = Annotated[str, BeforeValidator(_day), WithJsonSchema(
     {"type": "string", "enum": [*DAYS, *DAY_NAMES], "description": "any case"})]
@@ -274,6 +298,7 @@ class RuleUpdate(Body):
     cooldown_seconds: integer(0, MAX_COOLDOWN_SECONDS) = None
     channels: Channels = None
     targets: Targets | None = None
+    modes: ModeNames = None
 
     @field_validator("conditions", mode="after")
     @classmethod

@@ -44,6 +44,7 @@ from .events import DETECTION_COLUMNS, EVENT_COLUMNS
 from .notification_settings import ROW_ID as SETTINGS_ROW
 from .notification_settings import defaults
 from .notification_targets import Defaults, rule_targets, targets_for
+from .modes import mode_clock
 from .rules import rule_record
 
 log = logging.getLogger(__name__)
@@ -156,11 +157,13 @@ class RuleCache:
         self.newest: datetime | None = None
         self.prune_at = LEDGER_PRUNE_AT
         self.lock = threading.Lock()
+        self.mode_at: Any = None  # the arming mode at a time (services/modes.py)
 
     def refresh(self, conn: Connection) -> None:
         """Rebuild when any rule was added, changed or removed; forget the defaults when the
         settings changed (one cheap query per batch)."""
         version, settings = conn.execute(_VERSIONS).one()
+        self.mode_at = mode_clock(conn)
         if settings != self.settings_version:
             self._defaults = None
             self.settings_version = settings
@@ -370,8 +373,8 @@ def _verdicts(cache: RuleCache, events: list[EngineEvent], timezone: str) -> lis
     verdicts = []
     for event in events:
         with _pinned_on(event.id):
-            verdicts.extend((event, verdict) for verdict
-                            in cache.index.match_all(event, default_timezone=timezone))
+            verdicts.extend((event, verdict) for verdict in cache.index.match_all(
+                event, default_timezone=timezone, mode=cache.mode_at(event.started_at)))
     return verdicts
 
 

@@ -11,7 +11,9 @@ from ..engine.rule_eval import match_event
 from ..engine.timeparse import isoformat_z
 from ..engine.types import rule_from_record
 from ..schemas.rules import parse_rule_test
+from ..extensions import db
 from .events import engine_event, events_by_ids, recent_events
+from .modes import mode_clock
 from .rules import get_rule, rule_record
 
 
@@ -32,11 +34,15 @@ def run_rule_test(rule_id: str, payload: Any) -> dict[str, Any]:
     rows.sort(key=lambda e: (e.started_at, e.id))
     timezone = current_app.config["TIMEZONE"]
     ledger = CooldownLedger()
+    mode_at = mode_clock(db.session.connection())
     results = []
     would_fire = 0
     for row in rows:
         event = engine_event(row)
-        verdict = match_event(rule, event, at=options["test_time"], default_timezone=timezone)
+        # The arming mode at the time tested: the event's own, or test_time.
+        mode = mode_at(options["test_time"] or event.started_at)
+        verdict = match_event(rule, event, at=options["test_time"], default_timezone=timezone,
+                              mode=mode)
         suppressed = False
         if verdict.matches:
             key = verdict.dedup_key or ""
@@ -55,6 +61,7 @@ def run_rule_test(rule_id: str, payload: Any) -> dict[str, Any]:
             "suppressed_by_cooldown": suppressed,
             "dedup_key": verdict.dedup_key,
             "started_at": isoformat_z(row.started_at),
+            "mode": mode,
         })
     matched = sum(1 for r in results if r["matches"])
     body = {

@@ -40,15 +40,15 @@ def errors_of(payload, *, partial=False):
 
 
 def test_rule_fields():
-    assert len(RULE_FIELDS) == 15
-    assert RULE_FIELDS[-1] == "targets"
-    assert set(SPEC_RULE) == set(RULE_FIELDS) - {"targets"}
+    assert len(RULE_FIELDS) == 16
+    assert RULE_FIELDS[-2:] == ("targets", "modes")  # our extensions after the spec's 14
+    assert set(SPEC_RULE) == set(RULE_FIELDS) - {"targets", "modes"}
 
 
 def test_spec_example_accepted_as_written():
     rule = parse_rule(json.loads(json.dumps(SPEC_RULE)))
     assert list(rule) == list(RULE_FIELDS)
-    expected = {**SPEC_RULE, "targets": None}
+    expected = {**SPEC_RULE, "targets": None, "modes": None}
     expected["schedule"] = {**SPEC_RULE["schedule"], "timezone": None}
     assert rule == expected
 
@@ -70,6 +70,7 @@ def test_create_defaults():
         "cooldown_seconds": 300,
         "channels": [],
         "targets": None,
+        "modes": None,
     }
 
 

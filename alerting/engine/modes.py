@@ -1,0 +1,243 @@
+"""Arming modes: the mode at a time, from the history of changes and the weekly mode schedule.
+
+Pure: the matcher, the rule tester, the schedule worker and a backtest all read the mode
+through these functions, so "the mode at an event's time" means one thing everywhere.
+
+The history is the ordered list of recorded changes; the mode at `t` is the one the last
+change at or before `t` set (the default before any). A mode schedule is a list of weekly
+windows ("night from 23:00 to 06:30" on some days) in one timezone. At a window's start the
+mode becomes the window's mode; at its end it goes back to the mode that was current just
+before the window began, but only if it is still the window's mode (a person who changed
+the mode meanwhile keeps their choice). A window's boundaries are wall-clock times: a time
+the clock skips (spring forward) happens when the clock jumps past it, a time it repeats
+(fall back) the first time. `start == end` is the whole day, like rule schedules.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from .schedule import day_index, zone
+
+DEFAULT_MODES = ("home", "away", "night", "vacation", "disarmed")
+DEFAULT_MODE = "home"
+# Who or what changed the mode: a page user, an API key, the schedule, an MQTT command.
+SOURCES = ("user", "key", "schedule", "mqtt")
+# Without history or a time the schedule was applied through, windows are read from this
+# long before the time asked about: every window starts at least once a week.
+LOOKBACK = timedelta(days=8)
+
+
+@dataclass(frozen=True, slots=True)
+class ModeChange:
+    """One recorded change: at `at` (aware) the mode became `mode` (from `previous`)."""
+
+    at: datetime
+    mode: str
+    previous: str | None = None
+    source: str = "user"
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModeWindow:
+    """A weekly window of the mode schedule, in wall-clock time of the schedule's timezone."""
+
+    mode: str
+    days: tuple[str, ...]
+    start_time: time
+    end_time: time
+
+
+@dataclass(frozen=True, slots=True)
+class ModeSchedule:
+    """The weekly mode schedule: its windows and the timezone they are read in."""
+
+    windows: tuple[ModeWindow, ...] = ()
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class Boundary:
+    """A window occurrence starting or ending at `at`; `began` is when that occurrence began."""
+
+    at: datetime
+    kind: str  # "start" or "end"
+    window: int
+    began: datetime
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def wall_instant(day: date, at: time, tz_name: str) -> datetime:
+    """The UTC instant the wall clock of `tz_name` shows `day` `at`: the first one when the
+    time repeats, the moment the clock jumps past it when the time is skipped."""
+    tz = zone(tz_name)
+    naive = datetime.combine(day, at)
+    first = naive.replace(tzinfo=tz).astimezone(UTC)
+    if first.astimezone(tz).replace(tzinfo=None) == naive:
+        return first
+    # Skipped: fold=1 reads the time with the offset after the jump, giving an instant
+    # before it; the jump is the first second between the two whose wall clock is past it.
+    low = int(naive.replace(tzinfo=tz, fold=1).astimezone(UTC).timestamp())
+    high = int(first.timestamp())
+    if low > high:
+        low, high = high, low
+    while low < high:
+        mid = (low + high) // 2
+        if datetime.fromtimestamp(mid, tz).replace(tzinfo=None) >= naive:
+            high = mid
+        else:
+            low = mid + 1
+    return datetime.fromtimestamp(high, UTC)
+
+
+def occurrences(schedule: ModeSchedule, after: datetime, until: datetime
+                ) -> list[tuple[datetime, datetime, int]]:
+    """(start, end, window index) of every window occurrence that overlaps [after, until],
+    by start; a window's occurrences that touch or overlap are merged into one."""
+    tz_name = schedule.timezone or "UTC"
+    tz = zone(tz_name)
+    first = _utc(after).astimezone(tz).date() - timedelta(days=2)
+    last = _utc(until).astimezone(tz).date() + timedelta(days=1)
+    found: list[tuple[datetime, datetime, int]] = []
+    for index, window in enumerate(schedule.windows):
+        days = {day_index(d) for d in window.days}
+        spans: list[list[datetime]] = []
+        day = first
+        while day <= last:
+            if (day.weekday() + 1) % 7 in days:
+                if window.start_time == window.end_time:
+                    start = wall_instant(day, time(0), tz_name)
+                    end = wall_instant(day + timedelta(days=1), time(0), tz_name)
+                else:
+                    start = wall_instant(day, window.start_time, tz_name)
+                    end_day = day + timedelta(days=1) if window.start_time > window.end_time \
+                        else day
+                    end = wall_instant(end_day, window.end_time, tz_name)
+                if spans and start <= spans[-1][1]:
+                    spans[-1][1] = max(spans[-1][1], end)
+                else:
+                    spans.append([start, end])
+            day += timedelta(days=1)
+        found.extend((s, e, index) for s, e in spans if e >= after and s <= until)
+    found.sort()
+    return found
+
+
+def boundaries(schedule: ModeSchedule, after: datetime, until: datetime) -> list[Boundary]:
+    """Window starts and ends in (after, until], in time order; at one instant, ends first."""
+    after, until = _utc(after), _utc(until)
+    out = []
+    for start, end, index in occurrences(schedule, after, until):
+        if after < start <= until:
+            out.append(Boundary(start, "start", index, start))
+        if after < end <= until:
+            out.append(Boundary(end, "end", index, start))
+    out.sort(key=lambda b: (b.at, b.kind != "end", b.window))
+    return out
+
+
+class ModeTimeline:
+    """The changes in time order (ties keep their order), answering the mode at a time."""
+
+    __slots__ = ("_keys", "_changes", "default", "_seq")
+
+    def __init__(self, changes: Iterable[ModeChange] = (), default: str = DEFAULT_MODE) -> None:
+        self.default = default
+        self._keys: list[tuple[datetime, int]] = []
+        self._changes: list[ModeChange] = []
+        self._seq = 0
+        for change in changes:
+            self.add(change)
+
+    def add(self, change: ModeChange) -> None:
+        """Insert a change after every change at or before its time."""
+        key = (_utc(change.at), self._seq)
+        self._seq += 1
+        position = bisect_right(self._keys, key)
+        self._keys.insert(position, key)
+        self._changes.insert(position, change)
+
+    @property
+    def changes(self) -> list[ModeChange]:
+        return list(self._changes)
+
+    def last_before(self, when: datetime, *, inclusive: bool = True) -> ModeChange | None:
+        """The last change at (or, not inclusive, strictly before) `when`."""
+        when = _utc(when)
+        key = (when, self._seq) if inclusive else (when, -1)
+        position = bisect_right(self._keys, key) if inclusive else bisect_left(self._keys, key)
+        return self._changes[position - 1] if position else None
+
+    def mode_at(self, when: datetime) -> str:
+        """The mode current at `when`: the last change at or before it, else the default."""
+        change = self.last_before(when)
+        return change.mode if change is not None else self.default
+
+
+def scheduled_changes(history: Sequence[ModeChange] | ModeTimeline, schedule: ModeSchedule,
+                      after: datetime, until: datetime, default: str = DEFAULT_MODE
+                      ) -> list[ModeChange]:
+    """The changes the schedule makes in (after, until], each at its scheduled time, given
+    the recorded history (a change it makes counts for the boundaries after it)."""
+    timeline = history if isinstance(history, ModeTimeline) else ModeTimeline(history, default)
+    timeline = ModeTimeline(timeline.changes, timeline.default)  # a copy to add to
+    made: list[ModeChange] = []
+    for boundary in boundaries(schedule, after, until):
+        window = schedule.windows[boundary.window]
+        current = timeline.mode_at(boundary.at)
+        if boundary.kind == "start":
+            target = window.mode
+        else:
+            if current != window.mode:
+                continue  # changed during the window: the person's choice stays
+            before = timeline.last_before(boundary.began, inclusive=False)
+            target = before.mode if before is not None else timeline.default
+        if target == current:
+            continue
+        change = ModeChange(boundary.at, target, current, "schedule",
+                            f"schedule window {boundary.window + 1}")
+        timeline.add(change)
+        made.append(change)
+    return made
+
+
+def mode_at(when: datetime, history: Sequence[ModeChange] | ModeTimeline,
+            schedule: ModeSchedule | None = None, *, applied_through: datetime | None = None,
+            default: str = DEFAULT_MODE) -> str:
+    """The mode at `when`: the recorded history, plus the schedule's changes after
+    `applied_through` (the time the schedule worker recorded them up to; when not given, the
+    last change at or before `when`, or LOOKBACK before it)."""
+    timeline = history if isinstance(history, ModeTimeline) else ModeTimeline(history, default)
+    when = _utc(when)
+    if schedule is None or not schedule.windows:
+        return timeline.mode_at(when)
+    if applied_through is None:
+        last = timeline.last_before(when)
+        applied_through = _utc(last.at) if last is not None else when - LOOKBACK
+    if when <= applied_through:
+        return timeline.mode_at(when)
+    extra = scheduled_changes(timeline, schedule, applied_through, when, timeline.default)
+    if not extra:
+        return timeline.mode_at(when)
+    return ModeTimeline([*timeline.changes, *extra], timeline.default).mode_at(when)
+
+
+def schedule_from_record(record: dict | None) -> ModeSchedule:
+    """The engine's ModeSchedule from its stored form ({"timezone", "windows": [...]})."""
+    if not record:
+        return ModeSchedule()
+    return ModeSchedule(
+        windows=tuple(
+            ModeWindow(mode=w["mode"], days=tuple(w["days"]),
+                       start_time=time.fromisoformat(w["start_time"]),
+                       end_time=time.fromisoformat(w["end_time"]))
+            for w in record.get("windows") or ()),
+        timezone=record.get("timezone") or "UTC",
+    )
