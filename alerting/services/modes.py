@@ -23,8 +23,10 @@ from ..engine.errors import ValidationError
 from ..engine.timeparse import isoformat_z
 from ..extensions import db
 from ..models import AlertRule, Counter, Mode, ModeChange, ModeSettings, utcnow
+from ..schemas import responses as schemas
 from ..schemas.common import validate
 from ..schemas.modes import ModeList, ModeScheduleBody, ModeSet
+from ..schemas.serialize import serializer
 from . import audit
 
 SETTINGS_ROW = 1
@@ -151,9 +153,7 @@ def history(limit: int = 50, offset: int = 0) -> tuple[list[ModeChange], int]:
     return list(rows), total
 
 
-def change_json(change: ModeChange) -> dict[str, Any]:
-    return {"id": change.id, "at": isoformat_z(change.at), "mode": change.mode,
-            "previous": change.previous, "source": change.source, "actor": change.actor}
+change_json = serializer(schemas.ModeChange)
 
 
 # --- the list of modes ------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from ..models import Alert, AlertRule, Detection, Event, utcnow
 from ..schemas.queries import parse_rule_query
 from ..services import rule_test, rules
 from ..services.events import recent_events
+from ..services.modes import mode_names
 from . import bp
 from .forms import (
     RuleForm,
@@ -187,6 +188,7 @@ def _choices(form: RuleForm) -> dict[str, Any]:
         field = form[name]
         values = _dedupe([*seen[name], *(field.data or [])])
         field.choices = [choice(v) for v in values]
+    form.modes.choices = [choice(v) for v in _dedupe([*mode_names(), *(form.modes.data or [])])]
     return {"dedup_variables": " ".join("{" + name + "}" for name in DEDUP_VARIABLES),
             "condition_fields": CONDITION_FIELDS}
 
@@ -293,6 +295,7 @@ def rule_payload(form: RuleForm) -> tuple[dict[str, Any], list[int]]:
         "dedup_key_template": form.dedup_key_template.data or None,
         "channels": list(form.channels.data or []),
         "targets": targets if any(targets.values()) else None,
+        "modes": list(form.modes.data or []) or None,
     }
     cooldown = number_or_text(form.cooldown_seconds.data)
     if cooldown is not None:
@@ -332,6 +335,7 @@ def form_data(rule: AlertRule) -> dict[str, Any]:
         "email_recipients": ", ".join(targets.get("email_recipients") or []),
         "webhook_url": targets.get("webhook_url") or "",
         "push_urls": "\n".join(targets.get("push_urls") or []),
+        "modes": list(rule.modes or []),
     }
 
 
@@ -360,7 +364,7 @@ def rule_locator(form: RuleForm, rows: list[int]):
             return None
         if head in ("name", "description", "enabled", "severity", "risk_threshold",
                     "object_types", "camera_ids", "zone_ids", "min_confidence",
-                    "dedup_key_template", "cooldown_seconds", "channels"):
+                    "dedup_key_template", "cooldown_seconds", "channels", "modes"):
             return form[head]
         return None
 
