@@ -6,9 +6,9 @@ through these functions, so "the mode at an event's time" means one thing everyw
 The history is the ordered list of recorded changes; the mode at `t` is the one the last
 change at or before `t` set (the default before any). A mode schedule is a list of weekly
 windows ("night from 23:00 to 06:30" on some days) in one timezone. At a window's start the
-mode becomes the window's mode; at its end it goes back to the mode that was current just
-before the window began, but only if it is still the window's mode (a person who changed
-the mode meanwhile keeps their choice). A window's boundaries are wall-clock times: a time
+mode becomes the window's mode; at its end it goes back to the mode the start replaced, but
+only if it is still the window's mode (a person who changed the mode meanwhile keeps their
+choice; a window that found its mode already current changes nothing at its end). A window's boundaries are wall-clock times: a time
 the clock skips (spring forward) happens when the clock jumps past it, a time it repeats
 (fall back) the first time. `start == end` is the whole day, like rule schedules.
 """
@@ -175,6 +175,12 @@ class ModeTimeline:
         position = bisect_right(self._keys, key) if inclusive else bisect_left(self._keys, key)
         return self._changes[position - 1] if position else None
 
+    def changes_at(self, when: datetime) -> list[ModeChange]:
+        """The changes at exactly `when`, in order."""
+        when = _utc(when)
+        return self._changes[bisect_left(self._keys, (when, -1)):
+                             bisect_right(self._keys, (when, self._seq))]
+
     def mode_at(self, when: datetime) -> str:
         """The mode current at `when`: the last change at or before it, else the default."""
         change = self.last_before(when)
@@ -197,8 +203,7 @@ def scheduled_changes(history: Sequence[ModeChange] | ModeTimeline, schedule: Mo
         else:
             if current != window.mode:
                 continue  # changed during the window: the person's choice stays
-            before = timeline.last_before(boundary.began, inclusive=False)
-            target = before.mode if before is not None else timeline.default
+            target = _before_window(timeline, boundary.began, window.mode)
         if target == current:
             continue
         change = ModeChange(boundary.at, target, current, "schedule",
@@ -206,6 +211,15 @@ def scheduled_changes(history: Sequence[ModeChange] | ModeTimeline, schedule: Mo
         timeline.add(change)
         made.append(change)
     return made
+
+
+def _before_window(timeline: ModeTimeline, began: datetime, mode: str) -> str:
+    """The mode the window's start replaced: the `previous` of the schedule's change to
+    `mode` at `began`; without one (it was already current then) the mode at `began`."""
+    for change in reversed(timeline.changes_at(began)):
+        if change.source == "schedule" and change.mode == mode:
+            return change.previous or timeline.default
+    return timeline.mode_at(began)
 
 
 def mode_at(when: datetime, history: Sequence[ModeChange] | ModeTimeline,
