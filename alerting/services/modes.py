@@ -277,16 +277,16 @@ def apply_schedule(now: datetime | None = None) -> list[ModeChange]:
             db.session.add(entry)
             made.append(entry)
     row.applied_through = now
-    if made:
-        _bump()
-        db.session.flush()
-        for entry in made:
-            audit.record("schedule", "mode_set", "mode", entry.id,
-                         {"mode": entry.mode, "previous": entry.previous, "source": "schedule",
-                          "at": isoformat_z(entry.at)})
     try:
+        if made:
+            _bump()
+            db.session.flush()
+            for entry in made:
+                audit.record("schedule", "mode_set", "mode", entry.id,
+                             {"mode": entry.mode, "previous": entry.previous,
+                              "source": "schedule", "at": isoformat_z(entry.at)})
         db.session.commit()
-    except IntegrityError:  # another worker recorded them first
+    except IntegrityError:  # another worker (SQLite: no row lock) recorded them first
         db.session.rollback()
         return []
     return made
