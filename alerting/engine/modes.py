@@ -8,9 +8,10 @@ change at or before `t` set (the default before any). A mode schedule is a list 
 windows ("night from 23:00 to 06:30" on some days) in one timezone. At a window's start the
 mode becomes the window's mode; at its end it goes back to the mode the start replaced, but
 only if it is still the window's mode (a person who changed the mode meanwhile keeps their
-choice; a window that found its mode already current changes nothing at its end). A window's boundaries are wall-clock times: a time
-the clock skips (spring forward) happens when the clock jumps past it, a time it repeats
-(fall back) the first time. `start == end` is the whole day, like rule schedules.
+choice; a window that found its mode already current changes nothing at its end). A
+window's boundaries are wall-clock times: a time the clock skips (spring forward) happens
+when the clock jumps past it, a time it repeats (fall back) the first time. `start == end`
+is the whole day, like rule schedules.
 """
 
 from __future__ import annotations

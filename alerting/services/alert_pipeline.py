@@ -41,10 +41,10 @@ from ..models import (
 )
 from ..storage import insert_returning_ids, write_transaction
 from .events import DETECTION_COLUMNS, EVENT_COLUMNS
+from .modes import mode_clock
 from .notification_settings import ROW_ID as SETTINGS_ROW
 from .notification_settings import defaults
 from .notification_targets import Defaults, rule_targets, targets_for
-from .modes import mode_clock
 from .rules import rule_record
 
 log = logging.getLogger(__name__)

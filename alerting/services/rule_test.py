@@ -10,8 +10,8 @@ from ..engine.cooldown import CooldownLedger
 from ..engine.rule_eval import match_event
 from ..engine.timeparse import isoformat_z
 from ..engine.types import rule_from_record
-from ..schemas.rules import parse_rule_test
 from ..extensions import db
+from ..schemas.rules import parse_rule_test
 from .events import engine_event, events_by_ids, recent_events
 from .modes import mode_clock
 from .rules import get_rule, rule_record

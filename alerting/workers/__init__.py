@@ -1,5 +1,5 @@
-"""The background loops an app runs (matcher, dispatcher, mode scheduler), each a SupervisedLoop, and their
-state for /api/health."""
+"""The background loops an app runs (matcher, dispatcher, mode scheduler), each a
+SupervisedLoop, and their state for /api/health."""
 
 from __future__ import annotations
 

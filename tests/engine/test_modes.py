@@ -85,7 +85,8 @@ def test_only_the_listed_days_and_an_all_day_window_runs_through():
     away = ModeSchedule((ModeWindow("away", ("sat", "sun"), time(0), time(0)),), "UTC")
     made = scheduled_changes([], away, utc(2026, 1, 5), utc(2026, 1, 13))
     # Saturday and Sunday merge into one window: no change at Sunday's midnight.
-    assert [(c.at, c.mode) for c in made] == [(utc(2026, 1, 10), "away"), (utc(2026, 1, 12), "home")]
+    assert [(c.at, c.mode) for c in made] == [(utc(2026, 1, 10), "away"),
+                                              (utc(2026, 1, 12), "home")]
 
 
 def test_mode_at_reads_the_schedule_after_the_time_it_was_applied_through():
@@ -109,8 +110,10 @@ def test_a_skipped_time_happens_when_the_clock_jumps_past_it():
 
 
 def test_a_repeated_time_happens_the_first_time():
-    assert wall_instant(date(2026, 10, 25), time(2, 30), "Europe/Berlin") == utc(2026, 10, 25, 0, 30)
-    assert wall_instant(date(2026, 11, 1), time(1, 30), "America/New_York") == utc(2026, 11, 1, 5, 30)
+    berlin = wall_instant(date(2026, 10, 25), time(2, 30), "Europe/Berlin")
+    assert berlin == utc(2026, 10, 25, 0, 30)
+    new_york = wall_instant(date(2026, 11, 1), time(1, 30), "America/New_York")
+    assert new_york == utc(2026, 11, 1, 5, 30)
 
 
 def test_the_night_window_follows_the_wall_clock_across_both_changes():
@@ -123,8 +126,10 @@ def test_the_night_window_follows_the_wall_clock_across_both_changes():
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney"]
 # Hours 1 and 2 hold the repeated hour of these zones' autumn change, where a weekly
 # window's wall-clock test (in_schedule) itself reads the same hour twice.
-SAFE_TIMES = st.builds(time, st.sampled_from([0, *range(3, 24)]), st.sampled_from([0, 15, 30, 45]))
-DAY_SETS = st.sets(st.sampled_from(DAYS), min_size=1).map(lambda s: tuple(d for d in DAYS if d in s))
+SAFE_TIMES = st.builds(time, st.sampled_from([0, *range(3, 24)]),
+                       st.sampled_from([0, 15, 30, 45]))
+DAY_SETS = st.sets(st.sampled_from(DAYS), min_size=1).map(
+    lambda s: tuple(d for d in DAYS if d in s))
 # Around the 2026 changes of the zones above.
 STARTS = st.sampled_from([utc(2026, 3, 5), utc(2026, 3, 25), utc(2026, 4, 1), utc(2026, 9, 30),
                           utc(2026, 10, 22), utc(2026, 10, 29), utc(2026, 6, 1)])
@@ -163,7 +168,8 @@ def test_catching_up_in_pieces_records_what_one_catch_up_would(changes, cuts, or
     changes are given, the schedule records the same changes and the mode at every time is
     the same."""
     origin = utc(2026, 3, 23)
-    history = [ModeChange(origin + timedelta(minutes=m), mode, source="user") for m, mode in changes]
+    history = [ModeChange(origin + timedelta(minutes=m), mode, source="user")
+               for m, mode in changes]
     shuffled = list(history)
     order.shuffle(shuffled)
     schedule = ModeSchedule((ModeWindow("night", days, start, end),), zone)
