@@ -8,9 +8,9 @@ from typing import ClassVar
 from pydantic import Field, field_validator
 
 from ..engine.vocabulary import DAYS
-from .common import Body, TimeOfDay, Timezone, item_list, refuse
+from .common import Body, TimeOfDay, Timezone, item_list
 from .queries import Page
-from .rules import MAX_MODES, Days, ModeName
+from .rules import MAX_MODES, Days, ModeName, week_order
 
 MAX_WINDOWS = 50
 class ModeSet(Body):
@@ -40,11 +40,7 @@ class ModeWindowBody(Body):
     @field_validator("days", mode="after")
     @classmethod
     def _week_order(cls, days: list[str] | None) -> list[str]:
-        if days is None:
-            return list(DAYS)
-        if not days:
-            raise refuse("must list at least one day")
-        return [day for day in DAYS if day in days]
+        return week_order(days)
 
 
 class ModeScheduleBody(Body):

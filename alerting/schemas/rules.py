@@ -108,6 +108,15 @@ Day = Annotated[str, BeforeValidator(_day), WithJsonSchema(
 Days = item_list(Day, max_items=7 * 4, what="a list of days")
 
 
+def week_order(days: list[str] | None) -> list[str]:
+    """Days in week order, each once; null means every day, none at all is refused."""
+    if days is None:
+        return list(DAYS)
+    if not days:
+        raise refuse("must list at least one day")
+    return [day for day in DAYS if day in days]
+
+
 def _dedup_template(value: Any) -> str | None:
     if value is None:
         return None
@@ -155,11 +164,7 @@ class Schedule(Body):
     @field_validator("days", mode="after")
     @classmethod
     def _week_order(cls, days: list[str] | None) -> list[str]:
-        if days is None:
-            return list(DAYS)
-        if not days:
-            raise refuse("must list at least one day")
-        return [day for day in DAYS if day in days]  # week order, each once
+        return week_order(days)
 
     @field_validator("start_time", "end_time", mode="after")
     @classmethod

@@ -4,7 +4,6 @@ schedule at its scheduled time, once, even with two processes catching up at onc
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -14,17 +13,11 @@ from alerting.extensions import db
 from alerting.models import ModeChange, ModeSettings, utcnow
 from alerting.services import modes
 from alerting.workers.mode_schedule_loop import ModeScheduler
+from tests.support.server import wait_for
 
 NIGHT = {"timezone": "UTC", "windows": [
     {"mode": "night", "start_time": "23:00", "end_time": "06:30"},
     {"mode": "away", "days": ["sat", "sun"], "start_time": "10:00", "end_time": "16:00"}]}
-
-
-def wait(condition, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return condition()
 
 
 def scheduled(start, end):
@@ -71,9 +64,9 @@ def test_the_loop_catches_up_after_downtime_then_waits_for_the_next_boundary(
     down_since(app, client, admin_headers, since)
     [loop] = workers.launch(app, ["modes"])
     try:
-        assert wait(lambda: client.get("/api/mode/schedule", headers=admin_headers)
-                    .json["applied_through"] > since.isoformat())
-        assert wait(lambda: len(history(app)) >= 7)
+        wait_for(lambda: client.get("/api/mode/schedule", headers=admin_headers)
+                 .json["applied_through"] > since.isoformat())
+        wait_for(lambda: len(history(app)) >= 7)
         recorded = history(app)
         through = client.get("/api/mode/schedule", headers=admin_headers).json["applied_through"]
         expected = [(at, mode, "schedule") for at, mode in scheduled(since, utcnow())
