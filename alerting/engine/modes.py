@@ -75,6 +75,11 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _aware(value: datetime) -> datetime:
+    """Naive means UTC; aware ones compare by their instant whatever their zone."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 def wall_instant(day: date, at: time, tz_name: str) -> datetime:
     """The UTC instant the wall clock of `tz_name` shows `day` `at`: the first one when the
     time repeats, the moment the clock jumps past it when the time is skipped."""
@@ -147,22 +152,20 @@ def boundaries(schedule: ModeSchedule, after: datetime, until: datetime) -> list
 class ModeTimeline:
     """The changes in time order (ties keep their order), answering the mode at a time."""
 
-    __slots__ = ("_keys", "_changes", "default", "_seq")
+    __slots__ = ("_ats", "_changes", "default")
 
     def __init__(self, changes: Iterable[ModeChange] = (), default: str = DEFAULT_MODE) -> None:
         self.default = default
-        self._keys: list[tuple[datetime, int]] = []
+        self._ats: list[datetime] = []
         self._changes: list[ModeChange] = []
-        self._seq = 0
         for change in changes:
             self.add(change)
 
     def add(self, change: ModeChange) -> None:
         """Insert a change after every change at or before its time."""
-        key = (_utc(change.at), self._seq)
-        self._seq += 1
-        position = bisect_right(self._keys, key)
-        self._keys.insert(position, key)
+        at = _aware(change.at)
+        position = bisect_right(self._ats, at)
+        self._ats.insert(position, at)
         self._changes.insert(position, change)
 
     @property
@@ -171,21 +174,21 @@ class ModeTimeline:
 
     def last_before(self, when: datetime, *, inclusive: bool = True) -> ModeChange | None:
         """The last change at (or, not inclusive, strictly before) `when`."""
-        when = _utc(when)
-        key = (when, self._seq) if inclusive else (when, -1)
-        position = bisect_right(self._keys, key) if inclusive else bisect_left(self._keys, key)
+        when = _aware(when)
+        position = (bisect_right if inclusive else bisect_left)(self._ats, when)
         return self._changes[position - 1] if position else None
 
     def changes_at(self, when: datetime) -> list[ModeChange]:
         """The changes at exactly `when`, in order."""
-        when = _utc(when)
-        return self._changes[bisect_left(self._keys, (when, -1)):
-                             bisect_right(self._keys, (when, self._seq))]
+        when = _aware(when)
+        return self._changes[bisect_left(self._ats, when):bisect_right(self._ats, when)]
 
     def mode_at(self, when: datetime) -> str:
         """The mode current at `when`: the last change at or before it, else the default."""
-        change = self.last_before(when)
-        return change.mode if change is not None else self.default
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        position = bisect_right(self._ats, when)
+        return self._changes[position - 1].mode if position else self.default
 
 
 def scheduled_changes(history: Sequence[ModeChange] | ModeTimeline, schedule: ModeSchedule,
