@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from .schedule import day_index, zone
+from .vocabulary import DAYS
 
 DEFAULT_MODES = ("home", "away", "night", "vacation", "disarmed")
 DEFAULT_MODE = "home"
@@ -253,7 +254,7 @@ def schedule_from_record(record: dict | None) -> ModeSchedule:
         return ModeSchedule()
     return ModeSchedule(
         windows=tuple(
-            ModeWindow(mode=w["mode"], days=tuple(w["days"]),
+            ModeWindow(mode=w["mode"], days=tuple(w.get("days") or DAYS),
                        start_time=time.fromisoformat(w["start_time"]),
                        end_time=time.fromisoformat(w["end_time"]))
             for w in record.get("windows") or ()),

@@ -315,9 +315,11 @@ class ModeClock:
         if start is None or not self.schedule.windows or when <= start:
             return self.recorded.mode_at(when)
         ahead, until = self._ahead, self._ahead_until
-        if ahead is None or until is None or when > until:
-            # Far-future times (a skewed clock) are read at most a day past now.
-            until = min(max(when, utcnow()), utcnow() + timedelta(days=1)) + DERIVE_AHEAD
+        now = utcnow()
+        # A far-future time (a detector's skewed clock) is read at most a day past now.
+        probe = min(when, now + timedelta(days=1))
+        if ahead is None or until is None or probe > until:
+            until = max(probe, now) + DERIVE_AHEAD
             extra = engine.scheduled_changes(self.recorded, self.schedule, start, until)
             ahead = engine.ModeTimeline([*self.recorded.changes, *extra])
             with self._lock:

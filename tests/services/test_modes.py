@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from alerting.engine import modes as engine_modes
 from alerting.engine.errors import ValidationError
 from alerting.engine.timeparse import isoformat_z
 from alerting.extensions import db
@@ -166,3 +167,42 @@ def test_a_mode_change_reaches_the_matchers_cache(app, admin_headers):
             select(Alert).where(Alert.rule_id == rule["id"]))}
     assert fired == {second["id"]}
     assert first["id"] not in fired
+
+
+def _window_around(now, mode="night"):
+    """A window of every day from an hour before `now` to an hour after it (UTC)."""
+    return {"mode": mode, "start_time": (now - timedelta(hours=1)).strftime("%H:%M"),
+            "end_time": (now + timedelta(hours=1)).strftime("%H:%M")}
+
+
+def test_the_clock_works_out_the_schedule_past_the_time_it_was_applied_through():
+    now = utcnow()
+    schedule = engine_modes.schedule_from_record({"timezone": "UTC",
+                                                  "windows": [_window_around(now)]})
+    clock = modes.ModeClock([], schedule, now - timedelta(hours=2))
+    assert clock.mode_at(now - timedelta(hours=2)) == "home"
+    assert clock.mode_at(now) == "night"
+    assert clock.mode_at(now + timedelta(hours=2)) == "home"
+    assert clock.mode_at(now + timedelta(days=4000)) in ("home", "night")  # no year-long walk
+    assert modes.ModeClock([], schedule, None).mode_at(now) == "home"  # never applied: history
+
+
+def test_an_event_just_after_a_window_began_is_matched_before_the_worker_records_it(
+        app, admin_headers):
+    client = app.test_client()
+    rule = create_rule(client, admin_headers, modes=["night"])
+    now = utcnow()
+    assert client.put("/api/mode/schedule", headers=admin_headers, json={
+        "timezone": "UTC", "windows": [_window_around(now)]}).status_code == 200
+    # The worker last ran two hours ago (before the window began) and has not run since.
+    with app.app_context():
+        db.session.get(ModeSettings, modes.SETTINGS_ROW).applied_through = \
+            now - timedelta(hours=2)
+        db.session.commit()
+    event = post_event(client, admin_headers, started_at=isoformat_z(now))
+    run_matcher(app)
+    with app.app_context():
+        assert db.session.scalars(select(ModeChange)).all() == []
+        fired = [a.event_id for a in db.session.scalars(
+            select(Alert).where(Alert.rule_id == rule["id"]))]
+    assert fired == [event["id"]]
