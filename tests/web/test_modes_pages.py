@@ -9,7 +9,8 @@ import pytest
 
 from alerting.engine.modes import DEFAULT_MODES
 from alerting.services import modes
-from tests.support.app import ADMIN_PASSWORD
+from tests.support.app import ADMIN_PASSWORD, make_key
+from tests.support.factories import create_rule
 from tests.support.web import PAGES
 
 HX = {"HX-Request": "true"}
@@ -136,3 +137,10 @@ def test_the_rule_form_offers_the_modes_as_checkboxes(app, client, token):
     edit = client.get(f"/rules/{rule_id}/edit").get_data(as_text=True)
     assert re.search(r'name="modes" value="away"\s+id="[^"]+"\s+checked', edit)
     assert not re.search(r'name="modes" value="home"\s+id="[^"]+"\s+checked', edit)
+
+
+def test_the_rule_list_says_in_which_modes_a_rule_fires(client, token):
+    headers = {"x-access-token": make_key(client.application)}
+    create_rule(client, headers, modes=["away", "night"])
+    html = client.get("/rules").get_data(as_text=True)
+    assert '<span class="rule-modes">in away, night mode</span>' in html
