@@ -119,7 +119,7 @@ def _configure_logging(app: Flask) -> None:
 
 def bootstrap(app: Flask) -> None:
     """First start: the admin user, and the bootstrap API key when configured."""
-    from .services import keys, notification_settings, users
+    from .services import keys, modes, notification_settings, users
 
     with app.app_context():
         if not inspect(db.engine).has_table("users"):
@@ -139,6 +139,7 @@ def bootstrap(app: Flask) -> None:
         row = notification_settings.get_row()
         for problem in notification_settings.check_stored(row):
             log.warning(problem)
+        modes.ensure_seeded()  # the default arming modes and the mode settings row
         if app.config["BOOTSTRAP_API_KEY"]:
             try:
                 keys.ensure_bootstrap_key(app.config["BOOTSTRAP_API_KEY"])

@@ -136,6 +136,7 @@ class AlertRule(db.Model):
     # Who made it: None for a rule of this API, "videodb" for a VideoDB RTStream alert.
     origin: Mapped[str | None] = mapped_column(String(20))
     mute_timings: Mapped[list[str] | None] = mapped_column(JSON)  # names of MuteTiming rows
+    modes: Mapped[list[str] | None] = mapped_column(JSON)  # arming modes; None: any
 
     alerts: WriteOnlyMapped[Alert] = relationship(back_populates="rule", passive_deletes=True)
 
@@ -381,6 +382,46 @@ class NotificationSettings(db.Model):
     push_urls_encrypted: Mapped[str | None] = mapped_column(Text)
     # {channel: [mute timing names]}: a channel is not sent to inside its mute timings.
     channel_mute_timings: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Mode(db.Model):
+    """An arming mode's name, in the order the pages list them (services/modes.py)."""
+
+    __tablename__ = "modes"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ModeChange(db.Model):
+    """One change of the arming mode: the current mode is the latest one's (by `at`, `id`).
+
+    `scheduled_key` is set for the schedule's changes (their time), so that two workers
+    catching up at once cannot record one twice."""
+
+    __tablename__ = "mode_changes"
+    __table_args__ = (Index("ix_mode_changes_at_id", "at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mode: Mapped[str] = mapped_column(String(40))
+    previous: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str | None] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    scheduled_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+
+
+class ModeSettings(db.Model):
+    """The one row of mode settings: the weekly mode schedule and the time the schedule
+    worker has recorded its changes up to."""
+
+    __tablename__ = "mode_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    applied_through: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -127,10 +127,11 @@ class RuleIndex:
         return [c.rule for c in dict.fromkeys(self._candidates(EventView(event)))]
 
     def match_all(
-        self, event: Event, *, at: datetime | None = None, default_timezone: str = "UTC"
+        self, event: Event, *, at: datetime | None = None, default_timezone: str = "UTC",
+        mode: str | None = None,
     ) -> list[Verdict]:
-        """Verdicts of the rules that match the event, ordered by rule id."""
-        view = EventView(event, at)
+        """Verdicts of the rules that match the event (in arming `mode`), ordered by rule id."""
+        view = EventView(event, at, mode)
         return scan(self._candidates(view), view, default_timezone, check_camera=False)
 
 

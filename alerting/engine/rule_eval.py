@@ -35,7 +35,7 @@ class CompiledRule:
     __slots__ = (
         "rule", "id", "risk", "types", "cameras", "zones", "min_conf",
         "schedule", "conditions", "needs_detection", "criteria", "dedup",
-        "risk_floor", "conf_floor", "single_type", "other_types",
+        "risk_floor", "conf_floor", "single_type", "other_types", "modes",
     )
 
     def __init__(self, rule: Rule) -> None:
@@ -55,6 +55,7 @@ class CompiledRule:
         self.conditions: tuple[Predicate, ...] | None = (
             tuple(compile_condition(c) for c in rule.conditions) if rule.conditions else None
         )
+        self.modes = frozenset(rule.modes) if rule.modes else None
         self.needs_detection = (
             self.types is not None or self.zones is not None or self.min_conf is not None
         )
@@ -80,6 +81,8 @@ class CompiledRule:
             criteria.append("min_confidence")
         if self.schedule is not None:
             criteria.append("schedule")
+        if self.modes is not None:
+            criteria.append("mode")
         if self.conditions is not None:
             criteria.append("conditions")
         # Same order as MATCH_CONDITIONS.
@@ -129,11 +132,15 @@ Clock = tuple[int, int, datetime]
 class EventView:
     """An event prepared once for matching against many rules."""
 
-    __slots__ = ("event", "when", "dets", "by_type", "types", "clocks", "time_vars", "_fields")
+    __slots__ = ("event", "when", "mode", "dets", "by_type", "types", "clocks", "time_vars",
+                 "_fields")
 
-    def __init__(self, event: Event, when: datetime | None = None) -> None:
+    def __init__(self, event: Event, when: datetime | None = None,
+                 mode: str | None = None) -> None:
         self.event = event
         self.when = when if when is not None else event.started_at
+        # The arming mode at `when` (engine/modes.py); None: unknown, rules' modes not checked.
+        self.mode = mode
         dets: list[_Det] = []
         by_type: dict[str, list[_Det]] = {}
         for d in event.detections:
@@ -244,6 +251,10 @@ def scan(
                 if misses is not None:
                     misses.append("schedule")
                 continue
+        if c.modes is not None and view.mode is not None and view.mode not in c.modes:
+            if misses is not None:
+                misses.append("mode")
+            continue
         if c.conditions is not None:
             get = view.field
             holds = True
@@ -307,6 +318,8 @@ def _explain(c: CompiledRule, view: EventView, default_timezone: str) -> Verdict
     if c.schedule is not None:
         clock = view.clock(c.schedule.timezone or default_timezone)
         held["schedule"] = c.schedule.contains(clock[0], clock[1])
+    if c.modes is not None:
+        held["mode"] = view.mode is None or view.mode in c.modes
     if c.conditions is not None:
         get = view.field
         held["conditions"] = all(p(get) for p in c.conditions)
@@ -340,9 +353,11 @@ def match_event(
     at: datetime | None = None,
     default_timezone: str = "UTC",
     explain: bool = True,
+    mode: str | None = None,
 ) -> Verdict:
-    """Match one rule against one event; `at` overrides the time the schedule reads.
+    """Match one rule against one event; `at` overrides the time the schedule reads, `mode`
+    is the arming mode at that time (None: the rule's modes are not checked).
 
     `enabled` is not checked here, so a disabled rule can still be tested.
     """
-    return verdict_for(compile_rule(rule), EventView(event, at), default_timezone, explain)
+    return verdict_for(compile_rule(rule), EventView(event, at, mode), default_timezone, explain)

@@ -76,6 +76,7 @@ class Rule:
     dedup_key_template: str | None = None
     cooldown_seconds: int = 300
     channels: tuple[str, ...] = field(default_factory=tuple)
+    modes: tuple[str, ...] | None = None  # arming modes it may fire in; None: any
 
 
 def _as_time(value: object) -> time:
@@ -120,4 +121,5 @@ def rule_from_record(record: Mapping[str, Any]) -> Rule:
         dedup_key_template=record.get("dedup_key_template"),
         cooldown_seconds=DEFAULT_COOLDOWN_SECONDS if cooldown is None else int(cooldown),
         channels=tuple(record.get("channels") or ()),
+        modes=_freeze(record.get("modes") or None),
     )

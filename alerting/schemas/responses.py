@@ -86,6 +86,7 @@ class Rule(Out):
     updated_at: datetime
     targets: Targets | None
     mute_timings: list[str] | None
+    modes: list[str] | None
 
 
 RuleList = listing_model("RuleList", "rules", Rule)
@@ -110,6 +111,7 @@ class Verdict(Out):
     silenced_by: SilencedBy | None
     dedup_key: str | None
     started_at: datetime
+    mode: str = Field(description="The arming mode at the time the rule was tested at")
 
 
 class RuleTestResult(TypedDict):
@@ -458,3 +460,44 @@ class VideoDBAlertState(Out):
 
 class WebSocketUrl(Out):
     websocket_url: str
+
+
+# --- arming modes -----------------------------------------------------------------------------
+
+class CurrentMode(Out):
+    mode: str
+    since: datetime | None = Field(description="When it became current; null: never changed")
+    source: str | None = Field(description="user, key, schedule or mqtt; null: the default")
+    changed_by: str | None
+    previous: str | None
+    modes: list[str]
+
+
+class ModeNames(Out):
+    modes: list[str]
+
+
+class ModeWindow(Out):
+    mode: str
+    days: list[Literal[DAYS]]  # type: ignore[valid-type]
+    start_time: str
+    end_time: str
+
+
+class ModeSchedule(Out):
+    timezone: str
+    windows: list[ModeWindow]
+    applied_through: datetime | None = Field(
+        description="The schedule's changes are recorded up to this time")
+
+
+class ModeChange(Out):
+    id: int
+    at: datetime
+    mode: str
+    previous: str | None
+    source: str
+    actor: str | None
+
+
+ModeHistory = listing_model("ModeHistory", "changes", ModeChange)

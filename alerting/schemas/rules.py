@@ -10,7 +10,14 @@ import re
 import string
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from ..engine.regex import regex_problem
 from ..engine.vocabulary import (
@@ -77,9 +84,41 @@ def _day(value: Any) -> str:
     raise refuse("must be a day of the week (sun..sat)")
 
 
+MODE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+_MODE_RE = re.compile(MODE_NAME_PATTERN)
+MAX_MODES = 20
+
+
+def mode_name(value: Any) -> str:
+    """An arming mode's name: 1 to 40 of a-z, 0-9, _ and -, starting with a letter or digit;
+    any case in, lower case out. Whether the mode exists is the service's check."""
+    if isinstance(value, str):
+        name = value.strip().lower()
+        if _MODE_RE.match(name):
+            return name
+    raise refuse("must be a mode name: 1 to 40 of a-z, 0-9, _ and -")
+
+
+ModeName = Annotated[str, BeforeValidator(mode_name), WithJsonSchema(
+    {"type": "string", "pattern": MODE_NAME_PATTERN, "description": "any case"})]
+ModeNames = Annotated[
+    item_list(ModeName, max_items=MAX_MODES, what="a list of mode names or null",
+              unique=lambda x: x) | None,
+    AfterValidator(lambda v: v or None)]
+"""The arming modes a rule may fire in; null or an empty list: any mode."""
+
 Day = checked(_day, {"type": "string", "enum": [*DAYS, *DAY_NAMES],
                      "description": "any case"})
 Days = item_list(Day, max_items=7 * 4, what="a list of days")
+
+
+def week_order(days: list[str] | None) -> list[str]:
+    """Days in week order, each once; null means every day, none at all is refused."""
+    if days is None:
+        return list(DAYS)
+    if not days:
+        raise refuse("must list at least one day")
+    return [day for day in DAYS if day in days]
 
 
 def _dedup_template(value: Any) -> str | None:
@@ -125,11 +164,7 @@ class Schedule(Body):
     @field_validator("days", mode="after")
     @classmethod
     def _week_order(cls, days: list[str] | None) -> list[str]:
-        if days is None:
-            return list(DAYS)
-        if not days:
-            raise refuse("must list at least one day")
-        return [day for day in DAYS if day in days]  # week order, each once
+        return week_order(days)
 
     @field_validator("start_time", "end_time", mode="after")
     @classmethod
@@ -273,6 +308,7 @@ class RuleUpdate(Body):
     channels: Channels = None
     targets: Targets | None = None
     mute_timings: MuteTimingNames | None = None  # names; services/rules checks they exist
+    modes: ModeNames = None
 
     @field_validator("mute_timings", mode="after")
     @classmethod

@@ -44,6 +44,7 @@ from ..models import (
 from ..storage import insert_returning_ids, write_transaction
 from .events import DETECTION_COLUMNS, EVENT_COLUMNS
 from .mute_timings import engine_mute_timings
+from .modes import mode_clock
 from .notification_settings import ROW_ID as SETTINGS_ROW
 from .notification_settings import defaults
 from .notification_targets import Defaults, rule_targets, targets_for
@@ -163,12 +164,14 @@ class RuleCache:
         self.prune_at = LEDGER_PRUNE_AT
         self.lock = threading.Lock()
         self.quiet = QuietCache()
+        self.mode_at: Any = None  # the arming mode at a time (services/modes.py)
 
     def refresh(self, conn: Connection) -> None:
         """Rebuild when any rule was added, changed or removed; forget the defaults when the
         settings changed (one cheap query per batch)."""
         version, settings, silences = conn.execute(_VERSIONS).one()
         self.quiet.refresh(silences, settings)
+        self.mode_at = mode_clock(conn)
         if settings != self.settings_version:
             self._defaults = None
             self.settings_version = settings
@@ -467,8 +470,8 @@ def _verdicts(cache: RuleCache, events: list[EngineEvent], timezone: str) -> lis
     verdicts = []
     for event in events:
         with _pinned_on(event.id):
-            verdicts.extend((event, verdict) for verdict
-                            in cache.index.match_all(event, default_timezone=timezone))
+            verdicts.extend((event, verdict) for verdict in cache.index.match_all(
+                event, default_timezone=timezone, mode=cache.mode_at(event.started_at)))
     return verdicts
 
 

@@ -12,9 +12,11 @@ from ..engine.dedup import dedup_zone
 from ..engine.rule_eval import match_event
 from ..engine.timeparse import isoformat_z
 from ..engine.types import rule_from_record
+from ..extensions import db
 from ..schemas.rules import parse_rule_test
 from .alert_pipeline import QuietCache, quieted
 from .events import engine_event, events_by_ids, recent_events
+from .modes import mode_clock
 from .rules import get_rule, rule_record
 
 
@@ -39,11 +41,15 @@ def run_rule_test(rule_id: str, payload: Any) -> dict[str, Any]:
     quiet.refresh(None, None)
     facts = {"severity": rule.severity, "mute_timings": tuple(rule_row.mute_timings or ())}
     channels = [(channel, None) for channel in rule.channels]
+    mode_at = mode_clock(db.session.connection())
     results = []
     would_fire = 0
     for row in rows:
         event = engine_event(row)
-        verdict = match_event(rule, event, at=options["test_time"], default_timezone=timezone)
+        # The arming mode at the time tested: the event's own, or test_time.
+        mode = mode_at(options["test_time"] or event.started_at)
+        verdict = match_event(rule, event, at=options["test_time"], default_timezone=timezone,
+                              mode=mode)
         suppressed = False
         silenced_by = None
         if verdict.matches:
@@ -67,6 +73,7 @@ def run_rule_test(rule_id: str, payload: Any) -> dict[str, Any]:
             "silenced_by": silenced_by,
             "dedup_key": verdict.dedup_key,
             "started_at": isoformat_z(row.started_at),
+            "mode": mode,
         })
     matched = sum(1 for r in results if r["matches"])
     body = {

@@ -15,6 +15,7 @@ from ..schemas.rules import RULE_FIELDS, parse_rule
 from ..schemas.serialize import serializer
 from . import audit
 from .mute_timings import check_names
+from .modes import check_modes
 from .notification_targets import seal_targets
 
 # The 17 fields of the API's AlertRuleResponse, in its order; `targets` is our extension.
@@ -22,7 +23,7 @@ RESPONSE_FIELDS = (
     "id", "name", "description", "enabled", "severity", "risk_threshold", "object_types",
     "camera_ids", "zone_ids", "min_confidence", "schedule", "conditions", "dedup_key_template",
     "cooldown_seconds", "channels", "created_at", "updated_at",
-)  # then our extensions: targets, mute_timings
+)  # then our extensions: `targets`, `mute_timings`, `modes` (arming modes)
 
 rule_json = serializer(schemas.Rule)
 
@@ -67,6 +68,7 @@ def create_rule(payload: Any, actor: str) -> AlertRule:
     """Validate and store a new rule (422 on bad input)."""
     values = parse_rule(payload)
     check_names(values["mute_timings"], "mute_timings")
+    check_modes(values["modes"])
     values["targets"], sealed = seal_targets(values["targets"])
     rule = AlertRule(**values, targets_sealed=sealed)
     db.session.add(rule)
@@ -81,6 +83,7 @@ def update_rule(rule_id: str, payload: Any, actor: str) -> AlertRule:
     rule = get_rule(rule_id)
     values = parse_rule(payload, partial=True)
     check_names(values.get("mute_timings"), "mute_timings")
+    check_modes(values.get("modes"))
     changed = {}
     if "targets" in values:
         # A URL given back as shown keeps its stored secret; a new secret is a change.

@@ -102,6 +102,7 @@ class RuleForm(FlaskForm):
     schedule_end = StringField("Until", default="00:00", render_kw={"type": "time"})
     schedule_timezone = StringField("Timezone", render_kw={
         "list": "timezones", "autocomplete": "off", "placeholder": "server default"})
+    modes = SelectMultipleField("Arming modes", choices=[])
     conditions = FieldList(FormField(ConditionForm), min_entries=1)
     dedup_key_template = StringField("Dedup key template", render_kw={
         "placeholder": "{rule_id}:{camera_id}", "autocomplete": "off", "spellcheck": "false"})

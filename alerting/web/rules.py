@@ -27,6 +27,7 @@ from ..schemas.queries import parse_rule_query
 from ..services import rule_test, rules
 from ..services.events import recent_events
 from ..services.mute_timings import list_mute_timings
+from ..services.modes import mode_names
 from . import bp
 from .forms import (
     RuleForm,
@@ -189,6 +190,7 @@ def _choices(form: RuleForm) -> dict[str, Any]:
         values = _dedupe([*seen[name], *(field.data or [])])
         field.choices = [choice(v) for v in values]
     form.mute_timings.choices = [choice(t["name"]) for t in list_mute_timings()]
+    form.modes.choices = [choice(v) for v in _dedupe([*mode_names(), *(form.modes.data or [])])]
     return {"dedup_variables": " ".join("{" + name + "}" for name in DEDUP_VARIABLES),
             "condition_fields": CONDITION_FIELDS}
 
@@ -296,6 +298,7 @@ def rule_payload(form: RuleForm) -> tuple[dict[str, Any], list[int]]:
         "channels": list(form.channels.data or []),
         "targets": targets if any(targets.values()) else None,
         "mute_timings": list(form.mute_timings.data or []) or None,
+        "modes": list(form.modes.data or []) or None,
     }
     cooldown = number_or_text(form.cooldown_seconds.data)
     if cooldown is not None:
@@ -336,6 +339,7 @@ def form_data(rule: AlertRule) -> dict[str, Any]:
         "email_recipients": ", ".join(targets.get("email_recipients") or []),
         "webhook_url": targets.get("webhook_url") or "",
         "push_urls": "\n".join(targets.get("push_urls") or []),
+        "modes": list(rule.modes or []),
     }
 
 
@@ -365,6 +369,7 @@ def rule_locator(form: RuleForm, rows: list[int]):
         if head in ("name", "description", "enabled", "severity", "risk_threshold",
                     "object_types", "camera_ids", "zone_ids", "min_confidence",
                     "dedup_key_template", "cooldown_seconds", "channels", "mute_timings"):
+                    "dedup_key_template", "cooldown_seconds", "channels", "modes"):
             return form[head]
         return None
 

@@ -79,6 +79,7 @@ ALL = dict(
     zone_ids=["driveway"],
     min_confidence=0.8,
     schedule={"days": ["mon"], "start": "09:00", "end": "17:00"},
+    modes=["away", "night"],
     conditions=[("labels", "contains", "night")],
 )
 
@@ -89,7 +90,7 @@ def test_all_criteria_together_reported_in_order():
         labels=["night"],
         detections=[{"object_type": "person", "confidence": 0.85, "zone_ids": ["driveway"]}],
     )
-    verdict = both(make_rule(**ALL), event)
+    verdict = both(make_rule(**ALL), event, mode="away")
     assert verdict.matches
     assert verdict.matched_conditions == list(MATCH_CONDITIONS)
 
@@ -101,7 +102,7 @@ def test_non_matching_event_lists_what_held_and_what_failed():
         labels=["night"],
         detections=[{"object_type": "person", "confidence": 0.85, "zone_ids": ["driveway"]}],
     )
-    verdict = both(make_rule(**ALL), event)
+    verdict = both(make_rule(**ALL), event, mode="home")
     assert not verdict.matches
     assert verdict.matched_conditions == [
         "object_type",
@@ -110,7 +111,7 @@ def test_non_matching_event_lists_what_held_and_what_failed():
         "schedule",
         "conditions",
     ]
-    assert verdict.failed_conditions == ["risk_threshold", "camera"]
+    assert verdict.failed_conditions == ["risk_threshold", "camera", "mode"]
     assert verdict.dedup_key is None
     assert verdict.detection is None
 

@@ -41,14 +41,14 @@ def errors_of(payload, *, partial=False):
 
 def test_rule_fields():
     assert len(RULE_FIELDS) == 16
-    assert RULE_FIELDS[14:] == ("targets", "mute_timings")  # our extensions after the spec's
-    assert set(SPEC_RULE) == set(RULE_FIELDS) - {"targets", "mute_timings"}
+    assert RULE_FIELDS[14:] == ("targets", "mute_timings", "modes")  # our extensions after the spec's
+    assert set(SPEC_RULE) == set(RULE_FIELDS) - {"targets", "mute_timings", "modes"}
 
 
 def test_spec_example_accepted_as_written():
     rule = parse_rule(json.loads(json.dumps(SPEC_RULE)))
     assert list(rule) == list(RULE_FIELDS)
-    expected = {**SPEC_RULE, "targets": None, "mute_timings": None}
+    expected = {**SPEC_RULE, "targets": None, "mute_timings": None, "modes": None}
     expected["schedule"] = {**SPEC_RULE["schedule"], "timezone": None}
     assert rule == expected
 
@@ -71,6 +71,7 @@ def test_create_defaults():
         "channels": [],
         "targets": None,
         "mute_timings": None,
+        "modes": None,
     }
 
 

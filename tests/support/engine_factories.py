@@ -57,7 +57,7 @@ def make_condition(field: str, op: str, value: Any) -> Condition:
 
 def make_rule(**kw: Any) -> Rule:
     """A rule with no filters (matches everything) unless told; list arguments become tuples."""
-    for name in ("object_types", "camera_ids", "zone_ids", "channels"):
+    for name in ("object_types", "camera_ids", "zone_ids", "channels", "modes"):
         if name in kw:
             kw[name] = _tuple(kw[name])
     if isinstance(kw.get("schedule"), dict):
