@@ -356,19 +356,30 @@ def dedupe(value: list[Any], key: Callable[[Any], Any] | bool | None) -> list[An
     return list(firsts.values())
 
 
-def item_list(item: Any, *, max_items: int, what: str,
+def item_list(item: Any, *, max_items: int, what: str, min_items: int = 0,
               unique: Callable[[Any], Any] | bool | None = None, empty: Any = ...) -> Any:
     """A list of `item`s (errors at `path.i`), at most max_items, repeats dropped by `unique`
-    (see dedupe). With `empty` given, null is allowed and null or [] means `empty`."""
+    (see dedupe), then at least min_items. With `empty` given, null is allowed and null or []
+    means `empty`."""
     kind = Annotated[list[item], Field(max_length=max_items),
                      Says({"list_type": f"must be {what}",
                            "too_long": f"must have at most {max_items} items"})]
     if empty is ...:
+        if min_items:
+            return Annotated[kind, AfterValidator(lambda v: _at_least(min_items, dedupe(v, unique)
+                                                                      if unique else v))]
         return Annotated[kind, AfterValidator(lambda v: dedupe(v, unique))] if unique else kind
     if unique is True and empty == []:  # the lists of an event: the fast path
         return Annotated[kind | None, AfterValidator(lambda v: list(dict.fromkeys(v)) if v else [])]
     return Annotated[kind | None, AfterValidator(
         lambda v: dedupe(v, unique) if v else ([] if empty == [] else empty))]
+
+
+def _at_least(count: int, items: list[Any]) -> list[Any]:
+    if len(items) < count:
+        raise refuse("must list at least one value" if count == 1
+                     else f"must list at least {count} values")
+    return items
 
 
 def null_means(default: Any, kind: Any) -> Any:

@@ -8,8 +8,8 @@ from typing import ClassVar
 from pydantic import Field, field_validator
 
 from ..engine.vocabulary import DAYS
-from .common import Body, TimeOfDay, Timezone, item_list
-from .queries import Page
+from .common import Body, TimeOfDay, Timezone, item_list, query_integer, validate
+from .queries import MAX_LIMIT, Page
 from .rules import MAX_MODES, Days, ModeName, week_order
 
 MAX_WINDOWS = 50
@@ -53,3 +53,15 @@ class ModeScheduleBody(Body):
 
 class ModeHistoryQuery(Page):
     """GET /api/mode/history: newest first, paged."""
+
+
+class ModeHistoryPage(Page):
+    """The Modes page's history: 25 changes a page."""
+
+    limit: query_integer(1, MAX_LIMIT) = 25
+
+
+def parse_history_page(args: object) -> tuple[int, int]:
+    """(limit, offset) of the Modes page's history."""
+    page = validate(ModeHistoryPage, args)
+    return page.limit, page.offset

@@ -12,6 +12,7 @@ from ..engine.silences import MATCHER_FIELDS, MATCHER_OPS, SILENCE_STATES
 from ..engine.vocabulary import DAYS
 from .common import (
     Body,
+    choice,
     DateTime,
     Flag,
     Query,
@@ -25,7 +26,7 @@ from .common import (
     validate,
 )
 from .responses import Out, listing_model
-from .rules import Days, MuteTimingName, _one_of, _regex
+from .rules import Days, MuteTimingName, _regex
 
 MAX_MATCHERS = 20
 MAX_MATCHER_VALUE = 500
@@ -42,8 +43,8 @@ class MatcherBody(Body):
 
     WHAT: ClassVar[str] = "an object with field, op and value"
 
-    field: _one_of(MATCHER_FIELDS)
-    op: _one_of(MATCHER_OPS)
+    field: choice(MATCHER_FIELDS, exact=True)
+    op: choice(MATCHER_OPS, exact=True)
     value: Annotated[str, WithJsonSchema({"type": "string", "maxLength": MAX_MATCHER_VALUE})]
 
     @model_validator(mode="after")

@@ -12,12 +12,11 @@ from ..auth import current_actor, login_required
 from ..engine.errors import ValidationError
 from ..engine.vocabulary import DAYS
 from ..extensions import db
-from ..schemas.queries import parse_pagination
+from ..schemas.modes import parse_history_page
 from ..services import modes
 from . import bp
 from .forms import DAY_LABELS, render, split_list, wants_fragment
 
-HISTORY_PAGE = 25
 EMPTY_WINDOW = {"mode": "", "days": list(DAYS), "start_time": "", "end_time": ""}
 
 
@@ -64,7 +63,7 @@ def modes_current():
 
 
 def _page(status: int = 200, **extra: Any):
-    limit, offset = parse_pagination(request.args, default_limit=HISTORY_PAGE)
+    limit, offset = parse_history_page(request.args)
     changes, total = modes.history(limit, offset)
     schedule = modes.schedule_json()
     context = {

@@ -368,8 +368,8 @@ def rule_locator(form: RuleForm, rows: list[int]):
             return None
         if head in ("name", "description", "enabled", "severity", "risk_threshold",
                     "object_types", "camera_ids", "zone_ids", "min_confidence",
-                    "dedup_key_template", "cooldown_seconds", "channels", "mute_timings"):
-                    "dedup_key_template", "cooldown_seconds", "channels", "modes"):
+                    "dedup_key_template", "cooldown_seconds", "channels", "mute_timings",
+                    "modes"):
             return form[head]
         return None
 
