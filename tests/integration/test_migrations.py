@@ -27,6 +27,7 @@ def test_0006_seals_urls_stored_in_clear_and_downgrade_restores_them(tmp_path):
     """URLs stored in clear before 0006 come out redacted with their secret sealed, and the
     app sends to the clear one; a downgrade puts the clear ones back."""
     from sqlalchemy import select, text
+    from sqlalchemy.orm import load_only
 
     from alerting.models import AlertRule, Delivery, NotificationSettings
     from alerting.services.notification_targets import unseal

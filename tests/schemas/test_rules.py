@@ -40,7 +40,7 @@ def errors_of(payload, *, partial=False):
 
 
 def test_rule_fields():
-    assert len(RULE_FIELDS) == 16
+    assert len(RULE_FIELDS) == 17
     assert RULE_FIELDS[14:] == ("targets", "mute_timings", "modes")  # our extensions after the spec's
     assert set(SPEC_RULE) == set(RULE_FIELDS) - {"targets", "mute_timings", "modes"}
 
