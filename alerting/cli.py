@@ -149,9 +149,10 @@ def worker(matcher: bool, dispatcher: bool) -> None:
 
     Run as many as you like against PostgreSQL (events and deliveries are claimed with
     row locks); set ALERTING_INPROCESS_WORKERS=off on the web processes."""
-    from . import workers
+    from . import metrics, workers
 
     app = current_app._get_current_object()
+    metrics.remove_dead_processes()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -164,6 +165,7 @@ def worker(matcher: bool, dispatcher: bool) -> None:
             workers.stop(app)
             raise click.ClickException("a worker loop ended; see the log above")
     workers.stop(app)
+    metrics.process_ended(os.getpid())
     click.echo(f"worker {os.getpid()} stopped", err=True)
 
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
+
+# Each test process (each xdist worker too) keeps its Prometheus metrics in a folder of its
+# own, set before alerting.metrics is imported; a test's subprocesses inherit it.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="alerting-metrics-")
+atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 import pytest
 from hypothesis import settings

@@ -8,7 +8,7 @@ from pydantic import BeforeValidator
 
 from .common import Body, refuse, storable
 
-SCOPES = ("admin", "ingest", "read")
+SCOPES = ("admin", "ingest", "read", "metrics")
 MAX_KEY_NAME = 100
 
 

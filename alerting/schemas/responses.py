@@ -239,7 +239,7 @@ class AlertDetail(Alert):
 class ApiKey(Out):
     id: int
     name: str
-    scope: Literal["admin", "ingest", "read"]  # services.keys.SCOPES
+    scope: Literal["admin", "ingest", "read", "metrics"]  # services.keys.SCOPES
     prefix: str
     created_at: datetime
     last_used_at: datetime | None

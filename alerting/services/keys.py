@@ -46,7 +46,7 @@ class Principal:
         return f"{self.kind}:{self.name}"
 
     def allows(self, needed: str) -> bool:
-        """Admin may do anything; ingest only ingest; read only read."""
+        """Admin may do anything; ingest only ingest; read only read; metrics only /metrics."""
         return self.scope == "admin" or self.scope == needed
 
 
