@@ -58,7 +58,7 @@ def create_user(username: str, password: str) -> None:
     """Create a user who can log in to the pages."""
     if db.session.scalar(select(User).where(User.username == username)):
         raise click.ClickException(f"user {username!r} exists")
-    users.create_user(username, password)
+    users.create_user(username, password, actor="cli")
     click.echo(f"Created user {username}")
 
 

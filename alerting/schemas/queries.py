@@ -97,6 +97,18 @@ class DeliveryQuery(Page):
     alert_id: Annotated[int, BeforeValidator(_positive_id)] | None = None
 
 
+class AuditQuery(Page):
+    """GET /api/audit: actor (a label such as key:frigate, or the name alone), action,
+    target_type and target_id (the object changed), since (inclusive), until (exclusive)."""
+
+    actor: _argument(120) | None = None
+    action: _argument(50) | None = None
+    target_type: _argument(50) | None = None
+    target_id: _argument(64) | None = None
+    since: DateTime | None = None
+    until: DateTime | None = None
+
+
 def _parse(model: type[Page], args: Mapping[str, Any]) -> dict[str, Any]:
     return validate(model, args).model_dump()
 
@@ -119,6 +131,11 @@ def parse_alert_query(args: Mapping[str, Any]) -> dict[str, Any]:
 def parse_delivery_query(args: Mapping[str, Any]) -> dict[str, Any]:
     """status, channel, alert_id, limit, offset."""
     return _parse(DeliveryQuery, args)
+
+
+def parse_audit_query(args: Mapping[str, Any]) -> dict[str, Any]:
+    """actor, action, target_type, target_id, since, until, limit, offset."""
+    return _parse(AuditQuery, args)
 
 
 @lru_cache(maxsize=16)

@@ -254,6 +254,24 @@ class ApiKeyList(Out):
     keys: list[ApiKey]
 
 
+# --- the audit log ----------------------------------------------------------------------------
+
+class AuditEntry(Out):
+    id: int
+    at: datetime
+    actor: str = Field(description="Who: key:<name>, user:<name>, cli or system")
+    action: str
+    target_type: str | None
+    target_id: str | None
+    client_address: str | None = Field(description="From where; null for the CLI and start-up")
+    details: dict[str, Any] | None = Field(
+        description='What changed: "changes" maps each field to {"before", "after"}; '
+                    'secrets show as "***"')
+
+
+AuditList = listing_model("AuditList", "entries", AuditEntry)
+
+
 # --- notification settings --------------------------------------------------------------------
 
 class NotificationConfig(Out):

@@ -599,7 +599,7 @@ def test_key_errors_beside_fields(client, token):
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "must be 1 to 100 characters" in error_beside(html, "name")
-    assert "must be one of admin, ingest, read" in error_beside(html, "scope")
+    assert "must be one of admin, ingest, read, metrics" in error_beside(html, "scope")
 
 
 def test_revoke_key(client, token, app):
