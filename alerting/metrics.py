@@ -69,6 +69,29 @@ class _Bounded:
         return OTHER
 
 
+class _Children:
+    """A labelled metric's children by their raw label values, each label bounded where
+    `bounds` gives a _Bounded: a dict lookup per call instead of prometheus_client's
+    labels() (several times the cost of the increment itself in multi-process mode)."""
+
+    MAX_CACHED = 5000  # raw values past this are bounded each time, not remembered
+
+    def __init__(self, metric, *bounds: _Bounded | None):
+        self.metric = metric
+        self.bounds = bounds
+        self.cache: dict[tuple, object] = {}
+
+    def __call__(self, *values):
+        child = self.cache.get(values)
+        if child is None:
+            child = self.metric.labels(*(bound(value) if bound else value
+                                         for bound, value in zip(self.bounds, values,
+                                                                 strict=True)))
+            if len(self.cache) < self.MAX_CACHED:
+                self.cache[values] = child
+        return child
+
+
 _source = _Bounded(50)
 _rule = _Bounded(1000)
 _camera = _Bounded(1000)
@@ -114,12 +137,23 @@ MQTT_BAD_PAYLOADS = Counter("alerting_mqtt_bad_payloads_total",
 CAMERA_ONLINE = Gauge("alerting_camera_online", "1 when the camera is online, 0 when offline",
                       ["camera_id"], multiprocess_mode="mostrecent")
 
+_events_ingested = _Children(EVENTS_INGESTED, _source)
+_alerts = _Children(ALERTS, None, _rule)
+_alerts_silenced = _Children(ALERTS_SILENCED, _rule)
+_deliveries = _Children(DELIVERIES, None, None)
+_delivery_latency = _Children(DELIVERY_LATENCY, None)
+_delivery_attempts = _Children(DELIVERY_ATTEMPTS, None)
+_dead_letters = _Children(DEAD_LETTERS, None)
+_mqtt_messages = _Children(MQTT_MESSAGES, _topic_kind)
+_mqtt_bad_payloads = _Children(MQTT_BAD_PAYLOADS, _topic_kind)
+_camera_online = _Children(CAMERA_ONLINE, _camera)
+
 
 # --- what the code calls -------------------------------------------------------------------
 
 def event_ingested(source: str | None, count: int = 1) -> None:
     """`count` new events from `source` were stored."""
-    EVENTS_INGESTED.labels(_source(source)).inc(count)
+    _events_ingested(source).inc(count)
 
 
 def events_ingested(sources: Iterable[str | None]) -> None:
@@ -141,23 +175,23 @@ def events_matched(received: Iterable[datetime | None], committed: datetime) -> 
 
 def alert_created(severity: str, rule_id: str | None) -> None:
     """An alert was committed."""
-    ALERTS.labels(severity, _rule(rule_id)).inc()
+    _alerts(severity, rule_id).inc()
 
 
 def alert_silenced(rule_id: str | None) -> None:
     """A match was kept as a silenced alert (a silence, mute timing or mode held it back)."""
-    ALERTS_SILENCED.labels(_rule(rule_id)).inc()
+    _alerts_silenced(rule_id).inc()
 
 
 def delivery_attempted(channel: str, outcome: str, seconds: float, attempts: int) -> None:
     """One delivery attempt recorded: `outcome` is delivered, retry or dead; `attempts` is
     how many the delivery has taken so far."""
-    DELIVERIES.labels(channel, outcome).inc()
-    DELIVERY_LATENCY.labels(channel).observe(seconds)
+    _deliveries(channel, outcome).inc()
+    _delivery_latency(channel).observe(seconds)
     if outcome != "retry":
-        DELIVERY_ATTEMPTS.labels(channel).observe(attempts)
+        _delivery_attempts(channel).observe(attempts)
     if outcome == "dead":
-        DEAD_LETTERS.labels(channel).inc()
+        _dead_letters(channel).inc()
 
 
 def websocket_opened() -> None:
@@ -183,17 +217,17 @@ def slow_request_closed() -> None:
 def mqtt_message(topic_kind: str) -> None:
     """An MQTT message arrived; `topic_kind` is the adapter's name for its topic (for
     Frigate: events, reviews, availability...), never the full topic."""
-    MQTT_MESSAGES.labels(_topic_kind(topic_kind)).inc()
+    _mqtt_messages(topic_kind).inc()
 
 
 def mqtt_bad_payload(topic_kind: str) -> None:
     """An MQTT message could not be read as what its topic carries (bad JSON, wrong shape)."""
-    MQTT_BAD_PAYLOADS.labels(_topic_kind(topic_kind)).inc()
+    _mqtt_bad_payloads(topic_kind).inc()
 
 
 def camera_status(camera_id: str, online: bool) -> None:
     """A camera went online or offline (the latest report from any process wins)."""
-    CAMERA_ONLINE.labels(_camera(camera_id)).set(1 if online else 0)
+    _camera_online(camera_id).set(1 if online else 0)
 
 
 # --- the processes sharing the directory -----------------------------------------------------

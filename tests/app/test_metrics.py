@@ -108,3 +108,12 @@ def test_the_values_live_in_the_shared_directory():
     assert metrics.DIRECTORY == os.environ["PROMETHEUS_MULTIPROC_DIR"]
     metrics.event_ingested("file-check")
     assert any(name.startswith("counter_") for name in os.listdir(metrics.DIRECTORY))
+
+
+def test_children_past_the_bound_share_the_other_child():
+    from prometheus_client import CollectorRegistry, Counter
+
+    counter = Counter("bench_things_total", "things", ["kind"], registry=CollectorRegistry())
+    children = metrics._Children(counter, metrics._Bounded(1))
+    assert children("a") is children("a")
+    assert children("b") is children("c") is counter.labels("other")
