@@ -117,3 +117,24 @@ def test_children_past_the_bound_share_the_other_child():
     children = metrics._Children(counter, metrics._Bounded(1))
     assert children("a") is children("a")
     assert children("b") is children("c") is counter.labels("other")
+
+
+def test_the_dashboard_and_alert_rules_name_only_metrics_that_exist(app):
+    import json
+    import re
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "docs" / "monitoring"
+    dashboard = json.loads((folder / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    text = " ".join(exprs) + (folder / "prometheus-rules.yml").read_text()
+    named = set(re.findall(r"\balerting_[a-z_]+", text))
+    from prometheus_client.metrics import MetricWrapperBase
+
+    defined = {name for name, _labels in exposed(app)}  # the database gauges
+    for metric in vars(metrics).values():
+        if isinstance(metric, MetricWrapperBase):
+            for family in metric.describe():
+                defined |= {family.name + suffix for suffix in
+                            ("", "_total", "_bucket", "_sum", "_count")}
+    assert named and named <= defined, named - defined
