@@ -399,7 +399,8 @@ def retry(delivery_id: int, actor: str) -> Delivery:
     delivery.status = "pending"
     delivery.attempts = 0
     delivery.next_attempt_at = utcnow()
-    audit.record(actor, "delivery_retry", "delivery", delivery.id)
+    audit.record(actor, "delivery_retry", "delivery", delivery.id,
+                 changes={"status": {"before": "dead", "after": "pending"}})
     db.session.flush()
     moved = _settle_alerts(db.session.connection(), [delivery.alert_id])
     db.session.commit()

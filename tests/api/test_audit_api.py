@@ -168,3 +168,17 @@ def test_bad_filters_are_422_naming_the_field(client, headers, query, field):
 def test_only_admins_read_the_audit_log(app, client, scope, status):
     key = {"x-access-token": make_key(app, scope)}
     assert client.get("/api/audit", headers=key).status_code == status
+
+
+def test_alert_transitions_are_audited_with_the_status_change(app, client, headers):
+    from tests.support.factories import post_event, run_matcher
+
+    create_rule(client, headers)
+    post_event(client, headers)
+    run_matcher(app)
+    [alert] = client.get("/api/alerts", headers=headers).json["alerts"]
+    client.post(f"/api/alerts/{alert['id']}/acknowledge", headers=headers)
+    entry = latest(client, headers, "alert_acknowledge")
+    assert entry["target_id"] == str(alert["id"]) and entry["client_address"] == ADDRESS
+    assert entry["details"]["changes"] == {"status": {"before": "delivered",
+                                                      "after": "acknowledged"}}
