@@ -117,6 +117,10 @@ DELIVERIES = Counter("alerting_deliveries_total",
 DELIVERY_LATENCY = Histogram("alerting_delivery_duration_seconds",
                              "How long one delivery attempt took, by channel", ["channel"],
                              buckets=_FAST)
+ALERT_DELIVERY_LATENCY = Histogram("alerting_alert_delivery_latency_seconds",
+                                   "From an alert created to its delivery succeeding (retries "
+                                   "included), by channel", ["channel"],
+                                   buckets=_FAST + (900, 3600, 14400))
 DELIVERY_ATTEMPTS = Histogram("alerting_delivery_attempts",
                               "Attempts a delivery took when it ended (delivered or dead)",
                               ["channel"], buckets=(1, 2, 3, 4, 6, 8, 12))
@@ -143,6 +147,7 @@ _alerts_silenced = _Children(ALERTS_SILENCED, _rule)
 _deliveries = _Children(DELIVERIES, None, None)
 _delivery_latency = _Children(DELIVERY_LATENCY, None)
 _delivery_attempts = _Children(DELIVERY_ATTEMPTS, None)
+_alert_delivery_latency = _Children(ALERT_DELIVERY_LATENCY, None)
 _dead_letters = _Children(DEAD_LETTERS, None)
 _mqtt_messages = _Children(MQTT_MESSAGES, _topic_kind)
 _mqtt_bad_payloads = _Children(MQTT_BAD_PAYLOADS, _topic_kind)
@@ -183,11 +188,15 @@ def alert_silenced(rule_id: str | None) -> None:
     _alerts_silenced(rule_id).inc()
 
 
-def delivery_attempted(channel: str, outcome: str, seconds: float, attempts: int) -> None:
+def delivery_attempted(channel: str, outcome: str, seconds: float, attempts: int,
+                       since_alert: float | None = None) -> None:
     """One delivery attempt recorded: `outcome` is delivered, retry or dead; `attempts` is
-    how many the delivery has taken so far."""
+    how many the delivery has taken so far; `since_alert`, for a delivered one, the seconds
+    from its alert's creation."""
     _deliveries(channel, outcome).inc()
     _delivery_latency(channel).observe(seconds)
+    if since_alert is not None and outcome == "delivered":
+        _alert_delivery_latency(channel).observe(max(0.0, since_alert))
     if outcome != "retry":
         _delivery_attempts(channel).observe(attempts)
     if outcome == "dead":

@@ -323,7 +323,8 @@ def record_outcomes(results: list[tuple[Claimed, Outcome, datetime]]) -> list[in
                              "b_error": None if outcome.ok else outcome.error,
                              "b_delivered_at": now if outcome.ok else None, "b_next": retry_at})
             observed.append((claimed.channel, status if outcome.ok or status == "dead"
-                             else "retry", outcome.duration_ms / 1000.0, row.attempts))
+                             else "retry", outcome.duration_ms / 1000.0, row.attempts,
+                             _since_alert(claimed, now) if outcome.ok else None))
             attempts.append({"delivery_id": row.id, "started_at": started,
                              "duration_ms": outcome.duration_ms, "ok": outcome.ok,
                              "status_code": outcome.status_code, "error": outcome.error})
@@ -332,12 +333,21 @@ def record_outcomes(results: list[tuple[Claimed, Outcome, datetime]]) -> list[in
         conn.execute(_SET_OUTCOME, outcomes)
         conn.execute(_INSERT_ATTEMPTS, attempts)
         moved = _settle_alerts(conn, touched)
-    for channel, status, seconds, tries in observed:
-        metrics.delivery_attempted(channel, status, seconds, tries)
+    for values in observed:
+        metrics.delivery_attempted(*values)
     app = current_app._get_current_object()
     for alert_id in moved:
         signals.alert_updated.send(app, alert_id=alert_id)
     return moved
+
+
+def _since_alert(claimed: Claimed, now: datetime) -> float | None:
+    """Seconds from the delivery's alert being created to `now` (for the metrics)."""
+    created = claimed.message.context.get("alert", {}).get("created_at")
+    try:
+        return (now - datetime.fromisoformat(created)).total_seconds() if created else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _settle_alerts(conn: Connection, alert_ids: Iterable[int]) -> list[int]:

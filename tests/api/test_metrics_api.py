@@ -106,6 +106,24 @@ def test_delivery_failures_retries_and_dead_letters_move(app, headers, httpserve
     assert value(after, "alerting_outbox_oldest_due_age_seconds") == 0
 
 
+def test_a_delivered_alert_counts_its_latency(app, headers, httpserver):
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    client = app.test_client()
+    create_rule(client, headers, channels=["webhook"])
+    post_event(client, headers)
+    run_matcher(app)
+    before = scrape(client, **headers)
+    run_dispatcher(app)
+    after = scrape(client, **headers)
+    for name in ("alerting_alert_delivery_latency_seconds_count",
+                 "alerting_delivery_attempts_count"):
+        assert value(after, name, channel="webhook") - value(before, name, channel="webhook") == 1
+    assert value(after, "alerting_deliveries_total", channel="webhook", outcome="delivered") - \
+        value(before, "alerting_deliveries_total", channel="webhook", outcome="delivered") == 1
+    assert value(after, "alerting_outbox_depth", status="pending") == 0
+
+
 def test_a_due_delivery_ages(app, headers, httpserver):
     configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))  # never sent
     client = app.test_client()
