@@ -134,3 +134,23 @@ def test_a_due_delivery_ages(app, headers, httpserver):
     time.sleep(0.05)
     later = value(scrape(client, **headers), "alerting_outbox_oldest_due_age_seconds")
     assert later > first >= 0
+
+
+def test_events_matched_on_ingest_count_too(app, headers):
+    from alerting.extensions import db
+    from alerting.workers.matcher_loop import Matcher
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("matching on ingest is for SQLite")
+    app.extensions["alerting.matcher"] = Matcher(app)  # a process that runs the matcher
+    client = app.test_client()
+    rule = create_rule(client, headers, severity="medium")
+    before = scrape(client, **headers)
+    post_event(client, headers, source="on-ingest")  # matched in the transaction storing it
+    after = scrape(client, **headers)
+    assert value(after, "alerting_events_unprocessed") == 0
+    assert value(after, "alerting_alerts_total", severity="medium", rule_id=rule["id"]) - \
+        value(before, "alerting_alerts_total", severity="medium", rule_id=rule["id"]) == 1
+    assert value(after, "alerting_matching_lag_seconds_count") - \
+        value(before, "alerting_matching_lag_seconds_count") == 1
