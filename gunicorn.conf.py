@@ -4,7 +4,7 @@ start in each serving process."""
 import gc
 import os
 
-from alerting import gunicorn_output
+from alerting import gunicorn_output, metrics
 
 # gthread, with requests read in the poller before they take a thread and WebSockets handed
 # to the live loop after their handshake (alerting/serving.py): slow clients and open
@@ -28,3 +28,13 @@ def post_worker_init(worker):
     # keep it out of the garbage collector's full collections, which otherwise walk all of
     # it (over 100 ms on a small machine) with every thread stopped.
     gc.freeze()
+
+
+def on_starting(server):
+    # Metrics of processes from an earlier run are no longer summed (alerting/metrics.py).
+    metrics.remove_dead_processes()
+
+
+def child_exit(server, worker):
+    # A worker that ended no longer counts in the live gauges (open WebSockets).
+    metrics.process_ended(worker.pid)

@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from . import cli, errors, live, security
     from .api import bp as api_bp
+    from .api.metrics import bp as metrics_bp
     from .videodb import init_app as init_videodb
     from .web import bp as web_bp
 
@@ -67,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(metrics_bp)  # /metrics, for Prometheus
     live.init_app(app)  # the live hub, /ws/events, and the signals that feed it
     init_videodb(app)  # the VideoDB RTStream-compatible API: /rtstream, /collection, /ws/videodb
     csrf.exempt(api_bp)

@@ -58,7 +58,7 @@ def create_user(username: str, password: str) -> None:
     """Create a user who can log in to the pages."""
     if db.session.scalar(select(User).where(User.username == username)):
         raise click.ClickException(f"user {username!r} exists")
-    users.create_user(username, password)
+    users.create_user(username, password, actor="cli")
     click.echo(f"Created user {username}")
 
 
@@ -152,9 +152,10 @@ def worker(matcher: bool, dispatcher: bool, modes: bool) -> None:
 
     Run as many as you like against PostgreSQL (events and deliveries are claimed with
     row locks); set ALERTING_INPROCESS_WORKERS=off on the web processes."""
-    from . import workers
+    from . import metrics, workers
 
     app = current_app._get_current_object()
+    metrics.remove_dead_processes()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -168,6 +169,7 @@ def worker(matcher: bool, dispatcher: bool, modes: bool) -> None:
             workers.stop(app)
             raise click.ClickException("a worker loop ended; see the log above")
     workers.stop(app)
+    metrics.process_ended(os.getpid())
     click.echo(f"worker {os.getpid()} stopped", err=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -22,6 +23,16 @@ def _split(value: Any) -> Any:
     return value
 
 
+def _networks(values: list[str]) -> list[str]:
+    """Address ranges (CIDR), each one ipaddress can read."""
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an address range such as 10.0.0.0/8") from None
+    return values
+
+
 def _zone(name: str) -> str:
     """An IANA timezone name zoneinfo can load."""
     try:
@@ -37,6 +48,7 @@ Count = Annotated[int, Field(ge=1)]
 Seconds = Annotated[int, Field(ge=1)]
 Zone = Annotated[str, AfterValidator(_zone)]
 CommaList = Annotated[list[str], NoDecode, BeforeValidator(_split)]
+Networks = Annotated[list[str], NoDecode, BeforeValidator(_split), AfterValidator(_networks)]
 SecondsList = Annotated[list[Annotated[float, Field(ge=0)]], NoDecode, BeforeValidator(_split)]
 
 # Delay before each retry of a failed delivery, in seconds (jittered by up to 20 %): about
@@ -93,6 +105,8 @@ class Settings(BaseSettings):
     WEBHOOK_SECRET: str | None = None
     PUSH_URLS: CommaList = []
     MATCH_BATCH_SIZE: Count = 500
+    # Client addresses that may read /metrics with no key (a Prometheus server).
+    METRICS_ALLOW_CIDRS: Networks = []
     # Delivery: retries, concurrency, leases.
     RETRY_SCHEDULE: SecondsList = DEFAULT_RETRY_SCHEDULE
     DISPATCH_CONCURRENCY: Count = 32

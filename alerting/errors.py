@@ -13,7 +13,7 @@ from .engine.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
-API_PREFIXES = ("/api/",)
+API_PREFIXES = ("/api/", "/metrics")  # /metrics: Prometheus reads no HTML either
 # A database error that passes (locked, a serialization failure, a lock timeout, the
 # connection dropped, no pool connection free) is a 503 with this Retry-After, not a 500.
 RETRY_AFTER_SECONDS = 1

@@ -429,6 +429,7 @@ class AuditLog(db.Model):
     """Who did what, when."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -437,6 +438,7 @@ class AuditLog(db.Model):
     target_type: Mapped[str | None] = mapped_column(String(50))
     target_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    client_address: Mapped[str | None] = mapped_column(String(45))  # None: CLI, system
 
 
 # -- the VideoDB RTStream-compatible API (alerting/videodb) ------------------------------------

@@ -29,6 +29,8 @@ from functools import partial
 from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from . import metrics
+
 HEADER_TIMEOUT = float(os.environ.get("HEADER_TIMEOUT", "10"))
 BODY_TIMEOUT = float(os.environ.get("BODY_TIMEOUT", "30"))
 # A larger body is read by the thread, bounded per read; the app refuses one over
@@ -195,6 +197,7 @@ class Worker(ThreadWorker):
                     # Answered here: handed to the parser, a client still sending valid
                     # header lines slowly would hold a thread.
                     _counters["slow_requests_closed"] += 1
+                    metrics.slow_request_closed()
                     try:
                         util.write_error(conn.sock, 431, "Request Header Fields Too Large",
                                          f"the request's headers exceed {HEADER_LIMIT} bytes")
@@ -248,6 +251,7 @@ class Worker(ThreadWorker):
         for conn in late:
             if not force:
                 _counters["slow_requests_closed"] += 1
+                metrics.slow_request_closed()
             self.drop(conn)
 
     def finish_request(self, conn, fs):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import pytest
 from hypothesis import settings
@@ -10,6 +13,11 @@ from hypothesis import settings
 from tests.support import databases
 from tests.support.app import _databases, make_app, make_key
 from tests.support.fuzz import FULL_EXAMPLES
+
+# Each test process (each xdist worker too) keeps its Prometheus metrics in a folder of its
+# own, set before alerting.metrics is imported; a test's subprocesses inherit it.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="alerting-metrics-")
+atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 # Hypothesis profiles: "full" (`make test`) keeps every property test's example count; "fast"
 # (`make test-fast` sets ALERTING_HYPOTHESIS_PROFILE=fast) runs a fifth of them. A test that

@@ -23,6 +23,7 @@ def event_from_record(record: Mapping[str, Any]) -> Event:
     """
     ended_at = record.get("ended_at")
     event_id = record.get("id")
+    received_at = record.get("received_at")
     return Event(
         camera_id=record["camera_id"],
         started_at=_as_datetime(record["started_at"]),
@@ -45,4 +46,5 @@ def event_from_record(record: Mapping[str, Any]) -> Event:
         source=record.get("source"),
         external_id=record.get("external_id"),
         scene_index_id=record.get("scene_index_id"),
+        received_at=None if received_at is None else _as_datetime(received_at),
     )

@@ -37,6 +37,7 @@ class Event:
     source: str | None = None
     external_id: str | None = None
     scene_index_id: str | None = None
+    received_at: datetime | None = None  # when it was stored (matching lag); not matched on
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,8 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
+from .. import metrics
+
 log = logging.getLogger(__name__)
 
 TRY_AGAIN_LATER = 1013  # close code: the server is at its connection cap
@@ -136,21 +138,25 @@ class LiveLoop:
         with self._lock:
             if self._open >= self.max_connections:
                 self.refused_total += 1
+                metrics.websocket_refused()
                 raise Refused(f"This server has {self.max_connections} live connections "
                               "open, its limit: try again later")
             if principal is not None and \
                     self._per_principal.get(principal, 0) >= self.max_per_principal:
                 self.refused_total += 1
+                metrics.websocket_refused()
                 raise Refused(f"This key or user has {self.max_per_principal} live "
                               "connections open, its limit: close some first")
             self._open += 1
             self.opened_total += 1
+            metrics.websocket_opened()
             if principal is not None:
                 self._per_principal[principal] = self._per_principal.get(principal, 0) + 1
 
     def release(self, principal: str | None) -> None:
         with self._lock:
             self._open -= 1
+            metrics.websocket_closed()
             if principal is not None:
                 left = self._per_principal.get(principal, 1) - 1
                 if left:
@@ -453,6 +459,7 @@ class LiveLoop:
 
     def _drop(self, conn: Connection) -> None:
         self.dropped_total += 1
+        metrics.websocket_dropped()
         log.warning("live: a client fell %d messages behind and was dropped", self.queue_size)
         with contextlib.suppress(OSError):
             # What is in the kernel's buffer still reaches the client, then the end.

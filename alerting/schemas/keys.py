@@ -6,7 +6,7 @@ from typing import Annotated
 
 from .common import Body, Says, choice, text
 
-SCOPES = ("admin", "ingest", "read")
+SCOPES = ("admin", "ingest", "read", "metrics")
 MAX_KEY_NAME = 100
 _LENGTH = f"must be 1 to {MAX_KEY_NAME} characters"
 

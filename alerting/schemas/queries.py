@@ -29,7 +29,6 @@ PositiveId = query_integer(1, MAX_DB_INT, message="must be a positive integer")
 """A row id: ASCII digits, 1 up to the largest INTEGER."""
 
 
-
 class Page(Query):
     """limit 1..1000 (default 50) and offset from 0."""
 
@@ -73,7 +72,20 @@ class DeliveryQuery(Page):
     alert_id: PositiveId | None = None
 
 
+class AuditQuery(Page):
+    """GET /api/audit: actor (a label such as key:frigate, or the name alone), action,
+    target_type and target_id (the object changed), since (inclusive), until (exclusive)."""
+
+    actor: optional_text(120) = None
+    action: optional_text(50) = None
+    target_type: optional_text(50) = None
+    target_id: optional_text(64) = None
+    since: DateTime | None = None
+    until: DateTime | None = None
+
+
 parse_rule_query = parser(RuleQuery)
 parse_event_query = parser(EventQuery)
 parse_alert_query = parser(AlertQuery)
 parse_delivery_query = parser(DeliveryQuery)
+parse_audit_query = parser(AuditQuery)

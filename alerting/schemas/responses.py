@@ -252,7 +252,7 @@ class AlertDetail(Alert):
 class ApiKey(Out):
     id: int
     name: str
-    scope: Literal["admin", "ingest", "read"]  # services.keys.SCOPES
+    scope: Literal["admin", "ingest", "read", "metrics"]  # services.keys.SCOPES
     prefix: str
     created_at: datetime
     last_used_at: datetime | None
@@ -265,6 +265,24 @@ class ApiKeyCreated(ApiKey):
 
 class ApiKeyList(Out):
     keys: list[ApiKey]
+
+
+# --- the audit log ----------------------------------------------------------------------------
+
+class AuditEntry(Out):
+    id: int
+    at: datetime
+    actor: str = Field(description="Who: key:<name>, user:<name>, cli or system")
+    action: str
+    target_type: str | None
+    target_id: str | None
+    client_address: str | None = Field(description="From where; null for the CLI and start-up")
+    details: dict[str, Any] | None = Field(
+        description='What changed: "changes" maps each field to {"before", "after"}; '
+                    'secrets show as "***"')
+
+
+AuditList = listing_model("AuditList", "entries", AuditEntry)
 
 
 # --- notification settings --------------------------------------------------------------------

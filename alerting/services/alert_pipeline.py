@@ -19,7 +19,7 @@ from sqlalchemy import Connection, bindparam, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from .. import signals
+from .. import metrics, signals
 from ..engine.cooldown import CooldownLedger
 from ..engine.dedup import dedup_zone
 from ..engine.event_record import event_from_record
@@ -65,7 +65,7 @@ _SETTINGS = NotificationSettings.__table__
 
 # Statements built once: building one costs more than running it on SQLite.
 _UNPROCESSED = (
-    select(_EVENTS.c.id, *(_EVENTS.c[name] for name in EVENT_COLUMNS))
+    select(_EVENTS.c.id, _EVENTS.c.received_at, *(_EVENTS.c[name] for name in EVENT_COLUMNS))
     .where(_EVENTS.c.processed_at.is_(None)).order_by(_EVENTS.c.id).limit(bindparam("limit"))
 )
 _UNPROCESSED_LOCKED = _UNPROCESSED.with_for_update(skip_locked=True)  # PostgreSQL
@@ -107,7 +107,7 @@ _WAIT_FOR = select(_EVENTS.c.id).where(_EVENTS.c.id == bindparam("id")).with_for
 ORDER_WAIT_SECONDS = 30  # a batch gives up (rolls back, retries later) after waiting this long
 _LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{ORDER_WAIT_SECONDS}s'")
 _EARLIER_UNCLAIMED = (
-    select(_EVENTS.c.id, *(_EVENTS.c[name] for name in EVENT_COLUMNS))
+    select(_EVENTS.c.id, _EVENTS.c.received_at, *(_EVENTS.c[name] for name in EVENT_COLUMNS))
     .where(_EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below"))
     .order_by(_EVENTS.c.id).with_for_update(skip_locked=True)
 )
@@ -375,15 +375,16 @@ def match_pending(batch_size: int = 500) -> int:
             if len(events) == 1:  # alone, the error can only be this event's
                 raise Unmatchable(events[0].id) from exc
             raise
-        event_ids, alert_ids, targets, delta = outcome
+        event_ids, alert_ids, targets, delta, made = outcome
         cache.committed(delta)
+    _observe(*made)
     _announce(event_ids, alert_ids, targets)
     return len(event_ids)
 
 
 def _match_batch(conn: Connection, cache: RuleCache, events: list[EngineEvent]) -> tuple:
     """Match, decide and store the batch (committed); (event ids, alert ids, targets,
-    ledger delta). Raises _Raced when another worker was first."""
+    ledger delta, (events, alert rows)). Raises _Raced when another worker was first."""
     cache.refresh(conn)
     timezone = current_app.config["TIMEZONE"]
     verdicts = _verdicts(cache, events, timezone)
@@ -399,7 +400,17 @@ def _match_batch(conn: Connection, cache: RuleCache, events: list[EngineEvent]) 
         conn = db.session.connection()  # in case that committed
     alerts, targets, delta = _decide(conn, cache, verdicts, base)
     event_ids = [e.id for e in events]
-    return event_ids, _write(event_ids, alerts, targets), targets, delta
+    return event_ids, _write(event_ids, alerts, targets), targets, delta, (events, alerts)
+
+
+def _observe(events: list[EngineEvent], alerts: list[dict[str, Any]]) -> None:
+    """After the commit: each event's matching lag and the alerts made, to the metrics."""
+    metrics.events_matched((event.received_at for event in events), utcnow())
+    for alert in alerts:
+        if alert.get("status") == "silenced":
+            metrics.alert_silenced(alert["rule_id"])
+        else:
+            metrics.alert_created(alert["severity"], alert["rule_id"])
 
 
 def _announce(event_ids: list[int], alert_ids: list[int],
@@ -576,6 +587,7 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
         yield matched
         return
     outcome: tuple | None = None
+    made: tuple = ([], [])
     delta: CooldownLedger | None = None
     event_ids = [r["id"] for r in records]
     try:
@@ -583,10 +595,12 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
             if conn.execute(_OLDER_UNPROCESSED, {"below": min(event_ids)}).first() is None:
                 cache.refresh(conn)
                 timezone = current_app.config["TIMEZONE"]
-                verdicts = _verdicts(cache, [event_from_record(r) for r in records], timezone)
+                events = [event_from_record(r) for r in records]
+                verdicts = _verdicts(cache, events, timezone)
                 alerts, targets, delta = _decide(conn, cache, verdicts,
                                                  cache.defaults() if verdicts else None)
                 outcome = (event_ids, _record(conn, event_ids, alerts, targets), targets)
+                made = (events, alerts)
         except DATABASE_ERRORS:
             raise  # the transaction storing the events fails with it; the ledger is as it was
         except Exception:  # the matcher thread will match them, or set a bad one aside
@@ -602,6 +616,7 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
         cache.lock.release()
     if outcome is not None:
         matched.done = True
+        _observe(*made)
         _announce(*outcome)
 
 

@@ -100,12 +100,14 @@ def transition(alert_id: int, action: str, actor: str) -> Alert:
     if alert.status not in TRANSITIONS[action]:
         raise ApiError(409, "conflict", f"Alert {alert_id} is {alert.status}; cannot {action} it")
     now = utcnow()
+    before = alert.status
     if action == "acknowledge":
         alert.status, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", now, actor
     else:
         alert.status, alert.dismissed_at, alert.dismissed_by = "dismissed", now, actor
     alert.updated_at = now
-    audit.record(actor, f"alert_{action}", "alert", alert.id)
+    audit.record(actor, f"alert_{action}", "alert", alert.id,
+                 changes=audit.diff({"status": before}, {"status": alert.status}))
     db.session.commit()
     signals.alert_updated.send(current_app._get_current_object(), alert_id=alert.id)
     return alert

@@ -25,7 +25,7 @@ from sqlalchemy import (
     update,
 )
 
-from .. import signals
+from .. import metrics, signals
 from ..engine.timeparse import isoformat_z
 from ..errors import ApiError
 from ..extensions import db
@@ -307,7 +307,7 @@ def record_outcomes(results: list[tuple[Claimed, Outcome, datetime]]) -> list[in
     with write_transaction() as conn:
         owned = {(row.id, row.claim_token): row for row in conn.execute(
             _RELEASE, {"pairs": [(c.id, c.token) for c, _o, _s in results]})}
-        outcomes, attempts, touched = [], [], set()
+        outcomes, attempts, touched, observed = [], [], set(), []
         for claimed, outcome, started in results:
             row = owned.pop((claimed.id, claimed.token), None)
             if row is None:
@@ -322,6 +322,9 @@ def record_outcomes(results: list[tuple[Claimed, Outcome, datetime]]) -> list[in
             outcomes.append({"b_id": row.id, "b_status": status, "b_code": outcome.status_code,
                              "b_error": None if outcome.ok else outcome.error,
                              "b_delivered_at": now if outcome.ok else None, "b_next": retry_at})
+            observed.append((claimed.channel, status if outcome.ok or status == "dead"
+                             else "retry", outcome.duration_ms / 1000.0, row.attempts,
+                             _since_alert(claimed, now) if outcome.ok else None))
             attempts.append({"delivery_id": row.id, "started_at": started,
                              "duration_ms": outcome.duration_ms, "ok": outcome.ok,
                              "status_code": outcome.status_code, "error": outcome.error})
@@ -330,10 +333,21 @@ def record_outcomes(results: list[tuple[Claimed, Outcome, datetime]]) -> list[in
         conn.execute(_SET_OUTCOME, outcomes)
         conn.execute(_INSERT_ATTEMPTS, attempts)
         moved = _settle_alerts(conn, touched)
+    for values in observed:
+        metrics.delivery_attempted(*values)
     app = current_app._get_current_object()
     for alert_id in moved:
         signals.alert_updated.send(app, alert_id=alert_id)
     return moved
+
+
+def _since_alert(claimed: Claimed, now: datetime) -> float | None:
+    """Seconds from the delivery's alert being created to `now` (for the metrics)."""
+    created = claimed.message.context.get("alert", {}).get("created_at")
+    try:
+        return (now - datetime.fromisoformat(created)).total_seconds() if created else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _settle_alerts(conn: Connection, alert_ids: Iterable[int]) -> list[int]:
@@ -395,7 +409,8 @@ def retry(delivery_id: int, actor: str) -> Delivery:
     delivery.status = "pending"
     delivery.attempts = 0
     delivery.next_attempt_at = utcnow()
-    audit.record(actor, "delivery_retry", "delivery", delivery.id)
+    audit.record(actor, "delivery_retry", "delivery", delivery.id,
+                 changes={"status": {"before": "dead", "after": "pending"}})
     db.session.flush()
     moved = _settle_alerts(db.session.connection(), [delivery.alert_id])
     db.session.commit()

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
-from .. import signals
+from .. import metrics, signals
 from ..engine.errors import ValidationError
 from ..engine.timeparse import isoformat_z
 from ..extensions import db
@@ -197,6 +197,7 @@ def _write_plans(plans: list[_Plan]) -> list[list[tuple[int, bool]]]:
             if detections:
                 conn.execute(_INSERT_DETECTIONS, detections)
             matched = after_commit.enter_context(matching_on_ingest(conn, fresh))
+    metrics.events_ingested(item["source"] for plan in plans for item in plan.fresh)
     for plan in plans:
         plan.matched = matched.done
     out = []

@@ -46,7 +46,7 @@ class Principal:
         return f"{self.kind}:{self.name}"
 
     def allows(self, needed: str) -> bool:
-        """Admin may do anything; ingest only ingest; read only read."""
+        """Admin may do anything; ingest only ingest; read only read; metrics only /metrics."""
         return self.scope == "admin" or self.scope == needed
 
 
@@ -76,7 +76,8 @@ def create_key(name: str, scope: str, actor: str, raw: str | None = None) -> tup
     key = ApiKey(name=name, scope=scope, prefix=raw[:10], key_hash=hash_key(raw), created_by=actor)
     db.session.add(key)
     db.session.flush()
-    audit.record(actor, "api_key_create", "api_key", key.id, {"name": name, "scope": scope})
+    audit.record(actor, "api_key_create", "api_key", key.id, {"name": name, "scope": scope},
+                 changes=audit.diff({}, {"name": name, "scope": scope, "prefix": key.prefix}))
     db.session.commit()
     return key, raw
 
@@ -88,7 +89,8 @@ def revoke_key(key_id: int, actor: str) -> ApiKey | None:
         return None
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-        audit.record(actor, "api_key_revoke", "api_key", key.id, {"name": key.name})
+        audit.record(actor, "api_key_revoke", "api_key", key.id, {"name": key.name},
+                     changes=audit.diff({}, {"revoked_at": key.revoked_at}))
         db.session.commit()
     with _cache_lock:
         for raw_hash in [h for h, c in _cache.items() if c.principal.id == key_id]:
@@ -140,6 +142,9 @@ def ensure_bootstrap_key(raw: str) -> None:
     if key is None:
         create_key("bootstrap", "admin", "system", raw=raw)
     elif key.revoked_at is not None or key.scope != "admin":
+        before = {"revoked_at": key.revoked_at, "scope": key.scope}
         key.revoked_at = None
         key.scope = "admin"
+        audit.record("system", "api_key_restore", "api_key", key.id, {"name": key.name},
+                     changes=audit.diff(before, {"revoked_at": None, "scope": "admin"}))
         db.session.commit()

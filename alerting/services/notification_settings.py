@@ -232,11 +232,14 @@ def update(payload: Any, actor: str) -> NotificationSettings:
         values["channel_mute_timings"] = {c: n for c, n in names.items() if n} or None
     if "smtp_password" in values:
         values["smtp_password_encrypted"] = secrets_box.encrypt(values.pop("smtp_password"))
+    before = {name: getattr(row, name) for name in values}
     for name, value in values.items():
         setattr(row, name, value)
     row.updated_at = utcnow()
     audit.record(actor, "notification_config_update", "notification_settings", ROW_ID,
-                 {"changed": changed})
+                 {"changed": changed},
+                 changes=audit.diff(before, values, secret_fields=[
+                     name for name in values if name.endswith("_encrypted")]))
     db.session.commit()
     return row
 
@@ -264,7 +267,8 @@ def rotate_webhook_secret(actor: str) -> str:
     secret = generate_secret()
     row.webhook_secret_encrypted = secrets_box.encrypt(secret)
     row.webhook_secret_revealed_at = utcnow()
-    audit.record(actor, "webhook_secret_rotate", "notification_settings", ROW_ID)
+    audit.record(actor, "webhook_secret_rotate", "notification_settings", ROW_ID,
+                 changes={"webhook_secret": {"before": audit.MASK, "after": audit.MASK}})
     db.session.commit()
     return secret
 
@@ -292,8 +296,17 @@ def sample_message(channel: str) -> Message:
 
 
 def send_test(payload: Any, actor: str) -> dict[str, Any]:
-    """POST /api/notification/test: send one test message now; the API's result shape."""
+    """POST /api/notification/test: send one test message now; the API's result shape.
+    Every test is audited, the failed ones too."""
     options = parse_notification_test(payload)
+    result = _send_test(options)
+    audit.record(actor, "notification_test", "notification_settings", ROW_ID,
+                 {key: result[key] for key in ("channel", "success", "error")})
+    db.session.commit()
+    return result
+
+
+def _send_test(options: dict[str, Any]) -> dict[str, Any]:
     channel = options["channel"]
     row = get_row()
     settings = channel_settings(row)
@@ -325,9 +338,6 @@ def send_test(payload: Any, actor: str) -> dict[str, Any]:
     if not outcome.ok:
         return _result(channel, False, outcome.error or "delivery failed",
                        f"Test {channel} notification failed", outcome.status_code)
-    audit.record(actor, "notification_test", "notification_settings", ROW_ID,
-                 {"channel": channel})
-    db.session.commit()
     shown = redact_url(target) if channel == "webhook" else target if channel == "email" \
         else f"{len(settings.push_urls)} push URL(s)"
     return _result(channel, True, None, f"Test {channel} sent successfully to {shown}",

@@ -18,6 +18,9 @@ from .mute_timings import check_names
 from .modes import check_modes
 from .notification_targets import seal_targets
 
+# Sealed targets hold the clear URLs (secrets): the audit log says only that they changed.
+SECRET_FIELDS = ("targets_sealed",)
+
 # The 17 fields of the API's AlertRuleResponse, in its order; `targets` is our extension.
 RESPONSE_FIELDS = (
     "id", "name", "description", "enabled", "severity", "risk_threshold", "object_types",
@@ -73,9 +76,16 @@ def create_rule(payload: Any, actor: str) -> AlertRule:
     rule = AlertRule(**values, targets_sealed=sealed)
     db.session.add(rule)
     db.session.flush()
-    audit.record(actor, "rule_create", "alert_rule", rule.id, {"name": rule.name})
+    audit.record(actor, "rule_create", "alert_rule", rule.id, {"name": rule.name},
+                 changes=audit.diff({}, _audited(rule), secret_fields=SECRET_FIELDS))
     db.session.commit()
     return rule
+
+
+def _audited(rule: AlertRule) -> dict[str, Any]:
+    """The rule's stored fields as the audit log compares them."""
+    return {**{name: getattr(rule, name) for name in RULE_FIELDS},
+            "targets_sealed": rule.targets_sealed}
 
 
 def update_rule(rule_id: str, payload: Any, actor: str) -> AlertRule:
@@ -84,6 +94,7 @@ def update_rule(rule_id: str, payload: Any, actor: str) -> AlertRule:
     values = parse_rule(payload, partial=True)
     check_names(values.get("mute_timings"), "mute_timings")
     check_modes(values.get("modes"))
+    before = _audited(rule)
     changed = {}
     if "targets" in values:
         # A URL given back as shown keeps its stored secret; a new secret is a change.
@@ -97,7 +108,8 @@ def update_rule(rule_id: str, payload: Any, actor: str) -> AlertRule:
             changed[name] = value
             setattr(rule, name, value)
     audit.record(actor, "rule_update", "alert_rule", rule.id,
-                 {"name": rule.name, "changed": sorted(changed)})
+                 {"name": rule.name, "changed": sorted(changed)},
+                 changes=audit.diff(before, _audited(rule), secret_fields=SECRET_FIELDS))
     db.session.commit()
     return rule
 
@@ -110,6 +122,7 @@ def set_enabled(rule_id: str, enabled: bool, actor: str) -> AlertRule:
 def delete_rule(rule_id: str, actor: str) -> None:
     """Delete a rule; its alerts stay in the history."""
     rule = get_rule(rule_id)
-    audit.record(actor, "rule_delete", "alert_rule", rule.id, {"name": rule.name})
+    audit.record(actor, "rule_delete", "alert_rule", rule.id, {"name": rule.name},
+                 changes=audit.diff(_audited(rule), {}, secret_fields=SECRET_FIELDS))
     db.session.delete(rule)
     db.session.commit()

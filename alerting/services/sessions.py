@@ -45,7 +45,10 @@ def start(user: User) -> str:
     token = secrets.token_urlsafe(32)
     db.session.execute(delete(UserSession)
                        .where(UserSession.created_at < utcnow() - _lifetime()))
-    db.session.add(UserSession(user_id=user.id, token_hash=hash_key(token)))
+    row = UserSession(user_id=user.id, token_hash=hash_key(token))
+    db.session.add(row)
+    db.session.flush()
+    audit.record(f"user:{user.username}", "session_start", "user", user.id, {"session": row.id})
     db.session.commit()
     return token
 
@@ -78,10 +81,17 @@ def end(token: str | None) -> None:
     """End one session (logout). Unknown or already-ended tokens are ignored."""
     if not token or not isinstance(token, str):
         return
+    found = db.session.execute(
+        select(UserSession.id, User.id, User.username).join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == hash_key(token), UserSession.revoked_at.is_(None))
+    ).first()
+    if found is None:
+        return
+    session_id, user_id, username = found
     db.session.execute(update(UserSession)
-                       .where(UserSession.token_hash == hash_key(token),
-                              UserSession.revoked_at.is_(None))
+                       .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
                        .values(revoked_at=utcnow()))
+    audit.record(f"user:{username}", "session_end", "user", user_id, {"session": session_id})
     db.session.commit()
 
 

@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..models import User, utcnow
-from . import sessions
+from . import audit, sessions
 
 
 def _hash(password: str) -> str:
@@ -18,13 +18,19 @@ def _hash(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def create_user(username: str, password: str, *, must_change_password: bool = False) -> User:
+def create_user(username: str, password: str, *, must_change_password: bool = False,
+                actor: str = "system") -> User:
     user = User(
         username=username,
         password_hash=_hash(password),
         must_change_password=must_change_password,
     )
     db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "user_create", "user", user.id, {"username": username},
+                 changes=audit.diff({}, {"username": username, "password": "set",
+                                         "must_change_password": must_change_password},
+                                    secret_fields=("password",)))
     db.session.commit()
     return user
 
@@ -47,6 +53,11 @@ def set_password(user: User, password: str, *, actor: str,
                  keep_token: str | None = None) -> None:
     """Set the password and end every session of the user but the one changing it (if any)."""
     user.password_hash = _hash(password)
+    audit.record(actor, "password_change", "user", user.id, {"username": user.username},
+                 changes=audit.diff({"password": "old", "must_change_password":
+                                     user.must_change_password},
+                                    {"password": "new", "must_change_password": False},
+                                    secret_fields=("password",)))
     user.must_change_password = False
     # One commit (end_all's): a new password never stands while the old sessions survive.
     sessions.end_all(user.id, actor, keep_token=keep_token)

@@ -48,7 +48,8 @@ DAY_LABELS = {"sun": "Sun", "mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Th
 OP_LABELS = {"eq": "equals", "ne": "does not equal", "gt": ">", "gte": "≥", "lt": "<",
              "lte": "≤", "in": "is one of", "not_in": "is none of", "contains": "contains",
              "matches": "matches (regex)"}
-SCOPE_HELP = {"read": "list and view", "ingest": "post events only", "admin": "everything"}
+SCOPE_HELP = {"read": "list and view", "ingest": "post events only", "admin": "everything",
+              "metrics": "read /metrics only"}
 NUMERIC = {"inputmode": "decimal", "autocomplete": "off"}
 
 

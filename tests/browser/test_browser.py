@@ -277,6 +277,24 @@ def test_api_keys(page, server):
                         timeout=5).status_code == 401
 
 
+def test_audit_page(page, server, api):
+    """A rule's change is on the Audit page, with who made it and the value before and after."""
+    rule = rule_id(api)
+    before = api("GET", f"/api/alerts/rules/{rule}")["severity"]
+    after = "critical" if before != "critical" else "low"
+    api("PUT", f"/api/alerts/rules/{rule}", json={"severity": after})
+    page.goto(server + "/rules")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit").click()
+    expect(page).to_have_url(re.compile(r"/audit$"))
+    page.get_by_label("Action").select_option("rule_update")
+    expect(page).to_have_url(re.compile(r"action=rule_update"))
+    row = page.locator("#audit-list tbody tr").first
+    expect(row).to_contain_text("key:bootstrap")
+    expect(row.locator("dl.changes")).to_contain_text(f'"{before}" → "{after}"')
+    shot(page, "audit")
+    api("PUT", f"/api/alerts/rules/{rule}", json={"severity": before})
+
+
 def test_api_reference(page, server):
     """/api/docs renders the generated document with the vendored Swagger UI, and only
     from this server (a request elsewhere would fail: the test server is offline)."""

@@ -14,6 +14,8 @@ import requests
 import websocket
 
 from tests.support.databases import REDIS_URL, TempDatabase, postgres_base, redis_reachable
+from tests.support.metrics import samples
+from tests.support.metrics import value as sample
 from tests.support.server import ROOT, free_port, kill_hard, wait_healthy
 
 pytestmark = [
@@ -37,6 +39,7 @@ def test_every_documented_command_runs(tmp_path):
     database = TempDatabase(tmp_path, "deploy")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTING_")}
     env["PYTHONUNBUFFERED"] = "1"
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")  # these processes' own
     # The documented hosts are examples: here they are this machine's services.
     overrides = {"ALERTING_DATABASE_URL": database.url, "ALERTING_REDIS_URL": REDIS_URL}
     port = free_port()
@@ -82,8 +85,9 @@ def test_every_documented_command_runs(tmp_path):
         url = f"http://127.0.0.1:{port}"
         health = requests.get(url + "/api/health", timeout=5).json()
         assert "matcher" not in health["workers"]  # the web processes match nothing
-        requests.post(url + "/api/alerts/rules", headers={"x-access-token": admin}, timeout=10,
-                      json={"name": "deploy check", "severity": "high", "cooldown_seconds": 0})
+        rule = requests.post(url + "/api/alerts/rules", headers={"x-access-token": admin},
+                             timeout=10, json={"name": "deploy check", "severity": "high",
+                                               "cooldown_seconds": 0}).json()
         sockets = [websocket.create_connection(
             f"ws://127.0.0.1:{port}/ws/events?access_token={admin}", timeout=20)
             for _ in range(4)]  # two web processes: some of these land on each
@@ -99,6 +103,16 @@ def test_every_documented_command_runs(tmp_path):
                 if frame["type"] == "alert_created":
                     assert frame["data"]["event_id"] == posted.json()["id"]
                     break
+        # /metrics of either web process sums them both and the worker process: the
+        # WebSockets open on the two web processes, the alert the worker made.
+        for _ in range(4):
+            found = samples(requests.get(url + "/metrics", headers={"x-access-token": admin},
+                                         timeout=10).text)
+            assert sample(found, "alerting_websocket_clients") == 4
+            assert sample(found, "alerting_alerts_total", severity="high",
+                         rule_id=rule["id"]) == 1
+            assert sample(found, "alerting_events_ingested_total", source="") == 1
+        for ws in sockets:
             ws.close()
     finally:
         for proc in processes:

@@ -15,6 +15,7 @@ import requests
 import websocket
 
 from tests.support.factories import event_body, rule_body
+from tests.support.metrics import samples, value
 from tests.support.server import THREADS, Slowloris, running_server, wait_for
 
 KEY = "many-admin-key-0123456789"
@@ -26,6 +27,7 @@ SLOW = 60
 def server(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("many")
     with running_server(tmp_path, ALERTING_BOOTSTRAP_API_KEY=KEY,
+                        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),  # its own
                         ALERTING_LIVE_MAX_CONNECTIONS=str(IDLE + 10),
                         ALERTING_LIVE_MAX_PER_PRINCIPAL=str(IDLE),
                         HEADER_TIMEOUT="4", BODY_TIMEOUT="4") as (url, _proc, _log):
@@ -120,6 +122,11 @@ def test_idle_websockets_and_slow_clients_hold_no_thread(server):
         assert health["websockets"]["open"] == IDLE + 10
         assert health["websockets"]["refused_total"] == 2
         assert health["slow_requests_closed"] >= SLOW
+        found = samples(api.get(url + "/metrics", timeout=10).text)
+        assert value(found, "alerting_websocket_clients") == IDLE + 10
+        assert value(found, "alerting_websocket_refused_total") == 2
+        assert value(found, "alerting_http_slow_requests_closed_total") == \
+            health["slow_requests_closed"]
     finally:
         slow.close()
         for ws in idle:

@@ -16,7 +16,7 @@ def test_defaults_and_cleaning():
     ({"name": " "}, {"name": "must be 1 to 100 characters"}),
     ({"name": "n" * 101}, {"name": "must be 1 to 100 characters"}),
     ({"name": "a\x00"}, {"name": "must not contain NUL characters"}),
-    ({"name": "k", "scope": "root"}, {"scope": "must be one of admin, ingest, read"}),
+    ({"name": "k", "scope": "root"}, {"scope": "must be one of admin, ingest, read, metrics"}),
     ({"name": "k", "expires": 1}, {"expires": "unknown field"}),
     ({}, {"name": "is required"}),
 ])
@@ -31,5 +31,5 @@ def test_api_answers_with_the_model(client, admin_headers):
                            headers=admin_headers)
     assert response.status_code == 422
     assert response.json["fields"] == {"name": "must be 1 to 100 characters",
-                                       "scope": "must be one of admin, ingest, read",
+                                       "scope": "must be one of admin, ingest, read, metrics",
                                        "x": "unknown field"}

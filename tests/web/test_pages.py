@@ -112,7 +112,7 @@ def test_nav_links_every_page(client, token):
     html = client.get("/rules").get_data(as_text=True)
     nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
     assert re.findall(r">(\w+)</a>", nav) == ["Live", "Alerts", "Events", "Rules", "Silences",
-                                                "Notifications", "Keys", "Modes", "API"]
+                                                "Notifications", "Keys", "Modes", "Audit", "API"]
     assert 'href="/api/docs"' in nav
 
 
@@ -609,7 +609,7 @@ def test_key_errors_beside_fields(client, token):
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "must be 1 to 100 characters" in error_beside(html, "name")
-    assert "must be one of admin, ingest, read" in error_beside(html, "scope")
+    assert "must be one of admin, ingest, read, metrics" in error_beside(html, "scope")
 
 
 def test_revoke_key(client, token, app):
