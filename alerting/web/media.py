@@ -3,11 +3,14 @@ logged-in users (services/media.py), so browsers never reach the detector themse
 
 from __future__ import annotations
 
-from flask import current_app, make_response
+from typing import Any
+
+from flask import current_app, has_request_context, make_response, url_for
 
 from ..auth import login_required
 from ..errors import ApiError
 from ..extensions import db
+from ..live import URLS
 from ..models import Event
 from ..services import media
 from . import bp
@@ -33,3 +36,16 @@ def media_show(event_id: int, name: str):
     response.headers["Cache-Control"] = \
         f"private, max-age={current_app.config['MEDIA_CACHE_SECONDS']}"
     return response
+
+
+@bp.app_template_global()
+def media_url(event: Any, name: str) -> str | None:
+    """Template global: our route's URL for an event's `name` (a media.KINDS key), or None
+    when the event has none. Rows are rendered in the matcher thread too (live messages),
+    where there is no request for url_for to build from."""
+    if event is None or name not in media.available(getattr(event, "media", None)):
+        return None
+    values = {"event_id": event.id, "name": name}
+    if has_request_context():
+        return url_for("web.media_show", **values)
+    return current_app.extensions[URLS].build("web.media_show", values)
