@@ -143,9 +143,12 @@ def simulate(url: str, key: str | None, cameras: int, rate: float, duration: flo
               help="Match new events into alerts.")
 @click.option("--dispatcher/--no-dispatcher", default=True, show_default=True,
               help="Send due deliveries.")
+@click.option("--camera-health/--no-camera-health", default=True, show_default=True,
+              help="Mark silent cameras offline and run camera_offline rules.")
 @with_appcontext
-def worker(matcher: bool, dispatcher: bool) -> None:
-    """Run the matcher and the dispatcher in this process until SIGTERM or Ctrl-C.
+def worker(matcher: bool, dispatcher: bool, camera_health: bool) -> None:
+    """Run the matcher, the dispatcher and the camera health timer in this process until
+    SIGTERM or Ctrl-C.
 
     Run as many as you like against PostgreSQL (events and deliveries are claimed with
     row locks); set ALERTING_INPROCESS_WORKERS=off on the web processes."""
@@ -155,7 +158,8 @@ def worker(matcher: bool, dispatcher: bool) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    names = [name for name, on in (("matcher", matcher), ("dispatcher", dispatcher)) if on]
+    names = [name for name, on in (("matcher", matcher), ("dispatcher", dispatcher),
+                                   ("camera_health", camera_health)) if on]
     # Supervised loops: an error is logged and retried with backoff, never the end of one.
     running = workers.launch(app, names)
     click.echo(f"worker {os.getpid()} running: {', '.join(names) or 'nothing'}", err=True)

@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     MEDIA_MAX_BYTES: Count = 50 * 1024 * 1024
     MEDIA_TIMEOUT_SECONDS: Seconds = 10
     MEDIA_CACHE_SECONDS: Annotated[int, Field(ge=0)] = 60
+    # Camera health: a camera silent this long is shown offline; how often it is checked
+    # (and camera_offline rules run).
+    CAMERA_OFFLINE_SECONDS: Seconds = 300
+    CAMERA_CHECK_SECONDS: Annotated[float, Field(gt=0)] = 5.0
     # Delivery: retries, concurrency, leases.
     RETRY_SCHEDULE: SecondsList = DEFAULT_RETRY_SCHEDULE
     DISPATCH_CONCURRENCY: Count = 32

@@ -35,7 +35,7 @@ ERROR_STATUSES = {
     429: "Rate limited",
 }
 BLANK: Schema = {"type": "string", "pattern": r"^\s*$"}
-TAGS = ("rules", "events", "alerts", "deliveries", "notification", "keys", "health",
+TAGS = ("rules", "events", "alerts", "deliveries", "notification", "keys", "health", "cameras",
         "videodb", "meta")
 # A type: a pydantic model, a TypedDict, or any type pydantic's TypeAdapter takes (or a
 # literal JSON Schema dict).

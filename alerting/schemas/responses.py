@@ -85,6 +85,8 @@ class Rule(Out):
     created_at: datetime
     updated_at: datetime
     targets: Targets | None
+    kind: Literal["detection", "camera_offline"]
+    offline_after_seconds: int | None
 
 
 RuleList = listing_model("RuleList", "rules", Rule)
@@ -153,6 +155,20 @@ class Event(Out):
 
 
 EventList = listing_model("EventList", "events", Event)
+
+
+class Camera(Out):
+    id: str
+    name: str | None
+    status: Literal["online", "offline", "disabled"]
+    last_seen: datetime | None
+    since: datetime
+    source: str | None
+
+
+class CameraList(Out):
+    cameras: list[Camera]
+    count: int
 
 
 class BatchStored(Out):

@@ -1,5 +1,5 @@
-"""The background loops an app runs (matcher, dispatcher), each a SupervisedLoop, and their
-state for /api/health."""
+"""The background loops an app runs (matcher, dispatcher, camera health), each a
+SupervisedLoop, and their state for /api/health."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from .loop import SupervisedLoop
 
 EXTENSION = "alerting.workers"
-NAMES = ("matcher", "dispatcher")
+NAMES = ("matcher", "dispatcher", "camera_health")
 
 
 def register(app: Flask, loop: SupervisedLoop) -> None:
@@ -27,9 +27,10 @@ def status() -> dict[str, dict]:
 def launch(app: Flask, names: Iterable[str] = NAMES) -> list[SupervisedLoop]:
     """Create, register and start the named loops in this process (`flask worker` too)."""
     from ..notify.dispatcher import Dispatcher
+    from .camera_health_loop import CameraHealth
     from .matcher_loop import Matcher
 
-    kinds = {"matcher": Matcher, "dispatcher": Dispatcher}
+    kinds = {"matcher": Matcher, "dispatcher": Dispatcher, "camera_health": CameraHealth}
     started = []
     for name in names:
         loop = kinds[name](app)

@@ -40,15 +40,16 @@ def errors_of(payload, *, partial=False):
 
 
 def test_rule_fields():
-    assert len(RULE_FIELDS) == 15
-    assert RULE_FIELDS[-1] == "targets"
-    assert set(SPEC_RULE) == set(RULE_FIELDS) - {"targets"}
+    assert len(RULE_FIELDS) == 17
+    assert RULE_FIELDS[-3:] == ("targets", "kind", "offline_after_seconds")
+    assert set(SPEC_RULE) == set(RULE_FIELDS) - {"targets", "kind", "offline_after_seconds"}
 
 
 def test_spec_example_accepted_as_written():
     rule = parse_rule(json.loads(json.dumps(SPEC_RULE)))
     assert list(rule) == list(RULE_FIELDS)
-    expected = {**SPEC_RULE, "targets": None}
+    expected = {**SPEC_RULE, "targets": None, "kind": "detection",
+                "offline_after_seconds": None}
     expected["schedule"] = {**SPEC_RULE["schedule"], "timezone": None}
     assert rule == expected
 
@@ -70,6 +71,8 @@ def test_create_defaults():
         "cooldown_seconds": 300,
         "channels": [],
         "targets": None,
+        "kind": "detection",
+        "offline_after_seconds": None,
     }
 
 

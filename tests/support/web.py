@@ -6,8 +6,8 @@ import re
 
 from tests.support.app import ADMIN_PASSWORD
 
-PAGES = ["/login", "/live", "/rules", "/rules/new", "/events", "/alerts", "/notifications",
-         "/keys", "/account/password"]
+PAGES = ["/login", "/live", "/rules", "/rules/new", "/events", "/cameras", "/alerts",
+         "/notifications", "/keys", "/account/password"]
 
 
 def csrf_token(page: bytes) -> str:

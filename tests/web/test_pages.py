@@ -76,9 +76,10 @@ def rule_count(app) -> int:
 
 # --- every page -------------------------------------------------------------------------------
 
-PAGES = ["/rules", "/rules/new", "/events", "/alerts", "/notifications", "/keys"]
+PAGES = ["/rules", "/rules/new", "/events", "/cameras", "/alerts", "/notifications", "/keys"]
 FRAGMENT_IDS = {"/rules": 'id="rule-list"', "/rules/new": 'id="rule-form"',
-                "/events": 'id="event-list"', "/alerts": 'id="alert-history"',
+                "/events": 'id="event-list"', "/cameras": 'id="camera-list"',
+                "/alerts": 'id="alert-history"',
                 "/notifications": 'id="settings-form"', "/keys": 'id="keys"'}
 
 
@@ -110,7 +111,7 @@ def test_history_restore_gets_the_full_page(client, token):
 def test_nav_links_every_page(client, token):
     html = client.get("/rules").get_data(as_text=True)
     nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
-    assert re.findall(r">(\w+)</a>", nav) == ["Live", "Alerts", "Events", "Rules",
+    assert re.findall(r">(\w+)</a>", nav) == ["Live", "Alerts", "Events", "Cameras", "Rules",
                                                 "Notifications", "Keys", "API"]
     assert 'href="/api/docs"' in nav
 
