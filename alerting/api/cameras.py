@@ -8,6 +8,7 @@ from ..schemas.cameras import CameraQuery, Heartbeat
 from ..schemas.common import validate
 from ..schemas.events import MAX_CAMERA_ID
 from ..schemas.openapi import operation as op
+from ..schemas.serialize import listing
 from ..services import cameras
 from . import bp
 from .util import json_body
@@ -17,9 +18,10 @@ from .util import json_body
 @op("cameras", ok=R.CameraList, query=CameraQuery, errors=(422,))
 def list_cameras():
     """Every known camera with its status and when it was last seen, offline ones first."""
-    query = validate(CameraQuery, request.args.to_dict())
-    rows = cameras.list_cameras(query.status)
-    return jsonify({"cameras": [cameras.camera_json(c) for c in rows], "count": len(rows)})
+    query = validate(CameraQuery, request.args.to_dict()).model_dump()
+    rows, total = cameras.list_cameras(query["status"], limit=query["limit"],
+                                       offset=query["offset"])
+    return jsonify(listing("cameras", rows, cameras.camera_json, total, query))
 
 
 @bp.post(f"/cameras/<string(maxlength={MAX_CAMERA_ID}):camera_id>/heartbeat")

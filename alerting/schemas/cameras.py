@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ._fields import OptionalText
-from .common import Body, Query, choice
+from .common import Body, choice
+from .queries import Page
 
 MAX_CAMERA_NAME = 255
 CAMERA_STATUSES = ("online", "offline", "disabled")
@@ -20,7 +21,7 @@ class Heartbeat(Body):
     name: OptionalText(MAX_CAMERA_NAME) = None
 
 
-class CameraQuery(Query):
-    """GET /api/cameras: only the cameras with this status."""
+class CameraQuery(Page):
+    """GET /api/cameras: a page of cameras, only those with `status` if given."""
 
     status: choice(CAMERA_STATUSES) | None = None

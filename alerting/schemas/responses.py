@@ -166,9 +166,7 @@ class Camera(Out):
     source: str | None
 
 
-class CameraList(Out):
-    cameras: list[Camera]
-    count: int
+CameraList = listing_model("CameraList", "cameras", Camera)
 
 
 class BatchStored(Out):

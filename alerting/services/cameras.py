@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, case, select, update
+from sqlalchemy import Connection, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -145,13 +145,16 @@ def heartbeat(camera_id: str, name: str | None, actor: str, now: datetime | None
     return camera
 
 
-def list_cameras(status: str | None = None) -> list[Camera]:
-    """Every known camera, offline ones first, then by id."""
+def list_cameras(status: str | None = None, *, limit: int = 1000, offset: int = 0
+                 ) -> tuple[list[Camera], int]:
+    """A page of the known cameras, offline ones first, then by id; and how many match."""
     query = select(Camera)
     if status:
         query = query.where(Camera.status == status)
-    return list(db.session.scalars(query.order_by(
-        case((Camera.status == "offline", 0), else_=1), Camera.id)))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.order_by(
+        case((Camera.status == "offline", 0), else_=1), Camera.id).limit(limit).offset(offset))
+    return list(rows), total
 
 
 # --- the check the camera health worker runs ----------------------------------------------

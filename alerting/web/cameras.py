@@ -14,5 +14,6 @@ from .forms import render
 @login_required
 def cameras_index():
     """Cameras, offline ones first; the list refreshes itself every 10 seconds."""
-    return render("cameras/index.html", "cameras/_list.html", cameras=cameras.list_cameras(),
+    rows, _total = cameras.list_cameras()
+    return render("cameras/index.html", "cameras/_list.html", cameras=rows,
                   silence=current_app.config["CAMERA_OFFLINE_SECONDS"])
