@@ -293,6 +293,8 @@ def rule_payload(form: RuleForm) -> tuple[dict[str, Any], list[int]]:
         "dedup_key_template": form.dedup_key_template.data or None,
         "channels": list(form.channels.data or []),
         "targets": targets if any(targets.values()) else None,
+        "kind": form.kind.data or "detection",
+        "offline_after_seconds": number_or_text(form.offline_after_seconds.data),
     }
     cooldown = number_or_text(form.cooldown_seconds.data)
     if cooldown is not None:
@@ -332,6 +334,8 @@ def form_data(rule: AlertRule) -> dict[str, Any]:
         "email_recipients": ", ".join(targets.get("email_recipients") or []),
         "webhook_url": targets.get("webhook_url") or "",
         "push_urls": "\n".join(targets.get("push_urls") or []),
+        "kind": rule.kind,
+        "offline_after_seconds": _shown_value(rule.offline_after_seconds),
     }
 
 
@@ -360,7 +364,8 @@ def rule_locator(form: RuleForm, rows: list[int]):
             return None
         if head in ("name", "description", "enabled", "severity", "risk_threshold",
                     "object_types", "camera_ids", "zone_ids", "min_confidence",
-                    "dedup_key_template", "cooldown_seconds", "channels"):
+                    "dedup_key_template", "cooldown_seconds", "channels", "kind",
+                    "offline_after_seconds"):
             return form[head]
         return None
 
