@@ -42,3 +42,25 @@ def test_live_page_shows_the_thumbnail(page, server, api):
         shot(page, "live-thumbnails", full_page=False)
         requested = {request.path for request, _ in frigate.log}
         assert "/api/events/1718987129.308396-fqk5ka/thumbnail.jpg" in requested
+
+
+def test_cameras_page_and_the_event_snapshot(page, server, api):
+    with detector_server() as frigate:
+        media = serve_frigate_media(frigate, "1718987200.1-snap")
+        event = api("POST", "/api/events", json={
+            "camera_id": CAMERA, "started_at": datetime.now(UTC).isoformat(),
+            "risk_score": 30, "media": media,
+            "detections": [{"object_type": "person", "confidence": 0.9}]})
+        page.goto(server + f"/events/{event['id']}")
+        snapshot = page.locator("img.snapshot")
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                               arg=snapshot.element_handle())
+        expect(page.get_by_role("link", name="Play the clip")).to_have_attribute(
+            "href", f"/media/events/{event['id']}/clip.mp4")
+        shot(page, "event-snapshot", full_page=False)
+    api("POST", "/api/cameras/garage/heartbeat", json={"name": "Garage"})
+    page.goto(server + "/cameras")
+    row = page.locator("#camera-list tr").filter(has_text="Garage")
+    expect(row).to_contain_text("online")
+    expect(page.locator("#camera-list")).to_contain_text(CAMERA)
+    shot(page, "cameras")
