@@ -119,8 +119,9 @@ def fetch_bytes(url: str, policy: FetchPolicy, *, expect: str = "") -> Media:
         raise MediaUnavailable(502, f"the detector's host {host!r} has no address")
     parts = urlsplit(url.strip())
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    conn = pinned_connection(scheme, addresses[0], port, host, policy.timeout)
+    conn = None
     try:
+        conn = _connected(scheme, addresses, port, host, deadline)
         conn.request("GET", path, headers={"Host": parts.netloc.rpartition("@")[2],
                                            "Accept": f"{expect}*" if expect else "*/*",
                                            "User-Agent": "alerting-media"})
@@ -152,8 +153,31 @@ def fetch_bytes(url: str, policy: FetchPolicy, *, expect: str = "") -> Media:
         raise MediaUnavailable(502, f"cannot reach the detector: {type(exc).__name__}") \
             from None
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
     return Media(b"".join(chunks), content_type)
+
+
+def _connected(scheme: str, addresses: list[str], port: int, host: str,
+               deadline: float) -> http.client.HTTPConnection:
+    """A connection to the first of the checked addresses that takes it (a name may answer
+    ::1 first for a detector listening on 127.0.0.1 only), within the deadline."""
+    failure: OSError | None = None
+    for address in addresses:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        conn = pinned_connection(scheme, address, port, host, left)
+        try:
+            conn.connect()
+            return conn
+        except TimeoutError:
+            conn.close()
+            raise
+        except OSError as exc:
+            conn.close()
+            failure = exc
+    raise failure or OSError("no address to connect to")
 
 
 def _remaining(conn: http.client.HTTPConnection, deadline: float) -> None:
