@@ -145,10 +145,12 @@ def simulate(url: str, key: str | None, cameras: int, rate: float, duration: flo
               help="Send due deliveries.")
 @click.option("--modes/--no-modes", default=True, show_default=True,
               help="Apply the weekly mode schedule.")
+@click.option("--camera-health/--no-camera-health", default=True, show_default=True,
+              help="Mark silent cameras offline and run camera_offline rules.")
 @with_appcontext
-def worker(matcher: bool, dispatcher: bool, modes: bool) -> None:
-    """Run the matcher, the dispatcher and the mode scheduler in this process until SIGTERM
-    or Ctrl-C.
+def worker(matcher: bool, dispatcher: bool, modes: bool, camera_health: bool) -> None:
+    """Run the matcher, the dispatcher, the mode scheduler and the camera health timer in this
+    process until SIGTERM or Ctrl-C.
 
     Run as many as you like against PostgreSQL (events and deliveries are claimed with
     row locks); set ALERTING_INPROCESS_WORKERS=off on the web processes."""
@@ -160,7 +162,8 @@ def worker(matcher: bool, dispatcher: bool, modes: bool) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     names = [name for name, on in (("matcher", matcher), ("dispatcher", dispatcher),
-                                   ("modes", modes)) if on]
+                                   ("modes", modes),
+                                   ("camera_health", camera_health)) if on]
     # Supervised loops: an error is logged and retried with backoff, never the end of one.
     running = workers.launch(app, names)
     click.echo(f"worker {os.getpid()} running: {', '.join(names) or 'nothing'}", err=True)

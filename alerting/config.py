@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
@@ -42,6 +43,16 @@ def _zone(name: str) -> str:
     except Exception:  # ZoneInfoNotFoundError, ValueError, OSError (a directory), ...
         raise ValueError("must be an IANA timezone name such as Europe/Paris") from None
     return name
+
+
+def _http_url_or_none(value: Any) -> Any:
+    """An absolute http(s) URL with a host, without a trailing slash; blank is unset."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    parts = urlsplit(str(value).strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http or https URL such as http://frigate.lan:5000")
+    return str(value).strip().rstrip("/")
 
 
 Count = Annotated[int, Field(ge=1)]
@@ -107,6 +118,18 @@ class Settings(BaseSettings):
     MATCH_BATCH_SIZE: Count = 500
     # Client addresses that may read /metrics with no key (a Prometheus server).
     METRICS_ALLOW_CIDRS: Networks = []
+    # The default Frigate instance's base URL (e.g. http://frigate.lan:5000): media links of
+    # its events are built from it, and the media route may fetch from its host.
+    FRIGATE_URL: Annotated[str | None, BeforeValidator(_http_url_or_none)] = None
+    # The media route (/media/events/<id>/...): what it fetches from a detector at most, how
+    # long it waits for all of it, and how long it keeps it in the process (0: not at all).
+    MEDIA_MAX_BYTES: Count = 50 * 1024 * 1024
+    MEDIA_TIMEOUT_SECONDS: Seconds = 10
+    MEDIA_CACHE_SECONDS: Annotated[int, Field(ge=0)] = 60
+    # Camera health: a camera silent this long is shown offline; how often it is checked
+    # (and camera_offline rules run).
+    CAMERA_OFFLINE_SECONDS: Seconds = 300
+    CAMERA_CHECK_SECONDS: Annotated[float, Field(gt=0)] = 5.0
     # Delivery: retries, concurrency, leases.
     RETRY_SCHEDULE: SecondsList = DEFAULT_RETRY_SCHEDULE
     DISPATCH_CONCURRENCY: Count = 32

@@ -137,8 +137,49 @@ class AlertRule(db.Model):
     origin: Mapped[str | None] = mapped_column(String(20))
     mute_timings: Mapped[list[str] | None] = mapped_column(JSON)  # names of MuteTiming rows
     modes: Mapped[list[str] | None] = mapped_column(JSON)  # arming modes; None: any
+    # "detection" (matched against events) or "camera_offline" (a camera silent for
+    # offline_after_seconds: services/cameras.py, never matched against events).
+    kind: Mapped[str] = mapped_column(String(20), default="detection",
+                                      server_default="detection")
+    offline_after_seconds: Mapped[int | None] = mapped_column(Integer)
 
     alerts: WriteOnlyMapped[Alert] = relationship(back_populates="rule", passive_deletes=True)
+
+
+class Camera(db.Model):
+    """A camera (or detector) and its health: when it was last heard of, and whether it is
+    online. Kept by services/cameras.py from events, heartbeats and Frigate's status topics."""
+
+    __tablename__ = "cameras"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)  # the events' camera_id
+    name: Mapped[str | None] = mapped_column(String(255))
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10), default="online")  # online | offline
+    source: Mapped[str | None] = mapped_column(String(120))  # what reported it last
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # status since
+
+
+class CameraOutage(db.Model):
+    """One camera_offline rule's view of one outage of a camera: its offline alert and, when
+    the camera returns, its camera_online one. The unique key is what keeps several workers
+    from raising the same outage twice; `resolved_at` is set once, by whoever wins."""
+
+    __tablename__ = "camera_outages"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "camera_id", "started_at", name="uq_camera_outages_once"),
+        Index("ix_camera_outages_open", "resolved_at", "rule_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[str] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    camera_id: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)  # silent since
+    offline_alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", ondelete="SET NULL"))  # None: a cooldown suppressed it
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    online_alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", ondelete="SET NULL"))
 
 
 class Counter(db.Model):
@@ -239,6 +280,8 @@ class Event(db.Model):
     external_id: Mapped[str | None] = mapped_column(String(255))
     scene_index_id: Mapped[str | None] = mapped_column(String(255))
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # {snapshot_url, thumbnail_url, clip_url} at the detector, or None (schemas.events.Media).
+    media: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

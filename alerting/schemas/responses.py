@@ -87,6 +87,8 @@ class Rule(Out):
     targets: Targets | None
     mute_timings: list[str] | None
     modes: list[str] | None
+    kind: Literal["detection", "camera_offline"]
+    offline_after_seconds: int | None
 
 
 RuleList = listing_model("RuleList", "rules", Rule)
@@ -137,6 +139,12 @@ class Detection(Out):
     track_id: str | None
 
 
+class EventMedia(Out):
+    snapshot_url: str | None
+    thumbnail_url: str | None
+    clip_url: str | None
+
+
 class Event(Out):
     id: int
     camera_id: str
@@ -152,11 +160,24 @@ class Event(Out):
     external_id: str | None
     scene_index_id: str | None
     attributes: dict[str, Any] | None
+    media: EventMedia | None
     received_at: datetime
     processed_at: datetime | None
 
 
 EventList = listing_model("EventList", "events", Event)
+
+
+class Camera(Out):
+    id: str
+    name: str | None
+    status: Literal["online", "offline", "disabled"]
+    last_seen: datetime | None
+    since: datetime
+    source: str | None
+
+
+CameraList = listing_model("CameraList", "cameras", Camera)
 
 
 class BatchStored(Out):

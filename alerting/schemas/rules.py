@@ -61,6 +61,11 @@ from .common import (
 MAX_NAME = 255
 MAX_DESCRIPTION = 2000
 MAX_COOLDOWN_SECONDS = 7 * 24 * 3600
+# Rule kinds: "detection" rules match events; a "camera_offline" rule fires when a camera of
+# its camera_ids (null: any) is silent for offline_after_seconds (services/cameras.py).
+RULE_KINDS = ("detection", "camera_offline")
+MIN_OFFLINE_AFTER_SECONDS = 10
+MAX_OFFLINE_AFTER_SECONDS = 7 * 24 * 3600
 MAX_DEDUP_TEMPLATE = 255
 MAX_CONDITIONS = 50
 MAX_CONDITION_TEXT = 500
@@ -309,6 +314,9 @@ class RuleUpdate(Body):
     targets: Targets | None = None
     mute_timings: MuteTimingNames | None = None  # names; services/rules checks they exist
     modes: ModeNames = None
+    kind: choice(RULE_KINDS) = None
+    offline_after_seconds: integer(MIN_OFFLINE_AFTER_SECONDS, MAX_OFFLINE_AFTER_SECONDS) | \
+        None = None
 
     @field_validator("mute_timings", mode="after")
     @classmethod
@@ -329,14 +337,16 @@ class RuleCreate(RuleUpdate):
     enabled: Flag = True
     cooldown_seconds: integer(0, MAX_COOLDOWN_SECONDS) = DEFAULT_COOLDOWN_SECONDS
     channels: Channels = Field(default_factory=list)
+    kind: choice(RULE_KINDS) = "detection"
 
     def values(self) -> dict[str, Any]:
         """Every writable field, in RULE_FIELDS order, in its stored form."""
         return {key: _stored(getattr(self, key)) for key in RULE_FIELDS}
 
 
-# The spec's 14 writable fields, then `targets` (per-rule recipients; not in the spec) and
-# `mute_timings` (names of mute timings; not in the spec).
+# The spec's 14 writable fields, then our extensions: `targets` (per-rule recipients),
+# `mute_timings` (names of mute timings), `modes` (arming modes), `kind` and
+# `offline_after_seconds` (camera health rules).
 RULE_FIELDS = tuple(RuleUpdate.model_fields)
 SCHEDULE_KEYS = tuple(Schedule.model_fields)
 CONDITION_KEYS = tuple(Condition.model_fields)

@@ -627,3 +627,72 @@ def set_aside(event_id: int) -> bool:
     Returns whether it was set aside."""
     with write_transaction() as conn:
         return conn.execute(_SET_ASIDE, {"event_id": event_id, "now": utcnow()}).rowcount == 1
+
+
+class OwnAlerts:
+    """Alerts the app raises itself, not by matching an event (services/cameras.py: a
+    camera gone silent, and back): each gets an event of its own, stored as processed, and
+    goes the normal way from there: the rule's cooldown, channels and targets, outbox rows,
+    the live hub. Use it through own_alerts()."""
+
+    def __init__(self, conn: Connection, cache: RuleCache) -> None:
+        self.conn = conn
+        self.cache = cache
+        self.delta = CooldownLedger()
+        self.event_ids: list[int] = []
+        self.alert_ids: list[int] = []
+        self.targets: list[list[tuple[str, str]]] = []
+        self._base: Defaults | None = None
+
+    def raise_alert(self, rule_id: str, record: dict[str, Any], *, dedup_key: str,
+                    matched_conditions: list[str], severity: str | None = None,
+                    rule_name: str | None = None) -> int | None:
+        """Store `record` (EVENT_COLUMNS' values; processed at once) and the alert rule
+        `rule_id` raises for it; the alert's id, or None when its cooldown suppressed it."""
+        conn = self.conn
+        [event_id] = insert_returning_ids(conn, _EVENTS, [{**record, "processed_at": None}])
+        self.event_ids.append(event_id)
+        event = event_from_record({**record, "id": event_id})
+        verdict = _OwnVerdict(rule_id, dedup_key, matched_conditions)
+        if self._base is None:
+            self._base = self.cache.defaults()
+        alert, pairs = _alert(conn, self.cache, self.delta, {}, event, verdict, self._base)
+        if alert is not None:
+            if severity is not None:
+                alert["severity"] = severity
+                alert["severity_priority"] = SEVERITY_PRIORITY[severity]
+            if rule_name is not None:
+                alert["rule_name"] = rule_name[:255]
+            self.delta.record(rule_id, dedup_key, event.started_at)
+        ids = _record(conn, [event_id], [alert] if alert else [], [pairs] if alert else [])
+        if not ids:
+            return None
+        self.alert_ids.extend(ids)
+        self.targets.append(pairs)
+        return ids[0]
+
+
+class _OwnVerdict:
+    __slots__ = ("rule_id", "dedup_key", "matched_conditions", "detection")
+
+    def __init__(self, rule_id: str, dedup_key: str, matched_conditions: list[str]) -> None:
+        self.rule_id = rule_id
+        self.dedup_key = dedup_key
+        self.matched_conditions = matched_conditions
+        self.detection = None
+
+
+@contextmanager
+def own_alerts() -> Iterator[OwnAlerts]:
+    """One write transaction to raise OwnAlerts in, with the rules as they are now; after
+    the commit the cooldown ledger counts them and they are announced (live, dispatcher).
+    Nothing is announced when the block raises (everything in it is rolled back)."""
+    cache = _cache()
+    with cache.lock:
+        with write_transaction() as conn:
+            cache.refresh(conn)
+            own = OwnAlerts(conn, cache)
+            yield own
+        cache.committed(own.delta)
+    if own.event_ids:
+        _announce(own.event_ids, own.alert_ids, own.targets)

@@ -24,6 +24,7 @@ from ..extensions import db
 from ..models import Detection, Event, utcnow
 from ..schemas.events import parse_event_batch
 from ..storage import insert_returning_ids, write_transaction
+from . import cameras
 from .alert_pipeline import matching_on_ingest
 from .events import EVENT_COLUMNS, event_json, get_event
 
@@ -196,6 +197,7 @@ def _write_plans(plans: list[_Plan]) -> list[list[tuple[int, bool]]]:
             ]
             if detections:
                 conn.execute(_INSERT_DETECTIONS, detections)
+            cameras.seen_in(conn, fresh)  # camera health: these cameras are alive
             matched = after_commit.enter_context(matching_on_ingest(conn, fresh))
     metrics.events_ingested(item["source"] for plan in plans for item in plan.fresh)
     for plan in plans:
@@ -304,6 +306,7 @@ def _new_event_json(event_id: int, item: dict[str, Any]) -> dict[str, Any]:
         "external_id": item["external_id"],
         "scene_index_id": item["scene_index_id"],
         "attributes": item["attributes"],
+        "media": item["media"],
         "received_at": isoformat_z(item["received_at"]),
         "processed_at": None,
     }

@@ -32,8 +32,13 @@ rule_json = serializer(schemas.Rule)
 
 
 def rule_record(rule: AlertRule) -> dict[str, Any]:
-    """The stored fields as a plain dict (what engine.types.rule_from_record takes)."""
-    return {"id": rule.id, **{name: getattr(rule, name) for name in RULE_FIELDS}}
+    """The stored fields as a plain dict (what engine.types.rule_from_record takes). A
+    camera_offline rule is never matched against events (services/cameras.py runs it), so
+    the engine sees it disabled."""
+    record = {"id": rule.id, **{name: getattr(rule, name) for name in RULE_FIELDS}}
+    if record["kind"] == "camera_offline":
+        record["enabled"] = False
+    return record
 
 
 def get_rule(rule_id: str) -> AlertRule:

@@ -117,6 +117,11 @@ class RuleForm(FlaskForm):
         "type": "url", "autocomplete": "off", "placeholder": "default webhook URL"})
     push_urls = TextAreaField("Push URLs (one per line)", render_kw={
         "rows": 2, "placeholder": "default push URLs", "spellcheck": "false"})
+    kind = SelectField("Kind", choices=[choice("detection", "Detection events"),
+                                        choice("camera_offline", "Camera offline")],
+                       default="detection")
+    offline_after_seconds = StringField("Offline after (seconds of silence)",
+                                        render_kw={**NUMERIC, "placeholder": "300"})
 
 
 class RuleTestForm(FlaskForm):

@@ -299,6 +299,8 @@ def rule_payload(form: RuleForm) -> tuple[dict[str, Any], list[int]]:
         "targets": targets if any(targets.values()) else None,
         "mute_timings": list(form.mute_timings.data or []) or None,
         "modes": list(form.modes.data or []) or None,
+        "kind": form.kind.data or "detection",
+        "offline_after_seconds": number_or_text(form.offline_after_seconds.data),
     }
     cooldown = number_or_text(form.cooldown_seconds.data)
     if cooldown is not None:
@@ -340,6 +342,8 @@ def form_data(rule: AlertRule) -> dict[str, Any]:
         "webhook_url": targets.get("webhook_url") or "",
         "push_urls": "\n".join(targets.get("push_urls") or []),
         "modes": list(rule.modes or []),
+        "kind": rule.kind,
+        "offline_after_seconds": _shown_value(rule.offline_after_seconds),
     }
 
 
@@ -370,6 +374,8 @@ def rule_locator(form: RuleForm, rows: list[int]):
                     "object_types", "camera_ids", "zone_ids", "min_confidence",
                     "dedup_key_template", "cooldown_seconds", "channels", "mute_timings",
                     "modes"):
+                    "dedup_key_template", "cooldown_seconds", "channels", "kind",
+                    "offline_after_seconds"):
             return form[head]
         return None
 

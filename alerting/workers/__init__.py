@@ -1,5 +1,5 @@
-"""The background loops an app runs (matcher, dispatcher, mode scheduler), each a
-SupervisedLoop, and their state for /api/health."""
+"""The background loops an app runs (matcher, dispatcher, mode scheduler, camera health),
+each a SupervisedLoop, and their state for /api/health."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from .loop import SupervisedLoop
 
 EXTENSION = "alerting.workers"
-NAMES = ("matcher", "dispatcher", "modes")
+NAMES = ("matcher", "dispatcher", "modes", "camera_health")
 
 
 def register(app: Flask, loop: SupervisedLoop) -> None:
@@ -27,10 +27,12 @@ def status() -> dict[str, dict]:
 def launch(app: Flask, names: Iterable[str] = NAMES) -> list[SupervisedLoop]:
     """Create, register and start the named loops in this process (`flask worker` too)."""
     from ..notify.dispatcher import Dispatcher
+    from .camera_health_loop import CameraHealth
     from .matcher_loop import Matcher
     from .mode_schedule_loop import ModeScheduler
 
-    kinds = {"matcher": Matcher, "dispatcher": Dispatcher, "modes": ModeScheduler}
+    kinds = {"matcher": Matcher, "dispatcher": Dispatcher, "modes": ModeScheduler,
+             "camera_health": CameraHealth}
     started = []
     for name in names:
         loop = kinds[name](app)

@@ -26,6 +26,7 @@ def test_defaults_without_environment():
         ("EMAIL_RECIPIENTS", "a@example.com, b@example.com", ["a@example.com", "b@example.com"]),
         ("WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8", ["127.0.0.0/8"]),
         ("METRICS_ALLOW_CIDRS", "10.0.0.0/8, ::1", ["10.0.0.0/8", "::1"]),
+        ("FRIGATE_URL", "http://frigate.lan:5000/", "http://frigate.lan:5000"),
     ],
 )
 def test_environment_overrides(name, raw, expected):
@@ -52,7 +53,8 @@ def test_default_database_is_sqlite_under_instance(tmp_path):
 @pytest.mark.parametrize(
     ("name", "raw"),
     [("SMTP_PORT", "smtp"), ("RETRY_SCHEDULE", "10, soon"), ("MATCH_BATCH_SIZE", "1.5"),
-     ("TRUST_PROXY", "perhaps"), ("METRICS_ALLOW_CIDRS", "10.0.0.0/8,prometheus")],
+     ("TRUST_PROXY", "perhaps"), ("METRICS_ALLOW_CIDRS", "10.0.0.0/8,prometheus"),
+     ("FRIGATE_URL", "frigate.lan:5000")],
 )
 def test_each_bad_value_names_its_variable(name, raw):
     with pytest.raises(ValueError, match=f"ALERTING_{name}"):

@@ -40,15 +40,17 @@ def errors_of(payload, *, partial=False):
 
 
 def test_rule_fields():
-    assert len(RULE_FIELDS) == 17
-    assert RULE_FIELDS[14:] == ("targets", "mute_timings", "modes")  # our extensions after the spec's
-    assert set(SPEC_RULE) == set(RULE_FIELDS) - {"targets", "mute_timings", "modes"}
+    assert len(RULE_FIELDS) == 19
+    assert RULE_FIELDS[14:] == ("targets", "mute_timings", "modes", "kind",
+                                "offline_after_seconds")  # our extensions after the spec's
+    assert set(SPEC_RULE) == set(RULE_FIELDS) - set(RULE_FIELDS[14:])
 
 
 def test_spec_example_accepted_as_written():
     rule = parse_rule(json.loads(json.dumps(SPEC_RULE)))
     assert list(rule) == list(RULE_FIELDS)
-    expected = {**SPEC_RULE, "targets": None, "mute_timings": None, "modes": None}
+    expected = {**SPEC_RULE, "targets": None, "mute_timings": None, "modes": None,
+                "kind": "detection", "offline_after_seconds": None}
     expected["schedule"] = {**SPEC_RULE["schedule"], "timezone": None}
     assert rule == expected
 
@@ -72,6 +74,8 @@ def test_create_defaults():
         "targets": None,
         "mute_timings": None,
         "modes": None,
+        "kind": "detection",
+        "offline_after_seconds": None,
     }
 
 

@@ -6,8 +6,8 @@ import re
 
 from tests.support.app import ADMIN_PASSWORD
 
-PAGES = ["/login", "/live", "/rules", "/rules/new", "/events", "/alerts", "/notifications",
-         "/keys", "/modes", "/account/password", "/silences", "/audit"]
+PAGES = ["/login", "/live", "/rules", "/rules/new", "/events", "/cameras", "/alerts",
+         "/notifications", "/keys", "/modes", "/account/password", "/silences", "/audit"]
 
 
 def csrf_token(page: bytes) -> str:

@@ -76,9 +76,11 @@ def rule_count(app) -> int:
 
 # --- every page -------------------------------------------------------------------------------
 
-PAGES = ["/rules", "/rules/new", "/events", "/alerts", "/notifications", "/keys", "/silences"]
+PAGES = ["/rules", "/rules/new", "/events", "/cameras", "/alerts", "/notifications", "/keys",
+         "/silences"]
 FRAGMENT_IDS = {"/rules": 'id="rule-list"', "/rules/new": 'id="rule-form"',
-                "/events": 'id="event-list"', "/alerts": 'id="alert-history"',
+                "/events": 'id="event-list"', "/cameras": 'id="camera-list"',
+                "/alerts": 'id="alert-history"',
                 "/notifications": 'id="settings-form"', "/keys": 'id="keys"',
                 "/silences": 'id="silences"'}
 
@@ -111,8 +113,9 @@ def test_history_restore_gets_the_full_page(client, token):
 def test_nav_links_every_page(client, token):
     html = client.get("/rules").get_data(as_text=True)
     nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
-    assert re.findall(r">(\w+)</a>", nav) == ["Live", "Alerts", "Events", "Rules", "Silences",
-                                                "Notifications", "Keys", "Modes", "Audit", "API"]
+    assert re.findall(r">(\w+)</a>", nav) == ["Live", "Alerts", "Events", "Cameras", "Rules",
+                                                "Silences", "Notifications", "Keys", "Modes",
+                                                "Audit", "API"]
     assert 'href="/api/docs"' in nav
 
 

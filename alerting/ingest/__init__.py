@@ -1,0 +1,1 @@
+"""Adapters feeding the services from other sources than the HTTP API (MQTT: Frigate)."""

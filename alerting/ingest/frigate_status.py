@@ -1,0 +1,80 @@
+"""Frigate's health topics, for camera health (services/cameras.py):
+
+- `<prefix>/available`: `online`, `stopped` or `offline` (the broker's last will when Frigate
+  dies): Frigate itself. When it goes, every camera it reported goes offline with it; when
+  it comes back they are online again (each camera's own topics and events say otherwise
+  when one is not).
+- `<prefix>/<camera>/status/<role>` (newer versions): `online`, `offline` or `disabled`.
+
+`handle` is a plain function of one message, called by the MQTT subscriber for these topics
+in an app context; it never raises on what a message says, only on the database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..services import cameras
+
+AVAILABLE = {"online": "online", "stopped": "offline", "offline": "offline"}
+CAMERA_STATUS = {"online": "online", "offline": "offline", "disabled": "disabled"}
+MAX_PAYLOAD = 64
+
+
+def source_of(prefix: str) -> str:
+    """The source a Frigate instance's cameras are reported by (its events' source too)."""
+    return f"frigate:{prefix}"
+
+
+def _parse(prefix: str, topic: str) -> tuple[str, str] | None:
+    """("available", "") or ("status", camera) for the topics `handle` takes, else None."""
+    base = prefix.strip("/").split("/")
+    parts = topic.split("/")
+    if parts[:len(base)] != base:
+        return None
+    rest = parts[len(base):]
+    if rest == ["available"]:
+        return "available", ""
+    if len(rest) == 3 and rest[1] == "status" and rest[0] and rest[2]:
+        return "status", rest[0]
+    return None
+
+
+def is_status_topic(prefix: str, topic: str) -> bool:
+    """Whether `topic` is one `handle` takes, for the subscriber's routing."""
+    return _parse(prefix, topic) is not None
+
+
+def _word(payload: bytes | str) -> str | None:
+    if isinstance(payload, bytes):
+        if len(payload) > MAX_PAYLOAD:
+            return None
+        try:
+            payload = payload.decode()
+        except UnicodeDecodeError:
+            return None
+    return payload.strip().strip('"').lower()[:MAX_PAYLOAD] or None
+
+
+def handle(prefix: str, topic: str, payload: bytes | str, now: datetime) -> str | None:
+    """Apply one message of `prefix`'s Frigate to the cameras table; what it did
+    ("<camera or *>:<status>"), or None when the topic or payload is not one it knows."""
+    parsed = _parse(prefix, topic)
+    if parsed is None:
+        return None
+    kind, camera = parsed
+    word = _word(payload) or ""
+    source = source_of(prefix)
+    if len(camera) > 255:
+        return None
+    if kind == "available":
+        status = AVAILABLE.get(word)
+        if status is None:
+            return None
+        cameras.report(cameras.cameras_of_source(source), status, now, source)
+        return f"*:{status}"
+    status = CAMERA_STATUS.get(word)
+    if status is None:
+        return None
+    cameras.report([camera], status, now, source)
+    return f"{camera}:{status}"
