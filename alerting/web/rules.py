@@ -373,9 +373,7 @@ def rule_locator(form: RuleForm, rows: list[int]):
         if head in ("name", "description", "enabled", "severity", "risk_threshold",
                     "object_types", "camera_ids", "zone_ids", "min_confidence",
                     "dedup_key_template", "cooldown_seconds", "channels", "mute_timings",
-                    "modes"):
-                    "dedup_key_template", "cooldown_seconds", "channels", "kind",
-                    "offline_after_seconds"):
+                    "modes", "kind", "offline_after_seconds"):
             return form[head]
         return None
 
