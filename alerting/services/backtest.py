@@ -3,17 +3,19 @@ one ordered pass, replayed by engine.backtest. Writes nothing."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 
 from ..engine.backtest import backtest
-from ..engine.event_record import event_from_record
 from ..engine.schedule import local_time
 from ..engine.timeparse import isoformat_z
+from ..engine.types import Detection as EngineDetection
 from ..engine.types import Event as EngineEvent
 from ..engine.types import Rule, rule_from_record
 from ..engine.vocabulary import DAYS
@@ -21,7 +23,6 @@ from ..extensions import db
 from ..models import Detection, Event, utcnow
 from ..schemas.backtest import parse_backtest
 from ..schemas.rules import RULE_FIELDS
-from .events import DETECTION_COLUMNS, EVENT_COLUMNS
 from .rules import get_rule, rule_record
 
 # Rows fetched from the database at a time: memory stays flat whatever the range holds.
@@ -31,15 +32,43 @@ DRAFT_RULE_ID = "draft"
 
 _E = Event.__table__
 _D = Detection.__table__
-# Events and their detections in one pass, in the matcher's order (event id, then detection
-# id): each event's rows come together, so an event is complete when the next one begins.
-_STREAM = (
-    select(_E.c.id, *(_E.c[n] for n in EVENT_COLUMNS if n != "attributes"),
-           _D.c.id.label("detection_id"), *(_D.c[n] for n in DETECTION_COLUMNS))
-    .select_from(_E.outerjoin(_D, _D.c.event_id == _E.c.id))
-    .order_by(_E.c.id, _D.c.id)
-)
-_EVENT_KEYS = ("id", *(n for n in EVENT_COLUMNS if n != "attributes"))
+
+
+def _stream_query(dialect: str):
+    """Events and their detections in one pass, by event id: an event's rows come together,
+    so it is complete when the next begins. (Its detections are put in id order by the
+    reader: ordering by both ids here would have SQLite sort every row again.)
+
+    Only what matching reads, and raw where decoding costs: JSON lists as their text
+    (decoded once per distinct value), and on SQLite the times as their stored text
+    (datetime.fromisoformat)."""
+    sqlite = dialect == "sqlite"
+
+    def when(column):
+        return cast(column, Text) if sqlite else column
+
+    return (
+        select(_E.c.id, _E.c.camera_id, when(_E.c.started_at), when(_E.c.ended_at),
+               _E.c.risk_score, _E.c.risk_level, _E.c.summary, cast(_E.c.labels, Text),
+               _E.c.source, _E.c.external_id, _E.c.scene_index_id,
+               _D.c.id, _D.c.object_type, _D.c.confidence, cast(_D.c.zone_ids, Text),
+               _D.c.track_id)
+        .select_from(_E.outerjoin(_D, _D.c.event_id == _E.c.id))
+        .order_by(_E.c.id)
+    )
+
+
+@lru_cache(maxsize=4096)
+def _strings(text: str | None) -> tuple[str, ...]:
+    """A stored JSON list of strings (labels, zone ids) as a tuple; few distinct values."""
+    return tuple(json.loads(text)) if text else ()
+
+
+def _utc(value: Any) -> datetime | None:
+    if value.__class__ is str:  # SQLite: the stored text, naive UTC
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value  # None, or (PostgreSQL) aware and in UTC from UTCDateTime
+
 
 # Providers of the backtest's hooks (engine.backtest: mode_at, silenced_by), each called
 # with (since, until) and returning the keyword arguments it fills. Silences, mute timings
@@ -49,23 +78,42 @@ HOOK_PROVIDERS: list[Callable[[datetime, datetime], dict[str, Any]]] = []
 
 def stored_events(since: datetime, until: datetime,
                   camera_ids: tuple[str, ...] | None = None) -> Iterator[EngineEvent]:
-    """The events that started in [since, until), as the engine sees them, by id, streamed
-    in chunks of CHUNK_ROWS rows. `camera_ids`: only those cameras' (a rule's filter)."""
-    query = _STREAM.where(_E.c.started_at >= since, _E.c.started_at < until)
+    """The events that started in [since, until), as the engine sees them (no `attributes`,
+    no bounding boxes: matching reads neither), by id, streamed CHUNK_ROWS rows at a time.
+    `camera_ids`: only those cameras' (a rule's camera filter, applied by the database)."""
+    conn = db.session.connection()
+    query = _stream_query(conn.dialect.name).where(
+        _E.c.started_at >= since, _E.c.started_at < until)
     if camera_ids:
         query = query.where(_E.c.camera_id.in_(camera_ids))
-    conn = db.session.connection().execution_options(yield_per=CHUNK_ROWS)
-    record: dict[str, Any] | None = None
-    for row in conn.execute(query):
-        if record is None or record["id"] != row[0]:
-            if record is not None:
-                yield event_from_record(record)
-            record = dict(zip(_EVENT_KEYS, row, strict=False))
-            record["detections"] = []
-        if row.detection_id is not None:
-            record["detections"].append({n: getattr(row, n) for n in DETECTION_COLUMNS})
-    if record is not None:
-        yield event_from_record(record)
+    current: Any = None
+    detections: list[tuple[int, EngineDetection]] = []
+    result = conn.execution_options(yield_per=CHUNK_ROWS).execute(query)
+    for chunk in result.partitions():
+        for row in chunk:
+            if current is None or current[0] != row[0]:
+                if current is not None:
+                    yield _event(current, detections)
+                current, detections = row, []
+            if row[11] is not None:
+                confidence = row[13]
+                detections.append((row[11], EngineDetection(
+                    row[12], None if confidence is None else float(confidence),
+                    _strings(row[14]), None, row[15])))
+    if current is not None:
+        yield _event(current, detections)
+
+
+def _event(row: Any, detections: list[tuple[int, EngineDetection]]) -> EngineEvent:
+    if len(detections) > 1:
+        detections.sort(key=_first)  # as the matcher reads them: by id
+    return EngineEvent(row[1], _utc(row[2]), row[0], _utc(row[3]), row[4], row[5], row[6],
+                       _strings(row[7]), tuple(d for _, d in detections), row[8], row[9],
+                       row[10])
+
+
+def _first(pair: tuple[int, Any]) -> int:
+    return pair[0]
 
 
 def run(rule: Rule, since: datetime, until: datetime, *, limit: int = DEFAULT_LIMIT,
