@@ -8,3 +8,4 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 bp.before_request(authenticate_api_request)
 
 from . import alerts, deliveries, events, health, keys, notification, openapi, rules  # noqa: E402,F401  (routes register on import)
+from . import site_config  # noqa: E402,F401
