@@ -102,7 +102,7 @@ class _Builder(SafeConstructor):
 
     def _problem(self, path: Path, node: yaml.Node, message: str) -> None:
         dotted = ".".join(path) or "body"
-        self.lines.setdefault(path, node.start_mark.line + 1)
+        self.lines[path] = node.start_mark.line + 1  # where the problem is
         self.problems.setdefault(dotted, message)
 
 
