@@ -7,7 +7,7 @@ import re
 from tests.support.app import ADMIN_PASSWORD
 
 PAGES = ["/login", "/live", "/rules", "/rules/new", "/events", "/alerts", "/notifications",
-         "/keys", "/account/password"]
+         "/keys", "/account/password", "/config"]
 
 
 def csrf_token(page: bytes) -> str:

@@ -111,7 +111,7 @@ def test_nav_links_every_page(client, token):
     html = client.get("/rules").get_data(as_text=True)
     nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
     assert re.findall(r">(\w+)</a>", nav) == ["Live", "Alerts", "Events", "Rules",
-                                                "Notifications", "Keys", "API"]
+                                                "Notifications", "Keys", "Config", "API"]
     assert 'href="/api/docs"' in nav
 
 
