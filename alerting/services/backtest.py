@@ -22,7 +22,7 @@ from ..engine.vocabulary import DAYS
 from ..extensions import db
 from ..models import Detection, Event, utcnow
 from ..schemas.backtest import parse_backtest
-from ..schemas.rules import RULE_FIELDS
+from ..schemas.rules import RULE_FIELDS, parse_rule
 from .rules import get_rule, rule_record
 
 # Rows fetched from the database at a time: memory stays flat whatever the range holds.
@@ -172,3 +172,11 @@ def backtest_draft(payload: Any) -> dict[str, Any]:
     since, until, limit = _window(options)
     rule = draft_rule(options.rule.values())
     return run(rule, since, until, limit=limit)
+
+
+def backtest_payload(payload: Any, rule_id: str | None = None) -> dict[str, Any]:
+    """A rule body as the form gives it (validated like a create), over the last 7 days:
+    the rule form's "How noisy would this be?"."""
+    values = parse_rule(payload)
+    since, until = parse_backtest(None).window(utcnow())
+    return run(draft_rule(values, rule_id), since, until, limit=0, rule_id=rule_id)
