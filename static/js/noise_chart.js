@@ -35,13 +35,17 @@
       title: el.dataset.title,
       width: width,
       height: 180,
-      scales: { x: { time: false }, y: { range: function (u, min, max) { return [0, Math.max(1, max)]; } } },
+      scales: {
+        // Half a bar of room either side, so the first and last bars are whole.
+        x: { time: false, range: function () { return [-0.5, xs.length - 0.5]; } },
+        y: { range: function (u, min, max) { return [0, Math.max(1, max)]; } },
+      },
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       axes: [
         { space: 30, incrs: [step],
           values: function (u, splits) { return splits.map(function (i) { return data.labels[i] || ""; }); } },
-        { label: "alerts" },
+        { label: "alerts", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] },
       ],
       series: [
         {},
