@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -97,9 +97,33 @@ class BacktestResult:
         }
 
 
+def cannot_match(rule: Rule) -> Callable[[int | None, Sequence[str]], bool]:
+    """A test on an event's risk score and its detections' object types alone, true when
+    scan() would reject the event for `rule` (its risk threshold; a detection it needs, of
+    one of its types). Cheap enough to run before an event is built: most events fail it."""
+    compiled = compile_rule(rule)
+    has_risk, floor = compiled.risk is not None, compiled.risk_floor
+    needs_detection, types = compiled.needs_detection, compiled.types
+
+    def reject(score: int | None, object_types: Sequence[str]) -> bool:
+        if score is None:
+            if has_risk:
+                return True
+        elif score < floor:
+            return True
+        if needs_detection:
+            if not object_types:
+                return True
+            if types is not None and not any(t.casefold() in types for t in object_types):
+                return True
+        return False
+
+    return reject
+
+
 def backtest(
     rule: Rule,
-    events: Iterable[Event],
+    events: Iterable[Event | None],
     *,
     default_timezone: str = "UTC",
     report_timezone: str | None = None,
@@ -108,7 +132,8 @@ def backtest(
     silenced_by: SilencedBy | None = None,
     sample_limit: int = 100,
 ) -> BacktestResult:
-    """Replay `events` (in the order given: the matcher's, by id) through `rule`.
+    """Replay `events` (in the order given: the matcher's, by id) through `rule`. An item
+    None is an event the caller already found cannot_match() (read, counted, not built).
 
     Days and hours of the week are counted in `report_timezone` (default: the
     default_timezone). A match in a mode the rule is not armed in is `disarmed`; one the
@@ -125,8 +150,12 @@ def backtest(
     per_day, per_hour, keys = result.per_day, result.per_hour_of_week, result.dedup_keys
     sample = result.sample
     replayed = 0
+    reject = cannot_match(rule)
     for event in events:
         replayed += 1
+        if event is None or reject(event.risk_score,
+                                   [d.object_type for d in event.detections]):
+            continue
         view = EventView(event)
         found = scan(candidates, view, default_timezone)
         if not found:

@@ -12,7 +12,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Text, cast, select
 
-from ..engine.backtest import backtest
+from ..engine.backtest import backtest, cannot_match
 from ..engine.schedule import local_time
 from ..engine.timeparse import isoformat_z
 from ..engine.types import Detection as EngineDetection
@@ -77,43 +77,48 @@ HOOK_PROVIDERS: list[Callable[[datetime, datetime], dict[str, Any]]] = []
 
 
 def stored_events(since: datetime, until: datetime,
-                  camera_ids: tuple[str, ...] | None = None) -> Iterator[EngineEvent]:
+                  camera_ids: tuple[str, ...] | None = None,
+                  reject: Callable[[int | None, list[str]], bool] | None = None,
+                  ) -> Iterator[EngineEvent | None]:
     """The events that started in [since, until), as the engine sees them (no `attributes`,
     no bounding boxes: matching reads neither), by id, streamed CHUNK_ROWS rows at a time.
-    `camera_ids`: only those cameras' (a rule's camera filter, applied by the database)."""
+    `camera_ids`: only those cameras' (a rule's camera filter, applied by the database).
+    `reject` (engine.backtest.cannot_match) is asked first, on the risk score and object
+    types; for an event it rejects, None comes instead of the event, which is not built."""
     conn = db.session.connection()
     query = _stream_query(conn.dialect.name).where(
         _E.c.started_at >= since, _E.c.started_at < until)
     if camera_ids:
         query = query.where(_E.c.camera_id.in_(camera_ids))
     current: Any = None
-    detections: list[tuple[int, EngineDetection]] = []
+    detections: list[Any] = []
     result = conn.execution_options(yield_per=CHUNK_ROWS).execute(query)
     for chunk in result.partitions():
         for row in chunk:
             if current is None or current[0] != row[0]:
                 if current is not None:
-                    yield _event(current, detections)
+                    yield _event(current, detections, reject)
                 current, detections = row, []
             if row[11] is not None:
-                confidence = row[13]
-                detections.append((row[11], EngineDetection(
-                    row[12], None if confidence is None else float(confidence),
-                    _strings(row[14]), None, row[15])))
+                detections.append(row)
     if current is not None:
-        yield _event(current, detections)
+        yield _event(current, detections, reject)
 
 
-def _event(row: Any, detections: list[tuple[int, EngineDetection]]) -> EngineEvent:
+def _event(row: Any, detections: list[Any], reject) -> EngineEvent | None:
+    if reject is not None and reject(row[4], [d[12] for d in detections]):
+        return None
     if len(detections) > 1:
         detections.sort(key=_first)  # as the matcher reads them: by id
-    return EngineEvent(row[1], _utc(row[2]), row[0], _utc(row[3]), row[4], row[5], row[6],
-                       _strings(row[7]), tuple(d for _, d in detections), row[8], row[9],
-                       row[10])
+    return EngineEvent(
+        row[1], _utc(row[2]), row[0], _utc(row[3]), row[4], row[5], row[6], _strings(row[7]),
+        tuple(EngineDetection(d[12], None if d[13] is None else float(d[13]),
+                              _strings(d[14]), None, d[15]) for d in detections),
+        row[8], row[9], row[10])
 
 
-def _first(pair: tuple[int, Any]) -> int:
-    return pair[0]
+def _first(row: Any) -> int:
+    return row[11]  # the detection's id
 
 
 def run(rule: Rule, since: datetime, until: datetime, *, limit: int = DEFAULT_LIMIT,
@@ -123,7 +128,7 @@ def run(rule: Rule, since: datetime, until: datetime, *, limit: int = DEFAULT_LI
     hooks: dict[str, Any] = {}
     for provide in HOOK_PROVIDERS:
         hooks.update(provide(since, until))
-    result = backtest(rule, stored_events(since, until, rule.camera_ids),
+    result = backtest(rule, stored_events(since, until, rule.camera_ids, cannot_match(rule)),
                       default_timezone=timezone, sample_limit=limit, **hooks)
     counts = dict(result.per_day)
     days, day = [], local_time(since, timezone).date()

@@ -75,3 +75,30 @@ def test_a_silenced_match_is_counted_apart_and_starts_no_cooldown():
     assert (result.silenced, result.alerts, result.suppressed_by_cooldown) == (2, 1, 1)
     assert [e.id for e, _ in result.sample] == [3]
     assert seen[0] == ("rule-1", 1, "rule-1:cam-1")
+
+
+def test_cannot_match_only_rejects_what_the_matcher_rejects():
+    """Over every combination below: whenever cannot_match says no, match_event says no;
+    and it does say no for most of those failures (it is worth asking)."""
+    from itertools import product
+
+    from alerting.engine.backtest import cannot_match
+    from alerting.engine.rule_eval import match_event
+
+    rules = [make_rule(risk_threshold=r, object_types=t, min_confidence=c)
+             for r, t, c in product((None, 0, 50), (None, ("person",), ("person", "Car")),
+                                    (None, 0.5))]
+    events = [make_event(risk_score=s, detections=d) for s, d in product(
+        (None, 0, 49, 50, 90),
+        ([], [{"object_type": "PERSON"}], [{"object_type": "dog"}],
+         [{"object_type": "dog"}, {"object_type": "car", "confidence": 0.2}]))]
+    rejected = missed = 0
+    for rule in rules:
+        reject = cannot_match(rule)
+        for event in events:
+            said_no = reject(event.risk_score, [d.object_type for d in event.detections])
+            matches = match_event(rule, event).matches
+            assert not (said_no and matches), (rule, event)
+            rejected += said_no
+            missed += not said_no and not matches
+    assert rejected > 5 * missed

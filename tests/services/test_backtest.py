@@ -18,6 +18,7 @@ START = datetime(2026, 3, 1, tzinfo=UTC)
 RULES = {
     "hourly keys, overnight in Paris": dict(
         object_types=["person", "car"], camera_ids=None, cooldown_seconds=900,
+        risk_threshold=30,
         dedup_key_template="{camera_id}:{object_type}:{hour}",
         schedule={"days": ["mon", "tue", "wed", "thu", "fri"], "start_time": "20:00",
                   "end_time": "07:00", "timezone": "Europe/Paris"}),
@@ -36,13 +37,16 @@ def _events(count: int, seed: int) -> list[dict]:
     events = []
     for i in range(count):
         when = START + timedelta(seconds=rng.randrange(3 * 24 * 3600))
-        detections = [{"object_type": rng.choice(["person", "car", "dog", "cat"]),
+        # Types in any case (rules compare them case-insensitively); some events no score.
+        detections = [{"object_type": rng.choice(["person", "Person", "car", "CAR", "dog",
+                                                  "cat"]),
                        "confidence": round(rng.uniform(0.3, 1.0), 2),
                        "zone_ids": rng.sample(["porch", "drive", "yard"], rng.randint(0, 2))}
                       for _ in range(rng.randint(0, 3))]
         events.append({"camera_id": f"cam-{rng.randint(1, 3)}", "source": "t",
                        "external_id": f"e{i}", "started_at": when.isoformat(),
-                       "risk_score": rng.randint(0, 100), "detections": detections})
+                       "risk_score": rng.choice([None, *range(101)]),
+                       "detections": detections})
     events.sort(key=lambda e: (e["started_at"], rng.random() < 0.8))
     return events
 

@@ -100,7 +100,7 @@ class RulesSection(Section):
             row = stored.get(body.name)
             if row is None:
                 fields = [FieldChange(f, None, values[f]) for f in RULE_FIELDS
-                          if f == "name" or values[f] != _DEFAULTS[f]]
+                          if f in ("name", "severity") or values[f] != _DEFAULTS[f]]
                 changes.append(Change(self.key, "create", body.name, fields, values, None,
                                       where))
                 continue
