@@ -7,5 +7,4 @@ from ..auth import authenticate_api_request
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.before_request(authenticate_api_request)
 
-from . import alerts, deliveries, events, health, keys, notification, openapi, rules  # noqa: E402,F401  (routes register on import)
-from . import site_config  # noqa: E402,F401
+from . import alerts, deliveries, events, health, keys, notification, openapi, rules, site_config  # noqa: E402,F401  (routes register on import)

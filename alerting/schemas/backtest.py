@@ -4,6 +4,7 @@ answer (alerts per day and per hour of the week, the busiest dedup keys, the ale
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+
 from pydantic import model_validator
 from typing_extensions import TypedDict
 

@@ -4,5 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from . import account, alerts, events, keys, live, notifications, rules  # noqa: E402,F401  (routes register on import)
-from . import site_config  # noqa: E402,F401
+from . import account, alerts, events, keys, live, notifications, rules, site_config  # noqa: E402,F401  (routes register on import)
