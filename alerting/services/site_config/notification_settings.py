@@ -16,7 +16,7 @@ from typing import Any
 from ...schemas.notification_settings import NotificationSettingsUpdate
 from .. import notification_settings as settings
 from .. import secrets_box
-from . import Change, FieldChange, Section
+from .base import Change, FieldChange, Section
 from .yaml_lines import escape
 
 SMTP_PASSWORD_REFERENCE = "${ALERTING_SMTP_PASSWORD}"

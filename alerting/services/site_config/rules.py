@@ -21,7 +21,7 @@ from ...extensions import db
 from ...models import AlertRule
 from ...schemas.rules import RULE_FIELDS, RuleCreate, parse_rule
 from .. import backtest, rules
-from . import Change, FieldChange, Section, replay_window
+from .base import Change, FieldChange, Section, replay_window
 from .yaml_lines import escape
 
 # uuid5 namespace of the ids of rules created from a file (any fixed UUID would do).
