@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import create_model
 from typing_extensions import TypedDict
 
+from .backtest import DayCount
 from .common import Body, Query, QueryFlag, validate
 from .responses import CLOSED
 
@@ -58,12 +59,6 @@ class Change(TypedDict):
     fields: list[FieldChange]
 
 
-class ReplayDay(TypedDict):
-    __pydantic_config__ = CLOSED  # type: ignore[misc]
-    date: str
-    alerts: int
-
-
 class Replay(TypedDict):
     """A new or changed rule replayed over the last 7 days of stored events."""
 
@@ -71,7 +66,7 @@ class Replay(TypedDict):
     section: str
     name: str | None
     alerts: int
-    per_day: list[ReplayDay]
+    per_day: list[DayCount]
 
 
 class ConfigApplyResult(TypedDict):
