@@ -2,8 +2,8 @@
 
 Usage: python bench/backtest.py [--events N] [--runs R] [--seed S] [--database URL]
 
-Seeds a fresh database (SQLite file by default; --database a PostgreSQL URL whose `public`
-schema is replaced) with N events over 30 days on 8 cameras, each with 0-3 detections, then
+Seeds a fresh database (SQLite file by default; --database a PostgreSQL URL, in a schema of
+its own, dropped at the end) with N events over 30 days on 8 cameras, each with 0-3 detections, then
 times, R times each, interleaved:
 
 - backtest: services.backtest.run for a rule with object types, a minimum confidence, an
@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import create_engine, insert, text  # noqa: E402
 
 from alerting import create_app  # noqa: E402
 from alerting.engine.types import rule_from_record  # noqa: E402
@@ -104,12 +104,24 @@ def main() -> None:
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="bench-backtest-")
     url = args.database or f"sqlite:///{folder}/bench.db"
+    schema = None
+    if url.startswith("postgresql"):
+        schema = f"bench_backtest_{os.getpid()}"
+        with create_engine(url).begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
+    try:
+        run(url, args)
+    finally:
+        if schema:
+            with create_engine(args.database).begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def run(url: str, args: argparse.Namespace) -> None:
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "INPROCESS_WORKERS": False,
                       "BOOTSTRAP": False, "TESTING": True})
     with app.app_context():
-        if url.startswith("postgresql"):
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         db.create_all()
         seed(args.events, random.Random(args.seed))
         rule = rule_from_record({"id": "bench", **parse_rule(RULE)})

@@ -210,3 +210,16 @@ def test_dry_run_replays_new_and_changed_rules_and_changes_nothing(site, client,
     assert (now.date().isoformat(), "2") in days or sum(int(n) for _, n in days[-2:]) >= 2
     assert "Dry run: nothing was changed." in result.output
     assert _state(site) == before
+
+
+@pytest.mark.parametrize("text", [
+    # a billion laughs: each level repeats the one before ten times
+    "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n"
+        for i in range(8)),
+    "rules: &r [*r]\n",  # an alias inside itself
+])
+def test_aliases_cannot_blow_up_a_small_file(site, runner, tmp_path, text):
+    result, path = _apply(runner, tmp_path, text)
+    assert result.exit_code == 1
+    assert "too large or too deep once its aliases are expanded" in result.output

@@ -21,6 +21,14 @@ from ...engine.errors import ValidationError
 
 Path = tuple[str, ...]
 _REFERENCE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Aliases (*name) may repeat a node many times over, or inside itself: the values built
+# are bounded, so that a small file cannot expand into a huge (or endless) one.
+MAX_VALUES = 200_000
+MAX_DEPTH = 64
+
+
+class _TooLarge(Exception):
+    pass
 
 
 class ConfigFileError(ValidationError):
@@ -56,8 +64,12 @@ class _Builder(SafeConstructor):
         self.environ = environ
         self.lines: dict[Path, int] = {}
         self.problems: dict[str, str] = {}
+        self.built = 0
 
     def build(self, node: yaml.Node, path: Path) -> Any:
+        self.built += 1
+        if self.built > MAX_VALUES or len(path) > MAX_DEPTH:
+            raise _TooLarge
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             self.flatten_mapping(node)  # merge keys (<<) as PyYAML does
@@ -121,7 +133,12 @@ def load(text: str, source: str = "<config>",
     if node is None:
         return {}, {}
     builder = _Builder(os.environ if environ is None else environ)
-    value = builder.build(node, ())
+    try:
+        value = builder.build(node, ())
+    except _TooLarge:
+        raise ConfigFileError({"body": f"is too large or too deep once its aliases are "
+                                       f"expanded (at most {MAX_VALUES:,} values, "
+                                       f"{MAX_DEPTH} levels)"}, {}, source) from None
     if builder.problems:
         raise ConfigFileError(builder.problems, builder.lines, source)
     return value, builder.lines
