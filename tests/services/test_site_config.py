@@ -223,3 +223,13 @@ def test_aliases_cannot_blow_up_a_small_file(site, runner, tmp_path, text):
     result, path = _apply(runner, tmp_path, text)
     assert result.exit_code == 1
     assert "too large or too deep once its aliases are expanded" in result.output
+
+
+def test_rules_sharing_a_name_must_be_renamed_first(app, client, admin_headers, runner,
+                                                    tmp_path):
+    create_rule(client, admin_headers, name="Twice")
+    create_rule(client, admin_headers, name="Twice")
+    result = runner.invoke(args=["rules", "export"])
+    assert result.exit_code == 1 and "rename: Twice" in result.output
+    applied, _ = _apply(runner, tmp_path, "rules: []\n")
+    assert applied.exit_code == 1 and "rename: Twice" in applied.output
