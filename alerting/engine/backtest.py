@@ -114,7 +114,10 @@ def cannot_match(rule: Rule) -> Callable[[int | None, Sequence[str]], bool]:
         if needs_detection:
             if not object_types:
                 return True
-            if types is not None and not any(t.casefold() in types for t in object_types):
+            if types is not None:
+                for t in object_types:
+                    if t.casefold() in types:
+                        return False
                 return True
         return False
 
@@ -131,9 +134,11 @@ def backtest(
     rule_modes: RuleModes = _rule_modes,
     silenced_by: SilencedBy | None = None,
     sample_limit: int = 100,
+    prechecked: bool = False,
 ) -> BacktestResult:
     """Replay `events` (in the order given: the matcher's, by id) through `rule`. An item
-    None is an event the caller already found cannot_match() (read, counted, not built).
+    None is an event the caller already found cannot_match() (read, counted, not built);
+    `prechecked`: the caller asked cannot_match() of every event it passes.
 
     Days and hours of the week are counted in `report_timezone` (default: the
     default_timezone). A match in a mode the rule is not armed in is `disarmed`; one the
@@ -150,11 +155,11 @@ def backtest(
     per_day, per_hour, keys = result.per_day, result.per_hour_of_week, result.dedup_keys
     sample = result.sample
     replayed = 0
-    reject = cannot_match(rule)
+    reject = None if prechecked else cannot_match(rule)
     for event in events:
         replayed += 1
-        if event is None or reject(event.risk_score,
-                                   [d.object_type for d in event.detections]):
+        if event is None or (reject is not None and reject(
+                event.risk_score, [d.object_type for d in event.detections])):
             continue
         view = EventView(event)
         found = scan(candidates, view, default_timezone)

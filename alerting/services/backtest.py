@@ -129,7 +129,7 @@ def run(rule: Rule, since: datetime, until: datetime, *, limit: int = DEFAULT_LI
     for provide in HOOK_PROVIDERS:
         hooks.update(provide(since, until))
     result = backtest(rule, stored_events(since, until, rule.camera_ids, cannot_match(rule)),
-                      default_timezone=timezone, sample_limit=limit, **hooks)
+                      default_timezone=timezone, sample_limit=limit, prechecked=True, **hooks)
     counts = dict(result.per_day)
     days, day = [], local_time(since, timezone).date()
     last = local_time(until - timedelta(microseconds=1), timezone).date()
