@@ -8,7 +8,7 @@ THREADS ?= 32
 export FLASK_APP := app
 
 VENDOR := static/vendor/htmx.min.js static/vendor/ws.js static/vendor/swagger-ui-bundle.js \
-	static/vendor/swagger-ui.css
+	static/vendor/swagger-ui.css static/vendor/uPlot.iife.min.js static/vendor/uPlot.min.css
 
 .PHONY: run dev test test-fast test-postgres lint bench setup setup-dev migrate clean-venv
 
@@ -83,6 +83,10 @@ static/vendor/ws.js: node_modules/.package-lock.json
 static/vendor/swagger-ui-bundle.js static/vendor/swagger-ui.css: node_modules/.package-lock.json
 	mkdir -p static/vendor
 	cp node_modules/swagger-ui-dist/$(notdir $@) $@
+
+static/vendor/uPlot.iife.min.js static/vendor/uPlot.min.css: node_modules/.package-lock.json
+	mkdir -p static/vendor
+	cp node_modules/uplot/dist/$(notdir $@) $@
 
 clean-venv:
 	rm -rf $(VENV) node_modules static/vendor

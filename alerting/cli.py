@@ -1,4 +1,4 @@
-"""`flask --app app ...` commands: keys, users, worker, simulate."""
+"""`flask --app app ...` commands: keys, users, rules (as code), worker, simulate."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from .models import User
 from .services import keys, sessions, users
 
 keys_cli = AppGroup("keys", help="Create, list and revoke API keys.")
+rules_cli = AppGroup("rules", help="Rules as code: export the site configuration to YAML, "
+                                   "apply a file.")
 users_cli = AppGroup("users", help="Manage the people who log in to the pages.")
 
 
@@ -176,8 +178,50 @@ def worker(matcher: bool, dispatcher: bool, modes: bool, camera_health: bool) ->
     click.echo(f"worker {os.getpid()} stopped", err=True)
 
 
+@rules_cli.command("export")
+def rules_export() -> None:
+    """Print the rules and notification settings as YAML (secrets as ${VAR} references)."""
+    from .services import site_config
+
+    try:
+        click.echo(site_config.export_yaml(), nl=False)
+    except ValidationError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@rules_cli.command("apply")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--dry-run", is_flag=True,
+              help="Show the changes and replay new or changed rules over the last 7 days; "
+                   "change nothing.")
+@click.option("--prune", is_flag=True, help="Delete the rules the file does not list.")
+def rules_apply(file, dry_run: bool, prune: bool) -> None:
+    """Apply a YAML file: print the diff, then change everything in one transaction."""
+    from .services import site_config
+
+    source = getattr(file, "name", "<stdin>")
+    try:
+        data, lines = site_config.read(file.read(), source)
+        the_plan = site_config.plan(data, source=source, prune=prune, lines=lines)
+        if dry_run:
+            click.echo(site_config.render(the_plan, site_config.replays(the_plan)), nl=False)
+            db.session.rollback()
+            click.echo("Dry run: nothing was changed.")
+            return
+        click.echo(site_config.render(the_plan), nl=False)
+        done = site_config.apply(the_plan, actor="cli", lines=lines)
+    except site_config.ConfigFileError as exc:
+        for line in exc.located:
+            click.echo(line, err=True)
+        raise click.ClickException("nothing was changed") from exc
+    except ValidationError as exc:
+        raise click.ClickException(f"{exc.message}; nothing was changed") from exc
+    click.echo(f"Applied {len(done)} change(s)." if done else "Nothing to apply.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(keys_cli)
+    app.cli.add_command(rules_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(worker)
     app.cli.add_command(simulate)

@@ -7,4 +7,4 @@ from ..auth import authenticate_api_request
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.before_request(authenticate_api_request)
 
-from . import alerts, audit, cameras, deliveries, events, health, keys, modes, notification, openapi, rules, silences  # noqa: E402,F401  (routes register on import)
+from . import alerts, audit, cameras, deliveries, events, health, keys, modes, notification, openapi, rules, silences, site_config  # noqa: E402,F401  (routes register on import)

@@ -4,11 +4,12 @@ from flask import jsonify, request
 
 from ..auth import current_actor
 from ..schemas import responses as R
+from ..schemas.backtest import BacktestRequest, BacktestResult, DraftBacktestRequest
 from ..schemas.openapi import operation as op
 from ..schemas.queries import RuleQuery, parse_rule_query
 from ..schemas.rules import RuleCreate, RuleTestRequest, RuleUpdate
 from ..schemas.serialize import listing
-from ..services import rule_test, rules
+from ..services import backtest, rule_test, rules
 from . import bp
 from .util import json_body
 
@@ -60,3 +61,17 @@ def delete_rule(rule_id: str):
 def test_rule(rule_id: str):
     """Test a rule against past events (writes nothing)."""
     return jsonify(rule_test.run_rule_test(rule_id, json_body(optional=True)))
+
+
+@bp.post("/alerts/rules/<rule_id>/backtest")
+@op("rules", ok=BacktestResult, body=BacktestRequest, body_required=False, errors=(404,))
+def backtest_rule(rule_id: str):
+    """Replay stored events over a range (at most 90 days) through the rule (writes nothing)."""
+    return jsonify(backtest.backtest_rule(rule_id, json_body(optional=True)))
+
+
+@bp.post("/alerts/rules/backtest")
+@op("rules", ok=BacktestResult, body=DraftBacktestRequest)
+def backtest_draft():
+    """Backtest a rule that is not saved: the body holds the rule and the range."""
+    return jsonify(backtest.backtest_draft(json_body()))

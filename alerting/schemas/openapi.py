@@ -37,8 +37,8 @@ ERROR_STATUSES = {
     429: "Rate limited",
 }
 BLANK: Schema = {"type": "string", "pattern": r"^\s*$"}
-TAGS = ("rules", "silences", "events", "alerts", "deliveries", "notification", "keys", "modes",
-        "audit", "health", "cameras", "videodb", "meta")
+TAGS = ("rules", "config", "silences", "events", "alerts", "deliveries", "notification", "keys",
+        "modes", "audit", "health", "cameras", "videodb", "meta")
 # A realistic request per request model (by name), shown by /api/docs and sent by the tests.
 EXAMPLES = json.loads(Path(__file__).with_name("examples.json").read_text())
 # A type: a pydantic model, a TypedDict, or any type pydantic's TypeAdapter takes (or a
@@ -59,6 +59,7 @@ class Operation:
     envelope: bool = False  # VideoDB's {"success": true, "data": ...} and its own errors
     summary: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    also_yaml: bool = False  # the body and the 200 may also be YAML (rules as code)
 
 
 def operation(tag: str, responses: dict[int, tuple[Body, str]] | None = None, *,
@@ -220,6 +221,8 @@ def _operation(view: Callable, op: Operation, params: list[Schema],
                 break
         out["requestBody"] = {"required": op.body_required,
                               "content": {"application/json": media}}
+        if op.also_yaml:
+            out["requestBody"]["content"]["application/yaml"] = {"schema": {"type": "string"}}
     for status, (body, description) in op.responses.items():
         if body is None:
             out["responses"][str(status)] = {"description": description}
@@ -230,6 +233,9 @@ def _operation(view: Callable, op: Operation, params: list[Schema],
                       "required": ["success", "data"],
                       "properties": {"success": {"const": True}, "data": schema}}
         out["responses"][str(status)] = _json(schema, description)
+        if op.also_yaml and status == 200 and op.body is None:
+            out["responses"]["200"]["content"]["application/yaml"] = {
+                "schema": {"type": "string"}}
     statuses = {*op.errors, 414}
     public = getattr(view, "public", False)
     out["security"] = [] if public else SECURED

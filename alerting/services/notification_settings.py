@@ -201,9 +201,10 @@ def _check_smtp_host(host: str | None) -> None:
             raise ValidationError({"smtp_host": f"refused: {exc.reason}"}) from None
 
 
-def update(payload: Any, actor: str) -> NotificationSettings:
+def update(payload: Any, actor: str, *, commit: bool = True) -> NotificationSettings:
     """Apply a partial update; secrets are write-only. Every host the channels will connect
-    to (webhook, push, SMTP) is checked against the outgoing connection policy."""
+    to (webhook, push, SMTP) is checked against the outgoing connection policy.
+    `commit=False`: left to the caller's transaction (rules as code)."""
     values = parse_settings(payload)
     lease = _lease_seconds()
     if 2 * values.get("webhook_timeout_seconds", 0) >= lease:
@@ -240,7 +241,8 @@ def update(payload: Any, actor: str) -> NotificationSettings:
                  {"changed": changed},
                  changes=audit.diff(before, values, secret_fields=[
                      name for name in values if name.endswith("_encrypted")]))
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return row
 
 

@@ -72,18 +72,23 @@ def list_rules(*, enabled: bool | None = None, severity: str | None = None, q: s
     return list(rows), total or 0
 
 
-def create_rule(payload: Any, actor: str) -> AlertRule:
-    """Validate and store a new rule (422 on bad input)."""
+def create_rule(payload: Any, actor: str, *, rule_id: str | None = None,
+                commit: bool = True) -> AlertRule:
+    """Validate and store a new rule (422 on bad input). `rule_id`: this id rather than a
+    random one; `commit=False`: left to the caller's transaction (rules as code)."""
     values = parse_rule(payload)
     check_names(values["mute_timings"], "mute_timings")
     check_modes(values["modes"])
     values["targets"], sealed = seal_targets(values["targets"])
     rule = AlertRule(**values, targets_sealed=sealed)
+    if rule_id is not None:
+        rule.id = rule_id
     db.session.add(rule)
     db.session.flush()
     audit.record(actor, "rule_create", "alert_rule", rule.id, {"name": rule.name},
                  changes=audit.diff({}, _audited(rule), secret_fields=SECRET_FIELDS))
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return rule
 
 
@@ -93,8 +98,8 @@ def _audited(rule: AlertRule) -> dict[str, Any]:
             "targets_sealed": rule.targets_sealed}
 
 
-def update_rule(rule_id: str, payload: Any, actor: str) -> AlertRule:
-    """Apply a partial update (only the fields given)."""
+def update_rule(rule_id: str, payload: Any, actor: str, *, commit: bool = True) -> AlertRule:
+    """Apply a partial update (only the fields given); `commit=False` as in create_rule."""
     rule = get_rule(rule_id)
     values = parse_rule(payload, partial=True)
     check_names(values.get("mute_timings"), "mute_timings")
@@ -115,7 +120,8 @@ def update_rule(rule_id: str, payload: Any, actor: str) -> AlertRule:
     audit.record(actor, "rule_update", "alert_rule", rule.id,
                  {"name": rule.name, "changed": sorted(changed)},
                  changes=audit.diff(before, _audited(rule), secret_fields=SECRET_FIELDS))
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return rule
 
 
@@ -124,10 +130,11 @@ def set_enabled(rule_id: str, enabled: bool, actor: str) -> AlertRule:
     return update_rule(rule_id, {"enabled": enabled}, actor)
 
 
-def delete_rule(rule_id: str, actor: str) -> None:
-    """Delete a rule; its alerts stay in the history."""
+def delete_rule(rule_id: str, actor: str, *, commit: bool = True) -> None:
+    """Delete a rule; its alerts stay in the history. `commit=False` as in create_rule."""
     rule = get_rule(rule_id)
     audit.record(actor, "rule_delete", "alert_rule", rule.id, {"name": rule.name},
                  changes=audit.diff(_audited(rule), {}, secret_fields=SECRET_FIELDS))
     db.session.delete(rule)
-    db.session.commit()
+    if commit:
+        db.session.commit()

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from . import account, alerts, audit, cameras, events, keys, live, media, modes, notifications, rules, silences  # noqa: E402,F401  (routes register on import)
+from . import account, alerts, audit, cameras, events, keys, live, media, modes, notifications, rules, silences, site_config  # noqa: E402,F401  (routes register on import)

@@ -24,7 +24,7 @@ from ..engine.vocabulary import CONDITION_FIELDS, DAYS, DEDUP_VARIABLES, SEVERIT
 from ..extensions import db
 from ..models import Alert, AlertRule, Detection, Event, utcnow
 from ..schemas.queries import parse_rule_query
-from ..services import rule_test, rules
+from ..services import backtest, rule_test, rules
 from ..services.events import recent_events
 from ..services.mute_timings import list_mute_timings
 from ..services.modes import mode_names
@@ -135,7 +135,7 @@ def rules_edit(rule_id: str):
 
 
 def _rule_form(form: RuleForm, rule: AlertRule | None):
-    status, general, focus, error_count = 200, [], None, 0
+    status, general, focus, error_count, noise = 200, [], None, 0, None
     if request.method == "POST":
         action = request.form.get("action", "save")
         if action == "add_condition" or action.startswith("remove_condition:"):
@@ -143,7 +143,9 @@ def _rule_form(form: RuleForm, rule: AlertRule | None):
         else:
             payload, rows = rule_payload(form)
             try:
-                if rule is None:
+                if action == "backtest":  # "How noisy would this be?": nothing is saved
+                    noise = backtest.backtest_payload(payload, rule.id if rule else None)
+                elif rule is None:
                     saved = rules.create_rule(payload, current_actor())
                 else:
                     saved = rules.update_rule(rule.id, payload, current_actor())
@@ -153,7 +155,7 @@ def _rule_form(form: RuleForm, rule: AlertRule | None):
                 error_count = len(exc.fields) - len(general)
                 focus = first_invalid(form)
                 status = 422
-            else:
+            if status == 200 and action != "backtest":
                 flash(f"Rule “{saved.name}” saved.")
                 if wants_fragment():
                     # A whole new page: htmx navigates there (and shows the flash).
@@ -164,7 +166,7 @@ def _rule_form(form: RuleForm, rule: AlertRule | None):
                 return _back_to_list()
     return render("rules/form.html", "rules/_form.html", status, form=form, rule=rule,
                   general=general, focus=focus, error_count=error_count,
-                  timezones=timezone_names(), **_choices(form))
+                  timezones=timezone_names(), noise=noise, **_choices(form))
 
 
 def _with_condition_rows(form: RuleForm, action: str) -> RuleForm:

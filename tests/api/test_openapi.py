@@ -156,6 +156,17 @@ def test_real_responses_match_the_documented_schemas(app, client):
         _check(doc, response, path)
     tested = client.post(f"/api/alerts/rules/{rule_id}/test", headers=headers, json={})
     _check(doc, tested, "/api/alerts/rules/{rule_id}/test", "post")
+    for path, real, body in (
+            ("/api/alerts/rules/{rule_id}/backtest", f"/api/alerts/rules/{rule_id}/backtest",
+             {}),
+            ("/api/alerts/rules/backtest", "/api/alerts/rules/backtest",
+             {"rule": {"name": "draft", "severity": "low"}})):
+        _check(doc, client.post(real, headers=headers, json=body), path, "post")
+    exported = client.get("/api/config/export",
+                          headers={**headers, "Accept": "application/json"})
+    _check(doc, exported, "/api/config/export")
+    _check(doc, client.post("/api/config/apply?dry_run=1", headers=headers,
+                            json=exported.get_json()), "/api/config/apply", "post")
     for bad, path, method in (
         (client.get("/api/alerts/rules/nope", headers=headers),
          "/api/alerts/rules/{rule_id}", "get"),

@@ -85,9 +85,9 @@ def _refused(response, endpoint: str) -> str:
 
 
 def test_every_write_route_is_listed():
-    # 10 API (3 of them the modes', 7 of silences and mute timings) and 7 VideoDB routes read
-    # a JSON body; the NO_BODY ones take none.
-    assert len(WRITE_ROUTES) == 24 + len(NO_BODY), WRITE_ROUTES
+    # 11 API (3 of them the modes', 1 the config apply; 7 of silences and mute timings) and
+    # 7 VideoDB routes read a JSON body; the NO_BODY ones take none.
+    assert len(WRITE_ROUTES) == 25 + len(NO_BODY), WRITE_ROUTES
 
 
 @pytest.mark.parametrize(("method", "rule", "endpoint"), WRITE_ROUTES,

@@ -7,7 +7,8 @@ import re
 from tests.support.app import ADMIN_PASSWORD
 
 PAGES = ["/login", "/live", "/rules", "/rules/new", "/events", "/cameras", "/alerts",
-         "/notifications", "/keys", "/modes", "/account/password", "/silences", "/audit"]
+         "/notifications", "/keys", "/modes", "/account/password", "/silences", "/audit",
+         "/config"]
 
 
 def csrf_token(page: bytes) -> str:

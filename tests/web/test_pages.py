@@ -115,7 +115,7 @@ def test_nav_links_every_page(client, token):
     nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
     assert re.findall(r">(\w+)</a>", nav) == ["Live", "Alerts", "Events", "Cameras", "Rules",
                                                 "Silences", "Notifications", "Keys", "Modes",
-                                                "Audit", "API"]
+                                                "Audit", "Config", "API"]
     assert 'href="/api/docs"' in nav
 
 

@@ -1,0 +1,178 @@
+"""Rules as code: the site's configuration exported to one YAML file, and a file applied
+back, shown first as a diff, validated whole through the schema layer, then changed in one
+transaction with an audit entry for each change.
+
+The file is made of sections, one top-level key each (`rules`, `notification_settings`,
+...). A section is a small class (see `Section`) registered in SECTIONS: it exports its
+part, says how the file's part differs from what is stored, and applies that difference.
+A section missing from a file is left as it is. Sections are registered at the end of
+this module, in file order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ...engine.errors import ValidationError
+from ...extensions import db
+from ...schemas.common import Body, validate
+from ...schemas.site_config import FORMAT_VERSION, document_model
+from .. import audit
+from .base import REPLAY_DAYS, Change, FieldChange, Section
+from .yaml_lines import ConfigFileError, dump, load
+
+SECTIONS: dict[str, Section] = {}
+
+
+def register(section: Section) -> Section:
+    """Add a section (in file order) and rebuild the file's model."""
+    SECTIONS[section.key] = section
+    global SiteConfig
+    SiteConfig = document_model({key: s.model for key, s in SECTIONS.items()})
+    return section
+
+
+SiteConfig: type[Body] = document_model({})
+
+
+@dataclass
+class Plan:
+    """A validated file and what applying it would change."""
+
+    changes: list[Change]
+    source: str
+    prune: bool
+
+    @property
+    def effective(self) -> list[Change]:
+        """The changes applying makes (a stored object not in the file is a `delete` with
+        prune, else a `keep`)."""
+        return [c for c in self.changes if c.action != "keep"]
+
+
+def export_document() -> dict[str, Any]:
+    """The site configuration as the file holds it."""
+    document: dict[str, Any] = {"version": FORMAT_VERSION}
+    for key, section in SECTIONS.items():
+        document[key] = section.export()
+    return document
+
+
+def export_yaml() -> str:
+    return dump(export_document())
+
+
+def read(text: str, source: str, environ: Mapping[str, str] | None = None
+         ) -> tuple[Any, dict[tuple[str, ...], int]]:
+    """A YAML (or JSON) file as plain values with the line of each path."""
+    return load(text, source, environ)
+
+
+def plan(data: Any, *, source: str = "<config>", prune: bool = False,
+         lines: Mapping[tuple[str, ...], int] | None = None) -> Plan:
+    """Validate the whole file, then work out every change. Nothing is written. Raises
+    ConfigFileError (ValidationError with file and line) when any part is invalid."""
+    lines = lines or {}
+    try:
+        if isinstance(data, Mapping):
+            data = {key: (SECTIONS[key].prepare(value, lines) if key in SECTIONS else value)
+                    for key, value in data.items()}
+        document = validate(SiteConfig, data)
+        changes: list[Change] = []
+        for key, section in SECTIONS.items():
+            desired = getattr(document, key)
+            if desired is not None:
+                changes.extend(section.diff(desired, key))
+        for change in changes:
+            if change.action == "delete" and not prune:
+                change.action = "keep"
+    except ConfigFileError:
+        raise
+    except ValidationError as exc:
+        raise ConfigFileError(exc.fields, lines, source) from None
+    return Plan(changes, source, prune)
+
+
+def apply(the_plan: Plan, actor: str, lines: Mapping[tuple[str, ...], int] | None = None
+          ) -> list[Change]:
+    """Make the plan's changes in one transaction, with their audit entries; on any error
+    nothing is changed (ConfigFileError names where in the file)."""
+    done = the_plan.effective
+    try:
+        for change in done:
+            try:
+                SECTIONS[change.section].apply(change, actor)
+            except ValidationError as exc:
+                prefix = change.path + "." if change.path else ""
+                raise ConfigFileError({prefix + k: v for k, v in exc.fields.items()},
+                                      lines or {}, the_plan.source) from None
+        if done:
+            counts = {a: sum(1 for c in done if c.action == a)
+                      for a in ("create", "update", "delete")}
+            audit.record(actor, "config_apply", "site_config", None,
+                         {"source": the_plan.source, **counts})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return done
+
+
+def replays(the_plan: Plan) -> list[dict[str, Any]]:
+    """For a dry run: what each section shows of its changes (rules: their replay)."""
+    out = []
+    for change in the_plan.changes:
+        if change.action in ("create", "update"):
+            shown = SECTIONS[change.section].replay(change)
+            if shown is not None:
+                out.append(shown)
+    return out
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def render(the_plan: Plan, replayed: list[dict[str, Any]] | None = None) -> str:
+    """The plan as text: per section, + create, ~ update, - delete, field by field."""
+    lines: list[str] = []
+    marks = {"create": "+", "update": "~", "delete": "-", "keep": "="}
+    for key in SECTIONS:
+        changes = [c for c in the_plan.changes if c.section == key]
+        if not changes:
+            continue
+        lines.append(f"{key}:")
+        for change in changes:
+            label = f' "{change.name}"' if change.name else ""
+            if change.action == "keep":
+                lines.append(f"  = keep{label} (not in the file; --prune deletes it)")
+                continue
+            lines.append(f"  {marks[change.action]} {change.action}{label}")
+            for f in change.fields:
+                if f.secret:
+                    lines.append(f"      {f.field}: (secret) changed")
+                elif change.action == "create":
+                    lines.append(f"      {f.field}: {_shown(f.after)}")
+                elif change.action == "update":
+                    lines.append(f"      {f.field}: {_shown(f.before)} -> {_shown(f.after)}")
+    if not the_plan.effective:
+        lines.append("No changes.")
+    for shown in replayed or ():
+        days = ", ".join(f"{d['date']}: {d['alerts']}" for d in shown["per_day"])
+        lines.append(f'replay "{shown["name"]}" over the last {REPLAY_DAYS} days: '
+                     f'{shown["alerts"]} alerts ({days})')
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["SECTIONS", "Change", "ConfigFileError", "FieldChange", "Plan", "Section",
+           "SiteConfig", "apply", "export_document", "export_yaml", "plan", "read",
+           "register", "render", "replays"]
+
+# The sections, in file order. A new section: a module with a Section subclass, added here.
+from . import notification_settings, rules  # noqa: E402
+
+for _section in (rules.RulesSection(), notification_settings.NotificationSettingsSection()):
+    register(_section)

@@ -1,0 +1,82 @@
+"""What every section of the site configuration is made of: the Section interface and the
+changes it reports (see the package's docstring)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, ClassVar, Literal
+
+from ...models import utcnow
+
+REPLAY_DAYS = 7
+Action = Literal["create", "update", "delete", "keep"]
+
+
+@dataclass
+class FieldChange:
+    """One field's value before and after; a secret's values are never shown."""
+
+    field: str
+    before: Any
+    after: Any
+    secret: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.secret:
+            return {"field": self.field, "before": None, "after": None, "secret": True}
+        return {"field": self.field, "before": self.before, "after": self.after,
+                "secret": False}
+
+
+@dataclass
+class Change:
+    """What applying the file does to one object of a section. `keep`: stored but not in
+    the file (deleted only with prune). `desired` and `target` are the section's own."""
+
+    section: str
+    action: Action
+    name: str | None
+    fields: list[FieldChange] = field(default_factory=list)
+    desired: Any = None
+    target: Any = None
+    path: str = ""  # where in the file (dotted), for errors found while applying
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"section": self.section, "action": self.action, "name": self.name,
+                "fields": [f.as_dict() for f in self.fields]}
+
+
+class Section:
+    """One part of the site configuration. Subclasses set `key` (the file's top-level key),
+    `model` (the schema type that validates that part) and implement the three steps."""
+
+    key: ClassVar[str]
+    model: ClassVar[Any]
+
+    def export(self) -> Any:
+        """This section's part of the file, from what is stored (secrets as references)."""
+        raise NotImplementedError
+
+    def prepare(self, raw: Any, lines: Mapping[tuple[str, ...], int]) -> Any:
+        """The file's part as read, before validation (default: as is)."""
+        return raw
+
+    def diff(self, desired: Any, path: str) -> list[Change]:
+        """The changes from what is stored to `desired` (validated); none when equal."""
+        raise NotImplementedError
+
+    def apply(self, change: Change, actor: str) -> None:
+        """Make one change in the open transaction (no commit)."""
+        raise NotImplementedError
+
+    def replay(self, change: Change) -> Any:
+        """What a dry run shows of a change beyond its fields (default: nothing)."""
+        return None
+
+
+def replay_window() -> tuple[Any, Any]:
+    """The dry run's replay range: the last REPLAY_DAYS days."""
+    until = utcnow()
+    return until - timedelta(days=REPLAY_DAYS), until

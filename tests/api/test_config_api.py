@@ -1,0 +1,85 @@
+"""GET /api/config/export and POST /api/config/apply: YAML or JSON, dry run, prune, errors
+by line, admin only."""
+
+from __future__ import annotations
+
+import yaml
+
+from alerting.extensions import db
+from alerting.models import AlertRule
+from tests.support.app import make_key
+from tests.support.factories import create_rule
+
+YAML = {"Content-Type": "application/yaml"}
+
+
+def test_export_is_yaml_unless_json_is_asked_for(client, admin_headers):
+    create_rule(client, admin_headers, name="Back door")
+    response = client.get("/api/config/export", headers=admin_headers)
+    assert response.status_code == 200 and response.mimetype == "application/yaml"
+    assert "attachment" in response.headers["Content-Disposition"]
+    document = yaml.safe_load(response.get_data(as_text=True))
+    assert [r["name"] for r in document["rules"]] == ["Back door"]
+    as_json = client.get("/api/config/export",
+                         headers={**admin_headers, "Accept": "application/json"})
+    assert as_json.mimetype == "application/json" and as_json.json == document
+
+
+def test_round_trip_over_the_api_changes_nothing(client, admin_headers):
+    create_rule(client, admin_headers, name="Back door", schedule={
+        "days": ["mon"], "start_time": "22:00", "end_time": "06:00"})
+    text = client.get("/api/config/export", headers=admin_headers).get_data(as_text=True)
+    response = client.post("/api/config/apply", data=text, headers={**admin_headers, **YAML})
+    assert response.status_code == 200, response.json
+    assert response.json["applied"] is False and response.json["changes"] == []
+    assert "No changes." in response.json["diff"]
+    document = client.get("/api/config/export",
+                          headers={**admin_headers, "Accept": "application/json"}).json
+    again = client.post("/api/config/apply", json=document, headers=admin_headers)
+    assert again.status_code == 200 and again.json["changes"] == []
+
+
+def test_dry_run_then_apply_then_prune(app, client, admin_headers):
+    create_rule(client, admin_headers, name="Old")
+    text = "rules:\n  - name: New\n    severity: low\n    object_types: [car]\n"
+    dry = client.post("/api/config/apply?dry_run=1", data=text,
+                      headers={**admin_headers, **YAML})
+    assert dry.status_code == 200, dry.json
+    body = dry.json
+    assert body["dry_run"] is True and body["applied"] is False
+    assert [(c["action"], c["name"]) for c in body["changes"]] == [("create", "New"),
+                                                                   ("keep", "Old")]
+    assert body["replays"][0]["name"] == "New" and body["replays"][0]["alerts"] == 0
+    with app.app_context():
+        assert db.session.query(AlertRule).count() == 1
+    done = client.post("/api/config/apply?prune=true", data=text,
+                       headers={**admin_headers, **YAML})
+    assert done.status_code == 200 and done.json["applied"] is True
+    assert [(c["action"], c["name"]) for c in done.json["changes"]] == [("create", "New"),
+                                                                        ("delete", "Old")]
+    with app.app_context():
+        assert [r.name for r in db.session.query(AlertRule)] == ["New"]
+
+
+def test_a_broken_file_is_422_naming_line_and_field(app, client, admin_headers):
+    text = "rules:\n  - name: New\n    severity: loud\n"
+    response = client.post("/api/config/apply", data=text, headers={**admin_headers, **YAML})
+    assert response.status_code == 422
+    assert response.json["fields"] == {"rules.0.severity": "must be one of critical, high, "
+                                                           "medium, low"}
+    assert "request body:3: rules.0.severity" in response.json["message"]
+    bad_query = client.post("/api/config/apply?dry_run=maybe", data=text,
+                            headers={**admin_headers, **YAML})
+    assert bad_query.status_code == 422 and "dry_run" in bad_query.json["fields"]
+    not_yaml = client.post("/api/config/apply", data="rules: [", headers={**admin_headers,
+                                                                          **YAML})
+    assert not_yaml.status_code == 422 and "YAML" in not_yaml.json["fields"]["body"]
+    with app.app_context():
+        assert db.session.query(AlertRule).count() == 0
+
+
+def test_only_admin_keys(app, client):
+    reader = {"x-access-token": make_key(app, "read")}
+    assert client.get("/api/config/export", headers=reader).status_code == 403
+    assert client.post("/api/config/apply", json={}, headers=reader).status_code == 403
+    assert client.get("/api/config/export").status_code == 401
