@@ -143,6 +143,8 @@ class Event(Out):
     attributes: dict[str, Any] | None
     received_at: datetime
     processed_at: datetime | None
+    revision: int = 0  # times the detector revised it (same source + external_id)
+    review: dict[str, Any] | None = None  # the review item bundling it (Frigate reviews)
 
 
 EventList = listing_model("EventList", "events", Event)
@@ -153,6 +155,7 @@ class BatchStored(Out):
     status: Literal[200, 201]
     id: int
     duplicate: bool
+    revised: bool  # the same source + external_id with changed fields: matched again
 
 
 class BatchRefusedItem(Out):
@@ -166,6 +169,7 @@ class BatchRefusedItem(Out):
 class BatchResult(Out):
     results: list[BatchStored | BatchRefusedItem]
     created: int
+    revised: int
     duplicates: int
     failed: int
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, bindparam, select, text, update
+from sqlalchemy import Connection, bindparam, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -59,8 +59,10 @@ _COUNTERS = Counter.__table__
 _SETTINGS = NotificationSettings.__table__
 
 # Statements built once: building one costs more than running it on SQLite.
+# Read with each event: its revision (the mark below checks it) and its review item.
+_MATCH_COLUMNS = (*EVENT_COLUMNS, "revision", "review")
 _UNPROCESSED = (
-    select(_EVENTS.c.id, *(_EVENTS.c[name] for name in EVENT_COLUMNS))
+    select(_EVENTS.c.id, *(_EVENTS.c[name] for name in _MATCH_COLUMNS))
     .where(_EVENTS.c.processed_at.is_(None)).order_by(_EVENTS.c.id).limit(bindparam("limit"))
 )
 _UNPROCESSED_LOCKED = _UNPROCESSED.with_for_update(skip_locked=True)  # PostgreSQL
@@ -79,11 +81,17 @@ _NEARBY_ALERT = select(_ALERTS.c.event_time).where(
     _ALERTS.c.rule_id == bindparam("rule_id"), _ALERTS.c.dedup_key == bindparam("key"),
     _ALERTS.c.event_time > bindparam("after"), _ALERTS.c.event_time < bindparam("before"),
 ).limit(1)
+# Marked processed only at the revision that was matched: an event revised meanwhile (a
+# Frigate update arriving during the batch) makes the batch _Raced, and it is read again.
 _MARK_PROCESSED = (
     update(_EVENTS)
-    .where(_EVENTS.c.id.in_(bindparam("ids", expanding=True)), _EVENTS.c.processed_at.is_(None))
+    .where(tuple_(_EVENTS.c.id, _EVENTS.c.revision).in_(bindparam("marks", expanding=True)),
+           _EVENTS.c.processed_at.is_(None))
     .values(processed_at=bindparam("now"))
 )
+# The rules that already fired for revised events: a rule fires at most once per event.
+_FIRED = select(_ALERTS.c.event_id, _ALERTS.c.rule_id).where(
+    _ALERTS.c.event_id.in_(bindparam("ids", expanding=True)))
 _INSERT_DELIVERIES = _DELIVERIES.insert()
 # PostgreSQL, several workers: unprocessed events below a batch that are not yet committed
 # as processed. Those locked by another worker are being matched; the others (left by a
@@ -100,7 +108,7 @@ _WAIT_FOR = select(_EVENTS.c.id).where(_EVENTS.c.id == bindparam("id")).with_for
 ORDER_WAIT_SECONDS = 30  # a batch gives up (rolls back, retries later) after waiting this long
 _LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{ORDER_WAIT_SECONDS}s'")
 _EARLIER_UNCLAIMED = (
-    select(_EVENTS.c.id, *(_EVENTS.c[name] for name in EVENT_COLUMNS))
+    select(_EVENTS.c.id, *(_EVENTS.c[name] for name in _MATCH_COLUMNS))
     .where(_EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below"))
     .order_by(_EVENTS.c.id).with_for_update(skip_locked=True)
 )
@@ -292,20 +300,33 @@ def _match_batch(conn: Connection, cache: RuleCache, events: list[EngineEvent]) 
     ledger delta). Raises _Raced when another worker was first."""
     cache.refresh(conn)
     timezone = current_app.config["TIMEZONE"]
-    verdicts = _verdicts(cache, events, timezone)
+    verdicts = _not_fired_before(conn, _verdicts(cache, events, timezone))
     if conn.dialect.name == "postgresql" and any(
             cache.rules[v.rule_id]["cooldown"] > 0 for _e, v in verdicts):
         earlier = _wait_for_earlier(conn, events)
         if earlier:  # left unprocessed by a worker that died: theirs go first
             events = earlier + events
-            verdicts = _verdicts(cache, earlier, timezone) + verdicts
+            verdicts = _not_fired_before(conn, _verdicts(cache, earlier, timezone)) + verdicts
     base = None
     if verdicts:
         base = cache.defaults()
         conn = db.session.connection()  # in case that committed
     alerts, targets, delta = _decide(conn, cache, verdicts, base)
     event_ids = [e.id for e in events]
-    return event_ids, _write(event_ids, alerts, targets), targets, delta
+    marks = [(e.id, e.revision) for e in events]
+    return event_ids, _write(marks, alerts, targets), targets, delta
+
+
+def _not_fired_before(conn: Connection, verdicts: list[tuple]) -> list[tuple]:
+    """The verdicts without the rules that already fired for their event (revised events
+    only: a first revision has no alert yet), so a revision fires only what it newly
+    satisfies. uq_alerts_event_rule holds it durably."""
+    revised = {event.id for event, _v in verdicts if event.revision}
+    if not revised:
+        return verdicts
+    fired = {(event_id, rule_id) for event_id, rule_id
+             in conn.execute(_FIRED, {"ids": sorted(revised)})}
+    return [(e, v) for e, v in verdicts if (e.id, v.rule_id) not in fired]
 
 
 def _announce(event_ids: list[int], alert_ids: list[int],
@@ -407,20 +428,21 @@ class _Raced(Exception):
     """Another matcher processed some of these events first."""
 
 
-def _write(event_ids: list[int], alerts: list[dict[str, Any]],
+def _write(marks: list[tuple[int, int]], alerts: list[dict[str, Any]],
            targets: list[list[tuple[str, str]]]) -> list[int]:
     """One transaction: the alerts, their delivery rows, and the events marked processed."""
     with write_transaction() as conn:
-        return _record(conn, event_ids, alerts, targets)
+        return _record(conn, marks, alerts, targets)
 
 
-def _record(conn: Connection, event_ids: list[int], alerts: list[dict[str, Any]],
+def _record(conn: Connection, marks: list[tuple[int, int]], alerts: list[dict[str, Any]],
             targets: list[list[tuple[str, str]]]) -> list[int]:
-    """In the open transaction: mark the events processed (raising _Raced if another
-    matcher did first), store the alerts and their delivery rows; the new alert ids."""
+    """In the open transaction: mark the events processed at the revision matched (id,
+    revision) (raising _Raced if another matcher did first, or the event was revised
+    meanwhile), store the alerts and their delivery rows; the new alert ids."""
     now = utcnow()
-    marked = conn.execute(_MARK_PROCESSED, {"ids": event_ids, "now": now}).rowcount
-    if marked != len(event_ids):
+    marked = conn.execute(_MARK_PROCESSED, {"marks": marks, "now": now}).rowcount
+    if marked != len(marks):
         raise _Raced
     if not alerts:
         return []
@@ -486,7 +508,8 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
                 verdicts = _verdicts(cache, [event_from_record(r) for r in records], timezone)
                 alerts, targets, delta = _decide(conn, cache, verdicts,
                                                  cache.defaults() if verdicts else None)
-                outcome = (event_ids, _record(conn, event_ids, alerts, targets), targets)
+                marks = [(event_id, 0) for event_id in event_ids]  # just stored: revision 0
+                outcome = (event_ids, _record(conn, marks, alerts, targets), targets)
         except DATABASE_ERRORS:
             raise  # the transaction storing the events fails with it; the ledger is as it was
         except Exception:  # the matcher thread will match them, or set a bad one aside
