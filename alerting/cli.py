@@ -1,4 +1,4 @@
-"""`flask --app app ...` commands: keys, users, worker, simulate."""
+"""`flask --app app ...` commands: keys, users, worker, mqtt, simulate."""
 
 from __future__ import annotations
 
@@ -167,8 +167,34 @@ def worker(matcher: bool, dispatcher: bool) -> None:
     click.echo(f"worker {os.getpid()} stopped", err=True)
 
 
+@click.command("mqtt")
+@with_appcontext
+def mqtt() -> None:
+    """Run the MQTT subscriber (ALERTING_MQTT_URL) in this process until SIGTERM or Ctrl-C.
+
+    Run exactly one per deployment, with ALERTING_MQTT_INPROCESS=off on the web processes
+    (docs/deploy.md); the matcher runs where it always does."""
+    from . import workers
+
+    app = current_app._get_current_object()
+    if not app.config.get("MQTT_URL"):
+        raise click.UsageError("ALERTING_MQTT_URL is not set")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    [loop] = workers.launch(app, ["mqtt"])
+    click.echo(f"mqtt subscriber {os.getpid()} running", err=True)
+    while not stop.wait(1.0):
+        if not loop.alive:
+            workers.stop(app)
+            raise click.ClickException("the MQTT loop ended; see the log above")
+    workers.stop(app)
+    click.echo(f"mqtt subscriber {os.getpid()} stopped", err=True)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(keys_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(worker)
     app.cli.add_command(simulate)
+    app.cli.add_command(mqtt)

@@ -310,6 +310,21 @@ class WorkerState(TypedDict):
     last_error: NotRequired[str]
 
 
+class MqttState(TypedDict):
+    """The MQTT subscriber of this process (ALERTING_MQTT_URL): connection, counts, and
+    bad payloads by topic."""
+
+    __pydantic_config__ = CLOSED  # type: ignore[misc]
+    connected: bool
+    connects: int
+    messages: int
+    bad_payloads: dict[str, int]
+    bad_payloads_total: int
+    last_message_at: datetime | None
+    backfilled: int
+    backfill_failures: int
+
+
 class Backlog(Out):
     events_unprocessed: int
     deliveries_pending: int
@@ -339,6 +354,7 @@ class Health(TypedDict):
     workers: NotRequired[dict[str, WorkerState]]
     backlog: NotRequired[Backlog]
     connections: NotRequired[Connections]
+    mqtt: NotRequired[MqttState]
     secrets: NotRequired[Literal["ok", "unreadable"]]
     unreadable_secrets: NotRequired[list[Literal["smtp_password", "webhook_secret",
                                                  "push_urls", "default_webhook_url"]]]

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import signals
@@ -114,6 +114,66 @@ def ingest(payload: Any, now: datetime | None = None, *,
     if failed == len(results):
         return 422, {**body, "error": "validation_error", "message": "no event was valid"}
     return (207 if failed else 201), body
+
+
+def annotate_review(source: str, external_ids: list[str], review: dict[str, Any]) -> list[int]:
+    """Keep a review item (id, severity, GenAI title, summary, threat level) on the stored
+    events of `source` it bundles, merged into what they hold (a None leaves a value as it
+    is). An event it changes is a revision, queued for matching again (rules may test
+    review_severity and genai_threat_level). The ids revised."""
+    if not external_ids:
+        return []
+    try:
+        rows = db.session.execute(
+            select(Event.id, Event.review)
+            .where(Event.source == source, Event.external_id.in_(external_ids))).all()
+    finally:
+        db.session.rollback()
+    changed = {}
+    for event_id, stored in rows:
+        merged = {**(stored or {}), **{k: v for k, v in review.items() if v is not None}}
+        if merged != stored:
+            changed[event_id] = merged
+    if changed:
+        with write_transaction() as conn:
+            for event_id, merged in changed.items():
+                conn.execute(update(_EVENTS).where(_EVENTS.c.id == event_id).values(
+                    review=merged, revision=_EVENTS.c.revision + 1, processed_at=None))
+        _stored(sorted(changed))
+    return sorted(changed)
+
+
+def latest_start(source: str) -> datetime | None:
+    """When the newest stored event of `source` started (backfill asks for what came after)."""
+    try:
+        return db.session.scalar(select(func.max(Event.started_at)).where(Event.source == source))
+    finally:
+        db.session.rollback()
+
+
+def open_external_ids(source: str, limit: int) -> list[str]:
+    """The external ids of `source`'s newest events not ended yet (backfill asks for each:
+    one that ended while nobody listened has started before the last one seen)."""
+    try:
+        return list(db.session.scalars(
+            select(Event.external_id).where(Event.source == source, Event.ended_at.is_(None),
+                                            Event.external_id.is_not(None))
+            .order_by(Event.started_at.desc()).limit(limit)))
+    finally:
+        db.session.rollback()
+
+
+def ended_external_ids(source: str, external_ids: list[str]) -> set[str]:
+    """Which of these external ids of `source` are stored as ended (backfill leaves them)."""
+    if not external_ids:
+        return set()
+    try:
+        return set(db.session.scalars(
+            select(Event.external_id).where(Event.source == source,
+                                            Event.external_id.in_(external_ids),
+                                            Event.ended_at.is_not(None))))
+    finally:
+        db.session.rollback()
 
 
 def _stored(new_ids: list[int]) -> None:

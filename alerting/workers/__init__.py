@@ -1,5 +1,5 @@
-"""The background loops an app runs (matcher, dispatcher), each a SupervisedLoop, and their
-state for /api/health."""
+"""The background loops an app runs (matcher, dispatcher, and the MQTT subscriber when
+ALERTING_MQTT_URL is set), each a SupervisedLoop, and their state for /api/health."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .loop import SupervisedLoop
 
 EXTENSION = "alerting.workers"
 NAMES = ("matcher", "dispatcher")
+ALL = (*NAMES, "mqtt")
 
 
 def register(app: Flask, loop: SupervisedLoop) -> None:
@@ -28,8 +29,9 @@ def launch(app: Flask, names: Iterable[str] = NAMES) -> list[SupervisedLoop]:
     """Create, register and start the named loops in this process (`flask worker` too)."""
     from ..notify.dispatcher import Dispatcher
     from .matcher_loop import Matcher
+    from .mqtt_loop import Subscriber
 
-    kinds = {"matcher": Matcher, "dispatcher": Dispatcher}
+    kinds = {"matcher": Matcher, "dispatcher": Dispatcher, "mqtt": Subscriber}
     started = []
     for name in names:
         loop = kinds[name](app)
@@ -52,12 +54,13 @@ def start(app: Flask) -> None:
         if app.extensions.get("alerting.started"):
             return
         app.extensions["alerting.started"] = True
-        launch(app)
+        mqtt = app.config.get("MQTT_URL") and app.config.get("MQTT_INPROCESS")
+        launch(app, (*NAMES, "mqtt") if mqtt else NAMES)
 
 
 def stop(app: Flask) -> None:
     """Stop the background workers this app started (tests, graceful shutdown)."""
-    for name in NAMES:
+    for name in ALL:
         loop = app.extensions.pop(f"alerting.{name}", None)
         if loop is not None:
             loop.stop()
