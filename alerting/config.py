@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
@@ -37,8 +38,6 @@ def _mqtt_url(url: str | None) -> str | None:
     """mqtt://[user:pass@]host[:port] or mqtts://..."""
     if url is None:
         return None
-    from urllib.parse import urlsplit
-
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises on a bad port)
@@ -47,6 +46,16 @@ def _mqtt_url(url: str | None) -> str | None:
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
         raise ValueError("must be mqtt://[user:pass@]host[:port] or mqtts://...")
     return url
+
+
+def _http_url_or_none(value: Any) -> Any:
+    """An absolute http(s) URL with a host, without a trailing slash; blank is unset."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    parts = urlsplit(str(value).strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http or https URL such as http://frigate.lan:5000")
+    return str(value).strip().rstrip("/")
 
 
 Count = Annotated[int, Field(ge=1)]
@@ -109,6 +118,9 @@ class Settings(BaseSettings):
     WEBHOOK_SECRET: str | None = None
     PUSH_URLS: CommaList = []
     MATCH_BATCH_SIZE: Count = 500
+    # The default Frigate instance's base URL (e.g. http://frigate.lan:5000): media links of
+    # its events are built from it, and the media route may fetch from its host.
+    FRIGATE_URL: Annotated[str | None, BeforeValidator(_http_url_or_none)] = None
     # Delivery: retries, concurrency, leases.
     RETRY_SCHEDULE: SecondsList = DEFAULT_RETRY_SCHEDULE
     DISPATCH_CONCURRENCY: Count = 32

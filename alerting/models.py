@@ -188,6 +188,8 @@ class Event(db.Model):
     external_id: Mapped[str | None] = mapped_column(String(255))
     scene_index_id: Mapped[str | None] = mapped_column(String(255))
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # {snapshot_url, thumbnail_url, clip_url} at the detector, or None (schemas.events.Media).
+    media: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Event revisions: bumped each time the same source + external_id is stored with changed

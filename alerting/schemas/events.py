@@ -20,12 +20,16 @@ from ._fields import (
     Says,
     Text,
     TextList,
+    blank_is_none,
     explainer,
     nullable_choice,
 )
 from .common import (
+    HTTP_URL_PATTERN,
+    MAX_URL,
     Body,
     EventTime,
+    http_url,
     integer,
     nullable,
     refuse,
@@ -84,6 +88,29 @@ class Detection(Body):
             text_schema(MAX_TRACK_ID), {"type": "integer"}, {"type": "null"}]})] = None
 
 
+MediaUrl = Annotated[str | None, BeforeValidator(blank_is_none(http_url)), WithJsonSchema(
+    {"anyOf": [{"type": "string", "maxLength": MAX_URL, "pattern": HTTP_URL_PATTERN},
+               {"type": "null"}]})]
+"""Null, blank (null) or an absolute http(s) URL."""
+
+
+class Media(Body):
+    """Where the detector keeps the event's pictures and clip: absolute http(s) URLs, each
+    optional (blank is null). The app fetches them for its users (services/media.py),
+    under the outgoing policy; browsers never reach the detector."""
+
+    WHAT: ClassVar[str] = "an object with snapshot_url, thumbnail_url and clip_url, or null"
+
+    snapshot_url: MediaUrl = None
+    thumbnail_url: MediaUrl = None
+    clip_url: MediaUrl = None
+
+
+def _media_or_none(media: dict[str, Any] | None) -> dict[str, Any] | None:
+    # No URL at all is no media: stored and answered as null.
+    return media if media and any(media.values()) else None
+
+
 class Event(Body):
     """A detection event. `started_at` defaults to the time it is received; `risk_level`,
     when missing or null, is derived from `risk_score`."""
@@ -101,6 +128,7 @@ class Event(Body):
     external_id: OptionalText(MAX_EXTERNAL_ID) = None
     scene_index_id: OptionalText(MAX_SCENE_INDEX_ID) = None
     attributes: JsonObject(MAX_ATTRIBUTES_BYTES, max_depth=MAX_ATTRIBUTES_DEPTH) = None
+    media: Media | None = None
 
 
 def _batch_items(value: Any) -> list[Any]:
@@ -151,6 +179,7 @@ def parse_event(payload: object, *, now: datetime) -> dict[str, Any]:
         raise ValidationError({"ended_at": "must not be before started_at"})
     if event["risk_level"] is None:
         event["risk_level"] = risk_level_for(event["risk_score"])
+    event["media"] = _media_or_none(event["media"])
     return event
 
 

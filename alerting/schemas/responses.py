@@ -126,6 +126,12 @@ class Detection(Out):
     track_id: str | None
 
 
+class EventMedia(Out):
+    snapshot_url: str | None
+    thumbnail_url: str | None
+    clip_url: str | None
+
+
 class Event(Out):
     id: int
     camera_id: str
@@ -141,6 +147,7 @@ class Event(Out):
     external_id: str | None
     scene_index_id: str | None
     attributes: dict[str, Any] | None
+    media: EventMedia | None
     received_at: datetime
     processed_at: datetime | None
     revision: int = 0  # times the detector revised it (same source + external_id)

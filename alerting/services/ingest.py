@@ -467,6 +467,7 @@ def _new_event_json(event_id: int, item: dict[str, Any]) -> dict[str, Any]:
         "external_id": item["external_id"],
         "scene_index_id": item["scene_index_id"],
         "attributes": item["attributes"],
+        "media": item["media"],
         "received_at": isoformat_z(item["received_at"]),
         "processed_at": None,
         "revision": 0,

@@ -1,7 +1,7 @@
 """event revisions: events.revision and events.review; one alert per event and rule
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0012
 Create Date: 2026-12-06 07:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0008'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

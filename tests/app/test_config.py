@@ -25,6 +25,7 @@ def test_defaults_without_environment():
         ("TIMEZONE", "Europe/Paris", "Europe/Paris"),
         ("EMAIL_RECIPIENTS", "a@example.com, b@example.com", ["a@example.com", "b@example.com"]),
         ("WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8", ["127.0.0.0/8"]),
+        ("FRIGATE_URL", "http://frigate.lan:5000/", "http://frigate.lan:5000"),
     ],
 )
 def test_environment_overrides(name, raw, expected):
@@ -51,7 +52,7 @@ def test_default_database_is_sqlite_under_instance(tmp_path):
 @pytest.mark.parametrize(
     ("name", "raw"),
     [("SMTP_PORT", "smtp"), ("RETRY_SCHEDULE", "10, soon"), ("MATCH_BATCH_SIZE", "1.5"),
-     ("TRUST_PROXY", "perhaps")],
+     ("TRUST_PROXY", "perhaps"), ("FRIGATE_URL", "frigate.lan:5000")],
 )
 def test_each_bad_value_names_its_variable(name, raw):
     with pytest.raises(ValueError, match=f"ALERTING_{name}"):

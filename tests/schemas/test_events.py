@@ -48,6 +48,7 @@ def test_minimal_event_defaults():
         "external_id": None,
         "scene_index_id": None,
         "attributes": None,
+        "media": None,
     }
 
 

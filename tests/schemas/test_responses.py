@@ -43,7 +43,7 @@ def test_event_json_is_the_api_event():
             {"object_type": "car", "confidence": None, "zone_ids": ["drive"], "bbox": None,
              "track_id": None}],
         "source": None, "external_id": "x-1", "scene_index_id": None, "attributes": {"a": [1]},
-        "received_at": "2026-12-06T04:00:00.250000Z", "processed_at": None,
+        "media": None, "received_at": "2026-12-06T04:00:00.250000Z", "processed_at": None,
     }
     assert list(body) == list(responses.Event.model_fields)
     responses.Event.model_validate(body)
