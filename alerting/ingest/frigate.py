@@ -13,6 +13,7 @@ import logging
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -86,8 +87,20 @@ def _bbox(box: Any) -> list[float] | None:
     return [x1, y1, x2 - x1, y2 - y1]
 
 
-def event_of(prefix: str, after: Any) -> dict[str, Any] | None:
-    """Our event for a tracked object's state (`after`), or None for a false positive."""
+def media_of(base_url: str | None, object_id: str, after: dict[str, Any]) -> dict | None:
+    """The object's pictures and clip on Frigate's HTTP API (the app's media route fetches
+    them for its users): a thumbnail always, a snapshot and a clip when Frigate has them."""
+    if not base_url:
+        return None
+    url = f"{base_url.rstrip('/')}/api/events/{quote(object_id, safe='')}"
+    return {"snapshot_url": f"{url}/snapshot.jpg" if after.get("has_snapshot") is True else None,
+            "thumbnail_url": f"{url}/thumbnail.jpg",
+            "clip_url": f"{url}/clip.mp4" if after.get("has_clip") is True else None}
+
+
+def event_of(prefix: str, after: Any, base_url: str | None = None) -> dict[str, Any] | None:
+    """Our event for a tracked object's state (`after`), or None for a false positive;
+    with the Frigate instance's base URL, its media."""
     if not isinstance(after, dict):
         raise BadPayload("`after` is not an object")
     if after.get("false_positive") is True:
@@ -124,12 +137,13 @@ def event_of(prefix: str, after: Any) -> dict[str, Any] | None:
         "source": source(prefix),
         "external_id": object_id,
         "attributes": attributes,
+        "media": media_of(base_url, object_id, after),
     }
 
 
-def store(prefix: str, after: Any) -> int | None:
+def store(prefix: str, after: Any, base_url: str | None = None) -> int | None:
     """Store (create or revise) a tracked object's state; its event id, None when skipped."""
-    event = event_of(prefix, after)
+    event = event_of(prefix, after, base_url)
     if event is None:
         return None
     try:
@@ -140,12 +154,12 @@ def store(prefix: str, after: Any) -> int | None:
     return body["id"]
 
 
-def on_event(prefix: str, _topic: str, payload: bytes) -> None:
+def on_event(prefix: str, base_url: str | None, _topic: str, payload: bytes) -> None:
     """`<prefix>/events`: {"type": new|update|end, "before": {...}, "after": {...}}."""
     message = decode_json(payload)
     if not isinstance(message, dict) or message.get("type") not in EVENT_TYPES:
         raise BadPayload("not a Frigate event message (type new, update or end)")
-    store(prefix, message.get("after"))
+    store(prefix, message.get("after"), base_url)
 
 
 def review_of(after: Any) -> tuple[list[str], dict[str, Any]]:
@@ -214,7 +228,7 @@ def backfill(prefix: str, base_url: str, http: Any = requests) -> int:
     for object_id in ingest.open_external_ids(source(prefix), BACKFILL_OPEN):
         if object_id in seen:
             continue
-        one = http.get(f"{base}/api/events/{requests.utils.quote(object_id, safe='')}",
+        one = http.get(f"{base}/api/events/{quote(object_id, safe='')}",
                        timeout=BACKFILL_TIMEOUT_SECONDS)
         if one.status_code == 404:
             continue  # Frigate no longer keeps it
@@ -227,7 +241,7 @@ def backfill(prefix: str, base_url: str, http: Any = requests) -> int:
         if event.get("id") in done:
             continue  # its end came over MQTT: that state is the more complete one
         try:
-            store(prefix, _from_api(event))
+            store(prefix, _from_api(event), base)
         except BadPayload as exc:
             log.warning("frigate backfill (%s): skipped an object: %s", prefix, exc)
     return len(events)

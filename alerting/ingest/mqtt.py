@@ -52,8 +52,8 @@ def frigate_instances(config: dict[str, Any]) -> dict[str, str | None]:
 def routes(config: dict[str, Any]) -> list[Route]:
     """Every topic this deployment takes in, and who handles it."""
     table: list[Route] = []
-    for prefix in frigate_instances(config):
-        table.append(Route(f"{prefix}/events", partial(frigate.on_event, prefix)))
+    for prefix, base_url in frigate_instances(config).items():
+        table.append(Route(f"{prefix}/events", partial(frigate.on_event, prefix, base_url)))
         table.append(Route(f"{prefix}/reviews", partial(frigate.on_review, prefix)))
     for topic in config.get("MQTT_TOPICS") or []:
         table.append(Route(topic, generic.on_json))

@@ -92,6 +92,10 @@ def test_a_reconnect_backfills_what_was_missed(tmp_path, frigate):
             client, headers, {"a-1": _ended, "b-1": _ended, "c-1": _ended}))
         assert events["a-1"]["detections"][0]["zone_ids"] == ["porch"]
         assert "/api/events/a-1" in frigate.requests
+        assert events["a-1"]["media"] == {
+            "snapshot_url": f"{frigate.url}/api/events/a-1/snapshot.jpg",
+            "thumbnail_url": f"{frigate.url}/api/events/a-1/thumbnail.jpg",
+            "clip_url": f"{frigate.url}/api/events/a-1/clip.mp4"}
         # The porch rule (no cooldown) fired once for each object.
         alerts = _alerts(client, headers)
         assert sorted((x["rule_id"], x["event_id"]) for x in alerts) == sorted(
