@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, bindparam, select, text, tuple_, update
+from sqlalchemy import Connection, bindparam, func, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -82,13 +82,15 @@ _NEARBY_ALERT = select(_ALERTS.c.event_time).where(
     _ALERTS.c.event_time > bindparam("after"), _ALERTS.c.event_time < bindparam("before"),
 ).limit(1)
 # Marked processed only at the revision that was matched: an event revised meanwhile (a
-# Frigate update arriving during the batch) makes the batch _Raced, and it is read again.
+# Frigate update arriving during the batch) stays unprocessed, to be matched again.
 _MARK_PROCESSED = (
     update(_EVENTS)
     .where(tuple_(_EVENTS.c.id, _EVENTS.c.revision).in_(bindparam("marks", expanding=True)),
            _EVENTS.c.processed_at.is_(None))
     .values(processed_at=bindparam("now"))
 )
+_STILL_UNPROCESSED = select(func.count()).select_from(_EVENTS).where(
+    _EVENTS.c.id.in_(bindparam("ids", expanding=True)), _EVENTS.c.processed_at.is_(None))
 # The rules that already fired for revised events: a rule fires at most once per event.
 _FIRED = select(_ALERTS.c.event_id, _ALERTS.c.rule_id).where(
     _ALERTS.c.event_id.in_(bindparam("ids", expanding=True)))
@@ -438,11 +440,17 @@ def _write(marks: list[tuple[int, int]], alerts: list[dict[str, Any]],
 def _record(conn: Connection, marks: list[tuple[int, int]], alerts: list[dict[str, Any]],
             targets: list[list[tuple[str, str]]]) -> list[int]:
     """In the open transaction: mark the events processed at the revision matched (id,
-    revision) (raising _Raced if another matcher did first, or the event was revised
-    meanwhile), store the alerts and their delivery rows; the new alert ids."""
+    revision) (raising _Raced if another matcher did first), store the alerts and their
+    delivery rows; the new alert ids.
+
+    An event revised since it was read is left unprocessed, and its alerts are still
+    written: it did satisfy those rules at the revision read, and matching the new one
+    skips them. (So a stream of revisions never makes a whole batch start over.)"""
     now = utcnow()
     marked = conn.execute(_MARK_PROCESSED, {"marks": marks, "now": now}).rowcount
-    if marked != len(marks):
+    if marked != len(marks) and conn.execute(
+            _STILL_UNPROCESSED, {"ids": [event_id for event_id, _r in marks]}
+    ).scalar() != len(marks) - marked:
         raise _Raced
     if not alerts:
         return []
