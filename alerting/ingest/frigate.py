@@ -147,7 +147,7 @@ def store(prefix: str, after: Any, base_url: str | None = None) -> int | None:
     if event is None:
         return None
     try:
-        _status, body = ingest.ingest(event, expect_repeats=True)
+        _status, body = ingest.ingest(event, expect_repeats=True, answer=False)
     except ValidationError as exc:
         raise BadPayload(f"invalid object: {', '.join(sorted(exc.fields)) or exc.message}") \
             from None

@@ -65,14 +65,15 @@ def _mark_default_start(payload: Any, parsed: list[tuple[int, Any]]) -> None:
             item["_default_start"] = given is None
 
 
-def ingest(payload: Any, now: datetime | None = None, *,
-           expect_repeats: bool = False) -> tuple[int, dict[str, Any]]:
+def ingest(payload: Any, now: datetime | None = None, *, expect_repeats: bool = False,
+           answer: bool = True) -> tuple[int, dict[str, Any]]:
     """Store one event or a batch. Returns (HTTP status, body).
 
     One event: 201 with it, 200 with the stored one when it is a repeat or a revision, 422
     when invalid. A batch: 201 when every item is stored (new, revised or a repeat), 207
     with per-item results otherwise. `expect_repeats` (a source such as Frigate, whose
-    objects mostly arrive as updates) looks up what is stored before inserting.
+    objects mostly arrive as updates) looks up what is stored before inserting; without
+    `answer` (nobody reads it: MQTT) one event's body is only {"id": ...}.
     """
     batch = isinstance(payload, dict) and "events" in payload
     parsed = parse_event_batch(payload, now=now or utcnow())
@@ -86,7 +87,7 @@ def ingest(payload: Any, now: datetime | None = None, *,
         if outcome == REVISED:
             _stored([event_id])
         if outcome != CREATED:
-            return 200, event_json(get_event(event_id))
+            return 200, event_json(get_event(event_id)) if answer else {"id": event_id}
         if not matched:
             _stored([event_id])
         return 201, _new_event_json(event_id, item)
@@ -222,21 +223,24 @@ def _fields(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_STORED = select(_EVENTS.c.id, *(_EVENTS.c[name] for name in EVENT_COLUMNS)).where(
+    tuple_(_EVENTS.c.source, _EVENTS.c.external_id).in_(bindparam("keys", expanding=True)))
+_STORED_DETECTIONS = (
+    select(_DETECTIONS.c.event_id, *(_DETECTIONS.c[k] for k in _DETECTION_KEYS))
+    .where(_DETECTIONS.c.event_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_DETECTIONS.c.id))
+
+
 def _existing(items: list[dict[str, Any]]) -> dict[tuple[str, str], _Stored]:
     keys = {(i["source"], i["external_id"]) for i in items if i["external_id"] is not None}
     if not keys:
         return {}
     try:
-        rows = db.session.execute(
-            select(Event.id, *(Event.__table__.c[name] for name in EVENT_COLUMNS))
-            .where(tuple_(Event.source, Event.external_id).in_(list(keys)))
-        ).mappings().all()
+        conn = db.session.connection()
+        rows = conn.execute(_STORED, {"keys": list(keys)}).mappings().all()
         detections: dict[int, list[dict[str, Any]]] = {row["id"]: [] for row in rows}
         if detections:
-            for det in db.session.execute(
-                    select(_DETECTIONS.c.event_id, *(_DETECTIONS.c[k] for k in _DETECTION_KEYS))
-                    .where(_DETECTIONS.c.event_id.in_(list(detections)))
-                    .order_by(_DETECTIONS.c.id)).mappings():
+            for det in conn.execute(_STORED_DETECTIONS, {"ids": list(detections)}).mappings():
                 detections[det["event_id"]].append(dict(det))
     finally:
         db.session.rollback()  # no read transaction held open
