@@ -12,8 +12,9 @@ across cameras at `--rate` messages a second.
 
 Measured per message (CLOCK_MONOTONIC, shared by the processes):
 - matcher lag: from the moment the subscriber has stored the message (a new event, or a
-  revision) to the commit of the matcher's batch that matched that revision (0 for a new
-  event matched in the transaction that stored it);
+  revision; the subscriber stores a burst of messages in one transaction) to the commit of
+  the matcher's batch that matched it (0 for a new event matched in the transaction that
+  stored it);
 - publish to matched: from just before the publisher sent it to that same commit.
 Prints median and p99 of both, and checks that every object is stored, ended, and fired
 the porch rule exactly once.
@@ -120,16 +121,26 @@ def main() -> None:
     matched: dict[int, list[float]] = {}  # event id -> commit times of its batches
     seen: dict[str, int] = {}
     lock = threading.Lock()
-    real_store = frigate.store
+    real_batch, real_one = frigate.on_events, frigate.on_event
 
-    def timed_store(prefix_, after, base_url=None):
-        before = time.monotonic()
-        event_id = real_store(prefix_, after, base_url)
-        done = time.monotonic()
+    def note(before, done, pairs, outcomes):
         with lock:
-            step = seen.get(after["id"], 0)
-            seen[after["id"]] = step + 1
-            stored[index_of[(after["id"], step)]] = (before, done, event_id)
+            for (_topic, payload), event_id in zip(pairs, outcomes, strict=True):
+                object_id = json.loads(payload)["after"]["id"]
+                step = seen.get(object_id, 0)
+                seen[object_id] = step + 1
+                stored[index_of[(object_id, step)]] = (before, done, event_id)
+
+    def timed_batch(prefix_, base_url, pairs):
+        before = time.monotonic()
+        outcomes = real_batch(prefix_, base_url, pairs)
+        note(before, time.monotonic(), pairs, outcomes)
+        return outcomes
+
+    def timed_one(prefix_, base_url, topic, payload):
+        before = time.monotonic()
+        event_id = real_one(prefix_, base_url, topic, payload)
+        note(before, time.monotonic(), [(topic, payload)], [event_id])
         return event_id
 
     def on_matched(_sender, event_ids, **_kw):
@@ -138,7 +149,7 @@ def main() -> None:
             for event_id in event_ids:
                 matched.setdefault(event_id, []).append(now)
 
-    frigate.store = timed_store
+    frigate.on_events, frigate.on_event = timed_batch, timed_one
     signals.events_matched.connect(on_matched, sender=app)
     run_subscriber(app)
 
@@ -197,7 +208,7 @@ def main() -> None:
         print(f"| {name} | {statistics.median(values):.1f} | {pct(values, 0.99):.1f} | "
               f"{max(values):.1f} |")
     store_ms = [(after - before) * 1000 for before, after, _e in stored.values()]
-    print(f"| subscriber: storing one message | {statistics.median(store_ms):.1f} | "
+    print(f"| subscriber: storing the burst a message came in | {statistics.median(store_ms):.1f} | "
           f"{pct(store_ms, 0.99):.1f} | {max(store_ms):.1f} |")
     p99 = pct(lag, 0.99)
     print(f"goal matcher lag p99 < {GOAL_P99_MS:.0f} ms: {'MET' if p99 < GOAL_P99_MS else 'MISSED'}"

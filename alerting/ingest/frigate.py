@@ -154,12 +154,40 @@ def store(prefix: str, after: Any, base_url: str | None = None) -> int | None:
     return body["id"]
 
 
-def on_event(prefix: str, base_url: str | None, _topic: str, payload: bytes) -> None:
-    """`<prefix>/events`: {"type": new|update|end, "before": {...}, "after": {...}}."""
+def _after(payload: bytes) -> Any:
     message = decode_json(payload)
     if not isinstance(message, dict) or message.get("type") not in EVENT_TYPES:
         raise BadPayload("not a Frigate event message (type new, update or end)")
-    store(prefix, message.get("after"), base_url)
+    return message.get("after")
+
+
+def on_event(prefix: str, base_url: str | None, _topic: str, payload: bytes) -> int | None:
+    """`<prefix>/events`: {"type": new|update|end, "before": {...}, "after": {...}}."""
+    return store(prefix, _after(payload), base_url)
+
+
+def on_events(prefix: str, base_url: str | None, messages: list[tuple[str, bytes]]
+              ) -> list[int | BadPayload | None]:
+    """A burst of `<prefix>/events` messages stored in one transaction (in order: an
+    object's last state in the burst is what is stored and matched). Per message its event
+    id, None (a false positive) or its BadPayload."""
+    outcomes: list[int | BadPayload | None] = [None] * len(messages)
+    items: list[tuple[int, dict[str, Any]]] = []
+    for index, (_topic, payload) in enumerate(messages):
+        try:
+            event = event_of(prefix, _after(payload), base_url)
+        except BadPayload as exc:
+            outcomes[index] = exc
+            continue
+        if event is not None:
+            items.append((index, event))
+    if items:
+        _status, body = ingest.ingest({"events": [event for _i, event in items]},
+                                      expect_repeats=True)
+        for (index, _event), result in zip(items, body["results"], strict=True):
+            outcomes[index] = result.get("id") if result["status"] != 422 else BadPayload(
+                f"invalid object: {', '.join(sorted(result['fields'])) or result['message']}")
+    return outcomes
 
 
 def review_of(after: Any) -> tuple[list[str], dict[str, Any]]:

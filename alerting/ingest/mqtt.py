@@ -4,7 +4,9 @@ loop of workers/mqtt_loop.py.
 
 Adding a topic is one line in `routes()`: a topic filter (MQTT wildcards `+` and `#`
 allowed) and a handler `(topic, payload bytes) -> None` that raises BadPayload for a
-message it cannot take.
+message it cannot take. A route may also take a burst of its messages at once (`batch`:
+[(topic, payload), ...] -> one outcome each, a BadPayload for a bad one), stored in one
+transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from paho.mqtt.client import topic_matches_sub
 from ..engine.timeparse import isoformat_z
 from . import frigate, generic
 
-Handler = Callable[[str, bytes], None]
+Handler = Callable[[str, bytes], Any]
+BatchHandler = Callable[[list[tuple[str, bytes]]], list[Any]]
 MAX_TOPICS_COUNTED = 100  # bad payloads are counted per topic for this many, then "(other)"
 
 
@@ -32,6 +35,7 @@ class Route:
 
     pattern: str
     handler: Handler
+    batch: BatchHandler | None = None
 
 
 def frigate_instances(config: dict[str, Any]) -> dict[str, str | None]:
@@ -53,19 +57,26 @@ def routes(config: dict[str, Any]) -> list[Route]:
     """Every topic this deployment takes in, and who handles it."""
     table: list[Route] = []
     for prefix, base_url in frigate_instances(config).items():
-        table.append(Route(f"{prefix}/events", partial(frigate.on_event, prefix, base_url)))
+        table.append(Route(f"{prefix}/events", partial(frigate.on_event, prefix, base_url),
+                           partial(frigate.on_events, prefix, base_url)))
         table.append(Route(f"{prefix}/reviews", partial(frigate.on_review, prefix)))
     for topic in config.get("MQTT_TOPICS") or []:
         table.append(Route(topic, generic.on_json))
     return table
 
 
-def handler_for(table: list[Route], topic: str) -> Handler | None:
+def route_for(table: list[Route], topic: str) -> Route | None:
     """The first route whose pattern matches the topic."""
     for route in table:
         if route.pattern == topic or topic_matches_sub(route.pattern, topic):
-            return route.handler
+            return route
     return None
+
+
+def handler_for(table: list[Route], topic: str) -> Handler | None:
+    """The handler of the first route whose pattern matches the topic."""
+    route = route_for(table, topic)
+    return None if route is None else route.handler
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from flask import Flask
 
 from ..extensions import db
 from ..ingest import BadPayload, frigate
-from ..ingest.mqtt import Stats, broker, frigate_instances, handler_for, routes
+from ..ingest.mqtt import Stats, broker, frigate_instances, route_for, routes
 from ..services.alert_pipeline import DATABASE_ERRORS
 from .loop import BACKOFF_MAX_SECONDS, SupervisedLoop
 
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 30
 LOOP_SECONDS = 0.2
+MAX_BATCH = 200  # messages read before they are stored (a burst: one transaction for many)
 CONNACK_SECONDS = 10
 BACKFILL_RETRY_SECONDS = 30
 
@@ -61,6 +62,7 @@ class Subscriber(SupervisedLoop):
         self._refused: str | None = None
         self._backfill_due: float | None = None
         self.subscribed = threading.Event()  # the subscriptions of this connection are acked
+        self._inbox: list[Any] = []  # messages read, not yet stored
 
     # -- the connection ------------------------------------------------------------------
 
@@ -106,6 +108,7 @@ class Subscriber(SupervisedLoop):
         self._connack_by = time.monotonic() + CONNACK_SECONDS
 
     def _drop(self) -> None:
+        self._inbox = []  # unacknowledged: the broker sends the QoS 1 ones again
         self.stats.connected = False
         self.subscribed.clear()
         self._open = False
@@ -121,6 +124,14 @@ class Subscriber(SupervisedLoop):
             self._connect()
         try:
             code = self.client.loop(timeout=LOOP_SECONDS)
+            # A burst: read what has arrived already, up to MAX_BATCH, and store it at once.
+            while code == paho.MQTT_ERR_SUCCESS and 0 < len(self._inbox) < MAX_BATCH:
+                before = len(self._inbox)
+                code = self.client.loop(timeout=0)
+                if len(self._inbox) == before:
+                    break
+            if self._inbox:
+                self._take()
             if code != paho.MQTT_ERR_SUCCESS:
                 raise ConnectionLost(paho.error_string(code))
             if self._refused:
@@ -140,29 +151,51 @@ class Subscriber(SupervisedLoop):
 
     # -- messages ------------------------------------------------------------------------
 
-    def _on_message(self, client: paho.Client, _userdata: Any, message: Any) -> None:
+    def _on_message(self, _client: paho.Client, _userdata: Any, message: Any) -> None:
         self.stats.message()
-        handler = handler_for(self.table, message.topic)
-        if handler is not None:
-            self.handle(handler, message.topic, message.payload)
-        client.ack(message.mid, message.qos)  # stored (or refused for good): not again
+        self._inbox.append(message)
 
-    def handle(self, handler: Any, topic: str, payload: bytes) -> None:
-        """Run a handler in an app context; a bad payload is counted and skipped, a
-        database error raised (the message stays unacknowledged)."""
+    def _take(self) -> None:
+        """Store the messages read, in order: consecutive ones of a route that takes a
+        batch together; then acknowledge them (stored, or refused for good)."""
+        inbox, self._inbox = self._inbox, []
         with self.app.app_context():
             try:
-                handler(topic, payload)
-            except BadPayload as exc:
-                self.stats.bad_payload(topic)
-                log.warning("mqtt: skipped a bad payload on %s: %s", topic, exc)
-            except DATABASE_ERRORS:
-                raise
-            except Exception:
-                self.stats.bad_payload(topic)
-                log.exception("mqtt: a message on %s could not be handled; skipped", topic)
+                start = 0
+                while start < len(inbox):
+                    route = route_for(self.table, inbox[start].topic)
+                    end = start + 1
+                    if route is not None and route.batch is not None:
+                        while end < len(inbox) and route_for(self.table,
+                                                             inbox[end].topic) is route:
+                            end += 1
+                        self._run(route.batch, inbox[start:end])
+                    elif route is not None:
+                        self._run(None, inbox[start:end], route.handler)
+                    start = end
             finally:
                 db.session.remove()
+        for message in inbox:
+            self.client.ack(message.mid, message.qos)
+
+    def _run(self, batch: Any, messages: list[Any], handler: Any = None) -> None:
+        """A batch handler over the messages (or one handler over one): a bad payload is
+        counted and skipped, a database error raised (nothing is acknowledged)."""
+        pairs = [(m.topic, m.payload) for m in messages]
+        try:
+            outcomes = batch(pairs) if batch is not None else [handler(*pairs[0])]
+        except BadPayload as exc:
+            outcomes = [exc]
+        except DATABASE_ERRORS:
+            raise
+        except Exception as exc:
+            log.exception("mqtt: a message on %s could not be handled; skipped", pairs[0][0])
+            outcomes = [exc] * len(pairs)
+        for (topic, _payload), outcome in zip(pairs, outcomes, strict=False):
+            if isinstance(outcome, Exception):
+                self.stats.bad_payload(topic)
+                if isinstance(outcome, BadPayload):
+                    log.warning("mqtt: skipped a bad payload on %s: %s", topic, outcome)
 
     # -- backfill ------------------------------------------------------------------------
 
