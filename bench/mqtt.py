@@ -208,8 +208,9 @@ def main() -> None:
         print(f"| {name} | {statistics.median(values):.1f} | {pct(values, 0.99):.1f} | "
               f"{max(values):.1f} |")
     store_ms = [(after - before) * 1000 for before, after, _e in stored.values()]
-    print(f"| subscriber: storing the burst a message came in | {statistics.median(store_ms):.1f} | "
-          f"{pct(store_ms, 0.99):.1f} | {max(store_ms):.1f} |")
+    print(f"| subscriber: storing the burst a message came in | "
+          f"{statistics.median(store_ms):.1f} | {pct(store_ms, 0.99):.1f} | "
+          f"{max(store_ms):.1f} |")
     p99 = pct(lag, 0.99)
     print(f"goal matcher lag p99 < {GOAL_P99_MS:.0f} ms: {'MET' if p99 < GOAL_P99_MS else 'MISSED'}"
           f" ({p99 / GOAL_P99_MS:.2f} of it)")
