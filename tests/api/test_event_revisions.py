@@ -1,7 +1,7 @@
 """Event revisions over HTTP: the same source + external_id posted again with changed fields
 revises the event (200), re-matches it, and fires only the rules it newly satisfies."""
 
-from tests.support.factories import create_rule, event_body, run_matcher
+from tests.support.factories import create_rule, event_body, listed, run_matcher
 
 
 def _post(client, headers, status, **fields):
@@ -10,9 +10,6 @@ def _post(client, headers, status, **fields):
     assert response.status_code == status, response.json
     return response.json
 
-
-def _alerts(client, headers):
-    return client.get("/api/alerts", headers=headers).json["alerts"]
 
 
 def _seen(zone="driveway", confidence=0.6, **fields):
@@ -25,19 +22,19 @@ def test_a_revision_fires_the_rule_it_newly_satisfies_and_only_once(app, client,
     sure = create_rule(client, admin_headers, name="sure", min_confidence=0.9)
     created = _post(client, admin_headers, 201, **_seen())
     run_matcher(app)
-    assert _alerts(client, admin_headers) == []
+    assert listed(client, admin_headers) == []
 
     revised = _post(client, admin_headers, 200, **_seen(zone="porch"))
     assert revised["id"] == created["id"] and revised["revision"] == 1
     assert revised["processed_at"] is None  # queued for matching again
     assert revised["detections"][0]["zone_ids"] == ["porch"]
     run_matcher(app)
-    assert [a["rule_id"] for a in _alerts(client, admin_headers)] == [porch["id"]]
+    assert [a["rule_id"] for a in listed(client, admin_headers)] == [porch["id"]]
 
     # The score rises: the other rule fires now; porch, already fired, does not again.
     _post(client, admin_headers, 200, **_seen(zone="porch", confidence=0.95))
     run_matcher(app)
-    fired = sorted(a["rule_id"] for a in _alerts(client, admin_headers))
+    fired = sorted(a["rule_id"] for a in listed(client, admin_headers))
     assert fired == sorted([porch["id"], sure["id"]])
 
     # A change no rule looks at (the summary) is a revision that fires nothing.
@@ -45,7 +42,7 @@ def test_a_revision_fires_the_rule_it_newly_satisfies_and_only_once(app, client,
                   summary="still there")
     assert again["revision"] == 3
     run_matcher(app)
-    assert len(_alerts(client, admin_headers)) == 2
+    assert len(listed(client, admin_headers)) == 2
     event = client.get(f"/api/events/{created['id']}", headers=admin_headers).json
     assert event["processed_at"] is not None and event["summary"] == "still there"
 
@@ -57,7 +54,7 @@ def test_the_same_fields_again_are_a_repeat_not_a_revision(app, client, admin_he
     repeat = _post(client, admin_headers, 200, **_seen(zone="porch"))
     assert repeat["revision"] == 0 and repeat["processed_at"] is not None
     assert run_matcher(app) == 0
-    assert len(_alerts(client, admin_headers)) == 1
+    assert len(listed(client, admin_headers)) == 1
     # Without started_at a repeat keeps the stored start: still not a revision.
     body = event_body(source="yolo", external_id="obj-1", **_seen(zone="porch"))
     del body["started_at"]
@@ -78,7 +75,7 @@ def test_a_batch_reports_revisions_and_keeps_the_last_of_one_object(app, client,
     assert (body["created"], body["revised"], body["duplicates"]) == (1, 2, 0)
     assert [r["revised"] for r in body["results"]] == [True, False, True]
     run_matcher(app)
-    assert sorted(a["event_id"] for a in _alerts(client, admin_headers)) == sorted(
+    assert sorted(a["event_id"] for a in listed(client, admin_headers)) == sorted(
         {r["id"] for r in body["results"]})
 
 
@@ -101,7 +98,7 @@ def test_an_event_revised_while_being_matched_is_matched_again(app, client, admi
     monkeypatch.setattr(alert_pipeline, "_decide", revise_meanwhile)
     run_matcher(app)
     run_matcher(app)
-    assert revised and [a["zone_id"] for a in _alerts(client, admin_headers)] == ["porch"]
+    assert revised and [a["zone_id"] for a in listed(client, admin_headers)] == ["porch"]
 
 
 def test_one_alert_per_event_and_rule_is_held_by_the_database(app):

@@ -9,7 +9,7 @@ import pytest
 
 from alerting import workers
 from tests.support.app import make_app, make_key
-from tests.support.factories import create_rule
+from tests.support.factories import create_rule, listed
 from tests.support.mqtt import (
     FakeFrigate,
     Mosquitto,
@@ -29,12 +29,7 @@ def frigate():
 
 
 def _by_external_id(client, headers):
-    events = client.get("/api/events?limit=200", headers=headers).json["events"]
-    return {e["external_id"]: e for e in events}
-
-
-def _alerts(client, headers):
-    return client.get("/api/alerts?limit=200", headers=headers).json["alerts"]
+    return {e["external_id"]: e for e in listed(client, headers, "events")}
 
 
 def _all_processed(client, headers, wanted):
@@ -97,7 +92,7 @@ def test_a_reconnect_backfills_what_was_missed(tmp_path, frigate):
             "thumbnail_url": f"{frigate.url}/api/events/a-1/thumbnail.jpg",
             "clip_url": f"{frigate.url}/api/events/a-1/clip.mp4"}
         # The porch rule (no cooldown) fired once for each object.
-        alerts = _alerts(client, headers)
+        alerts = listed(client, headers)
         assert sorted((x["rule_id"], x["event_id"]) for x in alerts) == sorted(
             (rule["id"], e["id"]) for e in events.values())
         assert client.get("/api/health").json["mqtt"]["backfilled"] >= 2
@@ -133,7 +128,7 @@ def test_a_broker_restart_mid_stream_loses_nothing(tmp_path, frigate):
         events = wait_for(lambda: _all_processed(
             client, headers, {"a-1": _ended, "b-1": _ended, "c-1": _ended}), timeout=30)
         assert {e["detections"][0]["zone_ids"][0] for e in events.values()} == {"porch"}
-        alerts = _alerts(client, headers)
+        alerts = listed(client, headers)
         assert sorted(x["event_id"] for x in alerts) == sorted(e["id"] for e in events.values())
         assert client.get("/api/health").json["mqtt"]["connects"] == 2
     finally:

@@ -10,7 +10,7 @@ import pytest
 
 from alerting import workers
 from tests.support.app import make_app, make_key
-from tests.support.factories import create_rule
+from tests.support.factories import create_rule, listed
 from tests.support.mqtt import (
     Publisher,
     lifecycle,
@@ -53,16 +53,10 @@ def publisher():
     publisher.close()
 
 
-def _events(client, headers):
-    return client.get("/api/events?limit=200", headers=headers).json["events"]
-
-
-def _alerts(client, headers):
-    return client.get("/api/alerts?limit=200", headers=headers).json["alerts"]
 
 
 def _event(client, headers, external_id):
-    found = [e for e in _events(client, headers) if e["external_id"] == external_id]
+    found = [e for e in listed(client, headers, "events") if e["external_id"] == external_id]
     return found[0] if found else None
 
 
@@ -88,25 +82,25 @@ def test_lifecycle_fires_on_the_zone_entry_and_only_once(app, headers, prefix, p
     publisher.publish(f"{prefix}/events", new)
     event = wait_for(lambda: _processed(client, headers, "1765000000.1-abc123", 0))
     assert event["source"] == f"frigate:{prefix}" and event["camera_id"] == "front"
-    assert event["detections"][0]["zone_ids"] == [] and _alerts(client, headers) == []
+    assert event["detections"][0]["zone_ids"] == [] and listed(client, headers) == []
 
     publisher.publish(f"{prefix}/events", enters)
     wait_for(lambda: _processed(client, headers, "1765000000.1-abc123", 1))
-    [alert] = _alerts(client, headers)  # on the zone entry, not at the end
+    [alert] = listed(client, headers)  # on the zone entry, not at the end
     assert alert["rule_id"] == porch["id"] and alert["zone_id"] == "porch"
 
     publisher.publish(f"{prefix}/events", face)
     event = wait_for(lambda: _processed(client, headers, "1765000000.1-abc123", 2))
     assert event["attributes"]["identity"] == {"name": "Bob", "score": 0.93}
-    assert sorted(a["rule_id"] for a in _alerts(client, headers)) == sorted(
+    assert sorted(a["rule_id"] for a in listed(client, headers)) == sorted(
         [porch["id"], known["id"]])
 
     publisher.publish(f"{prefix}/events", end)
     event = wait_for(lambda: _processed(client, headers, "1765000000.1-abc123", 3))
     assert event["ended_at"] is not None and event["detections"][0]["confidence"] == 0.91
     assert event["attributes"]["frigate"]["entered_zones"] == ["porch"]
-    assert len(_events(client, headers)) == 1  # one event per tracked object
-    assert len(_alerts(client, headers)) == 2  # each rule once
+    assert len(listed(client, headers, "events")) == 1  # one event per tracked object
+    assert len(listed(client, headers)) == 2  # each rule once
     assert _health(client)["mqtt"]["messages"] == 4
 
 
@@ -122,7 +116,7 @@ def test_cooldown_and_dedup_across_objects(app, headers, prefix, publisher):
             publisher.publish(f"{prefix}/events", message)
     wait_for(lambda: all((e := _processed(client, headers, f"obj-{n}", 0)) and e["ended_at"]
                          for n in (1, 2)))
-    [alert] = _alerts(client, headers)
+    [alert] = listed(client, headers)
     assert _event(client, headers, "obj-1")["id"] == alert["event_id"]
 
 
@@ -133,7 +127,7 @@ def test_false_positives_are_not_events(app, headers, prefix, publisher):
     publisher.publish(f"{prefix}/events", {"type": "update", "before": ghost, "after": ghost})
     publisher.publish(f"{prefix}/events", lifecycle("real-1", "front", time.time())[0])
     wait_for(lambda: _event(client, headers, "real-1"))
-    assert [e["external_id"] for e in _events(client, headers)] == ["real-1"]
+    assert [e["external_id"] for e in listed(client, headers, "events")] == ["real-1"]
     assert _health(client)["mqtt"]["bad_payloads_total"] == 0
 
 
@@ -164,7 +158,7 @@ def test_malformed_and_hostile_payloads_are_counted_and_skipped(app, headers, pr
         assert health["mqtt"]["bad_payloads_total"] == 0
     else:
         assert health["mqtt"]["bad_payloads"] == {f"{prefix}/events": 1}
-        assert [e["external_id"] for e in _events(client, headers)] == ["after-junk"]
+        assert [e["external_id"] for e in listed(client, headers, "events")] == ["after-junk"]
     assert health["workers"]["mqtt"]["state"] == "running"
 
 
@@ -179,12 +173,12 @@ def test_review_items_are_kept_and_conditions_can_use_them(app, headers, prefix,
     start = time.time() - 10
     publisher.publish(f"{prefix}/events", lifecycle("r-obj", "front", start)[0])
     wait_for(lambda: _processed(client, headers, "r-obj", 0))
-    assert _alerts(client, headers) == []
+    assert listed(client, headers) == []
 
     publisher.publish(f"{prefix}/reviews", review_message("new", "rev-1", "front", start,
                                                           ["r-obj"], severity="alert"))
     wait_for(lambda: _processed(client, headers, "r-obj", 1))
-    assert [a["rule_id"] for a in _alerts(client, headers)] == [severe["id"]]
+    assert [a["rule_id"] for a in listed(client, headers)] == [severe["id"]]
 
     metadata = {"title": "Person at the door", "shortSummary": "A person rings the bell.",
                 "scene": "porch", "observations": ["person"], "confidence": 0.8,
@@ -195,7 +189,7 @@ def test_review_items_are_kept_and_conditions_can_use_them(app, headers, prefix,
     assert event["review"] == {"id": "rev-1", "severity": "alert",
                                "title": "Person at the door",
                                "summary": "A person rings the bell.", "threat_level": 2}
-    assert sorted(a["rule_id"] for a in _alerts(client, headers)) == sorted(
+    assert sorted(a["rule_id"] for a in listed(client, headers)) == sorted(
         [severe["id"], threat["id"]])
     # An update of the object keeps the review it is in.
     publisher.publish(f"{prefix}/events", lifecycle("r-obj", "front", start)[1])
@@ -214,7 +208,7 @@ def test_generic_topics_take_our_event_json(app, headers, topics, publisher):
         {"camera_id": "gate", "source": "yolo", "external_id": "y-3"}]}, qos=1)
     publisher.publish(f"{topics}/other", {"camera_id": 5}, qos=1)
     publisher.publish(f"{topics}/other", b"\x00\x01", qos=1)
-    wait_for(lambda: len(_events(client, headers)) == 3)
+    wait_for(lambda: len(listed(client, headers, "events")) == 3)
     wait_for(lambda: _health(client)["mqtt"]["bad_payloads"] == {f"{topics}/other": 2})
     assert _health(client)["mqtt"]["connected"] is True
 
@@ -248,4 +242,4 @@ def test_settle_gives_nothing_when_nothing_is_published(app, headers, prefix):
     client = app.test_client()
     run_subscriber(app)
     settle()
-    assert _events(client, headers) == [] and _health(client)["mqtt"]["messages"] == 0
+    assert listed(client, headers, "events") == [] and _health(client)["mqtt"]["messages"] == 0
