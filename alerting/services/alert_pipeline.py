@@ -116,6 +116,12 @@ _EARLIER_UNCLAIMED = (
 )
 _OLDER_UNPROCESSED = select(_EVENTS.c.id).where(
     _EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below")).limit(1)
+# With revised events among them (older ids): an unprocessed event below the newest that is
+# not one of them.
+_OTHER_UNPROCESSED = select(_EVENTS.c.id).where(
+    _EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below"),
+    _EVENTS.c.id.not_in(bindparam("ids", expanding=True))).limit(1)
+_NEWEST_ALERT = select(func.max(_ALERTS.c.id))
 _SET_ASIDE = (update(_EVENTS)
               .where(_EVENTS.c.id == bindparam("event_id"),
                      _EVENTS.c.processed_at.is_(None))
@@ -466,12 +472,17 @@ def _record(conn: Connection, marks: list[tuple[int, int]], alerts: list[dict[st
     return alert_ids
 
 
-def _unrecord(conn: Connection, event_ids: list[int]) -> None:
+def _unrecord(conn: Connection, event_ids: list[int], after_alert: int | None = None) -> None:
     """Undo what _record wrote for these events, in the open transaction that stored them
-    (so every alert of theirs is one _record wrote)."""
-    alerts = select(_ALERTS.c.id).where(_ALERTS.c.event_id.in_(event_ids))
+    (so every alert of theirs is one _record wrote; for revised events, every alert after
+    `after_alert`, the newest before it began: the write transaction is this process's
+    alone)."""
+    mine = _ALERTS.c.event_id.in_(event_ids)
+    if after_alert is not None:
+        mine = mine & (_ALERTS.c.id > after_alert)
+    alerts = select(_ALERTS.c.id).where(mine)
     conn.execute(_DELIVERIES.delete().where(_DELIVERIES.c.alert_id.in_(alerts)))
-    conn.execute(_ALERTS.delete().where(_ALERTS.c.event_id.in_(event_ids)))
+    conn.execute(_ALERTS.delete().where(mine))
     conn.execute(update(_EVENTS).where(_EVENTS.c.id.in_(event_ids)).values(processed_at=None))
 
 
@@ -507,16 +518,28 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
         return
     outcome: tuple | None = None
     delta: CooldownLedger | None = None
+    records = sorted(records, key=lambda r: r["id"])  # in event order, as the matcher goes
     event_ids = [r["id"] for r in records]
+    # Revised events (their revision, and the review they hold, are in the records) are
+    # matched here too; skipping the rules that already fired for them.
+    revised = any(r.get("revision") for r in records)
+    newest_alert = None
     try:
         try:
-            if conn.execute(_OLDER_UNPROCESSED, {"below": min(event_ids)}).first() is None:
+            if revised:
+                newest_alert = conn.execute(_NEWEST_ALERT).scalar()
+            older = conn.execute(_OTHER_UNPROCESSED, {"below": max(event_ids), "ids": event_ids}
+                                 ) if revised else \
+                conn.execute(_OLDER_UNPROCESSED, {"below": min(event_ids)})
+            if older.first() is None:
                 cache.refresh(conn)
                 timezone = current_app.config["TIMEZONE"]
                 verdicts = _verdicts(cache, [event_from_record(r) for r in records], timezone)
+                if revised:
+                    verdicts = _not_fired_before(conn, verdicts)
                 alerts, targets, delta = _decide(conn, cache, verdicts,
                                                  cache.defaults() if verdicts else None)
-                marks = [(event_id, 0) for event_id in event_ids]  # just stored: revision 0
+                marks = [(r["id"], r.get("revision") or 0) for r in records]
                 outcome = (event_ids, _record(conn, marks, alerts, targets), targets)
         except DATABASE_ERRORS:
             raise  # the transaction storing the events fails with it; the ledger is as it was
@@ -524,7 +547,7 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
             log.exception("matching on ingest failed; left to the matcher")
             # _record may have failed half-way, after marking the events processed: undone,
             # so they are not committed as processed without their alerts.
-            _unrecord(conn, event_ids)
+            _unrecord(conn, event_ids, newest_alert)
             outcome = delta = None
         yield matched
         if outcome is not None:  # committed: only now may the ledger count its alerts

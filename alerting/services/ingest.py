@@ -84,7 +84,7 @@ def ingest(payload: Any, now: datetime | None = None, *, expect_repeats: bool = 
             raise item
         _normalise_identity(item)
         [(event_id, outcome)], matched = _store([item], expect_repeats)
-        if outcome == REVISED:
+        if outcome == REVISED and not matched:
             _stored([event_id])
         if outcome != CREATED:
             return 200, event_json(get_event(event_id)) if answer else {"id": event_id}
@@ -108,7 +108,8 @@ def ingest(payload: Any, now: datetime | None = None, *, expect_repeats: bool = 
                             "revised": outcome == REVISED})
     new_ids = [event_id for event_id, outcome in stored if outcome == CREATED]
     revised = sorted({event_id for event_id, outcome in stored if outcome == REVISED})
-    _stored(revised + ([] if matched else new_ids))
+    if not matched:
+        _stored(revised + new_ids)
     failed = sum(1 for r in results if r["status"] == 422)
     body = {"results": results, "created": len(new_ids), "revised": len(revised),
             "duplicates": len(stored) - len(new_ids) - len(revised), "failed": failed}
@@ -326,9 +327,14 @@ class _Plan:
         return out
 
 
-def _revise(conn: Any, revise: dict[int, dict[str, Any]]) -> None:
+_REVISED = select(_EVENTS.c.id, _EVENTS.c.revision, _EVENTS.c.review).where(
+    _EVENTS.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _revise(conn: Any, revise: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     """In the open transaction: write the revised events and their detections, each
-    queued for matching again (processed_at cleared, revision bumped)."""
+    queued for matching again (processed_at cleared, revision bumped). Their records as
+    stored now, for matching on ingest."""
     detections = []
     for event_id, fields in revise.items():
         conn.execute(_REVISE, {"event_id": event_id,
@@ -337,6 +343,8 @@ def _revise(conn: Any, revise: dict[int, dict[str, Any]]) -> None:
         detections.extend({**d, "event_id": event_id} for d in fields["detections"])
     if detections:
         conn.execute(_INSERT_DETECTIONS, detections)
+    return [{**revise[event_id], "id": event_id, "revision": revision, "review": review}
+            for event_id, revision, review in conn.execute(_REVISED, {"ids": list(revise)})]
 
 
 def _write_plans(plans: list[_Plan]) -> list[list[tuple[int, str]]]:
@@ -344,16 +352,12 @@ def _write_plans(plans: list[_Plan]) -> list[list[tuple[int, str]]]:
     (services/alert_pipeline.matching_on_ingest); the results of each plan."""
     rows = [row for plan in plans for row in plan.rows]
     revise = {event_id: fields for plan in plans for event_id, fields in plan.revise.items()}
-    if not rows:
-        if revise:
-            with write_transaction() as conn:
-                _revise(conn, revise)
+    if not rows and not revise:
         return [plan.results([]) for plan in plans]
     with ExitStack() as after_commit:
         with write_transaction() as conn:
-            if revise:
-                _revise(conn, revise)
-            ids = insert_returning_ids(conn, _EVENTS, rows)
+            revised = _revise(conn, revise) if revise else []
+            ids = insert_returning_ids(conn, _EVENTS, rows) if rows else []
             fresh = [{**item, "id": event_id} for event_id, item in
                      zip(ids, (i for plan in plans for i in plan.fresh), strict=True)]
             detections = [
@@ -364,7 +368,7 @@ def _write_plans(plans: list[_Plan]) -> list[list[tuple[int, str]]]:
             ]
             if detections:
                 conn.execute(_INSERT_DETECTIONS, detections)
-            matched = after_commit.enter_context(matching_on_ingest(conn, fresh))
+            matched = after_commit.enter_context(matching_on_ingest(conn, fresh + revised))
     for plan in plans:
         plan.matched = matched.done
     out = []

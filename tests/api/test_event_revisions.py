@@ -1,6 +1,8 @@
 """Event revisions over HTTP: the same source + external_id posted again with changed fields
 revises the event (200), re-matches it, and fires only the rules it newly satisfies."""
 
+import pytest
+
 from tests.support.factories import create_rule, event_body, listed, run_matcher
 
 
@@ -110,3 +112,51 @@ def test_one_alert_per_event_and_rule_is_held_by_the_database(app):
         indexes = {i["name"]: i for i in inspect(db.engine).get_indexes("alerts")}
     assert indexes["uq_alerts_event_rule"]["unique"]
     assert indexes["uq_alerts_event_rule"]["column_names"] == ["event_id", "rule_id"]
+
+
+def _as_matcher_process(app):
+    """SQLite, in a process that runs the matcher (not started): ingest matches what it
+    stores in the same transaction when nothing older waits."""
+    from alerting.extensions import db
+    from alerting.workers.matcher_loop import Matcher
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("matching on ingest is for SQLite")
+    app.extensions["alerting.matcher"] = Matcher(app)
+
+
+def test_a_revision_is_matched_in_the_transaction_that_stores_it(app, client, admin_headers):
+    _as_matcher_process(app)
+    porch = create_rule(client, admin_headers, zone_ids=["porch"])
+    _post(client, admin_headers, 201, **_seen())
+    revised = _post(client, admin_headers, 200, **_seen(zone="porch"))
+    # No matcher ran: the revision's alert is there when the POST returns, and only once.
+    assert revised["processed_at"] is not None
+    assert [a["rule_id"] for a in listed(client, admin_headers)] == [porch["id"]]
+    _post(client, admin_headers, 200, **_seen(zone="porch"), summary="again")
+    assert run_matcher(app) == 0 and len(listed(client, admin_headers)) == 1
+
+
+def test_when_matching_a_revision_on_ingest_fails_its_earlier_alerts_stay(
+        app, client, admin_headers, monkeypatch):
+    from alerting.services import alert_pipeline
+
+    _as_matcher_process(app)
+    create_rule(client, admin_headers, name="any")
+    create_rule(client, admin_headers, name="porch", zone_ids=["porch"])
+    _post(client, admin_headers, 201, **_seen())
+    [first] = listed(client, admin_headers)
+    real = alert_pipeline._record
+
+    def fail_after_writing(*args):
+        real(*args)
+        raise RuntimeError("half-way")
+
+    monkeypatch.setattr(alert_pipeline, "_record", fail_after_writing)
+    revised = _post(client, admin_headers, 200, **_seen(zone="porch"))
+    assert revised["processed_at"] is None  # left to the matcher
+    assert [a["id"] for a in listed(client, admin_headers)] == [first["id"]]
+    monkeypatch.undo()
+    assert run_matcher(app) == 1
+    assert sorted(a["rule_name"] for a in listed(client, admin_headers)) == ["any", "porch"]
