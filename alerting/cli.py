@@ -168,12 +168,15 @@ def worker(matcher: bool, dispatcher: bool) -> None:
 
 
 @click.command("mqtt")
+@click.option("--matcher/--no-matcher", default=False, show_default=True,
+              help="Also run a matcher here: what arrives is matched at once (on SQLite in "
+                   "the transaction that stores it) instead of by a worker's next poll.")
 @with_appcontext
-def mqtt() -> None:
+def mqtt(matcher: bool) -> None:
     """Run the MQTT subscriber (ALERTING_MQTT_URL) in this process until SIGTERM or Ctrl-C.
 
     Run exactly one per deployment, with ALERTING_MQTT_INPROCESS=off on the web processes
-    (docs/deploy.md); the matcher runs where it always does."""
+    (docs/deploy.md)."""
     from . import workers
 
     app = current_app._get_current_object()
@@ -182,12 +185,12 @@ def mqtt() -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    [loop] = workers.launch(app, ["mqtt"])
+    running = workers.launch(app, ["matcher", "mqtt"] if matcher else ["mqtt"])
     click.echo(f"mqtt subscriber {os.getpid()} running", err=True)
     while not stop.wait(1.0):
-        if not loop.alive:
+        if not all(loop.alive for loop in running):
             workers.stop(app)
-            raise click.ClickException("the MQTT loop ended; see the log above")
+            raise click.ClickException("a loop ended; see the log above")
     workers.stop(app)
     click.echo(f"mqtt subscriber {os.getpid()} stopped", err=True)
 
