@@ -1,4 +1,4 @@
-"""`flask --app app ...` commands: keys, users, rules (as code), worker, simulate."""
+"""`flask --app app ...` commands: keys, users, rules (as code), worker, mqtt, simulate."""
 
 from __future__ import annotations
 
@@ -217,6 +217,32 @@ def rules_apply(file, dry_run: bool, prune: bool) -> None:
     except ValidationError as exc:
         raise click.ClickException(f"{exc.message}; nothing was changed") from exc
     click.echo(f"Applied {len(done)} change(s)." if done else "Nothing to apply.")
+@click.command("mqtt")
+@click.option("--matcher/--no-matcher", default=False, show_default=True,
+              help="Also run a matcher here: what arrives is matched at once (on SQLite in "
+                   "the transaction that stores it) instead of by a worker's next poll.")
+@with_appcontext
+def mqtt(matcher: bool) -> None:
+    """Run the MQTT subscriber (ALERTING_MQTT_URL) in this process until SIGTERM or Ctrl-C.
+
+    Run exactly one per deployment, with ALERTING_MQTT_INPROCESS=off on the web processes
+    (docs/deploy.md)."""
+    from . import workers
+
+    app = current_app._get_current_object()
+    if not app.config.get("MQTT_URL"):
+        raise click.UsageError("ALERTING_MQTT_URL is not set")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    running = workers.launch(app, ["matcher", "mqtt"] if matcher else ["mqtt"])
+    click.echo(f"mqtt subscriber {os.getpid()} running", err=True)
+    while not stop.wait(1.0):
+        if not all(loop.alive for loop in running):
+            workers.stop(app)
+            raise click.ClickException("a loop ended; see the log above")
+    workers.stop(app)
+    click.echo(f"mqtt subscriber {os.getpid()} stopped", err=True)
 
 
 def register(app: Flask) -> None:
@@ -225,3 +251,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(worker)
     app.cli.add_command(simulate)
+    app.cli.add_command(mqtt)

@@ -45,6 +45,20 @@ def _zone(name: str) -> str:
     return name
 
 
+def _mqtt_url(url: str | None) -> str | None:
+    """mqtt://[user:pass@]host[:port] or mqtts://..."""
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        raise ValueError("must be mqtt://[user:pass@]host[:port] or mqtts://...") from None
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ValueError("must be mqtt://[user:pass@]host[:port] or mqtts://...")
+    return url
+
+
 def _http_url_or_none(value: Any) -> Any:
     """An absolute http(s) URL with a host, without a trailing slash; blank is unset."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -135,6 +149,15 @@ class Settings(BaseSettings):
     DISPATCH_CONCURRENCY: Count = 32
     DISPATCH_PER_TARGET: Count = 8
     DELIVERY_LEASE_SECONDS: Seconds = 120
+    # MQTT in (alerting/ingest/): the broker (mqtt:// or mqtts://, user:pass@ allowed), the
+    # client id of this deployment's one subscriber, the Frigate instances' topic prefixes,
+    # and topics whose payload is our own event JSON. In-process: the web process runs the
+    # subscriber (off: run `flask mqtt` once per deployment instead).
+    MQTT_URL: Annotated[str | None, AfterValidator(_mqtt_url)] = None
+    MQTT_CLIENT_ID: str = "alerting"
+    MQTT_INPROCESS: bool = True
+    FRIGATE_PREFIXES: CommaList = ["frigate"]
+    MQTT_TOPICS: CommaList = []
 
     @model_validator(mode="after")
     def _lease_outlasts_two_sends(self) -> Settings:

@@ -284,6 +284,12 @@ class Event(db.Model):
     media: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Event revisions: bumped each time the same source + external_id is stored with changed
+    # fields (the matcher marks an event processed only at the revision it matched).
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The review item bundling it (Frigate `reviews`): id, severity, GenAI title, summary,
+    # threat level. Kept apart from the detector's fields, which a revision replaces.
+    review: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     detections: Mapped[list[Detection]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="Detection.id"
@@ -313,6 +319,8 @@ class Alert(db.Model):
     __table_args__ = (
         Index("ix_alerts_cooldown", "rule_id", "dedup_key", "event_time"),
         Index("ix_alerts_listing", "severity_priority", "created_at"),
+        # A rule fires at most once per event, whatever its revisions (DESIGN.md).
+        Index("uq_alerts_event_rule", "event_id", "rule_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

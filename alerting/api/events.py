@@ -26,14 +26,16 @@ def _ingest_limit_key() -> str:
 
 @bp.post("/events")
 @op("events", {
-    200: (R.Event, "A repeat (same source + external_id): the stored one"),
+    200: (R.Event, "A repeat (same source + external_id): the stored one; with changed "
+               "fields a revision, queued for matching again"),
     201: (R.Event | R.BatchResult, "Stored (one event, or every item of a batch)"),
     207: (R.BatchResult, "A batch with some items refused"),
 }, body=EventIn | EventBatch, errors=(429,))
 @limiter.limit("RATE_LIMIT_INGEST", key_func=_ingest_limit_key)
 @scope("ingest")
 def ingest():
-    """One event, or {"events": [...]} with up to 1,000. 201, 200 for a repeat, 207 mixed."""
+    """One event, or {"events": [...]} with up to 1,000. 201, 200 for a repeat or a
+    revision (same source + external_id, changed fields), 207 mixed."""
     status, body = ingest_service.ingest(json_body())
     return jsonify(body), status
 

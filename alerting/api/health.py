@@ -1,7 +1,7 @@
 """GET /api/health: is the database reachable, are the background workers running (or one
 failing, since when), can the stored secrets be read."""
 
-from flask import jsonify
+from flask import current_app, jsonify
 from sqlalchemy import func, select, text
 
 from .. import live, serving, workers
@@ -42,6 +42,9 @@ def health():
         # This process's WebSockets (open, caps, refused, dropped) and slow clients cut off.
         "connections": {"websockets": live.stats(), **serving.counters()},
     }
+    subscriber = current_app.extensions.get("alerting.mqtt")
+    if subscriber is not None:  # this process runs the MQTT subscriber
+        body["mqtt"] = subscriber.stats.snapshot()
     unreadable = notification_settings.unreadable_secrets(row) if row is not None else []
     body["secrets"] = "unreadable" if unreadable else "ok"
     if unreadable:  # names only: deliveries needing them fail until the key is restored

@@ -53,6 +53,10 @@ _FIELDS: dict[str, Callable[[Event], Any]] = {
     "camera_id": lambda e: e.camera_id,
     "source": lambda e: e.source,
     "scene_index_id": lambda e: e.scene_index_id,
+    "identity": lambda e: e.identity,
+    "plate": lambda e: e.plate,
+    "review_severity": lambda e: e.review_severity,
+    "genai_threat_level": lambda e: e.genai_threat_level,
 }
 
 

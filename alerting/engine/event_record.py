@@ -16,10 +16,40 @@ def _as_datetime(value: object) -> datetime:
     return parse_datetime(value, "datetime")
 
 
-def event_from_record(record: Mapping[str, Any]) -> Event:
-    """The engine's Event from a stored record (the parsed event's keys plus "id").
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
-    `attributes` has no place in Event and is left out.
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _facts(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What conditions may test beyond the columns: `attributes.identity.name` and
+    `attributes.plate` (a detector's, or the Frigate adapter's), and the review item's
+    severity and GenAI threat level (`review`). Read defensively: attributes are the
+    detector's free-form JSON."""
+    attributes = record.get("attributes")
+    attributes = attributes if isinstance(attributes, Mapping) else {}
+    identity = attributes.get("identity")
+    plate = attributes.get("plate")
+    review = record.get("review")
+    review = review if isinstance(review, Mapping) else {}
+    return {
+        "identity": _text(identity.get("name") if isinstance(identity, Mapping) else identity),
+        "plate": _text(plate.get("value") if isinstance(plate, Mapping) else plate),
+        "review_severity": _text(review.get("severity")),
+        "genai_threat_level": _number(review.get("threat_level")),
+    }
+
+
+def event_from_record(record: Mapping[str, Any]) -> Event:
+    """The engine's Event from a stored record (the parsed event's keys plus "id", and
+    optionally "revision" and "review").
+
+    Of `attributes` only the identity and plate are read (see _facts).
     """
     ended_at = record.get("ended_at")
     event_id = record.get("id")
@@ -47,4 +77,6 @@ def event_from_record(record: Mapping[str, Any]) -> Event:
         external_id=record.get("external_id"),
         scene_index_id=record.get("scene_index_id"),
         received_at=None if received_at is None else _as_datetime(received_at),
+        revision=int(record.get("revision") or 0),
+        **_facts(record),
     )

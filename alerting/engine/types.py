@@ -38,6 +38,13 @@ class Event:
     external_id: str | None = None
     scene_index_id: str | None = None
     received_at: datetime | None = None  # when it was stored (matching lag); not matched on
+    # Revision support (DESIGN.md "Event revisions"): the stored revision this view is of,
+    # and the facts a detector or its review item added (conditions may test them).
+    revision: int = 0
+    identity: str | None = None
+    plate: str | None = None
+    review_severity: str | None = None
+    genai_threat_level: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,13 @@ CONDITION_FIELDS = {
     "camera_id": "text",
     "source": "text",
     "scene_index_id": "text",
+    # Recognised identity (face) and plate, and the review item's severity (`alert`,
+    # `detection`) and GenAI threat level (0..2): set by the Frigate adapter, or by any
+    # detector through attributes.identity.name / attributes.plate.
+    "identity": "text",
+    "plate": "text",
+    "review_severity": "text",
+    "genai_threat_level": "number",
 }
 CONDITION_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "matches")
 

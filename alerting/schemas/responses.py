@@ -163,6 +163,8 @@ class Event(Out):
     media: EventMedia | None
     received_at: datetime
     processed_at: datetime | None
+    revision: int = 0  # times the detector revised it (same source + external_id)
+    review: dict[str, Any] | None = None  # the review item bundling it (Frigate reviews)
 
 
 EventList = listing_model("EventList", "events", Event)
@@ -185,6 +187,7 @@ class BatchStored(Out):
     status: Literal[200, 201]
     id: int
     duplicate: bool
+    revised: bool  # the same source + external_id with changed fields: matched again
 
 
 class BatchRefusedItem(Out):
@@ -198,6 +201,7 @@ class BatchRefusedItem(Out):
 class BatchResult(Out):
     results: list[BatchStored | BatchRefusedItem]
     created: int
+    revised: int
     duplicates: int
     failed: int
 
@@ -359,6 +363,21 @@ class WorkerState(TypedDict):
     last_error: NotRequired[str]
 
 
+class MqttState(TypedDict):
+    """The MQTT subscriber of this process (ALERTING_MQTT_URL): connection, counts, and
+    bad payloads by topic."""
+
+    __pydantic_config__ = CLOSED  # type: ignore[misc]
+    connected: bool
+    connects: int
+    messages: int
+    bad_payloads: dict[str, int]
+    bad_payloads_total: int
+    last_message_at: datetime | None
+    backfilled: int
+    backfill_failures: int
+
+
 class Backlog(Out):
     events_unprocessed: int
     deliveries_pending: int
@@ -388,6 +407,7 @@ class Health(TypedDict):
     workers: NotRequired[dict[str, WorkerState]]
     backlog: NotRequired[Backlog]
     connections: NotRequired[Connections]
+    mqtt: NotRequired[MqttState]
     secrets: NotRequired[Literal["ok", "unreadable"]]
     unreadable_secrets: NotRequired[list[Literal["smtp_password", "webhook_secret",
                                                  "push_urls", "default_webhook_url"]]]

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, bindparam, select, text, update
+from sqlalchemy import Connection, bindparam, func, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -64,8 +64,10 @@ _COUNTERS = Counter.__table__
 _SETTINGS = NotificationSettings.__table__
 
 # Statements built once: building one costs more than running it on SQLite.
+# Read with each event: its revision (the mark below checks it) and its review item.
+_MATCH_COLUMNS = (*EVENT_COLUMNS, "revision", "review")
 _UNPROCESSED = (
-    select(_EVENTS.c.id, _EVENTS.c.received_at, *(_EVENTS.c[name] for name in EVENT_COLUMNS))
+    select(_EVENTS.c.id, _EVENTS.c.received_at, *(_EVENTS.c[name] for name in _MATCH_COLUMNS))
     .where(_EVENTS.c.processed_at.is_(None)).order_by(_EVENTS.c.id).limit(bindparam("limit"))
 )
 _UNPROCESSED_LOCKED = _UNPROCESSED.with_for_update(skip_locked=True)  # PostgreSQL
@@ -86,11 +88,19 @@ _NEARBY_ALERT = select(_ALERTS.c.event_time).where(
     _ALERTS.c.event_time > bindparam("after"), _ALERTS.c.event_time < bindparam("before"),
     _ALERTS.c.status != "silenced",  # a silenced alert starts no cooldown
 ).limit(1)
+# Marked processed only at the revision that was matched: an event revised meanwhile (a
+# Frigate update arriving during the batch) stays unprocessed, to be matched again.
 _MARK_PROCESSED = (
     update(_EVENTS)
-    .where(_EVENTS.c.id.in_(bindparam("ids", expanding=True)), _EVENTS.c.processed_at.is_(None))
+    .where(tuple_(_EVENTS.c.id, _EVENTS.c.revision).in_(bindparam("marks", expanding=True)),
+           _EVENTS.c.processed_at.is_(None))
     .values(processed_at=bindparam("now"))
 )
+_STILL_UNPROCESSED = select(func.count()).select_from(_EVENTS).where(
+    _EVENTS.c.id.in_(bindparam("ids", expanding=True)), _EVENTS.c.processed_at.is_(None))
+# The rules that already fired for revised events: a rule fires at most once per event.
+_FIRED = select(_ALERTS.c.event_id, _ALERTS.c.rule_id).where(
+    _ALERTS.c.event_id.in_(bindparam("ids", expanding=True)))
 _INSERT_DELIVERIES = _DELIVERIES.insert()
 # PostgreSQL, several workers: unprocessed events below a batch that are not yet committed
 # as processed. Those locked by another worker are being matched; the others (left by a
@@ -107,12 +117,18 @@ _WAIT_FOR = select(_EVENTS.c.id).where(_EVENTS.c.id == bindparam("id")).with_for
 ORDER_WAIT_SECONDS = 30  # a batch gives up (rolls back, retries later) after waiting this long
 _LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{ORDER_WAIT_SECONDS}s'")
 _EARLIER_UNCLAIMED = (
-    select(_EVENTS.c.id, _EVENTS.c.received_at, *(_EVENTS.c[name] for name in EVENT_COLUMNS))
+    select(_EVENTS.c.id, _EVENTS.c.received_at, *(_EVENTS.c[name] for name in _MATCH_COLUMNS))
     .where(_EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below"))
     .order_by(_EVENTS.c.id).with_for_update(skip_locked=True)
 )
 _OLDER_UNPROCESSED = select(_EVENTS.c.id).where(
     _EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below")).limit(1)
+# With revised events among them (older ids): an unprocessed event below the newest that is
+# not one of them.
+_OTHER_UNPROCESSED = select(_EVENTS.c.id).where(
+    _EVENTS.c.processed_at.is_(None), _EVENTS.c.id < bindparam("below"),
+    _EVENTS.c.id.not_in(bindparam("ids", expanding=True))).limit(1)
+_NEWEST_ALERT = select(func.max(_ALERTS.c.id))
 _SET_ASIDE = (update(_EVENTS)
               .where(_EVENTS.c.id == bindparam("event_id"),
                      _EVENTS.c.processed_at.is_(None))
@@ -387,25 +403,40 @@ def _match_batch(conn: Connection, cache: RuleCache, events: list[EngineEvent]) 
     ledger delta, (events, alert rows)). Raises _Raced when another worker was first."""
     cache.refresh(conn)
     timezone = current_app.config["TIMEZONE"]
-    verdicts = _verdicts(cache, events, timezone)
+    verdicts = _not_fired_before(conn, _verdicts(cache, events, timezone))
     if conn.dialect.name == "postgresql" and any(
             cache.rules[v.rule_id]["cooldown"] > 0 for _e, v in verdicts):
         earlier = _wait_for_earlier(conn, events)
         if earlier:  # left unprocessed by a worker that died: theirs go first
             events = earlier + events
-            verdicts = _verdicts(cache, earlier, timezone) + verdicts
+            verdicts = _not_fired_before(conn, _verdicts(cache, earlier, timezone)) + verdicts
     base = None
     if verdicts:
         base = cache.defaults()
         conn = db.session.connection()  # in case that committed
     alerts, targets, delta = _decide(conn, cache, verdicts, base)
     event_ids = [e.id for e in events]
-    return event_ids, _write(event_ids, alerts, targets), targets, delta, (events, alerts)
+    marks = [(e.id, e.revision) for e in events]
+    return event_ids, _write(marks, alerts, targets), targets, delta, (events, alerts)
+
+
+def _not_fired_before(conn: Connection, verdicts: list[tuple]) -> list[tuple]:
+    """The verdicts without the rules that already fired for their event (revised events
+    only: a first revision has no alert yet), so a revision fires only what it newly
+    satisfies. uq_alerts_event_rule holds it durably."""
+    revised = {event.id for event, _v in verdicts if event.revision}
+    if not revised:
+        return verdicts
+    fired = {(event_id, rule_id) for event_id, rule_id
+             in conn.execute(_FIRED, {"ids": sorted(revised)})}
+    return [(e, v) for e, v in verdicts if (e.id, v.rule_id) not in fired]
 
 
 def _observe(events: list[EngineEvent], alerts: list[dict[str, Any]]) -> None:
-    """After the commit: each event's matching lag and the alerts made, to the metrics."""
-    metrics.events_matched((event.received_at for event in events), utcnow())
+    """After the commit: each event's matching lag and the alerts made, to the metrics. A
+    revision's lag is not counted: its received_at is its first revision's."""
+    metrics.events_matched((event.received_at for event in events if not event.revision),
+                           utcnow())
     for alert in alerts:
         if alert.get("status") == "silenced":
             metrics.alert_silenced(alert["rule_id"])
@@ -518,20 +549,27 @@ class _Raced(Exception):
     """Another matcher processed some of these events first."""
 
 
-def _write(event_ids: list[int], alerts: list[dict[str, Any]],
+def _write(marks: list[tuple[int, int]], alerts: list[dict[str, Any]],
            targets: list[list[tuple[str, str]]]) -> list[int]:
     """One transaction: the alerts, their delivery rows, and the events marked processed."""
     with write_transaction() as conn:
-        return _record(conn, event_ids, alerts, targets)
+        return _record(conn, marks, alerts, targets)
 
 
-def _record(conn: Connection, event_ids: list[int], alerts: list[dict[str, Any]],
+def _record(conn: Connection, marks: list[tuple[int, int]], alerts: list[dict[str, Any]],
             targets: list[list[tuple[str, str]]]) -> list[int]:
-    """In the open transaction: mark the events processed (raising _Raced if another
-    matcher did first), store the alerts and their delivery rows; the new alert ids."""
+    """In the open transaction: mark the events processed at the revision matched (id,
+    revision) (raising _Raced if another matcher did first), store the alerts and their
+    delivery rows; the new alert ids.
+
+    An event revised since it was read is left unprocessed, and its alerts are still
+    written: it did satisfy those rules at the revision read, and matching the new one
+    skips them. (So a stream of revisions never makes a whole batch start over.)"""
     now = utcnow()
-    marked = conn.execute(_MARK_PROCESSED, {"ids": event_ids, "now": now}).rowcount
-    if marked != len(event_ids):
+    marked = conn.execute(_MARK_PROCESSED, {"marks": marks, "now": now}).rowcount
+    if marked != len(marks) and conn.execute(
+            _STILL_UNPROCESSED, {"ids": [event_id for event_id, _r in marks]}
+    ).scalar() != len(marks) - marked:
         raise _Raced
     if not alerts:
         return []
@@ -547,12 +585,17 @@ def _record(conn: Connection, event_ids: list[int], alerts: list[dict[str, Any]]
     return alert_ids
 
 
-def _unrecord(conn: Connection, event_ids: list[int]) -> None:
+def _unrecord(conn: Connection, event_ids: list[int], after_alert: int | None = None) -> None:
     """Undo what _record wrote for these events, in the open transaction that stored them
-    (so every alert of theirs is one _record wrote)."""
-    alerts = select(_ALERTS.c.id).where(_ALERTS.c.event_id.in_(event_ids))
+    (so every alert of theirs is one _record wrote; for revised events, every alert after
+    `after_alert`, the newest before it began: the write transaction is this process's
+    alone)."""
+    mine = _ALERTS.c.event_id.in_(event_ids)
+    if after_alert is not None:
+        mine = mine & (_ALERTS.c.id > after_alert)
+    alerts = select(_ALERTS.c.id).where(mine)
     conn.execute(_DELIVERIES.delete().where(_DELIVERIES.c.alert_id.in_(alerts)))
-    conn.execute(_ALERTS.delete().where(_ALERTS.c.event_id.in_(event_ids)))
+    conn.execute(_ALERTS.delete().where(mine))
     conn.execute(update(_EVENTS).where(_EVENTS.c.id.in_(event_ids)).values(processed_at=None))
 
 
@@ -589,17 +632,30 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
     outcome: tuple | None = None
     made: tuple = ([], [])
     delta: CooldownLedger | None = None
+    records = sorted(records, key=lambda r: r["id"])  # in event order, as the matcher goes
     event_ids = [r["id"] for r in records]
+    # Revised events (their revision, and the review they hold, are in the records) are
+    # matched here too; skipping the rules that already fired for them.
+    revised = any(r.get("revision") for r in records)
+    newest_alert = None
     try:
         try:
-            if conn.execute(_OLDER_UNPROCESSED, {"below": min(event_ids)}).first() is None:
+            if revised:
+                newest_alert = conn.execute(_NEWEST_ALERT).scalar()
+            older = conn.execute(_OTHER_UNPROCESSED, {"below": max(event_ids), "ids": event_ids}
+                                 ) if revised else \
+                conn.execute(_OLDER_UNPROCESSED, {"below": min(event_ids)})
+            if older.first() is None:
                 cache.refresh(conn)
                 timezone = current_app.config["TIMEZONE"]
                 events = [event_from_record(r) for r in records]
                 verdicts = _verdicts(cache, events, timezone)
+                if revised:
+                    verdicts = _not_fired_before(conn, verdicts)
                 alerts, targets, delta = _decide(conn, cache, verdicts,
                                                  cache.defaults() if verdicts else None)
-                outcome = (event_ids, _record(conn, event_ids, alerts, targets), targets)
+                marks = [(r["id"], r.get("revision") or 0) for r in records]
+                outcome = (event_ids, _record(conn, marks, alerts, targets), targets)
                 made = (events, alerts)
         except DATABASE_ERRORS:
             raise  # the transaction storing the events fails with it; the ledger is as it was
@@ -607,7 +663,7 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
             log.exception("matching on ingest failed; left to the matcher")
             # _record may have failed half-way, after marking the events processed: undone,
             # so they are not committed as processed without their alerts.
-            _unrecord(conn, event_ids)
+            _unrecord(conn, event_ids, newest_alert)
             outcome = delta = None
         yield matched
         if outcome is not None:  # committed: only now may the ledger count its alerts
@@ -664,7 +720,7 @@ class OwnAlerts:
             if rule_name is not None:
                 alert["rule_name"] = rule_name[:255]
             self.delta.record(rule_id, dedup_key, event.started_at)
-        ids = _record(conn, [event_id], [alert] if alert else [], [pairs] if alert else [])
+        ids = _record(conn, [(event_id, 0)], [alert] if alert else [], [pairs] if alert else [])
         if not ids:
             return None
         self.alert_ids.extend(ids)

@@ -45,6 +45,7 @@ def engine_event(event: Event) -> EngineEvent:
     """The engine's view of a stored event."""
     record = {name: getattr(event, name) for name in EVENT_COLUMNS}
     record["id"] = event.id
+    record["review"] = event.review
     record["detections"] = [detection_json(d) for d in event.detections]
     return event_from_record(record)
 

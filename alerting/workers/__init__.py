@@ -1,5 +1,6 @@
-"""The background loops an app runs (matcher, dispatcher, mode scheduler, camera health),
-each a SupervisedLoop, and their state for /api/health."""
+"""The background loops an app runs (matcher, dispatcher, mode scheduler, camera health, and
+the MQTT subscriber when ALERTING_MQTT_URL is set), each a SupervisedLoop, and their state for
+/api/health."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .loop import SupervisedLoop
 
 EXTENSION = "alerting.workers"
 NAMES = ("matcher", "dispatcher", "modes", "camera_health")
+ALL = (*NAMES, "mqtt")
 
 
 def register(app: Flask, loop: SupervisedLoop) -> None:
@@ -30,9 +32,10 @@ def launch(app: Flask, names: Iterable[str] = NAMES) -> list[SupervisedLoop]:
     from .camera_health_loop import CameraHealth
     from .matcher_loop import Matcher
     from .mode_schedule_loop import ModeScheduler
+    from .mqtt_loop import Subscriber
 
     kinds = {"matcher": Matcher, "dispatcher": Dispatcher, "modes": ModeScheduler,
-             "camera_health": CameraHealth}
+             "camera_health": CameraHealth, "mqtt": Subscriber}
     started = []
     for name in names:
         loop = kinds[name](app)
@@ -55,12 +58,13 @@ def start(app: Flask) -> None:
         if app.extensions.get("alerting.started"):
             return
         app.extensions["alerting.started"] = True
-        launch(app)
+        mqtt = app.config.get("MQTT_URL") and app.config.get("MQTT_INPROCESS")
+        launch(app, (*NAMES, "mqtt") if mqtt else NAMES)
 
 
 def stop(app: Flask) -> None:
     """Stop the background workers this app started (tests, graceful shutdown)."""
-    for name in NAMES:
+    for name in ALL:
         loop = app.extensions.pop(f"alerting.{name}", None)
         if loop is not None:
             loop.stop()

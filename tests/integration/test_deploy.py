@@ -16,7 +16,8 @@ import websocket
 from tests.support.databases import REDIS_URL, TempDatabase, postgres_base, redis_reachable
 from tests.support.metrics import samples
 from tests.support.metrics import value as sample
-from tests.support.server import ROOT, free_port, kill_hard, wait_healthy
+from tests.support.mqtt import Publisher, lifecycle, unique_prefix
+from tests.support.server import ROOT, free_port, kill_hard, wait_for, wait_healthy
 
 pytestmark = [
     pytest.mark.skipif(postgres_base() is None,
@@ -41,7 +42,10 @@ def test_every_documented_command_runs(tmp_path):
     env["PYTHONUNBUFFERED"] = "1"
     env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")  # these processes' own
     # The documented hosts are examples: here they are this machine's services.
-    overrides = {"ALERTING_DATABASE_URL": database.url, "ALERTING_REDIS_URL": REDIS_URL}
+    prefix = unique_prefix()
+    overrides = {"ALERTING_DATABASE_URL": database.url, "ALERTING_REDIS_URL": REDIS_URL,
+                 "ALERTING_MQTT_URL": "mqtt://127.0.0.1:1883"}
+    env.update({"ALERTING_FRIGATE_PREFIXES": prefix, "ALERTING_MQTT_CLIENT_ID": prefix})
     port = free_port()
     processes, keys, ran = [], [], []
     log = open(tmp_path / "deploy.log", "ab")  # noqa: SIM115
@@ -65,7 +69,7 @@ def test_every_documented_command_runs(tmp_path):
                                                   stderr=subprocess.STDOUT,
                                                   start_new_session=True))
                 wait_healthy(f"http://127.0.0.1:{port}", processes[-1])
-            elif argv[-1] == "worker":
+            elif argv[-1] in ("worker", "mqtt"):
                 processes.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log,
                                                   stderr=subprocess.STDOUT,
                                                   start_new_session=True))
@@ -114,6 +118,16 @@ def test_every_documented_command_runs(tmp_path):
             assert sample(found, "alerting_events_ingested_total", source="") == 1
         for ws in sockets:
             ws.close()
+        # The one MQTT subscriber (`flask mqtt`) takes a Frigate object in.
+        headers = {"x-access-token": admin}
+        publisher = Publisher()
+        try:
+            new = lifecycle("deploy-obj", "deploy-cam", time.time())[0]
+            wait_for(lambda: publisher.publish(f"{prefix}/events", new) or requests.get(
+                url + "/api/events?camera_id=deploy-cam", headers=headers, timeout=5
+            ).json()["count"] == 2, timeout=30, interval=0.5)
+        finally:
+            publisher.close()
     finally:
         for proc in processes:
             kill_hard(proc)

@@ -21,7 +21,7 @@ def _event() -> Event:
     event = Event(id=3, camera_id="cam-1", started_at=AT, ended_at=None, risk_score=70,
                   risk_level="high", summary="someone", labels=None, source="",
                   external_id="x-1", scene_index_id=None, attributes={"a": [1]},
-                  received_at=AT, processed_at=None)
+                  received_at=AT, processed_at=None, revision=0)
     event.detections = [
         Detection(object_type="person", confidence=0.9, zone_ids=None, bbox=[1, 2, 3, 4],
                   track_id="7"),
@@ -44,6 +44,7 @@ def test_event_json_is_the_api_event():
              "track_id": None}],
         "source": None, "external_id": "x-1", "scene_index_id": None, "attributes": {"a": [1]},
         "media": None, "received_at": "2026-12-06T04:00:00.250000Z", "processed_at": None,
+        "revision": 0, "review": None,
     }
     assert list(body) == list(responses.Event.model_fields)
     responses.Event.model_validate(body)

@@ -54,6 +54,11 @@ def post_event(client, headers, **overrides: Any) -> dict[str, Any]:
     return response.json
 
 
+def listed(client, headers, what: str = "alerts") -> list[dict[str, Any]]:
+    """GET /api/<what> (alerts or events): the first 200."""
+    return client.get(f"/api/{what}?limit=200", headers=headers).json[what]
+
+
 def configure(app, headers, **settings) -> None:
     """PUT the notification settings; they must be accepted."""
     response = app.test_client().put("/api/notification/config", json=settings, headers=headers)

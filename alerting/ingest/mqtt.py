@@ -1,0 +1,131 @@
+"""The MQTT side of ingest: the table of topics this deployment subscribes to, each with
+its handler, and the counters /api/health shows. The connection itself is the supervised
+loop of workers/mqtt_loop.py.
+
+Adding a topic is one line in `routes()`: a topic filter (MQTT wildcards `+` and `#`
+allowed) and a handler `(topic, payload bytes) -> None` that raises BadPayload for a
+message it cannot take. A route may also take a burst of its messages at once (`batch`:
+[(topic, payload), ...] -> one outcome each, a BadPayload for a bad one), stored in one
+transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from paho.mqtt.client import topic_matches_sub
+
+from ..engine.timeparse import isoformat_z
+from . import frigate, generic
+
+Handler = Callable[[str, bytes], Any]
+BatchHandler = Callable[[list[tuple[str, bytes]]], list[Any]]
+MAX_TOPICS_COUNTED = 100  # bad payloads are counted per topic for this many, then "(other)"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Messages on topics matching `pattern` go to `handler`."""
+
+    pattern: str
+    handler: Handler
+    batch: BatchHandler | None = None
+
+
+def frigate_instances(config: dict[str, Any]) -> dict[str, str | None]:
+    """prefix -> Frigate base URL (None: no backfill), from ALERTING_FRIGATE_PREFIXES
+    (`prefix` or `prefix=http://host:5000`); a bare prefix `frigate` takes
+    ALERTING_FRIGATE_URL."""
+    instances: dict[str, str | None] = {}
+    for entry in config.get("FRIGATE_PREFIXES") or []:
+        prefix, _, url = entry.partition("=")
+        prefix = prefix.strip().strip("/")
+        if prefix:
+            instances[prefix] = url.strip() or None
+    if "frigate" in instances and instances["frigate"] is None:
+        instances["frigate"] = config.get("FRIGATE_URL") or None
+    return instances
+
+
+def routes(config: dict[str, Any]) -> list[Route]:
+    """Every topic this deployment takes in, and who handles it."""
+    table: list[Route] = []
+    for prefix, base_url in frigate_instances(config).items():
+        table.append(Route(f"{prefix}/events", partial(frigate.on_event, prefix, base_url),
+                           partial(frigate.on_events, prefix, base_url)))
+        table.append(Route(f"{prefix}/reviews", partial(frigate.on_review, prefix)))
+    for topic in config.get("MQTT_TOPICS") or []:
+        table.append(Route(topic, generic.on_json))
+    return table
+
+
+def route_for(table: list[Route], topic: str) -> Route | None:
+    """The first route whose pattern matches the topic."""
+    for route in table:
+        if route.pattern == topic or topic_matches_sub(route.pattern, topic):
+            return route
+    return None
+
+
+def handler_for(table: list[Route], topic: str) -> Handler | None:
+    """The handler of the first route whose pattern matches the topic."""
+    route = route_for(table, topic)
+    return None if route is None else route.handler
+
+
+@dataclass(frozen=True)
+class Broker:
+    """Where ALERTING_MQTT_URL points."""
+
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+
+def broker(url: str) -> Broker:
+    parts = urlsplit(url)
+    tls = parts.scheme == "mqtts"
+    return Broker(host=parts.hostname or "", port=parts.port or (8883 if tls else 1883),
+                  tls=tls, username=unquote(parts.username) if parts.username else None,
+                  password=unquote(parts.password) if parts.password else None)
+
+
+class Stats:
+    """What the subscriber has seen, for /api/health (counts and times, no payloads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.connected = False
+        self.connects = 0
+        self.messages = 0
+        self.bad: dict[str, int] = {}
+        self.last_message_at: datetime | None = None
+        self.backfilled = 0
+        self.backfill_failures = 0
+
+    def message(self) -> None:
+        with self._lock:
+            self.messages += 1
+            self.last_message_at = datetime.now(UTC)
+
+    def bad_payload(self, topic: str) -> None:
+        with self._lock:
+            key = topic if topic in self.bad or len(self.bad) < MAX_TOPICS_COUNTED else "(other)"
+            self.bad[key] = self.bad.get(key, 0) + 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"connected": self.connected, "connects": self.connects,
+                    "messages": self.messages, "bad_payloads": dict(self.bad),
+                    "bad_payloads_total": sum(self.bad.values()),
+                    "last_message_at": isoformat_z(self.last_message_at)
+                    if self.last_message_at else None,
+                    "backfilled": self.backfilled, "backfill_failures": self.backfill_failures}
