@@ -38,6 +38,10 @@ def test_the_header_switch_changes_the_mode_everywhere(page, server, api):
     expect(page.locator(".current-mode")).to_have_text("away")
     expect(page.locator(".mode-history tbody tr").first).to_contain_text("user:admin")
     expect(page.locator("#w1-mode")).to_have_value("away")
+    # Switched here, the page's own current mode and history follow.
+    page.locator("#mode-switch").select_option("vacation")
+    expect(page.locator(".current-mode")).to_have_text("vacation")
+    expect(page.locator(".mode-history tbody tr").first).to_contain_text("vacation")
     shot(page, "modes")
 
     # Without waiting for htmx: the Set button posts the form as a plain browser would.

@@ -164,3 +164,13 @@ def test_the_rule_test_page_shows_the_mode_of_each_event(app, client, token):
     html = response.get_data(as_text=True)
     assert '<td data-label="Mode" class="test-mode">away</td>' in html  # the mode then
     assert "match: alert" in html
+
+
+def test_the_modes_page_reads_the_mode_again_after_a_switch(client, token):
+    html = client.get("/modes").get_data(as_text=True)
+    assert 'hx-trigger="mode-changed from:body"' in html
+    client.post("/modes/current", data={"mode": "night", "csrf_token": token}, headers=HX)
+    state = client.get("/modes/state", headers=HX).get_data(as_text=True)
+    assert 'id="mode-current"' in state and 'class="current-mode">night<' in state
+    assert 'id="mode-history" class="card" hx-swap-oob="true"' in state
+    assert ">night</td>" in state
