@@ -125,7 +125,11 @@ def source_of(actor: str) -> str:
 
 def set_current(name: str, actor: str, source: str | None = None) -> ModeChange | None:
     """Make `name` the current mode, now; recorded with who (`actor`) and what (`source`:
-    user, key, schedule, mqtt; default from the actor). None when it already is current."""
+    user, key, schedule, mqtt; default from the actor). None when it already is current.
+    An unknown mode is a ValidationError naming `mode`."""
+    source = source or source_of(actor)
+    if source not in engine.SOURCES:
+        raise ValueError(f"unknown source {source!r}; one of {', '.join(engine.SOURCES)}")
     name = validate(ModeSet, {"mode": name}).mode
     message = _unknown(name)
     if message:
@@ -134,8 +138,7 @@ def set_current(name: str, actor: str, source: str | None = None) -> ModeChange 
     if previous == name:
         db.session.rollback()
         return None
-    change = ModeChange(at=utcnow(), mode=name, previous=previous,
-                        source=source or source_of(actor), actor=actor)
+    change = ModeChange(at=utcnow(), mode=name, previous=previous, source=source, actor=actor)
     db.session.add(change)
     _bump()
     db.session.flush()

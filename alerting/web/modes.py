@@ -62,14 +62,19 @@ def modes_current():
     return response
 
 
-def _page(status: int = 200, **extra: Any):
+def _state() -> dict[str, Any]:
+    """The current mode and a page of the history."""
     limit, offset = parse_history_page(request.args)
     changes, total = modes.history(limit, offset)
+    return {"current": modes.current(), "changes": changes, "total": total, "limit": limit,
+            "offset": offset}
+
+
+def _page(status: int = 200, **extra: Any):
     schedule = modes.schedule_json()
     context = {
-        "names": modes.mode_names(), "current": modes.current(), "schedule": schedule,
-        "windows": [*schedule["windows"], EMPTY_WINDOW], "changes": changes, "total": total,
-        "limit": limit, "offset": offset, "days": DAYS, "day_labels": DAY_LABELS,
+        **_state(), "names": modes.mode_names(), "schedule": schedule,
+        "windows": [*schedule["windows"], EMPTY_WINDOW], "days": DAYS, "day_labels": DAY_LABELS,
         "list_errors": {}, "schedule_errors": {}, "list_text": None, **extra,
     }
     return render("modes/index.html", "modes/_body.html", status, **context)
@@ -80,6 +85,13 @@ def _page(status: int = 200, **extra: Any):
 def modes_index():
     """The Modes page."""
     return _page()
+
+
+@bp.get("/modes/state")
+@login_required
+def modes_state():
+    """The current mode and the history, for the Modes page after a switch (htmx)."""
+    return render("modes/_state.html", "modes/_state.html", **_state())
 
 
 @bp.post("/modes/list")

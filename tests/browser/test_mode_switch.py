@@ -38,6 +38,10 @@ def test_the_header_switch_changes_the_mode_everywhere(page, server, api):
     expect(page.locator(".current-mode")).to_have_text("away")
     expect(page.locator(".mode-history tbody tr").first).to_contain_text("user:admin")
     expect(page.locator("#w1-mode")).to_have_value("away")
+    # Switched here, the page's own current mode and history follow.
+    page.locator("#mode-switch").select_option("vacation")
+    expect(page.locator(".current-mode")).to_have_text("vacation")
+    expect(page.locator(".mode-history tbody tr").first).to_contain_text("vacation")
     shot(page, "modes")
 
     # Without waiting for htmx: the Set button posts the form as a plain browser would.
@@ -49,3 +53,24 @@ def test_the_header_switch_changes_the_mode_everywhere(page, server, api):
     assert errors == []
     api("PUT", "/api/mode/schedule", json={"windows": []})
     api("PUT", "/api/mode", json={"mode": "home"})
+
+
+def test_the_switch_fits_a_phone(browser, server, api):
+    from tests.support.browser import PHONE, log_in
+
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        log_in(page, server)
+        page.goto(server + "/alerts")
+        select = page.locator("#mode-switch")
+        expect(select).to_be_visible()
+        box = select.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= PHONE["width"]
+        with page.expect_response(lambda r: r.url.endswith("/modes/current")):
+            select.select_option("vacation")
+        expect(page.locator("#mode-switch")).to_have_attribute("data-current", "vacation")
+        shot(page, "phone-mode-switch", full_page=False)
+    finally:
+        context.close()
+        api("PUT", "/api/mode", json={"mode": "home"})

@@ -206,3 +206,11 @@ def test_an_event_just_after_a_window_began_is_matched_before_the_worker_records
         fired = [a.event_id for a in db.session.scalars(
             select(Alert).where(Alert.rule_id == rule["id"]))]
     assert fired == [event["id"]]
+
+
+def test_a_change_names_a_known_source(app):
+    with app.app_context():
+        with pytest.raises(ValueError):
+            modes.set_current("away", "someone", "telepathy")
+        assert modes.set_current("away", "key:frigate").source == "key"  # from the actor
+        assert modes.set_current("home", "user:admin").source == "user"

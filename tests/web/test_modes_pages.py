@@ -10,7 +10,7 @@ import pytest
 from alerting.engine.modes import DEFAULT_MODES
 from alerting.services import modes
 from tests.support.app import ADMIN_PASSWORD, make_key
-from tests.support.factories import create_rule
+from tests.support.factories import create_rule, post_event
 from tests.support.web import PAGES
 
 HX = {"HX-Request": "true"}
@@ -144,3 +144,33 @@ def test_the_rule_list_says_in_which_modes_a_rule_fires(client, token):
     create_rule(client, headers, modes=["away", "night"])
     html = client.get("/rules").get_data(as_text=True)
     assert '<span class="rule-modes">in away, night mode</span>' in html
+
+
+def test_the_rule_test_page_shows_the_mode_of_each_event(app, client, token):
+    headers = {"x-access-token": make_key(app)}
+    rule = create_rule(client, headers, modes=["away"])
+    event = post_event(client, headers)  # 2026-01-15: before any change, so home
+    response = client.post(f"/rules/{rule['id']}/test", data={
+        "csrf_token": token, "event_ids": [str(event["id"])]})
+    html = response.get_data(as_text=True)
+    assert '<td data-label="Mode" class="test-mode">home</td>' in html
+    assert '<span class="cond bad">mode</span>' in html
+    response = client.post(f"/rules/{rule['id']}/test", data={
+        "csrf_token": token, "event_ids": [str(event["id"])], "test_time": "2099-01-01T00:00"})
+    assert '<td data-label="Mode" class="test-mode">home</td>' in response.get_data(as_text=True)
+    client.post("/modes/current", data={"mode": "away", "csrf_token": token})
+    response = client.post(f"/rules/{rule['id']}/test", data={
+        "csrf_token": token, "event_ids": [str(event["id"])], "test_time": "2099-01-01T00:00"})
+    html = response.get_data(as_text=True)
+    assert '<td data-label="Mode" class="test-mode">away</td>' in html  # the mode then
+    assert "match: alert" in html
+
+
+def test_the_modes_page_reads_the_mode_again_after_a_switch(client, token):
+    html = client.get("/modes").get_data(as_text=True)
+    assert 'hx-trigger="mode-changed from:body"' in html
+    client.post("/modes/current", data={"mode": "night", "csrf_token": token}, headers=HX)
+    state = client.get("/modes/state", headers=HX).get_data(as_text=True)
+    assert 'id="mode-current"' in state and 'class="current-mode">night<' in state
+    assert 'id="mode-history" class="card" hx-swap-oob="true"' in state
+    assert ">night</td>" in state
