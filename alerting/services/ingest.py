@@ -112,8 +112,9 @@ def ingest(payload: Any, now: datetime | None = None, *, expect_repeats: bool = 
     if not matched:
         _stored(revised + new_ids)
     failed = sum(1 for r in results if r["status"] == 422)
-    body = {"results": results, "created": len(new_ids), "revised": len(revised),
-            "duplicates": len(stored) - len(new_ids) - len(revised), "failed": failed}
+    revisions = sum(1 for _id, outcome in stored if outcome == REVISED)  # items, not events
+    body = {"results": results, "created": len(new_ids), "revised": revisions,
+            "duplicates": len(stored) - len(new_ids) - revisions, "failed": failed}
     if failed == len(results):
         return 422, {**body, "error": "validation_error", "message": "no event was valid"}
     return (207 if failed else 201), body

@@ -70,12 +70,14 @@ def test_a_batch_reports_revisions_and_keeps_the_last_of_one_object(app, client,
     run_matcher(app)
     items = [event_body(source="yolo", external_id="obj-1", **_seen(zone="porch")),
              event_body(source="yolo", external_id="obj-2", **_seen()),
-             event_body(source="yolo", external_id="obj-2", **_seen(zone="porch"))]
+             event_body(source="yolo", external_id="obj-2", **_seen(zone="porch")),
+             event_body(source="yolo", external_id="obj-1", **_seen("porch", 0.7)),
+             event_body(source="yolo", external_id="obj-1", **_seen("porch", 0.7))]
     response = client.post("/api/events", json={"events": items}, headers=admin_headers)
     assert response.status_code == 201
     body = response.json
-    assert (body["created"], body["revised"], body["duplicates"]) == (1, 2, 0)
-    assert [r["revised"] for r in body["results"]] == [True, False, True]
+    assert (body["created"], body["revised"], body["duplicates"]) == (1, 3, 1)
+    assert [r["revised"] for r in body["results"]] == [True, False, True, True, False]
     run_matcher(app)
     assert sorted(a["event_id"] for a in listed(client, admin_headers)) == sorted(
         {r["id"] for r in body["results"]})

@@ -134,3 +134,30 @@ def test_a_broker_restart_mid_stream_loses_nothing(tmp_path, frigate):
     finally:
         workers.stop(app)
         broker.stop()
+
+
+@pytest.mark.skipif(not Mosquitto.available(), reason="needs /usr/sbin/mosquitto")
+def test_qos1_messages_sent_while_the_subscriber_is_away_arrive_when_it_is_back(tmp_path):
+    """The session is persistent: the broker keeps QoS 1 messages for the subscriber."""
+    broker = Mosquitto(tmp_path).start()
+    topics = unique_prefix("detectors")
+    app = make_app(tmp_path, MQTT_URL=f"mqtt://127.0.0.1:{broker.port}",
+                   FRIGATE_PREFIXES=[], MQTT_TOPICS=[f"{topics}/#"])
+    headers = {"x-access-token": make_key(app, "admin")}
+    client = app.test_client()
+    try:
+        run_subscriber(app)
+        workers.stop(app)
+        publisher = Publisher(broker.port)
+        try:
+            publisher.publish(f"{topics}/yolo", {"camera_id": "gate", "source": "yolo",
+                                                 "external_id": "while-away"}, qos=1)
+        finally:
+            publisher.close()
+        assert listed(client, headers, "events") == []
+        run_subscriber(app)
+        wait_for(lambda: [e["external_id"] for e in listed(client, headers, "events")]
+                 == ["while-away"])
+    finally:
+        workers.stop(app)
+        broker.stop()
