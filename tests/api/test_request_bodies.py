@@ -54,14 +54,15 @@ def world(tmp_path):
         "event_prompt": "Someone climbs the fence", "label": "intrusion"}).json["data"]["event_id"]
     aid = client.post(f"/rtstream/{sid}/index/{iid}/alert", headers=headers, json={
         "event_id": eid, "callback_url": "https://93.184.215.14/a"}).json["data"]["alert_id"]
-    values = {"rule_id": rule_id, "stream_id": sid, "index_id": iid, "alert_id": aid}
+    values = {"rule_id": rule_id, "stream_id": sid, "index_id": iid, "alert_id": aid,
+              "camera_id": "porch"}
     return app, client, headers, values
 
 
 def _url(rule: str, values: dict[str, str]) -> str:
     rule = re.sub(r"<id:\w+>", "1", rule)  # the NO_BODY routes: any id does
     for name, value in values.items():
-        rule = rule.replace(f"<{name}>", value)
+        rule = re.sub(rf"<(?:[^:<>]+:)?{name}>", value, rule)
     assert "<" not in rule, rule
     return rule
 
@@ -79,8 +80,8 @@ def _refused(response, endpoint: str) -> str:
 
 
 def test_every_write_route_is_listed():
-    # 7 API and 7 VideoDB routes read a JSON body; the NO_BODY ones take none.
-    assert len(WRITE_ROUTES) == 14 + len(NO_BODY), WRITE_ROUTES
+    # 8 API and 7 VideoDB routes read a JSON body; the NO_BODY ones take none.
+    assert len(WRITE_ROUTES) == 15 + len(NO_BODY), WRITE_ROUTES
 
 
 @pytest.mark.parametrize(("method", "rule", "endpoint"), WRITE_ROUTES,

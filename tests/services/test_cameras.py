@@ -82,6 +82,10 @@ def test_heartbeat_needs_the_ingest_scope(app, headers):
     bad = client.post("/api/cameras/porch/heartbeat", json={"name": 5}, headers=headers)
     assert bad.status_code == 422 and "name" in bad.json["fields"]
     assert client.get("/api/cameras?status=sideways", headers=headers).status_code == 422
+    assert client.post(f"/api/cameras/{'c' * 256}/heartbeat",
+                       headers=headers).status_code == 404
+    assert client.post("/api/cameras/%20/heartbeat", headers=headers).status_code == 404
+    assert beat(client, headers, camera_id="%20porch%20")["id"] == "porch"
 
 
 def test_heartbeat_brings_an_offline_camera_back_and_sets_since(app, headers):
