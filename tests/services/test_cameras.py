@@ -180,11 +180,13 @@ def test_a_camera_offline_rule_never_matches_events(app, headers):
     from tests.support.factories import run_matcher
 
     client = app.test_client()
-    offline_rule(client, headers, camera_ids=None)
+    rule = offline_rule(client, headers, camera_ids=None)
     post_event(client, headers, camera_id="porch")
     run_matcher(app)
     with app.app_context():
         assert db.session.query(Alert).count() == 0
+    tested = client.post(f"/api/alerts/rules/{rule['id']}/test", headers=headers)
+    assert tested.status_code == 409 and "camera_offline" in tested.json["message"]
 
 
 def test_offline_then_online_alerts_reach_a_real_webhook_once(app, headers, httpserver):
