@@ -38,6 +38,10 @@ def run(app, events: int, n_cameras: int, start: int) -> list[float]:
     return times
 
 
+def _no_hook(_conn, _events):
+    return lambda: None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=2000)
@@ -55,7 +59,7 @@ def main() -> None:
     run(app, 200, args.cameras, 10**8)  # warm-up
     for round_ in range(args.rounds):
         for name in (samples if round_ % 2 == 0 else reversed(list(samples))):
-            cameras.seen_in = real if name == "with the hook" else (lambda conn, events: None)
+            cameras.seen_in = real if name == "with the hook" else _no_hook
             samples[name].extend(run(app, args.events, args.cameras,
                                      (round_ * 2 + (name == "without")) * args.events))
     cameras.seen_in = real

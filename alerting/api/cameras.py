@@ -3,6 +3,7 @@
 from flask import jsonify, request
 
 from ..auth import current_actor, scope
+from ..errors import ApiError
 from ..schemas import responses as R
 from ..schemas.cameras import CameraQuery, Heartbeat
 from ..schemas.common import validate
@@ -25,10 +26,13 @@ def list_cameras():
 
 
 @bp.post(f"/cameras/<string(maxlength={MAX_CAMERA_ID}):camera_id>/heartbeat")
-@op("cameras", ok=R.Camera, body=Heartbeat, body_required=False, errors=(422,))
+@op("cameras", ok=R.Camera, body=Heartbeat, body_required=False, errors=(404, 422))
 @scope("ingest")
 def heartbeat(camera_id: str):
     """The camera is alive now: for detectors that send no events for a while."""
+    camera_id = camera_id.strip()  # as events' camera_id is
+    if not camera_id:  # like one longer than MAX_CAMERA_ID, which matches no route
+        raise ApiError(404, "not_found", "A camera id must not be blank")
     body = validate(Heartbeat, json_body(optional=True) or {})
     camera = cameras.heartbeat(camera_id, body.name, current_actor())
     return jsonify(cameras.camera_json(camera))

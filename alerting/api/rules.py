@@ -57,7 +57,7 @@ def delete_rule(rule_id: str):
 
 @bp.post("/alerts/rules/<rule_id>/test")
 @op("rules", ok=R.RuleTestResult, body=RuleTestRequest, body_required=False,
-    errors=(404,))
+    errors=(404, 409))
 def test_rule(rule_id: str):
     """Test a rule against past events (writes nothing)."""
     return jsonify(rule_test.run_rule_test(rule_id, json_body(optional=True)))

@@ -196,6 +196,9 @@ def _path_params(rule: Any) -> tuple[str, list[Schema]]:
                       "maximum": converter.max}
         else:
             schema = {"type": "string", "pattern": "^[^/]+$"}
+            bounded = re.fullmatch(r"\[\^/\]\{(\d+),(\d+)\}", converter.regex)
+            if bounded:  # string(maxlength=N)
+                schema["maxLength"] = int(bounded.group(2))
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule), params
 

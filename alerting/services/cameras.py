@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,25 +70,34 @@ def _upsert(conn: Connection, rows: list[dict[str, Any]], *, online: bool) -> No
     conn.execute(insert.on_conflict_do_update(index_elements=["id"], set_=values), rows)
 
 
-def seen_in(conn: Connection, events: Iterable[Mapping[str, Any]]) -> None:
+def seen_in(conn: Connection, events: Iterable[Mapping[str, Any]]) -> Callable[[], None]:
     """Ingest's hook, in its transaction: the cameras of these stored events are alive,
-    as of when they were received (not their started_at: a backfill is no sign of life)."""
+    as of when they were received (not their started_at: a backfill is no sign of life).
+    Returns what to call once the transaction is committed (the throttle then counts it)."""
     latest: dict[str, tuple[datetime, str]] = {}
     for event in events:
         latest[event["camera_id"]] = (event["received_at"], event.get("source") or "api")
     if not latest:
-        return
+        return _nothing
     written = _recently_written()
     now = time.monotonic()
     due = {camera: value for camera, value in latest.items()
            if now - written.get(camera, -SEEN_INTERVAL_SECONDS) >= SEEN_INTERVAL_SECONDS}
     if not due:
-        return
+        return _nothing
     _upsert(conn, [{"id": camera, "last_seen": when, "status": "online", "source": source,
                     "since": when} for camera, (when, source) in sorted(due.items())],
             online=True)
-    for camera in due:
-        written[camera] = now
+
+    def committed() -> None:
+        for camera in due:
+            written[camera] = now
+
+    return committed
+
+
+def _nothing() -> None:
+    return None
 
 
 def _recently_written() -> dict[str, float]:

@@ -370,8 +370,9 @@ def _write_plans(plans: list[_Plan]) -> list[list[tuple[int, str]]]:
             ]
             if detections:
                 conn.execute(_INSERT_DETECTIONS, detections)
-            cameras.seen_in(conn, fresh)  # camera health: these cameras are alive
+            seen = cameras.seen_in(conn, fresh)  # camera health: these cameras are alive
             matched = after_commit.enter_context(matching_on_ingest(conn, fresh + revised))
+    seen()  # committed: the cameras' last_seen is written
     metrics.events_ingested(item["source"] for plan in plans for item in plan.fresh)
     for plan in plans:
         plan.matched = matched.done

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import current_app
 
@@ -256,3 +256,14 @@ def event_media(media: Mapping[str, Any] | None, name: str) -> Media:
 def available(media: Mapping[str, Any] | None) -> Iterable[str]:
     """The KINDS names an event's `media` has a URL for."""
     return [name for name, (key, _, _) in KINDS.items() if (media or {}).get(key)]
+
+
+def frigate_media(base_url: str, object_id: str, *, has_snapshot: bool = True,
+                  has_clip: bool = False) -> dict[str, str | None]:
+    """An event's `media` for a Frigate tracked object: its HTTP API's paths under the
+    instance's base URL (ALERTING_FRIGATE_URL for the default one). The thumbnail is always
+    there; the snapshot and the clip when Frigate says so (`has_snapshot`, `has_clip`)."""
+    events = f"{base_url.rstrip('/')}/api/events/{quote(object_id, safe='')}"
+    return {"snapshot_url": f"{events}/snapshot.jpg" if has_snapshot else None,
+            "thumbnail_url": f"{events}/thumbnail.jpg",
+            "clip_url": f"{events}/clip.mp4" if has_clip else None}

@@ -13,6 +13,7 @@ from ..engine.rule_eval import match_event
 from ..engine.timeparse import isoformat_z
 from ..engine.types import rule_from_record
 from ..extensions import db
+from ..errors import ApiError
 from ..schemas.rules import parse_rule_test
 from .alert_pipeline import QuietCache, quieted
 from .events import engine_event, events_by_ids, recent_events
@@ -23,6 +24,9 @@ from .rules import get_rule, rule_record
 def run_rule_test(rule_id: str, payload: Any) -> dict[str, Any]:
     """Match the rule against the given (or latest) events; explain each verdict."""
     rule_row = get_rule(rule_id)
+    if rule_row.kind == "camera_offline":
+        raise ApiError(409, "conflict", "A camera_offline rule is not matched against events: "
+                       "it watches cameras (see GET /api/cameras)")
     options = parse_rule_test(payload)
     rule = rule_from_record(rule_record(rule_row))
     missing: list[int] = []

@@ -60,14 +60,14 @@ def world(tmp_path):
     name = client.post("/api/mute-timings", headers=headers, json={
         "name": "nights", "intervals": [{}]}).json["name"]
     values = {"rule_id": rule_id, "stream_id": sid, "index_id": iid, "alert_id": aid,
-              "silence_id": silence_id, "name": name}
+              "silence_id": silence_id, "name": name, "camera_id": "porch"}
     return app, client, headers, values
 
 
 def _url(rule: str, values: dict[str, str]) -> str:
     rule = re.sub(r"<id:\w+>", "1", rule)  # the NO_BODY routes: any id does
     for name, value in values.items():
-        rule = rule.replace(f"<{name}>", value)
+        rule = re.sub(rf"<(?:[^:<>]+:)?{name}>", value, rule)
     assert "<" not in rule, rule
     return rule
 
@@ -85,9 +85,9 @@ def _refused(response, endpoint: str) -> str:
 
 
 def test_every_write_route_is_listed():
-    # 11 API (3 of them the modes', 1 the config apply; 7 of silences and mute timings) and
-    # 7 VideoDB routes read a JSON body; the NO_BODY ones take none.
-    assert len(WRITE_ROUTES) == 25 + len(NO_BODY), WRITE_ROUTES
+    # 12 API (3 of them the modes', 1 the config apply, 1 a camera's heartbeat; 7 of silences
+    # and mute timings) and 7 VideoDB routes read a JSON body; the NO_BODY ones take none.
+    assert len(WRITE_ROUTES) == 26 + len(NO_BODY), WRITE_ROUTES
 
 
 @pytest.mark.parametrize(("method", "rule", "endpoint"), WRITE_ROUTES,

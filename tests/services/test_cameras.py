@@ -82,6 +82,10 @@ def test_heartbeat_needs_the_ingest_scope(app, headers):
     bad = client.post("/api/cameras/porch/heartbeat", json={"name": 5}, headers=headers)
     assert bad.status_code == 422 and "name" in bad.json["fields"]
     assert client.get("/api/cameras?status=sideways", headers=headers).status_code == 422
+    assert client.post(f"/api/cameras/{'c' * 256}/heartbeat",
+                       headers=headers).status_code == 404
+    assert client.post("/api/cameras/%20/heartbeat", headers=headers).status_code == 404
+    assert beat(client, headers, camera_id="%20porch%20")["id"] == "porch"
 
 
 def test_heartbeat_brings_an_offline_camera_back_and_sets_since(app, headers):
@@ -176,11 +180,13 @@ def test_a_camera_offline_rule_never_matches_events(app, headers):
     from tests.support.factories import run_matcher
 
     client = app.test_client()
-    offline_rule(client, headers, camera_ids=None)
+    rule = offline_rule(client, headers, camera_ids=None)
     post_event(client, headers, camera_id="porch")
     run_matcher(app)
     with app.app_context():
         assert db.session.query(Alert).count() == 0
+    tested = client.post(f"/api/alerts/rules/{rule['id']}/test", headers=headers)
+    assert tested.status_code == 409 and "camera_offline" in tested.json["message"]
 
 
 def test_offline_then_online_alerts_reach_a_real_webhook_once(app, headers, httpserver):

@@ -64,3 +64,15 @@ def test_the_cache_keeps_for_its_seconds_and_within_its_bytes():
     assert cache.size <= 800 and cache.get("a") is None  # the least recently used went
     time.sleep(0.25)
     assert cache.get("j") is None and cache.size < 800
+
+
+def test_frigate_media_urls():
+    assert media.frigate_media("http://frigate.lan:5000/", "1718987129.308396-fqk5ka",
+                               has_clip=True) == {
+        "snapshot_url": "http://frigate.lan:5000/api/events/1718987129.308396-fqk5ka/snapshot.jpg",
+        "thumbnail_url":
+            "http://frigate.lan:5000/api/events/1718987129.308396-fqk5ka/thumbnail.jpg",
+        "clip_url": "http://frigate.lan:5000/api/events/1718987129.308396-fqk5ka/clip.mp4"}
+    bare = media.frigate_media("http://f", "a/b", has_snapshot=False)
+    assert bare == {"snapshot_url": None, "thumbnail_url": "http://f/api/events/a%2Fb/thumbnail.jpg",
+                    "clip_url": None}

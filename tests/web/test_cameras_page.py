@@ -50,6 +50,7 @@ def test_rule_form_creates_a_camera_offline_rule(app, client):
     assert re.search(r'<option selected value="camera_offline">|'
                      r'<option value="camera_offline" selected>', page)
     assert 'value="120"' in page
+    assert "camera silent ≥ 120 s" in client.get("/rules").text
 
 
 def test_rule_form_places_the_offline_error_beside_its_input(client):
