@@ -106,3 +106,25 @@ def test_read_scope_may_not_backtest(app, client, admin_headers):
     response = client.post(f"/api/alerts/rules/{rule['id']}/backtest", json=RANGE,
                            headers=reader)
     assert response.status_code == 403
+
+
+def test_hook_providers_reach_the_replay(client, admin_headers, monkeypatch):
+    """What silences, mute timings and modes plug in (services.backtest.HOOK_PROVIDERS)
+    is asked for the range and used: here a silence of the garage camera."""
+    from alerting.services import backtest
+
+    asked = []
+
+    def provider(since, until):
+        asked.append((since, until))
+        return {"silenced_by": lambda rule, event, verdict, when:
+                "garage silenced" if event.camera_id == "garage" else None}
+
+    monkeypatch.setattr(backtest, "HOOK_PROVIDERS", [provider])
+    _post_events(client, admin_headers)
+    rule = create_rule(client, admin_headers, camera_ids=None, cooldown_seconds=0)
+    body = client.post(f"/api/alerts/rules/{rule['id']}/backtest", json=RANGE,
+                       headers=admin_headers).json
+    assert (body["matches"], body["silenced"], body["alerts"]) == (5, 1, 4)
+    assert [str(t) for t in asked[0]] == ["2026-01-14 00:00:00+00:00",
+                                          "2026-01-17 00:00:00+00:00"]

@@ -150,6 +150,9 @@ def test_a_broken_file_changes_nothing_and_names_file_line_and_field(site, runne
     ("rules:\n  - name: a\n    severity: high\n    colour: red\n",
      ":4: rules.0.colour:"),
     ("version: 2\n", ":1: version:"),
+    ("rules:\n  - name: !!float y\n", ":2: rules.0.name: cannot be read"),
+    ("rules:\n  - !custom {name: a}\n  - name: !nope b\n", ":3: rules.1.name: cannot be read"),
+    ("rules: " + "[" * 5000 + "]" * 5000 + "\n", ": body: is nested too deeply"),
 ])
 def test_broken_files_name_the_line(site, runner, tmp_path, text, expected):
     before = _state(site)

@@ -93,7 +93,12 @@ class _Builder(SafeConstructor):
             return node.value  # "22:00" is a time of day, not YAML 1.1's base-60 integer
         if node.tag == "tag:yaml.org,2002:float" and ":" in node.value:
             return node.value
-        value = self.construct_object(node)
+        try:
+            value = self.construct_object(node)
+        except Exception as exc:  # an unknown tag, or a value its tag does not fit
+            problem = getattr(exc, "problem", None) or str(exc) or type(exc).__name__
+            self._problem(path, node, f"cannot be read: {problem}")
+            return None
         if isinstance(value, str):
             return self._substitute(value, path, node)
         if not isinstance(value, bool | int | float | type(None)):
@@ -130,6 +135,9 @@ def load(text: str, source: str = "<config>",
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigFileError({"body": f"is not valid YAML: {problem}"},
                               {(): line} if line else {}, source) from None
+    except RecursionError:
+        raise ConfigFileError({"body": f"is nested too deeply (at most {MAX_DEPTH} levels)"},
+                              {}, source) from None
     if node is None:
         return {}, {}
     builder = _Builder(os.environ if environ is None else environ)
