@@ -7,4 +7,18 @@ from ..auth import authenticate_api_request
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.before_request(authenticate_api_request)
 
-from . import alerts, audit, cameras, deliveries, events, health, keys, modes, notification, openapi, rules, silences, site_config  # noqa: E402,F401  (routes register on import)
+from . import (  # noqa: E402,F401  (routes register on import)
+    alerts,
+    audit,
+    cameras,
+    deliveries,
+    events,
+    health,
+    keys,
+    modes,
+    notification,
+    openapi,
+    rules,
+    silences,
+    site_config,
+)

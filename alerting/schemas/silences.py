@@ -12,12 +12,12 @@ from ..engine.silences import MATCHER_FIELDS, MATCHER_OPS, SILENCE_STATES
 from ..engine.vocabulary import DAYS
 from .common import (
     Body,
-    choice,
     DateTime,
     Flag,
     Query,
     TimeOfDay,
     Timezone,
+    choice,
     integer,
     item_list,
     query_integer,

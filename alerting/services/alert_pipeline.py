@@ -43,8 +43,8 @@ from ..models import (
 )
 from ..storage import insert_returning_ids, write_transaction
 from .events import DETECTION_COLUMNS, EVENT_COLUMNS
-from .mute_timings import engine_mute_timings
 from .modes import mode_clock
+from .mute_timings import engine_mute_timings
 from .notification_settings import ROW_ID as SETTINGS_ROW
 from .notification_settings import defaults
 from .notification_targets import Defaults, rule_targets, targets_for

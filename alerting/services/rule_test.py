@@ -12,8 +12,8 @@ from ..engine.dedup import dedup_zone
 from ..engine.rule_eval import match_event
 from ..engine.timeparse import isoformat_z
 from ..engine.types import rule_from_record
-from ..extensions import db
 from ..errors import ApiError
+from ..extensions import db
 from ..schemas.rules import parse_rule_test
 from .alert_pipeline import QuietCache, quieted
 from .events import engine_event, events_by_ids, recent_events

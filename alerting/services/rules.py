@@ -14,8 +14,8 @@ from ..schemas import responses as schemas
 from ..schemas.rules import RULE_FIELDS, parse_rule
 from ..schemas.serialize import serializer
 from . import audit
-from .mute_timings import check_names
 from .modes import check_modes
+from .mute_timings import check_names
 from .notification_targets import seal_targets
 
 # Sealed targets hold the clear URLs (secrets): the audit log says only that they changed.

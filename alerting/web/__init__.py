@@ -4,4 +4,18 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from . import account, alerts, audit, cameras, events, keys, live, media, modes, notifications, rules, silences, site_config  # noqa: E402,F401  (routes register on import)
+from . import (  # noqa: E402,F401  (routes register on import)
+    account,
+    alerts,
+    audit,
+    cameras,
+    events,
+    keys,
+    live,
+    media,
+    modes,
+    notifications,
+    rules,
+    silences,
+    site_config,
+)

@@ -26,8 +26,8 @@ from ..models import Alert, AlertRule, Detection, Event, utcnow
 from ..schemas.queries import parse_rule_query
 from ..services import backtest, rule_test, rules
 from ..services.events import recent_events
-from ..services.mute_timings import list_mute_timings
 from ..services.modes import mode_names
+from ..services.mute_timings import list_mute_timings
 from . import bp
 from .forms import (
     RuleForm,
