@@ -228,10 +228,12 @@ def mqtt(matcher: bool) -> None:
     Run exactly one per deployment, with ALERTING_MQTT_INPROCESS=off on the web processes
     (docs/deploy.md)."""
     from . import workers
+    from .services import integrations
 
     app = current_app._get_current_object()
-    if not app.config.get("MQTT_URL"):
-        raise click.UsageError("ALERTING_MQTT_URL is not set")
+    if not integrations.effective().mqtt_url:
+        raise click.UsageError("no MQTT URL: set ALERTING_MQTT_URL or save one on the "
+                               "Integrations page")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

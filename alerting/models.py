@@ -436,6 +436,22 @@ class NotificationSettings(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class IntegrationSettings(db.Model):
+    """The one row of integration settings (services/integrations.py): the MQTT connection
+    and the Frigate instances. A null column means "the environment's value"
+    (ALERTING_MQTT_URL ...). Credentials are stored encrypted, never in clear."""
+
+    __tablename__ = "integration_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mqtt_url_encrypted: Mapped[str | None] = mapped_column(Text)  # the whole URL
+    mqtt_client_id: Mapped[str | None] = mapped_column(String(255))
+    mqtt_topics: Mapped[list[str] | None] = mapped_column(JSON)
+    # [{"prefix", "base_url", "username", "password_encrypted"}]
+    frigate_instances: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
 class Mode(db.Model):
     """An arming mode's name, in the order the pages list them (services/modes.py)."""
 

@@ -14,6 +14,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     deliveries,
     events,
     health,
+    integrations,
     keys,
     modes,
     notification,

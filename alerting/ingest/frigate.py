@@ -237,14 +237,15 @@ def _from_api(event: Any) -> Any:
     }
 
 
-def backfill(prefix: str, base_url: str, http: Any = requests) -> int:
+def backfill(prefix: str, base_url: str, http: Any = requests,
+             auth: tuple[str, str] | None = None) -> int:
     """Ask Frigate's HTTP API for the tracked objects missed while away: those started
     since the newest stored (a minute of overlap), and each stored one not ended yet.
     Stores them as MQTT would have; returns how many objects were read."""
     base = base_url.rstrip("/")
     latest = ingest.latest_start(source(prefix))
     since = (latest - BACKFILL_OVERLAP) if latest else datetime.now(UTC) - BACKFILL_FIRST
-    response = http.get(f"{base}/api/events", timeout=BACKFILL_TIMEOUT_SECONDS,
+    response = http.get(f"{base}/api/events", timeout=BACKFILL_TIMEOUT_SECONDS, auth=auth,
                         params={"after": since.timestamp(), "limit": BACKFILL_LIMIT})
     response.raise_for_status()
     events = response.json()
@@ -257,7 +258,7 @@ def backfill(prefix: str, base_url: str, http: Any = requests) -> int:
         if object_id in seen:
             continue
         one = http.get(f"{base}/api/events/{quote(object_id, safe='')}",
-                       timeout=BACKFILL_TIMEOUT_SECONDS)
+                       timeout=BACKFILL_TIMEOUT_SECONDS, auth=auth)
         if one.status_code == 404:
             continue  # Frigate no longer keeps it
         one.raise_for_status()

@@ -55,12 +55,17 @@ def frigate_instances(config: dict[str, Any]) -> dict[str, str | None]:
 
 def routes(config: dict[str, Any]) -> list[Route]:
     """Every topic this deployment takes in, and who handles it."""
+    return routes_of(frigate_instances(config), config.get("MQTT_TOPICS") or [])
+
+
+def routes_of(instances: dict[str, str | None], topics: Any) -> list[Route]:
+    """The routes of these Frigate instances (prefix -> base URL) and generic topics."""
     table: list[Route] = []
-    for prefix, base_url in frigate_instances(config).items():
+    for prefix, base_url in instances.items():
         table.append(Route(f"{prefix}/events", partial(frigate.on_event, prefix, base_url),
                            partial(frigate.on_events, prefix, base_url)))
         table.append(Route(f"{prefix}/reviews", partial(frigate.on_review, prefix)))
-    for topic in config.get("MQTT_TOPICS") or []:
+    for topic in topics:
         table.append(Route(topic, generic.on_json))
     return table
 

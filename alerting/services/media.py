@@ -83,7 +83,10 @@ def origin(url: str) -> tuple[str, str, int]:
 
 def policy_from(config: Mapping[str, Any]) -> FetchPolicy:
     """The fetch policy of the app's settings."""
-    trusted = frozenset([origin(config["FRIGATE_URL"])] if config.get("FRIGATE_URL") else [])
+    from .integrations import trusted_base_urls
+
+    bases = [config["FRIGATE_URL"]] if config.get("FRIGATE_URL") else []
+    trusted = frozenset(origin(url) for url in [*bases, *trusted_base_urls()])
     return FetchPolicy(max_bytes=int(config["MEDIA_MAX_BYTES"]),
                        timeout=float(config["MEDIA_TIMEOUT_SECONDS"]),
                        allow_cidrs=tuple(config.get("WEBHOOK_ALLOW_CIDRS") or ()),
@@ -97,7 +100,8 @@ def _addresses(host: str, port: int, trusted: bool, allow: tuple[str, ...]) -> l
     return [str(info[4][0]) for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
 
 
-def fetch_bytes(url: str, policy: FetchPolicy, *, expect: str = "") -> Media:
+def fetch_bytes(url: str, policy: FetchPolicy, *, expect: str = "",
+                headers: Mapping[str, str] | None = None) -> Media:
     """GET `url` under `policy`: the body (at most policy.max_bytes) and its content type.
 
     `expect` is the start of the content type wanted ("image/"): any other answer is served
@@ -124,7 +128,8 @@ def fetch_bytes(url: str, policy: FetchPolicy, *, expect: str = "") -> Media:
         conn = _connected(scheme, addresses, port, host, deadline)
         conn.request("GET", path, headers={"Host": parts.netloc.rpartition("@")[2],
                                            "Accept": f"{expect}*" if expect else "*/*",
-                                           "User-Agent": "alerting-media"})
+                                           "User-Agent": "alerting-media",
+                                           **(headers or {})})
         _remaining(conn, deadline)
         response = conn.getresponse()
         if response.status == 404:
@@ -246,7 +251,10 @@ def event_media(media: Mapping[str, Any] | None, name: str) -> Media:
     cache = _cache()
     found = cache.get(url)
     if found is None:
-        found = fetch_bytes(url, policy_from(current_app.config), expect=expect)
+        from .integrations import auth_headers
+
+        found = fetch_bytes(url, policy_from(current_app.config), expect=expect,
+                            headers=auth_headers(url))
         if not found.content_type.startswith(expect):
             found = Media(found.body, default_type)
         cache.put(url, found)

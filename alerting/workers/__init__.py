@@ -4,6 +4,7 @@ the MQTT subscriber when ALERTING_MQTT_URL is set), each a SupervisedLoop, and t
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable
 
@@ -58,8 +59,25 @@ def start(app: Flask) -> None:
         if app.extensions.get("alerting.started"):
             return
         app.extensions["alerting.started"] = True
-        mqtt = app.config.get("MQTT_URL") and app.config.get("MQTT_INPROCESS")
+        mqtt = app.config.get("MQTT_INPROCESS") and _mqtt_configured(app)
         launch(app, (*NAMES, "mqtt") if mqtt else NAMES)
+
+
+def _mqtt_configured(app: Flask) -> bool:
+    """A broker URL is set: ALERTING_MQTT_URL, or one saved on the Integrations page."""
+    if app.config.get("MQTT_URL"):
+        return True
+    from ..extensions import db
+    from ..services import integrations
+
+    with app.app_context():
+        try:
+            return bool(integrations.effective().mqtt_url)
+        except Exception:  # a stored URL the secret key cannot read: no subscriber
+            logging.getLogger(__name__).exception("mqtt: the stored MQTT URL is unreadable")
+            return False
+        finally:
+            db.session.remove()
 
 
 def stop(app: Flask) -> None:

@@ -27,7 +27,8 @@ from flask import Flask
 
 from ..extensions import db
 from ..ingest import BadPayload, frigate
-from ..ingest.mqtt import Stats, broker, frigate_instances, route_for, routes
+from ..ingest.mqtt import Stats, broker, route_for, routes_of
+from ..services import integrations
 from ..services.alert_pipeline import DATABASE_ERRORS
 from .loop import BACKOFF_MAX_SECONDS, SupervisedLoop
 
@@ -38,6 +39,7 @@ LOOP_SECONDS = 0.2
 MAX_BATCH = 200  # messages read before they are stored (a burst: one transaction for many)
 CONNACK_SECONDS = 10
 BACKFILL_RETRY_SECONDS = 30
+SETTINGS_CHECK_SECONDS = 2  # how often the stored integration settings are read again
 
 
 class ConnectionLost(Exception):
@@ -45,16 +47,18 @@ class ConnectionLost(Exception):
 
 
 class Subscriber(SupervisedLoop):
-    """The MQTT subscriber of this process (ALERTING_MQTT_URL)."""
+    """The MQTT subscriber of this process: the broker, client id, topics and Frigate
+    instances of services/integrations.py (stored settings, else the environment's), read
+    again every SETTINGS_CHECK_SECONDS; when they change, it reconnects with the new ones.
+    `url` and `client_id` given here win over both (`flask mqtt`, tests)."""
 
     def __init__(self, app: Flask, *, url: str | None = None,
                  client_id: str | None = None, backoff_max: float = BACKOFF_MAX_SECONDS):
         super().__init__("mqtt", backoff_max=backoff_max)
         self.app = app
-        self.broker = broker(url or app.config["MQTT_URL"])
-        self.client_id = client_id or app.config["MQTT_CLIENT_ID"]
-        self.table = routes(app.config)
-        self.instances = frigate_instances(app.config)
+        self._url = url
+        self._client_id = client_id
+        self._apply(self._settings())
         self.stats = Stats()
         self.client: paho.Client | None = None
         self._open = False  # a socket to the broker is open (CONNACK or not)
@@ -63,6 +67,38 @@ class Subscriber(SupervisedLoop):
         self._backfill_due: float | None = None
         self.subscribed = threading.Event()  # the subscriptions of this connection are acked
         self._inbox: list[Any] = []  # messages read, not yet stored
+
+    # -- the settings --------------------------------------------------------------------
+
+    def _settings(self) -> integrations.Effective:
+        self._settings_due = time.monotonic() + SETTINGS_CHECK_SECONDS
+        with self.app.app_context():
+            try:
+                return integrations.effective()
+            finally:
+                db.session.remove()
+
+    def _apply(self, settings: integrations.Effective) -> None:
+        self.settings = settings
+        url = self._url or settings.mqtt_url
+        self.broker = broker(url) if url else None
+        self.client_id = self._client_id or settings.client_id
+        self.table = routes_of({i.prefix: i.base_url for i in settings.instances},
+                               settings.topics)
+        self.instances = settings.by_prefix()
+
+    def _check_settings(self) -> None:
+        """Reconnect with the new settings when an admin changed them."""
+        if time.monotonic() < self._settings_due:
+            return
+        settings = self._settings()
+        if settings.fingerprint() == self.settings.fingerprint():
+            return
+        log.info("mqtt: the integration settings changed; reconnecting")
+        if self._open:
+            self._drop()
+        self.client = None
+        self._apply(settings)
 
     # -- the connection ------------------------------------------------------------------
 
@@ -120,6 +156,10 @@ class Subscriber(SupervisedLoop):
             self.client.loop(timeout=0)  # closes the socket when the broker did not
 
     def cycle(self) -> None:
+        self._check_settings()
+        if self.broker is None:  # no broker configured (any more): wait for one
+            time.sleep(LOOP_SECONDS)
+            return
         if not self._open:
             self._connect()
         try:
@@ -202,12 +242,13 @@ class Subscriber(SupervisedLoop):
     def _backfill(self) -> None:
         """Each Frigate instance with a base URL: what it published while we were away."""
         self._backfill_due = None
-        for prefix, base_url in self.instances.items():
-            if not base_url:
+        for prefix, instance in self.instances.items():
+            if not instance.base_url:
                 continue
             with self.app.app_context():
                 try:
-                    self.stats.backfilled += frigate.backfill(prefix, base_url)
+                    self.stats.backfilled += frigate.backfill(prefix, instance.base_url,
+                                                              auth=instance.auth)
                 except DATABASE_ERRORS:
                     self._backfill_due = time.monotonic() + BACKFILL_RETRY_SECONDS
                     raise

@@ -157,19 +157,42 @@ def api_event(state: dict[str, Any]) -> dict[str, Any]:
 
 
 class FakeFrigate:
-    """Frigate's HTTP API on a free port: GET /api/events (after, limit; newest first) and
-    GET /api/events/<id>. `objects` maps id -> state (as `tracked` gives it)."""
+    """Frigate's HTTP API on a free port: GET /api/events (after, limit; newest first),
+    GET /api/events/<id>, its snapshot.jpg and thumbnail.jpg (real JPEG bytes),
+    GET /api/version and GET /api/config (`cameras`). `objects` maps id -> state (as
+    `tracked` gives it). With `credentials` (user, password) set, every request needs them
+    as HTTP basic auth (401 otherwise); `auth_headers` keeps what each request sent."""
 
-    def __init__(self) -> None:
+    VERSION = "0.16.0-f2b2b6b"
+
+    def __init__(self, cameras: tuple[str, ...] = ("front", "garage")) -> None:
         self.objects: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []
+        self.cameras = cameras
+        self.credentials: tuple[str, str] | None = None
+        self.auth_headers: list[str | None] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's name)
+                from tests.support.detector import SNAPSHOT, THUMBNAIL
+
                 fake.requests.append(self.path)
+                fake.auth_headers.append(self.headers.get("Authorization"))
+                if fake.credentials and self.headers.get("Authorization") != basic(
+                        *fake.credentials):
+                    return self._send(401, b'{"message":"unauthorized"}')
                 url = urlsplit(self.path)
                 parts = url.path.strip("/").split("/")
+                if url.path == "/api/version":
+                    return self._send(200, fake.VERSION.encode(), "text/plain")
+                if url.path == "/api/config":
+                    return self._json({"cameras": {name: {"enabled": True}
+                                                   for name in fake.cameras}})
+                if len(parts) == 4 and parts[:2] == ["api", "events"] and parts[3] in (
+                        "snapshot.jpg", "thumbnail.jpg"):
+                    body = SNAPSHOT if parts[3] == "snapshot.jpg" else THUMBNAIL
+                    return self._send(200, body, "image/jpeg")
                 if url.path == "/api/events":
                     query = parse_qs(url.query)
                     after = float(query.get("after", ["0"])[0])
@@ -203,6 +226,13 @@ class FakeFrigate:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def basic(username: str, password: str) -> str:
+    """An HTTP basic Authorization header's value."""
+    import base64
+
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 def run_subscriber(app, **options):

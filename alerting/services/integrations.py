@@ -1,0 +1,334 @@
+"""Integration settings: the MQTT connection and the Frigate instances, the one place the
+MQTT subscriber (workers/mqtt_loop.py), backfill and the media route read them from.
+
+The environment gives the defaults (ALERTING_MQTT_URL, ALERTING_MQTT_CLIENT_ID,
+ALERTING_MQTT_TOPICS, ALERTING_FRIGATE_PREFIXES, ALERTING_FRIGATE_URL): zero configuration
+for the common case. What an admin saves (PUT /api/integrations, the Integrations page) wins
+over them, field by field; saving null returns a field to the environment's value. Credentials
+(the broker URL, Frigate passwords) are stored encrypted with the secrets box, like the SMTP
+password, and never returned.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ..engine.timeparse import isoformat_z
+from ..extensions import db
+from ..ingest.mqtt import broker, frigate_instances
+from ..models import IntegrationSettings
+from ..notify.redact import redact_url
+from ..schemas.common import validate
+from ..schemas.integrations import IntegrationsUpdate, IntegrationTest
+from . import audit, secrets_box
+
+ROW_ID = 1
+TOPIC_KINDS = ("events", "reviews", "available", "status")
+
+
+@dataclass(frozen=True)
+class FrigateInstance:
+    """One Frigate: its topic prefix, its HTTP API's base URL (None: no media links, no
+    backfill), and HTTP basic auth credentials when it sits behind them."""
+
+    prefix: str
+    base_url: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def auth(self) -> tuple[str, str] | None:
+        return (self.username, self.password or "") if self.username else None
+
+
+@dataclass(frozen=True)
+class Effective:
+    """The settings in force: stored, else the environment's."""
+
+    mqtt_url: str | None = field(repr=False)
+    client_id: str
+    topics: tuple[str, ...]
+    instances: tuple[FrigateInstance, ...]
+    mqtt_from: str = "environment"
+    frigate_from: str = "environment"
+
+    def by_prefix(self) -> dict[str, FrigateInstance]:
+        return {instance.prefix: instance for instance in self.instances}
+
+    def fingerprint(self) -> str:
+        """Changes when anything the subscriber uses changes (a hash: no secret kept)."""
+        data = [self.mqtt_url, self.client_id, self.topics,
+                [(i.prefix, i.base_url, i.username, i.password) for i in self.instances]]
+        return hashlib.sha256(json.dumps(data).encode()).hexdigest()
+
+
+def from_environment(config: Any) -> Effective:
+    return Effective(
+        mqtt_url=config.get("MQTT_URL"), client_id=config.get("MQTT_CLIENT_ID") or "alerting",
+        topics=tuple(config.get("MQTT_TOPICS") or ()),
+        instances=tuple(FrigateInstance(prefix, url)
+                        for prefix, url in frigate_instances(config).items()))
+
+
+def effective() -> Effective:
+    """The settings in force (needs an app context). A database that cannot be read (not
+    migrated yet, down) gives the environment's: ingest keeps its defaults."""
+    config = current_app.config
+    env = from_environment(config)
+    try:
+        row = db.session.get(IntegrationSettings, ROW_ID)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return env
+    if row is None:
+        return env
+    instances = env.instances
+    if row.frigate_instances is not None:
+        instances = tuple(FrigateInstance(i["prefix"], i.get("base_url"), i.get("username"),
+                                          secrets_box.decrypt(i.get("password_encrypted")))
+                          for i in row.frigate_instances)
+    stored_url = secrets_box.decrypt(row.mqtt_url_encrypted)
+    return Effective(
+        mqtt_url=stored_url or env.mqtt_url, client_id=row.mqtt_client_id or env.client_id,
+        topics=tuple(row.mqtt_topics) if row.mqtt_topics is not None else env.topics,
+        instances=instances, mqtt_from="stored" if stored_url else "environment",
+        frigate_from="stored" if row.frigate_instances is not None else "environment")
+
+
+def trusted_base_urls() -> list[str]:
+    """The Frigate base URLs the media route trusts (the person who runs the app named
+    them): every effective instance's."""
+    if not has_app_context():
+        return []
+    return [i.base_url for i in effective().instances if i.base_url]
+
+
+def basic_auth(username: str | None, password: str | None) -> dict[str, str]:
+    """The Authorization header of HTTP basic auth (none without a username)."""
+    if not username:
+        return {}
+    token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def auth_headers(url: str) -> dict[str, str]:
+    """The credentials of the Frigate instance whose base URL `url` is under, if any."""
+    if not has_app_context():
+        return {}
+    for instance in effective().instances:
+        if instance.base_url and instance.username and url.startswith(instance.base_url + "/"):
+            return basic_auth(instance.username, instance.password)
+    return {}
+
+
+def _row() -> IntegrationSettings:
+    row = db.session.get(IntegrationSettings, ROW_ID)
+    if row is not None:
+        return row
+    db.session.add(IntegrationSettings(id=ROW_ID))
+    try:
+        db.session.commit()
+    except IntegrityError:  # another thread or process created it first
+        db.session.rollback()
+    return db.session.get(IntegrationSettings, ROW_ID)
+
+
+def settings_json() -> dict[str, Any]:
+    """The effective settings, credentials masked (GET /api/integrations)."""
+    now = effective()
+    row = db.session.get(IntegrationSettings, ROW_ID)
+    return {
+        "mqtt": {"url": redact_url(now.mqtt_url) if now.mqtt_url else None,
+                 "client_id": now.client_id, "topics": list(now.topics),
+                 "url_from": now.mqtt_from},
+        "frigate": [{"prefix": i.prefix, "base_url": i.base_url, "username": i.username,
+                     "password_set": bool(i.password)} for i in now.instances],
+        "frigate_from": now.frigate_from,
+        "updated_at": isoformat_z(row.updated_at) if row is not None else None,
+    }
+
+
+def _audited(now: Effective) -> dict[str, Any]:
+    return {"mqtt_url": redact_url(now.mqtt_url) if now.mqtt_url else None,
+            "mqtt_client_id": now.client_id, "mqtt_topics": list(now.topics),
+            "frigate": [{"prefix": i.prefix, "base_url": i.base_url, "username": i.username,
+                         "password": "***" if i.password else None} for i in now.instances]}
+
+
+def update(body: object, actor: str) -> dict[str, Any]:
+    """Apply a partial update (IntegrationsUpdate); audited with secrets masked. A Frigate
+    instance given without a password keeps the one stored for its prefix."""
+    data = validate(IntegrationsUpdate, body)
+    given = data.model_fields_set
+    before = effective()
+    row = _row()
+    if "mqtt" in given and data.mqtt is not None:
+        mqtt = data.mqtt
+        if "url" in mqtt.model_fields_set:
+            row.mqtt_url_encrypted = secrets_box.encrypt(mqtt.url)
+        if "client_id" in mqtt.model_fields_set:
+            row.mqtt_client_id = mqtt.client_id
+        if "topics" in mqtt.model_fields_set:
+            row.mqtt_topics = mqtt.topics
+    if "frigate" in given:
+        if data.frigate is None:
+            row.frigate_instances = None
+        else:
+            kept = {i.prefix: i for i in before.instances}
+            instances: dict[str, dict[str, Any]] = {}
+            for item in data.frigate:
+                password = item.password if "password" in item.model_fields_set else (
+                    kept[item.prefix].password if item.prefix in kept else None)
+                instances[item.prefix] = {
+                    "prefix": item.prefix, "base_url": item.base_url,
+                    "username": item.username,
+                    "password_encrypted": secrets_box.encrypt(password)}
+            row.frigate_instances = list(instances.values())
+    db.session.flush()
+    after = effective()
+    changes = audit.diff(_audited(before), _audited(after))
+    if changes:
+        audit.record(actor, "integrations.update", "integration_settings", ROW_ID,
+                     changes=changes)
+    db.session.commit()
+    _start_subscriber_if_needed(after)
+    return settings_json()
+
+
+def _start_subscriber_if_needed(now: Effective) -> None:
+    """A broker set for the first time: start this process's subscriber (a running one
+    notices the change itself and reconnects)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not (now.mqtt_url and app.config.get("MQTT_INPROCESS")
+            and app.config.get("INPROCESS_WORKERS") and app.extensions.get("alerting.started")):
+        return
+    if app.extensions.get("alerting.mqtt") is None:
+        from .. import workers
+
+        workers.launch(app, ["mqtt"])
+
+
+# -- test connection ----------------------------------------------------------------------
+
+def run_test(body: object, actor: str) -> dict[str, Any]:
+    """POST /api/integrations/test: what a connection to Frigate or the broker saw."""
+    data = validate(IntegrationTest, body)
+    result = {"kind": data.kind, "ok": False, "message": "", "version": None, "cameras": None,
+              "connected": None, "messages": None}
+    now = effective()
+    if data.kind == "frigate":
+        result.update(_test_frigate(data, now))
+    else:
+        result.update(_test_mqtt(data, now))
+    audit.record(actor, "integrations.test", "integration_settings", ROW_ID,
+                 {"kind": data.kind, "prefix": data.prefix, "ok": result["ok"]})
+    db.session.commit()
+    return result
+
+
+def _test_frigate(data: IntegrationTest, now: Effective) -> dict[str, Any]:
+    from .media import MediaUnavailable, fetch_bytes, origin, policy_from
+
+    stored = now.by_prefix().get(data.prefix)
+    base = data.base_url or (stored.base_url if stored else None)
+    if not base:
+        return {"message": f"no base URL for the Frigate instance {data.prefix!r}"}
+    username = data.username if data.username is not None else (
+        stored.username if stored else None)
+    password = data.password if data.password is not None else (
+        stored.password if stored else None)
+    policy = policy_from(current_app.config)
+    headers = basic_auth(username, password)
+    try:
+        version = fetch_bytes(f"{base}/api/version", policy, headers=headers)
+    except MediaUnavailable as exc:
+        trusted = origin(base) in policy.trusted
+        hint = "" if trusted else " (an unsaved base URL is under the outgoing policy: save it)"
+        return {"message": f"{exc.reason}{hint}"}
+    text = version.body.decode("utf-8", "replace").strip().strip('"')[:100]
+    cameras = None
+    try:
+        config = json.loads(fetch_bytes(f"{base}/api/config", policy, headers=headers).body)
+        if isinstance(config, dict) and isinstance(config.get("cameras"), dict):
+            cameras = sorted(str(name) for name in config["cameras"])
+    except (MediaUnavailable, ValueError):
+        pass
+    seen = f", cameras: {', '.join(cameras)}" if cameras else ""
+    return {"ok": True, "version": text, "cameras": cameras,
+            "message": f"Frigate {text} answered{seen}"}
+
+
+def topic_kind(prefix: str, topic: str) -> str:
+    """events, reviews, available, status (<prefix>/<camera>/status/...) or other."""
+    rest = topic[len(prefix) + 1:] if topic.startswith(prefix + "/") else topic
+    if rest in ("events", "reviews", "available"):
+        return rest
+    return "status" if "/status/" in f"/{rest}/" else "other"
+
+
+def _test_mqtt(data: IntegrationTest, now: Effective) -> dict[str, Any]:
+    import paho.mqtt.client as paho
+
+    url = data.url or now.mqtt_url
+    if not url:
+        return {"connected": False, "message": "no MQTT URL: set one, or ALERTING_MQTT_URL"}
+    where = broker(url)
+    counts = dict.fromkeys((*TOPIC_KINDS, "other"), 0)
+    connected = threading.Event()
+    refused: list[str] = []
+    lock = threading.Lock()
+
+    def on_connect(client, _userdata, _flags, reason, _properties):
+        if reason.is_failure:
+            refused.append(str(reason))
+            return
+        client.subscribe(f"{data.prefix}/#", 0)
+        connected.set()
+
+    def on_message(_client, _userdata, message):
+        with lock:
+            counts[topic_kind(data.prefix, message.topic)] += 1
+
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2,
+                         client_id=f"{now.client_id}-test-{uuid.uuid4().hex[:8]}")
+    if where.username is not None:
+        client.username_pw_set(where.username, where.password)
+    if where.tls:
+        client.tls_set()
+    client.on_connect = on_connect
+    client.on_message = on_message
+    shown = redact_url(url)
+    try:
+        client.connect(where.host, where.port, keepalive=10)
+    except (OSError, ValueError) as exc:
+        return {"connected": False,
+                "message": f"cannot connect to {shown}: {type(exc).__name__}"}
+    client.loop_start()
+    try:
+        deadline = time.monotonic() + 5
+        while not connected.is_set() and not refused and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not connected.is_set():
+            why = f"refused: {refused[0]}" if refused else "no answer"
+            return {"connected": False, "message": f"{shown}: {why}"}
+        time.sleep(data.seconds)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    with lock:
+        seen = dict(counts)
+    total = sum(seen.values())
+    detail = ", ".join(f"{kind} {n}" for kind, n in seen.items() if n) or "nothing yet"
+    return {"ok": True, "connected": True, "messages": seen,
+            "message": f"connected to {shown}; {total} messages on {data.prefix}/# in "
+                       f"{data.seconds} s ({detail})"}
