@@ -232,8 +232,8 @@ def mqtt(matcher: bool) -> None:
 
     app = current_app._get_current_object()
     if not integrations.effective().mqtt_url:
-        raise click.UsageError("no MQTT URL: set ALERTING_MQTT_URL or save one on the "
-                               "Integrations page")
+        raise click.UsageError("ALERTING_MQTT_URL is not set (and no MQTT URL is saved on "
+                               "the Integrations page)")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
