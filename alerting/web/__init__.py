@@ -10,6 +10,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     audit,
     cameras,
     events,
+    integrations,
     keys,
     live,
     media,

@@ -8,7 +8,7 @@ from tests.support.app import ADMIN_PASSWORD
 
 PAGES = ["/login", "/live", "/rules", "/rules/new", "/events", "/cameras", "/alerts",
          "/notifications", "/keys", "/modes", "/account/password", "/silences", "/audit",
-         "/config"]
+         "/config", "/integrations"]
 
 
 def csrf_token(page: bytes) -> str:

@@ -114,8 +114,8 @@ def test_nav_links_every_page(client, token):
     html = client.get("/rules").get_data(as_text=True)
     nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
     assert re.findall(r">(\w+)</a>", nav) == ["Live", "Alerts", "Events", "Cameras", "Rules",
-                                                "Silences", "Notifications", "Keys", "Modes",
-                                                "Audit", "Config", "API"]
+                                                "Silences", "Notifications", "Integrations",
+                                                "Keys", "Modes", "Audit", "Config", "API"]
     assert 'href="/api/docs"' in nav
 
 
