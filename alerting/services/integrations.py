@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import threading
 import time
 import uuid
@@ -31,6 +32,8 @@ from ..notify.redact import redact_url
 from ..schemas.common import validate
 from ..schemas.integrations import IntegrationsUpdate, IntegrationTest
 from . import audit, secrets_box
+
+log = logging.getLogger(__name__)
 
 ROW_ID = 1
 TOPIC_KINDS = ("events", "reviews", "available", "status")
@@ -80,24 +83,37 @@ def from_environment(config: Any) -> Effective:
                         for prefix, url in frigate_instances(config).items()))
 
 
-def effective() -> Effective:
+def _readable(token: str | None) -> str | None:
+    """A stored secret, or None (logged) when the secret key cannot read it any more: ingest
+    goes on with the environment's value rather than stopping."""
+    try:
+        return secrets_box.decrypt(token)
+    except secrets_box.UnreadableSecret as exc:
+        log.warning("integrations: %s; using the environment's value", exc)
+        return None
+
+
+def effective(*, strict: bool = False) -> Effective:
     """The settings in force (needs an app context). A database that cannot be read (not
-    migrated yet, down) gives the environment's: ingest keeps its defaults."""
+    migrated yet, down) gives the environment's, or with `strict` raises (the subscriber
+    keeps what it has rather than switching for a blip)."""
     config = current_app.config
     env = from_environment(config)
     try:
         row = db.session.get(IntegrationSettings, ROW_ID)
     except SQLAlchemyError:
         db.session.rollback()
+        if strict:
+            raise
         return env
     if row is None:
         return env
     instances = env.instances
     if row.frigate_instances is not None:
         instances = tuple(FrigateInstance(i["prefix"], i.get("base_url"), i.get("username"),
-                                          secrets_box.decrypt(i.get("password_encrypted")))
+                                          _readable(i.get("password_encrypted")))
                           for i in row.frigate_instances)
-    stored_url = secrets_box.decrypt(row.mqtt_url_encrypted)
+    stored_url = _readable(row.mqtt_url_encrypted)
     return Effective(
         mqtt_url=stored_url or env.mqtt_url, client_id=row.mqtt_client_id or env.client_id,
         topics=tuple(row.mqtt_topics) if row.mqtt_topics is not None else env.topics,

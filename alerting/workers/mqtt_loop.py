@@ -24,6 +24,7 @@ from typing import Any
 
 import paho.mqtt.client as paho
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..ingest import BadPayload, frigate
@@ -70,11 +71,11 @@ class Subscriber(SupervisedLoop):
 
     # -- the settings --------------------------------------------------------------------
 
-    def _settings(self) -> integrations.Effective:
+    def _settings(self, *, strict: bool = False) -> integrations.Effective:
         self._settings_due = time.monotonic() + SETTINGS_CHECK_SECONDS
         with self.app.app_context():
             try:
-                return integrations.effective()
+                return integrations.effective(strict=strict)
             finally:
                 db.session.remove()
 
@@ -91,7 +92,11 @@ class Subscriber(SupervisedLoop):
         """Reconnect with the new settings when an admin changed them."""
         if time.monotonic() < self._settings_due:
             return
-        settings = self._settings()
+        try:
+            settings = self._settings(strict=True)
+        except SQLAlchemyError as exc:  # keep the settings in force; read again later
+            log.debug("mqtt: the integration settings could not be read: %s", exc)
+            return
         if settings.fingerprint() == self.settings.fingerprint():
             return
         log.info("mqtt: the integration settings changed; reconnecting")
