@@ -66,7 +66,7 @@ def test_log_in(browser, server):
     expect(page.get_by_role("alert")).to_have_text("Wrong username or password")
     log_in(page, server)
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Live", "Alerts", "Events", "Rules", "Notifications", "Keys", "API"])
+        ["Live", "Alerts", "Events", "Cameras", "Rules", "Notifications", "Keys", "API"])
     context.close()
 
 
