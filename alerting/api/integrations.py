@@ -1,8 +1,9 @@
 """Integration settings (the MQTT connection, the Frigate instances) and connection tests;
 admin only, credentials write-only."""
 
-from flask import jsonify
+from flask import current_app, jsonify
 
+from .. import workers
 from ..auth import current_actor, scope
 from ..schemas.integrations import (
     IntegrationsOut,
@@ -11,7 +12,7 @@ from ..schemas.integrations import (
     IntegrationTestResult,
 )
 from ..schemas.openapi import operation as op
-from ..services import integrations
+from ..services import integration_tests, integrations
 from . import bp
 from .util import json_body
 
@@ -28,11 +29,13 @@ def get_integrations():
 @op("integrations", ok=IntegrationsOut, body=IntegrationsUpdate)
 def update_integrations():
     """Partial update; the subscriber reconnects with the new settings within seconds."""
-    return jsonify(integrations.update(json_body(), current_actor()))
+    body = integrations.update(json_body(), current_actor())
+    workers.mqtt_settings_saved(current_app._get_current_object())
+    return jsonify(body)
 
 
 @bp.post("/integrations/test")
 @op("integrations", ok=IntegrationTestResult, body=IntegrationTest)
 def test_integration():
     """Connect to Frigate's API or the broker now and report what was seen."""
-    return jsonify(integrations.run_test(json_body(), current_actor()))
+    return jsonify(integration_tests.run_test(json_body(), current_actor()))

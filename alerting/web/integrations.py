@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, url_for
+from flask import current_app, flash, redirect, url_for
 from flask_wtf import FlaskForm
 from htmx_flask import request
 from wtforms import BooleanField, FieldList, Form, FormField, PasswordField, StringField
 
+from .. import workers
 from ..auth import current_actor, login_required
 from ..engine.errors import ValidationError
 from ..errors import ApiError
 from ..extensions import db
-from ..services import integrations
+from ..services import integration_tests, integrations
 from . import bp
 from .forms import place_errors, render, split_list, wants_fragment
 
@@ -114,6 +115,7 @@ def integrations_index():
         db.session.rollback()
         general = place_errors(form, exc.fields, payload, _locator(form))
         return _page(form, 422, general=general, error_count=len(exc.fields) - len(general))
+    workers.mqtt_settings_saved(current_app._get_current_object())
     if not wants_fragment():
         flash("Integration settings saved.")
         response = redirect(url_for("web.integrations_index"), 303)
@@ -141,7 +143,7 @@ def integrations_test(kind: str, row: int):
             if value:
                 body[name] = value
     try:
-        result = integrations.run_test(body, current_actor())
+        result = integration_tests.run_test(body, current_actor())
     except ValidationError as exc:
         db.session.rollback()
         result = {"kind": kind, "ok": False, "message": "; ".join(

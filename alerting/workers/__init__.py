@@ -80,6 +80,17 @@ def _mqtt_configured(app: Flask) -> bool:
             db.session.remove()
 
 
+def mqtt_settings_saved(app: Flask) -> None:
+    """After the integration settings are saved: a broker set for the first time starts this
+    process's subscriber (a running one notices the change itself and reconnects)."""
+    if not (app.config.get("INPROCESS_WORKERS") and app.config.get("MQTT_INPROCESS")
+            and app.extensions.get("alerting.started")) or app.extensions.get("alerting.mqtt"):
+        return
+    with _start_lock:
+        if app.extensions.get("alerting.mqtt") is None and _mqtt_configured(app):
+            launch(app, ["mqtt"])
+
+
 def stop(app: Flask) -> None:
     """Stop the background workers this app started (tests, graceful shutdown)."""
     for name in ALL:

@@ -3,7 +3,7 @@ no longer read (ingest goes on with the environment's value)."""
 
 from __future__ import annotations
 
-from alerting.services import integrations
+from alerting.services import integration_tests, integrations
 from tests.support.app import make_app
 
 
@@ -21,7 +21,7 @@ def test_an_unreadable_stored_secret_falls_back_to_the_environment(tmp_path):
 
 
 def test_topic_kinds():
-    assert [integrations.topic_kind("frigate", topic) for topic in (
+    assert [integration_tests.topic_kind("frigate", topic) for topic in (
         "frigate/events", "frigate/reviews", "frigate/available",
         "frigate/front/status/detect", "frigate/front/person", "frigate/stats")] == [
         "events", "reviews", "available", "status", "other", "other"]
