@@ -148,8 +148,10 @@ def heartbeat(camera_id: str, name: str | None, actor: str, now: datetime | None
     if camera is None:  # pragma: no cover - the report above stored it
         raise ApiError(404, "not_found", f"Camera {camera_id!r} not found")
     if name is not None and name != camera.name:
+        before = camera.name
         camera.name = name
-        audit.record(actor, "camera.rename", "camera", camera_id, {"name": name})
+        audit.record(actor, "camera_rename", "camera", camera_id, {"name": name},
+                     changes=audit.diff({"name": before}, {"name": name}))
         db.session.commit()
     return camera
 

@@ -69,7 +69,7 @@ def test_lifecycle_and_states(app, client, admin_headers):
     assert client.get(url, headers=admin_headers).status_code == 404
     assert client.get("/api/silences/not-a-uuid", headers=admin_headers).status_code == 404
     assert actions(app) == ["silence_create", "silence_create", "silence_update",
-                            "silence_extend", "silence_expire", "silence_create",
+                            "silence_extend", "silence_expire", "silence_recreate",
                             "silence_expire", "silence_delete"]
 
 
