@@ -146,12 +146,12 @@ CALLS = {
         {"extraction_type": "time", "extraction_config": {"time": 2, "frame_count": 5},
          "prompt": "Describe the scene", "name": "visuals"})),
     "videodb.set_scene_index_status": ("videodb_index_stop", lambda a, c, h: (
-        "patch", "/rtstream/{0}/index/scene/{1}/status".format(*_video(c, h)),
+        "patch", "/rtstream/{}/index/scene/{}/status".format(*_video(c, h)),
         {"action": "stop"})),
     "videodb.create_event": ("videodb_event_create", lambda a, c, h: (
         "post", "/rtstream/event", {"event_prompt": "A fox", "label": "fox"})),
     "videodb.create_alert": ("videodb_alert_create", lambda a, c, h: (
-        "post", "/rtstream/{0}/index/{1}/alert".format(*_video(c, h)),
+        "post", "/rtstream/{}/index/{}/alert".format(*_video(c, h)),
         {"event_id": event(c, h, label="deer"), "callback_url": "https://93.184.215.14/b"})),
     "videodb.set_alert_status": ("rule_update", lambda a, c, h: (
         "patch", _video_alert(c, h), {"action": "disable"})),
