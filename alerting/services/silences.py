@@ -253,16 +253,32 @@ def alert_facts(alert: Alert) -> Facts:
                  else "", labels=tuple(event.labels or ()) if event is not None else ())
 
 
+def _preview_window(draft: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
+    """A draft that gives `starts_at` is previewed over its own window (up to now: what it
+    would have covered had it been there); any other over the last `hours`."""
+    if draft["starts_at"] is None:
+        return now - timedelta(hours=draft["hours"]), now
+    start = draft["starts_at"]
+    if start >= now:
+        raise ValidationError({"starts_at": "must be in the past to preview what it covers "
+                                            "(or leave it out to look back `hours`)"})
+    end = (start + timedelta(seconds=draft["duration"]) if draft["duration"] is not None
+           else draft["ends_at"] or now)
+    if end <= start:
+        raise ValidationError({"ends_at": "must be after starts_at"})
+    return start, min(end, now)
+
+
 def preview(payload: Any) -> dict[str, Any]:
-    """The alerts of the last `hours` that a draft silence's matchers cover (its times are
-    not applied: the question is "what would this have caught"). Writes nothing."""
+    """The alerts that a draft silence's matchers cover: within its own window when it gives
+    `starts_at`, else of the last `hours`. Writes nothing."""
     draft = validate(SilencePreview, payload).model_dump()
     _check_matchers(draft["matchers"], draft["confirm_all"])
     tests = [compile_matcher(Matcher(**m)) for m in draft["matchers"]]
-    since = utcnow() - timedelta(hours=draft["hours"])
+    since, until = _preview_window(draft, utcnow())
     rows = db.session.scalars(
-        select(Alert).where(Alert.event_time >= since).order_by(Alert.id.desc())
-        .limit(PREVIEW_SCAN).options(selectinload(Alert.event)))
+        select(Alert).where(Alert.event_time >= since, Alert.event_time < until)
+        .order_by(Alert.id.desc()).limit(PREVIEW_SCAN).options(selectinload(Alert.event)))
     covered = []
     for alert in rows:
         if all(test(alert_facts(alert)) for test in tests):
@@ -273,7 +289,7 @@ def preview(payload: Any) -> dict[str, Any]:
                         "camera_id": a.camera_id, "object_type": a.object_type,
                         "zone_id": a.zone_id, "severity": a.severity, "status": a.status,
                         "event_time": isoformat_z(a.event_time)} for a in covered],
-            "count": len(covered), "since": isoformat_z(since)}
+            "count": len(covered), "since": isoformat_z(since), "until": isoformat_z(until)}
 
 
 def snooze_matchers(alert: Alert, scope: str) -> list[dict[str, str]]:
