@@ -197,3 +197,13 @@ def test_entries_filter_by_object_type_and_a_bad_type_names_the_field(client, he
         "mode_set"]
     bad = client.get("/api/audit", headers=headers, query_string={"target_type": "rulez"})
     assert bad.status_code == 422 and "target_type" in bad.json["fields"]
+
+
+def test_a_videodb_stream_url_is_audited_without_its_password(client, headers):
+    from tests.support.videodb import JSON, stream
+
+    created = stream(client, {**headers, **JSON}, url="rtsp://admin:cam-pass-42@cam.local/1")
+    entry = latest(client, headers, "videodb_stream_create")
+    assert entry["target_id"] == created["id"]
+    assert entry["details"]["changes"]["url"]["before"] is None
+    assert "cam-pass-42" not in json.dumps(entries(client, headers))
