@@ -8,10 +8,19 @@ import pytest
 from sqlalchemy import func
 
 from alerting.extensions import db
-from alerting.models import Alert, AuditLog, Delivery
+from alerting.models import AuditLog
 from alerting.schemas.queries import AUDIT_TARGET_TYPES
 from tests.support.app import make_key
-from tests.support.factories import create_rule, post_event, run_matcher
+from tests.support.audit import (
+    SILENCE,
+    TIMING,
+    changed_config,
+    dead_delivery,
+    new_alert,
+    new_mute_timing,
+    new_silence,
+)
+from tests.support.factories import create_rule
 from tests.support.videodb import JSON, event, ok, scene_index, stream
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -26,48 +35,6 @@ NOT_AUDITED = {
 }
 # Audited, but nothing stored changes (so no before -> after).
 NO_CHANGES = {"notification_test", "webhook_secret_reveal"}
-
-SILENCE = {"matchers": [{"field": "camera_id", "op": "=", "value": "back-door"}],
-           "duration": 3600}
-TIMING = {"name": "mornings", "intervals": [{"days": ["mon"], "start_time": "07:00",
-                                             "end_time": "09:00"}], "timezone": "UTC"}
-
-
-def _alert(app, client, headers) -> int:
-    create_rule(client, headers)
-    post_event(client, headers)
-    run_matcher(app)
-    with app.app_context():
-        return db.session.query(Alert.id).order_by(Alert.id.desc()).first()[0]
-
-
-def _silence(client, headers, expired: bool = False) -> str:
-    silence_id = client.post("/api/silences", json=SILENCE, headers=headers).json["id"]
-    if expired:
-        client.post(f"/api/silences/{silence_id}/expire", headers=headers)
-    return silence_id
-
-
-def _timing(client, headers) -> str:
-    return client.post("/api/mute-timings", json=TIMING, headers=headers).json["name"]
-
-
-def _dead_delivery(app, client, headers) -> int:
-    alert_id = _alert(app, client, headers)
-    with app.app_context():
-        row = Delivery(alert_id=alert_id, channel="webhook", target="http://127.0.0.1:9/",
-                       status="dead", attempts=5)
-        db.session.add(row)
-        db.session.commit()
-        return row.id
-
-
-def _config_change(client, headers) -> dict:
-    create_rule(client, headers, name="From the file")
-    document = client.get("/api/config/export",
-                          headers={**headers, "Accept": "application/json"}).json
-    document["rules"][0]["severity"] = "low"
-    return document
 
 
 def _video(client, headers) -> tuple[str, str, str]:
@@ -85,9 +52,9 @@ def _video_alert(client, headers) -> str:
 # endpoint -> (the action it audits, a function (app, client, headers) -> (method, url, json))
 CALLS = {
     "api.acknowledge": ("alert_acknowledge", lambda a, c, h: (
-        "post", f"/api/alerts/{_alert(a, c, h)}/acknowledge", None)),
+        "post", f"/api/alerts/{new_alert(a, c, h)}/acknowledge", None)),
     "api.dismiss": ("alert_dismiss", lambda a, c, h: (
-        "post", f"/api/alerts/{_alert(a, c, h)}/dismiss", None)),
+        "post", f"/api/alerts/{new_alert(a, c, h)}/dismiss", None)),
     "api.create_rule": ("rule_create", lambda a, c, h: (
         "post", "/api/alerts/rules", {"name": "r", "severity": "low", "camera_ids": ["x"]})),
     "api.update_rule": ("rule_update", lambda a, c, h: (
@@ -97,9 +64,9 @@ CALLS = {
     "api.heartbeat": ("camera_rename", lambda a, c, h: (
         "post", "/api/cameras/porch/heartbeat", {"name": "The porch"})),
     "api.apply_config": ("config_apply", lambda a, c, h: (
-        "post", "/api/config/apply", _config_change(c, h))),
+        "post", "/api/config/apply", changed_config(c, h))),
     "api.retry": ("delivery_retry", lambda a, c, h: (
-        "post", f"/api/deliveries/{_dead_delivery(a, c, h)}/retry", None)),
+        "post", f"/api/deliveries/{dead_delivery(a, c, h)}/retry", None)),
     "api.create_key": ("api_key_create", lambda a, c, h: (
         "post", "/api/keys", {"name": "camera", "scope": "ingest"})),
     "api.revoke_key": ("api_key_revoke", lambda a, c, h: (
@@ -115,9 +82,9 @@ CALLS = {
     "api.create_mute_timing": ("mute_timing_create", lambda a, c, h: (
         "post", "/api/mute-timings", TIMING)),
     "api.update_mute_timing": ("mute_timing_update", lambda a, c, h: (
-        "put", f"/api/mute-timings/{_timing(c, h)}", {"timezone": "Europe/Berlin"})),
+        "put", f"/api/mute-timings/{new_mute_timing(c, h)}", {"timezone": "Europe/Berlin"})),
     "api.delete_mute_timing": ("mute_timing_delete", lambda a, c, h: (
-        "delete", f"/api/mute-timings/{_timing(c, h)}", None)),
+        "delete", f"/api/mute-timings/{new_mute_timing(c, h)}", None)),
     "api.update_config": ("notification_config_update", lambda a, c, h: (
         "put", "/api/notification/config", {"smtp_host": "smtp.example.com"})),
     "api.test_notification": ("notification_test", lambda a, c, h: (
@@ -128,15 +95,15 @@ CALLS = {
         "post", "/api/notification/webhook-secret/rotate", None)),
     "api.create_silence": ("silence_create", lambda a, c, h: ("post", "/api/silences", SILENCE)),
     "api.update_silence": ("silence_update", lambda a, c, h: (
-        "put", f"/api/silences/{_silence(c, h)}", {"comment": "gardener"})),
+        "put", f"/api/silences/{new_silence(c, h)}", {"comment": "gardener"})),
     "api.delete_silence": ("silence_delete", lambda a, c, h: (
-        "delete", f"/api/silences/{_silence(c, h)}", None)),
+        "delete", f"/api/silences/{new_silence(c, h)}", None)),
     "api.expire_silence": ("silence_expire", lambda a, c, h: (
-        "post", f"/api/silences/{_silence(c, h)}/expire", None)),
+        "post", f"/api/silences/{new_silence(c, h)}/expire", None)),
     "api.extend_silence": ("silence_extend", lambda a, c, h: (
-        "post", f"/api/silences/{_silence(c, h)}/extend", {"duration": 600})),
+        "post", f"/api/silences/{new_silence(c, h)}/extend", {"duration": 600})),
     "api.recreate_silence": ("silence_recreate", lambda a, c, h: (
-        "post", f"/api/silences/{_silence(c, h, expired=True)}/recreate", {})),
+        "post", f"/api/silences/{new_silence(c, h, expired=True)}/recreate", {})),
     "videodb.connect_rtstream": ("videodb_stream_create", lambda a, c, h: (
         "post", "/rtstream", {"collection_id": "default", "url": "rtsp://cam.local/1",
                               "name": "Yard", "media_types": ["video"]})),

@@ -11,9 +11,16 @@ import pytest
 from sqlalchemy import func
 
 from alerting.extensions import db
-from alerting.models import Alert, AuditLog, Delivery
+from alerting.models import AuditLog
 from tests.support.app import ADMIN_PASSWORD, make_key
-from tests.support.factories import create_rule, post_event, run_matcher
+from tests.support.audit import (
+    changed_config,
+    dead_delivery,
+    new_alert,
+    new_mute_timing,
+    new_silence,
+)
+from tests.support.factories import create_rule
 from tests.support.web import csrf_token, login
 
 NOT_AUDITED = {
@@ -21,48 +28,6 @@ NOT_AUDITED = {
     "web.config_preview": "read-only: shows what a file would change",
 }
 NO_CHANGES = {"notification_test", "webhook_secret_reveal", "session_start", "session_end"}
-
-SILENCE = {"matchers": [{"field": "camera_id", "op": "=", "value": "back-door"}],
-           "duration": 3600}
-
-
-def _silence(client, headers, expired: bool = False) -> str:
-    silence_id = client.post("/api/silences", json=SILENCE, headers=headers).json["id"]
-    if expired:
-        client.post(f"/api/silences/{silence_id}/expire", headers=headers)
-    return silence_id
-
-
-def _alert(app, client, headers) -> int:
-    create_rule(client, headers)
-    post_event(client, headers)
-    run_matcher(app)
-    with app.app_context():
-        return db.session.query(func.max(Alert.id)).scalar()
-
-
-def _dead_delivery(app, client, headers) -> int:
-    alert_id = _alert(app, client, headers)
-    with app.app_context():
-        row = Delivery(alert_id=alert_id, channel="webhook", target="http://127.0.0.1:9/",
-                       status="dead", attempts=5)
-        db.session.add(row)
-        db.session.commit()
-        return row.id
-
-
-def _timing(client, headers) -> str:
-    return client.post("/api/mute-timings", headers=headers, json={
-        "name": "mornings", "intervals": [{"days": ["mon"]}]}).json["name"]
-
-
-def _config_file(client, headers) -> str:
-    create_rule(client, headers, name="From the file")
-    document = client.get("/api/config/export",
-                          headers={**headers, "Accept": "application/json"}).json
-    document["rules"][0]["severity"] = "low"
-    return json.dumps(document)
-
 
 RULE_FORM = {"name": "Porch", "severity": "low", "camera_ids_other": "porch",
              "cooldown_seconds": "60", "conditions-0-field": "", "conditions-0-op": "",
@@ -83,11 +48,11 @@ CALLS = {
     "web.keys_revoke": ("api_key_revoke", lambda a, c, h: (
         f"/keys/{c.post('/api/keys', json={'name': 'old'}, headers=h).json['id']}/revoke", {})),
     "web.acknowledge": ("alert_acknowledge", lambda a, c, h: (
-        f"/alerts/{_alert(a, c, h)}/acknowledge", {})),
+        f"/alerts/{new_alert(a, c, h)}/acknowledge", {})),
     "web.dismiss": ("alert_dismiss", lambda a, c, h: (
-        f"/alerts/{_alert(a, c, h)}/dismiss", {})),
+        f"/alerts/{new_alert(a, c, h)}/dismiss", {})),
     "web.snooze": ("silence_create", lambda a, c, h: (
-        f"/alerts/{_alert(a, c, h)}/snooze", {"scope": "camera", "minutes": "15"})),
+        f"/alerts/{new_alert(a, c, h)}/snooze", {"scope": "camera", "minutes": "15"})),
     "web.modes_current": ("mode_set", lambda a, c, h: ("/modes/current", {"mode": "away"})),
     "web.modes_list": ("modes_update", lambda a, c, h: (
         "/modes/list", {"modes": "home, away, night, vacation, disarmed, party"})),
@@ -98,9 +63,9 @@ CALLS = {
         "/mute-timings", {"name": "lunch", "days": ["mon"], "start_time": "12:00",
                           "end_time": "13:00"})),
     "web.mute_timings_channels": ("notification_config_update", lambda a, c, h: (
-        "/mute-timings/channels", {"channel-email": _timing(c, h)})),
+        "/mute-timings/channels", {"channel-email": new_mute_timing(c, h)})),
     "web.mute_timings_delete": ("mute_timing_delete", lambda a, c, h: (
-        f"/mute-timings/{_timing(c, h)}/delete", {})),
+        f"/mute-timings/{new_mute_timing(c, h)}/delete", {})),
     "web.notifications_index": ("notification_config_update", lambda a, c, h: (
         "/notifications", {"smtp_host": "smtp.example.com", "smtp_port": "25"})),
     "web.notifications_test": ("notification_test", lambda a, c, h: (
@@ -108,7 +73,7 @@ CALLS = {
     "web.notifications_secret": ("webhook_secret_rotate", lambda a, c, h: (
         "/notifications/webhook-secret/rotate", {})),
     "web.deliveries_retry": ("delivery_retry", lambda a, c, h: (
-        f"/deliveries/{_dead_delivery(a, c, h)}/retry", {})),
+        f"/deliveries/{dead_delivery(a, c, h)}/retry", {})),
     "web.rules_create": ("rule_create", lambda a, c, h: ("/rules/new", RULE_FORM)),
     "web.rules_edit": ("rule_update", lambda a, c, h: (
         f"/rules/{create_rule(c, h)['id']}/edit", RULE_FORM)),
@@ -120,9 +85,9 @@ CALLS = {
         "matcher-0-field": "camera_id", "matcher-0-op": "=", "matcher-0-value": "porch",
         "minutes": "30", "comment": "gardener"})),
     "web.silences_action": ("silence_recreate", lambda a, c, h: (
-        f"/silences/{_silence(c, h, expired=True)}/recreate", {})),
+        f"/silences/{new_silence(c, h, expired=True)}/recreate", {})),
     "web.config_apply": ("config_apply", lambda a, c, h: (
-        "/config/apply", {"document": _config_file(c, h), "source": "site.json"})),
+        "/config/apply", {"document": json.dumps(changed_config(c, h)), "source": "site.json"})),
 }
 
 
