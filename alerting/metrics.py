@@ -344,8 +344,20 @@ class DatabaseCollector:
         yield from families.values()
 
 
+def sync_cameras(app) -> None:
+    """Set each stored camera's gauge from the database, so the scrape shows every camera
+    as it is stored even when the process that last changed it has ended."""
+    from .services import cameras
+
+    with app.app_context():
+        found = cameras.statuses()
+    for camera_id, status in found.items():
+        camera_status(camera_id, status == "online")
+
+
 def exposition(app) -> tuple[bytes, str]:
     """The text every process's metrics sum to, plus the database gauges."""
+    sync_cameras(app)
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=DIRECTORY)
     registry.register(DatabaseCollector(app))
