@@ -30,7 +30,7 @@ def mode_name(payload: bytes) -> str:
         text = payload.decode("utf-8").strip()
     except UnicodeDecodeError:
         raise BadPayload("payload is not UTF-8") from None
-    if text.startswith(("{", '"')):
+    if text.startswith(("{", "[", '"')):
         try:
             document = json.loads(text)
         except ValueError:
