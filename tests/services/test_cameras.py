@@ -6,8 +6,8 @@ however many workers check at the same time."""
 from __future__ import annotations
 
 import json
-import uuid
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
