@@ -228,3 +228,11 @@ def test_each_frigate_instance_of_the_prefixes_is_allowed_and_nothing_else(tmp_p
                              headers={"Accept": "application/json"})
         assert refused.status_code == 502 and "outgoing policy" in refused.json["message"]
         assert not elsewhere.log
+
+
+def test_a_url_http_client_cannot_send_is_a_502(tmp_path, frigate):
+    app = _app(tmp_path, frigate)
+    client, event_id = _event_with(app, {"snapshot_url": base_url(frigate) + "/caméra.jpg"})
+    response = client.get(f"/media/events/{event_id}/snapshot.jpg",
+                          headers={"Accept": "application/json"})
+    assert response.status_code == 502 and "UnicodeEncodeError" in response.json["message"]
