@@ -86,5 +86,5 @@ def on_message(prefix: str, topic: str, payload: bytes) -> str:
     not know is a BadPayload (counted and skipped)."""
     done = handle(prefix, topic, payload, datetime.now(UTC))
     if done is None:
-        raise BadPayload(f"not a status this topic carries: {bytes(payload[:MAX_PAYLOAD])!r}")
+        raise BadPayload(f"not a status message for this topic: {bytes(payload[:MAX_PAYLOAD])!r}")
     return done
