@@ -347,11 +347,17 @@ class DatabaseCollector:
 def sync_cameras(app) -> None:
     """Set each stored camera's gauge from the database, so the scrape shows every camera
     as it is stored even when the process that last changed it has ended."""
-    from .services import cameras
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import Camera
 
     with app.app_context():
-        found = cameras.statuses()
-    for camera_id, status in found.items():
+        try:
+            found = db.session.execute(select(Camera.id, Camera.status)).all()
+        finally:
+            db.session.rollback()  # no read transaction left open between scrapes
+    for camera_id, status in found:
         camera_status(camera_id, status == "online")
 
 

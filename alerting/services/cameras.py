@@ -135,14 +135,6 @@ def _forget_written(rows: list[dict[str, Any]]) -> None:
         written.pop(row["id"], None)
 
 
-def statuses() -> dict[str, str]:
-    """Every camera's status, by id (for the metrics' gauge at scrape time)."""
-    try:
-        return dict(db.session.execute(select(Camera.id, Camera.status)).all())
-    finally:
-        db.session.rollback()
-
-
 def cameras_of_source(source: str) -> list[str]:
     """The cameras last reported by `source` (a Frigate instance's `frigate:<prefix>`)."""
     try:
