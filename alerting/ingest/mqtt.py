@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 from paho.mqtt.client import topic_matches_sub
 
 from ..engine.timeparse import isoformat_z
-from . import frigate, generic
+from . import frigate, frigate_status, generic, modes
 
 Handler = Callable[[str, bytes], Any]
 BatchHandler = Callable[[list[tuple[str, bytes]]], list[Any]]
@@ -31,11 +31,13 @@ MAX_TOPICS_COUNTED = 100  # bad payloads are counted per topic for this many, th
 
 @dataclass(frozen=True)
 class Route:
-    """Messages on topics matching `pattern` go to `handler`."""
+    """Messages on topics matching `pattern` go to `handler`; `kind` names the route's
+    topics in metrics (never the full topic)."""
 
     pattern: str
     handler: Handler
     batch: BatchHandler | None = None
+    kind: str = "events"
 
 
 def frigate_instances(config: dict[str, Any]) -> dict[str, str | None]:
@@ -55,19 +57,34 @@ def frigate_instances(config: dict[str, Any]) -> dict[str, str | None]:
 
 def routes(config: dict[str, Any]) -> list[Route]:
     """Every topic this deployment takes in, and who handles it."""
-    return routes_of(frigate_instances(config), config.get("MQTT_TOPICS") or [])
+    return routes_of(frigate_instances(config), config.get("MQTT_TOPICS") or [],
+                     config.get("MQTT_MODE_TOPIC"))
 
 
-def routes_of(instances: dict[str, str | None], topics: Any) -> list[Route]:
-    """The routes of these Frigate instances (prefix -> base URL) and generic topics."""
+def routes_of(instances: dict[str, str | None], topics: Any,
+              mode_topic: str | None = None) -> list[Route]:
+    """The routes of these Frigate instances (prefix -> base URL), the arming mode topic
+    and the generic topics."""
     table: list[Route] = []
     for prefix, base_url in instances.items():
         table.append(Route(f"{prefix}/events", partial(frigate.on_event, prefix, base_url),
                            partial(frigate.on_events, prefix, base_url)))
-        table.append(Route(f"{prefix}/reviews", partial(frigate.on_review, prefix)))
+        table.append(Route(f"{prefix}/reviews", partial(frigate.on_review, prefix),
+                           kind="reviews"))
+        status = partial(frigate_status.on_message, prefix)
+        table.append(Route(f"{prefix}/available", status, kind="available"))
+        table.append(Route(f"{prefix}/+/status/+", status, kind="camera_status"))
+    if mode_topic:
+        table.append(Route(mode_topic, modes.on_set, kind="mode"))
     for topic in topics:
-        table.append(Route(topic, generic.on_json))
+        table.append(Route(topic, generic.on_json, kind="generic"))
     return table
+
+
+def topic_kind(table: list[Route], topic: str) -> str:
+    """The metrics' name for a topic: its route's kind ("unrouted" for none)."""
+    route = route_for(table, topic)
+    return "unrouted" if route is None else route.kind
 
 
 def route_for(table: list[Route], topic: str) -> Route | None:

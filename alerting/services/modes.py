@@ -143,7 +143,8 @@ def set_current(name: str, actor: str, source: str | None = None) -> ModeChange 
     _bump()
     db.session.flush()
     audit.record(actor, "mode_set", "mode", change.id,
-                 {"mode": name, "previous": previous, "source": change.source})
+                 {"mode": name, "previous": previous, "source": change.source},
+                 changes=audit.diff({"mode": previous}, {"mode": name}))
     db.session.commit()
     return change
 
@@ -180,7 +181,8 @@ def set_modes(payload: Any, actor: str) -> list[str]:
         else:
             row.position = i
     _bump()
-    audit.record(actor, "modes_update", "mode", None, {"modes": names, "removed": removed})
+    audit.record(actor, "modes_update", "mode", None, {"modes": names, "removed": removed},
+                 changes=audit.diff({"modes": before}, {"modes": names}))
     db.session.commit()
     return mode_names()
 
@@ -224,12 +226,14 @@ def set_schedule(payload: Any, actor: str) -> dict[str, Any]:
         raise ValidationError(bad)
     apply_schedule()
     row = _settings()
+    before = dict(row.schedule or {})
     stored = {"timezone": body.timezone or current_app.config["TIMEZONE"],
               "windows": [w.model_dump() for w in body.windows]}
     row.schedule = stored
     row.applied_through = utcnow()
     _bump()
-    audit.record(actor, "mode_schedule_update", "mode_schedule", SETTINGS_ROW, stored)
+    audit.record(actor, "mode_schedule_update", "mode_schedule", SETTINGS_ROW, stored,
+                 changes=audit.diff(before, stored, fields=("timezone", "windows")))
     db.session.commit()
     return schedule_json()
 
@@ -287,7 +291,9 @@ def apply_schedule(now: datetime | None = None) -> list[ModeChange]:
             for entry in made:
                 audit.record("schedule", "mode_set", "mode", entry.id,
                              {"mode": entry.mode, "previous": entry.previous,
-                              "source": "schedule", "at": isoformat_z(entry.at)})
+                              "source": "schedule", "at": isoformat_z(entry.at)},
+                             changes=audit.diff({"mode": entry.previous},
+                                                {"mode": entry.mode}))
         db.session.commit()
     except IntegrityError:  # another worker (SQLite: no row lock) recorded them first
         db.session.rollback()

@@ -83,3 +83,11 @@ def test_only_admin_keys(app, client):
     assert client.get("/api/config/export", headers=reader).status_code == 403
     assert client.post("/api/config/apply", json={}, headers=reader).status_code == 403
     assert client.get("/api/config/export").status_code == 401
+
+
+def test_an_unknown_file_version_is_a_422_in_words(client, admin_headers):
+    response = client.post("/api/config/apply", data="version: 2\n",
+                           headers={**admin_headers, **YAML})
+    assert response.status_code == 422
+    assert response.json["fields"] == {"version": "must be 1, the file format this server reads"}
+    assert "request body:1: version" in response.json["message"]
