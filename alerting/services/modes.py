@@ -27,6 +27,7 @@ from ..schemas import responses as schemas
 from ..schemas.common import validate
 from ..schemas.modes import ModeList, ModeScheduleBody, ModeSet
 from ..schemas.serialize import serializer
+from ..storage import finish
 from . import audit
 
 SETTINGS_ROW = 1
@@ -161,7 +162,7 @@ change_json = serializer(schemas.ModeChange)
 
 # --- the list of modes ------------------------------------------------------------------------
 
-def set_modes(payload: Any, actor: str) -> list[str]:
+def set_modes(payload: Any, actor: str, *, commit: bool = True) -> list[str]:
     """Replace the list of modes (their order too). The current mode, and every mode a rule
     or the schedule names, must stay: 422 naming `modes` otherwise."""
     names = validate(ModeList, payload).modes
@@ -181,7 +182,7 @@ def set_modes(payload: Any, actor: str) -> list[str]:
             row.position = i
     _bump()
     audit.record(actor, "modes_update", "mode", None, {"modes": names, "removed": removed})
-    db.session.commit()
+    finish(commit)
     return mode_names()
 
 
@@ -214,15 +215,17 @@ def schedule_json() -> dict[str, Any]:
     }
 
 
-def set_schedule(payload: Any, actor: str) -> dict[str, Any]:
+def set_schedule(payload: Any, actor: str, *, commit: bool = True) -> dict[str, Any]:
     """Replace the mode schedule. The old one's changes are recorded up to now first; the
-    new one acts from now on (it does not rewrite the past)."""
+    new one acts from now on (it does not rewrite the past). `commit=False` (inside a
+    caller's transaction): the caller has called apply_schedule() before it began."""
     body = validate(ModeScheduleBody, payload)
     bad = {f"windows.{i}.mode": message for i, w in enumerate(body.windows)
            for message in [_unknown(w.mode)] if message}
     if bad:
         raise ValidationError(bad)
-    apply_schedule()
+    if commit:
+        apply_schedule()
     row = _settings()
     stored = {"timezone": body.timezone or current_app.config["TIMEZONE"],
               "windows": [w.model_dump() for w in body.windows]}
@@ -230,8 +233,9 @@ def set_schedule(payload: Any, actor: str) -> dict[str, Any]:
     row.applied_through = utcnow()
     _bump()
     audit.record(actor, "mode_schedule_update", "mode_schedule", SETTINGS_ROW, stored)
-    db.session.commit()
+    finish(commit)
     return schedule_json()
+
 
 
 def _unknown(name: str) -> str | None:

@@ -28,6 +28,7 @@ from ..schemas.silences import (
     SilenceRecreate,
     parse_silence,
 )
+from ..storage import finish
 from . import audit
 
 # Snooze scopes: the matchers a one-click snooze copies from the alert.
@@ -127,19 +128,20 @@ def _check_matchers(matchers: list[dict[str, Any]], confirm_all: bool) -> None:
                                            "send confirm_all: true to mean it"})
 
 
-def create_silence(payload: Any, actor: str, *, now: datetime | None = None) -> Silence:
+def create_silence(payload: Any, actor: str, *, now: datetime | None = None,
+                   silence_id: str | None = None, commit: bool = True) -> Silence:
     """Validate and store a silence (422 on bad input); the start defaults to now."""
     now = now or utcnow()
     values = parse_silence(payload)
     _check_matchers(values["matchers"], values["confirm_all"])
     start, end = _window(values, now, None, now)
-    row = Silence(id=str(uuid.uuid4()), matchers=values["matchers"], starts_at=start,
+    row = Silence(id=silence_id or str(uuid.uuid4()), matchers=values["matchers"], starts_at=start,
                   ends_at=end, comment=values["comment"] or "", created_by=actor)
     db.session.add(row)
     audit.record(actor, "silence_create", "silence", row.id,
                  {"matchers": row.matchers, "starts_at": isoformat_z(start),
                   "ends_at": isoformat_z(end), "comment": row.comment})
-    db.session.commit()
+    finish(commit)
     return row
 
 
@@ -149,7 +151,8 @@ def _not_expired(row: Silence, now: datetime, doing: str) -> None:
                                         "(recreate it instead)")
 
 
-def update_silence(silence_id: str, payload: Any, actor: str) -> Silence:
+def update_silence(silence_id: str, payload: Any, actor: str, *, commit: bool = True
+                   ) -> Silence:
     """Change the fields sent of a silence that has not expired."""
     row = get_silence(silence_id)
     now = utcnow()
@@ -164,19 +167,20 @@ def update_silence(silence_id: str, payload: Any, actor: str) -> Silence:
     if values.get("comment") is not None:
         row.comment = values["comment"]
     audit.record(actor, "silence_update", "silence", row.id, {"changed": changed})
-    db.session.commit()
+    finish(commit)
     return row
 
 
-def delete_silence(silence_id: str, actor: str) -> None:
+def delete_silence(silence_id: str, actor: str, *, commit: bool = True) -> None:
     """Delete a silence (the alerts it silenced keep its id)."""
     row = get_silence(silence_id)
     audit.record(actor, "silence_delete", "silence", row.id, {"matchers": row.matchers})
     db.session.delete(row)
-    db.session.commit()
+    finish(commit)
 
 
-def expire_silence(silence_id: str, actor: str) -> Silence:
+
+def expire_silence(silence_id: str, actor: str, *, commit: bool = True) -> Silence:
     """End a pending or active silence now (409 when it has already expired)."""
     row = get_silence(silence_id)
     now = utcnow()
@@ -185,7 +189,7 @@ def expire_silence(silence_id: str, actor: str) -> Silence:
     if row.starts_at > now:
         row.starts_at = now
     audit.record(actor, "silence_expire", "silence", row.id)
-    db.session.commit()
+    finish(commit)
     return row
 
 

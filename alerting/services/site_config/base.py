@@ -42,6 +42,7 @@ class Change:
     desired: Any = None
     target: Any = None
     path: str = ""  # where in the file (dotted), for errors found while applying
+    note: str = ""  # why a `keep` is kept, when not "not in the file"
 
     def as_dict(self) -> dict[str, Any]:
         return {"section": self.section, "action": self.action, "name": self.name,
@@ -58,6 +59,15 @@ class Section:
     def export(self) -> Any:
         """This section's part of the file, from what is stored (secrets as references)."""
         raise NotImplementedError
+
+    def check(self, document: Any, changes: list[Change], prune: bool) -> None:
+        """After every section's diff: refuse (ValidationError naming the file's path) what
+        only the whole file shows, e.g. a rule naming a mute timing neither stored nor in
+        the file (default: nothing to check)."""
+
+    def begin(self, changes: list[Change]) -> None:
+        """Before the transaction that applies `changes` (this section's) starts: work
+        that commits on its own (default: none)."""
 
     def prepare(self, raw: Any, lines: Mapping[tuple[str, ...], int]) -> Any:
         """The file's part as read, before validation (default: as is)."""

@@ -131,7 +131,8 @@ class RulesSection(Section):
     def replay(self, change: Change) -> dict[str, Any]:
         since, until = replay_window()
         rule = backtest.draft_rule(change.desired, change.target or stable_id(change.name))
-        result = backtest.run(rule, since, until, limit=0, rule_id=change.target)
+        result = backtest.run(rule, since, until, limit=0, rule_id=change.target,
+                              mute_timings=change.desired.get("mute_timings"))
         return {"section": self.key, "name": change.name, "alerts": result["alerts"],
                 "per_day": result["per_day"]}
 
