@@ -66,6 +66,8 @@ class Replay(TypedDict):
     section: str
     name: str | None
     alerts: int
+    silenced: int
+    disarmed: int
     per_day: list[DayCount]
 
 

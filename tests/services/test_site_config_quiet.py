@@ -22,7 +22,7 @@ from alerting.models import (
     utcnow,
 )
 from alerting.services.site_config.silences import derived_id
-from tests.support.factories import create_rule
+from tests.support.factories import create_rule, post_event
 
 LUNCH = {"name": "lunch", "intervals": [{"days": ["mon", "tue", "wed", "thu", "fri"],
                                          "start_time": "12:00", "end_time": "13:30"}],
@@ -272,3 +272,25 @@ def test_dry_run_changes_nothing(quiet_site, runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert '+ create "new"' in result.output and "Dry run: nothing was changed." in result.output
     assert _state(quiet_site) == before
+
+
+def test_the_dry_run_replay_counts_what_silences_and_mute_timings_quieted(
+        quiet_site, client, admin_headers, runner, tmp_path):
+    """A silence of the drive since an hour ago covers the newest event; the rule's mute
+    timing (Christmas) covers none of them."""
+    now = utcnow().replace(microsecond=0)
+    assert client.post("/api/silences", headers=admin_headers, json={
+        "matchers": [{"field": "camera_id", "op": "=", "value": "drive"}],
+        "starts_at": isoformat_z(now - timedelta(hours=1)), "duration": 7200,
+        "comment": "resurfacing"}).status_code == 201
+    for i, minutes in enumerate((10, 60 * 30, 60 * 50)):
+        post_event(client, admin_headers, camera_id="drive", source="t", external_id=str(i),
+                   started_at=(now - timedelta(minutes=minutes)).isoformat(),
+                   detections=[{"object_type": "car", "confidence": 0.9}])
+    document = yaml.safe_load(_export(runner))
+    document["rules"].append({"name": "Cars", "severity": "low", "object_types": ["car"],
+                              "cooldown_seconds": 0, "mute_timings": ["christmas"]})
+    result, _ = _apply(runner, tmp_path, _dump(document), "--dry-run")
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith('replay "Cars"'))
+    assert "over the last 7 days: 2 alerts, 1 silenced (" in line

@@ -179,8 +179,10 @@ def render(the_plan: Plan, replayed: list[dict[str, Any]] | None = None) -> str:
         lines.append("No changes.")
     for shown in replayed or ():
         days = ", ".join(f"{d['date']}: {d['alerts']}" for d in shown["per_day"])
+        quiet = "".join(f', {shown[k]} {k}' for k in ("silenced", "disarmed")
+                        if shown.get(k))
         lines.append(f'replay "{shown["name"]}" over the last {REPLAY_DAYS} days: '
-                     f'{shown["alerts"]} alerts ({days})')
+                     f'{shown["alerts"]} alerts{quiet} ({days})')
     return "\n".join(lines) + "\n"
 
 

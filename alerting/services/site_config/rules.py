@@ -134,5 +134,6 @@ class RulesSection(Section):
         result = backtest.run(rule, since, until, limit=0, rule_id=change.target,
                               mute_timings=change.desired.get("mute_timings"))
         return {"section": self.key, "name": change.name, "alerts": result["alerts"],
+                "silenced": result["silenced"], "disarmed": result["disarmed"],
                 "per_day": result["per_day"]}
 
