@@ -51,15 +51,19 @@ def _events(count: int, seed: int) -> list[dict]:
     return events
 
 
+def _store_and_match(app, client, headers, events: list[dict]) -> None:
+    for i in range(0, len(events), 300):
+        response = client.post("/api/events", json={"events": events[i:i + 300]},
+                               headers=headers)
+        assert response.status_code == 201, response.json
+    assert run_matcher(app) == len(events)
+
+
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_backtest_equals_what_the_live_matcher_made(app, client, admin_headers, name):
     rule = create_rule(client, admin_headers, name=name, **RULES[name])
     events = _events(900, seed=len(name))
-    for i in range(0, len(events), 300):
-        response = client.post("/api/events", json={"events": events[i:i + 300]},
-                               headers=admin_headers)
-        assert response.status_code == 201, response.json
-    assert run_matcher(app) == len(events)
+    _store_and_match(app, client, admin_headers, events)
     with app.app_context():
         made = db.session.execute(select(Alert.event_id, Alert.dedup_key)
                                   .where(Alert.rule_id == rule["id"])
@@ -132,11 +136,7 @@ def test_backtest_replays_silences_mute_timings_and_modes_as_they_were(app, clie
                        source="user", actor="test")])
         db.session.commit()
     events = _events(900, seed=7)
-    for i in range(0, len(events), 300):
-        response = client.post("/api/events", json={"events": events[i:i + 300]},
-                               headers=admin_headers)
-        assert response.status_code == 201, response.json
-    assert run_matcher(app) == len(events)
+    _store_and_match(app, client, admin_headers, events)
     with app.app_context():
         made = db.session.execute(select(Alert.event_id, Alert.dedup_key, Alert.status,
                                          Alert.silence_id, Alert.mute_timing)

@@ -3,11 +3,12 @@ changes it reports (see the package's docstring)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar, Literal
 
+from ...engine.errors import ValidationError
 from ...models import utcnow
 
 REPLAY_DAYS = 7
@@ -47,6 +48,19 @@ class Change:
     def as_dict(self) -> dict[str, Any]:
         return {"section": self.section, "action": self.action, "name": self.name,
                 "fields": [f.as_dict() for f in self.fields]}
+
+
+def named(items: list[Any], path: str) -> Iterator[tuple[str, Any]]:
+    """(dotted path, item) of each item of a section known by name, refusing (at the second
+    one) a name the file gives twice."""
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        where = f"{path}.{index}"
+        if item.name in seen:
+            raise ValidationError({f"{where}.name": f"is the name of {path}.{seen[item.name]}"
+                                                    " too; each needs its own"})
+        seen[item.name] = index
+        yield where, item
 
 
 class Section:

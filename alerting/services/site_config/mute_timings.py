@@ -18,7 +18,7 @@ from ...extensions import db
 from ...models import MuteTiming
 from ...schemas.silences import MuteTimingCreate
 from .. import mute_timings as service
-from .base import Change, FieldChange, Section
+from .base import Change, FieldChange, Section, named
 
 FIELDS = ("intervals", "timezone", "date_ranges")
 
@@ -60,14 +60,8 @@ class MuteTimingsSection(Section):
 
     def diff(self, desired: list[MuteTimingCreate], path: str) -> list[Change]:
         stored = _stored()
-        seen: dict[str, int] = {}
         changes: list[Change] = []
-        for index, body in enumerate(desired):
-            where = f"{path}.{index}"
-            if body.name in seen:
-                raise ValidationError({f"{where}.name": f"is the name of {path}.{seen[body.name]}"
-                                                        " too; each needs its own"})
-            seen[body.name] = index
+        for where, body in named(desired, path):
             values = _values(body)
             before = stored.get(body.name)
             if before is None:
@@ -81,7 +75,7 @@ class MuteTimingsSection(Section):
                 changes.append(Change(self.key, "update", body.name, fields, values,
                                       body.name, where))
         changes.extend(Change(self.key, "delete", name, [], None, name, path)
-                       for name in stored if name not in seen)
+                       for name in stored if name not in {body.name for body in desired})
         return changes
 
     def check(self, document: Any, changes: list[Change], prune: bool) -> None:
