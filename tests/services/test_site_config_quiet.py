@@ -48,6 +48,8 @@ def quiet_site(app, client, admin_headers):
         "timezone": "Europe/Paris", "windows": [
             {"mode": "night", "days": ["sun", "sat"], "start_time": "23:00",
              "end_time": "06:30"}]}).status_code == 200
+    assert client.put("/api/notification/config", headers=admin_headers, json={
+        "channel_mute_timings": {"email": ["christmas"]}}).status_code == 200
     create_rule(client, admin_headers, name="Garden", object_types=["person"],
                 mute_timings=["lunch"], modes=["away", "night"])
     for body in ({"matchers": [{"field": "camera_id", "op": "=", "value": "drive"}],
@@ -102,6 +104,8 @@ def test_export_then_apply_changes_nothing(quiet_site, runner, tmp_path):
     assert [s.get("comment") for s in document["silences"]] == ["gardener", None]
     assert "old" not in [s.get("comment") for s in document["silences"]]  # ended: history
     assert list(document)[:4] == ["version", "mute_timings", "modes", "mode_schedule"]
+    assert document["notification_settings"]["channel_mute_timings"] == \
+        {"email": ["christmas"]}
     before = _state(quiet_site)
     result, _ = _apply(runner, tmp_path, text)
     assert result.exit_code == 0, result.output
@@ -197,6 +201,10 @@ def test_a_broken_silence_or_mute_timing_changes_nothing_and_names_file_line_and
      ":4: mode_schedule.windows.0.mode: unknown mode 'party'"),
     ("mute_timings:\n  - name: x\n    intervals: [{}]\n  - name: x\n    intervals: [{}]\n",
      ":4: mute_timings.1.name: is the name of mute_timings.0 too"),
+    ("notification_settings:\n  channel_mute_timings:\n    push: [lunch, nowhere]\n",
+     ":3: notification_settings.channel_mute_timings.push.1: unknown mute timing 'nowhere'"),
+    ("mute_timings:\n  - name: lunch\n    intervals: [{}]\n",
+     ":1: mute_timings.christmas: Mute timing 'christmas' is in use (channels: email)"),
     ("modes: []\n", ":1: modes:"),
     ("modes: [home]\n", ":1: modes.away: must keep 'away': rule 'Garden' uses it"),
 ])

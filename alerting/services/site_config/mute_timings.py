@@ -19,6 +19,7 @@ from ...models import MuteTiming
 from ...schemas.silences import MuteTimingCreate
 from .. import mute_timings as service
 from .base import Change, FieldChange, Section, named
+from .notification_settings import channel_mutes
 
 FIELDS = ("intervals", "timezone", "date_ranges")
 
@@ -87,6 +88,12 @@ class MuteTimingsSection(Section):
         bad: dict[str, str] = {}
         for i, rule in enumerate(getattr(document, "rules", None) or ()):
             bad.update(unknown_names(rule.mute_timings, known, f"rules.{i}.mute_timings"))
+        settings = getattr(document, "notification_settings", None)
+        channels = settings.channel_mute_timings if settings is not None else None
+        named_by = channel_mutes(channels.model_dump()) if channels is not None else None
+        for channel, names in (named_by or {}).items():
+            bad.update(unknown_names(names, known, "notification_settings."
+                                                   f"channel_mute_timings.{channel}"))
         if bad:
             raise ValidationError(bad)
 
