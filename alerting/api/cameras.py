@@ -31,8 +31,8 @@ def list_cameras():
 def heartbeat(camera_id: str):
     """The camera is alive now: for detectors that send no events for a while."""
     camera_id = camera_id.strip()  # as events' camera_id is
-    if not camera_id:  # like one longer than MAX_CAMERA_ID, which matches no route
-        raise ApiError(404, "not_found", "A camera id must not be blank")
+    if not camera_id or "\x00" in camera_id:  # like one over MAX_CAMERA_ID: no route
+        raise ApiError(404, "not_found", "No such camera id: blank or with a NUL character")
     body = validate(Heartbeat, json_body(optional=True) or {})
     camera = cameras.heartbeat(camera_id, body.name, current_actor())
     return jsonify(cameras.camera_json(camera))

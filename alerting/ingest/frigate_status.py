@@ -65,7 +65,7 @@ def handle(prefix: str, topic: str, payload: bytes | str, now: datetime) -> str 
     kind, camera = parsed
     word = _word(payload) or ""
     source = source_of(prefix)
-    if len(camera) > 255:
+    if len(camera) > 255 or "\x00" in camera:  # what no camera id is (events refuse it)
         return None
     if kind == "available":
         status = AVAILABLE.get(word)

@@ -149,7 +149,8 @@ def fetch_bytes(url: str, policy: FetchPolicy, *, expect: str = "") -> Media:
     except TimeoutError:
         raise MediaUnavailable(502, f"the detector did not answer within {policy.timeout:g}s") \
             from None
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        # ValueError: a URL or host http.client cannot send (non-ASCII, control characters).
         raise MediaUnavailable(502, f"cannot reach the detector: {type(exc).__name__}") \
             from None
     finally:

@@ -33,10 +33,13 @@ def test_every_request_body_has_an_example_the_route_accepts(app, client, header
     ids = {"rule_id": create_rule(client, headers)["id"], "stream_id": sid,
            "index_id": scene_index(client, headers, sid)["rtstream_index_id"]}
     event_id = event(client, headers)
+    # What a path names is created first: the alert, the silence, the mute timing.
     operations = sorted(((path, method, op) for path, item in doc["paths"].items()
                          for method, op in item.items() if "requestBody" in op),
-                        key=lambda o: "{alert_id}" in o[0])  # the alert is created first
-    assert len(operations) >= 14
+                        key=lambda o: any(f"{{{name}}}" in o[0]
+                                          for name in ("alert_id", "silence_id", "name")))
+    ids["camera_id"] = "backyard"
+    assert len(operations) >= 28
     for path, method, op in operations:
         media = op["requestBody"]["content"]["application/json"]
         example = media["example"]
@@ -44,10 +47,17 @@ def test_every_request_body_has_an_example_the_route_accepts(app, client, header
         if path.endswith("/alert"):  # the id of an event this server knows
             example = {**example, "event_id": event_id}
         url = re.sub(r"\{(\w+)\}", lambda m: ids[m[1]], path)
+        if path.endswith("/recreate"):  # only an expired silence is recreated
+            expired = client.post(url.replace("/recreate", "/expire"), headers=headers)
+            assert expired.status_code == 200
         response = client.open(url, method=method.upper(), json=example, headers=headers)
         assert 200 <= response.status_code < 300, (method, path, response.get_json())
         if path.endswith("/alert"):
             ids["alert_id"] = ok(response)["alert_id"]
+        elif (method, path) == ("post", "/api/silences"):
+            ids["silence_id"] = response.get_json()["id"]
+        elif (method, path) == ("post", "/api/mute-timings"):
+            ids["name"] = response.get_json()["name"]
     for name, schema in doc["components"]["schemas"].items():
         if name in ("RuleCreate", "Event", "EventBatch", "KeyCreate", "StreamCreate"):
             assert schema["examples"] and _schema(doc, schema).is_valid(schema["examples"][0])

@@ -11,6 +11,9 @@ from tests.support.app import make_app, make_key
 from tests.support.factories import configure, create_rule, post_event, run_dispatcher, run_matcher
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
+FRIGATE = "http://frigate.lan:5000/api/events/1765000000.1-abc"
+MEDIA = {"snapshot_url": f"{FRIGATE}/snapshot.jpg", "thumbnail_url": f"{FRIGATE}/thumbnail.jpg",
+         "clip_url": f"{FRIGATE}/clip.mp4"}
 
 
 def documented_body() -> dict:
@@ -18,13 +21,15 @@ def documented_body() -> dict:
     return json.loads(re.search(r"```json\n(.*?)\n```", section, re.S).group(1))
 
 
-def shape(value):
-    """The field names at every level (lists by their first item), not the values."""
+def paths(value, at: str = "") -> set[str]:
+    """The dotted path of every field at every level (a list by its first item)."""
+    found = {at} if at else set()
     if isinstance(value, dict):
-        return {key: shape(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [shape(value[0])] if value else []
-    return None
+        for key, item in value.items():
+            found |= paths(item, f"{at}.{key}" if at else key)
+    elif isinstance(value, list) and value:
+        found |= paths(value[0], f"{at}[]")
+    return found
 
 
 def test_the_documented_body_is_the_one_sent(tmp_path, httpserver):
@@ -36,10 +41,12 @@ def test_the_documented_body_is_the_one_sent(tmp_path, httpserver):
     key = client.post("/api/notification/webhook-secret/reveal",
                       headers=headers).json["webhook_secret"]
     create_rule(client, headers, channels=["webhook"])
-    post_event(client, headers, external_id="ev-1", source="t")
+    post_event(client, headers, external_id="ev-1", source="t", media=MEDIA)
     run_matcher(app)
     run_dispatcher(app)
     [(request, _)] = httpserver.log
     sent = Webhook(key).verify(request.get_data(), dict(request.headers))
-    assert shape(sent) == shape(documented_body())
+    documented = paths(documented_body())
+    assert paths(sent) - documented == set(), "sent but not documented"
+    assert documented - paths(sent) == set(), "documented but not sent"
     assert sent["type"] == documented_body()["type"] == "alert.created"

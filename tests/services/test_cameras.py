@@ -85,6 +85,7 @@ def test_heartbeat_needs_the_ingest_scope(app, headers):
     assert client.post(f"/api/cameras/{'c' * 256}/heartbeat",
                        headers=headers).status_code == 404
     assert client.post("/api/cameras/%20/heartbeat", headers=headers).status_code == 404
+    assert client.post("/api/cameras/a%00b/heartbeat", headers=headers).status_code == 404
     assert beat(client, headers, camera_id="%20porch%20")["id"] == "porch"
 
 
@@ -138,6 +139,8 @@ def test_frigate_camera_status_topics(app):
     ("frigate/porch/motion", b"ON"),
     ("other/porch/status/detect", b"online"),
     ("frigate//status/detect", b"online"),
+    ("frigate/a\x00b/status/detect", b"online"),
+    (f"frigate/{'c' * 256}/status/detect", b"online"),
 ])
 def test_topics_and_payloads_it_does_not_know_change_nothing(app, topic, payload):
     with app.app_context():

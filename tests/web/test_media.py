@@ -214,3 +214,11 @@ def test_no_redirect_is_followed(tmp_path, frigate):
     response = client.get(f"/media/events/{event_id}/snapshot.jpg",
                           headers={"Accept": "application/json"})
     assert response.status_code == 502 and "HTTP 302" in response.json["message"]
+
+
+def test_a_url_http_client_cannot_send_is_a_502(tmp_path, frigate):
+    app = _app(tmp_path, frigate)
+    client, event_id = _event_with(app, {"snapshot_url": base_url(frigate) + "/caméra.jpg"})
+    response = client.get(f"/media/events/{event_id}/snapshot.jpg",
+                          headers={"Accept": "application/json"})
+    assert response.status_code == 502 and "UnicodeEncodeError" in response.json["message"]
