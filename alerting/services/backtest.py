@@ -14,6 +14,7 @@ from sqlalchemy import Text, cast, select
 
 from ..engine.backtest import backtest, cannot_match
 from ..engine.dedup import dedup_zone
+from ..engine.event_record import identity_of
 from ..engine.schedule import local_time
 from ..engine.silences import SilenceSet, covering_mute_timing, facts_of_match
 from ..engine.timeparse import isoformat_z
@@ -214,8 +215,12 @@ def quiet_as_it_was(since: datetime, until: datetime, rule: Rule,
     """Whether a match was silenced, as the matcher decides it: the stored silences whose
     window overlaps the range (ended ones included: they were active then), then the rule's
     mute timings, at the event's time. (A channel's mute timings are not replayed: they
-    depend on where deliveries go, which the backtest does not work out.)"""
-    silences = SilenceSet(s for s in engine_silences(ending_after=since) if s.starts_at < until)
+    depend on where deliveries go, which the backtest does not work out.) The replayed
+    events carry no `attributes`: when a silence matches on `identity`, a match's identity
+    is read from its stored event."""
+    overlapping = [s for s in engine_silences(ending_after=since) if s.starts_at < until]
+    silences = SilenceSet(overlapping)
+    by_identity = any(m.field == "identity" for s in overlapping for m in s.matchers)
     timings = engine_mute_timings() if mute_timings else {}
     names = tuple(name for name in mute_timings if name in timings)
     if not silences.size and not names:
@@ -226,9 +231,12 @@ def quiet_as_it_was(since: datetime, until: datetime, rule: Rule,
     def silenced_by(rule: Rule, event: EngineEvent, verdict: Any, when: datetime) -> str | None:
         if silences.size:
             detection = verdict.detection
-            found = silences.covering(facts_of_match(event, verdict.rule_id, rule.severity,
-                                                     detection, dedup_zone(zones, detection)),
-                                      when)
+            facts = facts_of_match(event, verdict.rule_id, rule.severity, detection,
+                                   dedup_zone(zones, detection))
+            if by_identity:
+                facts.identity = identity_of(db.session.scalar(
+                    select(_E.c.attributes).where(_E.c.id == event.id))) or ""
+            found = silences.covering(facts, when)
             if found is not None:
                 return found.id
         return covering_mute_timing(timings, names, when, timezone) if names else None

@@ -112,8 +112,9 @@ def test_events_stream_from_one_query_in_id_order(app, client, admin_headers, mo
 
 def test_backtest_replays_silences_mute_timings_and_modes_as_they_were(app, client,
                                                                        admin_headers):
-    """A silence (long expired now) active for part of the range, a mute timing named by
-    the rule, and the arming mode changed twice in the middle of it: the alerts the
+    """A silence (long expired now) active for part of the range, another on an identity
+    (read from the events' attributes), a mute timing named by the rule, and the arming
+    mode changed twice in the middle of it: the alerts the
     backtest lists are the matcher's delivered ones, its `silenced` count the matcher's
     silenced alerts, and the matches in a mode the rule is not armed in are `disarmed`."""
     response = client.post("/api/mute-timings", headers=admin_headers, json={
@@ -135,7 +136,15 @@ def test_backtest_replays_silences_mute_timings_and_modes_as_they_were(app, clie
             ModeChange(at=START + timedelta(hours=52), mode="night", previous="away",
                        source="user", actor="test")])
         db.session.commit()
+    with app.app_context():  # and Alice, known by face, is never alerted on (a day long)
+        db.session.add(Silence(matchers=[{"field": "identity", "op": "=", "value": "alice"}],
+                               starts_at=START + timedelta(hours=48),
+                               ends_at=START + timedelta(hours=72), comment="family",
+                               created_by="test"))
+        db.session.commit()
     events = _events(900, seed=7)
+    for event in events[::4]:
+        event["attributes"] = {"identity": {"name": "Alice"}}
     _store_and_match(app, client, admin_headers, events)
     with app.app_context():
         made = db.session.execute(select(Alert.event_id, Alert.dedup_key, Alert.status,
@@ -146,7 +155,10 @@ def test_backtest_replays_silences_mute_timings_and_modes_as_they_were(app, clie
     silenced = [row for row in made if row.status == "silenced"]
     # Each way of being quiet happened, so the comparison means something.
     assert len(delivered) > 10
-    assert any(row.silence_id for row in silenced) and any(row.mute_timing for row in silenced)
+    assert any(row.mute_timing for row in silenced)
+    with app.app_context():
+        family = db.session.scalar(select(Silence.id).where(Silence.comment == "family"))
+    assert {row.silence_id for row in silenced} > {family, None}
     response = client.post(f"/api/alerts/rules/{rule['id']}/backtest", headers=admin_headers,
                            json={"since": "2026-03-01T00:00:00Z",
                                  "until": "2026-03-05T00:00:00Z", "limit": 1000})
