@@ -59,6 +59,14 @@ def _mqtt_url(url: str | None) -> str | None:
     return url
 
 
+def _mode_topic(topic: str) -> str:
+    """A plain topic (no wildcards); empty: no mode command topic."""
+    topic = topic.strip()
+    if "+" in topic or "#" in topic:
+        raise ValueError("must be a topic without wildcards (+, #), or empty")
+    return topic
+
+
 def _http_url_or_none(value: Any) -> Any:
     """An absolute http(s) URL with a host, without a trailing slash; blank is unset."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -158,6 +166,9 @@ class Settings(BaseSettings):
     MQTT_INPROCESS: bool = True
     FRIGATE_PREFIXES: CommaList = ["frigate"]
     MQTT_TOPICS: CommaList = []
+    # The arming-mode command topic (payload: a mode's name); the current mode is published,
+    # retained, on its `.../state` sibling (ingest/modes.py). Empty: none.
+    MQTT_MODE_TOPIC: Annotated[str, AfterValidator(_mode_topic)] = "alerting/mode/set"
 
     @model_validator(mode="after")
     def _lease_outlasts_two_sends(self) -> Settings:

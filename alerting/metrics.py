@@ -344,8 +344,26 @@ class DatabaseCollector:
         yield from families.values()
 
 
+def sync_cameras(app) -> None:
+    """Set each stored camera's gauge from the database, so the scrape shows every camera
+    as it is stored even when the process that last changed it has ended."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import Camera
+
+    with app.app_context():
+        try:
+            found = db.session.execute(select(Camera.id, Camera.status)).all()
+        finally:
+            db.session.rollback()  # no read transaction left open between scrapes
+    for camera_id, status in found:
+        camera_status(camera_id, status == "online")
+
+
 def exposition(app) -> tuple[bytes, str]:
     """The text every process's metrics sum to, plus the database gauges."""
+    sync_cameras(app)
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=DIRECTORY)
     registry.register(DatabaseCollector(app))

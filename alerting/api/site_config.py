@@ -21,8 +21,9 @@ SOURCE = "request body"
 
 @bp.get("/config/export")
 @scope("admin")
-# The answer is the very document POST /api/config/apply takes (its request schema).
-@op("config", ok={"$ref": "#/components/schemas/SiteConfig"}, also_yaml=True)
+# The answer is the very document POST /api/config/apply takes (its request schema). 422:
+# rules sharing a name, which a file could not tell apart (the message names them).
+@op("config", ok={"$ref": "#/components/schemas/SiteConfig"}, also_yaml=True, errors=(422,))
 def export_config():
     """The rules and notification settings as a file: YAML, or JSON when Accept prefers it."""
     document = site_config.export_document()

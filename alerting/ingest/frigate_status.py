@@ -12,9 +12,10 @@ in an app context; it never raises on what a message says, only on the database.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from ..services import cameras
+from . import BadPayload
 
 AVAILABLE = {"online": "online", "stopped": "offline", "offline": "offline"}
 CAMERA_STATUS = {"online": "online", "offline": "offline", "disabled": "disabled"}
@@ -78,3 +79,12 @@ def handle(prefix: str, topic: str, payload: bytes | str, now: datetime) -> str 
         return None
     cameras.report([camera], status, now, source)
     return f"{camera}:{status}"
+
+
+def on_message(prefix: str, topic: str, payload: bytes) -> str:
+    """The subscriber's handler for `prefix`'s health topics: `handle` now; a payload it does
+    not know is a BadPayload (counted and skipped)."""
+    done = handle(prefix, topic, payload, datetime.now(UTC))
+    if done is None:
+        raise BadPayload(f"not a status message for this topic: {bytes(payload[:MAX_PAYLOAD])!r}")
+    return done

@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 from paho.mqtt.client import topic_matches_sub
 
 from ..engine.timeparse import isoformat_z
-from . import frigate, generic
+from . import frigate, frigate_status, generic, modes
 
 Handler = Callable[[str, bytes], Any]
 BatchHandler = Callable[[list[tuple[str, bytes]]], list[Any]]
@@ -31,11 +31,13 @@ MAX_TOPICS_COUNTED = 100  # bad payloads are counted per topic for this many, th
 
 @dataclass(frozen=True)
 class Route:
-    """Messages on topics matching `pattern` go to `handler`."""
+    """Messages on topics matching `pattern` go to `handler`; `kind` names the route's
+    topics in metrics (never the full topic)."""
 
     pattern: str
     handler: Handler
     batch: BatchHandler | None = None
+    kind: str = "events"
 
 
 def frigate_instances(config: dict[str, Any]) -> dict[str, str | None]:
@@ -59,10 +61,22 @@ def routes(config: dict[str, Any]) -> list[Route]:
     for prefix, base_url in frigate_instances(config).items():
         table.append(Route(f"{prefix}/events", partial(frigate.on_event, prefix, base_url),
                            partial(frigate.on_events, prefix, base_url)))
-        table.append(Route(f"{prefix}/reviews", partial(frigate.on_review, prefix)))
+        table.append(Route(f"{prefix}/reviews", partial(frigate.on_review, prefix),
+                           kind="reviews"))
+        status = partial(frigate_status.on_message, prefix)
+        table.append(Route(f"{prefix}/available", status, kind="available"))
+        table.append(Route(f"{prefix}/+/status/+", status, kind="camera_status"))
+    if config.get("MQTT_MODE_TOPIC"):
+        table.append(Route(config["MQTT_MODE_TOPIC"], modes.on_set, kind="mode"))
     for topic in config.get("MQTT_TOPICS") or []:
-        table.append(Route(topic, generic.on_json))
+        table.append(Route(topic, generic.on_json, kind="generic"))
     return table
+
+
+def topic_kind(table: list[Route], topic: str) -> str:
+    """The metrics' name for a topic: its route's kind ("unrouted" for none)."""
+    route = route_for(table, topic)
+    return "unrouted" if route is None else route.kind
 
 
 def route_for(table: list[Route], topic: str) -> Route | None:

@@ -21,6 +21,12 @@ from .common import (
 
 ALERT_STATUSES = ("pending", "delivered", "failed", "acknowledged", "dismissed", "silenced")
 DELIVERY_STATUSES = ("pending", "sending", "delivered", "dead")
+# The kinds of object an audit entry names (its target_type); services/audit.py writes them
+# and tests/api/test_audit_every_route.py checks that every entry's type is in the list.
+AUDIT_TARGET_TYPES = ("alert", "alert_rule", "api_key", "camera", "delivery", "mode",
+                      "mode_schedule", "mute_timing", "notification_settings", "silence",
+                      "site_config", "user", "videodb_alert", "videodb_event",
+                      "videodb_scene_index", "videodb_stream")
 MAX_QUERY_TEXT = 255
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -74,11 +80,12 @@ class DeliveryQuery(Page):
 
 class AuditQuery(Page):
     """GET /api/audit: actor (a label such as key:frigate, or the name alone), action,
-    target_type and target_id (the object changed), since (inclusive), until (exclusive)."""
+    target_type (one of AUDIT_TARGET_TYPES) and target_id (the object changed), since
+    (inclusive), until (exclusive)."""
 
     actor: optional_text(120) = None
     action: optional_text(50) = None
-    target_type: optional_text(50) = None
+    target_type: choice(AUDIT_TARGET_TYPES) | None = None
     target_id: optional_text(64) = None
     since: DateTime | None = None
     until: DateTime | None = None

@@ -113,7 +113,9 @@ class SilenceRecreate(Body):
 
 
 class SilencePreview(SilenceCreate):
-    """POST /api/silences/preview: a draft silence; `hours` back to look (default 24)."""
+    """POST /api/silences/preview: a draft silence. With `starts_at` (in the past) the alerts
+    within its own window (to `ends_at`, `duration` or now); else of the last `hours`
+    (default 24)."""
 
     hours: integer(1, 24 * 31) = 24
 
@@ -298,3 +300,4 @@ class SilencePreviewResult(Out):
     alerts: list[PreviewAlert]
     count: int
     since: datetime
+    until: datetime

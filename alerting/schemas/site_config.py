@@ -3,13 +3,13 @@ models), the apply request's query, and the apply answer."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import create_model
 from typing_extensions import TypedDict
 
 from .backtest import DayCount
-from .common import Body, Query, QueryFlag, validate
+from .common import Body, Query, QueryFlag, Says, validate
 from .responses import CLOSED
 
 FORMAT_VERSION = 1
@@ -17,7 +17,10 @@ FORMAT_VERSION = 1
 
 def document_model(sections: dict[str, Any]) -> type[Body]:
     """The whole file's schema: `version` and one optional key per section (its model)."""
-    fields: dict[str, Any] = {"version": (Literal[FORMAT_VERSION] | None, None)}
+    version = Annotated[Literal[FORMAT_VERSION] | None,
+                        Says(default=f"must be {FORMAT_VERSION}, the file format this server "
+                                     "reads")]
+    fields: dict[str, Any] = {"version": (version, None)}
     for key, model in sections.items():
         fields[key] = (model | None, None)
     return create_model("SiteConfig", __base__=Body,

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from .. import metrics
 from ..engine.dedup import render_dedup_key
 from ..engine.event_record import event_from_record
 from ..engine.timeparse import isoformat_z
@@ -92,6 +93,7 @@ def seen_in(conn: Connection, events: Iterable[Mapping[str, Any]]) -> Callable[[
     def committed() -> None:
         for camera in due:
             written[camera] = now
+            metrics.camera_status(camera, True)
 
     return committed
 
@@ -120,6 +122,8 @@ def report(camera_ids: Iterable[str], status: str, now: datetime, source: str) -
         return
     with write_transaction() as conn:
         _upsert(conn, rows, online=status == "online")
+    for row in rows:
+        metrics.camera_status(row["id"], status == "online")
     if status == "online":
         _forget_written(rows)
 
@@ -148,8 +152,10 @@ def heartbeat(camera_id: str, name: str | None, actor: str, now: datetime | None
     if camera is None:  # pragma: no cover - the report above stored it
         raise ApiError(404, "not_found", f"Camera {camera_id!r} not found")
     if name is not None and name != camera.name:
+        before = camera.name
         camera.name = name
-        audit.record(actor, "camera.rename", "camera", camera_id, {"name": name})
+        audit.record(actor, "camera_rename", "camera", camera_id, {"name": name},
+                     changes=audit.diff({"name": before}, {"name": name}))
         db.session.commit()
     return camera
 
@@ -222,11 +228,15 @@ def _mark_silent(now: datetime) -> int:
     """Cameras silent past CAMERA_OFFLINE_SECONDS: offline, since they were last seen."""
     cutoff = now - timedelta(seconds=silence_seconds())
     with write_transaction() as conn:
-        return conn.execute(
+        marked = list(conn.execute(
             update(_CAMERAS)
             .where(_CAMERAS.c.status == "online", _CAMERAS.c.last_seen < cutoff)
             .values(status="offline", since=_CAMERAS.c.last_seen)
-        ).rowcount
+            .returning(_CAMERAS.c.id)
+        ).scalars())
+    for camera in marked:
+        metrics.camera_status(camera, False)
+    return len(marked)
 
 
 def _engine_rule(rule: AlertRule):

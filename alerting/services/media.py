@@ -3,9 +3,10 @@
 The URLs come from detectors (the event's `media`), so fetching them is an outgoing request
 like a webhook: the name is resolved once and every address checked against the outgoing
 policy (notify/ssrf.py, with ALERTING_WEBHOOK_ALLOW_CIDRS), then the connection goes to the
-address that passed. The one exception is the configured Frigate instance
-(ALERTING_FRIGATE_URL): URLs on its scheme, host and port are allowed wherever its host
-resolves, as the person who runs the app named it. No redirect is followed, the answer is
+address that passed. The one exception is the configured Frigate instances
+(ALERTING_FRIGATE_URL, and each `prefix=url` of ALERTING_FRIGATE_PREFIXES): URLs on their
+scheme, host and port are allowed wherever their host resolves, as the person who runs the
+app named them. No redirect is followed, the answer is
 read up to a size cap within one deadline, and what was fetched is kept for a short time in
 this process, so a page of thumbnails does not ask the detector again on every load.
 """
@@ -81,9 +82,20 @@ def origin(url: str) -> tuple[str, str, int]:
     return scheme, host.lower(), port
 
 
+def _origin_or_none(url: str) -> tuple[str, str, int] | None:
+    try:
+        return origin(url)
+    except UnsafeURL:  # not an http(s) URL: trusts nothing
+        return None
+
+
 def policy_from(config: Mapping[str, Any]) -> FetchPolicy:
     """The fetch policy of the app's settings."""
-    trusted = frozenset([origin(config["FRIGATE_URL"])] if config.get("FRIGATE_URL") else [])
+    # Imported here: ingest/ builds media links with this module.
+    from ..ingest.mqtt import frigate_instances
+
+    urls = [config.get("FRIGATE_URL"), *frigate_instances(config).values()]
+    trusted = frozenset(found for url in urls if url and (found := _origin_or_none(url)))
     return FetchPolicy(max_bytes=int(config["MEDIA_MAX_BYTES"]),
                        timeout=float(config["MEDIA_TIMEOUT_SECONDS"]),
                        allow_cidrs=tuple(config.get("WEBHOOK_ALLOW_CIDRS") or ()),

@@ -144,7 +144,8 @@ def set_current(name: str, actor: str, source: str | None = None) -> ModeChange 
     _bump()
     db.session.flush()
     audit.record(actor, "mode_set", "mode", change.id,
-                 {"mode": name, "previous": previous, "source": change.source})
+                 {"mode": name, "previous": previous, "source": change.source},
+                 changes=audit.diff({"mode": previous}, {"mode": name}))
     db.session.commit()
     return change
 
@@ -181,7 +182,8 @@ def set_modes(payload: Any, actor: str, *, commit: bool = True) -> list[str]:
         else:
             row.position = i
     _bump()
-    audit.record(actor, "modes_update", "mode", None, {"modes": names, "removed": removed})
+    audit.record(actor, "modes_update", "mode", None, {"modes": names, "removed": removed},
+                 changes=audit.diff({"modes": before}, {"modes": names}))
     finish(commit)
     return mode_names()
 
@@ -227,12 +229,14 @@ def set_schedule(payload: Any, actor: str, *, commit: bool = True) -> dict[str, 
     if commit:
         apply_schedule()
     row = _settings()
+    before = dict(row.schedule or {})
     stored = {"timezone": body.timezone or current_app.config["TIMEZONE"],
               "windows": [w.model_dump() for w in body.windows]}
     row.schedule = stored
     row.applied_through = utcnow()
     _bump()
-    audit.record(actor, "mode_schedule_update", "mode_schedule", SETTINGS_ROW, stored)
+    audit.record(actor, "mode_schedule_update", "mode_schedule", SETTINGS_ROW, stored,
+                 changes=audit.diff(before, stored, fields=("timezone", "windows")))
     finish(commit)
     return schedule_json()
 
@@ -291,7 +295,9 @@ def apply_schedule(now: datetime | None = None) -> list[ModeChange]:
             for entry in made:
                 audit.record("schedule", "mode_set", "mode", entry.id,
                              {"mode": entry.mode, "previous": entry.previous,
-                              "source": "schedule", "at": isoformat_z(entry.at)})
+                              "source": "schedule", "at": isoformat_z(entry.at)},
+                             changes=audit.diff({"mode": entry.previous},
+                                                {"mode": entry.mode}))
         db.session.commit()
     except IntegrityError:  # another worker (SQLite: no row lock) recorded them first
         db.session.rollback()

@@ -89,7 +89,8 @@ def create_mute_timing(payload: Any, actor: str, *, commit: bool = True) -> Mute
         raise ApiError(409, "conflict", f"Mute timing {values['name']!r} already exists")
     row = MuteTiming(**values)
     db.session.add(row)
-    audit.record(actor, "mute_timing_create", "mute_timing", row.name, values)
+    audit.record(actor, "mute_timing_create", "mute_timing", row.name, values,
+                 changes=audit.diff({}, mute_timing_record(row)))
     finish(commit)
     return row
 
@@ -99,10 +100,12 @@ def update_mute_timing(name: str, payload: Any, actor: str, *, commit: bool = Tr
     """Change the fields sent (the name stays)."""
     row = get_mute_timing(name)
     values = parse_mute_timing(payload, partial=True)
+    before = mute_timing_record(row)
     for key, value in values.items():
         setattr(row, key, value)
     audit.record(actor, "mute_timing_update", "mute_timing", row.name,
-                 {"changed": sorted(values)})
+                 {"changed": sorted(values)},
+                 changes=audit.diff(before, mute_timing_record(row)))
     finish(commit)
     return row
 
@@ -114,7 +117,8 @@ def delete_mute_timing(name: str, actor: str, *, commit: bool = True) -> None:
     if rules or channels:
         raise ApiError(409, "conflict", f"Mute timing {name!r} is in use",
                        {"rules": ", ".join(rules), "channels": ", ".join(channels)})
-    audit.record(actor, "mute_timing_delete", "mute_timing", row.name)
+    audit.record(actor, "mute_timing_delete", "mute_timing", row.name,
+                 changes=audit.diff(mute_timing_record(row), {}))
     db.session.delete(row)
     finish(commit)
 

@@ -85,11 +85,16 @@ def create_rule(payload: Any, actor: str, *, rule_id: str | None = None,
         rule.id = rule_id
     db.session.add(rule)
     db.session.flush()
-    audit.record(actor, "rule_create", "alert_rule", rule.id, {"name": rule.name},
-                 changes=audit.diff({}, _audited(rule), secret_fields=SECRET_FIELDS))
+    record_created(rule, actor)
     if commit:
         db.session.commit()
     return rule
+
+
+def record_created(rule: AlertRule, actor: str, **details: Any) -> None:
+    """The audit entry of a new rule (flushed, so it has its id): every field as after."""
+    audit.record(actor, "rule_create", "alert_rule", rule.id, {"name": rule.name, **details},
+                 changes=audit.diff({}, _audited(rule), secret_fields=SECRET_FIELDS))
 
 
 def _audited(rule: AlertRule) -> dict[str, Any]:

@@ -104,7 +104,9 @@ def end_all(user_id: int, actor: str, *, keep_token: str | None = None) -> int:
     if keep_token:
         statement = statement.where(UserSession.token_hash != hash_key(keep_token))
     ended = db.session.execute(statement).rowcount or 0
-    audit.record(actor, "sessions_end", "user", user_id, {"ended": ended})
+    audit.record(actor, "sessions_end", "user", user_id, {"ended": ended},
+                 changes=audit.diff({"open_sessions": ended}, {"open_sessions": 0})
+                 if ended else None)
     db.session.commit()
     return ended
 

@@ -129,8 +129,11 @@ def _check_matchers(matchers: list[dict[str, Any]], confirm_all: bool) -> None:
 
 
 def create_silence(payload: Any, actor: str, *, now: datetime | None = None,
-                   silence_id: str | None = None, commit: bool = True) -> Silence:
-    """Validate and store a silence (422 on bad input); the start defaults to now."""
+                   recreated_from: str | None = None, silence_id: str | None = None,
+                   commit: bool = True) -> Silence:
+    """Validate and store a silence (422 on bad input); the start defaults to now.
+    `recreated_from`: the expired silence this one repeats (audited as silence_recreate).
+    `silence_id`: its id (rules as code), else a random one."""
     now = now or utcnow()
     values = parse_silence(payload)
     _check_matchers(values["matchers"], values["confirm_all"])
@@ -138,11 +141,21 @@ def create_silence(payload: Any, actor: str, *, now: datetime | None = None,
     row = Silence(id=silence_id or str(uuid.uuid4()), matchers=values["matchers"], starts_at=start,
                   ends_at=end, comment=values["comment"] or "", created_by=actor)
     db.session.add(row)
-    audit.record(actor, "silence_create", "silence", row.id,
-                 {"matchers": row.matchers, "starts_at": isoformat_z(start),
-                  "ends_at": isoformat_z(end), "comment": row.comment})
+    details = {"matchers": row.matchers, "starts_at": isoformat_z(start),
+               "ends_at": isoformat_z(end), "comment": row.comment}
+    if recreated_from is not None:
+        details["recreated_from"] = recreated_from
+    audit.record(actor, "silence_recreate" if recreated_from else "silence_create", "silence",
+                 row.id, details,
+                 changes=audit.diff({}, _audited(row)))
     finish(commit)
     return row
+
+
+def _audited(row: Silence) -> dict[str, Any]:
+    """What the audit log compares of a silence (before -> after)."""
+    return {"matchers": list(row.matchers or []), "starts_at": row.starts_at,
+            "ends_at": row.ends_at, "comment": row.comment or ""}
 
 
 def _not_expired(row: Silence, now: datetime, doing: str) -> None:
@@ -163,10 +176,12 @@ def update_silence(silence_id: str, payload: Any, actor: str, *, commit: bool = 
         "matchers" not in values and not row.matchers))
     start, end = _window(values, row.starts_at, row.ends_at, now)
     changed = sorted(k for k in values if k != "confirm_all")
+    before = _audited(row)
     row.matchers, row.starts_at, row.ends_at = matchers, start, end
     if values.get("comment") is not None:
         row.comment = values["comment"]
-    audit.record(actor, "silence_update", "silence", row.id, {"changed": changed})
+    audit.record(actor, "silence_update", "silence", row.id, {"changed": changed},
+                 changes=audit.diff(before, _audited(row)))
     finish(commit)
     return row
 
@@ -174,10 +189,10 @@ def update_silence(silence_id: str, payload: Any, actor: str, *, commit: bool = 
 def delete_silence(silence_id: str, actor: str, *, commit: bool = True) -> None:
     """Delete a silence (the alerts it silenced keep its id)."""
     row = get_silence(silence_id)
-    audit.record(actor, "silence_delete", "silence", row.id, {"matchers": row.matchers})
+    audit.record(actor, "silence_delete", "silence", row.id, {"matchers": row.matchers},
+                 changes=audit.diff(_audited(row), {}))
     db.session.delete(row)
     finish(commit)
-
 
 
 def expire_silence(silence_id: str, actor: str, *, commit: bool = True) -> Silence:
@@ -185,10 +200,12 @@ def expire_silence(silence_id: str, actor: str, *, commit: bool = True) -> Silen
     row = get_silence(silence_id)
     now = utcnow()
     _not_expired(row, now, "expire")
+    before = _audited(row)
     row.ends_at = now
     if row.starts_at > now:
         row.starts_at = now
-    audit.record(actor, "silence_expire", "silence", row.id)
+    audit.record(actor, "silence_expire", "silence", row.id,
+                 changes=audit.diff(before, _audited(row)))
     finish(commit)
     return row
 
@@ -205,7 +222,8 @@ def extend_silence(silence_id: str, payload: Any, actor: str) -> Silence:
     previous = row.ends_at
     row.ends_at = end
     audit.record(actor, "silence_extend", "silence", row.id,
-                 {"from": isoformat_z(previous), "to": isoformat_z(end)})
+                 {"from": isoformat_z(previous), "to": isoformat_z(end)},
+                 changes=audit.diff({"ends_at": previous}, {"ends_at": end}))
     db.session.commit()
     return row
 
@@ -222,7 +240,7 @@ def recreate_silence(silence_id: str, payload: Any, actor: str) -> Silence:
     return create_silence({"matchers": old.matchers, "duration": seconds,
                            "comment": old.comment if values["comment"] is None
                            else values["comment"], "confirm_all": not old.matchers},
-                          actor, now=now)
+                          actor, now=now, recreated_from=old.id)
 
 
 # --- which alerts a silence covers -------------------------------------------------------------
@@ -239,16 +257,32 @@ def alert_facts(alert: Alert) -> Facts:
                  else "", labels=tuple(event.labels or ()) if event is not None else ())
 
 
+def _preview_window(draft: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
+    """A draft that gives `starts_at` is previewed over its own window (up to now: what it
+    would have covered had it been there); any other over the last `hours`."""
+    if draft["starts_at"] is None:
+        return now - timedelta(hours=draft["hours"]), now
+    start = draft["starts_at"]
+    if start >= now:
+        raise ValidationError({"starts_at": "must be in the past to preview what it covers "
+                                            "(or leave it out to look back `hours`)"})
+    end = (start + timedelta(seconds=draft["duration"]) if draft["duration"] is not None
+           else draft["ends_at"] or now)
+    if end <= start:
+        raise ValidationError({"ends_at": "must be after starts_at"})
+    return start, min(end, now)
+
+
 def preview(payload: Any) -> dict[str, Any]:
-    """The alerts of the last `hours` that a draft silence's matchers cover (its times are
-    not applied: the question is "what would this have caught"). Writes nothing."""
+    """The alerts that a draft silence's matchers cover: within its own window when it gives
+    `starts_at`, else of the last `hours`. Writes nothing."""
     draft = validate(SilencePreview, payload).model_dump()
     _check_matchers(draft["matchers"], draft["confirm_all"])
     tests = [compile_matcher(Matcher(**m)) for m in draft["matchers"]]
-    since = utcnow() - timedelta(hours=draft["hours"])
+    since, until = _preview_window(draft, utcnow())
     rows = db.session.scalars(
-        select(Alert).where(Alert.event_time >= since).order_by(Alert.id.desc())
-        .limit(PREVIEW_SCAN).options(selectinload(Alert.event)))
+        select(Alert).where(Alert.event_time >= since, Alert.event_time < until)
+        .order_by(Alert.id.desc()).limit(PREVIEW_SCAN).options(selectinload(Alert.event)))
     covered = []
     for alert in rows:
         if all(test(alert_facts(alert)) for test in tests):
@@ -259,7 +293,7 @@ def preview(payload: Any) -> dict[str, Any]:
                         "camera_id": a.camera_id, "object_type": a.object_type,
                         "zone_id": a.zone_id, "severity": a.severity, "status": a.status,
                         "event_time": isoformat_z(a.event_time)} for a in covered],
-            "count": len(covered), "since": isoformat_z(since)}
+            "count": len(covered), "since": isoformat_z(since), "until": isoformat_z(until)}
 
 
 def snooze_matchers(alert: Alert, scope: str) -> list[dict[str, str]]:

@@ -66,7 +66,9 @@ def create_stream(values: dict[str, Any], actor: str) -> VideodbStream:
     stream = VideodbStream(id=new_id("rts"), status="connected", **values)
     db.session.add(stream)
     audit.record(actor, "videodb_stream_create", "videodb_stream", stream.id,
-                 {"name": stream.name})
+                 {"name": stream.name}, changes=audit.diff({}, {
+                     "name": stream.name, "url": redact_url(stream.url),
+                     "status": stream.status}))
     db.session.commit()
     return stream
 
@@ -102,8 +104,10 @@ def list_streams(*, limit: int, offset: int, ordering: str, status: str | None,
 def set_stream_status(stream_id: str, action: str, actor: str) -> VideodbStream:
     """start / stop. The status is what the SDK shows; records are accepted either way."""
     stream = get_stream(stream_id)
+    before = stream.status
     stream.status = "connected" if action == "start" else "stopped"
-    audit.record(actor, f"videodb_stream_{action}", "videodb_stream", stream.id)
+    audit.record(actor, f"videodb_stream_{action}", "videodb_stream", stream.id,
+                 changes=audit.diff({"status": before}, {"status": stream.status}))
     db.session.commit()
     return stream
 
@@ -117,7 +121,9 @@ def create_scene_index(stream_id: str, values: dict[str, Any], actor: str) -> Vi
                               **values)
     db.session.add(index)
     audit.record(actor, "videodb_index_create", "videodb_scene_index", index.id,
-                 {"rtstream_id": stream.id, "name": index.name})
+                 {"rtstream_id": stream.id, "name": index.name},
+                 changes=audit.diff({}, {"rtstream_id": stream.id, "name": index.name,
+                                         "status": index.status}))
     db.session.commit()
     return index
 
@@ -140,8 +146,10 @@ def get_scene_index(stream_id: str, index_id: str) -> VideodbSceneIndex:
 def set_scene_index_status(stream_id: str, index_id: str, action: str,
                            actor: str) -> VideodbSceneIndex:
     index = get_scene_index(stream_id, index_id)
+    before = index.status
     index.status = "connected" if action == "start" else "stopped"
-    audit.record(actor, f"videodb_index_{action}", "videodb_scene_index", index.id)
+    audit.record(actor, f"videodb_index_{action}", "videodb_scene_index", index.id,
+                 changes=audit.diff({"status": before}, {"status": index.status}))
     db.session.commit()
     return index
 
@@ -170,7 +178,8 @@ def create_event(values: dict[str, Any], actor: str) -> VideodbEvent:
     event = VideodbEvent(id=new_id("event"), **values)
     db.session.add(event)
     audit.record(actor, "videodb_event_create", "videodb_event", event.id,
-                 {"label": event.label})
+                 {"label": event.label}, changes=audit.diff({}, {
+                     "label": event.label, "event_prompt": event.event_prompt}))
     db.session.commit()
     return event
 
@@ -227,11 +236,11 @@ def create_alert(stream_id: str, index_id: str, values: dict[str, Any],
                            callback_url=redact_url(values["callback_url"]),
                            ws_connection_id=values["ws_connection_id"])
     db.session.add(binding)
-    audit.record(actor, "rule_create", "alert_rule", rule.id,
-                 {"name": rule.name, "origin": ORIGIN})
-    audit.record(actor, "videodb_alert_create", "videodb_alert", binding.id,
-                 {"rule_id": rule.id, "event_id": event.id, "rtstream_id": stream.id,
-                  "rtstream_index_id": index.id})
+    rules.record_created(rule, actor, origin=ORIGIN)
+    placed = {"rule_id": rule.id, "event_id": event.id, "rtstream_id": stream.id,
+              "rtstream_index_id": index.id}
+    audit.record(actor, "videodb_alert_create", "videodb_alert", binding.id, placed,
+                 changes=audit.diff({}, {**placed, "callback_url": binding.callback_url}))
     db.session.commit()
     return binding
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ..auth import login_required
 from ..extensions import db
 from ..models import AuditLog
-from ..schemas.queries import parse_audit_query
+from ..schemas.queries import AUDIT_TARGET_TYPES, parse_audit_query
 from ..services import audit
 from . import bp
 from .events import parse_filters
@@ -26,4 +26,5 @@ def audit_index():
     rows, total = audit.list_entries(**query)
     actions = db.session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action))
     return render("audit/index.html", "audit/_list.html", entries=rows, total=total,
-                  query=query, errors=errors, actions=list(actions))
+                  query=query, errors=errors, actions=list(actions),
+                  target_types=AUDIT_TARGET_TYPES)

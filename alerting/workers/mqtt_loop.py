@@ -25,9 +25,12 @@ from typing import Any
 import paho.mqtt.client as paho
 from flask import Flask
 
+from .. import metrics
 from ..extensions import db
 from ..ingest import BadPayload, frigate
-from ..ingest.mqtt import Stats, broker, frigate_instances, route_for, routes
+from ..ingest.modes import state_topic
+from ..ingest.mqtt import Stats, broker, frigate_instances, route_for, routes, topic_kind
+from ..services import modes
 from ..services.alert_pipeline import DATABASE_ERRORS
 from .loop import BACKOFF_MAX_SECONDS, SupervisedLoop
 
@@ -38,6 +41,7 @@ LOOP_SECONDS = 0.2
 MAX_BATCH = 200  # messages read before they are stored (a burst: one transaction for many)
 CONNACK_SECONDS = 10
 BACKFILL_RETRY_SECONDS = 30
+MODE_STATE_SECONDS = 1.0  # how often the current mode is read, to publish it when it changed
 
 
 class ConnectionLost(Exception):
@@ -63,6 +67,10 @@ class Subscriber(SupervisedLoop):
         self._backfill_due: float | None = None
         self.subscribed = threading.Event()  # the subscriptions of this connection are acked
         self._inbox: list[Any] = []  # messages read, not yet stored
+        mode_topic = app.config.get("MQTT_MODE_TOPIC")
+        self.mode_state_topic = state_topic(mode_topic) if mode_topic else None
+        self._mode_published: str | None = None  # on this connection
+        self._mode_check_at = 0.0
 
     # -- the connection ------------------------------------------------------------------
 
@@ -90,6 +98,7 @@ class Subscriber(SupervisedLoop):
             self._on_subscribe()
         self.stats.connected = True
         self.stats.connects += 1
+        self._mode_published, self._mode_check_at = None, 0.0
         log.info("mqtt: connected to %s:%s, subscribed to %s", self.broker.host,
                  self.broker.port, ", ".join(r.pattern for r in self.table))
 
@@ -143,6 +152,9 @@ class Subscriber(SupervisedLoop):
             raise
         if self._backfill_due is not None and time.monotonic() >= self._backfill_due:
             self._backfill()
+        if self.mode_state_topic and self.stats.connected \
+                and time.monotonic() >= self._mode_check_at:
+            self._publish_mode()
 
     def stop(self, timeout: float = 5.0) -> None:
         super().stop(timeout)
@@ -153,6 +165,7 @@ class Subscriber(SupervisedLoop):
 
     def _on_message(self, _client: paho.Client, _userdata: Any, message: Any) -> None:
         self.stats.message()
+        metrics.mqtt_message(topic_kind(self.table, message.topic))
         self._inbox.append(message)
 
     def _take(self) -> None:
@@ -194,8 +207,24 @@ class Subscriber(SupervisedLoop):
         for (topic, _payload), outcome in zip(pairs, outcomes, strict=False):
             if isinstance(outcome, Exception):
                 self.stats.bad_payload(topic)
+                metrics.mqtt_bad_payload(topic_kind(self.table, topic))
                 if isinstance(outcome, BadPayload):
                     log.warning("mqtt: skipped a bad payload on %s: %s", topic, outcome)
+
+    # -- the mode's state topic ---------------------------------------------------------
+
+    def _publish_mode(self) -> None:
+        """The current mode, retained on the state topic, when it is not what this
+        connection published last (whoever changed it: a page, a key, the schedule, MQTT)."""
+        self._mode_check_at = time.monotonic() + MODE_STATE_SECONDS
+        with self.app.app_context():
+            try:
+                mode = modes.current_mode()
+            finally:
+                db.session.remove()
+        if mode != self._mode_published:
+            self.client.publish(self.mode_state_topic, mode.encode(), qos=1, retain=True)
+            self._mode_published = mode
 
     # -- backfill ------------------------------------------------------------------------
 

@@ -182,3 +182,28 @@ def test_alert_transitions_are_audited_with_the_status_change(app, client, heade
     assert entry["target_id"] == str(alert["id"]) and entry["client_address"] == ADDRESS
     assert entry["details"]["changes"] == {"status": {"before": "delivered",
                                                       "after": "acknowledged"}}
+
+
+def test_entries_filter_by_object_type_and_a_bad_type_names_the_field(client, headers):
+    silence = client.post("/api/silences", headers=headers, json={
+        "matchers": [{"field": "camera_id", "op": "=", "value": "porch"}], "duration": 600})
+    assert silence.status_code == 201, silence.json
+    client.put("/api/mode", headers=headers, json={"mode": "away"})
+    listed = entries(client, headers, target_type="silence")
+    assert [(e["action"], e["target_id"]) for e in listed["entries"]] == [
+        ("silence_create", silence.json["id"])]
+    assert listed["entries"][0]["details"]["changes"]["matchers"]["before"] is None
+    assert [e["action"] for e in entries(client, headers, target_type="mode")["entries"]] == [
+        "mode_set"]
+    bad = client.get("/api/audit", headers=headers, query_string={"target_type": "rulez"})
+    assert bad.status_code == 422 and "target_type" in bad.json["fields"]
+
+
+def test_a_videodb_stream_url_is_audited_without_its_password(client, headers):
+    from tests.support.videodb import JSON, stream
+
+    created = stream(client, {**headers, **JSON}, url="rtsp://admin:cam-pass-42@cam.local/1")
+    entry = latest(client, headers, "videodb_stream_create")
+    assert entry["target_id"] == created["id"]
+    assert entry["details"]["changes"]["url"]["before"] is None
+    assert "cam-pass-42" not in json.dumps(entries(client, headers))

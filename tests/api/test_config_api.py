@@ -112,3 +112,11 @@ def test_a_json_file_with_a_mute_timing_a_mode_and_the_rule_naming_them(client,
     document["silences"][0]["matchers"][0]["op"] = "~"
     bad = client.post("/api/config/apply", json=document, headers=admin_headers)
     assert bad.status_code == 422 and "silences.0.matchers.0.op" in bad.json["fields"]
+
+
+def test_an_unknown_file_version_is_a_422_in_words(client, admin_headers):
+    response = client.post("/api/config/apply", data="version: 2\n",
+                           headers={**admin_headers, **YAML})
+    assert response.status_code == 422
+    assert response.json["fields"] == {"version": "must be 1, the file format this server reads"}
+    assert "request body:1: version" in response.json["message"]

@@ -69,7 +69,7 @@ def test_lifecycle_and_states(app, client, admin_headers):
     assert client.get(url, headers=admin_headers).status_code == 404
     assert client.get("/api/silences/not-a-uuid", headers=admin_headers).status_code == 404
     assert actions(app) == ["silence_create", "silence_create", "silence_update",
-                            "silence_extend", "silence_expire", "silence_create",
+                            "silence_extend", "silence_expire", "silence_recreate",
                             "silence_expire", "silence_delete"]
 
 
@@ -267,3 +267,24 @@ def test_videodb_socket_sends_no_frame_for_a_silenced_alert(app, client, admin_h
     with app.app_context():
         assert frame("pending") is not None  # the connection's alerts are framed...
         assert frame("silenced") is None  # ...but a silenced one is not delivered there
+
+
+def test_preview_of_a_draft_with_its_own_window_covers_only_that_window(app, client,
+                                                                         admin_headers):
+    create_rule(client, admin_headers, channels=[], camera_ids=None)
+    for hours_ago in (5, 3, 1):
+        post_event(client, admin_headers, started_at=iso(now() - timedelta(hours=hours_ago)))
+    run_matcher(app)
+
+    def preview(**body):
+        return client.post("/api/silences/preview", json={"matchers": [CAMERA], **body},
+                           headers=admin_headers)
+
+    window = preview(starts_at=iso(now() - timedelta(hours=4)), duration=2 * 3600).json
+    assert window["count"] == 1 and window["until"] < iso(now() - timedelta(hours=1))
+    assert preview(starts_at=iso(now() - timedelta(hours=4))).json["count"] == 2  # to now
+    assert preview(hours=6).json["count"] == 3
+    assert "starts_at" in preview(starts_at=iso(now() + timedelta(hours=1))).json["fields"]
+    late = preview(starts_at=iso(now() - timedelta(hours=2)),
+                   ends_at=iso(now() - timedelta(hours=3)))
+    assert late.status_code == 422 and "ends_at" in late.json["fields"]

@@ -2,8 +2,10 @@
 
 import pytest
 
+from alerting.config import Settings
 from alerting.ingest import BadPayload, decode_json, frigate
-from alerting.ingest.mqtt import broker, frigate_instances, handler_for, routes
+from alerting.ingest.modes import mode_name, state_topic
+from alerting.ingest.mqtt import broker, frigate_instances, handler_for, routes, topic_kind
 
 
 def test_the_default_prefix_takes_the_frigate_url_and_others_their_own():
@@ -11,12 +13,43 @@ def test_the_default_prefix_takes_the_frigate_url_and_others_their_own():
               "FRIGATE_URL": "http://frigate.lan:5000", "MQTT_TOPICS": ["detectors/+/events"]}
     assert frigate_instances(config) == {"frigate": "http://frigate.lan:5000",
                                          "garage": "http://10.0.0.9:5000/"}
-    table = routes(config)
-    assert [r.pattern for r in table] == ["frigate/events", "frigate/reviews", "garage/events",
-                                          "garage/reviews", "detectors/+/events"]
-    assert handler_for(table, "detectors/yolo/events") is table[4].handler
+    table = routes({**config, "MQTT_MODE_TOPIC": "home/alarm/mode/set"})
+    assert [r.pattern for r in table] == [
+        "frigate/events", "frigate/reviews", "frigate/available", "frigate/+/status/+",
+        "garage/events", "garage/reviews", "garage/available", "garage/+/status/+",
+        "home/alarm/mode/set", "detectors/+/events"]
+    assert handler_for(table, "detectors/yolo/events") is table[9].handler
     assert handler_for(table, "garage/events").args == ("garage", "http://10.0.0.9:5000/")
-    assert handler_for(table, "frigate/front/status/detect") is None
+    assert handler_for(table, "frigate/front/status/detect").args == ("frigate",)
+    assert handler_for(table, "frigate/front/motion") is None
+    assert [topic_kind(table, t) for t in ("garage/events", "garage/reviews", "frigate/available",
+                                           "frigate/front/status/audio", "home/alarm/mode/set",
+                                           "detectors/x/events", "elsewhere")] == [
+        "events", "reviews", "available", "camera_status", "mode", "generic", "unrouted"]
+    assert "home/alarm/mode/set" not in [r.pattern for r in routes(config)]
+
+
+@pytest.mark.parametrize(("payload", "name"), [
+    (b"away", "away"), (b" night\n", "night"), (b'{"mode": "vacation"}', "vacation"),
+    (b'"home"', "home")])
+def test_a_mode_command_names_a_mode(payload, name):
+    assert mode_name(payload) == name
+
+
+@pytest.mark.parametrize("payload", [b"", b"  ", b"{", b'{"mode": 3}', b'{"other": "away"}',
+                                     b"\xff", b"a" * 2000, b"[1]"])
+def test_a_mode_command_that_names_none_is_bad(payload):
+    with pytest.raises(BadPayload):
+        mode_name(payload)
+
+
+def test_the_mode_state_topic_and_the_setting():
+    assert state_topic("alerting/mode/set") == "alerting/mode/state"
+    assert state_topic("house/arming") == "house/arming/state"
+    assert Settings().MQTT_MODE_TOPIC == "alerting/mode/set"
+    assert Settings(MQTT_MODE_TOPIC="").MQTT_MODE_TOPIC == ""
+    with pytest.raises(ValueError, match="without wildcards"):
+        Settings(MQTT_MODE_TOPIC="alerting/+/set")
 
 
 def test_media_links_are_built_from_the_instance_base_url():

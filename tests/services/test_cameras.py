@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
 
+from alerting import metrics
 from alerting.extensions import db
 from alerting.ingest import frigate_status
 from alerting.live import hub
@@ -18,6 +20,7 @@ from alerting.models import Alert, Camera, CameraOutage, Event, utcnow
 from alerting.services import cameras
 from tests.support.app import make_app, make_key
 from tests.support.factories import configure, create_rule, post_event, run_dispatcher
+from tests.support.metrics import recorded, scrape, value
 
 
 @pytest.fixture
@@ -287,3 +290,20 @@ def test_several_workers_checking_at_once_raise_an_outage_once(app, headers):
     with app.app_context():
         assert db.session.query(Alert).count() == 1
         assert db.session.query(CameraOutage).count() == 1
+
+
+def test_the_camera_gauge_follows_reports_the_check_and_the_database(app, headers):
+    client = app.test_client()
+    porch, shed = f"porch-{uuid.uuid4().hex[:8]}", f"shed-{uuid.uuid4().hex[:8]}"
+    beat(client, headers, porch)
+    post_event(client, headers, camera_id=shed)
+    assert value(recorded(), "alerting_camera_online", camera_id=porch) == 1
+    assert value(recorded(), "alerting_camera_online", camera_id=shed) == 1
+    check(app, utcnow() + timedelta(seconds=121))  # both silent past CAMERA_OFFLINE_SECONDS
+    assert value(recorded(), "alerting_camera_online", camera_id=porch) == 0
+    assert value(recorded(), "alerting_camera_online", camera_id=shed) == 0
+    with app.app_context():
+        cameras.report([porch], "disabled", utcnow(), "frigate:f")
+    # A process's stale value (one that ended, another's view): the scrape reads the table.
+    metrics.camera_status(porch, True)
+    assert value(scrape(client, **headers), "alerting_camera_online", camera_id=porch) == 0

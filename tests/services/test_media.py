@@ -39,6 +39,12 @@ def test_policy_from_the_settings():
                                        frozenset([("http", "frigate.lan", 5000)]))
     assert media.policy_from({"MEDIA_MAX_BYTES": 5, "MEDIA_TIMEOUT_SECONDS": 3}).trusted == \
         frozenset()
+    instances = media.policy_from({"FRIGATE_URL": "http://frigate.lan:5000",
+                                   "FRIGATE_PREFIXES": ["frigate", "garage=https://10.0.0.9/",
+                                                        "shed", "bad=ftp://x"],
+                                   "MEDIA_MAX_BYTES": 5, "MEDIA_TIMEOUT_SECONDS": 3})
+    assert instances.trusted == frozenset([("http", "frigate.lan", 5000),
+                                           ("https", "10.0.0.9", 443)])
 
 
 def test_each_address_is_tried_in_turn(frigate):

@@ -21,3 +21,15 @@ def scrape(client, **headers: str) -> dict[tuple[str, frozenset], float]:
     response = client.get("/metrics", headers=headers)
     assert response.status_code == 200, response.text
     return samples(response.text)
+
+
+def recorded() -> dict[tuple[str, frozenset], float]:
+    """The samples the processes recorded themselves (their multi-process files), without
+    what a scrape adds from the database."""
+    from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+
+    from alerting import metrics
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=metrics.DIRECTORY)
+    return samples(generate_latest(registry).decode())

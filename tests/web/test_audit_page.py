@@ -27,3 +27,16 @@ def test_the_audit_page_shows_who_changed_what(app, client):
 def test_the_audit_page_needs_a_login(client):
     response = client.get("/audit")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_audit_page_filters_by_object_type(app, client):
+    headers = {"x-access-token": make_key(app, "admin", name="ops")}
+    client.post("/api/mute-timings", headers=headers, json={
+        "name": "mornings", "intervals": [{"days": ["mon"], "start_time": "07:00",
+                                           "end_time": "09:00"}]})
+    create_rule(client, headers)
+    login(client)
+    page = client.get("/audit?target_type=mute_timing").get_data(as_text=True)
+    assert '<option value="mute_timing" selected>' in page
+    assert '<option value="silence">' in page and '<option value="videodb_stream">' in page
+    assert "mute_timing_create" in page and "rule_create</span>" not in page

@@ -216,6 +216,20 @@ def test_no_redirect_is_followed(tmp_path, frigate):
     assert response.status_code == 502 and "HTTP 302" in response.json["message"]
 
 
+def test_each_frigate_instance_of_the_prefixes_is_allowed_and_nothing_else(tmp_path, frigate):
+    with detector_server() as garage, detector_server() as elsewhere:
+        app = _app(tmp_path, frigate,
+                   FRIGATE_PREFIXES=["frigate", f"garage={base_url(garage)}"])
+        client, event_id = _event_with(app, serve_frigate_media(garage, OBJECT))
+        response = client.get(f"/media/events/{event_id}/snapshot.jpg")
+        assert response.status_code == 200 and response.data == SNAPSHOT
+        _, other_id = _event_with(app, serve_frigate_media(elsewhere, OBJECT))
+        refused = client.get(f"/media/events/{other_id}/snapshot.jpg",
+                             headers={"Accept": "application/json"})
+        assert refused.status_code == 502 and "outgoing policy" in refused.json["message"]
+        assert not elsewhere.log
+
+
 def test_a_url_http_client_cannot_send_is_a_502(tmp_path, frigate):
     app = _app(tmp_path, frigate)
     client, event_id = _event_with(app, {"snapshot_url": base_url(frigate) + "/caméra.jpg"})

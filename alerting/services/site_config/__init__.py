@@ -119,7 +119,7 @@ def apply(the_plan: Plan, actor: str, lines: Mapping[tuple[str, ...], int] | Non
             counts = {a: sum(1 for c in done if c.action == a)
                       for a in ("create", "update", "delete")}
             audit.record(actor, "config_apply", "site_config", None,
-                         {"source": the_plan.source, **counts})
+                         {"source": the_plan.source, **counts}, changes=_changes(done))
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -135,6 +135,23 @@ def _in_apply_order(changes: list[Change]) -> list[Change]:
     deleted = [c for c in changes if c.action == "delete"]
     deleted.sort(key=lambda c: -order.index(c.section))  # stable: file order within one
     return kept + deleted
+
+
+def _changes(done: list[Change]) -> dict[str, dict[str, Any]]:
+    """The audit entry's before -> after, one key per object's field ("rules.Porch.severity";
+    an object created or deleted without fields shows its action); secrets masked."""
+    changes: dict[str, dict[str, Any]] = {}
+    for change in done:
+        where = ".".join(p for p in (change.section, change.name) if p)
+        for field in change.fields:
+            changes.update(audit.diff({f"{where}.{field.field}": field.before},
+                                      {f"{where}.{field.field}": field.after},
+                                      secret_fields=[f"{where}.{field.field}"]
+                                      if field.secret else ()))
+        if not change.fields:
+            changes[where] = {"before": None if change.action == "create" else "exists",
+                              "after": None if change.action == "delete" else change.action}
+    return changes
 
 
 def replays(the_plan: Plan) -> list[dict[str, Any]]:

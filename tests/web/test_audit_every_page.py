@@ -1,0 +1,126 @@
+"""Every form a page posts to (each POST route of the pages in app.url_map) writes an audit
+entry, with before -> after where something changed; or it is listed below with the reason it
+does not. A new page route in neither list fails the test (the API's twin:
+tests/api/test_audit_every_route.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func
+
+from alerting.extensions import db
+from alerting.models import AuditLog
+from tests.support.app import ADMIN_PASSWORD, make_key
+from tests.support.audit import (
+    changed_config,
+    dead_delivery,
+    new_alert,
+    new_mute_timing,
+    new_silence,
+)
+from tests.support.factories import create_rule
+from tests.support.web import csrf_token, login
+
+NOT_AUDITED = {
+    "web.rules_test": "read-only: runs a rule over stored events",
+    "web.config_preview": "read-only: shows what a file would change",
+}
+NO_CHANGES = {"notification_test", "webhook_secret_reveal", "session_start", "session_end"}
+
+RULE_FORM = {"name": "Porch", "severity": "low", "camera_ids_other": "porch",
+             "cooldown_seconds": "60", "conditions-0-field": "", "conditions-0-op": "",
+             "conditions-0-value": "", "enabled": "y"}
+
+# endpoint -> (the action it audits, a function (app, client, headers) -> (url, form))
+CALLS = {
+    "web.login": ("session_start", lambda a, c, h: (
+        "/login", {"username": "admin", "password": ADMIN_PASSWORD})),
+    "web.logout": ("session_end", lambda a, c, h: ("/logout", {})),
+    "web.end_sessions": ("sessions_end", lambda a, c, h: (
+        "/account/users/1/sessions/end", {})),
+    "web.password": ("password_change", lambda a, c, h: ("/account/password", {
+        "current": ADMIN_PASSWORD,
+        "new": "another-long-password-9", "confirm": "another-long-password-9"})),
+    "web.keys_index": ("api_key_create", lambda a, c, h: (
+        "/keys", {"name": "camera", "scope": "ingest"})),
+    "web.keys_revoke": ("api_key_revoke", lambda a, c, h: (
+        f"/keys/{c.post('/api/keys', json={'name': 'old'}, headers=h).json['id']}/revoke", {})),
+    "web.acknowledge": ("alert_acknowledge", lambda a, c, h: (
+        f"/alerts/{new_alert(a, c, h)}/acknowledge", {})),
+    "web.dismiss": ("alert_dismiss", lambda a, c, h: (
+        f"/alerts/{new_alert(a, c, h)}/dismiss", {})),
+    "web.snooze": ("silence_create", lambda a, c, h: (
+        f"/alerts/{new_alert(a, c, h)}/snooze", {"scope": "camera", "minutes": "15"})),
+    "web.modes_current": ("mode_set", lambda a, c, h: ("/modes/current", {"mode": "away"})),
+    "web.modes_list": ("modes_update", lambda a, c, h: (
+        "/modes/list", {"modes": "home, away, night, vacation, disarmed, party"})),
+    "web.modes_schedule": ("mode_schedule_update", lambda a, c, h: ("/modes/schedule", {
+        "timezone": "UTC", "rows": "1", "w0-mode": "night", "w0-days": ["mon"], "w0-start": "23:00",
+        "w0-end": "06:30"})),
+    "web.mute_timings_create": ("mute_timing_create", lambda a, c, h: (
+        "/mute-timings", {"name": "lunch", "days": ["mon"], "start_time": "12:00",
+                          "end_time": "13:00"})),
+    "web.mute_timings_channels": ("notification_config_update", lambda a, c, h: (
+        "/mute-timings/channels", {"channel-email": new_mute_timing(c, h)})),
+    "web.mute_timings_delete": ("mute_timing_delete", lambda a, c, h: (
+        f"/mute-timings/{new_mute_timing(c, h)}/delete", {})),
+    "web.notifications_index": ("notification_config_update", lambda a, c, h: (
+        "/notifications", {"smtp_host": "smtp.example.com", "smtp_port": "25"})),
+    "web.notifications_test": ("notification_test", lambda a, c, h: (
+        "/notifications/test/email", {})),
+    "web.notifications_secret": ("webhook_secret_rotate", lambda a, c, h: (
+        "/notifications/webhook-secret/rotate", {})),
+    "web.deliveries_retry": ("delivery_retry", lambda a, c, h: (
+        f"/deliveries/{dead_delivery(a, c, h)}/retry", {})),
+    "web.rules_create": ("rule_create", lambda a, c, h: ("/rules/new", RULE_FORM)),
+    "web.rules_edit": ("rule_update", lambda a, c, h: (
+        f"/rules/{create_rule(c, h)['id']}/edit", RULE_FORM)),
+    "web.rules_toggle": ("rule_update", lambda a, c, h: (
+        f"/rules/{create_rule(c, h)['id']}/enabled", {"enabled": "false"})),
+    "web.rules_delete": ("rule_delete", lambda a, c, h: (
+        f"/rules/{create_rule(c, h)['id']}/delete", {})),
+    "web.silences_index": ("silence_create", lambda a, c, h: ("/silences", {
+        "matcher-0-field": "camera_id", "matcher-0-op": "=", "matcher-0-value": "porch",
+        "minutes": "30", "comment": "gardener"})),
+    "web.silences_action": ("silence_recreate", lambda a, c, h: (
+        f"/silences/{new_silence(c, h, expired=True)}/recreate", {})),
+    "web.config_apply": ("config_apply", lambda a, c, h: (
+        "/config/apply", {"document": json.dumps(changed_config(c, h)), "source": "site.json"})),
+}
+
+
+def mutating_page_endpoints(app) -> set[str]:
+    return {rule.endpoint for rule in app.url_map.iter_rules()
+            if "POST" in rule.methods and rule.endpoint.startswith("web.")}
+
+
+def test_every_page_form_is_audited_or_says_why_not(app):
+    listed = set(CALLS) | set(NOT_AUDITED)
+    endpoints = mutating_page_endpoints(app)
+    assert endpoints - listed == set(), "a page route that changes something, with no test"
+    assert listed - endpoints == set(), "listed routes the app no longer has"
+
+
+@pytest.mark.parametrize("endpoint", sorted(CALLS))
+def test_a_page_form_writes_an_audit_entry_with_its_changes(app, client, endpoint):
+    action, call = CALLS[endpoint]
+    client.environ_base["REMOTE_ADDR"] = "198.51.100.9"
+    headers = {"x-access-token": make_key(app, "admin", name="setup")}
+    url, form = call(app, client, headers)
+    if endpoint != "web.login":
+        login(client)
+    token = csrf_token(client.get("/login" if endpoint == "web.login" else "/keys").data)
+    with app.app_context():
+        seen = db.session.query(func.max(AuditLog.id)).scalar() or 0
+    response = client.post(url, data={**form, "csrf_token": token})
+    assert response.status_code < 400, response.get_data(as_text=True)[:2000]
+    with app.app_context():
+        rows = db.session.query(AuditLog).filter(AuditLog.id > seen,
+                                                 AuditLog.action == action).all()
+    assert rows, f"{endpoint} wrote no {action} entry"
+    entry = rows[-1]
+    assert entry.actor == "user:admin" and entry.client_address == "198.51.100.9"
+    if action not in NO_CHANGES:
+        assert (entry.details or {}).get("changes"), f"{action} has no before -> after"
