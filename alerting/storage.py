@@ -140,3 +140,12 @@ def _statement(table: Table, kind: str) -> Insert:
             statement = statement.returning(pk, sort_by_parameter_order=kind == "ordered")
         _inserts[table, kind] = statement
     return statement
+
+
+def finish(commit: bool) -> None:
+    """End a service's change: commit it, or (`commit=False`, inside a caller's transaction
+    such as rules as code applying a file) only flush it."""
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()

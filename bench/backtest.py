@@ -11,6 +11,12 @@ times, R times each, interleaved:
   key and a 10 minute cooldown (no camera filter: every stored event is read and judged);
 - floor: the same query over the same rows, each row just read (no event built, no match).
 
+With --hooks, the rule is also armed only in `home` and `night` and names a mute timing
+(weekdays 12:00-14:00), the database holds 100 silences over the range (one camera each,
+some with an object type too) and a mode change every 12 hours; then `backtest` runs with
+the hooks on (modes, silences and mute timings as they were) and `backtest, hooks off`
+with services.backtest.HOOK_PROVIDERS emptied, interleaved; the ratio on / off is printed.
+
 Prints a markdown table: median and p99 seconds of each, events per second, and the ratio
 backtest / floor (what the replay costs on top of reading the rows). Wall time and this
 process's CPU time: on a shared machine the second says more (the database is SQLite, in
@@ -36,7 +42,13 @@ from sqlalchemy import create_engine, insert, text  # noqa: E402
 from alerting import create_app  # noqa: E402
 from alerting.engine.types import rule_from_record  # noqa: E402
 from alerting.extensions import db  # noqa: E402
-from alerting.models import Detection, Event  # noqa: E402
+from alerting.models import (  # noqa: E402
+    Detection,
+    Event,
+    ModeChange,
+    MuteTiming,
+    Silence,
+)
 from alerting.schemas.rules import parse_rule  # noqa: E402
 from alerting.services import backtest  # noqa: E402
 
@@ -72,6 +84,31 @@ def seed(count: int, rng: random.Random) -> None:
             conn.execute(insert(Detection.__table__), detections[part:part + 5000])
 
 
+def seed_quiet(rng: random.Random) -> None:
+    """100 silences, a mode change every 12 hours, and the mute timing `lunch`."""
+    silences, changes = [], []
+    for i in range(100):
+        begins = START + timedelta(seconds=rng.randrange(DAYS * 86400))
+        matchers = [{"field": "camera_id", "op": "=", "value": f"cam-{rng.randint(1, 8)}"}]
+        if i % 3 == 0:
+            matchers.append({"field": "object_type", "op": "=", "value": rng.choice(TYPES)})
+        silences.append({"id": f"00000000-0000-4000-8000-{i:012d}", "matchers": matchers,
+                         "starts_at": begins, "ends_at": begins + timedelta(hours=2),
+                         "comment": "", "created_by": "bench", "created_at": begins,
+                         "updated_at": begins})
+    for i in range(DAYS * 2):
+        changes.append({"at": START + timedelta(hours=12 * i, minutes=7),
+                        "mode": ("home", "away", "night")[i % 3], "previous": None,
+                        "source": "user", "actor": "bench"})
+    with db.engine.begin() as conn:
+        conn.execute(insert(Silence.__table__), silences)
+        conn.execute(insert(ModeChange.__table__), changes)
+        conn.execute(insert(MuteTiming.__table__), [{
+            "name": "lunch", "intervals": [{"days": ["mon", "tue", "wed", "thu", "fri"],
+                                            "start_time": "12:00", "end_time": "14:00"}],
+            "timezone": "UTC", "date_ranges": None, "created_at": START, "updated_at": START}])
+
+
 def floor(since: datetime, until: datetime) -> int:
     """The backtest's query, each row read and dropped."""
     conn = db.session.connection()
@@ -85,10 +122,22 @@ def floor(since: datetime, until: datetime) -> int:
     return rows
 
 
+MUTE_TIMINGS: tuple[str, ...] = ()
+
+
 def replay(rule, since: datetime, until: datetime) -> int:
-    result = backtest.run(rule, since, until, limit=100)
+    result = backtest.run(rule, since, until, limit=100, mute_timings=MUTE_TIMINGS)
     db.session.rollback()
     return result["events_replayed"]
+
+
+def replay_unhooked(rule, since: datetime, until: datetime) -> int:
+    providers = backtest.HOOK_PROVIDERS
+    backtest.HOOK_PROVIDERS = []
+    try:
+        return replay(rule, since, until)
+    finally:
+        backtest.HOOK_PROVIDERS = providers
 
 
 def _p99(samples: list[float]) -> float:
@@ -101,6 +150,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database", default=None)
+    parser.add_argument("--hooks", action="store_true",
+                        help="modes, silences and mute timings on, against hooks off")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="bench-backtest-")
     url = args.database or f"sqlite:///{folder}/bench.db"
@@ -124,22 +175,33 @@ def run(url: str, args: argparse.Namespace) -> None:
     with app.app_context():
         db.create_all()
         seed(args.events, random.Random(args.seed))
-        rule = rule_from_record({"id": "bench", **parse_rule(RULE)})
+        body = dict(RULE)
+        measured = {"backtest": lambda: replay(rule, since, until),
+                    "floor": lambda: floor(since, until)}
+        if args.hooks:
+            global MUTE_TIMINGS
+            seed_quiet(random.Random(args.seed))
+            body.update(modes=["home", "night"], mute_timings=["lunch"])
+            MUTE_TIMINGS = ("lunch",)
+            measured["backtest, hooks off"] = lambda: replay_unhooked(rule, since, until)
+        rule = rule_from_record({"id": "bench", **parse_rule(body)})
         since, until = START, START + timedelta(days=DAYS)
-        times: dict[str, list[float]] = {"backtest": [], "floor": []}
-        cpu: dict[str, list[float]] = {"backtest": [], "floor": []}
+        times: dict[str, list[float]] = {name: [] for name in measured}
+        cpu: dict[str, list[float]] = {name: [] for name in measured}
         replay(rule, since, until)  # warm-up
         for _ in range(args.runs):
-            for name, fn in (("backtest", lambda: replay(rule, since, until)),
-                             ("floor", lambda: floor(since, until))):
+            for name, fn in measured.items():
                 began, began_cpu = time.perf_counter(), time.process_time()
                 done = fn()
                 times[name].append(time.perf_counter() - began)
                 cpu[name].append(time.process_time() - began_cpu)
                 assert done > 0
         events = replay(rule, since, until)
-        alerts = backtest.run(rule, since, until)["alerts"]
-    print(f"{events:,} events replayed ({alerts:,} alerts) on "
+        result = backtest.run(rule, since, until, mute_timings=MUTE_TIMINGS)
+        alerts = result["alerts"]
+    quiet = (f", {result['silenced']:,} silenced, {result['disarmed']:,} disarmed"
+             if args.hooks else "")
+    print(f"{events:,} events replayed ({alerts:,} alerts{quiet}) on "
           f"{'PostgreSQL' if url.startswith('postgresql') else 'SQLite'}, {args.runs} runs")
     print()
     print("| what | median s | p99 s | events/s (median) | CPU median s | CPU p99 s |")
@@ -151,6 +213,11 @@ def run(url: str, args: argparse.Namespace) -> None:
     ratio = statistics.median(times["backtest"]) / statistics.median(times["floor"])
     print()
     print(f"- backtest / floor (median): {ratio:.2f}")
+    if args.hooks:
+        for kind, samples in (("wall", times), ("CPU", cpu)):
+            on_off = statistics.median(samples["backtest"]) / statistics.median(
+                samples["backtest, hooks off"])
+            print(f"- hooks on / hooks off (median {kind}): {on_off:.2f}")
     print(f"- goal: {args.events:,} events in under 2 s: "
           f"{'MET' if statistics.median(times['backtest']) < 2 else 'MISSED'} (median wall), "
           f"{'MET' if max(times['backtest']) < 2 else 'MISSED'} (every run, wall), "

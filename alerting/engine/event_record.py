@@ -45,6 +45,11 @@ def _facts(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def identity_of(attributes: object) -> str | None:
+    """The identity an event's `attributes` name (`identity.name`, or `identity`)."""
+    return _facts({"attributes": attributes})["identity"]
+
+
 def event_from_record(record: Mapping[str, Any]) -> Event:
     """The engine's Event from a stored record (the parsed event's keys plus "id", and
     optionally "revision" and "review").

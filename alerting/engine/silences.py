@@ -129,6 +129,17 @@ def compile_matcher(matcher: Matcher) -> Test:
     return lambda facts: holds(get(facts) or "")
 
 
+def facts_of_match(event: Any, rule_id: str, severity: str, detection: Any,
+                   zone: str | None) -> Facts:
+    """The facts of a match: the event (an engine Event), the rule's id and severity, the
+    detection that matched (or None) and the zone the alert names (engine.dedup.dedup_zone).
+    The matcher and the backtest both ask silences with these."""
+    return Facts(camera_id=event.camera_id, rule_id=rule_id, severity=severity,
+                 object_type=detection.object_type if detection else "",
+                 zone_id=zone or "", identity=getattr(event, "identity", None) or "",
+                 labels=event.labels)
+
+
 def matchers_cover(matchers: Iterable[Matcher], facts: Facts) -> bool:
     """Whether every matcher holds for the facts (no matchers: everything is covered)."""
     return all(compile_matcher(m)(facts) for m in matchers)

@@ -69,6 +69,8 @@ class Replay(TypedDict):
     section: str
     name: str | None
     alerts: int
+    silenced: int
+    disarmed: int
     per_day: list[DayCount]
 
 

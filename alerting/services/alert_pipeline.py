@@ -24,7 +24,7 @@ from ..engine.cooldown import CooldownLedger
 from ..engine.dedup import dedup_zone
 from ..engine.event_record import event_from_record
 from ..engine.index import RuleIndex
-from ..engine.silences import Facts, SilenceSet, covering_mute_timing
+from ..engine.silences import Facts, SilenceSet, covering_mute_timing, facts_of_match
 from ..engine.types import Event as EngineEvent
 from ..engine.types import rule_from_record
 from ..engine.vocabulary import SEVERITY_PRIORITY
@@ -283,12 +283,8 @@ def quieted(quiet: QuietCache, rule: dict[str, Any], event: EngineEvent, verdict
     mute_timings; `pairs` are (channel, target)."""
     when = event.started_at
     if quiet.silences.size or (quiet.since is not None and when < quiet.since):
-        detection = verdict.detection
-        facts = Facts(camera_id=event.camera_id, rule_id=verdict.rule_id,
-                      severity=rule["severity"],
-                      object_type=detection.object_type if detection else "",
-                      zone_id=zone or "", identity=getattr(event, "identity", None) or "",
-                      labels=event.labels)
+        facts = facts_of_match(event, verdict.rule_id, rule["severity"], verdict.detection,
+                               zone)
         silence = quiet.silence_for(facts, when)
         if silence is not None:
             return silence, None, []

@@ -4,7 +4,7 @@ one ordered pass, replayed by engine.backtest. Writes nothing."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -13,7 +13,10 @@ from flask import current_app
 from sqlalchemy import Text, cast, select
 
 from ..engine.backtest import backtest, cannot_match
+from ..engine.dedup import dedup_zone
+from ..engine.event_record import identity_of
 from ..engine.schedule import local_time
+from ..engine.silences import SilenceSet, covering_mute_timing, facts_of_match
 from ..engine.timeparse import isoformat_z
 from ..engine.types import Detection as EngineDetection
 from ..engine.types import Event as EngineEvent
@@ -23,7 +26,10 @@ from ..extensions import db
 from ..models import Detection, Event, utcnow
 from ..schemas.backtest import parse_backtest
 from ..schemas.rules import RULE_FIELDS, parse_rule
+from .modes import load_clock
+from .mute_timings import engine_mute_timings
 from .rules import get_rule, rule_record
+from .silences import engine_silences
 
 # Rows fetched from the database at a time: memory stays flat whatever the range holds.
 CHUNK_ROWS = 2000
@@ -71,9 +77,10 @@ def _utc(value: Any) -> datetime | None:
 
 
 # Providers of the backtest's hooks (engine.backtest: mode_at, silenced_by), each called
-# with (since, until) and returning the keyword arguments it fills. Silences, mute timings
-# and arming modes add theirs here; with none, nothing is muted.
-HOOK_PROVIDERS: list[Callable[[datetime, datetime], dict[str, Any]]] = []
+# with (since, until, rule, the rule's mute timing names) and returning the keyword
+# arguments it fills (none: nothing to mute). Registered at the end of this module.
+HookProvider = Callable[[datetime, datetime, Rule, tuple[str, ...]], dict[str, Any]]
+HOOK_PROVIDERS: list[HookProvider] = []
 
 
 def stored_events(since: datetime, until: datetime,
@@ -122,12 +129,14 @@ def _first(row: Any) -> int:
 
 
 def run(rule: Rule, since: datetime, until: datetime, *, limit: int = DEFAULT_LIMIT,
-        rule_id: str | None = None) -> dict[str, Any]:
-    """Replay [since, until) through `rule`; the API's BacktestResult."""
+        rule_id: str | None = None, mute_timings: Iterable[str] | None = None
+        ) -> dict[str, Any]:
+    """Replay [since, until) through `rule` (whose mute timings are `mute_timings`: the
+    engine's Rule does not carry them); the API's BacktestResult."""
     timezone = current_app.config["TIMEZONE"]
     hooks: dict[str, Any] = {}
     for provide in HOOK_PROVIDERS:
-        hooks.update(provide(since, until))
+        hooks.update(provide(since, until, rule, tuple(mute_timings or ())))
     result = backtest(rule, stored_events(since, until, rule.camera_ids, cannot_match(rule)),
                       default_timezone=timezone, sample_limit=limit, prechecked=True, **hooks)
     counts = dict(result.per_day)
@@ -162,7 +171,8 @@ def backtest_rule(rule_id: str, payload: Any) -> dict[str, Any]:
     row = get_rule(rule_id)
     options = parse_backtest(payload)
     since, until, limit = _window(options)
-    return run(rule_from_record(rule_record(row)), since, until, limit=limit, rule_id=row.id)
+    return run(rule_from_record(rule_record(row)), since, until, limit=limit, rule_id=row.id,
+               mute_timings=row.mute_timings)
 
 
 def draft_rule(values: dict[str, Any], rule_id: str | None = None) -> Rule:
@@ -175,8 +185,9 @@ def backtest_draft(payload: Any) -> dict[str, Any]:
     """POST /api/alerts/rules/backtest: a rule body not saved."""
     options = parse_backtest(payload, draft=True)
     since, until, limit = _window(options)
-    rule = draft_rule(options.rule.values())
-    return run(rule, since, until, limit=limit)
+    values = options.rule.values()
+    return run(draft_rule(values), since, until, limit=limit,
+               mute_timings=values.get("mute_timings"))
 
 
 def backtest_payload(payload: Any, rule_id: str | None = None) -> dict[str, Any]:
@@ -184,4 +195,53 @@ def backtest_payload(payload: Any, rule_id: str | None = None) -> dict[str, Any]
     the rule form's "How noisy would this be?"."""
     values = parse_rule(payload)
     since, until = parse_backtest(None).window(utcnow())
-    return run(draft_rule(values, rule_id), since, until, limit=0, rule_id=rule_id)
+    return run(draft_rule(values, rule_id), since, until, limit=0, rule_id=rule_id,
+               mute_timings=values.get("mute_timings"))
+
+
+# --- the hooks: arming modes, silences and mute timings as they were -------------------------
+
+def modes_as_they_were(since: datetime, until: datetime, rule: Rule,
+                       mute_timings: tuple[str, ...]) -> dict[str, Any]:
+    """The arming mode at each event's time, as the matcher reads it: the recorded history
+    of mode changes, and past what the schedule worker recorded, the mode schedule's."""
+    if not rule.modes:
+        return {}
+    return {"mode_at": load_clock(db.session.connection()).mode_at}
+
+
+def quiet_as_it_was(since: datetime, until: datetime, rule: Rule,
+                    mute_timings: tuple[str, ...]) -> dict[str, Any]:
+    """Whether a match was silenced, as the matcher decides it: the stored silences whose
+    window overlaps the range (ended ones included: they were active then), then the rule's
+    mute timings, at the event's time. (A channel's mute timings are not replayed: they
+    depend on where deliveries go, which the backtest does not work out.) The replayed
+    events carry no `attributes`: when a silence matches on `identity`, a match's identity
+    is read from its stored event."""
+    overlapping = [s for s in engine_silences(ending_after=since) if s.starts_at < until]
+    silences = SilenceSet(overlapping)
+    by_identity = any(m.field == "identity" for s in overlapping for m in s.matchers)
+    timings = engine_mute_timings() if mute_timings else {}
+    names = tuple(name for name in mute_timings if name in timings)
+    if not silences.size and not names:
+        return {}
+    timezone = current_app.config["TIMEZONE"]
+    zones = rule.zone_ids
+
+    def silenced_by(rule: Rule, event: EngineEvent, verdict: Any, when: datetime) -> str | None:
+        if silences.size:
+            detection = verdict.detection
+            facts = facts_of_match(event, verdict.rule_id, rule.severity, detection,
+                                   dedup_zone(zones, detection))
+            if by_identity:
+                facts.identity = identity_of(db.session.scalar(
+                    select(_E.c.attributes).where(_E.c.id == event.id))) or ""
+            found = silences.covering(facts, when)
+            if found is not None:
+                return found.id
+        return covering_mute_timing(timings, names, when, timezone) if names else None
+
+    return {"silenced_by": silenced_by}
+
+
+HOOK_PROVIDERS.extend((modes_as_they_were, quiet_as_it_was))

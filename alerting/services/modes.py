@@ -27,6 +27,7 @@ from ..schemas import responses as schemas
 from ..schemas.common import validate
 from ..schemas.modes import ModeList, ModeScheduleBody, ModeSet
 from ..schemas.serialize import serializer
+from ..storage import finish
 from . import audit
 
 SETTINGS_ROW = 1
@@ -162,7 +163,7 @@ change_json = serializer(schemas.ModeChange)
 
 # --- the list of modes ------------------------------------------------------------------------
 
-def set_modes(payload: Any, actor: str) -> list[str]:
+def set_modes(payload: Any, actor: str, *, commit: bool = True) -> list[str]:
     """Replace the list of modes (their order too). The current mode, and every mode a rule
     or the schedule names, must stay: 422 naming `modes` otherwise."""
     names = validate(ModeList, payload).modes
@@ -183,7 +184,7 @@ def set_modes(payload: Any, actor: str) -> list[str]:
     _bump()
     audit.record(actor, "modes_update", "mode", None, {"modes": names, "removed": removed},
                  changes=audit.diff({"modes": before}, {"modes": names}))
-    db.session.commit()
+    finish(commit)
     return mode_names()
 
 
@@ -216,15 +217,17 @@ def schedule_json() -> dict[str, Any]:
     }
 
 
-def set_schedule(payload: Any, actor: str) -> dict[str, Any]:
+def set_schedule(payload: Any, actor: str, *, commit: bool = True) -> dict[str, Any]:
     """Replace the mode schedule. The old one's changes are recorded up to now first; the
-    new one acts from now on (it does not rewrite the past)."""
+    new one acts from now on (it does not rewrite the past). `commit=False` (inside a
+    caller's transaction): the caller has called apply_schedule() before it began."""
     body = validate(ModeScheduleBody, payload)
     bad = {f"windows.{i}.mode": message for i, w in enumerate(body.windows)
            for message in [_unknown(w.mode)] if message}
     if bad:
         raise ValidationError(bad)
-    apply_schedule()
+    if commit:
+        apply_schedule()
     row = _settings()
     before = dict(row.schedule or {})
     stored = {"timezone": body.timezone or current_app.config["TIMEZONE"],
@@ -234,8 +237,9 @@ def set_schedule(payload: Any, actor: str) -> dict[str, Any]:
     _bump()
     audit.record(actor, "mode_schedule_update", "mode_schedule", SETTINGS_ROW, stored,
                  changes=audit.diff(before, stored, fields=("timezone", "windows")))
-    db.session.commit()
+    finish(commit)
     return schedule_json()
+
 
 
 def _unknown(name: str) -> str | None:

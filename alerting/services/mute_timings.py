@@ -18,6 +18,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import AlertRule, MuteTiming, NotificationSettings
 from ..schemas.silences import parse_mute_timing
+from ..storage import finish
 from . import audit
 
 
@@ -81,7 +82,7 @@ def check_names(names: list[str] | None, field: str) -> None:
         raise ValidationError(bad)
 
 
-def create_mute_timing(payload: Any, actor: str) -> MuteTiming:
+def create_mute_timing(payload: Any, actor: str, *, commit: bool = True) -> MuteTiming:
     """Store a new mute timing; a name already taken is a 409."""
     values = parse_mute_timing(payload)
     if db.session.get(MuteTiming, values["name"]) is not None:
@@ -90,11 +91,12 @@ def create_mute_timing(payload: Any, actor: str) -> MuteTiming:
     db.session.add(row)
     audit.record(actor, "mute_timing_create", "mute_timing", row.name, values,
                  changes=audit.diff({}, mute_timing_record(row)))
-    db.session.commit()
+    finish(commit)
     return row
 
 
-def update_mute_timing(name: str, payload: Any, actor: str) -> MuteTiming:
+def update_mute_timing(name: str, payload: Any, actor: str, *, commit: bool = True
+                       ) -> MuteTiming:
     """Change the fields sent (the name stays)."""
     row = get_mute_timing(name)
     values = parse_mute_timing(payload, partial=True)
@@ -104,11 +106,11 @@ def update_mute_timing(name: str, payload: Any, actor: str) -> MuteTiming:
     audit.record(actor, "mute_timing_update", "mute_timing", row.name,
                  {"changed": sorted(values)},
                  changes=audit.diff(before, mute_timing_record(row)))
-    db.session.commit()
+    finish(commit)
     return row
 
 
-def delete_mute_timing(name: str, actor: str) -> None:
+def delete_mute_timing(name: str, actor: str, *, commit: bool = True) -> None:
     """Delete a mute timing no rule or channel names (else a 409 saying which)."""
     row = get_mute_timing(name)
     rules, channels = _usage().get(row.name, ([], []))
@@ -118,4 +120,5 @@ def delete_mute_timing(name: str, actor: str) -> None:
     audit.record(actor, "mute_timing_delete", "mute_timing", row.name,
                  changes=audit.diff(mute_timing_record(row), {}))
     db.session.delete(row)
-    db.session.commit()
+    finish(commit)
+

@@ -28,6 +28,7 @@ from ..schemas.silences import (
     SilenceRecreate,
     parse_silence,
 )
+from ..storage import finish
 from . import audit
 
 # Snooze scopes: the matchers a one-click snooze copies from the alert.
@@ -128,14 +129,16 @@ def _check_matchers(matchers: list[dict[str, Any]], confirm_all: bool) -> None:
 
 
 def create_silence(payload: Any, actor: str, *, now: datetime | None = None,
-                   recreated_from: str | None = None) -> Silence:
+                   recreated_from: str | None = None, silence_id: str | None = None,
+                   commit: bool = True) -> Silence:
     """Validate and store a silence (422 on bad input); the start defaults to now.
-    `recreated_from`: the expired silence this one repeats (audited as silence_recreate)."""
+    `recreated_from`: the expired silence this one repeats (audited as silence_recreate).
+    `silence_id`: its id (rules as code), else a random one."""
     now = now or utcnow()
     values = parse_silence(payload)
     _check_matchers(values["matchers"], values["confirm_all"])
     start, end = _window(values, now, None, now)
-    row = Silence(id=str(uuid.uuid4()), matchers=values["matchers"], starts_at=start,
+    row = Silence(id=silence_id or str(uuid.uuid4()), matchers=values["matchers"], starts_at=start,
                   ends_at=end, comment=values["comment"] or "", created_by=actor)
     db.session.add(row)
     details = {"matchers": row.matchers, "starts_at": isoformat_z(start),
@@ -145,7 +148,7 @@ def create_silence(payload: Any, actor: str, *, now: datetime | None = None,
     audit.record(actor, "silence_recreate" if recreated_from else "silence_create", "silence",
                  row.id, details,
                  changes=audit.diff({}, _audited(row)))
-    db.session.commit()
+    finish(commit)
     return row
 
 
@@ -161,7 +164,8 @@ def _not_expired(row: Silence, now: datetime, doing: str) -> None:
                                         "(recreate it instead)")
 
 
-def update_silence(silence_id: str, payload: Any, actor: str) -> Silence:
+def update_silence(silence_id: str, payload: Any, actor: str, *, commit: bool = True
+                   ) -> Silence:
     """Change the fields sent of a silence that has not expired."""
     row = get_silence(silence_id)
     now = utcnow()
@@ -178,20 +182,20 @@ def update_silence(silence_id: str, payload: Any, actor: str) -> Silence:
         row.comment = values["comment"]
     audit.record(actor, "silence_update", "silence", row.id, {"changed": changed},
                  changes=audit.diff(before, _audited(row)))
-    db.session.commit()
+    finish(commit)
     return row
 
 
-def delete_silence(silence_id: str, actor: str) -> None:
+def delete_silence(silence_id: str, actor: str, *, commit: bool = True) -> None:
     """Delete a silence (the alerts it silenced keep its id)."""
     row = get_silence(silence_id)
     audit.record(actor, "silence_delete", "silence", row.id, {"matchers": row.matchers},
                  changes=audit.diff(_audited(row), {}))
     db.session.delete(row)
-    db.session.commit()
+    finish(commit)
 
 
-def expire_silence(silence_id: str, actor: str) -> Silence:
+def expire_silence(silence_id: str, actor: str, *, commit: bool = True) -> Silence:
     """End a pending or active silence now (409 when it has already expired)."""
     row = get_silence(silence_id)
     now = utcnow()
@@ -202,7 +206,7 @@ def expire_silence(silence_id: str, actor: str) -> Silence:
         row.starts_at = now
     audit.record(actor, "silence_expire", "silence", row.id,
                  changes=audit.diff(before, _audited(row)))
-    db.session.commit()
+    finish(commit)
     return row
 
 

@@ -3,8 +3,10 @@ range and its limits, the answer's parts, and that nothing is written."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alerting.extensions import db
-from alerting.models import Alert, AlertRule
+from alerting.models import Alert, AlertRule, ModeChange, Silence
 from tests.support.app import make_key
 from tests.support.factories import create_rule, post_event, rule_body
 
@@ -108,23 +110,30 @@ def test_read_scope_may_not_backtest(app, client, admin_headers):
     assert response.status_code == 403
 
 
-def test_hook_providers_reach_the_replay(client, admin_headers, monkeypatch):
-    """What silences, mute timings and modes plug in (services.backtest.HOOK_PROVIDERS)
-    is asked for the range and used: here a silence of the garage camera."""
-    from alerting.services import backtest
-
-    asked = []
-
-    def provider(since, until):
-        asked.append((since, until))
-        return {"silenced_by": lambda rule, event, verdict, when:
-                "garage silenced" if event.camera_id == "garage" else None}
-
-    monkeypatch.setattr(backtest, "HOOK_PROVIDERS", [provider])
+def test_silences_mute_timings_and_modes_reach_the_replay(app, client, admin_headers):
+    """A silence of the garage camera that ended long ago (active then), a mute timing the
+    rule names over Friday evening, and a mode the rule is not armed in from Friday noon:
+    the draft and the saved rule are replayed with them as they were."""
     _post_events(client, admin_headers)
-    rule = create_rule(client, admin_headers, camera_ids=None, cooldown_seconds=0)
+    with app.app_context():
+        db.session.add(Silence(matchers=[{"field": "camera_id", "op": "=", "value": "garage"}],
+                               starts_at=datetime(2026, 1, 15, 1, tzinfo=UTC),
+                               ends_at=datetime(2026, 1, 15, 3, tzinfo=UTC), comment="",
+                               created_by="test"))
+        db.session.commit()
+    assert client.post("/api/mute-timings", headers=admin_headers, json={
+        "name": "friday night", "timezone": "UTC", "intervals": [
+            {"days": ["fri"], "start_time": "22:00", "end_time": "23:30"}]}).status_code == 201
+    rule = create_rule(client, admin_headers, camera_ids=None, cooldown_seconds=0,
+                       mute_timings=["friday night"])
     body = client.post(f"/api/alerts/rules/{rule['id']}/backtest", json=RANGE,
                        headers=admin_headers).json
-    assert (body["matches"], body["silenced"], body["alerts"]) == (5, 1, 4)
-    assert [str(t) for t in asked[0]] == ["2026-01-14 00:00:00+00:00",
-                                          "2026-01-17 00:00:00+00:00"]
+    assert (body["matches"], body["silenced"], body["alerts"]) == (5, 2, 3)
+    with app.app_context():
+        db.session.add(ModeChange(at=datetime(2026, 1, 16, 12, tzinfo=UTC), mode="away",
+                                  previous="home", source="user", actor="test"))
+        db.session.commit()
+    draft = client.post("/api/alerts/rules/backtest", headers=admin_headers, json={
+        **RANGE, "rule": rule_body(camera_ids=None, cooldown_seconds=0, modes=["home"])}).json
+    assert (draft["matches"], draft["silenced"], draft["disarmed"], draft["alerts"]) == \
+        (5, 1, 1, 3)

@@ -85,6 +85,35 @@ def test_only_admin_keys(app, client):
     assert client.get("/api/config/export").status_code == 401
 
 
+def test_a_json_file_with_a_mute_timing_a_mode_and_the_rule_naming_them(client,
+                                                                         admin_headers):
+    """Over the API too: sections in one JSON body, applied in one go; the answer lists
+    the changes per section; the same body again changes nothing; a bad silence is a 422
+    naming its field."""
+    document = {
+        "mute_timings": [{"name": "school run", "intervals": [
+            {"days": ["mon"], "start_time": "08:00", "end_time": "08:45"}]}],
+        "modes": ["home", "away", "night", "vacation", "disarmed", "party"],
+        "rules": [{"name": "Drive", "severity": "low", "mute_timings": ["school run"],
+                   "modes": ["party"]}],
+        "silences": [{"matchers": [{"field": "camera_id", "op": "=", "value": "gate"}],
+                      "duration": 3600, "comment": "painting"}],
+    }
+    response = client.post("/api/config/apply", json=document, headers=admin_headers)
+    assert response.status_code == 200, response.json
+    assert [(c["section"], c["action"], c["name"]) for c in response.json["changes"]] == [
+        ("mute_timings", "create", "school run"), ("modes", "create", "party"),
+        ("rules", "create", "Drive"), ("silences", "create", "painting")]
+    listed = client.get("/api/silences?state=active", headers=admin_headers).json
+    document["silences"][0].pop("duration")  # its end is stored: the same silence
+    document["silences"][0]["ends_at"] = listed["silences"][0]["ends_at"]
+    again = client.post("/api/config/apply", json=document, headers=admin_headers)
+    assert again.status_code == 200 and again.json["changes"] == [], again.json
+    document["silences"][0]["matchers"][0]["op"] = "~"
+    bad = client.post("/api/config/apply", json=document, headers=admin_headers)
+    assert bad.status_code == 422 and "silences.0.matchers.0.op" in bad.json["fields"]
+
+
 def test_an_unknown_file_version_is_a_422_in_words(client, admin_headers):
     response = client.post("/api/config/apply", data="version: 2\n",
                            headers={**admin_headers, **YAML})

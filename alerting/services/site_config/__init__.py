@@ -89,6 +89,8 @@ def plan(data: Any, *, source: str = "<config>", prune: bool = False,
         for change in changes:
             if change.action == "delete" and not prune:
                 change.action = "keep"
+        for section in SECTIONS.values():
+            section.check(document, changes, prune)
     except ConfigFileError:
         raise
     except ValidationError as exc:
@@ -101,8 +103,12 @@ def apply(the_plan: Plan, actor: str, lines: Mapping[tuple[str, ...], int] | Non
     """Make the plan's changes in one transaction, with their audit entries; on any error
     nothing is changed (ConfigFileError names where in the file)."""
     done = the_plan.effective
+    for key, section in SECTIONS.items():
+        mine = [c for c in done if c.section == key]
+        if mine:
+            section.begin(mine)
     try:
-        for change in done:
+        for change in _in_apply_order(done):
             try:
                 SECTIONS[change.section].apply(change, actor)
             except ValidationError as exc:
@@ -119,6 +125,16 @@ def apply(the_plan: Plan, actor: str, lines: Mapping[tuple[str, ...], int] | Non
         db.session.rollback()
         raise
     return done
+
+
+def _in_apply_order(changes: list[Change]) -> list[Change]:
+    """Creations and updates in file order (a mute timing or mode before the rules naming
+    it), then deletions in reverse file order (rules before the mute timings they named)."""
+    order = list(SECTIONS)
+    kept = [c for c in changes if c.action != "delete"]
+    deleted = [c for c in changes if c.action == "delete"]
+    deleted.sort(key=lambda c: -order.index(c.section))  # stable: file order within one
+    return kept + deleted
 
 
 def _changes(done: list[Change]) -> dict[str, dict[str, Any]]:
@@ -165,7 +181,8 @@ def render(the_plan: Plan, replayed: list[dict[str, Any]] | None = None) -> str:
         for change in changes:
             label = f' "{change.name}"' if change.name else ""
             if change.action == "keep":
-                lines.append(f"  = keep{label} (not in the file; --prune deletes it)")
+                note = change.note or "not in the file; --prune deletes it"
+                lines.append(f"  = keep{label} ({note})")
                 continue
             lines.append(f"  {marks[change.action]} {change.action}{label}")
             for f in change.fields:
@@ -179,8 +196,10 @@ def render(the_plan: Plan, replayed: list[dict[str, Any]] | None = None) -> str:
         lines.append("No changes.")
     for shown in replayed or ():
         days = ", ".join(f"{d['date']}: {d['alerts']}" for d in shown["per_day"])
+        quiet = "".join(f', {shown[k]} {k}' for k in ("silenced", "disarmed")
+                        if shown.get(k))
         lines.append(f'replay "{shown["name"]}" over the last {REPLAY_DAYS} days: '
-                     f'{shown["alerts"]} alerts ({days})')
+                     f'{shown["alerts"]} alerts{quiet} ({days})')
     return "\n".join(lines) + "\n"
 
 
@@ -189,7 +208,10 @@ __all__ = ["SECTIONS", "Change", "ConfigFileError", "FieldChange", "Plan", "Sect
            "register", "render", "replays"]
 
 # The sections, in file order. A new section: a module with a Section subclass, added here.
-from . import notification_settings, rules  # noqa: E402
+from . import modes, mute_timings, notification_settings, rules, silences  # noqa: E402
 
-for _section in (rules.RulesSection(), notification_settings.NotificationSettingsSection()):
+for _section in (mute_timings.MuteTimingsSection(), modes.ModesSection(),
+                 modes.ModeScheduleSection(), rules.RulesSection(),
+                 silences.SilencesSection(),
+                 notification_settings.NotificationSettingsSection()):
     register(_section)

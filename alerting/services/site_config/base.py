@@ -3,11 +3,12 @@ changes it reports (see the package's docstring)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar, Literal
 
+from ...engine.errors import ValidationError
 from ...models import utcnow
 
 REPLAY_DAYS = 7
@@ -42,10 +43,24 @@ class Change:
     desired: Any = None
     target: Any = None
     path: str = ""  # where in the file (dotted), for errors found while applying
+    note: str = ""  # why a `keep` is kept, when not "not in the file"
 
     def as_dict(self) -> dict[str, Any]:
         return {"section": self.section, "action": self.action, "name": self.name,
                 "fields": [f.as_dict() for f in self.fields]}
+
+
+def named(items: list[Any], path: str) -> Iterator[tuple[str, Any]]:
+    """(dotted path, item) of each item of a section known by name, refusing (at the second
+    one) a name the file gives twice."""
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        where = f"{path}.{index}"
+        if item.name in seen:
+            raise ValidationError({f"{where}.name": f"is the name of {path}.{seen[item.name]}"
+                                                    " too; each needs its own"})
+        seen[item.name] = index
+        yield where, item
 
 
 class Section:
@@ -58,6 +73,15 @@ class Section:
     def export(self) -> Any:
         """This section's part of the file, from what is stored (secrets as references)."""
         raise NotImplementedError
+
+    def check(self, document: Any, changes: list[Change], prune: bool) -> None:
+        """After every section's diff: refuse (ValidationError naming the file's path) what
+        only the whole file shows, e.g. a rule naming a mute timing neither stored nor in
+        the file (default: nothing to check)."""
+
+    def begin(self, changes: list[Change]) -> None:
+        """Before the transaction that applies `changes` (this section's) starts: work
+        that commits on its own (default: none)."""
 
     def prepare(self, raw: Any, lines: Mapping[tuple[str, ...], int]) -> Any:
         """The file's part as read, before validation (default: as is)."""

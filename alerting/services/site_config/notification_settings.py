@@ -24,7 +24,12 @@ PUSH_URLS_REFERENCE = "${ALERTING_PUSH_URLS}"
 SECRETS = ("smtp_password", "push_urls")
 PLAIN = ("notification_enabled", "smtp_host", "smtp_port", "smtp_username",
          "smtp_from_address", "smtp_use_tls", "smtp_use_ssl", "default_email_recipients",
-         "default_webhook_url", "webhook_timeout_seconds")
+         "default_webhook_url", "webhook_timeout_seconds", "channel_mute_timings")
+
+
+def channel_mutes(value: Any) -> dict[str, list[str]] | None:
+    """Channel -> mute timing names, the channels naming none left out (as stored)."""
+    return {c: list(n) for c, n in (value or {}).items() if n} or None
 
 
 def _current(name: str) -> Any:
@@ -37,6 +42,8 @@ def _current(name: str) -> Any:
     if name == "push_urls":
         return settings.push_urls(row)
     value = getattr(row, name)
+    if name == "channel_mute_timings":
+        return channel_mutes(value)
     return list(value or []) if name == "default_email_recipients" else value
 
 
@@ -72,6 +79,8 @@ class NotificationSettingsSection(Section):
             before = _current(name)
             if name == "push_urls":
                 after = list(after or [])
+            elif name == "channel_mute_timings":
+                after = channel_mutes(after)
             if before != after:
                 fields.append(FieldChange(name, before, after, secret=name in SECRETS))
         if not fields:

@@ -21,7 +21,7 @@ from ...extensions import db
 from ...models import AlertRule
 from ...schemas.rules import RULE_FIELDS, RuleCreate, parse_rule
 from .. import backtest, rules
-from .base import Change, FieldChange, Section, replay_window
+from .base import Change, FieldChange, Section, named, replay_window
 from .yaml_lines import escape
 
 # uuid5 namespace of the ids of rules created from a file (any fixed UUID would do).
@@ -88,14 +88,8 @@ class RulesSection(Section):
 
     def diff(self, desired: list[RuleCreate], path: str) -> list[Change]:
         stored = _by_name(managed_rules())
-        seen: dict[str, int] = {}
         changes: list[Change] = []
-        for index, body in enumerate(desired):
-            where = f"{path}.{index}"
-            if body.name in seen:
-                raise ValidationError({f"{where}.name": f"is the name of rules.{seen[body.name]}"
-                                                        " too; each rule needs its own"})
-            seen[body.name] = index
+        for where, body in named(desired, path):
             values = body.values()
             row = stored.get(body.name)
             if row is None:
@@ -110,8 +104,9 @@ class RulesSection(Section):
             if fields:
                 changes.append(Change(self.key, "update", body.name, fields, values, row.id,
                                       where))
+        listed = {body.name for body in desired}
         for name, row in stored.items():
-            if name not in seen:
+            if name not in listed:
                 changes.append(Change(self.key, "delete", name, [], None, row.id, path))
         return changes
 
@@ -131,7 +126,9 @@ class RulesSection(Section):
     def replay(self, change: Change) -> dict[str, Any]:
         since, until = replay_window()
         rule = backtest.draft_rule(change.desired, change.target or stable_id(change.name))
-        result = backtest.run(rule, since, until, limit=0, rule_id=change.target)
+        result = backtest.run(rule, since, until, limit=0, rule_id=change.target,
+                              mute_timings=change.desired.get("mute_timings"))
         return {"section": self.key, "name": change.name, "alerts": result["alerts"],
+                "silenced": result["silenced"], "disarmed": result["disarmed"],
                 "per_day": result["per_day"]}
 
