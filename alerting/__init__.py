@@ -30,9 +30,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder="../templates",
         static_folder="../static",
     )
-    from .converters import IdConverter
+    from .converters import IdConverter, UuidTextConverter
 
     app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["uuid_text"] = UuidTextConverter
     values = {**(config or {}), **settings.load(overrides=config)}
     app.config.update(values)
     os.makedirs(app.instance_path, exist_ok=True)

@@ -38,14 +38,14 @@ def preview_silence():
     return jsonify(silences.preview(json_body()))
 
 
-@bp.get("/silences/<silence_id>")
+@bp.get("/silences/<uuid_text:silence_id>")
 @op("silences", ok=S.Silence, errors=(404,))
 def get_silence(silence_id: str):
     """One silence."""
     return jsonify(silences.silence_dict(silences.get_silence(silence_id)))
 
 
-@bp.put("/silences/<silence_id>")
+@bp.put("/silences/<uuid_text:silence_id>")
 @op("silences", ok=S.Silence, body=S.SilenceUpdate, errors=(404, 409))
 def update_silence(silence_id: str):
     """Partial update of a silence that has not expired."""
@@ -54,7 +54,7 @@ def update_silence(silence_id: str):
         silences.update_silence(silence_id, json_body(), current_actor())))
 
 
-@bp.delete("/silences/<silence_id>")
+@bp.delete("/silences/<uuid_text:silence_id>")
 @op("silences", {204: (None, "Deleted")}, errors=(404,))
 def delete_silence(silence_id: str):
     """Delete a silence: 204 (alerts it silenced keep its id)."""
@@ -62,14 +62,14 @@ def delete_silence(silence_id: str):
     return "", 204
 
 
-@bp.post("/silences/<silence_id>/expire")
+@bp.post("/silences/<uuid_text:silence_id>/expire")
 @op("silences", ok=S.Silence, errors=(404, 409))
 def expire_silence(silence_id: str):
     """End a silence now."""
     return jsonify(silences.silence_dict(silences.expire_silence(silence_id, current_actor())))
 
 
-@bp.post("/silences/<silence_id>/extend")
+@bp.post("/silences/<uuid_text:silence_id>/extend")
 @op("silences", ok=S.Silence, body=S.SilenceExtend, errors=(404, 409))
 def extend_silence(silence_id: str):
     """Move a silence's end: a new ends_at, or duration seconds more."""
@@ -78,7 +78,7 @@ def extend_silence(silence_id: str):
         silences.extend_silence(silence_id, json_body(), current_actor())))
 
 
-@bp.post("/silences/<silence_id>/recreate")
+@bp.post("/silences/<uuid_text:silence_id>/recreate")
 @op("silences", {201: (S.Silence, "Created")}, body=S.SilenceRecreate, body_required=False,
     errors=(404, 409))
 def recreate_silence(silence_id: str):

@@ -191,7 +191,9 @@ def _path_params(rule: Any) -> tuple[str, list[Schema]]:
     params = []
     for name in re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule.rule):
         converter = rule._converters[name]
-        if isinstance(converter, NumberConverter):
+        if getattr(converter, "json_schema", None):
+            schema = dict(converter.json_schema)
+        elif isinstance(converter, NumberConverter):
             schema = {"type": "integer", "minimum": converter.min or 0,
                       "maximum": converter.max}
         else:

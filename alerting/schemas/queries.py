@@ -23,8 +23,9 @@ ALERT_STATUSES = ("pending", "delivered", "failed", "acknowledged", "dismissed",
 DELIVERY_STATUSES = ("pending", "sending", "delivered", "dead")
 # The kinds of object an audit entry names (its target_type); services/audit.py writes them
 # and tests/api/test_audit_every_route.py checks that every entry's type is in the list.
-AUDIT_TARGET_TYPES = ("alert", "alert_rule", "api_key", "camera", "delivery", "mode",
-                      "mode_schedule", "mute_timing", "notification_settings", "silence",
+AUDIT_TARGET_TYPES = ("alert", "alert_rule", "api_key", "camera", "delivery",
+                      "integration_settings", "mode", "mode_schedule", "mute_timing",
+                      "notification_settings", "silence",
                       "site_config", "user", "videodb_alert", "videodb_event",
                       "videodb_scene_index", "videodb_stream")
 MAX_QUERY_TEXT = 255

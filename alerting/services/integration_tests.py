@@ -35,7 +35,7 @@ def run_test(body: object, actor: str) -> dict[str, Any]:
         result.update(_test_frigate(data, now))
     else:
         result.update(_test_mqtt(data, now))
-    audit.record(actor, "integrations.test", "integration_settings", ROW_ID,
+    audit.record(actor, "integrations_test", "integration_settings", ROW_ID,
                  {"kind": data.kind, "prefix": data.prefix, "ok": result["ok"]})
     db.session.commit()
     return result

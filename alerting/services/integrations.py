@@ -210,7 +210,7 @@ def update(body: object, actor: str) -> dict[str, Any]:
     after = effective()
     changes = audit.diff(_audited(before), _audited(after))
     if changes:
-        audit.record(actor, "integrations.update", "integration_settings", ROW_ID,
+        audit.record(actor, "integrations_update", "integration_settings", ROW_ID,
                      changes=changes)
     db.session.commit()
     return settings_json()

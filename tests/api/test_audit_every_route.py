@@ -34,7 +34,7 @@ NOT_AUDITED = {
     "api.preview_silence": "read-only: which alerts a draft silence covers",
 }
 # Audited, but nothing stored changes (so no before -> after).
-NO_CHANGES = {"notification_test", "webhook_secret_reveal"}
+NO_CHANGES = {"notification_test", "webhook_secret_reveal", "integrations_test"}
 
 
 def _video(client, headers) -> tuple[str, str, str]:
@@ -85,6 +85,11 @@ CALLS = {
         "put", f"/api/mute-timings/{new_mute_timing(c, h)}", {"timezone": "Europe/Berlin"})),
     "api.delete_mute_timing": ("mute_timing_delete", lambda a, c, h: (
         "delete", f"/api/mute-timings/{new_mute_timing(c, h)}", None)),
+    "api.update_integrations": ("integrations_update", lambda a, c, h: (
+        "put", "/api/integrations", {"frigate": [
+            {"prefix": "frigate", "base_url": "http://127.0.0.1:5000"}]})),
+    "api.test_integration": ("integrations_test", lambda a, c, h: (
+        "post", "/api/integrations/test", {"kind": "mqtt", "seconds": 1})),
     "api.update_config": ("notification_config_update", lambda a, c, h: (
         "put", "/api/notification/config", {"smtp_host": "smtp.example.com"})),
     "api.test_notification": ("notification_test", lambda a, c, h: (

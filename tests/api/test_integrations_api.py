@@ -68,7 +68,7 @@ def test_stored_settings_win_encrypted_and_audited_masked(app, client, headers):
         row = db.session.get(IntegrationSettings, 1)
         stored = repr((row.mqtt_url_encrypted, row.frigate_instances))
         assert "stored-secret" not in stored and "frigate-secret" not in stored
-        entry = db.session.query(AuditLog).filter_by(action="integrations.update").one()
+        entry = db.session.query(AuditLog).filter_by(action="integrations_update").one()
         logged = repr(entry.details)
         assert "stored-secret" not in logged and "frigate-secret" not in logged
         assert entry.details["changes"]["mqtt_client_id"] == {"before": "alerting",
@@ -167,7 +167,7 @@ def test_tests_are_audited(app, client, headers):
     client.post("/api/integrations/test", headers=headers,
                 json={"kind": "mqtt", "url": f"mqtt://127.0.0.1:{free_port()}"})
     with app.app_context():
-        entry = db.session.query(AuditLog).filter_by(action="integrations.test").one()
+        entry = db.session.query(AuditLog).filter_by(action="integrations_test").one()
         assert entry.details["kind"] == "mqtt" and entry.details["ok"] is False
 
 

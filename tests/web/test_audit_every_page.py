@@ -27,7 +27,8 @@ NOT_AUDITED = {
     "web.rules_test": "read-only: runs a rule over stored events",
     "web.config_preview": "read-only: shows what a file would change",
 }
-NO_CHANGES = {"notification_test", "webhook_secret_reveal", "session_start", "session_end"}
+NO_CHANGES = {"notification_test", "webhook_secret_reveal", "session_start", "session_end",
+              "integrations_test"}
 
 RULE_FORM = {"name": "Porch", "severity": "low", "camera_ids_other": "porch",
              "cooldown_seconds": "60", "conditions-0-field": "", "conditions-0-op": "",
@@ -66,6 +67,11 @@ CALLS = {
         "/mute-timings/channels", {"channel-email": new_mute_timing(c, h)})),
     "web.mute_timings_delete": ("mute_timing_delete", lambda a, c, h: (
         f"/mute-timings/{new_mute_timing(c, h)}/delete", {})),
+    "web.integrations_index": ("integrations_update", lambda a, c, h: (
+        "/integrations", {"mqtt_client_id": "alerting-2", "frigate-0-topic_prefix": "frigate",
+                          "frigate-0-base_url": "http://127.0.0.1:5000"})),
+    "web.integrations_test": ("integrations_test", lambda a, c, h: (
+        "/integrations/test/mqtt/0", {"frigate-0-topic_prefix": "frigate"})),
     "web.notifications_index": ("notification_config_update", lambda a, c, h: (
         "/notifications", {"smtp_host": "smtp.example.com", "smtp_port": "25"})),
     "web.notifications_test": ("notification_test", lambda a, c, h: (
