@@ -503,7 +503,7 @@ class AuditLog(db.Model):
     actor: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(50), index=True)
     target_type: Mapped[str | None] = mapped_column(String(50))
-    target_id: Mapped[str | None] = mapped_column(String(64))
+    target_id: Mapped[str | None] = mapped_column(String(255))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     client_address: Mapped[str | None] = mapped_column(String(45))  # None: CLI, system
 

@@ -87,7 +87,7 @@ class AuditQuery(Page):
     actor: optional_text(120) = None
     action: optional_text(50) = None
     target_type: choice(AUDIT_TARGET_TYPES) | None = None
-    target_id: optional_text(64) = None
+    target_id: optional_text(255) = None
     since: DateTime | None = None
     until: DateTime | None = None
 

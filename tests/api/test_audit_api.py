@@ -207,3 +207,15 @@ def test_a_videodb_stream_url_is_audited_without_its_password(client, headers):
     assert entry["target_id"] == created["id"]
     assert entry["details"]["changes"]["url"]["before"] is None
     assert "cam-pass-42" not in json.dumps(entries(client, headers))
+
+
+def test_an_object_named_at_the_longest_is_audited_under_its_whole_name(client, headers):
+    # A mute timing's name may have 100 characters; the audit log keeps it whole (it once
+    # held 64: a 500 on PostgreSQL, found by schemathesis).
+    name = "n" * 100
+    response = client.post("/api/mute-timings", headers=headers, json={
+        "name": name, "intervals": [{"days": ["tue"], "end_time": "16:00"}]})
+    assert response.status_code == 201, response.json
+    entry = latest(client, headers, "mute_timing_create")
+    assert entry["target_id"] == name
+    assert entries(client, headers, target_id=name)["count"] == 1

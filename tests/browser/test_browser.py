@@ -66,8 +66,8 @@ def test_log_in(browser, server):
     expect(page.get_by_role("alert")).to_have_text("Wrong username or password")
     log_in(page, server)
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Live", "Alerts", "Events", "Cameras", "Rules", "Silences", "Notifications", "Keys",
-         "Modes", "Audit", "Config", "API"])
+        ["Live", "Alerts", "Events", "Cameras", "Rules", "Silences", "Notifications",
+         "Integrations", "Keys", "Modes", "Audit", "Config", "API"])
     context.close()
 
 
