@@ -226,8 +226,8 @@ def _operation(view: Callable, op: Operation, params: list[Schema],
                 break
         out["requestBody"] = {"required": op.body_required,
                               "content": {"application/json": media}}
-        if op.also_yaml:
-            out["requestBody"]["content"]["application/yaml"] = {"schema": {"type": "string"}}
+        if op.also_yaml:  # a YAML document parses to the same structure as the JSON one
+            out["requestBody"]["content"]["application/yaml"] = {"schema": media["schema"]}
     for status, (body, description) in op.responses.items():
         if body is None:
             out["responses"][str(status)] = {"description": description}
@@ -239,8 +239,7 @@ def _operation(view: Callable, op: Operation, params: list[Schema],
                       "properties": {"success": {"const": True}, "data": schema}}
         out["responses"][str(status)] = _json(schema, description)
         if op.also_yaml and status == 200 and op.body is None:
-            out["responses"]["200"]["content"]["application/yaml"] = {
-                "schema": {"type": "string"}}
+            out["responses"]["200"]["content"]["application/yaml"] = {"schema": schema}
     statuses = {*op.errors, 414}
     public = getattr(view, "public", False)
     out["security"] = [] if public else SECURED

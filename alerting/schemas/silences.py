@@ -225,7 +225,9 @@ class MuteTimingCreate(MuteTimingUpdate):
 def parse_mute_timing(payload: object, *, partial: bool = False) -> dict[str, Any]:
     """The stored form: intervals as dicts, dates as ISO strings."""
     model = validate(MuteTimingUpdate if partial else MuteTimingCreate, payload)
-    values = model.model_dump(mode="json", exclude_unset=partial)
+    values = model.model_dump(mode="json")
+    if partial:  # only the fields given change, each whole (an interval's defaults filled in)
+        values = {name: values[name] for name in model.model_fields_set}
     if "intervals" in values and values["intervals"] is None:
         raise _field_error("intervals", "must list at least one value")
     if values.get("date_ranges") == []:
