@@ -33,6 +33,7 @@ def heartbeat(camera_id: str):
     camera_id = camera_id.strip()  # as events' camera_id is
     if not camera_id or "\x00" in camera_id:  # like one over MAX_CAMERA_ID: no route
         raise ApiError(404, "not_found", "No such camera id: blank or with a NUL character")
-    body = validate(Heartbeat, json_body(optional=True) or {})
+    sent = json_body(optional=True)  # no body is {}; false, 0 or [] are not objects: 422
+    body = validate(Heartbeat, {} if sent is None else sent)
     camera = cameras.heartbeat(camera_id, body.name, current_actor())
     return jsonify(cameras.camera_json(camera))

@@ -307,3 +307,11 @@ def test_the_camera_gauge_follows_reports_the_check_and_the_database(app, header
     # A process's stale value (one that ended, another's view): the scrape reads the table.
     metrics.camera_status(porch, True)
     assert value(scrape(client, **headers), "alerting_camera_online", camera_id=porch) == 0
+
+
+@pytest.mark.parametrize("body", ["false", "0", "[]", '"porch"'])
+def test_a_heartbeat_body_that_is_not_an_object_is_refused(app, headers, body):
+    # No body is a heartbeat; a JSON body must be an object (false once passed as none).
+    response = app.test_client().post("/api/cameras/porch/heartbeat", data=body, headers={
+        **headers, "Content-Type": "application/json"})
+    assert response.status_code == 422, response.json
