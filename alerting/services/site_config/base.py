@@ -3,6 +3,7 @@ changes it reports (see the package's docstring)."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -63,37 +64,39 @@ def named(items: list[Any], path: str) -> Iterator[tuple[str, Any]]:
         yield where, item
 
 
-class Section:
+class Section(ABC):
     """One part of the site configuration. Subclasses set `key` (the file's top-level key),
     `model` (the schema type that validates that part) and implement the three steps."""
 
     key: ClassVar[str]
     model: ClassVar[Any]
 
+    @abstractmethod
     def export(self) -> Any:
         """This section's part of the file, from what is stored (secrets as references)."""
-        raise NotImplementedError
 
     def check(self, document: Any, changes: list[Change], prune: bool) -> None:
         """After every section's diff: refuse (ValidationError naming the file's path) what
         only the whole file shows, e.g. a rule naming a mute timing neither stored nor in
         the file (default: nothing to check)."""
+        return None
 
     def begin(self, changes: list[Change]) -> None:
         """Before the transaction that applies `changes` (this section's) starts: work
         that commits on its own (default: none)."""
+        return None
 
     def prepare(self, raw: Any, lines: Mapping[tuple[str, ...], int]) -> Any:
         """The file's part as read, before validation (default: as is)."""
         return raw
 
+    @abstractmethod
     def diff(self, desired: Any, path: str) -> list[Change]:
         """The changes from what is stored to `desired` (validated); none when equal."""
-        raise NotImplementedError
 
+    @abstractmethod
     def apply(self, change: Change, actor: str) -> None:
         """Make one change in the open transaction (no commit)."""
-        raise NotImplementedError
 
     def replay(self, change: Change) -> Any:
         """What a dry run shows of a change beyond its fields (default: nothing)."""
