@@ -67,14 +67,18 @@ def _mode_topic(topic: str) -> str:
     return topic
 
 
-def _http_url_or_none(value: Any) -> Any:
+def _http_url_or_none(value: Any, example: str = "http://frigate.lan:5000") -> Any:
     """An absolute http(s) URL with a host, without a trailing slash; blank is unset."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     parts = urlsplit(str(value).strip())
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http or https URL such as http://frigate.lan:5000")
+        raise ValueError(f"must be an http or https URL such as {example}")
     return str(value).strip().rstrip("/")
+
+
+def _public_url(value: Any) -> Any:
+    return _http_url_or_none(value, "https://alerts.example.com")
 
 
 Count = Annotated[int, Field(ge=1)]
@@ -102,6 +106,14 @@ class Settings(BaseSettings):
 
     DATABASE_URL: str | None = None
     SECRET_KEY: str | None = None
+    # Earlier secret keys, comma-separated, still accepted (never used to sign): sessions
+    # (Flask's SECRET_KEY_FALLBACKS) and action links keep working across a key rotation.
+    SECRET_KEY_FALLBACKS: CommaList = []
+    # The address people reach this server at (e.g. https://alerts.example.com): the links in
+    # notifications (open the alert, acknowledge, snooze) are built on it. Unset: none sent.
+    PUBLIC_URL: Annotated[str | None, BeforeValidator(_public_url)] = None
+    # How long a notification's action link (services/action_links.py) stays valid.
+    ACTION_LINK_SECONDS: Seconds = 7 * 24 * 3600
     TIMEZONE: Zone = "UTC"
     AUTH: bool = True
     BOOTSTRAP: bool = True  # create the admin user and the bootstrap key at start-up

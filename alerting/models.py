@@ -492,6 +492,18 @@ class ModeSettings(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class UsedActionToken(db.Model):
+    """An action link that has acted (services/action_links.py), by its token id: the same
+    link used again does nothing. No foreign key: the record outlives its alert."""
+
+    __tablename__ = "used_action_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    action: Mapped[str] = mapped_column(String(32))
+    alert_id: Mapped[int] = mapped_column(Integer)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class AuditLog(db.Model):
     """Who did what, when."""
 

@@ -16,6 +16,8 @@ _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@\"']*:)[^/\s@\"'
 _HEADER = re.compile(
     r"(?i)\b((?:proxy-)?authorization|x-access-token|x-api-key|cookie)(\"?'?\s*[:=]\s*\"?'?)"
     r"(?:(?:bearer|basic|digest)\s+)?[^\s\"',;]+")
+# A notification's action link (/actions/<token>): the token acts without a login.
+_ACTION_LINK = re.compile(r"(?i)((?:/|%2F)actions(?:/|%2F))[A-Za-z0-9_\-]+\.[A-Za-z0-9_.\-]+")
 _SCHEME_VALUE = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}")
 
 
@@ -24,6 +26,7 @@ def redact(text: str) -> str:
     text = _PARAMETER.sub(rf"\1{REDACTED}", text)
     text = _URL_PASSWORD.sub(rf"\1{REDACTED}@", text)
     text = _HEADER.sub(rf"\1\2{REDACTED}", text)
+    text = _ACTION_LINK.sub(rf"\1{REDACTED}", text)
     return _SCHEME_VALUE.sub(rf"\1 {REDACTED}", text)
 
 

@@ -51,6 +51,11 @@ class ChannelSettings:
     unreadable_secrets: tuple[str, ...] = ()
 
 
+# The action links (services/action_links.py) a notification shows as buttons, in this
+# order, with their labels; the `open` link is the notification's own link to the alert.
+ACTION_LABELS = {"acknowledge": "Acknowledge", "snooze_camera": "Snooze camera 30 min",
+                 "snooze_rule": "Snooze rule 1 h"}
+
 SECRET_LABELS = {"smtp_password": "SMTP password", "webhook_secret": "webhook signing secret",
                  "push_urls": "push URLs", "default_webhook_url": "default webhook URL"}
 

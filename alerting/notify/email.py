@@ -17,7 +17,13 @@ import flask_mail
 from flask import Flask
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader, select_autoescape
 
-from alerting.notify.base import ChannelSettings, Message, Outcome, unreadable_secret
+from alerting.notify.base import (
+    ACTION_LABELS,
+    ChannelSettings,
+    Message,
+    Outcome,
+    unreadable_secret,
+)
 from alerting.notify.ssrf import outgoing_policy, parse_allow_cidrs
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -102,6 +108,15 @@ def _describe_condition(condition: Any) -> str:
     return str(condition)
 
 
+def action_buttons(actions: Any) -> list[tuple[str, str]]:
+    """(label, URL) of each action link but `open` (the alert_url button), in a fixed order."""
+    if not isinstance(actions, Mapping):
+        return []
+    return [(label, actions[name]) for name, label in ACTION_LABELS.items()
+            if isinstance(actions.get(name), str)
+            and actions[name].startswith(("http://", "https://"))]
+
+
 def _view(message: Message) -> dict[str, Any]:
     """Flatten the context into the few fields both templates show."""
     ctx = message.context
@@ -144,6 +159,7 @@ def _view(message: Message) -> dict[str, Any]:
         "summary": _first(_get(event, "summary"), _get(alert, "summary")),
         "conditions": [_describe_condition(c) for c in ctx.get("matched_conditions") or ()],
         "alert_url": alert_url,
+        "action_links": action_buttons(ctx.get("actions")),
     }
 
 

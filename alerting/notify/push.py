@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from collections.abc import Mapping
 from contextvars import ContextVar
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 with warnings.catch_warnings():
     # Apprise's email plugin, loaded on the first URL it parses, imports the stdlib `imghdr`,
@@ -19,7 +21,13 @@ with warnings.catch_warnings():
 
 import apprise
 
-from alerting.notify.base import ChannelSettings, Message, Outcome, unreadable_secret
+from alerting.notify.base import (
+    ACTION_LABELS,
+    ChannelSettings,
+    Message,
+    Outcome,
+    unreadable_secret,
+)
 from alerting.notify.redact import redact_url, scrub
 from alerting.notify.ssrf import outgoing_policy
 
@@ -32,6 +40,8 @@ _NOTIFY_TYPES = {
     "low": apprise.NotifyType.INFO,
 }
 _DEFAULT_TYPE = apprise.NotifyType.INFO
+NTFY_SCHEMES = ("ntfy", "ntfys")
+NTFY_MAX_ACTIONS = 3  # ntfy refuses a message with more action buttons
 
 
 _active_capture: ContextVar[_Capture | None] = ContextVar("alerting_push_capture", default=None)
@@ -121,7 +131,7 @@ class PushNotifier:
                 capture: _Capture) -> Outcome:
         notifier = apprise.Apprise(asset=_asset())
         for url in urls:
-            if not notifier.add(url):
+            if not notifier.add(with_ntfy_actions(url, message.context.get("actions"))):
                 return Outcome(
                     ok=False, retryable=False, error=f"not a usable Apprise URL ({redact_url(url)})"
                 )
@@ -147,6 +157,33 @@ class PushNotifier:
             return Outcome(ok=True)
         reason = "; ".join(capture.messages)[:500] or "Apprise reported a failure, no reason logged"
         return Outcome(ok=False, retryable=True, error=reason)
+
+
+def with_ntfy_actions(url: str, actions: Mapping[str, str] | None) -> str:
+    """An ntfy URL given the alert's action links (services/action_links.py): Apprise passes
+    its `click` and `actions` parameters on as ntfy's X-Click and X-Actions headers. Tapping
+    the notification opens the alert; the buttons POST the acknowledge and snooze links
+    (answered in JSON), and `view` opens the alert when there is room (ntfy shows three
+    buttons at most and refuses a message with more). Other URLs, parameters the URL sets
+    itself, and no links: unchanged."""
+    parts = urlsplit(url)
+    if not actions or parts.scheme.lower() not in NTFY_SCHEMES:
+        return url
+    own = {key.lower() for key, _value in parse_qsl(parts.query, keep_blank_values=True)}
+    buttons = [f"http, {ACTION_LABELS[name]}, {actions[name]}, method=POST, "
+               "headers.Accept=application/json, clear=true"
+               for name in ACTION_LABELS if actions.get(name)]
+    if actions.get("open"):
+        buttons.append(f"view, Open, {actions['open']}")
+    added = {}
+    if "click" not in own and actions.get("open"):
+        added["click"] = actions["open"]
+    if "actions" not in own and buttons:
+        added["actions"] = "; ".join(buttons[:NTFY_MAX_ACTIONS])
+    if not added:
+        return url
+    extra = "&".join(f"{key}={quote(value, safe='')}" for key, value in added.items())
+    return urlunsplit(parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra))
 
 
 def _urls(target: str, settings: ChannelSettings) -> list[str]:

@@ -42,7 +42,7 @@ from ..models import (
 from ..notify import Message, Outcome
 from ..storage import write_transaction
 from ..videodb import delivery as videodb_delivery
-from . import audit
+from . import action_links, audit
 from .alerts import alert_json
 from .events import event_json
 from .notification_targets import unseal
@@ -78,8 +78,9 @@ def retry_delay(attempt: int, schedule: list[float], retry_after: float | None) 
     return max(delay, 0.0)
 
 
-def webhook_body(alert: Any, rule: Any, event_body: dict[str, Any]) -> dict:
-    """The documented webhook JSON (docs/webhooks.md)."""
+def webhook_body(alert: Any, rule: Any, event_body: dict[str, Any],
+                 actions: dict[str, str] | None = None) -> dict:
+    """The documented webhook JSON (docs/webhooks.md); `actions`: the alert's action links."""
     return {
         "type": "alert.created",
         "timestamp": isoformat_z(alert.created_at),
@@ -91,6 +92,7 @@ def webhook_body(alert: Any, rule: Any, event_body: dict[str, Any]) -> dict:
             },
             "event": event_body,
             "matched_conditions": alert.matched_conditions or [],
+            "actions": actions or {},
         },
     }
 
@@ -109,6 +111,8 @@ def build_message(delivery: Any, alert: Any, rule: Any, event_body: dict[str, An
         f"Matched: {', '.join(alert.matched_conditions or [])}." if alert.matched_conditions
         else None,
     ) if line)
+    # Open, acknowledge, snooze: the same links for every channel (none without PUBLIC_URL).
+    actions = action_links.links_for_alert(alert, current_app.config.get("PUBLIC_URL"))
     return Message(
         delivery_id=delivery.message_id,
         severity=alert.severity,
@@ -116,10 +120,11 @@ def build_message(delivery: Any, alert: Any, rule: Any, event_body: dict[str, An
         text=text,
         context={"alert": alert_json(alert), "event": event_body,
                  "rule": {"name": alert.rule_name, "severity": alert.severity},
-                 "matched_conditions": alert.matched_conditions or []},
+                 "matched_conditions": alert.matched_conditions or [],
+                 "actions": actions, "alert_url": actions.get("open")},
         # A VideoDB RTStream alert's rule posts VideoDB's body (docs/videodb.md).
         webhook_body=(videodb_delivery.webhook_body(alert, rule, event_body)
-                      or webhook_body(alert, rule, event_body)),
+                      or webhook_body(alert, rule, event_body, actions)),
     )
 
 

@@ -316,7 +316,14 @@ def snooze(alert: Alert, scope: str, minutes: int, actor: str) -> Silence:
     if minutes not in SNOOZE_MINUTES:
         raise ValidationError({"minutes": "must be one of "
                                           + ", ".join(str(m) for m in SNOOZE_MINUTES)})
+    return snooze_for(alert, scope, minutes, actor)
+
+
+def snooze_for(alert: Alert, scope: str, minutes: int, actor: str, *,
+               commit: bool = True) -> Silence:
+    """A silence from now for any number of `minutes`, pre-filled from the alert (the page's
+    snooze offers SNOOZE_MINUTES; a notification's action link has its own durations)."""
     matchers = snooze_matchers(alert, scope)
     return create_silence({"matchers": matchers, "duration": minutes * 60,
                            "comment": f"Snoozed from alert #{alert.id} ({SNOOZE_LABELS[scope]})"},
-                          actor)
+                          actor, commit=commit)

@@ -6,6 +6,7 @@ bp = Blueprint("web", __name__)
 
 from . import (  # noqa: E402,F401  (routes register on import)
     account,
+    actions,
     alerts,
     audit,
     cameras,

@@ -33,7 +33,8 @@ def paths(value, at: str = "") -> set[str]:
 
 
 def test_the_documented_body_is_the_one_sent(tmp_path, httpserver):
-    app = make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"])
+    app = make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"],
+                   PUBLIC_URL="https://alerts.example.com")
     headers = {"x-access-token": make_key(app)}
     client = app.test_client()
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
@@ -50,3 +51,9 @@ def test_the_documented_body_is_the_one_sent(tmp_path, httpserver):
     assert paths(sent) - documented == set(), "sent but not documented"
     assert documented - paths(sent) == set(), "documented but not sent"
     assert sent["type"] == documented_body()["type"] == "alert.created"
+    # The links work: the documented ones are examples, the sent ones real tokens.
+    actions = sent["data"]["actions"]
+    assert set(actions) == set(documented_body()["data"]["actions"])
+    assert actions["open"] == f"https://alerts.example.com/alerts/{sent['data']['alert']['id']}"
+    path = actions["acknowledge"].removeprefix("https://alerts.example.com")
+    assert client.get(path).status_code == 200

@@ -1,0 +1,180 @@
+"""Action links (services/action_links.py): signed, expiring, one-use tokens that acknowledge
+or snooze an alert; tampered, expired, reused ones do nothing."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import select
+
+from alerting.errors import ApiError
+from alerting.extensions import db
+from alerting.models import Alert, AuditLog, Silence, UsedActionToken
+from alerting.services import action_links
+from tests.support.app import make_app, make_key
+from tests.support.audit import new_alert
+
+
+@pytest.fixture
+def alert_id(app):
+    return new_alert(app, app.test_client(), {"x-access-token": make_key(app, "admin")})
+
+
+UNTOUCHED = ("delivered", 0, 0)  # a rule with no channels: delivered at once
+
+
+def state(app, alert_id):
+    with app.app_context():
+        alert = db.session.get(Alert, alert_id)
+        return (alert.status, db.session.scalar(select(db.func.count()).select_from(Silence)),
+                db.session.scalar(select(db.func.count()).select_from(UsedActionToken)))
+
+
+def token(app, action, alert_id):
+    with app.app_context():
+        return action_links.issue(action, alert_id)
+
+
+def act(app, value):
+    with app.test_request_context(method="POST"):
+        return action_links.act(value)
+
+
+def refused(app, value) -> ApiError:
+    with app.test_request_context(method="POST"), pytest.raises(ApiError) as caught:
+        action_links.act(value)
+    return caught.value
+
+
+def test_acknowledge_acts_once_and_is_audited(app, alert_id):
+    value = token(app, "acknowledge", alert_id)
+    link, done = act(app, value)
+    assert (link.action, link.alert_id) == ("acknowledge", alert_id)
+    assert done == f"Alert #{alert_id} acknowledged."
+    assert state(app, alert_id) == ("acknowledged", 0, 1)
+    with app.app_context():
+        alert = db.session.get(Alert, alert_id)
+        assert alert.acknowledged_by == "action link"
+        use = db.session.scalars(select(AuditLog).where(
+            AuditLog.action == "action_link_use")).one()
+        assert use.actor == "action link" and use.target_id == str(alert_id)
+        assert use.details == {"action": "acknowledge", "alert_id": alert_id,
+                               "token_id": link.token_id}
+        # The acknowledge itself is the service's own entry, as from the page or the API.
+        ack = db.session.scalars(select(AuditLog).where(
+            AuditLog.action == "alert_acknowledge")).one()
+        assert ack.actor == "action link"
+    error = refused(app, value)
+    assert (error.status, error.code) == (409, "link_used")
+    assert state(app, alert_id) == ("acknowledged", 0, 1)
+
+
+@pytest.mark.parametrize("action, field, value, minutes", [
+    ("snooze_camera", "camera_id", "back-door", 30),
+    ("snooze_rule", "rule_id", None, 60),
+])
+def test_snooze_makes_the_silence_with_its_matchers_and_duration(app, alert_id, action, field,
+                                                                 value, minutes):
+    link = token(app, action, alert_id)
+    _link, done = act(app, link)
+    assert "snoozed" in done
+    with app.app_context():
+        alert = db.session.get(Alert, alert_id)
+        [silence] = db.session.scalars(select(Silence)).all()
+        expected = value or alert.rule_id
+        assert silence.matchers == [{"field": field, "op": "=", "value": expected}]
+        assert silence.ends_at - silence.starts_at == timedelta(minutes=minutes)
+        assert silence.created_by == "action link"
+        assert alert.status != "acknowledged"  # a snooze does not acknowledge
+    assert refused(app, link).status == 409  # used: no second silence
+    assert state(app, alert_id)[1] == 1
+
+
+def test_tampered_tokens_do_nothing(app, alert_id):
+    value = token(app, "snooze_camera", alert_id)
+    payload, _, rest = value.partition(".")
+    other = token(app, "acknowledge", alert_id).partition(".")[0]
+    for bad in (value[:-2] + ("AA" if not value.endswith("AA") else "BB"),  # signature
+                other + "." + rest,  # another payload under this signature
+                value[:20], "not-a-token", ""):
+        error = refused(app, bad)
+        assert (error.status, error.code) == (400, "invalid_link"), bad
+    # Signed with a key this server never had:
+    forged = URLSafeTimedSerializer("another-key", salt=action_links.SALT).dumps(
+        ["acknowledge", alert_id, "x"])
+    assert refused(app, forged).status == 400
+    # Ours, but not a payload we make:
+    with app.app_context():
+        odd = action_links._serializer().dumps(["delete_everything", alert_id, "x"])
+    assert refused(app, odd).status == 400
+    assert state(app, alert_id) == UNTOUCHED
+
+
+def test_expired_tokens_do_nothing(app, alert_id, monkeypatch):
+    import itsdangerous.timed
+
+    lifetime = app.config["ACTION_LINK_SECONDS"]
+    signed_at = time.time() - lifetime - 5
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: signed_at)
+    value = token(app, "acknowledge", alert_id)
+    monkeypatch.undo()
+    error = refused(app, value)
+    assert (error.status, error.code) == (410, "link_expired")
+    assert state(app, alert_id) == UNTOUCHED
+
+
+def test_check_reads_without_acting(app, alert_id):
+    value = token(app, "acknowledge", alert_id)
+    with app.app_context():
+        for _ in range(3):
+            assert action_links.check(value).action == "acknowledge"
+    assert state(app, alert_id) == UNTOUCHED
+
+
+def test_a_refused_change_leaves_the_link_unused(app, alert_id, admin_headers):
+    app.test_client().post(f"/api/alerts/{alert_id}/acknowledge", headers=admin_headers)
+    value = token(app, "acknowledge", alert_id)
+    error = refused(app, value)
+    assert error.status == 409 and "acknowledged" in error.message
+    assert state(app, alert_id) == ("acknowledged", 0, 0)
+    with app.app_context():
+        assert not db.session.scalars(select(AuditLog).where(
+            AuditLog.action == "action_link_use")).all()
+
+
+def test_tokens_signed_with_an_old_key_still_act_after_rotation(tmp_path):
+    old = make_app(tmp_path, SECRET_KEY="the-old-key")
+    alert_id = new_alert(old, old.test_client(), {"x-access-token": make_key(old, "admin")})
+    value = token(old, "acknowledge", alert_id)
+    rotated = make_app(tmp_path, SECRET_KEY="the-new-key", DATABASE_URL=old.config["DATABASE_URL"],
+                       SECRET_KEY_FALLBACKS=["the-old-key"])
+    forgotten = make_app(tmp_path, SECRET_KEY="the-new-key",
+                         DATABASE_URL=old.config["DATABASE_URL"])
+    assert refused(forgotten, value).status == 400  # without the fallback: not ours
+    link, _done = act(rotated, value)
+    assert link.alert_id == alert_id and state(rotated, alert_id)[0] == "acknowledged"
+    # New links are signed with the new key only.
+    fresh = token(rotated, "snooze_camera", alert_id)
+    assert refused(old, fresh).status == 400
+
+
+def test_links_for_alert(app, alert_id):
+    with app.app_context():
+        alert = db.session.get(Alert, alert_id)
+        assert action_links.links_for_alert(alert, None) == {}
+        links = action_links.links_for_alert(alert, "https://alerts.example.com/")
+        assert list(links) == ["open", "acknowledge", "snooze_camera", "snooze_rule"]
+        assert links["open"] == f"https://alerts.example.com/alerts/{alert_id}"
+        for action in ("acknowledge", "snooze_camera", "snooze_rule"):
+            prefix = "https://alerts.example.com/actions/"
+            assert links[action].startswith(prefix)
+            read = action_links.read(links[action].removeprefix(prefix))
+            assert (read.action, read.alert_id) == (action, alert_id)
+        ids = {action_links.read(url.rpartition("/")[2]).token_id
+               for name, url in links.items() if name != "open"}
+        assert len(ids) == 3  # each link is its own
+        alert.rule_id = None
+        assert "snooze_rule" not in action_links.links_for_alert(alert, "https://a.example")
