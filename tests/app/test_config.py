@@ -27,6 +27,9 @@ def test_defaults_without_environment():
         ("WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8", ["127.0.0.0/8"]),
         ("METRICS_ALLOW_CIDRS", "10.0.0.0/8, ::1", ["10.0.0.0/8", "::1"]),
         ("FRIGATE_URL", "http://frigate.lan:5000/", "http://frigate.lan:5000"),
+        ("PUBLIC_URL", "https://alerts.example.com/", "https://alerts.example.com"),
+        ("SECRET_KEY_FALLBACKS", "old-1, old-2", ["old-1", "old-2"]),
+        ("ACTION_LINK_SECONDS", "3600", 3600),
     ],
 )
 def test_environment_overrides(name, raw, expected):
@@ -54,7 +57,8 @@ def test_default_database_is_sqlite_under_instance(tmp_path):
     ("name", "raw"),
     [("SMTP_PORT", "smtp"), ("RETRY_SCHEDULE", "10, soon"), ("MATCH_BATCH_SIZE", "1.5"),
      ("TRUST_PROXY", "perhaps"), ("METRICS_ALLOW_CIDRS", "10.0.0.0/8,prometheus"),
-     ("FRIGATE_URL", "frigate.lan:5000")],
+     ("FRIGATE_URL", "frigate.lan:5000"), ("PUBLIC_URL", "alerts.example.com"),
+     ("ACTION_LINK_SECONDS", "0")],
 )
 def test_each_bad_value_names_its_variable(name, raw):
     with pytest.raises(ValueError, match=f"ALERTING_{name}"):

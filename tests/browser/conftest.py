@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.support.browser import ADMIN_PASSWORD, log_in
-from tests.support.server import running_server
+from tests.support.server import free_port, running_server
 
 CHROMIUM = os.environ.get("ALERTING_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -52,7 +52,9 @@ def httpserver_listen_address():
 def server(tmp_path_factory):
     """One real server for the session: migrated, admin password set, loopback webhooks allowed."""
     tmp = tmp_path_factory.mktemp("browser")
-    with running_server(tmp, ALERTING_ADMIN_PASSWORD=ADMIN_PASSWORD,
+    port = free_port()  # known beforehand: the links in notifications name the server
+    with running_server(tmp, port=port, ALERTING_PUBLIC_URL=f"http://127.0.0.1:{port}",
+                        ALERTING_ADMIN_PASSWORD=ADMIN_PASSWORD,
                         ALERTING_BOOTSTRAP_API_KEY=API_KEY,
                         ALERTING_WEBHOOK_ALLOW_CIDRS="127.0.0.0/8",
                         ALERTING_RETRY_SCHEDULE="1") as (url, _proc, _log):

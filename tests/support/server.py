@@ -77,17 +77,18 @@ THREADS = 16  # request threads of the servers tests run
 
 @contextmanager
 def running_server(tmp_path: Path, *, migrate: bool = True, database: TempDatabase | None = None,
-                   **env_extra: str):
+                   port: int | None = None, **env_extra: str):
     """Yield (base_url, process, log_path) for a gunicorn server; stopped afterwards.
 
     Without `database`, the server gets a fresh one, dropped when it stops; pass one to keep
-    the data across restarts."""
+    the data across restarts. `port`: the one to listen on (known beforehand, for a setting
+    naming the server's own address), else a free one."""
     owned = database is None
     database = database or TempDatabase(tmp_path, "server")
     env = server_env(database.url, **env_extra)
     if migrate:
         upgrade(env)
-    port = free_port()
+    port = port or free_port()
     log_path = tmp_path / f"server-{port}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
