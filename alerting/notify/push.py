@@ -166,7 +166,10 @@ def with_ntfy_actions(url: str, actions: Mapping[str, str] | None) -> str:
     (answered in JSON), and `view` opens the alert when there is room (ntfy shows three
     buttons at most and refuses a message with more). Other URLs, parameters the URL sets
     itself, and no links: unchanged."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # Apprise refuses it, and says so
+        return url
     if not actions or parts.scheme.lower() not in NTFY_SCHEMES:
         return url
     own = {key.lower() for key, _value in parse_qsl(parts.query, keep_blank_values=True)}

@@ -86,5 +86,6 @@ def test_ntfy_view_button_when_there_is_room():
 def test_other_urls_and_own_parameters_are_kept():
     assert with_ntfy_actions("json://127.0.0.1/push", ACTIONS) == "json://127.0.0.1/push"
     assert with_ntfy_actions("ntfy://h/t", {}) == "ntfy://h/t"
+    assert with_ntfy_actions("ntfy://[::1/t", ACTIONS) == "ntfy://[::1/t"  # not a URL
     own = "ntfy://h/t?click=https://mine.example&actions=view,Mine,https://mine.example"
     assert with_ntfy_actions(own, ACTIONS) == own
