@@ -4,6 +4,7 @@ import email
 import email.policy
 import socket
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -220,3 +221,46 @@ def test_starttls_not_offered_is_permanent(smtp_server):
 def test_configuration_errors_are_permanent(overrides, target, error):
     outcome = EmailNotifier().send(make_message(), target, make_settings(**overrides))
     assert not outcome.ok and not outcome.retryable and error in outcome.error
+
+
+# The alert's action links (services/action_links.py): a button and a line each.
+
+BASE = "https://alerts.example.com"
+ACTIONS = {"open": f"{BASE}/alerts/42", "acknowledge": f"{BASE}/actions/AAA.bbb.ccc",
+           "snooze_camera": f"{BASE}/actions/DDD.eee.fff",
+           "snooze_rule": f"{BASE}/actions/GGG.hhh.iii"}
+
+
+def with_actions(actions):
+    message = make_message()
+    return replace(message, context={**message.context, "actions": actions,
+                                     "alert_url": actions.get("open")})
+
+
+def sent_mail(smtp_server, message):
+    collector = Collector()
+    controller = smtp_server(collector)
+    outcome = EmailNotifier().send(message, "ops@example.com", make_settings(controller))
+    assert outcome.ok, outcome.error
+    [envelope] = collector.envelopes
+    mail = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+    return mail.get_body(("plain",)).get_content(), mail.get_body(("html",)).get_content()
+
+
+def test_email_has_a_button_and_a_line_for_each_link(smtp_server):
+    text, html = sent_mail(smtp_server, with_actions(ACTIONS))
+    for label, name in (("Acknowledge", "acknowledge"), ("Snooze camera 30 min", "snooze_camera"),
+                        ("Snooze rule 1 h", "snooze_rule")):
+        assert f"{label}: {ACTIONS[name]}" in text
+        assert f'href="{ACTIONS[name]}"' in html and f">{label}</a>" in html
+    assert f"Open the alert: {ACTIONS['open']}" in text
+    assert f'href="{ACTIONS["open"]}"' in html
+    assert "works once" in text and "works once" in html
+
+
+def test_email_without_links_has_no_buttons(smtp_server):
+    text, html = sent_mail(smtp_server, with_actions({}))
+    assert "/actions/" not in text + html and "works once" not in text + html
+    # A link that is not http(s) is never shown.
+    text, html = sent_mail(smtp_server, with_actions({"acknowledge": "javascript:alert(1)"}))
+    assert "javascript:" not in text + html

@@ -1,11 +1,13 @@
 """Push channel: Apprise's json:// plugin posting to a pytest-httpserver receiver on loopback."""
 
+from dataclasses import replace
+
 import pytest
 from pytest_httpserver import HTTPServer
 
 from alerting.notify import get_notifier
 from alerting.notify.base import ChannelSettings, Message
-from alerting.notify.push import PushNotifier
+from alerting.notify.push import PushNotifier, with_ntfy_actions
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +97,50 @@ def test_unusable_url_is_permanent_and_not_echoed(target):
 def test_no_url_at_all_is_permanent():
     outcome = PushNotifier().send(make_message(), "", LOOPBACK)
     assert not outcome.ok and not outcome.retryable and "no push URL" in outcome.error
+
+
+# The alert's action links (services/action_links.py) as ntfy buttons.
+BASE = "https://alerts.example.com"
+ACTIONS = {"open": f"{BASE}/alerts/42", "acknowledge": f"{BASE}/actions/AAA.bbb.ccc",
+           "snooze_camera": f"{BASE}/actions/DDD.eee.fff",
+           "snooze_rule": f"{BASE}/actions/GGG.hhh.iii"}
+
+
+def with_actions(actions):
+    return replace(make_message(), context={"actions": actions})
+
+
+def test_ntfy_gets_post_buttons_and_the_click_url(receiver):
+    ntfy = receiver  # an HTTP server standing in for ntfy: Apprise posts the message to it
+    ntfy.expect_request("/", method="POST").respond_with_json({"id": "x"})
+    settings = ChannelSettings(webhook_allow_cidrs=("127.0.0.0/8",))
+    target = f"ntfy://127.0.0.1:{ntfy.port}/alerts"
+    outcome = PushNotifier().send(with_actions(ACTIONS), target, settings)
+    assert outcome.ok, outcome.error
+    [(request, _)] = ntfy.log
+    assert request.get_json()["topic"] == "alerts"
+    assert request.headers["X-Click"] == ACTIONS["open"]
+    buttons = [part.strip() for part in request.headers["X-Actions"].split(";")]
+    assert buttons == [
+        f"http, Acknowledge, {ACTIONS['acknowledge']}, method=POST, "
+        "headers.Accept=application/json, clear=true",
+        f"http, Snooze camera 30 min, {ACTIONS['snooze_camera']}, method=POST, "
+        "headers.Accept=application/json, clear=true",
+        f"http, Snooze rule 1 h, {ACTIONS['snooze_rule']}, method=POST, "
+        "headers.Accept=application/json, clear=true",
+    ]  # three at most: ntfy refuses more; the open link is the click URL
+
+
+def test_ntfy_view_button_when_there_is_room():
+    links = {"open": ACTIONS["open"], "acknowledge": ACTIONS["acknowledge"]}
+    url = with_ntfy_actions("ntfys://ntfy.sh/topic?priority=high", links)
+    assert url.startswith("ntfys://ntfy.sh/topic?priority=high&click=")
+    assert "view%2C%20Open%2C%20https%3A%2F%2Falerts.example.com%2Falerts%2F42" in url
+
+
+def test_other_urls_and_own_parameters_are_kept():
+    assert with_ntfy_actions("json://127.0.0.1/push", ACTIONS) == "json://127.0.0.1/push"
+    assert with_ntfy_actions("ntfy://h/t", {}) == "ntfy://h/t"
+    assert with_ntfy_actions("ntfy://[::1/t", ACTIONS) == "ntfy://[::1/t"  # not a URL
+    own = "ntfy://h/t?click=https://mine.example&actions=view,Mine,https://mine.example"
+    assert with_ntfy_actions(own, ACTIONS) == own
