@@ -41,6 +41,7 @@ lint: setup-dev
 
 bench: setup-dev
 	$(BIN)/python bench/match.py
+	$(BIN)/python bench/floor.py
 
 migrate: setup
 	$(BIN)/flask db upgrade
