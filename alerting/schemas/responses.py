@@ -89,6 +89,14 @@ class Rule(Out):
     modes: list[str] | None
     kind: Literal["detection", "camera_offline"]
     offline_after_seconds: int | None
+    min_dwell_seconds: int | None
+    dwell_zone_ids: list[str] | None
+    zone_sequence: list[str] | None
+    sequence_within_seconds: int | None
+    stationary_seconds: int | None
+    identities: list[str] | None
+    exclude_identities: list[str] | None
+    min_count: int | None
 
 
 RuleList = listing_model("RuleList", "rules", Rule)
