@@ -122,6 +122,10 @@ class Verdict(Out):
     dedup_key: str | None
     started_at: datetime
     mode: str = Field(description="The arming mode at the time the rule was tested at")
+    explanations: dict[str, str] | None = Field(
+        description="A sentence per track criterion (dwell, zone_sequence, stationary, "
+        "identity, min_count): \"in `gate` for 12 s of the 30 s required\"; only for a rule "
+        "that has them")
 
 
 class RuleTestResult(TypedDict):
