@@ -44,7 +44,7 @@ class TrackTimer(SupervisedLoop):
                     self._swept_at = now.timestamp()
                 queued = tracks.claim_due(now)
                 if queued:
-                    log.debug("track timer: events %s queued for matching", queued)
+                    log.debug("track timer: events %s queued for matching at %s", queued, now)
                     signals.events_stored.send(self.app, ids=queued)
                 upcoming = tracks.next_due()
             finally:

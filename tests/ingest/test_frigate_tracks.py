@@ -15,8 +15,14 @@ from alerting.extensions import db
 from alerting.models import Track
 from tests.support.app import make_app, make_key
 from tests.support.factories import create_rule, listed
-from tests.support.mqtt import Publisher, event_message, run_subscriber, settle, tracked, \
-    unique_prefix
+from tests.support.mqtt import (
+    Publisher,
+    event_message,
+    run_subscriber,
+    settle,
+    tracked,
+    unique_prefix,
+)
 from tests.support.server import wait_for
 
 DWELL = 2
