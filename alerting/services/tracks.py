@@ -23,9 +23,12 @@ from flask import current_app
 from sqlalchemy import Connection, bindparam, func, select, tuple_, update
 
 from ..engine.event_record import identity_of
-from ..engine.rule_eval import CompiledRule
-from ..engine.tracks import Observation, Track, TrackContext, due_at, observe
+from ..engine.rule_eval import CompiledRule, match_event
+from ..engine.timeparse import isoformat_z
+from ..engine.tracks import Observation, Track, TrackContext, due_at, observe, track_spec
 from ..engine.types import Event as EngineEvent
+from ..engine.types import rule_from_record
+from ..extensions import db
 from ..models import Event, utcnow
 from ..models import Track as TrackRow
 from ..storage import write_transaction
@@ -257,3 +260,44 @@ def end_silent(now: datetime | None = None) -> int:
         if ended:
             conn.execute(_END, ended)
     return len(ended)
+
+
+def _iso(seconds: float | None) -> str | None:
+    return None if seconds is None else isoformat_z(_time(seconds))
+
+
+def event_tracks(event: EngineEvent) -> list[dict[str, Any]]:
+    """For the event page: each track of the event as it is now (zones entered in order,
+    stillness, identity) and what every enabled rule with track criteria on its camera says
+    of it now ("in `gate` for 12 s of the 30 s required")."""
+    from ..models import AlertRule
+    from .rules import rule_record
+
+    rows = db.session.scalars(select(AlertRule).where(AlertRule.enabled.is_(True),
+                                                      AlertRule.kind == "detection")).all()
+    rules = [rule for rule in (rule_from_record(rule_record(r)) for r in rows)
+             if track_spec(rule) is not None
+             and (not rule.camera_ids or event.camera_id in rule.camera_ids)]
+    [seen], _rows = with_tracks(db.session.connection(), [event],
+                                counting=any(r.min_count is not None for r in rules))
+    ctx = seen.tracks
+    if ctx is None:
+        return []
+    timezone = current_app.config["TIMEZONE"]
+    verdicts = [(rule, match_event(rule, seen, default_timezone=timezone)) for rule in rules]
+    out = []
+    for track_id, track in ctx.tracks.items():
+        out.append({
+            "track_id": track_id, "object_type": track.object_type,
+            "first_seen": _iso(track.first_seen), "last_seen": _iso(track.last_seen),
+            "ended_at": _iso(track.ended_at),
+            "visits": [{"zone": v.zone, "entered": _iso(v.entered), "exited": _iso(v.exited)}
+                       for v in sorted(track.visits, key=lambda v: v.entered)],
+            "stationary_since": _iso(track.stationary_since),
+            "identity": track.identity, "best_score": track.best_score,
+            "rules": [{"id": rule.id, "name": rule.name, "matches": verdict.matches,
+                       "explanations": verdict.explanations or {}}
+                      for rule, verdict in verdicts
+                      if verdict.detection is None or verdict.detection.track_id == track_id],
+        })
+    return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from alerting.services import rules as rule_service
 from tests.support.factories import post_event
 from tests.support.web import csrf_token, login
@@ -54,3 +56,18 @@ def test_the_rule_test_page_explains_the_wrong_direction(app, client, admin_head
         [rule], _ = rule_service.list_rules()
     page = client.post(f"/rules/{rule.id}/test", data={"csrf_token": token}).text
     assert "entered driveway then street: wrong direction" in page
+
+
+def test_the_event_page_shows_the_track_and_what_each_track_rule_says(app, client,
+                                                                      admin_headers):
+    token = _token(client)
+    client.post("/rules/new", data=_form(token, name="Loitering at the gate",
+                                         camera_ids_other="drive", zone_ids_other="gate",
+                                         min_dwell_seconds="30"))
+    event = post_event(client, admin_headers, camera_id="drive", detections=[
+        {"object_type": "person", "zone_ids": ["gate"], "track_id": "p-1"}])
+    page = client.get(f"/events/{event['id']}").text
+    assert 'id="tracks"' in page and "<code>p-1</code>" in page
+    assert "Loitering at the gate" in page
+    assert re.search(r"in `gate` for [0-9.]+ s of the 30 s required", page)
+    assert "(still there)" in page
