@@ -54,7 +54,11 @@ _CLAIM = update(_TRACKS).where(_TRACKS.c.id.in_(bindparam("ids", expanding=True)
 _REQUEUE = update(_EVENTS).where(_EVENTS.c.id.in_(bindparam("ids", expanding=True))).values(
     processed_at=None, revision=_EVENTS.c.revision + 1)
 _STALE = select(_TRACKS.c.id, _TRACKS.c.state).where(
-    _TRACKS.c.ended_at.is_(None), _TRACKS.c.last_seen < bindparam("before")).limit(1000)
+    _TRACKS.c.ended_at.is_(None), _TRACKS.c.last_seen < bindparam("before")).order_by(
+    _TRACKS.c.last_seen).limit(1000)
+# A track its source ends itself (Frigate) that is silent this long lost its end (the source
+# restarted): ended too, so it does not count as present for ever.
+LOST_END_SECONDS = 24 * 3600
 _END = update(_TRACKS).where(_TRACKS.c.id == bindparam("track_row")).values(
     ended_at=bindparam("ended"), due_at=None)
 
@@ -249,14 +253,16 @@ def claim_due(now: datetime | None = None, limit: int = 500) -> list[int]:
 
 def end_silent(now: datetime | None = None) -> int:
     """Mark ended the tracks without an `end` of their own that nothing was heard of for the
-    track timeout (they ended when last seen). How many."""
+    track timeout, and those with one silent for LOST_END_SECONDS (they ended when last
+    seen). How many."""
     now = now or utcnow()
     timeout = float(current_app.config["TRACK_TIMEOUT_SECONDS"])
     before = _time(now.timestamp() - timeout)
+    lost = now.timestamp() - max(timeout, LOST_END_SECONDS)
     with write_transaction() as conn:
         ended = [{"track_row": row.id, "ended": _time(row.state["last_seen"])}
                  for row in conn.execute(_STALE, {"before": before})
-                 if not row.state.get("explicit_end")]
+                 if not row.state.get("explicit_end") or row.state["last_seen"] < lost]
         if ended:
             conn.execute(_END, ended)
     return len(ended)
