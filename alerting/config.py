@@ -164,6 +164,11 @@ class Settings(BaseSettings):
     # (and camera_offline rules run).
     CAMERA_OFFLINE_SECONDS: Seconds = 300
     CAMERA_CHECK_SECONDS: Annotated[float, Field(gt=0)] = 5.0
+    # Tracks (engine/tracks.py): a track whose source sends no `end` (HTTP track_id) ends
+    # after this long without a message; the track timer's safety-net poll for timers set
+    # by other processes (its own wake it at once).
+    TRACK_TIMEOUT_SECONDS: Seconds = 60
+    TRACK_POLL_SECONDS: Annotated[float, Field(gt=0)] = 5.0
     # Delivery: retries, concurrency, leases.
     RETRY_SCHEDULE: SecondsList = DEFAULT_RETRY_SCHEDULE
     DISPATCH_CONCURRENCY: Count = 32

@@ -142,6 +142,15 @@ class AlertRule(db.Model):
     kind: Mapped[str] = mapped_column(String(20), default="detection",
                                       server_default="detection")
     offline_after_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Track criteria (engine/tracks.py); null: not checked.
+    min_dwell_seconds: Mapped[int | None] = mapped_column(Integer)
+    dwell_zone_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    zone_sequence: Mapped[list[str] | None] = mapped_column(JSON)
+    sequence_within_seconds: Mapped[int | None] = mapped_column(Integer)
+    stationary_seconds: Mapped[int | None] = mapped_column(Integer)
+    identities: Mapped[list[str] | None] = mapped_column(JSON)
+    exclude_identities: Mapped[list[str] | None] = mapped_column(JSON)
+    min_count: Mapped[int | None] = mapped_column(Integer)
 
     alerts: WriteOnlyMapped[Alert] = relationship(back_populates="rule", passive_deletes=True)
 
@@ -310,6 +319,28 @@ class Detection(db.Model):
     track_id: Mapped[str | None] = mapped_column(String(255))
 
     event: Mapped[Event] = relationship(back_populates="detections")
+
+
+class Track(db.Model):
+    """One object on one camera over time (engine/tracks.py): its state as JSON, and when a
+    time-based rule criterion can first hold for it (`due_at`, read by workers/track_timer)."""
+
+    __tablename__ = "tracks"
+    __table_args__ = (
+        UniqueConstraint("camera_id", "track_id", name="uq_tracks_camera_track"),
+        Index("ix_tracks_open", "camera_id", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(255))
+    track_id: Mapped[str] = mapped_column(String(255))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The latest event of the track: the one matched again when a timer is due.
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="SET NULL"), index=True)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class Alert(db.Model):

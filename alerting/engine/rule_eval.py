@@ -10,6 +10,7 @@ from typing import Any
 from .conditions import Predicate, compile_condition, event_field
 from .dedup import DedupTemplate, time_variables
 from .schedule import CompiledSchedule, compile_schedule, local_time, wall_position
+from .tracks import TrackSpec, evaluate, track_spec
 from .types import Detection, Event, Rule
 
 
@@ -18,7 +19,8 @@ class Verdict:
     """The outcome of one rule against one event.
 
     `detection` (the one that satisfied object type, zone and confidence together) and
-    `dedup_key` are set only when the rule matches.
+    `dedup_key` are set only when the rule matches. `explanations`: a sentence per track
+    criterion ("in `gate` for 12 s of the 30 s required"), when the rule has any.
     """
 
     rule_id: str
@@ -27,6 +29,7 @@ class Verdict:
     failed_conditions: list[str]
     dedup_key: str | None = None
     detection: Detection | None = None
+    explanations: dict[str, str] | None = None
 
 
 class CompiledRule:
@@ -35,7 +38,7 @@ class CompiledRule:
     __slots__ = (
         "rule", "id", "risk", "types", "cameras", "zones", "min_conf",
         "schedule", "conditions", "needs_detection", "criteria", "dedup",
-        "risk_floor", "conf_floor", "single_type", "other_types", "modes",
+        "risk_floor", "conf_floor", "single_type", "other_types", "modes", "track",
     )
 
     def __init__(self, rule: Rule) -> None:
@@ -56,6 +59,7 @@ class CompiledRule:
             tuple(compile_condition(c) for c in rule.conditions) if rule.conditions else None
         )
         self.modes = frozenset(rule.modes) if rule.modes else None
+        self.track: TrackSpec | None = track_spec(rule)
         self.needs_detection = (
             self.types is not None or self.zones is not None or self.min_conf is not None
         )
@@ -85,6 +89,8 @@ class CompiledRule:
             criteria.append("mode")
         if self.conditions is not None:
             criteria.append("conditions")
+        if self.track is not None:
+            criteria.extend(self.track.criteria)
         # Same order as MATCH_CONDITIONS.
         self.criteria = tuple(criteria)
         self.dedup = DedupTemplate(rule)
@@ -188,6 +194,38 @@ class EventView:
 
 
 _CHAIN = "detection"
+_TRACK = "track"
+
+
+def _chain(c: CompiledRule, dets: list[_Det]) -> list[_Det]:
+    """The detections that pass the rule's object type, zone and confidence together."""
+    return [d for d in dets
+            if (c.types is None or d[0] in c.types)
+            and (c.zones is None or not c.zones.isdisjoint(d[2]))
+            and d[1] >= c.conf_floor]
+
+
+def _track_verdicts(c: CompiledRule, view: EventView
+                    ) -> list[tuple[Detection, dict[str, tuple[bool, str]]]]:
+    """Per detection that passes the chain: its track's criteria (held, why)."""
+    ctx = view.event.tracks
+    spec = c.track
+    assert spec is not None
+    out = []
+    for d in _chain(c, view.dets):
+        det = d[3]
+        track = None if ctx is None or det.track_id is None else ctx.tracks.get(det.track_id)
+        out.append((det, evaluate(spec, track, ctx)))
+    return out
+
+
+def _track_match(c: CompiledRule, view: EventView
+                 ) -> tuple[Detection, dict[str, tuple[bool, str]]] | None:
+    """The first detection whose track meets every track criterion, with the account."""
+    for det, account in _track_verdicts(c, view):
+        if all(held for held, _why in account.values()):
+            return det, account
+    return None
 
 
 def scan(
@@ -227,6 +265,7 @@ def scan(
                 misses.append("risk_threshold")
             continue
         det = first
+        found_track = None
         if c.needs_detection:
             zones, conf_floor, types = c.zones, c.conf_floor, c.other_types
             pool = dets if c.single_type is None else by_type.get(c.single_type, ())
@@ -266,6 +305,13 @@ def scan(
                 if misses is not None:
                     misses.append("conditions")
                 continue
+        if c.track is not None:
+            found_track = _track_match(c, view)
+            if found_track is None:
+                if misses is not None:
+                    misses.append(_TRACK)
+                continue
+            det = found_track[0]
         # c.dedup_key(), inlined: it runs for every match.
         template = c.dedup
         key = template.constant
@@ -275,7 +321,9 @@ def scan(
                 tz_name = template.timezone or default_timezone
                 time_vars = dedup_times.get(tz_name) or view.dedup_time(tz_name)
             key = template.render(event, det, time_vars)
-        out.append(Verdict(c.id, True, list(c.criteria), [], key, det))
+        out.append(Verdict(c.id, True, list(c.criteria), [], key, det,
+                           None if found_track is None else
+                           {name: why for name, (_ok, why) in found_track[1].items()}))
     return out
 
 
@@ -323,12 +371,24 @@ def _explain(c: CompiledRule, view: EventView, default_timezone: str) -> Verdict
     if c.conditions is not None:
         get = view.field
         held["conditions"] = all(p(get) for p in c.conditions)
+    det = passed[0][3] if passed else None
+    explanations = None
+    if c.track is not None:
+        # The track that meets them all, else the first one's account.
+        accounts = _track_verdicts(c, view)
+        chosen = _track_match(c, view) or (accounts[0] if accounts else None)
+        account = chosen[1] if chosen else evaluate(c.track, None, None)
+        if chosen is not None:
+            det = chosen[0]
+        for name, (ok, _why) in account.items():
+            held[name] = ok
+        explanations = {name: why for name, (_ok, why) in account.items()}
     matched = [name for name in c.criteria if held[name]]
     failed = [name for name in c.criteria if not held[name]]
     if failed:
-        return Verdict(c.id, False, matched, failed)
-    det = passed[0][3] if passed else None
-    return Verdict(c.id, True, matched, failed, c.dedup_key(view, det, default_timezone), det)
+        return Verdict(c.id, False, matched, failed, explanations=explanations)
+    return Verdict(c.id, True, matched, failed, c.dedup_key(view, det, default_timezone), det,
+                   explanations)
 
 
 def verdict_for(
@@ -342,6 +402,8 @@ def verdict_for(
     if found:
         return found[0]
     # The hot path names only the first failure it met; explain=True gives the full account.
+    if misses[0] == _TRACK:
+        return _explain(c, view, default_timezone)
     failed = chain_failure(c, view.dets) if misses[0] == _CHAIN else misses[0]
     return Verdict(c.id, False, [], [failed])
 

@@ -45,6 +45,8 @@ class Event:
     plate: str | None = None
     review_severity: str | None = None
     genai_threat_level: float | None = None
+    # The tracks this event belongs to, read at a time (engine/tracks.py); None: unknown.
+    tracks: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,15 @@ class Rule:
     cooldown_seconds: int = 300
     channels: tuple[str, ...] = field(default_factory=tuple)
     modes: tuple[str, ...] | None = None  # arming modes it may fire in; None: any
+    # Track criteria (engine/tracks.py); None: not checked.
+    min_dwell_seconds: float | None = None
+    dwell_zone_ids: tuple[str, ...] | None = None
+    zone_sequence: tuple[str, ...] | None = None
+    sequence_within_seconds: float | None = None
+    stationary_seconds: float | None = None
+    identities: tuple[str, ...] | None = None
+    exclude_identities: tuple[str, ...] | None = None
+    min_count: int | None = None
 
 
 def _as_time(value: object) -> time:
@@ -130,4 +141,11 @@ def rule_from_record(record: Mapping[str, Any]) -> Rule:
         cooldown_seconds=DEFAULT_COOLDOWN_SECONDS if cooldown is None else int(cooldown),
         channels=tuple(record.get("channels") or ()),
         modes=_freeze(record.get("modes") or None),
+        **{name: _freeze(record.get(name) or None) for name in TRACK_LISTS},
+        **{name: record.get(name) for name in TRACK_NUMBERS},
     )
+
+
+TRACK_LISTS = ("dwell_zone_ids", "zone_sequence", "identities", "exclude_identities")
+TRACK_NUMBERS = ("min_dwell_seconds", "sequence_within_seconds", "stationary_seconds",
+                 "min_count")

@@ -22,7 +22,7 @@ DEFAULT_COOLDOWN_SECONDS = 300
 # Names reported in matched_conditions / failed_conditions, in evaluation order.
 MATCH_CONDITIONS = (
     "risk_threshold", "object_type", "camera", "zone", "min_confidence", "schedule", "mode",
-    "conditions",
+    "conditions", "dwell", "zone_sequence", "stationary", "identity", "min_count",
 )
 
 # Event fields a `conditions` clause may test, with the kind of value each holds.

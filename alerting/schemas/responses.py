@@ -89,6 +89,14 @@ class Rule(Out):
     modes: list[str] | None
     kind: Literal["detection", "camera_offline"]
     offline_after_seconds: int | None
+    min_dwell_seconds: int | None
+    dwell_zone_ids: list[str] | None
+    zone_sequence: list[str] | None
+    sequence_within_seconds: int | None
+    stationary_seconds: int | None
+    identities: list[str] | None
+    exclude_identities: list[str] | None
+    min_count: int | None
 
 
 RuleList = listing_model("RuleList", "rules", Rule)
@@ -114,6 +122,10 @@ class Verdict(Out):
     dedup_key: str | None
     started_at: datetime
     mode: str = Field(description="The arming mode at the time the rule was tested at")
+    explanations: dict[str, str] | None = Field(
+        description="A sentence per track criterion (dwell, zone_sequence, stationary, "
+        "identity, min_count): \"in `gate` for 12 s of the 30 s required\"; only for a rule "
+        "that has them")
 
 
 class RuleTestResult(TypedDict):

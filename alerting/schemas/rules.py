@@ -74,6 +74,8 @@ MAX_CONDITION_NUMBER = 10**15
 MAX_EMAIL_RECIPIENTS = 50
 MAX_PUSH_URLS = 20
 MAX_TEST_EVENT_IDS = 1000
+MAX_TRACK_SECONDS = 7 * 24 * 3600
+MAX_MIN_COUNT = 1000
 
 
 # --- field types -----------------------------------------------------------------------------
@@ -317,6 +319,22 @@ class RuleUpdate(Body):
     kind: choice(RULE_KINDS) = None
     offline_after_seconds: integer(MIN_OFFLINE_AFTER_SECONDS, MAX_OFFLINE_AFTER_SECONDS) | \
         None = None
+    # Track criteria (engine/tracks.py, README "Tracks"): each optional, null is off.
+    min_dwell_seconds: integer(1, MAX_TRACK_SECONDS) | None = None
+    dwell_zone_ids: id_list() = None  # null: the rule's zone_ids, or anywhere on camera
+    zone_sequence: id_list() = None
+    sequence_within_seconds: integer(1, MAX_TRACK_SECONDS) | None = None
+    stationary_seconds: integer(1, MAX_TRACK_SECONDS) | None = None
+    identities: id_list() = None  # ["*"]: any known identity
+    exclude_identities: id_list() = None  # ["*"]: only unknown ones
+    min_count: integer(1, MAX_MIN_COUNT) | None = None
+
+    @field_validator("zone_sequence", mode="after")
+    @classmethod
+    def _two_zones(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(value) < 2:
+            raise refuse("must list at least 2 zones, in the order they are entered")
+        return value
 
     @field_validator("mute_timings", mode="after")
     @classmethod
@@ -346,7 +364,7 @@ class RuleCreate(RuleUpdate):
 
 # The spec's 14 writable fields, then our extensions: `targets` (per-rule recipients),
 # `mute_timings` (names of mute timings), `modes` (arming modes), `kind` and
-# `offline_after_seconds` (camera health rules).
+# `offline_after_seconds` (camera health rules), then the track criteria.
 RULE_FIELDS = tuple(RuleUpdate.model_fields)
 SCHEDULE_KEYS = tuple(Schedule.model_fields)
 CONDITION_KEYS = tuple(Condition.model_fields)

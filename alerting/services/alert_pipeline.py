@@ -24,6 +24,7 @@ from ..engine.cooldown import CooldownLedger
 from ..engine.dedup import dedup_zone
 from ..engine.event_record import event_from_record
 from ..engine.index import RuleIndex
+from ..engine.rule_eval import CompiledRule, compile_rule
 from ..engine.silences import Facts, SilenceSet, covering_mute_timing, facts_of_match
 from ..engine.types import Event as EngineEvent
 from ..engine.types import rule_from_record
@@ -50,6 +51,7 @@ from .notification_settings import defaults
 from .notification_targets import Defaults, rule_targets, targets_for
 from .rules import rule_record
 from .silences import engine_silences
+from .tracks import dues, set_dues, with_tracks
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +183,8 @@ class RuleCache:
         self.lock = threading.Lock()
         self.quiet = QuietCache()
         self.mode_at: Any = None  # the arming mode at a time (services/modes.py)
+        self.track_rules: list[CompiledRule] = []  # rules with track criteria
+        self.counting = False  # one of them has min_count: matching reads whole cameras
 
     def refresh(self, conn: Connection) -> None:
         """Rebuild when any rule was added, changed or removed; forget the defaults when the
@@ -200,6 +204,10 @@ class RuleCache:
                              "zones": tuple(r.zone_ids) if r.zone_ids else None,
                              "mute_timings": tuple(r.mute_timings or ())} for r in rows}
         self.index = RuleIndex(rule_from_record(rule_record(r)) for r in rows)
+        self.track_rules = [c for c in (compile_rule(rule_from_record(rule_record(r)))
+                                        for r in rows) if c.track is not None]
+        self.counting = any(c.track.min_count is not None for c in self.track_rules
+                            if c.track is not None)
         self.ledger = CooldownLedger()  # a cooldown edit must not be judged by stale entries
         self.max_cooldown = max((r["cooldown"] for r in self.rules.values()), default=0)
         self.version = version
@@ -387,10 +395,10 @@ def match_pending(batch_size: int = 500) -> int:
             if len(events) == 1:  # alone, the error can only be this event's
                 raise Unmatchable(events[0].id) from exc
             raise
-        event_ids, alert_ids, targets, delta, made = outcome
+        event_ids, alert_ids, targets, delta, made, timed = outcome
         cache.committed(delta)
     _observe(*made)
-    _announce(event_ids, alert_ids, targets)
+    _announce(event_ids, alert_ids, targets, timed)
     return len(event_ids)
 
 
@@ -399,11 +407,14 @@ def _match_batch(conn: Connection, cache: RuleCache, events: list[EngineEvent]) 
     ledger delta, (events, alert rows)). Raises _Raced when another worker was first."""
     cache.refresh(conn)
     timezone = current_app.config["TIMEZONE"]
+    events, due = _with_tracks(conn, cache, events)
     verdicts = _not_fired_before(conn, _verdicts(cache, events, timezone))
     if conn.dialect.name == "postgresql" and any(
             cache.rules[v.rule_id]["cooldown"] > 0 for _e, v in verdicts):
         earlier = _wait_for_earlier(conn, events)
         if earlier:  # left unprocessed by a worker that died: theirs go first
+            earlier, due_earlier = _with_tracks(conn, cache, earlier)
+            due = due_earlier + due
             events = earlier + events
             verdicts = _not_fired_before(conn, _verdicts(cache, earlier, timezone)) + verdicts
     base = None
@@ -413,7 +424,19 @@ def _match_batch(conn: Connection, cache: RuleCache, events: list[EngineEvent]) 
     alerts, targets, delta = _decide(conn, cache, verdicts, base)
     event_ids = [e.id for e in events]
     marks = [(e.id, e.revision) for e in events]
-    return event_ids, _write(marks, alerts, targets), targets, delta, (events, alerts)
+    return (event_ids, _write(marks, alerts, targets, due), targets, delta, (events, alerts),
+            bool(due))
+
+
+def _with_tracks(conn: Connection, cache: RuleCache, events: list[EngineEvent]
+                 ) -> tuple[list[EngineEvent], list[dict[str, Any]]]:
+    """The events with their tracks (when a rule has track criteria), and the tracks' new
+    due times (services/tracks.py)."""
+    if not cache.track_rules:
+        return events, []
+    now = utcnow()
+    events, rows = with_tracks(conn, events, at=now, counting=cache.counting)
+    return events, dues(cache.track_rules, events, rows, now)
 
 
 def _not_fired_before(conn: Connection, verdicts: list[tuple]) -> list[tuple]:
@@ -441,13 +464,15 @@ def _observe(events: list[EngineEvent], alerts: list[dict[str, Any]]) -> None:
 
 
 def _announce(event_ids: list[int], alert_ids: list[int],
-              targets: list[list[tuple[str, str]]]) -> None:
+              targets: list[list[tuple[str, str]]], timed: bool = False) -> None:
     """After the commit: the live hub hears of the batch; the dispatcher is woken only when
-    delivery rows were written."""
+    delivery rows were written, the track timer only when due times were."""
     app = current_app._get_current_object()
     signals.events_matched.send(app, event_ids=event_ids, alert_ids=alert_ids)
     if any(targets):
         signals.deliveries_due.send(app)
+    if timed:
+        signals.tracks_due.send(app)
 
 
 def _decide(conn: Connection, cache: RuleCache, verdicts: list[tuple],
@@ -546,17 +571,20 @@ class _Raced(Exception):
 
 
 def _write(marks: list[tuple[int, int]], alerts: list[dict[str, Any]],
-           targets: list[list[tuple[str, str]]]) -> list[int]:
-    """One transaction: the alerts, their delivery rows, and the events marked processed."""
+           targets: list[list[tuple[str, str]]], due: list[dict[str, Any]] | None = None
+           ) -> list[int]:
+    """One transaction: the alerts, their delivery rows, the events marked processed and
+    their tracks' due times."""
     with write_transaction() as conn:
-        return _record(conn, marks, alerts, targets)
+        return _record(conn, marks, alerts, targets, due)
 
 
 def _record(conn: Connection, marks: list[tuple[int, int]], alerts: list[dict[str, Any]],
-            targets: list[list[tuple[str, str]]]) -> list[int]:
+            targets: list[list[tuple[str, str]]], due: list[dict[str, Any]] | None = None
+            ) -> list[int]:
     """In the open transaction: mark the events processed at the revision matched (id,
     revision) (raising _Raced if another matcher did first), store the alerts and their
-    delivery rows; the new alert ids.
+    delivery rows, and the tracks' due times; the new alert ids.
 
     An event revised since it was read is left unprocessed, and its alerts are still
     written: it did satisfy those rules at the revision read, and matching the new one
@@ -567,6 +595,8 @@ def _record(conn: Connection, marks: list[tuple[int, int]], alerts: list[dict[st
             _STILL_UNPROCESSED, {"ids": [event_id for event_id, _r in marks]}
     ).scalar() != len(marks) - marked:
         raise _Raced
+    if due:
+        set_dues(conn, due)
     if not alerts:
         return []
     for row in alerts:
@@ -644,14 +674,16 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
             if older.first() is None:
                 cache.refresh(conn)
                 timezone = current_app.config["TIMEZONE"]
-                events = [event_from_record(r) for r in records]
+                events, due = _with_tracks(conn, cache,
+                                           [event_from_record(r) for r in records])
                 verdicts = _verdicts(cache, events, timezone)
                 if revised:
                     verdicts = _not_fired_before(conn, verdicts)
                 alerts, targets, delta = _decide(conn, cache, verdicts,
                                                  cache.defaults() if verdicts else None)
                 marks = [(r["id"], r.get("revision") or 0) for r in records]
-                outcome = (event_ids, _record(conn, marks, alerts, targets), targets)
+                outcome = (event_ids, _record(conn, marks, alerts, targets, due), targets,
+                           bool(due))
                 made = (events, alerts)
         except DATABASE_ERRORS:
             raise  # the transaction storing the events fails with it; the ledger is as it was

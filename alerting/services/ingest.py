@@ -29,7 +29,7 @@ from ..extensions import db
 from ..models import Detection, Event, utcnow
 from ..schemas.events import parse_event_batch
 from ..storage import insert_returning_ids, write_transaction
-from . import cameras
+from . import cameras, tracks
 from .alert_pipeline import matching_on_ingest
 from .events import EVENT_COLUMNS, event_json, get_event
 
@@ -371,6 +371,7 @@ def _write_plans(plans: list[_Plan]) -> list[list[tuple[int, str]]]:
             if detections:
                 conn.execute(_INSERT_DETECTIONS, detections)
             seen = cameras.seen_in(conn, fresh)  # camera health: these cameras are alive
+            tracks.observe_records(conn, sorted(revised + fresh, key=lambda r: r["id"]))
             matched = after_commit.enter_context(matching_on_ingest(conn, fresh + revised))
     seen()  # committed: the cameras' last_seen is written
     metrics.events_ingested(item["source"] for plan in plans for item in plan.fresh)

@@ -19,6 +19,7 @@ from .alert_pipeline import QuietCache, quieted
 from .events import engine_event, events_by_ids, recent_events
 from .modes import mode_clock
 from .rules import get_rule, rule_record
+from .tracks import with_tracks
 
 
 def run_rule_test(rule_id: str, payload: Any) -> dict[str, Any]:
@@ -45,11 +46,17 @@ def run_rule_test(rule_id: str, payload: Any) -> dict[str, Any]:
     quiet.refresh(None, None)
     facts = {"severity": rule.severity, "mute_timings": tuple(rule_row.mute_timings or ())}
     channels = [(channel, None) for channel in rule.channels]
-    mode_at = mode_clock(db.session.connection())
+    conn = db.session.connection()
+    mode_at = mode_clock(conn)
+    events = [engine_event(row) for row in rows]
+    if rule.zone_sequence or rule.min_dwell_seconds or rule.stationary_seconds or \
+            rule.identities or rule.exclude_identities or rule.min_count:
+        # The tracks as they are now (or at test_time): dwell and stillness read at that time.
+        events, _rows = with_tracks(conn, events, at=options["test_time"],
+                                    counting=rule.min_count is not None)
     results = []
     would_fire = 0
-    for row in rows:
-        event = engine_event(row)
+    for row, event in zip(rows, events, strict=True):
         # The arming mode at the time tested: the event's own, or test_time.
         mode = mode_at(options["test_time"] or event.started_at)
         verdict = match_event(rule, event, at=options["test_time"], default_timezone=timezone,
@@ -78,6 +85,7 @@ def run_rule_test(rule_id: str, payload: Any) -> dict[str, Any]:
             "dedup_key": verdict.dedup_key,
             "started_at": isoformat_z(row.started_at),
             "mode": mode,
+            "explanations": verdict.explanations,
         })
     matched = sum(1 for r in results if r["matches"])
     body = {

@@ -122,6 +122,19 @@ class RuleForm(FlaskForm):
                        default="detection")
     offline_after_seconds = StringField("Offline after (seconds of silence)",
                                         render_kw={**NUMERIC, "placeholder": "300"})
+    # Track criteria (README "Tracks"): comma-separated lists, seconds, a count.
+    min_dwell_seconds = StringField("Minimum dwell (seconds)", render_kw=NUMERIC)
+    dwell_zone_ids = StringField("Dwell zones (comma-separated)", render_kw={
+        "autocomplete": "off", "placeholder": "the rule's zones"})
+    zone_sequence = StringField("Zone sequence (comma-separated, in order)", render_kw={
+        "autocomplete": "off", "placeholder": "street, driveway"})
+    sequence_within_seconds = StringField("Sequence within (seconds)", render_kw=NUMERIC)
+    stationary_seconds = StringField("Stationary for (seconds)", render_kw=NUMERIC)
+    identities = StringField("Identities (comma-separated)", render_kw={
+        "autocomplete": "off", "placeholder": "* = any known"})
+    exclude_identities = StringField("Exclude identities (comma-separated)", render_kw={
+        "autocomplete": "off", "placeholder": "* = only unknown"})
+    min_count = StringField("At least this many at once", render_kw=NUMERIC)
 
 
 class RuleTestForm(FlaskForm):

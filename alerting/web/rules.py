@@ -20,6 +20,7 @@ from wtforms import Field
 from ..auth import current_actor, login_required
 from ..engine.errors import ValidationError
 from ..engine.timeparse import isoformat_z
+from ..engine.types import TRACK_LISTS, TRACK_NUMBERS
 from ..engine.vocabulary import CONDITION_FIELDS, DAYS, DEDUP_VARIABLES, SEVERITIES
 from ..extensions import db
 from ..models import Alert, AlertRule, Detection, Event, utcnow
@@ -303,6 +304,8 @@ def rule_payload(form: RuleForm) -> tuple[dict[str, Any], list[int]]:
         "modes": list(form.modes.data or []) or None,
         "kind": form.kind.data or "detection",
         "offline_after_seconds": number_or_text(form.offline_after_seconds.data),
+        **{name: number_or_text(form[name].data) for name in TRACK_NUMBERS},
+        **{name: split_list(form[name].data) or None for name in TRACK_LISTS},
     }
     cooldown = number_or_text(form.cooldown_seconds.data)
     if cooldown is not None:
@@ -346,6 +349,8 @@ def form_data(rule: AlertRule) -> dict[str, Any]:
         "modes": list(rule.modes or []),
         "kind": rule.kind,
         "offline_after_seconds": _shown_value(rule.offline_after_seconds),
+        **{name: _shown_value(getattr(rule, name)) for name in TRACK_NUMBERS},
+        **{name: ", ".join(getattr(rule, name) or []) for name in TRACK_LISTS},
     }
 
 
@@ -375,7 +380,7 @@ def rule_locator(form: RuleForm, rows: list[int]):
         if head in ("name", "description", "enabled", "severity", "risk_threshold",
                     "object_types", "camera_ids", "zone_ids", "min_confidence",
                     "dedup_key_template", "cooldown_seconds", "channels", "mute_timings",
-                    "modes", "kind", "offline_after_seconds"):
+                    "modes", "kind", "offline_after_seconds", *TRACK_NUMBERS, *TRACK_LISTS):
             return form[head]
         return None
 

@@ -1,6 +1,6 @@
-"""The background loops an app runs (matcher, dispatcher, mode scheduler, camera health, and
-the MQTT subscriber when ALERTING_MQTT_URL is set), each a SupervisedLoop, and their state for
-/api/health."""
+"""The background loops an app runs (matcher, dispatcher, mode scheduler, camera health, the
+track timer, and the MQTT subscriber when ALERTING_MQTT_URL is set), each a SupervisedLoop,
+and their state for /api/health."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from flask import Flask, current_app
 from .loop import SupervisedLoop
 
 EXTENSION = "alerting.workers"
-NAMES = ("matcher", "dispatcher", "modes", "camera_health")
+NAMES = ("matcher", "dispatcher", "modes", "camera_health", "tracks")
 ALL = (*NAMES, "mqtt")
 
 
@@ -34,9 +34,10 @@ def launch(app: Flask, names: Iterable[str] = NAMES) -> list[SupervisedLoop]:
     from .matcher_loop import Matcher
     from .mode_schedule_loop import ModeScheduler
     from .mqtt_loop import Subscriber
+    from .track_timer_loop import TrackTimer
 
     kinds = {"matcher": Matcher, "dispatcher": Dispatcher, "modes": ModeScheduler,
-             "camera_health": CameraHealth, "mqtt": Subscriber}
+             "camera_health": CameraHealth, "mqtt": Subscriber, "tracks": TrackTimer}
     started = []
     for name in names:
         loop = kinds[name](app)

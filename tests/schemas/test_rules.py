@@ -40,9 +40,12 @@ def errors_of(payload, *, partial=False):
 
 
 def test_rule_fields():
-    assert len(RULE_FIELDS) == 19
+    assert len(RULE_FIELDS) == 27
     assert RULE_FIELDS[14:] == ("targets", "mute_timings", "modes", "kind",
-                                "offline_after_seconds")  # our extensions after the spec's
+                                "offline_after_seconds",  # our extensions after the spec's
+                                "min_dwell_seconds", "dwell_zone_ids", "zone_sequence",
+                                "sequence_within_seconds", "stationary_seconds", "identities",
+                                "exclude_identities", "min_count")
     assert set(SPEC_RULE) == set(RULE_FIELDS) - set(RULE_FIELDS[14:])
 
 
@@ -50,7 +53,8 @@ def test_spec_example_accepted_as_written():
     rule = parse_rule(json.loads(json.dumps(SPEC_RULE)))
     assert list(rule) == list(RULE_FIELDS)
     expected = {**SPEC_RULE, "targets": None, "mute_timings": None, "modes": None,
-                "kind": "detection", "offline_after_seconds": None}
+                "kind": "detection", "offline_after_seconds": None,
+                **dict.fromkeys(RULE_FIELDS[19:])}  # no track criteria
     expected["schedule"] = {**SPEC_RULE["schedule"], "timezone": None}
     assert rule == expected
 
@@ -76,7 +80,27 @@ def test_create_defaults():
         "modes": None,
         "kind": "detection",
         "offline_after_seconds": None,
+        **dict.fromkeys(RULE_FIELDS[19:]),
     }
+
+
+@pytest.mark.parametrize(("body", "field", "message"), [
+    ({"zone_sequence": ["street"]}, "zone_sequence",
+     "must list at least 2 zones, in the order they are entered"),
+    ({"min_dwell_seconds": 0}, "min_dwell_seconds", "must be an integer from 1 to 604800"),
+    ({"min_count": "3"}, "min_count", "must be an integer from 1 to 1000"),
+    ({"identities": "bob"}, "identities", "must be a list of strings or null"),
+])
+def test_track_criteria_refused_by_name(body, field, message):
+    assert errors_of(make(**body))[field] == message
+
+
+def test_track_criteria_stored():
+    rule = parse_rule(make(min_dwell_seconds=30, dwell_zone_ids=["gate"],
+                           zone_sequence=["street", "driveway"], sequence_within_seconds=20,
+                           stationary_seconds=600, exclude_identities=["*"], min_count=3))
+    assert [rule[k] for k in RULE_FIELDS[19:]] == [30, ["gate"], ["street", "driveway"], 20,
+                                                  600, None, ["*"], 3]
 
 
 def test_defaults_are_fresh_lists():

@@ -1,0 +1,122 @@
+"""Track rules over the machine's real Mosquitto (a unique topic prefix per test): a Frigate
+object standing in a zone fires a dwell rule with no further message, within a second of the
+threshold, once; a car leaving (not entering) the driveway does not fire an entering rule."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from alerting import workers
+from alerting.extensions import db
+from alerting.models import Track
+from tests.support.app import make_app, make_key
+from tests.support.factories import create_rule, listed
+from tests.support.mqtt import (
+    Publisher,
+    event_message,
+    run_subscriber,
+    settle,
+    tracked,
+    unique_prefix,
+)
+from tests.support.server import wait_for
+
+DWELL = 2
+
+
+@pytest.fixture
+def prefix():
+    return unique_prefix()
+
+
+@pytest.fixture
+def app(tmp_path, prefix):
+    app = make_app(tmp_path, MQTT_URL="mqtt://127.0.0.1:1883", FRIGATE_PREFIXES=[prefix],
+                   MQTT_CLIENT_ID=f"test-{prefix}")
+    yield app
+    workers.stop(app)
+
+
+@pytest.fixture
+def headers(app):
+    return {"x-access-token": make_key(app, "admin")}
+
+
+@pytest.fixture
+def publisher():
+    publisher = Publisher()
+    yield publisher
+    publisher.close()
+
+
+def _track(app, track_id):
+    with app.app_context():
+        row = db.session.scalar(select(Track).where(Track.track_id == track_id))
+        db.session.remove()
+        return row
+
+
+def _alert_time(alert):
+    return datetime.fromisoformat(alert["created_at"].replace("Z", "+00:00")).timestamp()
+
+
+def test_standing_in_the_zone_fires_the_dwell_rule_without_another_message(
+        app, headers, prefix, publisher):
+    client = app.test_client()
+    loiter = create_rule(client, headers, name="loitering", camera_ids=["front"],
+                         object_types=["person"], zone_ids=["gate"], min_dwell_seconds=DWELL)
+    run_subscriber(app)
+    workers.launch(app, ["tracks"])
+    start = time.time()
+    new = tracked("obj-1", "front", start)
+    at_gate = tracked("obj-1", "front", start, frame_time=start + 1, current_zones=["gate"],
+                      entered_zones=["gate"], stationary=True)
+    publisher.publish(f"{prefix}/events", event_message("new", new, new))
+    publisher.publish(f"{prefix}/events", event_message("update", new, at_gate))
+    entered = wait_for(lambda: (t := _track(app, "obj-1")) and t.state["visits"] and
+                       t.state["visits"][0][1])
+    assert listed(client, headers) == []  # not yet: only the time in the zone is missing
+    [alert] = wait_for(lambda: listed(client, headers), timeout=DWELL + 5)
+    assert alert["rule_id"] == loiter["id"]
+    late = _alert_time(alert) - (entered + DWELL)
+    assert 0 <= late < 1.0, late
+    settle(1.0)
+    assert len(listed(client, headers)) == 1  # once, whatever the timer does next
+    assert _track(app, "obj-1").due_at is None
+
+    # The rule test explains it for the event.
+    event_id = alert["event_id"]
+    body = client.post(f"/api/alerts/rules/{loiter['id']}/test", json={"event_ids": [event_id]},
+                       headers=headers).json
+    [result] = body["results"]
+    assert result["matches"] and result["explanations"]["dwell"].startswith("in `gate` for ")
+
+
+def test_leaving_the_driveway_is_the_wrong_direction(app, headers, prefix, publisher):
+    client = app.test_client()
+    entering = create_rule(client, headers, name="car enters", camera_ids=["drive"],
+                           object_types=["car"], zone_sequence=["street", "driveway"])
+    run_subscriber(app)
+    start = time.time()
+    car = {"label": "car"}
+    states = [tracked("car-1", "drive", start, **car),
+              tracked("car-1", "drive", start, current_zones=["driveway"],
+                      entered_zones=["driveway"], **car),
+              tracked("car-1", "drive", start, current_zones=["street"],
+                      entered_zones=["driveway", "street"], **car)]
+    for before, after in zip([states[0], *states], states, strict=False):
+        publisher.publish(f"{prefix}/events", event_message("update", before, after))
+        # One message at a time: each is its own observation.
+        wait_for(lambda a=after: (t := _track(app, "car-1")) and
+                 [v[0] for v in t.state["visits"] if v[2] is None] == a["current_zones"])
+    events = listed(client, headers, "events")
+    wait_for(lambda: all(e["processed_at"] for e in listed(client, headers, "events")))
+    assert listed(client, headers) == []
+    body = client.post(f"/api/alerts/rules/{entering['id']}/test",
+                       json={"event_ids": [events[0]["id"]]}, headers=headers).json
+    assert body["results"][0]["explanations"] == {
+        "zone_sequence": "entered driveway then street: wrong direction"}

@@ -1,0 +1,73 @@
+"""Track criteria through the rule form, and their explanations on the rule test page."""
+
+from __future__ import annotations
+
+import re
+
+from alerting.services import rules as rule_service
+from tests.support.factories import post_event
+from tests.support.web import csrf_token, login
+
+
+def _token(client) -> str:
+    login(client)
+    return csrf_token(client.get("/rules/new").data)
+
+
+def _form(token: str, **fields) -> dict:
+    return {"csrf_token": token, "name": "Car enters", "severity": "high", "enabled": "y",
+            "camera_ids_other": "drive", "cooldown_seconds": "0", "schedule_days": ["mon"],
+            "schedule_start": "00:00", "schedule_end": "00:00", "conditions-0-field": "",
+            "conditions-0-op": "eq", "conditions-0-value": "", "action": "save",
+            "kind": "detection", **fields}
+
+
+def test_the_rule_form_saves_track_criteria_and_shows_them_again(app, client):
+    token = _token(client)
+    response = client.post("/rules/new", data=_form(
+        token, zone_sequence="street, driveway", sequence_within_seconds="20",
+        min_dwell_seconds="30", dwell_zone_ids="gate", stationary_seconds="600",
+        exclude_identities="*", min_count="3"))
+    assert response.status_code == 303
+    with app.app_context():
+        [rule], _ = rule_service.list_rules()
+        assert (rule.zone_sequence, rule.sequence_within_seconds, rule.min_dwell_seconds,
+                rule.dwell_zone_ids, rule.stationary_seconds, rule.exclude_identities,
+                rule.identities, rule.min_count) == (
+            ["street", "driveway"], 20, 30, ["gate"], 600, ["*"], None, 3)
+        page = client.get(f"/rules/{rule.id}/edit").text
+    assert 'value="street, driveway"' in page and 'value="600"' in page
+
+
+def test_a_bad_track_criterion_is_shown_beside_its_input(client):
+    token = _token(client)
+    response = client.post("/rules/new", data=_form(token, zone_sequence="street"))
+    assert response.status_code == 422
+    assert 'id="zone_sequence-error"' in response.text
+
+
+def test_the_rule_test_page_explains_the_wrong_direction(app, client, admin_headers):
+    token = _token(client)
+    client.post("/rules/new", data=_form(token, zone_sequence="street, driveway"))
+    for zone in ("driveway", "street"):
+        post_event(client, admin_headers, camera_id="drive", detections=[
+            {"object_type": "car", "zone_ids": [zone], "track_id": "car-7"}])
+    with app.app_context():
+        [rule], _ = rule_service.list_rules()
+    page = client.post(f"/rules/{rule.id}/test", data={"csrf_token": token}).text
+    assert "entered driveway then street: wrong direction" in page
+
+
+def test_the_event_page_shows_the_track_and_what_each_track_rule_says(app, client,
+                                                                      admin_headers):
+    token = _token(client)
+    client.post("/rules/new", data=_form(token, name="Loitering at the gate",
+                                         camera_ids_other="drive", zone_ids_other="gate",
+                                         min_dwell_seconds="30"))
+    event = post_event(client, admin_headers, camera_id="drive", detections=[
+        {"object_type": "person", "zone_ids": ["gate"], "track_id": "p-1"}])
+    page = client.get(f"/events/{event['id']}").text
+    assert 'id="tracks"' in page and "<code>p-1</code>" in page
+    assert "Loitering at the gate" in page
+    assert re.search(r"in `gate` for [0-9.]+ s of the 30 s required", page)
+    assert "(still there)" in page
