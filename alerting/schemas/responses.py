@@ -89,6 +89,11 @@ class Rule(Out):
     modes: list[str] | None
     kind: Literal["detection", "camera_offline"]
     offline_after_seconds: int | None
+    group_by: list[str] | None
+    group_wait: int | None
+    group_interval: int | None
+    repeat_interval: int | None
+    group_max_alerts: int | None
 
 
 RuleList = listing_model("RuleList", "rules", Rule)
@@ -327,6 +332,16 @@ class NotificationConfig(Out):
     default_email_recipients: list[str]
 
 
+class Grouping(Out):
+    """The site-wide grouping defaults (schemas/grouping.py)."""
+
+    group_by: list[str]
+    group_wait: int
+    group_interval: int
+    repeat_interval: int
+    group_max_alerts: int
+
+
 class NotificationSettings(NotificationConfig):
     smtp_username: str | None
     smtp_use_ssl: bool
@@ -335,6 +350,7 @@ class NotificationSettings(NotificationConfig):
     webhook_secret_set: bool
     webhook_secret_revealed: bool
     channel_mute_timings: dict[Channel, list[str]]
+    grouping: Grouping
     updated_at: datetime | None
 
 

@@ -57,6 +57,7 @@ from .common import (
     text_check,
     validate,
 )
+from .grouping import GroupBy, GroupInterval, GroupMaxAlerts, GroupWait, RepeatInterval
 
 MAX_NAME = 255
 MAX_DESCRIPTION = 2000
@@ -317,6 +318,12 @@ class RuleUpdate(Body):
     kind: choice(RULE_KINDS) = None
     offline_after_seconds: integer(MIN_OFFLINE_AFTER_SECONDS, MAX_OFFLINE_AFTER_SECONDS) | \
         None = None
+    # Grouping (schemas/grouping.py): null takes the site-wide default.
+    group_by: GroupBy | None = None
+    group_wait: GroupWait | None = None
+    group_interval: GroupInterval | None = None
+    repeat_interval: RepeatInterval | None = None
+    group_max_alerts: GroupMaxAlerts | None = None
 
     @field_validator("mute_timings", mode="after")
     @classmethod
@@ -346,7 +353,7 @@ class RuleCreate(RuleUpdate):
 
 # The spec's 14 writable fields, then our extensions: `targets` (per-rule recipients),
 # `mute_timings` (names of mute timings), `modes` (arming modes), `kind` and
-# `offline_after_seconds` (camera health rules).
+# `offline_after_seconds` (camera health rules), the grouping fields.
 RULE_FIELDS = tuple(RuleUpdate.model_fields)
 SCHEDULE_KEYS = tuple(Schedule.model_fields)
 CONDITION_KEYS = tuple(Condition.model_fields)

@@ -2,6 +2,8 @@ import json
 from datetime import UTC, datetime, time
 
 import pytest
+
+from alerting.schemas.grouping import GROUPING_FIELDS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,9 +42,11 @@ def errors_of(payload, *, partial=False):
 
 
 def test_rule_fields():
-    assert len(RULE_FIELDS) == 19
+    assert len(RULE_FIELDS) == 24
     assert RULE_FIELDS[14:] == ("targets", "mute_timings", "modes", "kind",
-                                "offline_after_seconds")  # our extensions after the spec's
+                                "offline_after_seconds", "group_by", "group_wait",
+                                "group_interval", "repeat_interval",
+                                "group_max_alerts")  # our extensions after the spec's
     assert set(SPEC_RULE) == set(RULE_FIELDS) - set(RULE_FIELDS[14:])
 
 
@@ -50,7 +54,8 @@ def test_spec_example_accepted_as_written():
     rule = parse_rule(json.loads(json.dumps(SPEC_RULE)))
     assert list(rule) == list(RULE_FIELDS)
     expected = {**SPEC_RULE, "targets": None, "mute_timings": None, "modes": None,
-                "kind": "detection", "offline_after_seconds": None}
+                "kind": "detection", "offline_after_seconds": None,
+                **dict.fromkeys(GROUPING_FIELDS)}
     expected["schedule"] = {**SPEC_RULE["schedule"], "timezone": None}
     assert rule == expected
 
@@ -76,7 +81,31 @@ def test_create_defaults():
         "modes": None,
         "kind": "detection",
         "offline_after_seconds": None,
+        **dict.fromkeys(GROUPING_FIELDS),
     }
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({"group_by": ["camera_id", "nope"]}, "group_by.1"),
+    ({"group_by": ["...", "camera_id"]}, "group_by"),
+    ({"group_by": "camera_id"}, "group_by"),
+    ({"group_wait": -1}, "group_wait"),
+    ({"group_wait": "5s"}, "group_wait"),
+    ({"group_interval": 0}, "group_interval"),
+    ({"repeat_interval": -5}, "repeat_interval"),
+    ({"group_max_alerts": 0}, "group_max_alerts"),
+])
+def test_grouping_fields_refused(payload, field):
+    assert field in errors_of(make(**payload))
+
+
+def test_grouping_fields_kept():
+    rule = parse_rule(make(group_by=["Camera_ID", "zone_id", "camera_id"], group_wait=5,
+                           group_interval=30, repeat_interval=0, group_max_alerts=3))
+    assert (rule["group_by"], rule["group_wait"], rule["group_interval"],
+            rule["repeat_interval"], rule["group_max_alerts"]) == (
+        ["camera_id", "zone_id"], 5, 30, 0, 3)
+    assert parse_rule(make(group_by=["..."]))["group_by"] == ["..."]
 
 
 def test_defaults_are_fresh_lists():
