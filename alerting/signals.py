@@ -9,4 +9,5 @@ _signals = Namespace()
 events_stored = _signals.signal("events-stored")  # ids: list[int]
 events_matched = _signals.signal("events-matched")  # event_ids, alert_ids: list[int]
 alert_updated = _signals.signal("alert-updated")  # alert_id: int
+groups_due = _signals.signal("groups-due")  # grouped alerts were written, or one acknowledged
 deliveries_due = _signals.signal("deliveries-due")  # delivery rows were written (or re-queued)

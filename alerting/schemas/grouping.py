@@ -37,6 +37,7 @@ GroupInterval = integer(1, MAX_GROUP_SECONDS)
 RepeatInterval = integer(0, MAX_GROUP_SECONDS)  # 0: no repeats
 GroupMaxAlerts = integer(1, MAX_GROUP_ALERTS)
 
+GROUP_STATUSES = ("firing", "resolved")
 GROUPING_FIELDS = ("group_by", "group_wait", "group_interval", "repeat_interval",
                    "group_max_alerts")
 

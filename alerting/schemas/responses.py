@@ -234,9 +234,49 @@ class Alert(Out):
     dismissed_by: str | None
     silence_id: str | None
     mute_timing: str | None
+    group_id: int | None  # its notification group (a grouped rule's alerts only)
 
 
 AlertList = listing_model("AlertList", "alerts", Alert)
+
+
+class AlertGroup(Out):
+    """A notification group (engine/grouping.py): one rule's alerts with the same values
+    of its group_by labels, notified together."""
+
+    id: int
+    rule_id: str | None
+    rule_name: str
+    group_key: str
+    labels: dict[str, str | None]
+    status: Literal["firing", "resolved"]
+    alert_count: int
+    flush_count: int
+    first_alert_at: datetime
+    last_alert_at: datetime
+    next_flush_at: datetime | None
+    last_flushed_at: datetime | None
+    resolved_at: datetime | None
+
+
+AlertGroupList = listing_model("AlertGroupList", "alert_groups", AlertGroup)
+
+
+class AlertGroupFlush(Out):
+    """One notification of a group: "flush" (its new alerts), "repeat" or "resolved"."""
+
+    number: int
+    kind: Literal["flush", "repeat", "resolved"]
+    status: Literal["firing", "resolved"]
+    alert_ids: list[int]
+    count: int
+    truncated: bool
+    at: datetime
+
+
+class AlertGroupDetail(AlertGroup):
+    alerts: list[Alert]
+    flushes: list[AlertGroupFlush]
 
 
 class EventDetail(Event):
