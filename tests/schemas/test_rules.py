@@ -2,8 +2,6 @@ import json
 from datetime import UTC, datetime, time
 
 import pytest
-
-from alerting.schemas.grouping import GROUPING_FIELDS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +14,7 @@ from alerting.engine.vocabulary import (
     DAYS,
     SEVERITIES,
 )
+from alerting.schemas.grouping import GROUPING_FIELDS
 from alerting.schemas.queries import parse_rule_query
 from alerting.schemas.rules import (
     CONDITION_KEYS,
