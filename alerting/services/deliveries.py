@@ -80,11 +80,13 @@ def retry_delay(attempt: int, schedule: list[float], retry_after: float | None) 
 
 def webhook_body(alert: Any, rule: Any, event_body: dict[str, Any]) -> dict:
     """The documented webhook JSON (docs/webhooks.md)."""
+    body = alert_json(alert)
+    del body["group_id"]  # the ungrouped body keeps its documented shape (never in a group)
     return {
         "type": "alert.created",
         "timestamp": isoformat_z(alert.created_at),
         "data": {
-            "alert": alert_json(alert),
+            "alert": body,
             "rule": None if rule is None else {
                 "id": rule.id, "name": rule.name, "severity": rule.severity,
                 "description": rule.description,
