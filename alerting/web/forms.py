@@ -28,6 +28,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from ..engine.grouping import EACH_ALERT, GROUP_LABELS
 from ..engine.vocabulary import CHANNELS, CONDITION_FIELDS, CONDITION_OPS, DAYS, SEVERITIES
 from ..schemas.keys import SCOPES
 
@@ -122,6 +123,18 @@ class RuleForm(FlaskForm):
                        default="detection")
     offline_after_seconds = StringField("Offline after (seconds of silence)",
                                         render_kw={**NUMERIC, "placeholder": "300"})
+    # Grouping (schemas/grouping.py): empty takes the site-wide default.
+    group_by = SelectMultipleField("Group by", choices=[
+        choice(label, "each alert alone" if label == EACH_ALERT else label)
+        for label in (*GROUP_LABELS, EACH_ALERT)])
+    group_wait = StringField("Group wait (seconds)",
+                             render_kw={**NUMERIC, "placeholder": "site default"})
+    group_interval = StringField("Group interval (seconds)",
+                                 render_kw={**NUMERIC, "placeholder": "site default"})
+    repeat_interval = StringField("Repeat interval (seconds)",
+                                  render_kw={**NUMERIC, "placeholder": "site default"})
+    group_max_alerts = StringField("Alerts listed per notification",
+                                   render_kw={**NUMERIC, "placeholder": "site default"})
 
 
 class RuleTestForm(FlaskForm):

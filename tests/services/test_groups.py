@@ -184,3 +184,37 @@ def test_alert_groups_api(app, headers, httpserver):
     assert client.get("/api/alert-groups/999", headers=headers).status_code == 404
     assert client.get("/api/alert-groups?status=nope", headers=headers).status_code == 422
     assert client.get("/api/alerts/1", headers=headers).json["group_id"] == group["id"]
+
+
+def test_two_flushers_at_once_flush_each_group_once(app, headers, httpserver):
+    """Two flushers (threads, each with its own session and connection; on PostgreSQL they
+    claim with SKIP LOCKED) over 60 due groups: every group flushed exactly once."""
+    import threading
+
+    from alerting.models import AlertGroupFlush
+
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    fire(app, headers, 60, group_by=["..."], group_wait=1)
+    when = utcnow() + timedelta(seconds=2)
+    totals = []
+
+    def flusher():
+        with app.app_context():
+            try:
+                total = 0
+                while written := groups.flush_due(limit=5, now=when):
+                    total += written
+                totals.append(total)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=flusher) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sum(totals) == 60
+    with app.app_context():
+        assert db.session.query(AlertGroupFlush).count() == 60
+        assert db.session.query(Delivery).count() == 60
+        assert {g.flush_count for g in db.session.query(AlertGroup)} == {1}
