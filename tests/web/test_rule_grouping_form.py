@@ -44,3 +44,22 @@ def test_rule_form_places_the_grouping_error_beside_its_input(client):
     response = client.post("/rules/new", data=_form(token, group_interval="0"))
     assert response.status_code == 422
     assert 'id="group_interval-error"' in response.text
+
+
+def test_alerts_page_shows_a_group_as_one_row_that_expands(app, client, admin_headers):
+    from tests.support.factories import create_rule, post_event, run_matcher
+
+    create_rule(client, admin_headers, channels=["email"], group_by=["rule_id"],
+                group_wait=60, targets={"email_recipients": ["ops@example.com"]})
+    create_rule(client, admin_headers, name="Alone", channels=[], camera_ids=["other"])
+    for i in range(3):
+        post_event(client, admin_headers, external_id=f"g{i}", source="t")
+    post_event(client, admin_headers, external_id="o", source="t", camera_id="other")
+    run_matcher(app)
+    login(client)
+    page = client.get("/alerts").text
+    assert page.count('class="history-item"') == 2  # the group's row, the ungrouped alert
+    assert "3 alerts, firing" in page
+    part = client.get("/alerts/groups/1", headers={"HX-Request": "true"}).text
+    assert part.count('class="history-item"') == 3 and "<html" not in part
+    assert client.get("/alerts/groups/99").status_code == 404
