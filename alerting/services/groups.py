@@ -117,6 +117,12 @@ def flush_due(limit: int = 100, now: datetime | None = None) -> int:
     rows in one transaction. Returns how many notifications were written."""
     now = now or utcnow()
     written = 0
+    # Read first: most of the time nothing is due, and on SQLite the write transaction
+    # would hold this process's one writer (the matcher and dispatcher wait on it).
+    earliest = db.session.connection().scalar(_EARLIEST)
+    db.session.rollback()
+    if earliest is None or earliest > now:
+        return 0
     with write_transaction() as conn:
         query = _DUE_LOCKED if conn.dialect.name == "postgresql" else _DUE
         for group in conn.execute(query, {"now": now, "limit": limit}).all():
