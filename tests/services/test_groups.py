@@ -115,6 +115,7 @@ def test_repeat_until_acknowledged_then_resolved_once(app, headers, httpserver):
     configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
     fire(app, headers, 2, group_by=["rule_id"], group_wait=0, repeat_interval=120)
     assert flush(app, 0) == 1
+    run_dispatcher(app)  # (one at a time: the order received is the order sent)
     assert flush(app, 60) == 0
     assert flush(app, 121) == 1  # the repeat
     run_dispatcher(app)
