@@ -151,11 +151,13 @@ def simulate(url: str, key: str | None, cameras: int, rate: float, duration: flo
               help="Mark silent cameras offline and run camera_offline rules.")
 @click.option("--tracks/--no-tracks", default=True, show_default=True,
               help="Re-match tracks when a dwell or stationary criterion comes due.")
+@click.option("--groups/--no-groups", default=True, show_default=True,
+              help="Flush notification groups when due.")
 @with_appcontext
 def worker(matcher: bool, dispatcher: bool, modes: bool, camera_health: bool,
-           tracks: bool) -> None:
-    """Run the matcher, the dispatcher, the mode scheduler, the camera health timer and the
-    track timer in this process until SIGTERM or Ctrl-C.
+           tracks: bool, groups: bool) -> None:
+    """Run the matcher, the dispatcher, the mode scheduler, the camera health timer, the
+    track timer and the groups' flusher in this process until SIGTERM or Ctrl-C.
 
     Run as many as you like against PostgreSQL (events and deliveries are claimed with
     row locks); set ALERTING_INPROCESS_WORKERS=off on the web processes."""
@@ -169,7 +171,7 @@ def worker(matcher: bool, dispatcher: bool, modes: bool, camera_health: bool,
     names = [name for name, on in (("matcher", matcher), ("dispatcher", dispatcher),
                                    ("modes", modes),
                                    ("camera_health", camera_health),
-                                   ("tracks", tracks)) if on]
+                                   ("tracks", tracks), ("groups", groups)) if on]
     # Supervised loops: an error is logged and retried with backoff, never the end of one.
     running = workers.launch(app, names)
     click.echo(f"worker {os.getpid()} running: {', '.join(names) or 'nothing'}", err=True)

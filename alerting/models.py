@@ -151,6 +151,13 @@ class AlertRule(db.Model):
     identities: Mapped[list[str] | None] = mapped_column(JSON)
     exclude_identities: Mapped[list[str] | None] = mapped_column(JSON)
     min_count: Mapped[int | None] = mapped_column(Integer)
+    # Grouping (engine/grouping.py); each None takes the site-wide default (the notification
+    # settings' `grouping`). repeat_interval 0: no repeats.
+    group_by: Mapped[list[str] | None] = mapped_column(JSON)
+    group_wait: Mapped[int | None] = mapped_column(Integer)
+    group_interval: Mapped[int | None] = mapped_column(Integer)
+    repeat_interval: Mapped[int | None] = mapped_column(Integer)
+    group_max_alerts: Mapped[int | None] = mapped_column(Integer)
 
     alerts: WriteOnlyMapped[Alert] = relationship(back_populates="rule", passive_deletes=True)
 
@@ -378,12 +385,66 @@ class Alert(db.Model):
     # Why a `silenced` alert was not delivered: the silence's id or the mute timing's name.
     silence_id: Mapped[str | None] = mapped_column(String(36))
     mute_timing: Mapped[str | None] = mapped_column(String(100))
+    # The notification group it belongs to (a grouped rule's alerts only), and the number of
+    # the group's notification that first listed it (None: not notified yet).
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_groups.id", ondelete="SET NULL"), index=True)
+    group_flush: Mapped[int | None] = mapped_column(Integer)
 
     rule: Mapped[AlertRule | None] = relationship(back_populates="alerts")
     event: Mapped[Event] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="alert", cascade="all, delete-orphan", order_by="Delivery.id"
     )
+
+
+class AlertGroup(db.Model):
+    """A notification group (engine/grouping.py): one rule's alerts sharing the values of its
+    group_by labels, notified together. `open_key` (rule id and key) is set while the group
+    is firing and cleared when it resolves: the next alert of that key opens a new group.
+    `next_flush_at` is when the groups worker looks at it next (None: when an alert comes
+    or is acknowledged); `timing` is the rule's grouping settings when the group opened."""
+
+    __tablename__ = "alert_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[str | None] = mapped_column(
+        ForeignKey("alert_rules.id", ondelete="SET NULL"), index=True)
+    rule_name: Mapped[str] = mapped_column(String(255))
+    group_key: Mapped[str] = mapped_column(String(512))
+    open_key: Mapped[str | None] = mapped_column(String(600), unique=True)
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    timing: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Where its notifications go: [channel, target as shown, sealed target], the union of
+    # its alerts' targets when they joined.
+    targets: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(10), default="firing", index=True)
+    first_alert_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_alert_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_flush_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_flushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    alert_count: Mapped[int] = mapped_column(Integer, default=0)
+    flush_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertGroupFlush(db.Model):
+    """One notification of a group: what its delivery rows send (the same on every retry).
+    kind: "flush" (new alerts), "repeat" (the firing ones again) or "resolved"."""
+
+    __tablename__ = "alert_group_flushes"
+    __table_args__ = (UniqueConstraint("group_id", "number", name="uq_alert_group_flushes_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("alert_groups.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))
+    alert_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # listed, worst first
+    count: Mapped[int] = mapped_column(Integer)  # alerts it covers (more when truncated)
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Delivery(db.Model):
@@ -416,6 +477,11 @@ class Delivery(db.Model):
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A group's notification (alert_group_flushes (group_id, number)) rather than one
+    # alert's; `alert_id` is then the worst of the alerts it lists.
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_groups.id", ondelete="CASCADE"), index=True)
+    group_flush: Mapped[int | None] = mapped_column(Integer)
 
     alert: Mapped[Alert] = relationship(back_populates="deliveries")
     attempt_log: Mapped[list[DeliveryAttempt]] = relationship(
@@ -464,6 +530,9 @@ class NotificationSettings(db.Model):
     push_urls_encrypted: Mapped[str | None] = mapped_column(Text)
     # {channel: [mute timing names]}: a channel is not sent to inside its mute timings.
     channel_mute_timings: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
+    # The site-wide grouping defaults for rules that set none ({group_by, group_wait,
+    # group_interval, repeat_interval, group_max_alerts}; None: engine/grouping.py's).
+    grouping: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -9,5 +9,6 @@ _signals = Namespace()
 events_stored = _signals.signal("events-stored")  # ids: list[int]
 events_matched = _signals.signal("events-matched")  # event_ids, alert_ids: list[int]
 alert_updated = _signals.signal("alert-updated")  # alert_id: int
+groups_due = _signals.signal("groups-due")  # grouped alerts were written, or one acknowledged
 deliveries_due = _signals.signal("deliveries-due")  # delivery rows were written (or re-queued)
 tracks_due = _signals.signal("tracks-due")  # a track's due time was set (workers/track_timer)

@@ -8,6 +8,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 bp.before_request(authenticate_api_request)
 
 from . import (  # noqa: E402,F401  (routes register on import)
+    alert_groups,
     alerts,
     audit,
     cameras,

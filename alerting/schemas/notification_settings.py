@@ -22,6 +22,7 @@ from .common import (
     parser,
     refuse,
 )
+from .grouping import GroupingDefaults
 from .rules import MuteTimingNames
 
 
@@ -57,6 +58,8 @@ class NotificationSettingsUpdate(Body):
     webhook_timeout_seconds: integer(1, 120) = None
     push_urls: PushUrlList = None  # type: ignore[assignment]
     channel_mute_timings: ChannelMuteTimings | None = None
+    # The rules' grouping defaults (schemas/grouping.py); null: the built-in ones.
+    grouping: GroupingDefaults | None = None
 
     @model_validator(mode="after")
     def _one_tls_mode(self) -> NotificationSettingsUpdate:

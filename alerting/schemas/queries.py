@@ -18,6 +18,7 @@ from .common import (
     parser,
     query_integer,
 )
+from .grouping import GROUP_STATUSES
 
 ALERT_STATUSES = ("pending", "delivered", "failed", "acknowledged", "dismissed", "silenced")
 DELIVERY_STATUSES = ("pending", "sending", "delivered", "dead")
@@ -71,6 +72,13 @@ class AlertQuery(Page):
     since: DateTime | None = None
 
 
+class AlertGroupQuery(Page):
+    """GET /api/alert-groups: status (firing, resolved), rule_id."""
+
+    status: choice(GROUP_STATUSES) | None = None
+    rule_id: optional_text(36) = None
+
+
 class DeliveryQuery(Page):
     """GET /api/deliveries: status, channel, alert_id."""
 
@@ -96,4 +104,5 @@ parse_rule_query = parser(RuleQuery)
 parse_event_query = parser(EventQuery)
 parse_alert_query = parser(AlertQuery)
 parse_delivery_query = parser(DeliveryQuery)
+parse_alert_group_query = parser(AlertGroupQuery)
 parse_audit_query = parser(AuditQuery)

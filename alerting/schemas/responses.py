@@ -97,6 +97,11 @@ class Rule(Out):
     identities: list[str] | None
     exclude_identities: list[str] | None
     min_count: int | None
+    group_by: list[str] | None
+    group_wait: int | None
+    group_interval: int | None
+    repeat_interval: int | None
+    group_max_alerts: int | None
 
 
 RuleList = listing_model("RuleList", "rules", Rule)
@@ -241,9 +246,49 @@ class Alert(Out):
     dismissed_by: str | None
     silence_id: str | None
     mute_timing: str | None
+    group_id: int | None  # its notification group (a grouped rule's alerts only)
 
 
 AlertList = listing_model("AlertList", "alerts", Alert)
+
+
+class AlertGroup(Out):
+    """A notification group (engine/grouping.py): one rule's alerts with the same values
+    of its group_by labels, notified together."""
+
+    id: int
+    rule_id: str | None
+    rule_name: str
+    group_key: str
+    labels: dict[str, str | None]
+    status: Literal["firing", "resolved"]
+    alert_count: int
+    flush_count: int
+    first_alert_at: datetime
+    last_alert_at: datetime
+    next_flush_at: datetime | None
+    last_flushed_at: datetime | None
+    resolved_at: datetime | None
+
+
+AlertGroupList = listing_model("AlertGroupList", "alert_groups", AlertGroup)
+
+
+class AlertGroupFlush(Out):
+    """One notification of a group: "flush" (its new alerts), "repeat" or "resolved"."""
+
+    number: int
+    kind: Literal["flush", "repeat", "resolved"]
+    status: Literal["firing", "resolved"]
+    alert_ids: list[int]
+    count: int
+    truncated: bool
+    at: datetime
+
+
+class AlertGroupDetail(AlertGroup):
+    alerts: list[Alert]
+    flushes: list[AlertGroupFlush]
 
 
 class EventDetail(Event):
@@ -339,6 +384,16 @@ class NotificationConfig(Out):
     default_email_recipients: list[str]
 
 
+class Grouping(Out):
+    """The site-wide grouping defaults (schemas/grouping.py)."""
+
+    group_by: list[str]
+    group_wait: int
+    group_interval: int
+    repeat_interval: int
+    group_max_alerts: int
+
+
 class NotificationSettings(NotificationConfig):
     smtp_username: str | None
     smtp_use_ssl: bool
@@ -347,6 +402,7 @@ class NotificationSettings(NotificationConfig):
     webhook_secret_set: bool
     webhook_secret_revealed: bool
     channel_mute_timings: dict[Channel, list[str]]
+    grouping: Grouping
     updated_at: datetime | None
 
 

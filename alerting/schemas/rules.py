@@ -57,6 +57,7 @@ from .common import (
     text_check,
     validate,
 )
+from .grouping import GroupBy, GroupInterval, GroupMaxAlerts, GroupWait, RepeatInterval
 
 MAX_NAME = 255
 MAX_DESCRIPTION = 2000
@@ -335,6 +336,12 @@ class RuleUpdate(Body):
         if value is not None and len(value) < 2:
             raise refuse("must list at least 2 zones, in the order they are entered")
         return value
+    # Grouping (schemas/grouping.py): null takes the site-wide default.
+    group_by: GroupBy | None = None
+    group_wait: GroupWait | None = None
+    group_interval: GroupInterval | None = None
+    repeat_interval: RepeatInterval | None = None
+    group_max_alerts: GroupMaxAlerts | None = None
 
     @field_validator("mute_timings", mode="after")
     @classmethod
@@ -364,7 +371,7 @@ class RuleCreate(RuleUpdate):
 
 # The spec's 14 writable fields, then our extensions: `targets` (per-rule recipients),
 # `mute_timings` (names of mute timings), `modes` (arming modes), `kind` and
-# `offline_after_seconds` (camera health rules), then the track criteria.
+# `offline_after_seconds` (camera health rules), then the track criteria and the grouping fields.
 RULE_FIELDS = tuple(RuleUpdate.model_fields)
 SCHEDULE_KEYS = tuple(Schedule.model_fields)
 CONDITION_KEYS = tuple(Condition.model_fields)

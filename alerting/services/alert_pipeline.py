@@ -42,7 +42,9 @@ from ..models import (
     NotificationSettings,
     utcnow,
 )
+from ..schemas.grouping import GROUPING_FIELDS
 from ..storage import insert_returning_ids, write_transaction
+from . import groups
 from .events import DETECTION_COLUMNS, EVENT_COLUMNS
 from .modes import mode_clock
 from .mute_timings import engine_mute_timings
@@ -104,6 +106,9 @@ _STILL_UNPROCESSED = select(func.count()).select_from(_EVENTS).where(
 _FIRED = select(_ALERTS.c.event_id, _ALERTS.c.rule_id).where(
     _ALERTS.c.event_id.in_(bindparam("ids", expanding=True)))
 _INSERT_DELIVERIES = _DELIVERIES.insert()
+_GROUPING = "_grouping"  # an alert row's key while it waits to join its group
+# A grouped alert's targets once it joined its group (it has no delivery rows of its own).
+GROUPED: list = []
 # PostgreSQL, several workers: unprocessed events below a batch that are not yet committed
 # as processed. Those locked by another worker are being matched; the others (left by a
 # worker that died, or committed late by ingest) are claimed here.
@@ -185,6 +190,8 @@ class RuleCache:
         self.mode_at: Any = None  # the arming mode at a time (services/modes.py)
         self.track_rules: list[CompiledRule] = []  # rules with track criteria
         self.counting = False  # one of them has min_count: matching reads whole cameras
+        # rule id -> engine.grouping.Timing, for the rules whose alerts are grouped only
+        self.timings: dict[str, Any] = {}
 
     def refresh(self, conn: Connection) -> None:
         """Rebuild when any rule was added, changed or removed; forget the defaults when the
@@ -195,6 +202,8 @@ class RuleCache:
         if settings != self.settings_version:
             self._defaults = None
             self.settings_version = settings
+            if version == self.version and version is not None:
+                self.timings = _timings(self.rules, conn)  # the site defaults may have moved
         if version == self.version and version is not None:
             return
         rows = db.session.scalars(select(AlertRule)).all()
@@ -202,7 +211,10 @@ class RuleCache:
                              "targets": rule_targets(r.targets, r.targets_sealed),
                              "cooldown": r.cooldown_seconds,
                              "zones": tuple(r.zone_ids) if r.zone_ids else None,
-                             "mute_timings": tuple(r.mute_timings or ())} for r in rows}
+                             "mute_timings": tuple(r.mute_timings or ()),
+                             "grouping": {f: getattr(r, f) for f in GROUPING_FIELDS}}
+                      for r in rows}
+        self.timings = _timings(self.rules, conn)
         self.index = RuleIndex(rule_from_record(rule_record(r)) for r in rows)
         self.track_rules = [c for c in (compile_rule(rule_from_record(rule_record(r)))
                                         for r in rows) if c.track is not None]
@@ -231,6 +243,19 @@ class RuleCache:
         if self._defaults is None:
             self._defaults = defaults()
         return self._defaults
+
+
+def _timings(rules: dict[str, dict[str, Any]], conn: Connection) -> dict[str, Any]:
+    """The grouping Timing of each rule whose alerts are grouped (its fields over the site
+    defaults)."""
+    site = conn.execute(select(_SETTINGS.c.grouping).where(_SETTINGS.c.id == SETTINGS_ROW)
+                        ).scalar()
+    timings = {}
+    for rule_id, rule in rules.items():
+        timing = groups.timing_of(rule["grouping"], site)
+        if timing is not None:
+            timings[rule_id] = timing
+    return timings
 
 
 SILENCE_HORIZON = timedelta(days=1)  # silences that ended longer ago are not kept in memory
@@ -473,6 +498,8 @@ def _announce(event_ids: list[int], alert_ids: list[int],
         signals.deliveries_due.send(app)
     if timed:
         signals.tracks_due.send(app)
+    if any(pairs is GROUPED for pairs in targets):
+        signals.groups_due.send(app)
 
 
 def _decide(conn: Connection, cache: RuleCache, verdicts: list[tuple],
@@ -513,7 +540,7 @@ def _alert(conn: Connection, cache: RuleCache, delta: CooldownLedger,
     pairs = targets_for(rule["channels"], rule["targets"], base)
     silence_id, mute_timing, pairs = quieted(cache.quiet, rule, event, verdict, zone, pairs)
     silenced = silence_id is not None or mute_timing is not None
-    return {
+    alert = {
         "rule_id": verdict.rule_id, "rule_name": rule["name"],
         "event_id": event.id, "camera_id": event.camera_id,
         "severity": rule["severity"],
@@ -525,7 +552,14 @@ def _alert(conn: Connection, cache: RuleCache, delta: CooldownLedger,
         "zone_id": zone,
         "event_time": event.started_at,
         "silence_id": silence_id, "mute_timing": mute_timing,
-    }, pairs
+    }
+    timing = cache.timings.get(verdict.rule_id) if pairs else None
+    if timing is not None:  # notified with its group: _record takes this out
+        alert[_GROUPING] = (timing, {
+            "camera_id": event.camera_id, "rule_id": verdict.rule_id,
+            "object_type": alert["object_type"], "zone_id": zone,
+            "severity": rule["severity"], "identity": event.identity}, pairs)
+    return alert, pairs
 
 
 def _verdicts(cache: RuleCache, events: list[EngineEvent], timezone: str) -> list[tuple]:
@@ -601,6 +635,8 @@ def _record(conn: Connection, marks: list[tuple[int, int]], alerts: list[dict[st
         return []
     for row in alerts:
         row["created_at"] = row["updated_at"] = now
+    if any(_GROUPING in row for row in alerts):
+        _join_groups(conn, alerts, targets, now)
     alert_ids = insert_returning_ids(conn, _ALERTS, alerts)
     deliveries = [{"alert_id": alert_id, "channel": channel, "target": target.shown,
                    "target_sealed": target.sealed}
@@ -609,6 +645,18 @@ def _record(conn: Connection, marks: list[tuple[int, int]], alerts: list[dict[st
     if deliveries:
         conn.execute(_INSERT_DELIVERIES, deliveries)
     return alert_ids
+
+
+def _join_groups(conn: Connection, alerts: list[dict[str, Any]],
+                 targets: list[list[tuple[str, str]]], now: datetime) -> None:
+    """Grouped alerts join their groups and get no delivery rows of their own (the groups
+    worker writes the group's); their entries in `targets` become GROUPED, so that
+    _announce wakes the groups worker rather than the dispatcher."""
+    for index, row in enumerate(alerts):
+        grouping = row.pop(_GROUPING, None)
+        row["group_id"] = None if grouping is None else groups.join(conn, row, *grouping, now)
+        if grouping is not None:
+            targets[index] = GROUPED
 
 
 def _unrecord(conn: Connection, event_ids: list[int], after_alert: int | None = None) -> None:

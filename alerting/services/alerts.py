@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import Alert, Delivery, utcnow
 from ..schemas import responses as schemas
 from ..schemas.serialize import serializer
-from . import audit
+from . import audit, groups
 
 # What a person may do from each status (DESIGN.md: anything else is a 409).
 TRANSITIONS = {
@@ -108,6 +108,10 @@ def transition(alert_id: int, action: str, actor: str) -> Alert:
     alert.updated_at = now
     audit.record(actor, f"alert_{action}", "alert", alert.id,
                  changes=audit.diff({"status": before}, {"status": alert.status}))
+    groups.alert_changed(alert.group_id)  # stops its group's repeats, may resolve it
     db.session.commit()
-    signals.alert_updated.send(current_app._get_current_object(), alert_id=alert.id)
+    app = current_app._get_current_object()
+    signals.alert_updated.send(app, alert_id=alert.id)
+    if alert.group_id is not None:
+        signals.groups_due.send(app)
     return alert

@@ -20,6 +20,7 @@ from ..notify import ChannelSettings, Message, get_notifier
 from ..notify.redact import redact_url
 from ..notify.ssrf import UnsafeURL, check_host
 from ..notify.webhook import generate_secret
+from ..schemas.grouping import GroupingDefaults
 from ..schemas.notification_settings import parse_notification_test, parse_settings
 from . import audit, secrets_box
 from .mute_timings import check_names
@@ -177,6 +178,12 @@ def config_json(row: NotificationSettings | None = None) -> dict[str, Any]:
     }
 
 
+def grouping_defaults(row: NotificationSettings | None = None) -> dict[str, Any]:
+    """The site-wide grouping defaults in force (stored, else the built-in ones)."""
+    row = row or get_row()
+    return GroupingDefaults().model_dump() | (row.grouping or {})
+
+
 def settings_json(row: NotificationSettings | None = None) -> dict[str, Any]:
     """The API's view plus what the settings page shows: which secrets are set, never them."""
     row = row or get_row()
@@ -189,6 +196,7 @@ def settings_json(row: NotificationSettings | None = None) -> dict[str, Any]:
         "webhook_secret_set": bool(row.webhook_secret_encrypted),
         "webhook_secret_revealed": row.webhook_secret_revealed_at is not None,
         "channel_mute_timings": row.channel_mute_timings or {},
+        "grouping": grouping_defaults(row),
         "updated_at": isoformat_z(row.updated_at) if row.updated_at else None,
     }
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import selectinload
 from ..auth import login_required
 from ..engine.vocabulary import SEVERITIES
 from ..extensions import db
-from ..models import Alert, AlertRule, Event
+from ..models import Alert, AlertGroup, AlertRule, Event
 from ..schemas.queries import ALERT_STATUSES, parse_alert_query
-from ..services import alerts
+from ..services import alerts, groups
 from . import bp
 from .events import parse_filters
 from .forms import render
@@ -43,10 +43,38 @@ def alerts_index():
     rows, total = alerts.list_alerts(**query)
     rule_choices = db.session.execute(
         select(AlertRule.id, AlertRule.name).order_by(AlertRule.name).limit(500)).all()
+    shown = with_event_and_deliveries([a.id for a in rows])
     return render("alerts/index.html", "alerts/_list.html",
-                  alerts=with_event_and_deliveries([a.id for a in rows]), total=total,
+                  alerts=shown, entries=group_rows(shown), total=total,
                   query=query, errors=errors, statuses=ALERT_STATUSES, severities=SEVERITIES,
                   rule_choices=rule_choices)
+
+
+def group_rows(shown: list[Alert]) -> list[dict]:
+    """The page's rows: an ungrouped alert alone; the alerts of one notification group as one
+    row (its first alert on the page, the group's size, the rest loaded when it expands)."""
+    ids = {a.group_id for a in shown if a.group_id is not None}
+    found = {g.id: g for g in db.session.scalars(
+        select(AlertGroup).where(AlertGroup.id.in_(ids)))} if ids else {}
+    entries, seen = [], set()
+    for alert in shown:
+        group = found.get(alert.group_id)
+        if group is None:
+            entries.append({"alert": alert, "group": None})
+        elif group.id not in seen:
+            seen.add(group.id)
+            entries.append({"alert": alert, "group": group})
+    return entries
+
+
+@bp.get("/alerts/groups/<id:group_id>")
+@login_required
+def alerts_group(group_id: int):
+    """A notification group's alerts (worst first): what its row on the Alerts page expands
+    to."""
+    group = groups.get_group(group_id)  # a 404 page when there is none
+    shown = with_event_and_deliveries([a.id for a in groups.group_alerts(group_id)])
+    return render("alerts/group.html", "alerts/_group.html", group=group, alerts=shown)
 
 
 @bp.get("/alerts/<id:alert_id>")

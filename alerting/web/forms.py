@@ -28,6 +28,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from ..engine.grouping import EACH_ALERT, GROUP_LABELS
 from ..engine.vocabulary import CHANNELS, CONDITION_FIELDS, CONDITION_OPS, DAYS, SEVERITIES
 from ..schemas.keys import SCOPES
 
@@ -135,6 +136,18 @@ class RuleForm(FlaskForm):
     exclude_identities = StringField("Exclude identities (comma-separated)", render_kw={
         "autocomplete": "off", "placeholder": "* = only unknown"})
     min_count = StringField("At least this many at once", render_kw=NUMERIC)
+    # Grouping (schemas/grouping.py): empty takes the site-wide default.
+    group_by = SelectMultipleField("Group by", choices=[
+        choice(label, "each alert alone" if label == EACH_ALERT else label)
+        for label in (*GROUP_LABELS, EACH_ALERT)])
+    group_wait = StringField("Group wait (seconds)",
+                             render_kw={**NUMERIC, "placeholder": "site default"})
+    group_interval = StringField("Group interval (seconds)",
+                                 render_kw={**NUMERIC, "placeholder": "site default"})
+    repeat_interval = StringField("Repeat interval (seconds)",
+                                  render_kw={**NUMERIC, "placeholder": "site default"})
+    group_max_alerts = StringField("Alerts listed per notification",
+                                   render_kw={**NUMERIC, "placeholder": "site default"})
 
 
 class RuleTestForm(FlaskForm):

@@ -306,6 +306,8 @@ def rule_payload(form: RuleForm) -> tuple[dict[str, Any], list[int]]:
         "offline_after_seconds": number_or_text(form.offline_after_seconds.data),
         **{name: number_or_text(form[name].data) for name in TRACK_NUMBERS},
         **{name: split_list(form[name].data) or None for name in TRACK_LISTS},
+        "group_by": list(form.group_by.data or []) or None,
+        **{name: number_or_text(form[name].data) for name in GROUPING_NUMBERS},
     }
     cooldown = number_or_text(form.cooldown_seconds.data)
     if cooldown is not None:
@@ -351,7 +353,12 @@ def form_data(rule: AlertRule) -> dict[str, Any]:
         "offline_after_seconds": _shown_value(rule.offline_after_seconds),
         **{name: _shown_value(getattr(rule, name)) for name in TRACK_NUMBERS},
         **{name: ", ".join(getattr(rule, name) or []) for name in TRACK_LISTS},
+        "group_by": list(rule.group_by or []),
+        **{name: _shown_value(getattr(rule, name)) for name in GROUPING_NUMBERS},
     }
+
+
+GROUPING_NUMBERS = ("group_wait", "group_interval", "repeat_interval", "group_max_alerts")
 
 
 SCHEDULE_INPUTS = {"days": "schedule_days", "start_time": "schedule_start",
@@ -380,7 +387,8 @@ def rule_locator(form: RuleForm, rows: list[int]):
         if head in ("name", "description", "enabled", "severity", "risk_threshold",
                     "object_types", "camera_ids", "zone_ids", "min_confidence",
                     "dedup_key_template", "cooldown_seconds", "channels", "mute_timings",
-                    "modes", "kind", "offline_after_seconds", *TRACK_NUMBERS, *TRACK_LISTS):
+                    "modes", "kind", "offline_after_seconds", *TRACK_NUMBERS, *TRACK_LISTS,
+                    "group_by", *GROUPING_NUMBERS):
             return form[head]
         return None
 

@@ -1,5 +1,6 @@
 """The background loops an app runs (matcher, dispatcher, mode scheduler, camera health, the
-track timer, and the MQTT subscriber when ALERTING_MQTT_URL is set), each a SupervisedLoop,
+track timer, the notification groups' flusher, and the MQTT subscriber when ALERTING_MQTT_URL
+is set), each a SupervisedLoop,
 and their state for /api/health."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from flask import Flask, current_app
 from .loop import SupervisedLoop
 
 EXTENSION = "alerting.workers"
-NAMES = ("matcher", "dispatcher", "modes", "camera_health", "tracks")
+NAMES = ("matcher", "dispatcher", "modes", "camera_health", "tracks", "groups")
 ALL = (*NAMES, "mqtt")
 
 
@@ -31,13 +32,15 @@ def launch(app: Flask, names: Iterable[str] = NAMES) -> list[SupervisedLoop]:
     """Create, register and start the named loops in this process (`flask worker` too)."""
     from ..notify.dispatcher import Dispatcher
     from .camera_health_loop import CameraHealth
+    from .groups_loop import GroupFlusher
     from .matcher_loop import Matcher
     from .mode_schedule_loop import ModeScheduler
     from .mqtt_loop import Subscriber
     from .track_timer_loop import TrackTimer
 
     kinds = {"matcher": Matcher, "dispatcher": Dispatcher, "modes": ModeScheduler,
-             "camera_health": CameraHealth, "mqtt": Subscriber, "tracks": TrackTimer}
+             "camera_health": CameraHealth, "mqtt": Subscriber, "tracks": TrackTimer,
+             "groups": GroupFlusher}
     started = []
     for name in names:
         loop = kinds[name](app)

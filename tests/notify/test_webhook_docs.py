@@ -16,8 +16,8 @@ MEDIA = {"snapshot_url": f"{FRIGATE}/snapshot.jpg", "thumbnail_url": f"{FRIGATE}
          "clip_url": f"{FRIGATE}/clip.mp4"}
 
 
-def documented_body() -> dict:
-    section = DOC.read_text().split("## The body", 1)[1]
+def documented_body(heading: str = "## The body\n") -> dict:
+    section = DOC.read_text().split(heading, 1)[1]
     return json.loads(re.search(r"```json\n(.*?)\n```", section, re.S).group(1))
 
 
@@ -57,3 +57,32 @@ def test_the_documented_body_is_the_one_sent(tmp_path, httpserver):
     assert actions["open"] == f"https://alerts.example.com/alerts/{sent['data']['alert']['id']}"
     path = actions["acknowledge"].removeprefix("https://alerts.example.com")
     assert client.get(path).status_code == 200
+
+
+def test_the_documented_group_body_is_the_one_sent(tmp_path, httpserver):
+    from datetime import timedelta
+
+    from alerting.extensions import db
+    from alerting.models import utcnow
+    from alerting.services import groups
+
+    app = make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"])
+    headers = {"x-access-token": make_key(app)}
+    client = app.test_client()
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    key = client.post("/api/notification/webhook-secret/reveal",
+                      headers=headers).json["webhook_secret"]
+    create_rule(client, headers, channels=["webhook"], group_by=["camera_id"], group_wait=5)
+    for i in range(2):
+        post_event(client, headers, external_id=f"ev-{i}", source="t", media=MEDIA)
+    run_matcher(app)
+    with app.app_context():
+        assert groups.flush_due(now=utcnow() + timedelta(seconds=6)) == 1
+        db.session.remove()
+    run_dispatcher(app)
+    [(request, _)] = httpserver.log
+    sent = Webhook(key).verify(request.get_data(), dict(request.headers))
+    documented = documented_body("## The body of a group\n")
+    assert sent["type"] == documented["type"] == "alert_group"
+    assert paths(sent) == paths(documented)

@@ -40,12 +40,13 @@ def errors_of(payload, *, partial=False):
 
 
 def test_rule_fields():
-    assert len(RULE_FIELDS) == 27
+    assert len(RULE_FIELDS) == 32
     assert RULE_FIELDS[14:] == ("targets", "mute_timings", "modes", "kind",
                                 "offline_after_seconds",  # our extensions after the spec's
                                 "min_dwell_seconds", "dwell_zone_ids", "zone_sequence",
                                 "sequence_within_seconds", "stationary_seconds", "identities",
-                                "exclude_identities", "min_count")
+                                "exclude_identities", "min_count", "group_by", "group_wait",
+                                "group_interval", "repeat_interval", "group_max_alerts")
     assert set(SPEC_RULE) == set(RULE_FIELDS) - set(RULE_FIELDS[14:])
 
 
@@ -54,7 +55,7 @@ def test_spec_example_accepted_as_written():
     assert list(rule) == list(RULE_FIELDS)
     expected = {**SPEC_RULE, "targets": None, "mute_timings": None, "modes": None,
                 "kind": "detection", "offline_after_seconds": None,
-                **dict.fromkeys(RULE_FIELDS[19:])}  # no track criteria
+                **dict.fromkeys(RULE_FIELDS[19:])}  # no track criteria, no grouping
     expected["schedule"] = {**SPEC_RULE["schedule"], "timezone": None}
     assert rule == expected
 
@@ -99,8 +100,31 @@ def test_track_criteria_stored():
     rule = parse_rule(make(min_dwell_seconds=30, dwell_zone_ids=["gate"],
                            zone_sequence=["street", "driveway"], sequence_within_seconds=20,
                            stationary_seconds=600, exclude_identities=["*"], min_count=3))
-    assert [rule[k] for k in RULE_FIELDS[19:]] == [30, ["gate"], ["street", "driveway"], 20,
+    assert [rule[k] for k in RULE_FIELDS[19:27]] == [30, ["gate"], ["street", "driveway"], 20,
                                                   600, None, ["*"], 3]
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({"group_by": ["camera_id", "nope"]}, "group_by.1"),
+    ({"group_by": ["...", "camera_id"]}, "group_by"),
+    ({"group_by": "camera_id"}, "group_by"),
+    ({"group_wait": -1}, "group_wait"),
+    ({"group_wait": "5s"}, "group_wait"),
+    ({"group_interval": 0}, "group_interval"),
+    ({"repeat_interval": -5}, "repeat_interval"),
+    ({"group_max_alerts": 0}, "group_max_alerts"),
+])
+def test_grouping_fields_refused(payload, field):
+    assert field in errors_of(make(**payload))
+
+
+def test_grouping_fields_kept():
+    rule = parse_rule(make(group_by=["Camera_ID", "zone_id", "camera_id"], group_wait=5,
+                           group_interval=30, repeat_interval=0, group_max_alerts=3))
+    assert (rule["group_by"], rule["group_wait"], rule["group_interval"],
+            rule["repeat_interval"], rule["group_max_alerts"]) == (
+        ["camera_id", "zone_id"], 5, 30, 0, 3)
+    assert parse_rule(make(group_by=["..."]))["group_by"] == ["..."]
 
 
 def test_defaults_are_fresh_lists():

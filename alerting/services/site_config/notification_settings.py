@@ -24,7 +24,7 @@ PUSH_URLS_REFERENCE = "${ALERTING_PUSH_URLS}"
 SECRETS = ("smtp_password", "push_urls")
 PLAIN = ("notification_enabled", "smtp_host", "smtp_port", "smtp_username",
          "smtp_from_address", "smtp_use_tls", "smtp_use_ssl", "default_email_recipients",
-         "default_webhook_url", "webhook_timeout_seconds", "channel_mute_timings")
+         "default_webhook_url", "webhook_timeout_seconds", "channel_mute_timings", "grouping")
 
 
 def channel_mutes(value: Any) -> dict[str, list[str]] | None:

@@ -1,0 +1,119 @@
+"""A group's notification as the channels get it (docs/webhooks.md, "alert_group"), built
+from the stored flush (alert_group_flushes), so every retry sends the same; and the status of
+the alerts a flush first listed, kept in step with its deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, select, tuple_, update
+
+from ..engine.timeparse import isoformat_z
+from ..models import Alert, AlertGroup, AlertGroupFlush, Delivery, utcnow
+from ..notify import Message
+
+_G = AlertGroup.__table__
+_F = AlertGroupFlush.__table__
+_A = Alert.__table__
+_D = Delivery.__table__
+
+_FLUSHES = (select(_F, _G.c.group_key, _G.c.labels, _G.c.rule_id, _G.c.rule_name)
+            .join_from(_F, _G, _F.c.group_id == _G.c.id)
+            .where(tuple_(_F.c.group_id, _F.c.number).in_(bindparam("pairs", expanding=True))))
+_ALERTS = select(_A).where(_A.c.id.in_(bindparam("ids", expanding=True)))
+_FLUSH_COUNTS = (select(_D.c.status, func.count())
+                 .where(_D.c.group_id == bindparam("group_id"),
+                        _D.c.group_flush == bindparam("number"))
+                 .group_by(_D.c.status))
+_LISTED = select(_A.c.id, _A.c.status).where(_A.c.group_id == bindparam("group_id"),
+                                             _A.c.group_flush == bindparam("number"))
+
+
+def webhook_body(flush: Any, alerts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The documented group webhook JSON (docs/webhooks.md)."""
+    worst = alerts[0] if alerts else {}
+    return {
+        "type": "alert_group",
+        "timestamp": isoformat_z(flush.at),
+        "data": {
+            "group_id": flush.group_id,
+            "group_key": flush.group_key,
+            "labels": flush.labels or {},
+            "status": flush.status,
+            "kind": flush.kind,
+            "flush": flush.number,
+            "rule": {"id": flush.rule_id, "name": flush.rule_name,
+                     "severity": worst.get("severity")},
+            "alerts": alerts,
+            "count": flush.count,
+            "truncated": flush.truncated,
+        },
+    }
+
+
+def build_message(delivery: Any, flush: Any, alerts: list[dict[str, Any]]) -> Message:
+    """One message for the group's flush: a title with the count and the worst severity,
+    a text listing the alerts (worst first)."""
+    worst = alerts[0] if alerts else {}
+    severity = worst.get("severity") or "low"
+    more = f" (first {len(alerts)} listed)" if flush.truncated else ""
+    if flush.status == "resolved":
+        title = f"[RESOLVED] {flush.rule_name}: {flush.count} alerts acknowledged or dismissed"
+    else:
+        again = "still firing: " if flush.kind == "repeat" else ""
+        title = (f"[{severity.upper()}] {flush.rule_name}: {again}{flush.count} "
+                 f"alert{'s' if flush.count != 1 else ''}")
+    lines = [f"{flush.count} alert{'s' if flush.count != 1 else ''} of group "
+             f"{flush.group_key or flush.rule_name}{more}:"]
+    lines += [f"- [{a['severity'].upper()}] camera {a['camera_id']}"
+              + (f", zone {a['zone_id']}" if a.get("zone_id") else "")
+              + (f", {a['object_type']}" if a.get("object_type") else "")
+              + f" at {a['event_time']} (alert {a['id']})" for a in alerts]
+    return Message(
+        delivery_id=delivery.message_id, severity=severity, title=title,
+        text="\n".join(lines),
+        context={"alert": worst, "alerts": alerts,
+                 "rule": {"name": flush.rule_name, "severity": severity},
+                 "group": {"id": flush.group_id, "key": flush.group_key,
+                           "status": flush.status, "count": flush.count}},
+        webhook_body=webhook_body(flush, alerts))
+
+
+def messages(conn: Connection, rows: list[Any], alert_json: Callable[[Any], dict[str, Any]]
+             ) -> dict[int, Message]:
+    """The message of each group delivery row, by its id."""
+    flushes = {(f.group_id, f.number): f for f in conn.execute(
+        _FLUSHES, {"pairs": list({(r.group_id, r.group_flush) for r in rows})})}
+    ids = {alert_id for f in flushes.values() for alert_id in f.alert_ids or ()}
+    by_id = {}
+    if ids:
+        for row in conn.execute(_ALERTS, {"ids": ids}):
+            by_id[row.id] = alert_json(SimpleNamespace(**row._mapping))
+    out = {}
+    for row in rows:
+        flush = flushes[(row.group_id, row.group_flush)]
+        listed = [by_id[i] for i in flush.alert_ids or () if i in by_id]
+        out[row.id] = build_message(row, flush, listed)
+    return out
+
+
+def settle_flushes(conn: Connection, flushes: Iterable[tuple[int, int]],
+                   automatic: tuple[str, ...]) -> list[int]:
+    """The alerts a flush first listed: delivered when all its deliveries are, failed when
+    one is dead, else pending (as an ungrouped alert follows its own). The moved ids."""
+    moved = []
+    now = utcnow()
+    for group_id, number in flushes:
+        params = {"group_id": group_id, "number": number}
+        counts = dict(conn.execute(_FLUSH_COUNTS, params).all())
+        status = "failed" if counts.get("dead") else \
+            "delivered" if set(counts) <= {"delivered"} else "pending"
+        ids = [a.id for a in conn.execute(_LISTED, params)
+               if a.status in automatic and a.status != status]
+        if ids:
+            conn.execute(update(_A).where(_A.c.id.in_(ids), _A.c.status.in_(automatic))
+                         .values(status=status, updated_at=now))
+            moved += ids
+    return moved
