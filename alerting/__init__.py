@@ -122,7 +122,7 @@ def _configure_logging(app: Flask) -> None:
 
 def bootstrap(app: Flask) -> None:
     """First start: the admin user, and the bootstrap API key when configured."""
-    from .services import keys, modes, notification_settings, users
+    from .services import keys, modes, notification_settings, users, webpush
 
     with app.app_context():
         if not inspect(db.engine).has_table("users"):
@@ -143,6 +143,7 @@ def bootstrap(app: Flask) -> None:
         for problem in notification_settings.check_stored(row):
             log.warning(problem)
         modes.ensure_seeded()  # the default arming modes and the mode settings row
+        webpush.vapid()  # the VAPID key pair, made and stored on first start
         if app.config["BOOTSTRAP_API_KEY"]:
             try:
                 keys.ensure_bootstrap_key(app.config["BOOTSTRAP_API_KEY"])

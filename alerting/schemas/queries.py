@@ -27,7 +27,7 @@ AUDIT_TARGET_TYPES = ("alert", "alert_rule", "api_key", "camera", "delivery",
                       "integration_settings", "mode", "mode_schedule", "mute_timing",
                       "notification_settings", "silence",
                       "site_config", "user", "videodb_alert", "videodb_event",
-                      "videodb_scene_index", "videodb_stream")
+                      "videodb_scene_index", "videodb_stream", "web_push_subscription")
 MAX_QUERY_TEXT = 255
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
