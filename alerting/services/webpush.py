@@ -148,30 +148,27 @@ def _check_endpoint(endpoint: str) -> None:
     check_webhook_url(endpoint, "endpoint")
 
 
-def list_subscriptions(user_id: int | None = None, *, limit: int = 100,
+def list_subscriptions(*, limit: int = 100,
                        offset: int = 0) -> tuple[list[WebPushSubscription], int]:
-    """The subscriptions, newest first (one user's when `user_id` is given) and the total."""
+    """The subscriptions, newest first, and how many there are."""
     query = select(WebPushSubscription)
-    if user_id is not None:
-        query = query.where(WebPushSubscription.user_id == user_id)
     total = db.session.scalar(select(db.func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(query.order_by(WebPushSubscription.id.desc())
                               .limit(limit).offset(offset)).all()
     return list(rows), total
 
 
-def get_subscription(subscription_id: int, user_id: int | None = None) -> WebPushSubscription:
-    """The subscription (one of `user_id`'s when given), or a 404."""
+def get_subscription(subscription_id: int) -> WebPushSubscription:
+    """The subscription, or a 404."""
     row = db.session.get(WebPushSubscription, subscription_id)
-    if row is None or (user_id is not None and row.user_id != user_id):
+    if row is None:
         raise ApiError(404, "not_found", f"Web push subscription {subscription_id} not found")
     return row
 
 
-def delete_subscription(subscription_id: int, actor: str, *, user_id: int | None = None,
-                        commit: bool = True) -> None:
+def delete_subscription(subscription_id: int, actor: str, *, commit: bool = True) -> None:
     """Revoke a subscription: no more alerts go to that device."""
-    row = get_subscription(subscription_id, user_id)
+    row = get_subscription(subscription_id)
     audit.record(actor, "web_push_subscription_delete", "web_push_subscription", row.id,
                  {"push_service": origin(row.endpoint)},
                  changes=audit.diff(_audited(row), {}, secret_fields=("keys",)))
