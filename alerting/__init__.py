@@ -139,11 +139,12 @@ def bootstrap(app: Flask) -> None:
             print(banner, file=sys.stderr, flush=True)
         # Seeded here from ALERTING_*, not on first use inside the matcher's transaction,
         # where its commit would end that batch's locks early (PostgreSQL).
+        if not webpush.stored_key_unreadable():
+            webpush.vapid()  # the VAPID key pair, made and stored on first start
         row = notification_settings.get_row()
         for problem in notification_settings.check_stored(row):
             log.warning(problem)
         modes.ensure_seeded()  # the default arming modes and the mode settings row
-        webpush.vapid()  # the VAPID key pair, made and stored on first start
         if app.config["BOOTSTRAP_API_KEY"]:
             try:
                 keys.ensure_bootstrap_key(app.config["BOOTSTRAP_API_KEY"])

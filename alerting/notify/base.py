@@ -55,7 +55,8 @@ class ChannelSettings:
 
 
 SECRET_LABELS = {"smtp_password": "SMTP password", "webhook_secret": "webhook signing secret",
-                 "push_urls": "push URLs", "default_webhook_url": "default webhook URL"}
+                 "push_urls": "push URLs", "default_webhook_url": "default webhook URL",
+                 "vapid_private_key": "VAPID key (web push)"}
 
 
 def unreadable_secret(settings: ChannelSettings, name: str) -> Outcome | None:

@@ -13,7 +13,7 @@ import requests
 from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush
 
-from alerting.notify.base import ChannelSettings, Message, Outcome
+from alerting.notify.base import ChannelSettings, Message, Outcome, unreadable_secret
 from alerting.notify.ssrf import outgoing_policy
 
 # How long a push service keeps a notification for a device that is offline: an alert an
@@ -105,8 +105,8 @@ class WebPushNotifier:
                 "not sent: the subscription cannot be read (the secret key, "
                 "ALERTING_SECRET_KEY, changed or was lost)"))
         if not settings.vapid_private_key:
-            return Outcome(ok=False, retryable=True,
-                           error="not sent: the VAPID key cannot be read")
+            return unreadable_secret(settings, "vapid_private_key") or Outcome(
+                ok=False, retryable=True, error="not sent: no VAPID key")
         claims = {"sub": settings.vapid_subject}
         severity = str(message.severity).lower()
         headers = {"Urgency": _URGENCY.get(severity, "normal"),

@@ -6,7 +6,7 @@ the argument is absent (schemas.common.Query).
 
 from __future__ import annotations
 
-from ..engine.vocabulary import CHANNELS, RISK_LEVELS, SEVERITIES
+from ..engine.vocabulary import DELIVERY_CHANNELS, RISK_LEVELS, SEVERITIES
 from .common import (
     MAX_DB_INT,
     MAX_OFFSET,
@@ -75,7 +75,7 @@ class DeliveryQuery(Page):
     """GET /api/deliveries: status, channel, alert_id."""
 
     status: choice(DELIVERY_STATUSES) | None = None
-    channel: choice(CHANNELS) | None = None
+    channel: choice(DELIVERY_CHANNELS) | None = None
     alert_id: PositiveId | None = None
 
 

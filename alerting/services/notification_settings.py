@@ -94,6 +94,8 @@ def unreadable_secrets(row: NotificationSettings) -> list[str]:
             secrets_box.decrypt(getattr(row, column))
         except secrets_box.UnreadableSecret:
             unreadable.append(name)
+    if webpush.stored_key_unreadable():
+        unreadable.append("vapid_private_key")
     return unreadable
 
 

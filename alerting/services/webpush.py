@@ -86,10 +86,27 @@ def vapid() -> Vapid02:
 
 
 def public_key(key: Vapid02 | None = None) -> str:
-    """The public key as `pushManager.subscribe` takes it (applicationServerKey)."""
+    """The public key as `pushManager.subscribe` takes it (applicationServerKey): of `key`,
+    else the app's (the stored one is read as stored: no decryption needed)."""
+    if key is None and not current_app.config.get("VAPID_PRIVATE_KEY"):
+        row = db.session.get(WebPushKeys, KEYS_ROW)
+        if row is not None:
+            return row.public_key
     key = key or vapid()
     return _b64url(key.public_key.public_bytes(serialization.Encoding.X962,
                                                serialization.PublicFormat.UncompressedPoint))
+
+
+def stored_key_unreadable() -> bool:
+    """A stored key pair (none configured) the current secret key cannot decrypt."""
+    if current_app.config.get("VAPID_PRIVATE_KEY"):
+        return False
+    row = db.session.get(WebPushKeys, KEYS_ROW)
+    try:
+        secrets_box.decrypt(row.private_key_encrypted if row else None)
+    except secrets_box.UnreadableSecret:
+        return True
+    return False
 
 
 def private_pem() -> str | None:
@@ -97,7 +114,6 @@ def private_pem() -> str | None:
     try:
         return vapid().private_pem().decode()
     except secrets_box.UnreadableSecret:
-        log.warning("the stored VAPID key cannot be decrypted: web push deliveries fail")
         return None
 
 

@@ -184,3 +184,53 @@ def test_bad_subscriptions_are_a_422_naming_the_field(app, headers, push, body, 
     assert response.status_code == 422
     assert any(name == field or name.startswith(field + ".") for name in response.json["fields"]), \
         response.json
+
+
+def test_a_webpush_channel_mute_timing_holds_web_push_back(app, headers, push):
+    client = app.test_client()
+    subscribe(app, headers, push.subscribe("phone"))
+    # The events' time (factories: Thursday 2026-01-15 02:00 UTC) is inside "nights".
+    assert client.post("/api/mute-timings", headers=headers, json={
+        "name": "nights", "timezone": "UTC", "intervals": [
+            {"days": ["thu"], "start_time": "00:00", "end_time": "06:00"}]}).status_code == 201
+    answer = client.put("/api/notification/config", headers=headers,
+                        json={"channel_mute_timings": {"webpush": ["nights"]}})
+    assert answer.status_code == 200, answer.json
+    assert answer.json["channel_mute_timings"] == {"webpush": ["nights"]}
+
+    fire(app, headers)
+    run_dispatcher(app)
+
+    assert push.received == [] and deliveries(app) == []
+    [alert] = client.get("/api/alerts", headers=headers).json["alerts"]
+    assert alert["status"] == "silenced"
+
+
+def test_deliveries_can_be_listed_by_the_webpush_channel(app, headers, push):
+    subscribe(app, headers, push.subscribe("phone"))
+    fire(app, headers)
+    answer = app.test_client().get("/api/deliveries?channel=webpush", headers=headers)
+
+    assert answer.status_code == 200, answer.json
+    assert [d["channel"] for d in answer.json["deliveries"]] == ["webpush"]
+
+
+def test_a_vapid_key_the_secret_key_cannot_read_is_reported_and_fails_retryably(
+        app, headers, push):
+    subscribe(app, headers, push.subscribe("phone"))
+    with app.app_context():
+        webpush.vapid()  # stored with the first secret key
+    app.config["SECRET_KEY"] = "another-secret-key-entirely-0123456789"
+    client = app.test_client()
+    health = client.get("/api/health").json
+    assert health["secrets"] == "unreadable" and "vapid_private_key" in health[
+        "unreadable_secrets"]
+    # the pages still hand out the public key (stored in clear: nothing to decrypt)
+    with app.app_context():
+        assert webpush.public_key() == db.session.get(WebPushKeys, 1).public_key
+
+    fire(app, headers)
+    run_dispatcher(app, timeout=2)
+    assert push.received == []
+    detail = client.get("/api/deliveries?channel=webpush", headers=headers).json
+    assert all("VAPID key" in (d["last_error"] or "") for d in detail["deliveries"])
