@@ -122,7 +122,7 @@ def _configure_logging(app: Flask) -> None:
 
 def bootstrap(app: Flask) -> None:
     """First start: the admin user, and the bootstrap API key when configured."""
-    from .services import keys, modes, notification_settings, users
+    from .services import keys, modes, notification_settings, users, webpush
 
     with app.app_context():
         if not inspect(db.engine).has_table("users"):
@@ -139,6 +139,8 @@ def bootstrap(app: Flask) -> None:
             print(banner, file=sys.stderr, flush=True)
         # Seeded here from ALERTING_*, not on first use inside the matcher's transaction,
         # where its commit would end that batch's locks early (PostgreSQL).
+        if not webpush.stored_key_unreadable():
+            webpush.vapid()  # the VAPID key pair, made and stored on first start
         row = notification_settings.get_row()
         for problem in notification_settings.check_stored(row):
             log.warning(problem)

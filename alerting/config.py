@@ -98,6 +98,13 @@ DEFAULT_RETRY_SCHEDULE = [10, 30, 60, 120, 300, 600, 1200, 2400, 3600, 7200, 144
 SEND_SHARE_OF_LEASE = 0.4
 
 
+def _vapid_subject(value: str) -> str:
+    """RFC 8292's contact: a mailto: or https: URI."""
+    if not value.startswith(("mailto:", "https://")):
+        raise ValueError("must be a mailto: or https:// URI, e.g. mailto:admin@example.org")
+    return value
+
+
 class Settings(BaseSettings):
     """Every setting; the environment variable is ALERTING_<name>. An empty one is unset."""
 
@@ -149,6 +156,11 @@ class Settings(BaseSettings):
     WEBHOOK_ALLOW_CIDRS: CommaList = []
     WEBHOOK_SECRET: str | None = None
     PUSH_URLS: CommaList = []
+    # Web push to browsers (notify/webpush.py): the VAPID private key (PEM, or the raw key
+    # base64url-encoded) and the contact the push services see. Unset key: one is generated
+    # at first use and stored encrypted (services/webpush.py).
+    VAPID_PRIVATE_KEY: str | None = None
+    VAPID_SUBJECT: Annotated[str, AfterValidator(_vapid_subject)] = "mailto:alerting@localhost"
     MATCH_BATCH_SIZE: Count = 500
     # Client addresses that may read /metrics with no key (a Prometheus server).
     METRICS_ALLOW_CIDRS: Networks = []

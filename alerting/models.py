@@ -245,6 +245,25 @@ def _bump_silences_version(session: Session, _context: Any, _instances: Any) -> 
         connection.execute(insert(Counter.__table__).values(name=SILENCES_COUNTER, value=1))
 
 
+WEB_PUSH_COUNTER = "web_push"
+_BUMP_WEB_PUSH = (update(Counter.__table__).where(Counter.__table__.c.name == WEB_PUSH_COUNTER)
+                  .values(value=Counter.__table__.c.value + 1))
+
+
+def bump_web_push_version(connection: Any) -> None:
+    """The web push subscriptions changed: the matchers reload them (services/webpush.py)."""
+    if connection.execute(_BUMP_WEB_PUSH).rowcount == 0:
+        connection.execute(insert(Counter.__table__).values(name=WEB_PUSH_COUNTER, value=1))
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_web_push_version(session: Session, _context: Any, _instances: Any) -> None:
+    """A web push subscription added, changed or deleted (the rules' mechanism)."""
+    if any(isinstance(obj, WebPushSubscription)
+           for obj in (*session.new, *session.deleted, *session.dirty)):
+        bump_web_push_version(session.connection())
+
+
 class Silence(db.Model):
     """A silence: matches its matchers cover between starts_at and ends_at are kept as
     `silenced` alerts, not delivered. The state (pending, active, expired) is from the time."""
@@ -534,6 +553,40 @@ class NotificationSettings(db.Model):
     # group_interval, repeat_interval, group_max_alerts}; None: engine/grouping.py's).
     grouping: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class WebPushKeys(db.Model):
+    """The one row of the app's own VAPID key pair (when ALERTING_VAPID_PRIVATE_KEY is not
+    set): the private key encrypted (services/secrets_box.py), the public key as browsers
+    take it (base64url of the uncompressed point)."""
+
+    __tablename__ = "web_push_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    private_key_encrypted: Mapped[str] = mapped_column(Text)
+    public_key: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebPushSubscription(db.Model):
+    """A browser's push subscription (one device of one user): where the push service takes
+    notifications for it, the keys its payloads are encrypted to, and which alerts it wants
+    (`min_severity` and up; `camera_ids` null for every camera)."""
+
+    __tablename__ = "web_push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                                index=True)
+    endpoint: Mapped[str] = mapped_column(String(2048), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(255))
+    auth_encrypted: Mapped[str] = mapped_column(Text)  # the auth secret, encrypted
+    label: Mapped[str] = mapped_column(String(200), default="")
+    min_severity: Mapped[str] = mapped_column(String(20), default="low")
+    camera_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    created_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class IntegrationSettings(db.Model):

@@ -23,4 +23,5 @@ from . import (  # noqa: E402,F401  (routes register on import)
     rules,
     silences,
     site_config,
+    webpush,
 )

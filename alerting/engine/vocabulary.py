@@ -4,6 +4,8 @@ SEVERITIES = ("critical", "high", "medium", "low")
 SEVERITY_PRIORITY = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 CHANNELS = ("email", "webhook", "push")
+# Where deliveries go: a rule's channels, and web push to the browsers subscribed to it.
+DELIVERY_CHANNELS = (*CHANNELS, "webpush")
 
 DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 DAY_NAMES = {

@@ -6,9 +6,11 @@ from alerting.notify.base import ChannelSettings, Message, Notifier, Outcome
 from alerting.notify.email import EmailNotifier
 from alerting.notify.push import PushNotifier
 from alerting.notify.webhook import WebhookNotifier
+from alerting.notify.webpush import WebPushNotifier
 
 NOTIFIERS: dict[str, Notifier] = {
-    notifier.name: notifier for notifier in (EmailNotifier(), WebhookNotifier(), PushNotifier())
+    notifier.name: notifier for notifier in (EmailNotifier(), WebhookNotifier(), PushNotifier(),
+                                        WebPushNotifier())
 }
 
 

@@ -28,6 +28,7 @@ class Outcome:
     error: str | None = None
     retry_after: float | None = None
     duration_ms: float = 0.0
+    gone: bool = False  # the target no longer exists (web push 404/410): forget it
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class ChannelSettings:
     webhook_timeout_seconds: float = 10.0
     webhook_allow_cidrs: tuple[str, ...] = ()
     push_urls: tuple[str, ...] = ()  # Apprise URLs used when a push target is empty
+    vapid_private_key: str | None = None  # web push: PEM
+    vapid_subject: str = "mailto:alerting@localhost"
     # Stored secrets the current secret key cannot decrypt ("smtp_password", "webhook_secret",
     # "push_urls"): a channel needing one fails rather than send without it.
     unreadable_secrets: tuple[str, ...] = ()
@@ -57,7 +60,8 @@ ACTION_LABELS = {"acknowledge": "Acknowledge", "snooze_camera": "Snooze camera 3
                  "snooze_rule": "Snooze rule 1 h"}
 
 SECRET_LABELS = {"smtp_password": "SMTP password", "webhook_secret": "webhook signing secret",
-                 "push_urls": "push URLs", "default_webhook_url": "default webhook URL"}
+                 "push_urls": "push URLs", "default_webhook_url": "default webhook URL",
+                 "vapid_private_key": "VAPID key (web push)"}
 
 
 def unreadable_secret(settings: ChannelSettings, name: str) -> Outcome | None:

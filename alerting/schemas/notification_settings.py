@@ -29,11 +29,12 @@ from .rules import MuteTimingNames
 class ChannelMuteTimings(Body):
     """Mute timings per channel: nothing is sent on a channel inside one of its own."""
 
-    WHAT: ClassVar[str] = "an object with email, webhook and push lists, or null"
+    WHAT: ClassVar[str] = "an object with email, webhook, push and webpush lists, or null"
 
     email: MuteTimingNames | None = None
     webhook: MuteTimingNames | None = None
     push: MuteTimingNames | None = None
+    webpush: MuteTimingNames | None = None
 
 
 # Kept as typed (no stripping); "" or null clears it.

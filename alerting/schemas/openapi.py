@@ -39,7 +39,7 @@ ERROR_STATUSES = {
 BLANK: Schema = {"type": "string", "pattern": r"^\s*$"}
 TAGS = ("rules", "config", "silences", "events", "alerts", "alert-groups", "deliveries",
         "notification", "keys", "modes", "audit", "health", "cameras", "integrations",
-        "videodb", "meta")
+        "webpush", "videodb", "meta")
 # A realistic request per request model (by name), shown by /api/docs and sent by the tests.
 EXAMPLES = json.loads(Path(__file__).with_name("examples.json").read_text())
 # A type: a pydantic model, a TypedDict, or any type pydantic's TypeAdapter takes (or a

@@ -6,7 +6,7 @@ the argument is absent (schemas.common.Query).
 
 from __future__ import annotations
 
-from ..engine.vocabulary import CHANNELS, RISK_LEVELS, SEVERITIES
+from ..engine.vocabulary import DELIVERY_CHANNELS, RISK_LEVELS, SEVERITIES
 from .common import (
     MAX_DB_INT,
     MAX_OFFSET,
@@ -28,7 +28,7 @@ AUDIT_TARGET_TYPES = ("alert", "alert_rule", "api_key", "camera", "delivery",
                       "integration_settings", "mode", "mode_schedule", "mute_timing",
                       "notification_settings", "silence",
                       "site_config", "user", "videodb_alert", "videodb_event",
-                      "videodb_scene_index", "videodb_stream")
+                      "videodb_scene_index", "videodb_stream", "web_push_subscription")
 MAX_QUERY_TEXT = 255
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -83,7 +83,7 @@ class DeliveryQuery(Page):
     """GET /api/deliveries: status, channel, alert_id."""
 
     status: choice(DELIVERY_STATUSES) | None = None
-    channel: choice(CHANNELS) | None = None
+    channel: choice(DELIVERY_CHANNELS) | None = None
     alert_id: PositiveId | None = None
 
 

@@ -13,11 +13,19 @@ from typing import Any, Literal, NotRequired
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from typing_extensions import TypedDict
 
-from ..engine.vocabulary import CHANNELS, DAYS, MATCH_CONDITIONS, RISK_LEVELS, SEVERITIES
+from ..engine.vocabulary import (
+    CHANNELS,
+    DAYS,
+    DELIVERY_CHANNELS,
+    MATCH_CONDITIONS,
+    RISK_LEVELS,
+    SEVERITIES,
+)
 from .queries import ALERT_STATUSES, DELIVERY_STATUSES
 
 Severity = Literal[SEVERITIES]  # type: ignore[valid-type]
 Channel = Literal[CHANNELS]  # type: ignore[valid-type]
+DeliveryChannel = Literal[DELIVERY_CHANNELS]  # type: ignore[valid-type]
 RiskLevel = Literal[RISK_LEVELS]  # type: ignore[valid-type]
 MatchCondition = Literal[MATCH_CONDITIONS]  # type: ignore[valid-type]
 CLOSED = ConfigDict(extra="forbid")
@@ -298,7 +306,7 @@ class EventDetail(Event):
 class Delivery(Out):
     id: int
     alert_id: int
-    channel: Channel
+    channel: DeliveryChannel
     target: str
     status: Literal[DELIVERY_STATUSES]  # type: ignore[valid-type]
     attempts: int
@@ -401,7 +409,7 @@ class NotificationSettings(NotificationConfig):
     push_urls_count: int
     webhook_secret_set: bool
     webhook_secret_revealed: bool
-    channel_mute_timings: dict[Channel, list[str]]
+    channel_mute_timings: dict[DeliveryChannel, list[str]]
     grouping: Grouping
     updated_at: datetime | None
 
@@ -478,7 +486,8 @@ class Health(TypedDict):
     mqtt: NotRequired[MqttState]
     secrets: NotRequired[Literal["ok", "unreadable"]]
     unreadable_secrets: NotRequired[list[Literal["smtp_password", "webhook_secret",
-                                                 "push_urls", "default_webhook_url"]]]
+                                                 "push_urls", "default_webhook_url",
+                                                 "vapid_private_key"]]]
     error: NotRequired[str]
 
 

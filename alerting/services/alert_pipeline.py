@@ -33,6 +33,7 @@ from ..extensions import db
 from ..models import (
     RULES_COUNTER,
     SILENCES_COUNTER,
+    WEB_PUSH_COUNTER,
     Alert,
     AlertRule,
     Counter,
@@ -44,7 +45,7 @@ from ..models import (
 )
 from ..schemas.grouping import GROUPING_FIELDS
 from ..storage import insert_returning_ids, write_transaction
-from . import groups
+from . import groups, webpush
 from .events import DETECTION_COLUMNS, EVENT_COLUMNS
 from .modes import mode_clock
 from .mute_timings import engine_mute_timings
@@ -86,6 +87,7 @@ _VERSIONS = select(
     select(_COUNTERS.c.value).where(_COUNTERS.c.name == RULES_COUNTER).scalar_subquery(),
     select(_SETTINGS.c.updated_at).where(_SETTINGS.c.id == SETTINGS_ROW).scalar_subquery(),
     select(_COUNTERS.c.value).where(_COUNTERS.c.name == SILENCES_COUNTER).scalar_subquery(),
+    select(_COUNTERS.c.value).where(_COUNTERS.c.name == WEB_PUSH_COUNTER).scalar_subquery(),
 )
 _NEARBY_ALERT = select(_ALERTS.c.event_time).where(
     _ALERTS.c.rule_id == bindparam("rule_id"), _ALERTS.c.dedup_key == bindparam("key"),
@@ -192,12 +194,17 @@ class RuleCache:
         self.counting = False  # one of them has min_count: matching reads whole cameras
         # rule id -> engine.grouping.Timing, for the rules whose alerts are grouped only
         self.timings: dict[str, Any] = {}
+        self.subscribers: list[webpush.Subscriber] = []  # web push subscriptions
+        self.web_push_version: Any = ()
 
     def refresh(self, conn: Connection) -> None:
         """Rebuild when any rule was added, changed or removed; forget the defaults when the
         settings changed (one cheap query per batch)."""
-        version, settings, silences = conn.execute(_VERSIONS).one()
+        version, settings, silences, web_push = conn.execute(_VERSIONS).one()
         self.quiet.refresh(silences, settings)
+        if web_push != self.web_push_version:
+            self.subscribers = webpush.load_subscribers(conn)
+            self.web_push_version = web_push
         self.mode_at = mode_clock(conn)
         if settings != self.settings_version:
             self._defaults = None
@@ -538,6 +545,8 @@ def _alert(conn: Connection, cache: RuleCache, delta: CooldownLedger,
     detection = verdict.detection
     zone = dedup_zone(rule["zones"], detection) or None
     pairs = targets_for(rule["channels"], rule["targets"], base)
+    if cache.subscribers and (base is None or base.enabled):
+        pairs += webpush.targets(cache.subscribers, rule["severity"], event.camera_id)
     silence_id, mute_timing, pairs = quieted(cache.quiet, rule, event, verdict, zone, pairs)
     silenced = silence_id is not None or mute_timing is not None
     alert = {

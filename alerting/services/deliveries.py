@@ -42,7 +42,7 @@ from ..models import (
 from ..notify import Message, Outcome
 from ..storage import write_transaction
 from ..videodb import delivery as videodb_delivery
-from . import action_links, audit, group_messages
+from . import action_links, audit, group_messages, webpush
 from .alerts import alert_json
 from .events import event_json
 from .notification_targets import unseal
@@ -121,7 +121,8 @@ def build_message(delivery: Any, alert: Any, rule: Any, event_body: dict[str, An
         title=title,
         text=text,
         context={"alert": alert_json(alert), "event": event_body,
-                 "rule": {"name": alert.rule_name, "severity": alert.severity},
+                 "rule": {"name": alert.rule_name, "severity": alert.severity,
+                          "sound": getattr(rule, "sound", None)},
                  "matched_conditions": alert.matched_conditions or [],
                  "actions": actions, "alert_url": actions.get("open")},
         # A VideoDB RTStream alert's rule posts VideoDB's body (docs/videodb.md).
@@ -349,6 +350,10 @@ def record_outcomes(results: list[tuple[Claimed, Outcome, datetime]]) -> list[in
             return []
         conn.execute(_SET_OUTCOME, outcomes)
         conn.execute(_INSERT_ATTEMPTS, attempts)
+        pushed = [(c.target, o) for c, o, _s in results if c.channel == webpush.CHANNEL]
+        if pushed:
+            webpush.record_results(conn, [t for t, o in pushed if o.ok],
+                                   [t for t, o in pushed if o.gone])
         moved = _settle_alerts(conn, touched)
         if flushes:
             moved += group_messages.settle_flushes(conn, flushes, AUTOMATIC_STATUSES)

@@ -22,7 +22,7 @@ from ..notify.ssrf import UnsafeURL, check_host
 from ..notify.webhook import generate_secret
 from ..schemas.grouping import GroupingDefaults
 from ..schemas.notification_settings import parse_notification_test, parse_settings
-from . import audit, secrets_box
+from . import audit, secrets_box, webpush
 from .mute_timings import check_names
 from .notification_targets import (
     Defaults,
@@ -95,6 +95,8 @@ def unreadable_secrets(row: NotificationSettings) -> list[str]:
             secrets_box.decrypt(getattr(row, column))
         except secrets_box.UnreadableSecret:
             unreadable.append(name)
+    if webpush.stored_key_unreadable():
+        unreadable.append("vapid_private_key")
     return unreadable
 
 
@@ -127,6 +129,8 @@ def channel_settings(row: NotificationSettings | None = None) -> ChannelSettings
             row.webhook_timeout_seconds or 30, _lease_seconds()),
         webhook_allow_cidrs=tuple(config["WEBHOOK_ALLOW_CIDRS"]),
         push_urls=tuple(push_urls(row)),
+        vapid_private_key=webpush.private_pem(),
+        vapid_subject=config["VAPID_SUBJECT"],
         unreadable_secrets=tuple(unreadable_secrets(row)),
     )
 

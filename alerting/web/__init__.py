@@ -17,7 +17,9 @@ from . import (  # noqa: E402,F401  (routes register on import)
     media,
     modes,
     notifications,
+    pwa,
     rules,
     silences,
     site_config,
+    webpush,
 )

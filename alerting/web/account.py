@@ -8,7 +8,7 @@ from werkzeug.security import check_password_hash
 from ..auth import SESSION_TOKEN, current_actor, login_required, session_user
 from ..extensions import db, limiter
 from ..models import User
-from ..services import sessions, users
+from ..services import sessions, users, webpush
 from . import bp
 from .forms import LoginForm, PasswordForm
 
@@ -71,7 +71,10 @@ def password():
                                keep_token=session.get(SESSION_TOKEN))
             flash("Password changed. Every other session of yours has been logged out.")
             return redirect(url_for("web.index"))
-    return render_template("password.html", form=form, user=user, **_people())
+    subscriptions, _total = webpush.list_subscriptions()
+    return render_template("password.html", form=form, user=user,
+                           push_subscriptions=[webpush.subscription_dict(row)
+                                               for row in subscriptions], **_people())
 
 
 def _people() -> dict:

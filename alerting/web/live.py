@@ -8,7 +8,7 @@ from htmx_flask import request
 from ..auth import current_actor, login_required
 from ..errors import ApiError
 from ..live import load_alerts, recent_alerts, unacknowledged_count
-from ..services import alerts
+from ..services import alerts, webpush
 from . import bp
 
 PAGE_ROWS = 100
@@ -25,7 +25,8 @@ def live():
     stream = urlsplit(url_for("live.events", format="html", last_id=last_id))
     return render_template("live.html", alerts=recent, last_id=last_id,
                            stream_url=f"{stream.path}?{stream.query}",
-                           unacknowledged=unacknowledged_count())
+                           unacknowledged=unacknowledged_count(),
+                           vapid_public_key=webpush.public_key())
 
 
 @bp.post("/alerts/<id:alert_id>/acknowledge")

@@ -18,7 +18,7 @@ from htmx_flask import request
 from ..auth import current_actor, login_required
 from ..engine.errors import ValidationError
 from ..engine.silences import MATCHER_FIELDS, MATCHER_OPS, SILENCE_STATES
-from ..engine.vocabulary import CHANNELS, DAYS
+from ..engine.vocabulary import DAYS, DELIVERY_CHANNELS
 from ..errors import ApiError
 from ..live import URLS, load_alerts
 from ..services import alerts, mute_timings, notification_settings, silences
@@ -41,7 +41,7 @@ def _page(status: int = 200, *, silence_errors: list[str] | None = None,
         states=SILENCE_STATES, total=total,
         silences=[silences.silence_dict(r) for r in rows], fields=MATCHER_FIELDS,
         ops=MATCHER_OPS, rows=MATCHER_ROWS, durations=DURATIONS, days=DAYS,
-        timings=mute_timings.list_mute_timings(), channels=CHANNELS,
+        timings=mute_timings.list_mute_timings(), channels=DELIVERY_CHANNELS,
         channel_mutes=notification_settings.get_row().channel_mute_timings or {},
         silence_errors=silence_errors or [],
         timing_errors=timing_errors or [], draft=draft or {}, timing_draft=timing_draft or {})
@@ -138,7 +138,7 @@ def mute_timings_create():
 def mute_timings_channels():
     """Which mute timings each channel keeps (the notification settings' channel_mute_timings)."""
     payload = {"channel_mute_timings": {c: request.form.getlist(f"channel-{c}") or None
-                                        for c in CHANNELS}}
+                                        for c in DELIVERY_CHANNELS}}
     try:
         notification_settings.update(payload, current_actor())
     except ValidationError as exc:

@@ -22,6 +22,7 @@ from tests.support.audit import (
 )
 from tests.support.factories import create_rule
 from tests.support.videodb import JSON, event, ok, scene_index, stream
+from tests.support.webpush import PUSH_SUBSCRIPTION
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -109,6 +110,11 @@ CALLS = {
         "post", f"/api/silences/{new_silence(c, h)}/extend", {"duration": 600})),
     "api.recreate_silence": ("silence_recreate", lambda a, c, h: (
         "post", f"/api/silences/{new_silence(c, h, expired=True)}/recreate", {})),
+    "api.create_subscription": ("web_push_subscription_create", lambda a, c, h: (
+        "post", "/api/push/subscriptions", PUSH_SUBSCRIPTION)),
+    "api.delete_subscription": ("web_push_subscription_delete", lambda a, c, h: (
+        "delete", "/api/push/subscriptions/{}".format(c.post(
+            "/api/push/subscriptions", json=PUSH_SUBSCRIPTION, headers=h).json["id"]), None)),
     "videodb.connect_rtstream": ("videodb_stream_create", lambda a, c, h: (
         "post", "/rtstream", {"collection_id": "default", "url": "rtsp://cam.local/1",
                               "name": "Yard", "media_types": ["video"]})),

@@ -144,4 +144,6 @@ def test_start_up_and_health_say_which_secrets_cannot_be_read(app, headers, capl
     response = client.get("/api/health")
     assert response.status_code == 200
     assert response.json["status"] == "degraded" and response.json["secrets"] == "unreadable"
-    assert response.json["unreadable_secrets"] == ["smtp_password", "webhook_secret"]
+    # (the web push VAPID key pair too: made with the first key when the settings were read)
+    assert response.json["unreadable_secrets"] == ["smtp_password", "webhook_secret",
+                                                   "vapid_private_key"]

@@ -22,6 +22,14 @@ from tests.support.audit import (
 )
 from tests.support.factories import create_rule
 from tests.support.web import csrf_token, login
+from tests.support.webpush import PUSH_SUBSCRIPTION
+
+
+class JSON_BODY:  # noqa: N801 - reads as a marker in CALLS
+    """A page route's body sent as JSON rather than as a form."""
+
+    def __init__(self, body: dict) -> None:
+        self.body = body
 
 NOT_AUDITED = {
     "web.rules_test": "read-only: runs a rule over stored events",
@@ -98,6 +106,12 @@ CALLS = {
         f"/actions/{action_link(a, new_alert(a, c, h))}", {})),
     "web.config_apply": ("config_apply", lambda a, c, h: (
         "/config/apply", {"document": json.dumps(changed_config(c, h)), "source": "site.json"})),
+    # The live page's script posts JSON (X-CSRFToken header), not a form.
+    "web.push_subscribe": ("web_push_subscription_create", lambda a, c, h: (
+        "/account/push-subscriptions", JSON_BODY(PUSH_SUBSCRIPTION))),
+    "web.push_revoke": ("web_push_subscription_delete", lambda a, c, h: (
+        "/account/push-subscriptions/{}/delete".format(c.post(
+            "/api/push/subscriptions", json=PUSH_SUBSCRIPTION, headers=h).json["id"]), {})),
 }
 
 
@@ -132,7 +146,10 @@ def test_a_page_form_writes_an_audit_entry_with_its_changes(app, client, endpoin
     token = csrf_token(client.get("/login" if endpoint == "web.login" else "/keys").data)
     with app.app_context():
         seen = db.session.query(func.max(AuditLog.id)).scalar() or 0
-    response = client.post(url, data={**form, "csrf_token": token})
+    if isinstance(form, JSON_BODY):
+        response = client.post(url, json=form.body, headers={"X-CSRFToken": token})
+    else:
+        response = client.post(url, data={**form, "csrf_token": token})
     assert response.status_code < 400, response.get_data(as_text=True)[:2000]
     with app.app_context():
         rows = db.session.query(AuditLog).filter(AuditLog.id > seen,

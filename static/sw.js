@@ -1,0 +1,69 @@
+// The service worker (served at /sw.js, scope /): shows each web push as a notification
+// with the alert's snapshot, its action buttons and the badge; a click opens (or focuses)
+// the alert's page, or POSTs to an action's url when the action says so. The payload is
+// built by alerting/notify/webpush.py.
+'use strict';
+
+var BADGE = '/icons/icon-96.png';
+var ICON = '/icons/icon-192.png';
+
+self.addEventListener('install', function () { self.skipWaiting(); });
+self.addEventListener('activate', function (event) { event.waitUntil(self.clients.claim()); });
+
+// The notification a payload makes: title and options (kept whole in `data` for the click).
+function notificationFor(payload) {
+  var actions = (payload.actions || []).slice(0, 2);  // browsers show at most two
+  var options = {
+    body: payload.body || '',
+    tag: payload.tag || undefined,
+    renotify: Boolean(payload.tag),
+    timestamp: payload.timestamp || Date.now(),
+    icon: ICON,
+    badge: BADGE,
+    requireInteraction: payload.severity === 'critical',
+    data: { url: payload.url || '/live', actions: actions, sound: payload.sound || null,
+            alertId: payload.alert_id },
+    actions: actions.map(function (a) { return { action: a.action, title: a.title }; })
+  };
+  if (payload.snapshot_url) { options.image = payload.snapshot_url; }
+  if (payload.sound) { options.silent = false; }
+  return { title: payload.title || 'Alert', options: options };
+}
+
+function show(payload) {
+  var made = notificationFor(payload);
+  return self.registration.showNotification(made.title, made.options);
+}
+
+self.addEventListener('push', function (event) {
+  var payload;
+  try {
+    payload = event.data ? event.data.json() : {};
+  } catch (error) {
+    payload = { title: 'Alert', body: event.data ? event.data.text() : '' };
+  }
+  event.waitUntil(show(payload));
+});
+
+// Focus a window of the app already at `url`, else open one.
+function openPage(url) {
+  var target = new URL(url, self.location.origin).href;
+  return self.clients.matchAll({ type: 'window', includeUncontrolled: true })
+    .then(function (windows) {
+      for (var i = 0; i < windows.length; i++) {
+        if (windows[i].url === target && 'focus' in windows[i]) { return windows[i].focus(); }
+      }
+      return self.clients.openWindow(target);
+    });
+}
+
+self.addEventListener('notificationclick', function (event) {
+  var data = event.notification.data || {};
+  event.notification.close();
+  var chosen = (data.actions || []).filter(function (a) { return a.action === event.action; })[0];
+  if (chosen && chosen.method === 'POST') {
+    event.waitUntil(fetch(chosen.url, { method: 'POST', credentials: 'same-origin' }));
+    return;
+  }
+  event.waitUntil(openPage(chosen ? chosen.url : data.url || '/live'));
+});
