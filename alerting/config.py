@@ -148,6 +148,14 @@ class Settings(BaseSettings):
     MEDIA_MAX_BYTES: Count = 50 * 1024 * 1024
     MEDIA_TIMEOUT_SECONDS: Seconds = 10
     MEDIA_CACHE_SECONDS: Annotated[int, Field(ge=0)] = 60
+    # Notifications (notify/media.py): the address people reach this app at (links in
+    # emails, push and webhooks: the alert page, signed media links; unset: no links), how
+    # long a signed media link is valid, and the snapshot an email or push carries: at most
+    # this many bytes, fetched within this many seconds, else sent without it.
+    PUBLIC_URL: Annotated[str | None, BeforeValidator(_http_url_or_none)] = None
+    MEDIA_LINK_SECONDS: Seconds = 24 * 3600
+    NOTIFY_SNAPSHOT_MAX_BYTES: Count = 2 * 1024 * 1024
+    NOTIFY_SNAPSHOT_TIMEOUT_SECONDS: Seconds = 5
     # Camera health: a camera silent this long is shown offline; how often it is checked
     # (and camera_offline rules run).
     CAMERA_OFFLINE_SECONDS: Seconds = 300

@@ -142,6 +142,12 @@ class AlertRule(db.Model):
     kind: Mapped[str] = mapped_column(String(20), default="detection",
                                       server_default="detection")
     offline_after_seconds: Mapped[int | None] = mapped_column(Integer)
+    # How its notifications look and sound: push priority (engine.vocabulary.PRIORITIES),
+    # the live page's sound (SOUNDS), and Jinja templates per channel
+    # ({"email": {"subject", "body"}, "push": {"title", "body"}}, notify/templates.py).
+    priority: Mapped[str] = mapped_column(String(10), default="normal", server_default="normal")
+    sound: Mapped[str] = mapped_column(String(20), default="default", server_default="default")
+    templates: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     alerts: WriteOnlyMapped[Alert] = relationship(back_populates="rule", passive_deletes=True)
 
@@ -433,6 +439,8 @@ class NotificationSettings(db.Model):
     push_urls_encrypted: Mapped[str | None] = mapped_column(Text)
     # {channel: [mute timing names]}: a channel is not sent to inside its mute timings.
     channel_mute_timings: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
+    # The site's default templates, the same shape as a rule's `templates`.
+    templates: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

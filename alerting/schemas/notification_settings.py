@@ -23,6 +23,7 @@ from .common import (
     refuse,
 )
 from .rules import MuteTimingNames
+from .templates import Templates
 
 
 class ChannelMuteTimings(Body):
@@ -57,6 +58,8 @@ class NotificationSettingsUpdate(Body):
     webhook_timeout_seconds: integer(1, 120) = None
     push_urls: PushUrlList = None  # type: ignore[assignment]
     channel_mute_timings: ChannelMuteTimings | None = None
+    # The site's default notification templates (a rule's own parts win).
+    templates: Templates | None = None
 
     @model_validator(mode="after")
     def _one_tls_mode(self) -> NotificationSettingsUpdate:

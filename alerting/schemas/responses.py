@@ -89,6 +89,9 @@ class Rule(Out):
     modes: list[str] | None
     kind: Literal["detection", "camera_offline"]
     offline_after_seconds: int | None
+    priority: Literal["low", "normal", "high", "urgent"]
+    sound: Literal["default", "chime", "alarm", "none"]
+    templates: dict[str, dict[str, str]] | None
 
 
 RuleList = listing_model("RuleList", "rules", Rule)
@@ -335,6 +338,7 @@ class NotificationSettings(NotificationConfig):
     webhook_secret_set: bool
     webhook_secret_revealed: bool
     channel_mute_timings: dict[Channel, list[str]]
+    templates: dict[str, dict[str, str]] | None
     updated_at: datetime | None
 
 

@@ -28,7 +28,9 @@ from ..engine.vocabulary import (
     DAYS,
     DEDUP_VARIABLES,
     DEFAULT_COOLDOWN_SECONDS,
+    PRIORITIES,
     SEVERITIES,
+    SOUNDS,
 )
 from .common import (
     MAX_DB_INT,
@@ -57,6 +59,7 @@ from .common import (
     text_check,
     validate,
 )
+from .templates import Templates
 
 MAX_NAME = 255
 MAX_DESCRIPTION = 2000
@@ -317,6 +320,9 @@ class RuleUpdate(Body):
     kind: choice(RULE_KINDS) = None
     offline_after_seconds: integer(MIN_OFFLINE_AFTER_SECONDS, MAX_OFFLINE_AFTER_SECONDS) | \
         None = None
+    priority: choice(PRIORITIES) = None  # push priority, mapped per service
+    sound: choice(SOUNDS) = None  # what the live page plays for its alerts
+    templates: Templates | None = None
 
     @field_validator("mute_timings", mode="after")
     @classmethod
@@ -338,6 +344,8 @@ class RuleCreate(RuleUpdate):
     cooldown_seconds: integer(0, MAX_COOLDOWN_SECONDS) = DEFAULT_COOLDOWN_SECONDS
     channels: Channels = Field(default_factory=list)
     kind: choice(RULE_KINDS) = "detection"
+    priority: choice(PRIORITIES) = "normal"
+    sound: choice(SOUNDS) = "default"
 
     def values(self) -> dict[str, Any]:
         """Every writable field, in RULE_FIELDS order, in its stored form."""
@@ -346,7 +354,8 @@ class RuleCreate(RuleUpdate):
 
 # The spec's 14 writable fields, then our extensions: `targets` (per-rule recipients),
 # `mute_timings` (names of mute timings), `modes` (arming modes), `kind` and
-# `offline_after_seconds` (camera health rules).
+# `offline_after_seconds` (camera health rules), `priority`, `sound` and `templates`
+# (notifications: notify/templates.py).
 RULE_FIELDS = tuple(RuleUpdate.model_fields)
 SCHEDULE_KEYS = tuple(Schedule.model_fields)
 CONDITION_KEYS = tuple(Condition.model_fields)
@@ -354,7 +363,7 @@ TARGET_KEYS = tuple(Targets.model_fields)
 
 
 def _stored(value: Any) -> Any:
-    if isinstance(value, Targets):
+    if isinstance(value, Targets | Templates):
         return value.stored()
     if isinstance(value, Body):
         return value.model_dump()

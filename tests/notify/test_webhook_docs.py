@@ -33,7 +33,8 @@ def paths(value, at: str = "") -> set[str]:
 
 
 def test_the_documented_body_is_the_one_sent(tmp_path, httpserver):
-    app = make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"])
+    app = make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"],
+                   PUBLIC_URL="https://alerts.example.com")
     headers = {"x-access-token": make_key(app)}
     client = app.test_client()
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
