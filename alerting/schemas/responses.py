@@ -97,6 +97,27 @@ class Rule(Out):
 RuleList = listing_model("RuleList", "rules", Rule)
 
 
+class EmailPreview(Out):
+    subject: str
+    body: str
+
+
+class PushPreview(Out):
+    title: str
+    body: str
+
+
+class TemplatePreview(Out):
+    """What the email and the push of an alert would say with the templates given; the
+    ids are null for the sample alert shown before any alert exists."""
+
+    alert_id: int | None
+    event_id: int | None
+    email: EmailPreview
+    push: PushPreview
+    notes: list[str]
+
+
 class SilencedBy(Out):
     """Why a match would be kept as a `silenced` alert: a silence or a mute timing."""
 

@@ -12,7 +12,16 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BeforeValidator, WithJsonSchema
 
 from ..notify import templates as notify_templates
-from .common import Body, blank_is_none, refuse, text_check
+from .common import (
+    MAX_DB_INT,
+    Body,
+    blank_is_none,
+    integer,
+    optional_text,
+    refuse,
+    text_check,
+    validate,
+)
 
 
 def _template(value: Any) -> str:
@@ -76,10 +85,16 @@ def compact(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 class TemplatePreviewRequest(Body):
-    """POST /api/alerts/rules/templates/preview: templates rendered against an event (the
-    latest one when `event_id` is left out)."""
+    """POST /api/alerts/rules/templates/preview: templates rendered against an alert (the
+    latest of `rule_id`, or the latest of all, when `alert_id` is left out)."""
 
-    templates: Templates
-    event_id: Annotated[int | None, WithJsonSchema(
-        {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]})] = None
-    rule_id: str | None = None
+    templates: Templates | None = None
+    alert_id: integer(1, MAX_DB_INT) | None = None
+    rule_id: optional_text(36) = None
+
+
+def parse_preview(payload: object) -> dict[str, Any]:
+    """The preview's templates (stored form), alert_id and rule_id."""
+    request = validate(TemplatePreviewRequest, payload)
+    return {"templates": request.templates.stored() if request.templates else None,
+            "alert_id": request.alert_id, "rule_id": request.rule_id}
