@@ -10,7 +10,7 @@ from ..schemas.queries import RuleQuery, parse_rule_query
 from ..schemas.rules import RuleCreate, RuleTestRequest, RuleUpdate
 from ..schemas.serialize import listing
 from ..schemas.templates import TemplatePreviewRequest
-from ..services import backtest, notification_content, rule_test, rules
+from ..services import backtest, rule_test, rules, template_preview
 from . import bp
 from .util import json_body
 
@@ -75,7 +75,7 @@ def backtest_rule(rule_id: str):
 @op("rules", ok=R.TemplatePreview, body=TemplatePreviewRequest, errors=(404,))
 def preview_templates():
     """Render notification templates against a recent alert (sends and writes nothing)."""
-    return jsonify(notification_content.preview(json_body()))
+    return jsonify(template_preview.preview(json_body()))
 
 
 @bp.post("/alerts/rules/backtest")

@@ -119,7 +119,8 @@ def build_message(delivery: Any, alert: Any, rule: Any, event_body: dict[str, An
         snapshots=(snapshot,) if snapshot and channel in ("email", "push") else (),
         context={**message.context, "alert_url": click_url})
     return notification_content.apply_templates(
-        message, channel, getattr(rule, "templates", None), content.site_templates)
+        message, channel, getattr(rule, "templates", None), content.site_templates,
+        content.mode)
 
 
 def _built_in_message(delivery: Any, alert: Any, rule: Any,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
@@ -21,6 +20,7 @@ from ..notify import Message
 from ..notify import templates as notify_templates
 from ..notify.media import Snapshot, SnapshotUnavailable, sign_media_path
 from . import media
+from .modes import current_mode
 from .notification_settings import ROW_ID
 
 
@@ -33,6 +33,7 @@ class ContentSettings:
     link_seconds: int
     site_templates: Mapping[str, Any] | None
     policy: media.FetchPolicy
+    mode: str | None = None  # the arming mode when the batch was built
 
 
 def content_settings() -> ContentSettings:
@@ -46,7 +47,7 @@ def content_settings() -> ContentSettings:
                            secret_key=str(current_app.secret_key),
                            link_seconds=int(config["MEDIA_LINK_SECONDS"]),
                            site_templates=row.templates if row is not None else None,
-                           policy=policy)
+                           policy=policy, mode=current_mode())
 
 
 def alert_url(settings: ContentSettings, alert_id: Any) -> str | None:
@@ -88,7 +89,8 @@ def snapshot(settings: ContentSettings, event_id: Any,
     return Snapshot(event_id=int(event_id), fetch=fetch, link=link)
 
 
-def variables(context: Mapping[str, Any], links: Mapping[str, Any]) -> dict[str, Any]:
+def variables(context: Mapping[str, Any], links: Mapping[str, Any],
+              mode: str | None = None) -> dict[str, Any]:
     """The templates' variables (notify.templates.VARIABLES) from a message's context."""
     event = context.get("event") or {}
     alert = context.get("alert") or {}
@@ -96,7 +98,7 @@ def variables(context: Mapping[str, Any], links: Mapping[str, Any]) -> dict[str,
     return {"alert": alert, "rule": context.get("rule") or {}, "event": event,
             "detections": event.get("detections") or [],
             "camera": {"id": camera_id, "name": event.get("camera_name") or camera_id},
-            "mode": alert.get("mode") or event.get("mode"), "links": dict(links)}
+            "mode": mode, "links": dict(links)}
 
 
 DEFAULT_PARTS = {"email": ("title", "text"), "push": ("title", "text")}
@@ -104,7 +106,7 @@ _MESSAGE_FIELD = {"subject": "title", "title": "title", "body": "text"}
 
 
 def apply_templates(message: Message, channel: str, rule_templates: Mapping[str, Any] | None,
-                    site_templates: Mapping[str, Any] | None) -> Message:
+                    site_templates: Mapping[str, Any] | None, mode: str | None = None) -> Message:
     """`message` with its title and text from the channel's templates, where there are any;
     a template that fails leaves the default and a note on the message."""
     chosen = notify_templates.merged(rule_templates, site_templates, channel)
@@ -115,77 +117,7 @@ def apply_templates(message: Message, channel: str, rule_templates: Mapping[str,
     links = {"alert": message.click_url,
              **((message.webhook_body.get("data") or {}).get("media") or {})}
     rendered = notify_templates.render_parts(channel, chosen,
-                                             variables(message.context, links), defaults)
+                                             variables(message.context, links, mode), defaults)
     changes = {_MESSAGE_FIELD[part]: text for part, text in rendered.parts.items()}
     return dataclasses.replace(message, **changes,
                                notes=(*message.notes, *rendered.notes))
-
-
-def _sample() -> tuple[Any, Any]:
-    """An alert and its event, not stored: what the preview shows before any alert exists."""
-    from ..models import Alert, Detection, Event, utcnow
-
-    now = utcnow()
-    event = Event(id=0, camera_id="front-door", started_at=now, ended_at=None, risk_score=80,
-                  risk_level="high", summary="A person walks up to the front door.",
-                  labels=["person"], source="sample", external_id=None, scene_index_id=None,
-                  attributes=None, media=None, received_at=now,
-                  processed_at=now, revision=0, review=None,
-                  detections=[Detection(object_type="person", confidence=0.91,
-                                        zone_ids=["porch"], bbox=None, track_id=None)])
-    alert = Alert(id=0, rule_id=None, rule_name="Sample rule", event_id=0,
-                  camera_id="front-door", severity="high", severity_priority=1,
-                  status="pending", dedup_key="sample", matched_conditions=["object_type"],
-                  object_type="person", zone_id="porch", event_time=now, created_at=now,
-                  updated_at=now, acknowledged_at=None, acknowledged_by=None,
-                  dismissed_at=None, dismissed_by=None, silence_id=None, mute_timing=None)
-    return alert, event
-
-
-def preview(payload: Any) -> dict[str, Any]:
-    """POST /api/alerts/rules/templates/preview: the email and push an alert would have got
-    with these templates (the site's defaults filling the parts left out). Against the given
-    alert (404 when unknown), else the latest alert of `rule_id`, else the latest alert, else
-    a sample one. Nothing is sent or stored."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import selectinload
-
-    from ..errors import ApiError
-    from ..models import Alert, AlertRule, Event
-    from ..schemas.templates import parse_preview
-    from .deliveries import build_message
-    from .events import event_json
-
-    request = parse_preview(payload)
-    query = select(Alert).order_by(Alert.id.desc()).limit(1)
-    if request["alert_id"] is not None:
-        query = query.where(Alert.id == request["alert_id"])
-    elif request["rule_id"] is not None:
-        query = query.where(Alert.rule_id == request["rule_id"])
-    alert = db.session.scalar(query)
-    if alert is None and request["rule_id"] is not None and request["alert_id"] is None:
-        alert = db.session.scalar(select(Alert).order_by(Alert.id.desc()).limit(1))
-    if alert is None and request["alert_id"] is not None:
-        raise ApiError(404, "not_found", f"Alert {request['alert_id']} not found")
-    if alert is None:
-        alert, event = _sample()
-    else:
-        event = db.session.get(Event, alert.event_id, options=[selectinload(Event.detections)])
-    rule_id = request["rule_id"] or alert.rule_id
-    row = db.session.get(AlertRule, rule_id) if rule_id else None
-    rule = SimpleNamespace(id=rule_id, name=row.name if row else alert.rule_name,
-                           severity=row.severity if row else alert.severity,
-                           description=row.description if row else None,
-                           priority=row.priority if row else "normal",
-                           origin=None, templates=request["templates"])
-    content = content_settings()
-    body = event_json(event)
-    out: dict[str, Any] = {"alert_id": alert.id or None, "event_id": alert.event_id or None,
-                           "notes": []}
-    for channel, (first, second) in notify_templates.PARTS.items():
-        message = build_message(SimpleNamespace(message_id="preview", channel=channel), alert,
-                                rule, body, content)
-        out[channel] = {first: message.title, second: message.text}
-        out["notes"] += list(message.notes)
-    db.session.rollback()
-    return out

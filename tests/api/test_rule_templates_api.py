@@ -73,12 +73,12 @@ def test_preview_renders_against_the_rules_latest_alert(client, admin_headers):
     run_matcher(client.application)
     response = client.post("/api/alerts/rules/templates/preview", headers=admin_headers, json={
         "rule_id": rule["id"],
-        "templates": {"email": {"subject": "{{ camera.id }} / {{ event.summary }}"},
+        "templates": {"email": {"subject": "{{ camera.id }} / {{ event.summary }} / {{ mode }}"},
                       "push": {"title": "{{ detections | length }} {{ 1 / 0 }}"}}})
     assert response.status_code == 200, response.json
     preview = response.json
     assert preview["alert_id"] == 1 and preview["event_id"] == 1
-    assert preview["email"]["subject"] == "back-door / A person at the door"
+    assert preview["email"]["subject"] == "back-door / A person at the door / home"
     assert preview["push"]["title"].startswith("[HIGH] Person at the back door")  # default
     assert preview["notes"] == ["template push.title failed (ZeroDivisionError: division by "
                                 "zero); the default was used"]
