@@ -40,9 +40,10 @@ def errors_of(payload, *, partial=False):
 
 
 def test_rule_fields():
-    assert len(RULE_FIELDS) == 19
+    assert len(RULE_FIELDS) == 22
     assert RULE_FIELDS[14:] == ("targets", "mute_timings", "modes", "kind",
-                                "offline_after_seconds")  # our extensions after the spec's
+                                "offline_after_seconds", "priority", "sound",
+                                "templates")  # our extensions after the spec's
     assert set(SPEC_RULE) == set(RULE_FIELDS) - set(RULE_FIELDS[14:])
 
 
@@ -50,7 +51,8 @@ def test_spec_example_accepted_as_written():
     rule = parse_rule(json.loads(json.dumps(SPEC_RULE)))
     assert list(rule) == list(RULE_FIELDS)
     expected = {**SPEC_RULE, "targets": None, "mute_timings": None, "modes": None,
-                "kind": "detection", "offline_after_seconds": None}
+                "kind": "detection", "offline_after_seconds": None, "priority": "normal",
+                "sound": "default", "templates": None}
     expected["schedule"] = {**SPEC_RULE["schedule"], "timezone": None}
     assert rule == expected
 
@@ -76,6 +78,9 @@ def test_create_defaults():
         "modes": None,
         "kind": "detection",
         "offline_after_seconds": None,
+        "priority": "normal",
+        "sound": "default",
+        "templates": None,
     }
 
 
