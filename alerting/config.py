@@ -117,7 +117,8 @@ class Settings(BaseSettings):
     # (Flask's SECRET_KEY_FALLBACKS) and action links keep working across a key rotation.
     SECRET_KEY_FALLBACKS: CommaList = []
     # The address people reach this server at (e.g. https://alerts.example.com): the links in
-    # notifications (open the alert, acknowledge, snooze) are built on it. Unset: none sent.
+    # notifications (open the alert, acknowledge, snooze, signed media links, digests) are
+    # built on it. Unset: none sent.
     PUBLIC_URL: Annotated[str | None, BeforeValidator(_public_url)] = None
     # How long a notification's action link (services/action_links.py) stays valid.
     ACTION_LINK_SECONDS: Seconds = 7 * 24 * 3600
@@ -172,6 +173,12 @@ class Settings(BaseSettings):
     MEDIA_MAX_BYTES: Count = 50 * 1024 * 1024
     MEDIA_TIMEOUT_SECONDS: Seconds = 10
     MEDIA_CACHE_SECONDS: Annotated[int, Field(ge=0)] = 60
+    # Notifications (notify/media.py): with PUBLIC_URL set, how long a signed media link is
+    # valid, and the snapshot an email or push carries: at most this many bytes, fetched
+    # within this many seconds, else sent without it.
+    MEDIA_LINK_SECONDS: Seconds = 24 * 3600
+    NOTIFY_SNAPSHOT_MAX_BYTES: Count = 2 * 1024 * 1024
+    NOTIFY_SNAPSHOT_TIMEOUT_SECONDS: Seconds = 5
     # Camera health: a camera silent this long is shown offline; how often it is checked
     # (and camera_offline rules run).
     CAMERA_OFFLINE_SECONDS: Seconds = 300

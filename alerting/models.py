@@ -158,6 +158,12 @@ class AlertRule(db.Model):
     group_interval: Mapped[int | None] = mapped_column(Integer)
     repeat_interval: Mapped[int | None] = mapped_column(Integer)
     group_max_alerts: Mapped[int | None] = mapped_column(Integer)
+    # How its notifications look and sound: push priority (engine.vocabulary.PRIORITIES),
+    # the live page's sound (SOUNDS), and Jinja templates per channel
+    # ({"email": {"subject", "body"}, "push": {"title", "body"}}, notify/templates.py).
+    priority: Mapped[str] = mapped_column(String(10), default="normal", server_default="normal")
+    sound: Mapped[str] = mapped_column(String(20), default="default", server_default="default")
+    templates: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     alerts: WriteOnlyMapped[Alert] = relationship(back_populates="rule", passive_deletes=True)
 
@@ -552,6 +558,8 @@ class NotificationSettings(db.Model):
     # The site-wide grouping defaults for rules that set none ({group_by, group_wait,
     # group_interval, repeat_interval, group_max_alerts}; None: engine/grouping.py's).
     grouping: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The site's default templates, the same shape as a rule's `templates`.
+    templates: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -9,7 +9,8 @@ from ..schemas.openapi import operation as op
 from ..schemas.queries import RuleQuery, parse_rule_query
 from ..schemas.rules import RuleCreate, RuleTestRequest, RuleUpdate
 from ..schemas.serialize import listing
-from ..services import backtest, rule_test, rules
+from ..schemas.templates import TemplatePreviewRequest
+from ..services import backtest, rule_test, rules, template_preview
 from . import bp
 from .util import json_body
 
@@ -68,6 +69,13 @@ def test_rule(rule_id: str):
 def backtest_rule(rule_id: str):
     """Replay stored events over a range (at most 90 days) through the rule (writes nothing)."""
     return jsonify(backtest.backtest_rule(rule_id, json_body(optional=True)))
+
+
+@bp.post("/alerts/rules/templates/preview")
+@op("rules", ok=R.TemplatePreview, body=TemplatePreviewRequest, errors=(404,))
+def preview_templates():
+    """Render notification templates against a recent alert (sends and writes nothing)."""
+    return jsonify(template_preview.preview(json_body()))
 
 
 @bp.post("/alerts/rules/backtest")

@@ -6,6 +6,10 @@ SEVERITY_PRIORITY = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 CHANNELS = ("email", "webhook", "push")
 # Where deliveries go: a rule's channels, and web push to the browsers subscribed to it.
 DELIVERY_CHANNELS = (*CHANNELS, "webpush")
+# A rule's push priority (mapped per push service in notify/push.py) and the sound the live
+# page and web push play for its alerts (static/sounds/<name>.wav; "none": silent).
+PRIORITIES = ("low", "normal", "high", "urgent")
+SOUNDS = ("default", "chime", "alarm", "none")
 
 DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 DAY_NAMES = {

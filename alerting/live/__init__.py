@@ -69,7 +69,7 @@ from sqlalchemy.orm import joinedload
 from .. import signals
 from ..auth import ANONYMOUS_ADMIN, auth_enabled, presented_key, session_principal
 from ..extensions import db, sock
-from ..models import Alert, Detection, Event
+from ..models import Alert, AlertRule, Detection, Event
 from ..services import keys
 from ..services.alerts import alert_json
 from ..services.events import event_json
@@ -370,7 +370,11 @@ def latest_alert_id() -> int:
 
 # The hub loads every new event and alert as plain rows: through the ORM (identity map,
 # building objects, joined eager loading) the same took three to five times as long.
-_ALERT_ROWS = (select(Alert.__table__).where(Alert.id.in_(bindparam("ids", expanding=True)))
+# Each alert with its rule's sound (what the page plays for it; "default" once the rule is
+# gone).
+_WITH_SOUND = select(Alert.__table__, AlertRule.sound).outerjoin(
+    AlertRule, AlertRule.id == Alert.rule_id)
+_ALERT_ROWS = (_WITH_SOUND.where(Alert.id.in_(bindparam("ids", expanding=True)))
                .order_by(Alert.id))
 _EVENT_ROWS = (select(Event.__table__).where(Event.id.in_(bindparam("ids", expanding=True)))
                .order_by(Event.id))
@@ -396,7 +400,7 @@ def alert_views(ids: Iterable[int]) -> list[Any]:
     return db.session.connection().execute(_ALERT_ROWS, {"ids": list(ids)}).all()
 
 
-_ALERTS_AFTER = (select(Alert.__table__).where(Alert.id > bindparam("after"))
+_ALERTS_AFTER = (_WITH_SOUND.where(Alert.id > bindparam("after"))
                  .order_by(Alert.id).limit(RESYNC_LIMIT))
 
 
@@ -419,17 +423,22 @@ def _fragment(kind: str, **context: Any) -> str:
     return render_template("_live_message.html", kind=kind, **context)
 
 
+def _with_sound(row: Any) -> dict[str, Any]:
+    """The alert's JSON and `sound`: its rule's choice (engine.vocabulary.SOUNDS)."""
+    return {**alert_json(row), "sound": getattr(row, "sound", None) or "default"}
+
+
 def alert_messages(kind: str, rows: list[Any], formats: frozenset[str],
                    events: dict[int, Any] | None = None) -> list[LiveMessage]:
     """`kind` messages for these alert rows; the HTML row (with its event, from `events`
     when the caller has it already) and the open count only for a page."""
     if "html" not in formats:
-        return [LiveMessage.build(kind, alert_json(row)) for row in rows]
+        return [LiveMessage.build(kind, _with_sound(row)) for row in rows]
     events = dict(events or {})
     missing = {row.event_id for row in rows} - events.keys()
     events.update((event.id, event) for event in event_views(missing) if missing)
     count = unacknowledged_count()
-    return [LiveMessage.build(kind, alert_json(row), _fragment(
+    return [LiveMessage.build(kind, _with_sound(row), _fragment(
                 kind, alert=SimpleNamespace(**row._asdict(), event=events.get(row.event_id)),
                 fresh=kind == "alert_created", count=count))
             for row in rows]

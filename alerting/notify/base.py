@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from alerting.notify.media import Snapshot
+
 
 @dataclass(frozen=True)
 class Message:
@@ -16,6 +18,14 @@ class Message:
     text: str
     context: dict[str, Any] = field(default_factory=dict)
     webhook_body: dict[str, Any] = field(default_factory=dict)
+    # The alerts' snapshots, fetched by the channels that carry them (email, push).
+    snapshots: tuple[Snapshot, ...] = ()
+    # Push priority (engine.vocabulary.PRIORITIES) and the page the notification opens.
+    priority: str = "normal"
+    click_url: str | None = None
+    # What went differently while the message was built (a template that failed and was
+    # replaced by the default): recorded with the attempt, whatever its outcome.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -29,6 +39,13 @@ class Outcome:
     retry_after: float | None = None
     duration_ms: float = 0.0
     gone: bool = False  # the target no longer exists (web push 404/410): forget it
+
+
+def with_notes(outcome: Outcome, *notes: str | None) -> Outcome:
+    """`outcome` with `notes` prepended to its error text (which a success records too)."""
+    parts = [note for note in (*notes, outcome.error) if note]
+    outcome.error = "; ".join(parts) if parts else None
+    return outcome
 
 
 @dataclass(frozen=True)

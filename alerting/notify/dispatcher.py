@@ -28,6 +28,7 @@ from ..services.notification_settings import ROW_ID as SETTINGS_ROW
 from ..services.notification_settings import channel_settings
 from ..workers.loop import BACKOFF_MAX_SECONDS, SupervisedLoop
 from . import ChannelSettings, Outcome, get_notifier
+from .base import with_notes
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ class Dispatcher(SupervisedLoop):
             started = datetime.now(UTC)
             try:
                 outcome = get_notifier(item.channel).send(item.message, item.destination, settings)
+                with_notes(outcome, *item.message.notes)
             except Exception as exc:  # a bug in a channel must not lose the delivery
                 log.exception("channel %s raised", item.channel)
                 outcome = Outcome(ok=False, retryable=True, error=f"internal error: {exc!r}")

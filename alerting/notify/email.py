@@ -23,7 +23,9 @@ from alerting.notify.base import (
     Message,
     Outcome,
     unreadable_secret,
+    with_notes,
 )
+from alerting.notify.media import SnapshotResult, embed_snapshots, fetch_snapshots
 from alerting.notify.ssrf import outgoing_policy, parse_allow_cidrs
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -163,10 +165,13 @@ def _view(message: Message) -> dict[str, Any]:
     }
 
 
-def render(message: Message) -> tuple[str, str]:
-    """The (plain text, HTML) bodies of the alert email."""
+def render(message: Message, snapshots: SnapshotResult | None = None) -> tuple[str, str]:
+    """The (plain text, HTML) bodies of the alert email; the HTML shows the fetched
+    snapshots inline (by cid), and both say when one could not be attached."""
     env = _templates()
-    variables = {**message.context, **_view(message)}
+    variables = {**message.context, **_view(message),
+                 "snapshots": [snap for snap, _body in snapshots.fetched] if snapshots else [],
+                 "snapshot_note": snapshots.note if snapshots else None}
     text = env.get_template("email/alert.txt").render(variables)
     html = env.get_template("email/alert.html").render(variables)
     return text, html
@@ -306,7 +311,8 @@ class EmailNotifier:
         failed = settings.smtp_username and unreadable_secret(settings, "smtp_password")
         if failed:
             return failed
-        text, html = render(message)
+        snapshots = fetch_snapshots(message.snapshots)
+        text, html = render(message, snapshots)
         mail = flask_mail.Message(
             subject=" ".join(message.title.split()),  # one line, whatever the caller passed
             recipients=list(recipients),
@@ -325,6 +331,11 @@ class EmailNotifier:
             return Outcome(ok=False, retryable=False, error="newline in a sender or recipient")
         with _mail_app().app_context():
             raw = mail.as_bytes()
+        if snapshots.fetched:
+            raw = embed_snapshots(raw, snapshots.fetched)
+        return with_notes(self._deliver(settings, recipients, raw), snapshots.note)
+
+    def _deliver(self, settings: ChannelSettings, recipients: list[str], raw: bytes) -> Outcome:
         try:
             refused = _deliver(settings, settings.smtp_from_address, recipients, raw)
         except CouldNotConnect as exc:

@@ -7,7 +7,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from contextvars import ContextVar
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 with warnings.catch_warnings():
     # Apprise's email plugin, loaded on the first URL it parses, imports the stdlib `imghdr`,
@@ -20,6 +20,7 @@ with warnings.catch_warnings():
         pass
 
 import apprise
+from apprise.attachment.memory import AttachMemory
 
 from alerting.notify.base import (
     ACTION_LABELS,
@@ -27,7 +28,9 @@ from alerting.notify.base import (
     Message,
     Outcome,
     unreadable_secret,
+    with_notes,
 )
+from alerting.notify.media import fetch_snapshots
 from alerting.notify.redact import redact_url, scrub
 from alerting.notify.ssrf import outgoing_policy
 
@@ -42,6 +45,44 @@ _NOTIFY_TYPES = {
 _DEFAULT_TYPE = apprise.NotifyType.INFO
 NTFY_SCHEMES = ("ntfy", "ntfys")
 NTFY_MAX_ACTIONS = 3  # ntfy refuses a message with more action buttons
+
+# A rule's priority as each service's URL arguments (Apprise reads them from the URL): ntfy
+# 1..5 (normal is its default, 3), Pushover -2..2 (2, emergency, repeats every `interval`
+# seconds until acknowledged or `expire` ends). Services without priorities get only the
+# severity's NotifyType. An argument already in the user's URL wins.
+PRIORITY_ARGUMENTS: dict[tuple[str, ...], dict[str, dict[str, str]]] = {
+    ("ntfy", "ntfys"): {"low": {"priority": "2"}, "normal": {}, "high": {"priority": "4"},
+                        "urgent": {"priority": "5"}},
+    ("pover",): {"low": {"priority": "-1"}, "normal": {}, "high": {"priority": "1"},
+                 "urgent": {"priority": "2", "interval": "60", "expire": "3600"}},
+}
+# The argument that makes tapping the notification open a page.
+CLICK_ARGUMENT = {"ntfy": "click", "ntfys": "click", "pover": "url"}
+
+
+def with_options(url: str, priority: str, click_url: str | None) -> str:
+    """`url` with the priority and click arguments its service understands added."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    added = next((table.get(priority, {}) for schemes, table in PRIORITY_ARGUMENTS.items()
+                  if scheme in schemes), {})
+    if click_url and scheme in CLICK_ARGUMENT:
+        added = {**added, CLICK_ARGUMENT[scheme]: click_url}
+    present = {key for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    extra = {key: value for key, value in added.items() if key not in present}
+    if not extra:
+        return url
+    query = "&".join(filter(None, (parts.query, urlencode(extra))))
+    return urlunsplit(parts._replace(query=query))
+
+
+def _attachments(fetched: list) -> apprise.AppriseAttachment | None:
+    if not fetched:
+        return None
+    attach = apprise.AppriseAttachment()
+    for snapshot, body in fetched:
+        attach.add(AttachMemory(content=body, name=snapshot.filename, mimetype="image/jpeg"))
+    return attach
 
 
 _active_capture: ContextVar[_Capture | None] = ContextVar("alerting_push_capture", default=None)
@@ -122,15 +163,19 @@ class PushNotifier:
         logger = logging.getLogger(APPRISE_LOGGER)
         logger.addHandler(capture)
         try:
-            return self._notify(message, urls, settings, capture)
+            # The snapshot first: what Apprise cannot fetch (an attachment by URL) it drops.
+            snapshots = fetch_snapshots(message.snapshots[:1])
+            return with_notes(self._notify(message, urls, settings, capture, snapshots.fetched),
+                              snapshots.note)
         finally:
             logger.removeHandler(capture)
             _active_capture.reset(token)
 
     def _notify(self, message: Message, urls: list[str], settings: ChannelSettings,
-                capture: _Capture) -> Outcome:
+                capture: _Capture, fetched: list) -> Outcome:
         notifier = apprise.Apprise(asset=_asset())
         for url in urls:
+            url = with_options(url, message.priority, message.click_url)
             if not notifier.add(with_ntfy_actions(url, message.context.get("actions"))):
                 return Outcome(
                     ok=False, retryable=False, error=f"not a usable Apprise URL ({redact_url(url)})"
@@ -141,6 +186,7 @@ class PushNotifier:
                     body=message.text or message.title,
                     title=message.title,
                     notify_type=_NOTIFY_TYPES.get(str(message.severity).lower(), _DEFAULT_TYPE),
+                    attach=_attachments(fetched),
                 )
         except ValueError as exc:  # a malformed allow-list entry
             return Outcome(ok=False, retryable=False, error=f"bad webhook_allow_cidrs: {exc}")

@@ -24,6 +24,7 @@ from .common import (
 )
 from .grouping import GroupingDefaults
 from .rules import MuteTimingNames
+from .templates import Templates
 
 
 class ChannelMuteTimings(Body):
@@ -61,6 +62,8 @@ class NotificationSettingsUpdate(Body):
     channel_mute_timings: ChannelMuteTimings | None = None
     # The rules' grouping defaults (schemas/grouping.py); null: the built-in ones.
     grouping: GroupingDefaults | None = None
+    # The site's default notification templates (a rule's own parts win).
+    templates: Templates | None = None
 
     @model_validator(mode="after")
     def _one_tls_mode(self) -> NotificationSettingsUpdate:

@@ -110,9 +110,33 @@ class Rule(Out):
     group_interval: int | None
     repeat_interval: int | None
     group_max_alerts: int | None
+    priority: Literal["low", "normal", "high", "urgent"]
+    sound: Literal["default", "chime", "alarm", "none"]
+    templates: dict[str, dict[str, str]] | None
 
 
 RuleList = listing_model("RuleList", "rules", Rule)
+
+
+class EmailPreview(Out):
+    subject: str
+    body: str
+
+
+class PushPreview(Out):
+    title: str
+    body: str
+
+
+class TemplatePreview(Out):
+    """What the email and the push of an alert would say with the templates given; the
+    ids are null for the sample alert shown before any alert exists."""
+
+    alert_id: int | None
+    event_id: int | None
+    email: EmailPreview
+    push: PushPreview
+    notes: list[str]
 
 
 class SilencedBy(Out):
@@ -411,6 +435,7 @@ class NotificationSettings(NotificationConfig):
     webhook_secret_revealed: bool
     channel_mute_timings: dict[DeliveryChannel, list[str]]
     grouping: Grouping
+    templates: dict[str, dict[str, str]] | None
     updated_at: datetime | None
 
 

@@ -28,7 +28,9 @@ from ..engine.vocabulary import (
     DAYS,
     DEDUP_VARIABLES,
     DEFAULT_COOLDOWN_SECONDS,
+    PRIORITIES,
     SEVERITIES,
+    SOUNDS,
 )
 from .common import (
     MAX_DB_INT,
@@ -58,6 +60,7 @@ from .common import (
     validate,
 )
 from .grouping import GroupBy, GroupInterval, GroupMaxAlerts, GroupWait, RepeatInterval
+from .templates import Templates
 
 MAX_NAME = 255
 MAX_DESCRIPTION = 2000
@@ -342,6 +345,9 @@ class RuleUpdate(Body):
     group_interval: GroupInterval | None = None
     repeat_interval: RepeatInterval | None = None
     group_max_alerts: GroupMaxAlerts | None = None
+    priority: choice(PRIORITIES) = None  # push priority, mapped per service
+    sound: choice(SOUNDS) = None  # what the live page plays for its alerts
+    templates: Templates | None = None
 
     @field_validator("mute_timings", mode="after")
     @classmethod
@@ -363,6 +369,8 @@ class RuleCreate(RuleUpdate):
     cooldown_seconds: integer(0, MAX_COOLDOWN_SECONDS) = DEFAULT_COOLDOWN_SECONDS
     channels: Channels = Field(default_factory=list)
     kind: choice(RULE_KINDS) = "detection"
+    priority: choice(PRIORITIES) = "normal"
+    sound: choice(SOUNDS) = "default"
 
     def values(self) -> dict[str, Any]:
         """Every writable field, in RULE_FIELDS order, in its stored form."""
@@ -371,7 +379,8 @@ class RuleCreate(RuleUpdate):
 
 # The spec's 14 writable fields, then our extensions: `targets` (per-rule recipients),
 # `mute_timings` (names of mute timings), `modes` (arming modes), `kind` and
-# `offline_after_seconds` (camera health rules), then the track criteria and the grouping fields.
+# `offline_after_seconds` (camera health rules), then the track criteria, the grouping fields,
+# `priority`, `sound` and `templates` (notifications: notify/templates.py).
 RULE_FIELDS = tuple(RuleUpdate.model_fields)
 SCHEDULE_KEYS = tuple(Schedule.model_fields)
 CONDITION_KEYS = tuple(Condition.model_fields)
@@ -379,7 +388,7 @@ TARGET_KEYS = tuple(Targets.model_fields)
 
 
 def _stored(value: Any) -> Any:
-    if isinstance(value, Targets):
+    if isinstance(value, Targets | Templates):
         return value.stored()
     if isinstance(value, Body):
         return value.model_dump()

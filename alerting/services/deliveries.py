@@ -3,6 +3,7 @@ dead-letter, and keep each alert's status in step with its deliveries."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from collections.abc import Iterable
@@ -42,7 +43,7 @@ from ..models import (
 from ..notify import Message, Outcome
 from ..storage import write_transaction
 from ..videodb import delivery as videodb_delivery
-from . import action_links, audit, group_messages, webpush
+from . import action_links, audit, group_messages, notification_content, webpush
 from .alerts import alert_json
 from .events import event_json
 from .notification_targets import unseal
@@ -99,9 +100,35 @@ def webhook_body(alert: Any, rule: Any, event_body: dict[str, Any],
     }
 
 
-def build_message(delivery: Any, alert: Any, rule: Any, event_body: dict[str, Any]) -> Message:
+def build_message(delivery: Any, alert: Any, rule: Any, event_body: dict[str, Any],
+                  content: notification_content.ContentSettings | None = None) -> Message:
     """The message every channel renders; identical on every retry of the delivery.
-    `delivery` has a `message_id`; `alert` and `rule` are rows (or models) of their tables."""
+    `delivery` has a `message_id` and a `channel`; `alert` and `rule` are rows (or models)
+    of their tables. With `content`: links, the snapshot, the priority and the templates."""
+    message = _built_in_message(delivery, alert, rule, event_body)
+    if content is None:
+        return message
+    links = notification_content.media_links(content, alert.event_id, event_body.get("media"))
+    click_url = notification_content.alert_url(content, alert.id)
+    channel = getattr(delivery, "channel", None)
+    snapshot = notification_content.snapshot(content, alert.event_id, event_body.get("media"),
+                                             links.get("snapshot"))
+    body = message.webhook_body
+    if body.get("type") == "alert.created":  # ours, not VideoDB's documented shape
+        body["data"]["media"] = links or None
+        body["data"]["alert_url"] = click_url
+    message = dataclasses.replace(
+        message, click_url=click_url,
+        priority=getattr(rule, "priority", None) or "normal",
+        snapshots=(snapshot,) if snapshot and channel in ("email", "push") else (),
+        context={**message.context, "alert_url": click_url})
+    return notification_content.apply_templates(
+        message, channel, getattr(rule, "templates", None), content.site_templates,
+        content.mode)
+
+
+def _built_in_message(delivery: Any, alert: Any, rule: Any,
+                      event_body: dict[str, Any]) -> Message:
     objects = ", ".join(event_body.get("object_types") or []) or "activity"
     where = f"camera {alert.camera_id}" + (f", zone {alert.zone_id}" if alert.zone_id else "")
     title = f"[{alert.severity.upper()}] {alert.rule_name}: {objects} ({where})"
@@ -121,7 +148,10 @@ def build_message(delivery: Any, alert: Any, rule: Any, event_body: dict[str, An
         title=title,
         text=text,
         context={"alert": alert_json(alert), "event": event_body,
-                 "rule": {"name": alert.rule_name, "severity": alert.severity,
+                 "rule": {"id": alert.rule_id, "name": alert.rule_name,
+                          "severity": alert.severity,
+                          "description": getattr(rule, "description", None),
+                          "priority": getattr(rule, "priority", None) or "normal",
                           "sound": getattr(rule, "sound", None)},
                  "matched_conditions": alert.matched_conditions or [],
                  "actions": actions, "alert_url": actions.get("open")},
@@ -171,7 +201,8 @@ _R = AlertRule.__table__
 _DET = Detection.__table__
 # An alert with its event and rule in one row; their columns prefixed "event__", "rule__".
 # Of the rule, only what the bodies use: its other columns are JSON, costly to decode.
-_RULE_COLUMNS = [_R.c[name] for name in ("id", "name", "severity", "description", "origin")]
+_RULE_COLUMNS = [_R.c[name] for name in ("id", "name", "severity", "description", "origin",
+                                          "priority", "templates")]
 _ALERTS_OF = (
     select(_A, *(c.label(f"event__{c.name}") for c in _E.c),
            *(c.label(f"rule__{c.name}") for c in _RULE_COLUMNS))
@@ -302,10 +333,12 @@ def _messages(conn: Connection, rows: list[Any]) -> dict[int, Message]:
     for det in conn.execute(_DETECTIONS_OF, {"ids": set(by_event)}):
         by_event[det.event_id].detections.append(det)
     bodies = {event_id: event_json(event) for event_id, event in by_event.items()}
+    content = notification_content.content_settings()
+    messages = {}
     for row in rows:
         alert = alerts[row.alert_id]
         messages[row.id] = build_message(row, alert, rules.get(row.alert_id),
-                                         bodies[alert.event_id])
+                                         bodies[alert.event_id], content)
     return messages
 
 

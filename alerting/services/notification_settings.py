@@ -22,6 +22,7 @@ from ..notify.ssrf import UnsafeURL, check_host
 from ..notify.webhook import generate_secret
 from ..schemas.grouping import GroupingDefaults
 from ..schemas.notification_settings import parse_notification_test, parse_settings
+from ..schemas.templates import compact as compact_templates
 from . import audit, secrets_box, webpush
 from .mute_timings import check_names
 from .notification_targets import (
@@ -201,6 +202,7 @@ def settings_json(row: NotificationSettings | None = None) -> dict[str, Any]:
         "webhook_secret_revealed": row.webhook_secret_revealed_at is not None,
         "channel_mute_timings": row.channel_mute_timings or {},
         "grouping": grouping_defaults(row),
+        "templates": row.templates,
         "updated_at": isoformat_z(row.updated_at) if row.updated_at else None,
     }
 
@@ -243,6 +245,8 @@ def update(payload: Any, actor: str, *, commit: bool = True) -> NotificationSett
         for channel, listed in names.items():
             check_names(listed, f"channel_mute_timings.{channel}")
         values["channel_mute_timings"] = {c: n for c, n in names.items() if n} or None
+    if "templates" in values:
+        values["templates"] = compact_templates(values["templates"])
     if "smtp_password" in values:
         values["smtp_password_encrypted"] = secrets_box.encrypt(values.pop("smtp_password"))
     before = {name: getattr(row, name) for name in values}

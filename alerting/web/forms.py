@@ -29,7 +29,16 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..engine.grouping import EACH_ALERT, GROUP_LABELS
-from ..engine.vocabulary import CHANNELS, CONDITION_FIELDS, CONDITION_OPS, DAYS, SEVERITIES
+from ..engine.vocabulary import (
+    CHANNELS,
+    CONDITION_FIELDS,
+    CONDITION_OPS,
+    DAYS,
+    PRIORITIES,
+    SEVERITIES,
+    SOUNDS,
+)
+from ..notify.templates import PARTS as TEMPLATE_PARTS
 from ..schemas.keys import SCOPES
 
 try:
@@ -78,7 +87,42 @@ class ConditionForm(Form):
     value = StringField("Value", render_kw={"autocomplete": "off"})
 
 
-class RuleForm(FlaskForm):
+TEMPLATE_BOX = {"spellcheck": "false", "autocomplete": "off",
+                "placeholder": "the default (Jinja: {{ rule.name }}, {{ camera.name }}, ...)"}
+
+
+class TemplateFields:
+    """The notification templates' parts (notify/templates.py), one box each, named
+    templates_<channel>_<part>: on the rule form and, as the site's defaults, on the
+    notification settings."""
+
+    templates_email_subject = StringField("Email subject", render_kw=TEMPLATE_BOX)
+    templates_email_body = TextAreaField("Email body", render_kw={**TEMPLATE_BOX, "rows": 3})
+    templates_push_title = StringField("Push title", render_kw=TEMPLATE_BOX)
+    templates_push_body = TextAreaField("Push body", render_kw={**TEMPLATE_BOX, "rows": 2})
+
+
+def templates_payload(form: Any) -> dict[str, Any] | None:
+    """The `templates` the form's boxes describe (blank parts left out), or None."""
+    out = {channel: {part: value for part in parts
+                     if (value := form[f"templates_{channel}_{part}"].data or "").strip()}
+           for channel, parts in TEMPLATE_PARTS.items()}
+    return {channel: parts for channel, parts in out.items() if parts} or None
+
+
+def templates_data(templates: Mapping[str, Any] | None) -> dict[str, str]:
+    """Stored templates as the form's data."""
+    return {f"templates_{channel}_{part}": ((templates or {}).get(channel) or {}).get(part) or ""
+            for channel, parts in TEMPLATE_PARTS.items() for part in parts}
+
+
+def template_field(form: Any, parts: list[str]) -> Any:
+    """The box an error at `templates.<channel>.<part>` belongs to, if any."""
+    name = "templates_" + "_".join(parts[1:3])
+    return form._fields.get(name) if len(parts) >= 3 else None
+
+
+class RuleForm(TemplateFields, FlaskForm):
     """Every field of a rule. Choices of the seen-value groups are set by the view."""
 
     name = StringField("Name", render_kw={"autocomplete": "off"})
@@ -148,6 +192,10 @@ class RuleForm(FlaskForm):
                                   render_kw={**NUMERIC, "placeholder": "site default"})
     group_max_alerts = StringField("Alerts listed per notification",
                                    render_kw={**NUMERIC, "placeholder": "site default"})
+    priority = SelectField("Push priority", choices=[choice(p, p.capitalize())
+                                                     for p in PRIORITIES], default="normal")
+    sound = SelectField("Sound on the live page", choices=[choice(s, s.capitalize())
+                                                           for s in SOUNDS], default="default")
 
 
 class RuleTestForm(FlaskForm):
@@ -162,7 +210,7 @@ class RuleTestForm(FlaskForm):
 # --- notifications, keys -----------------------------------------------------------------------
 
 
-class NotificationForm(FlaskForm):
+class NotificationForm(TemplateFields, FlaskForm):
     """The notification settings; secrets are write-only (blank keeps the stored one)."""
 
     notification_enabled = BooleanField("Send notifications")

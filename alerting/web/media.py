@@ -5,21 +5,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, has_request_context, make_response, url_for
+from flask import current_app, has_request_context, make_response, request, url_for
 
 from ..auth import login_required
 from ..errors import ApiError
 from ..extensions import db
 from ..live import URLS
 from ..models import Event
+from ..notify.media import verify_media_path
 from ..services import media
 from . import bp
 
 
 @bp.get("/media/events/<id:event_id>/<any(" + ", ".join(media.KINDS) + "):name>")
-@login_required
 def media_show(event_id: int, name: str):
-    """One media file of an event: 404 when it has none, 502 when the detector fails."""
+    """One media file of an event: 404 when it has none, 502 when the detector fails.
+    A signed link (`?exp=..&sig=..`, notify/media.py: what webhooks get) needs no session;
+    an expired or altered one is a 403."""
+    if "sig" in request.args or "exp" in request.args:
+        if not verify_media_path(str(current_app.secret_key), request.path,
+                                 request.args.get("exp"), request.args.get("sig")):
+            raise ApiError(403, "forbidden", "this media link is expired or not valid")
+        return _media(event_id, name)
+    return login_required(_media)(event_id, name)
+
+
+def _media(event_id: int, name: str):
     stored = db.session.get(Event, event_id)
     if stored is None:
         raise ApiError(404, "not_found", f"Event {event_id} not found")

@@ -25,6 +25,9 @@ from .forms import (
     render,
     simple_locator,
     split_list,
+    template_field,
+    templates_data,
+    templates_payload,
     wants_fragment,
 )
 
@@ -44,6 +47,7 @@ def form_data(view: dict[str, Any]) -> dict[str, Any]:
         "default_email_recipients": ", ".join(view["default_email_recipients"]),
         "default_webhook_url": view["default_webhook_url"] or "",
         "webhook_timeout_seconds": str(view["webhook_timeout_seconds"] or ""),
+        **templates_data(view["templates"]),
     }
 
 
@@ -60,6 +64,7 @@ def settings_payload(form: NotificationForm) -> dict[str, Any]:
         "smtp_use_ssl": bool(form.smtp_use_ssl.data),
         "default_email_recipients": split_list(form.default_email_recipients.data),
         "default_webhook_url": (form.default_webhook_url.data or "").strip() or None,
+        "templates": templates_payload(form),
     }
     timeout = number_or_text(form.webhook_timeout_seconds.data)
     if timeout is not None:
@@ -99,7 +104,7 @@ def notifications_index():
         settings.update(payload, current_actor())
     except ValidationError as exc:
         db.session.rollback()
-        general = place_errors(form, exc.fields, payload, simple_locator(form))
+        general = place_errors(form, exc.fields, payload, _locator(form))
         return _page(form, 422, general=general, focus=_first_invalid(form),
                      error_count=len(exc.fields) - len(general))
     if not wants_fragment():
@@ -109,6 +114,11 @@ def notifications_index():
         return response
     fresh = NotificationForm(formdata=None, data=form_data(settings.settings_json()))
     return _page(fresh, saved=True)
+
+
+def _locator(form: NotificationForm):
+    flat = simple_locator(form)
+    return lambda parts: template_field(form, parts) if parts[0] == "templates" else flat(parts)
 
 
 def _first_invalid(form: NotificationForm) -> str | None:

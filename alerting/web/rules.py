@@ -25,7 +25,7 @@ from ..engine.vocabulary import CONDITION_FIELDS, DAYS, DEDUP_VARIABLES, SEVERIT
 from ..extensions import db
 from ..models import Alert, AlertRule, Detection, Event, utcnow
 from ..schemas.queries import parse_rule_query
-from ..services import backtest, rule_test, rules
+from ..services import backtest, rule_test, rules, template_preview
 from ..services.events import recent_events
 from ..services.modes import mode_names
 from ..services.mute_timings import list_mute_timings
@@ -38,6 +38,9 @@ from .forms import (
     place_errors,
     render,
     split_list,
+    template_field,
+    templates_data,
+    templates_payload,
     wants_fragment,
 )
 
@@ -136,7 +139,7 @@ def rules_edit(rule_id: str):
 
 
 def _rule_form(form: RuleForm, rule: AlertRule | None):
-    status, general, focus, error_count, noise = 200, [], None, 0, None
+    status, general, focus, error_count, noise, preview = 200, [], None, 0, None, None
     if request.method == "POST":
         action = request.form.get("action", "save")
         if action == "add_condition" or action.startswith("remove_condition:"):
@@ -146,6 +149,9 @@ def _rule_form(form: RuleForm, rule: AlertRule | None):
             try:
                 if action == "backtest":  # "How noisy would this be?": nothing is saved
                     noise = backtest.backtest_payload(payload, rule.id if rule else None)
+                elif action == "preview_templates":  # against a recent alert; nothing saved
+                    preview = template_preview.preview(
+                        {"templates": payload["templates"], "rule_id": rule.id if rule else None})
                 elif rule is None:
                     saved = rules.create_rule(payload, current_actor())
                 else:
@@ -156,7 +162,7 @@ def _rule_form(form: RuleForm, rule: AlertRule | None):
                 error_count = len(exc.fields) - len(general)
                 focus = first_invalid(form)
                 status = 422
-            if status == 200 and action != "backtest":
+            if status == 200 and action not in ("backtest", "preview_templates"):
                 flash(f"Rule “{saved.name}” saved.")
                 if wants_fragment():
                     # A whole new page: htmx navigates there (and shows the flash).
@@ -167,7 +173,7 @@ def _rule_form(form: RuleForm, rule: AlertRule | None):
                 return _back_to_list()
     return render("rules/form.html", "rules/_form.html", status, form=form, rule=rule,
                   general=general, focus=focus, error_count=error_count,
-                  timezones=timezone_names(), noise=noise, **_choices(form))
+                  timezones=timezone_names(), noise=noise, preview=preview, **_choices(form))
 
 
 def _with_condition_rows(form: RuleForm, action: str) -> RuleForm:
@@ -308,6 +314,9 @@ def rule_payload(form: RuleForm) -> tuple[dict[str, Any], list[int]]:
         **{name: split_list(form[name].data) or None for name in TRACK_LISTS},
         "group_by": list(form.group_by.data or []) or None,
         **{name: number_or_text(form[name].data) for name in GROUPING_NUMBERS},
+        "priority": form.priority.data or "normal",
+        "sound": form.sound.data or "default",
+        "templates": templates_payload(form),
     }
     cooldown = number_or_text(form.cooldown_seconds.data)
     if cooldown is not None:
@@ -355,6 +364,9 @@ def form_data(rule: AlertRule) -> dict[str, Any]:
         **{name: ", ".join(getattr(rule, name) or []) for name in TRACK_LISTS},
         "group_by": list(rule.group_by or []),
         **{name: _shown_value(getattr(rule, name)) for name in GROUPING_NUMBERS},
+        "priority": rule.priority,
+        "sound": rule.sound,
+        **templates_data(rule.templates),
     }
 
 
@@ -380,6 +392,8 @@ def rule_locator(form: RuleForm, rows: list[int]):
                     else "value"
                 return entry[key]
             return form.conditions
+        if head == "templates":
+            return template_field(form, parts)
         if head == "targets":
             if rest and rest[0] in ("email_recipients", "webhook_url", "push_urls"):
                 return form[rest[0]]
@@ -388,7 +402,7 @@ def rule_locator(form: RuleForm, rows: list[int]):
                     "object_types", "camera_ids", "zone_ids", "min_confidence",
                     "dedup_key_template", "cooldown_seconds", "channels", "mute_timings",
                     "modes", "kind", "offline_after_seconds", *TRACK_NUMBERS, *TRACK_LISTS,
-                    "group_by", *GROUPING_NUMBERS):
+                    "group_by", *GROUPING_NUMBERS, "priority", "sound"):
             return form[head]
         return None
 

@@ -78,18 +78,32 @@
     }
   }
 
-  // A silenced alert arrives greyed and quiet: it is not announced with a sound.
+  // A rule's own sound (static/sounds/<name>.wav, made by tools/make_sounds.py).
+  function play(name) {
+    var clip = new Audio(root.getAttribute('data-sounds') + name + '.wav');
+    clip.setAttribute('data-sound-playing', name);
+    root.setAttribute('data-last-sound', name);
+    var started = clip.play();
+    if (started && started.catch) { started.catch(function () { /* autoplay refused */ }); }
+  }
+
+  // A silenced alert arrives greyed and quiet: it is not announced with a sound. A rule's
+  // sound decides: "none" is quiet, "chime" and "alarm" play that sound (the alarm winning),
+  // "default" beeps for high and critical only.
   function announceNewRows() {
     var loud = null;
+    var clip = null;
     list.querySelectorAll('.alert.is-new:not([data-announced]):not(.status-silenced)').forEach(function (row) {
       row.setAttribute('data-announced', '');
+      var sound = row.getAttribute('data-sound') || 'default';
       var severity = row.getAttribute('data-severity');
-      if (LOUD[severity] && loud !== 'critical') { loud = severity; }
+      if (sound === 'alarm' || (sound === 'chime' && clip !== 'alarm')) { clip = sound; }
+      if (sound === 'default' && LOUD[severity] && loud !== 'critical') { loud = severity; }
     });
     // One sound per burst, at most one a second, however many alerts arrive at once.
-    if (loud && soundToggle.checked && Date.now() - lastBeep > 1000) {
+    if ((clip || loud) && soundToggle.checked && Date.now() - lastBeep > 1000) {
       lastBeep = Date.now();
-      beep(loud === 'critical');
+      if (clip) { play(clip); } else { beep(loud === 'critical'); }
     }
   }
 

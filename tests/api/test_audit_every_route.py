@@ -33,6 +33,7 @@ NOT_AUDITED = {
     "api.backtest_rule": "read-only: replays stored events",
     "api.backtest_draft": "read-only: replays stored events",
     "api.preview_silence": "read-only: which alerts a draft silence covers",
+    "api.preview_templates": "read-only: renders draft templates, sends and stores nothing",
 }
 # Audited, but nothing stored changes (so no before -> after).
 NO_CHANGES = {"notification_test", "webhook_secret_reveal", "integrations_test"}

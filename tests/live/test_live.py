@@ -303,8 +303,9 @@ def test_new_alert_and_acknowledgement_reach_subscribers(app, client, admin_head
     assert created.type == "alert_created" and created.data["event_id"] == event["id"]
     assert json.loads(created.text)["data"]["severity"] == "critical"
     alert_id = created.data["id"]
-    assert created.data == api_object(app, "alert", alert_id)
+    assert created.data == {**api_object(app, "alert", alert_id), "sound": "default"}
     html = created.html
+    assert 'data-sound="default"' in html
     assert 'hx-swap-oob="afterbegin:#alert-list"' in html and f'id="alert-{alert_id}"' in html
     assert "sev-critical" in html and "is-new" in html and "person 91%" in html
     assert "porch" in html and "a person at the door" in html
@@ -382,7 +383,7 @@ def test_programs_alone_cost_no_html(app, client, admin_headers, monkeypatch):
     [stored, created] = drain(subscription)
     assert stored.data == api_object(app, "event", event["id"]) and stored.html == ""
     assert created.data["event_id"] == event["id"] and created.html == ""
-    assert created.data == api_object(app, "alert", created.data["id"])
+    assert created.data == {**api_object(app, "alert", created.data["id"]), "sound": "default"}
     live.hub(app).unsubscribe(subscription)
 
 
@@ -623,3 +624,28 @@ def test_an_unauthenticated_client_is_refused(server):
     finally:
         ws.close()
     assert requests.get(url + "/ws/events", headers={"x-access-token": KEY}).status_code == 400
+
+
+def test_the_rules_sound_is_in_the_live_message_and_its_file_is_served(app, client,
+                                                                       admin_headers):
+    import io
+    import wave
+
+    from alerting.live import hub
+
+    create_rule(client, admin_headers, sound="alarm")
+    html, as_json = hub(app).subscribe(fmt="html"), hub(app).subscribe(fmt="json")
+    post_event(client, admin_headers)
+    run_matcher(app)
+    [created] = [m for m in drain(html) if m.type == "alert_created"]
+    assert 'data-sound="alarm"' in created.html
+    [created] = [m for m in drain(as_json) if m.type == "alert_created"]
+    assert json.loads(created.text)["data"]["sound"] == "alarm"
+    for name in ("chime", "alarm"):
+        with client.get(f"/static/sounds/{name}.wav") as response:
+            assert response.status_code == 200
+            data = response.data
+        with wave.open(io.BytesIO(data)) as clip:
+            assert clip.getnchannels() == 1 and 0.3 < clip.getnframes() / clip.getframerate() < 2
+    hub(app).unsubscribe(html)
+    hub(app).unsubscribe(as_json)

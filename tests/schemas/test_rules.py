@@ -40,13 +40,14 @@ def errors_of(payload, *, partial=False):
 
 
 def test_rule_fields():
-    assert len(RULE_FIELDS) == 32
+    assert len(RULE_FIELDS) == 35
     assert RULE_FIELDS[14:] == ("targets", "mute_timings", "modes", "kind",
                                 "offline_after_seconds",  # our extensions after the spec's
                                 "min_dwell_seconds", "dwell_zone_ids", "zone_sequence",
                                 "sequence_within_seconds", "stationary_seconds", "identities",
                                 "exclude_identities", "min_count", "group_by", "group_wait",
-                                "group_interval", "repeat_interval", "group_max_alerts")
+                                "group_interval", "repeat_interval", "group_max_alerts",
+                                "priority", "sound", "templates")
     assert set(SPEC_RULE) == set(RULE_FIELDS) - set(RULE_FIELDS[14:])
 
 
@@ -55,7 +56,8 @@ def test_spec_example_accepted_as_written():
     assert list(rule) == list(RULE_FIELDS)
     expected = {**SPEC_RULE, "targets": None, "mute_timings": None, "modes": None,
                 "kind": "detection", "offline_after_seconds": None,
-                **dict.fromkeys(RULE_FIELDS[19:])}  # no track criteria, no grouping
+                **dict.fromkeys(RULE_FIELDS[19:32]),  # no track criteria, no grouping
+                "priority": "normal", "sound": "default", "templates": None}
     expected["schedule"] = {**SPEC_RULE["schedule"], "timezone": None}
     assert rule == expected
 
@@ -81,7 +83,10 @@ def test_create_defaults():
         "modes": None,
         "kind": "detection",
         "offline_after_seconds": None,
-        **dict.fromkeys(RULE_FIELDS[19:]),
+        **dict.fromkeys(RULE_FIELDS[19:32]),
+        "priority": "normal",
+        "sound": "default",
+        "templates": None,
     }
 
 

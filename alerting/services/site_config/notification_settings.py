@@ -14,17 +14,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...schemas.notification_settings import NotificationSettingsUpdate
+from ...schemas.templates import compact as compact_templates
 from .. import notification_settings as settings
 from .. import secrets_box
 from .base import Change, FieldChange, Section
-from .yaml_lines import escape
+from .yaml_lines import escape_all
 
 SMTP_PASSWORD_REFERENCE = "${ALERTING_SMTP_PASSWORD}"
 PUSH_URLS_REFERENCE = "${ALERTING_PUSH_URLS}"
 SECRETS = ("smtp_password", "push_urls")
 PLAIN = ("notification_enabled", "smtp_host", "smtp_port", "smtp_username",
          "smtp_from_address", "smtp_use_tls", "smtp_use_ssl", "default_email_recipients",
-         "default_webhook_url", "webhook_timeout_seconds", "channel_mute_timings", "grouping")
+         "default_webhook_url", "webhook_timeout_seconds", "channel_mute_timings", "grouping",
+         "templates")
 
 
 def channel_mutes(value: Any) -> dict[str, list[str]] | None:
@@ -57,7 +59,7 @@ class NotificationSettingsSection(Section):
         out: dict[str, Any] = {}
         for name in PLAIN:
             value = _current(name)
-            out[name] = escape(value) if isinstance(value, str) else value
+            out[name] = escape_all(value)
         row = settings.get_row()
         if row.smtp_password_encrypted:
             out["smtp_password"] = SMTP_PASSWORD_REFERENCE
@@ -81,6 +83,8 @@ class NotificationSettingsSection(Section):
                 after = list(after or [])
             elif name == "channel_mute_timings":
                 after = channel_mutes(after)
+            elif name == "templates":
+                after = compact_templates(after)
             if before != after:
                 fields.append(FieldChange(name, before, after, secret=name in SECRETS))
         if not fields:

@@ -22,7 +22,7 @@ from ...models import AlertRule
 from ...schemas.rules import RULE_FIELDS, RuleCreate, parse_rule
 from .. import backtest, rules
 from .base import Change, FieldChange, Section, named, replay_window
-from .yaml_lines import escape
+from .yaml_lines import escape_all
 
 # uuid5 namespace of the ids of rules created from a file (any fixed UUID would do).
 RULE_ID_NAMESPACE = uuid.UUID("6f1c3c52-7d4e-4b8e-9a43-2f7c1d0e5a11")
@@ -32,16 +32,6 @@ _DEFAULTS = parse_rule({"name": "-", "severity": "low"})
 def stable_id(name: str) -> str:
     """The id a rule created from a file gets: the same for the same name everywhere."""
     return str(uuid.uuid5(RULE_ID_NAMESPACE, name))
-
-
-def _escaped(value: Any) -> Any:
-    if isinstance(value, str):
-        return escape(value)
-    if isinstance(value, list):
-        return [_escaped(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _escaped(v) for k, v in value.items()}
-    return value
 
 
 def managed_rules() -> list[AlertRule]:
@@ -83,7 +73,7 @@ class RulesSection(Section):
             for field in RULE_FIELDS:
                 if field not in entry and values[field] != _DEFAULTS[field]:
                     entry[field] = values[field]
-            out.append(_escaped(entry))
+            out.append(escape_all(entry))
         return out
 
     def diff(self, desired: list[RuleCreate], path: str) -> list[Change]:

@@ -173,3 +173,14 @@ def dump(document: Mapping[str, Any]) -> str:
 def escape(text: str) -> str:
     """A stored string as the file writes it: a literal `${` doubled so it stays literal."""
     return text.replace("${", "$${") if "${" in text else text
+
+
+def escape_all(value: Any) -> Any:
+    """`escape` on every string in a stored value (lists and objects included)."""
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, list):
+        return [escape_all(v) for v in value]
+    if isinstance(value, dict):
+        return {k: escape_all(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,258 @@
+"""Snapshots, links, priority and templates in real deliveries: the app matches an event whose
+snapshot a real HTTP server (the detector) serves, and a real aiosmtpd server, webhook
+receiver and ntfy-style receiver get what the dispatcher sends."""
+
+import email
+import email.policy
+import re
+import time
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+from pytest_httpserver import HTTPServer
+from standardwebhooks import Webhook
+
+from tests.support.app import make_app, make_key
+from tests.support.detector import SNAPSHOT as JPEG
+from tests.support.detector import detector_server
+from tests.support.factories import configure, create_rule, post_event, run_dispatcher, run_matcher
+from tests.support.receivers import Collector
+
+PUBLIC = "https://alerts.example.com"
+
+
+@pytest.fixture
+def detector():
+    with detector_server() as server:
+        yield server
+
+
+@pytest.fixture
+def app(tmp_path):
+    return make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"], SMTP_USE_TLS=False,
+                    PUBLIC_URL=PUBLIC, RETRY_SCHEDULE=[60], NOTIFY_SNAPSHOT_TIMEOUT_SECONDS=2)
+
+
+@pytest.fixture
+def headers(app):
+    return {"x-access-token": make_key(app)}
+
+
+def media_of(detector: HTTPServer) -> dict:
+    base = f"http://127.0.0.1:{detector.port}/api/events/e1"
+    return {"snapshot_url": f"{base}/snapshot.jpg", "thumbnail_url": f"{base}/thumbnail.jpg"}
+
+
+def email_setup(app, headers, smtp_server) -> Collector:
+    collector = Collector()
+    smtp = smtp_server(collector)
+    configure(app, headers, smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_use_tls=False,
+              smtp_from_address="alerts@example.com", default_email_recipients=["me@example.com"])
+    return collector
+
+
+def attempt_note(app, headers) -> str | None:
+    detail = app.test_client().get("/api/alerts/1", headers=headers).json
+    return detail["deliveries"][0]["attempt_log"][-1]["error"]
+
+
+def test_email_shows_the_snapshot_inline_and_attached(app, headers, smtp_server, detector):
+    detector.expect_request("/api/events/e1/snapshot.jpg").respond_with_data(
+        JPEG, content_type="image/jpeg")
+    collector = email_setup(app, headers, smtp_server)
+    create_rule(app.test_client(), headers, channels=["email"])
+    post_event(app.test_client(), headers, media=media_of(detector))
+    run_matcher(app)
+    run_dispatcher(app)
+
+    [envelope] = collector.envelopes
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert mail.get_content_type() == "multipart/mixed"
+    html = mail.get_body(preferencelist=("html",))
+    related = next(p for p in mail.walk() if p.get_content_type() == "multipart/related")
+    [inline] = [p for p in related.iter_parts() if p.get_content_type() == "image/jpeg"]
+    assert inline.get_content() == JPEG  # the snapshot's bytes, a valid JPEG
+    assert inline.get_content()[:3] == b"\xff\xd8\xff" and inline.get_content()[-2:] == b"\xff\xd9"
+    cid = inline["Content-ID"].strip("<>")
+    assert f'src="cid:{cid}"' in html.get_content()
+    attachments = [p for p in mail.iter_attachments() if p.get_content_type() == "image/jpeg"]
+    assert [a.get_content() for a in attachments] == [JPEG]
+    assert attachments[0].get_filename() == "snapshot-1.jpg"
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert f"{PUBLIC}/alerts/1" in text  # the text part keeps the link
+    assert attempt_note(app, headers) is None
+
+
+@pytest.mark.parametrize("serve, reason", [
+    ("slow", "did not answer within 2s"),
+    ("big", "larger than 1000 bytes"),
+    ("missing", "no such media"),
+])
+def test_email_without_the_snapshot_says_why(tmp_path, smtp_server, detector, serve, reason):
+    app = make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"], SMTP_USE_TLS=False,
+                   PUBLIC_URL=PUBLIC, NOTIFY_SNAPSHOT_TIMEOUT_SECONDS=2,
+                   NOTIFY_SNAPSHOT_MAX_BYTES=1000 if serve == "big" else 2 * 1024 * 1024)
+    headers = {"x-access-token": make_key(app)}
+    path = "/api/events/e1/snapshot.jpg"
+    if serve == "slow":
+        def handler(request):
+            time.sleep(3)
+            from werkzeug import Response
+            return Response(JPEG, content_type="image/jpeg")
+        detector.expect_request(path).respond_with_handler(handler)
+    elif serve == "big":
+        detector.expect_request(path).respond_with_data(JPEG, content_type="image/jpeg")
+    else:
+        detector.expect_request(path).respond_with_data("no", status=404)
+    collector = email_setup(app, headers, smtp_server)
+    create_rule(app.test_client(), headers, channels=["email"])
+    post_event(app.test_client(), headers, media=media_of(detector))
+    run_matcher(app)
+    started = time.monotonic()
+    run_dispatcher(app)
+    assert time.monotonic() - started < 10
+
+    [envelope] = collector.envelopes
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert not [p for p in mail.walk() if p.get_content_maintype() == "image"]
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "snapshot not attached" in text and reason in text
+    assert "cid:" not in mail.get_body(preferencelist=("html",)).get_content()
+    note = attempt_note(app, headers)
+    assert "snapshot not attached" in note and reason in note
+    detail = app.test_client().get("/api/alerts/1", headers=headers).json
+    assert detail["deliveries"][0]["status"] == "delivered"
+
+
+def signed_links(app, headers, httpserver, detector) -> dict:
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    key = app.test_client().post("/api/notification/webhook-secret/reveal",
+                                 headers=headers).json["webhook_secret"]
+    create_rule(app.test_client(), headers, channels=["webhook"])
+    post_event(app.test_client(), headers, media=media_of(detector))
+    run_matcher(app)
+    run_dispatcher(app)
+    [(request, _)] = httpserver.log
+    body = Webhook(key).verify(request.get_data(), dict(request.headers))
+    assert body["data"]["alert_url"] == f"{PUBLIC}/alerts/1"
+    return body["data"]["media"]
+
+
+def test_webhook_gets_signed_media_links_a_receiver_can_fetch(app, headers, httpserver,
+                                                              detector):
+    detector.expect_request("/api/events/e1/snapshot.jpg").respond_with_data(
+        JPEG, content_type="image/jpeg")
+    links = signed_links(app, headers, httpserver, detector)
+    assert set(links) == {"snapshot", "thumbnail"}
+    assert links["snapshot"].startswith(f"{PUBLIC}/media/events/1/snapshot.jpg?exp=")
+    assert JPEG not in str(links).encode()  # links, never bytes
+    anonymous = app.test_client()  # no session, no key
+    response = anonymous.get(links["snapshot"].removeprefix(PUBLIC))
+    assert response.status_code == 200 and response.data == JPEG
+    assert response.content_type == "image/jpeg"
+    # Without the signature it needs a login, as before.
+    plain = anonymous.get("/media/events/1/snapshot.jpg")
+    assert plain.status_code == 302 and "/login" in plain.headers["Location"]
+
+
+def _altered(link: str) -> list[str]:
+    parts = urlsplit(link)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    flip = query["sig"][:-1] + ("A" if query["sig"][-1] != "A" else "B")
+    return [
+        f"{parts.path}?exp={query['exp']}&sig={flip}",  # another signature
+        f"{parts.path}?exp={int(query['exp']) + 60}&sig={query['sig']}",  # a longer life
+        f"{parts.path.replace('snapshot.jpg', 'thumbnail.jpg')}?{parts.query}",  # other media
+        f"{parts.path.replace('/1/', '/2/')}?{parts.query}",  # another event
+        f"{parts.path}?exp={query['exp']}",  # no signature
+        f"{parts.path}?exp=&sig={query['sig']}",
+    ]
+
+
+def test_altered_and_expired_links_are_refused(app, headers, httpserver, detector):
+    detector.expect_request("/api/events/e1/snapshot.jpg").respond_with_data(
+        JPEG, content_type="image/jpeg")
+    links = signed_links(app, headers, httpserver, detector)
+    anonymous = app.test_client()
+    for link in _altered(links["snapshot"]):
+        response = anonymous.get(link)
+        assert response.status_code == 403, link
+        assert response.data != JPEG
+    from alerting.notify.media import sign_media_path
+
+    with app.app_context():
+        expired = sign_media_path(app.secret_key, "/media/events/1/snapshot.jpg", 60,
+                                  now=time.time() - 120)
+        valid = sign_media_path(app.secret_key, "/media/events/1/snapshot.jpg", 60)
+    assert anonymous.get(expired).status_code == 403
+    assert anonymous.get(valid).status_code == 200
+    assert not detector.log or all(r.path.endswith("snapshot.jpg") for r, _ in detector.log)
+
+
+@pytest.mark.parametrize("priority, expected", [
+    ("urgent", "max"), ("high", "high"), ("low", "low"), ("normal", None)])  # ntfy: 5, 4, 2
+def test_ntfy_gets_the_snapshot_click_url_and_priority(app, headers, detector, priority,
+                                                       expected):
+    """A local ntfy-style receiver: Apprise's ntfy plugin posts the attachment as the body
+    (title, message and file name in the query), with X-Priority and X-Click."""
+    detector.expect_request("/api/events/e1/snapshot.jpg").respond_with_data(
+        JPEG, content_type="image/jpeg")
+    with detector_server() as ntfy:  # a real HTTP server, here playing ntfy
+        ntfy.expect_request("/alerts").respond_with_json({"id": "x", "event": "message"})
+        create_rule(app.test_client(), headers, channels=["push"], priority=priority,
+                    targets={"push_urls": [f"ntfy://127.0.0.1:{ntfy.port}/alerts"]})
+        post_event(app.test_client(), headers, media=media_of(detector))
+        run_matcher(app)
+        run_dispatcher(app)
+        [(request, _)] = ntfy.log
+    assert request.method == "POST"
+    assert request.get_data() == JPEG
+    assert request.args["filename"] == "snapshot-1.jpg"
+    assert request.headers.get("X-Priority") == expected
+    assert unquote(request.headers["X-Click"]) == f"{PUBLIC}/alerts/1"
+    assert "Person at the back door" in request.args["title"]
+
+
+def test_templates_render_in_email_and_push(app, headers, smtp_server, detector):
+    collector = email_setup(app, headers, smtp_server)
+    with detector_server() as ntfy:  # without an attachment: JSON, the topic inside, to /
+        ntfy.expect_request("/", method="POST").respond_with_json({"id": "x", "event": "message"})
+        create_rule(app.test_client(), headers, channels=["email", "push"], templates={
+            "email": {"subject": "{{ camera.name }}: {{ detections[0].object_type }} "
+                                 "{{ (detections[0].confidence * 100) | round | int }}%",
+                      "body": "Rule {{ rule.name }} on {{ event.camera_id }}. {{ links.alert }}"},
+            "push": {"title": "{{ rule.name | upper }}",
+                     "body": "{{ alert.nonexistent.deeper }}{{ 1 / 0 }}"}},
+            targets={"push_urls": [f"ntfy://127.0.0.1:{ntfy.port}/alerts"]})
+        post_event(app.test_client(), headers)
+        run_matcher(app)
+        run_dispatcher(app)
+        [(request, _)] = ntfy.log
+    [envelope] = collector.envelopes
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert mail["Subject"] == "back-door: person 91%"
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert f"Rule Person at the back door on back-door. {PUBLIC}/alerts/1" in text
+    # No snapshot (the event has none): title and message in the JSON body.
+    sent = request.get_json()
+    assert sent["title"] == "PERSON AT THE BACK DOOR"
+    # The body failed (division by zero): the default body went, and the attempt says why.
+    assert "matched an event on camera back-door" in sent["message"]
+    detail = app.test_client().get("/api/alerts/1", headers=headers).json
+    push = next(d for d in detail["deliveries"] if d["channel"] == "push")
+    assert push["status"] == "delivered"
+    assert re.search(r"template push\.body failed \(ZeroDivisionError",
+                     push["attempt_log"][-1]["error"])
+
+
+def test_site_default_templates_apply_where_the_rule_has_none(app, headers, smtp_server):
+    collector = email_setup(app, headers, smtp_server)
+    configure(app, headers, templates={"email": {"subject": "Site: {{ rule.name }}"}})
+    create_rule(app.test_client(), headers, channels=["email"])
+    post_event(app.test_client(), headers)
+    run_matcher(app)
+    run_dispatcher(app)
+    [envelope] = collector.envelopes
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert mail["Subject"] == "Site: Person at the back door"
