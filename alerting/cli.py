@@ -149,10 +149,13 @@ def simulate(url: str, key: str | None, cameras: int, rate: float, duration: flo
               help="Apply the weekly mode schedule.")
 @click.option("--camera-health/--no-camera-health", default=True, show_default=True,
               help="Mark silent cameras offline and run camera_offline rules.")
+@click.option("--escalation/--no-escalation", default=True, show_default=True,
+              help="Send unacknowledged alerts to their rules' escalation targets.")
 @with_appcontext
-def worker(matcher: bool, dispatcher: bool, modes: bool, camera_health: bool) -> None:
-    """Run the matcher, the dispatcher, the mode scheduler and the camera health timer in this
-    process until SIGTERM or Ctrl-C.
+def worker(matcher: bool, dispatcher: bool, modes: bool, camera_health: bool,
+           escalation: bool) -> None:
+    """Run the matcher, the dispatcher, the mode scheduler, the camera health timer and the
+    escalation timer in this process until SIGTERM or Ctrl-C.
 
     Run as many as you like against PostgreSQL (events and deliveries are claimed with
     row locks); set ALERTING_INPROCESS_WORKERS=off on the web processes."""
@@ -165,7 +168,8 @@ def worker(matcher: bool, dispatcher: bool, modes: bool, camera_health: bool) ->
         signal.signal(signum, lambda *_: stop.set())
     names = [name for name, on in (("matcher", matcher), ("dispatcher", dispatcher),
                                    ("modes", modes),
-                                   ("camera_health", camera_health)) if on]
+                                   ("camera_health", camera_health),
+                                   ("escalation", escalation)) if on]
     # Supervised loops: an error is logged and retried with backoff, never the end of one.
     running = workers.launch(app, names)
     click.echo(f"worker {os.getpid()} running: {', '.join(names) or 'nothing'}", err=True)

@@ -142,6 +142,13 @@ class AlertRule(db.Model):
     kind: Mapped[str] = mapped_column(String(20), default="detection",
                                       server_default="detection")
     offline_after_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Escalation (engine/escalation.py): an alert still unacknowledged `escalate_after`
+    # seconds after it was created goes to `escalation_targets` (shown and sealed as
+    # `targets`); only alerts of `escalate_min_severity` or worse, when set.
+    escalate_after: Mapped[int | None] = mapped_column(Integer)
+    escalation_targets: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    escalation_targets_sealed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    escalate_min_severity: Mapped[str | None] = mapped_column(String(10))
 
     alerts: WriteOnlyMapped[Alert] = relationship(back_populates="rule", passive_deletes=True)
 
@@ -347,6 +354,9 @@ class Alert(db.Model):
     # Why a `silenced` alert was not delivered: the silence's id or the mute timing's name.
     silence_id: Mapped[str | None] = mapped_column(String(36))
     mute_timing: Mapped[str | None] = mapped_column(String(100))
+    # When it escalates unless acknowledged first (workers/escalation_loop.py); cleared by
+    # an acknowledge or dismiss, and by the escalation itself, so it escalates at most once.
+    escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     rule: Mapped[AlertRule | None] = relationship(back_populates="alerts")
     event: Mapped[Event] = relationship()
@@ -367,7 +377,15 @@ class Delivery(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    # None for a digest's delivery, which is about many alerts.
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    # "alert" (the alert as it was created), "escalation" (it was not acknowledged in time)
+    # or "digest" (a summary of many alerts, its message in `payload`).
+    kind: Mapped[str] = mapped_column(String(20), default="alert", server_default="alert")
+    # What the kind needs to render: {"after_seconds"} for an escalation, the rendered
+    # message for a digest.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     channel: Mapped[str] = mapped_column(String(20))
     # The target as shown (a URL's secrets redacted), also the outbox's per-target key; the
     # clear target encrypted in `target_sealed` when `target` hides a secret.
@@ -386,7 +404,7 @@ class Delivery(db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    alert: Mapped[Alert] = relationship(back_populates="deliveries")
+    alert: Mapped[Alert | None] = relationship(back_populates="deliveries")
     attempt_log: Mapped[list[DeliveryAttempt]] = relationship(
         back_populates="delivery", cascade="all, delete-orphan", order_by="DeliveryAttempt.id"
     )
@@ -433,7 +451,23 @@ class NotificationSettings(db.Model):
     push_urls_encrypted: Mapped[str | None] = mapped_column(Text)
     # {channel: [mute timing names]}: a channel is not sent to inside its mute timings.
     channel_mute_timings: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
+    # [{name, channel, target, schedule, filter, send_empty}] (schemas/digests.py).
+    digests: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DigestState(db.Model):
+    """Where a digest is (workers/digest_loop.py): the alerts up to `covered_until` were
+    summarised, the next summary is due at `next_due_at`. Advanced in the transaction that
+    writes the summary's delivery, so a restart neither skips nor repeats one."""
+
+    __tablename__ = "digest_state"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    covered_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class IntegrationSettings(db.Model):

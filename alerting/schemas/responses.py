@@ -89,6 +89,9 @@ class Rule(Out):
     modes: list[str] | None
     kind: Literal["detection", "camera_offline"]
     offline_after_seconds: int | None
+    escalate_after: int | None = None
+    escalation_targets: Targets | None = None
+    escalate_min_severity: Severity | None = None
 
 
 RuleList = listing_model("RuleList", "rules", Rule)
@@ -229,6 +232,8 @@ class Alert(Out):
     dismissed_by: str | None
     silence_id: str | None
     mute_timing: str | None
+    escalate_at: datetime | None = Field(None, description=(
+        "When it escalates to its rule's escalation_targets unless acknowledged first"))
 
 
 AlertList = listing_model("AlertList", "alerts", Alert)
@@ -240,7 +245,8 @@ class EventDetail(Event):
 
 class Delivery(Out):
     id: int
-    alert_id: int
+    alert_id: int | None = Field(description="None for a digest (about many alerts)")
+    kind: Literal["alert", "escalation", "digest"] = "alert"
     channel: Channel
     target: str
     status: Literal[DELIVERY_STATUSES]  # type: ignore[valid-type]

@@ -291,6 +291,8 @@ MuteTimingNames = item_list(MuteTimingName, max_items=50,
 
 # --- rules -----------------------------------------------------------------------------------
 
+MAX_ESCALATE_AFTER_SECONDS = 7 * 24 * 3600
+
 
 class RuleUpdate(Body):
     """PUT /api/alerts/rules/{id}: every field optional; only the fields sent change
@@ -317,6 +319,11 @@ class RuleUpdate(Body):
     kind: choice(RULE_KINDS) = None
     offline_after_seconds: integer(MIN_OFFLINE_AFTER_SECONDS, MAX_OFFLINE_AFTER_SECONDS) | \
         None = None
+    # Escalation (engine/escalation.py): unacknowledged after this many seconds, the alert
+    # goes to escalation_targets too; only from escalate_min_severity up, when set.
+    escalate_after: integer(1, MAX_ESCALATE_AFTER_SECONDS) | None = None
+    escalation_targets: Targets | None = None
+    escalate_min_severity: Severity | None = None
 
     @field_validator("mute_timings", mode="after")
     @classmethod
@@ -346,7 +353,8 @@ class RuleCreate(RuleUpdate):
 
 # The spec's 14 writable fields, then our extensions: `targets` (per-rule recipients),
 # `mute_timings` (names of mute timings), `modes` (arming modes), `kind` and
-# `offline_after_seconds` (camera health rules).
+# `offline_after_seconds` (camera health rules), `escalate_after`, `escalation_targets` and
+# `escalate_min_severity` (escalation).
 RULE_FIELDS = tuple(RuleUpdate.model_fields)
 SCHEDULE_KEYS = tuple(Schedule.model_fields)
 CONDITION_KEYS = tuple(Condition.model_fields)

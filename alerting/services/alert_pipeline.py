@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from .. import metrics, signals
+from ..engine import escalation
 from ..engine.cooldown import CooldownLedger
 from ..engine.dedup import dedup_zone
 from ..engine.event_record import event_from_record
@@ -198,7 +199,10 @@ class RuleCache:
                              "targets": rule_targets(r.targets, r.targets_sealed),
                              "cooldown": r.cooldown_seconds,
                              "zones": tuple(r.zone_ids) if r.zone_ids else None,
-                             "mute_timings": tuple(r.mute_timings or ())} for r in rows}
+                             "mute_timings": tuple(r.mute_timings or ()),
+                             "escalation": escalation.policy_from_record(
+                                 r.escalate_after, r.escalation_targets,
+                                 r.escalate_min_severity)} for r in rows}
         self.index = RuleIndex(rule_from_record(rule_record(r)) for r in rows)
         self.ledger = CooldownLedger()  # a cooldown edit must not be judged by stale entries
         self.max_cooldown = max((r["cooldown"] for r in self.rules.values()), default=0)
@@ -500,6 +504,7 @@ def _alert(conn: Connection, cache: RuleCache, delta: CooldownLedger,
         "zone_id": zone,
         "event_time": event.started_at,
         "silence_id": silence_id, "mute_timing": mute_timing,
+        "escalation": rule["escalation"],  # _record turns it into escalate_at
     }, pairs
 
 
@@ -571,6 +576,8 @@ def _record(conn: Connection, marks: list[tuple[int, int]], alerts: list[dict[st
         return []
     for row in alerts:
         row["created_at"] = row["updated_at"] = now
+        row["escalate_at"] = escalation.due_at(row.pop("escalation", None), row["severity"],
+                                               row["status"], now)
     alert_ids = insert_returning_ids(conn, _ALERTS, alerts)
     deliveries = [{"alert_id": alert_id, "channel": channel, "target": target.shown,
                    "target_sealed": target.sealed}

@@ -106,6 +106,9 @@ def transition(alert_id: int, action: str, actor: str) -> Alert:
     else:
         alert.status, alert.dismissed_at, alert.dismissed_by = "dismissed", now, actor
     alert.updated_at = now
+    # Stops its escalation at once: the escalation worker claims only alerts whose
+    # escalate_at is still set (and rechecks the status in the same statement).
+    alert.escalate_at = None
     audit.record(actor, f"alert_{action}", "alert", alert.id,
                  changes=audit.diff({"status": before}, {"status": alert.status}))
     db.session.commit()

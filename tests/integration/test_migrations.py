@@ -84,7 +84,7 @@ def test_0006_seals_urls_stored_in_clear_and_downgrade_restores_them(tmp_path):
             assert row.default_webhook_url == "https://user:***@93.184.215.14/hook"
             assert unseal(row.default_webhook_url, row.default_webhook_url_encrypted) == hook
             shown = {d.target: unseal(d.target, d.target_sealed)
-                     for d in db.session.query(Delivery)}
+                     for d in db.session.query(Delivery.target, Delivery.target_sealed)}
             assert shown == {"https://user:***@93.184.215.14/hook": hook,
                              "json://u:***@93.184.215.14/push": push,
                              "a@example.com": "a@example.com"}
