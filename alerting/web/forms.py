@@ -122,6 +122,18 @@ class RuleForm(FlaskForm):
                        default="detection")
     offline_after_seconds = StringField("Offline after (seconds of silence)",
                                         render_kw={**NUMERIC, "placeholder": "300"})
+    escalate_after = StringField("Escalate after (seconds unacknowledged)",
+                                 render_kw={**NUMERIC, "placeholder": "off"})
+    escalate_min_severity = SelectField(
+        "Escalate alerts of severity", default="",
+        choices=[choice("", "Any"), *(choice(s, f"{s.capitalize()} or worse")
+                                      for s in SEVERITIES)])
+    escalation_email_recipients = StringField("Escalation email recipients (comma-separated)",
+                                              render_kw={"autocomplete": "off"})
+    escalation_webhook_url = StringField("Escalation webhook URL",
+                                         render_kw={"type": "url", "autocomplete": "off"})
+    escalation_push_urls = TextAreaField("Escalation push URLs (one per line)",
+                                         render_kw={"rows": 2, "spellcheck": "false"})
 
 
 class RuleTestForm(FlaskForm):

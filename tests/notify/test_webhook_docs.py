@@ -16,9 +16,16 @@ MEDIA = {"snapshot_url": f"{FRIGATE}/snapshot.jpg", "thumbnail_url": f"{FRIGATE}
          "clip_url": f"{FRIGATE}/clip.mp4"}
 
 
-def documented_body() -> dict:
-    section = DOC.read_text().split("## The body", 1)[1]
+def documented_body(heading: str = "## The body") -> dict:
+    section = DOC.read_text().split(heading, 1)[1]
     return json.loads(re.search(r"```json\n(.*?)\n```", section, re.S).group(1))
+
+
+def same_fields(sent: dict, heading: str) -> None:
+    documented = paths(documented_body(heading))
+    assert paths(sent) - documented == set(), "sent but not documented"
+    assert documented - paths(sent) == set(), "documented but not sent"
+    assert sent["type"] == documented_body(heading)["type"]
 
 
 def paths(value, at: str = "") -> set[str]:
@@ -46,7 +53,26 @@ def test_the_documented_body_is_the_one_sent(tmp_path, httpserver):
     run_dispatcher(app)
     [(request, _)] = httpserver.log
     sent = Webhook(key).verify(request.get_data(), dict(request.headers))
-    documented = paths(documented_body())
-    assert paths(sent) - documented == set(), "sent but not documented"
-    assert documented - paths(sent) == set(), "documented but not sent"
-    assert sent["type"] == documented_body()["type"] == "alert.created"
+    same_fields(sent, "## The body")
+    assert sent["type"] == "alert.created"
+
+
+def test_the_documented_escalation_body_is_the_one_sent(tmp_path, httpserver):
+    from datetime import timedelta
+
+    from alerting.models import utcnow
+    from alerting.services import escalations
+
+    app = make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"])
+    headers = {"x-access-token": make_key(app)}
+    client = app.test_client()
+    httpserver.expect_request("/neighbour", method="POST").respond_with_data("ok")
+    create_rule(client, headers, escalate_after=300,
+                escalation_targets={"webhook_url": httpserver.url_for("/neighbour")})
+    post_event(client, headers, external_id="ev-1", source="t", media=MEDIA)
+    run_matcher(app)
+    with app.app_context():
+        assert escalations.escalate_due(utcnow() + timedelta(seconds=301)) == [1]
+    run_dispatcher(app)
+    [(request, _)] = httpserver.log
+    same_fields(request.get_json(), "## Escalation")

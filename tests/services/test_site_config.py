@@ -31,7 +31,9 @@ def site(app, client, admin_headers, monkeypatch):
     create_rule(client, admin_headers, name="Night hook", description="two\nlines",
                 conditions=[{"field": "summary", "op": "matches", "value": "car ${x}"}],
                 channels=["webhook"],
-                targets={"webhook_url": "https://user:pa55@93.184.215.14/hook"})
+                targets={"webhook_url": "https://user:pa55@93.184.215.14/hook"},
+                escalate_after=300, escalate_min_severity="high",
+                escalation_targets={"webhook_url": "https://user:pa55@93.184.215.14/esc"})
     configure(app, admin_headers, **SETTINGS)
     monkeypatch.setenv("ALERTING_SMTP_PASSWORD", SETTINGS["smtp_password"])
     monkeypatch.setenv("ALERTING_PUSH_URLS", SETTINGS["push_urls"][0])
@@ -52,7 +54,7 @@ def _apply(runner, tmp_path, text: str, *options: str, name: str = "site.yaml"):
 
 def _state(app):
     with app.app_context():
-        rules = [(r.id, r.name, r.updated_at, r.targets_sealed)
+        rules = [(r.id, r.name, r.updated_at, r.targets_sealed, r.escalation_targets_sealed)
                  for r in db.session.scalars(select(AlertRule).order_by(AlertRule.id))]
         settings = db.session.get(NotificationSettings, 1)
         audit = db.session.scalar(select(func.count()).select_from(AuditLog))
@@ -68,6 +70,8 @@ def test_export_holds_no_secret(site, runner):
     assert settings["push_urls"] == "${ALERTING_PUSH_URLS}"
     hook = next(r for r in document["rules"] if r["name"] == "Night hook")
     assert hook["targets"]["webhook_url"] == "https://user:***@93.184.215.14/hook"
+    assert hook["escalation_targets"]["webhook_url"] == "https://user:***@93.184.215.14/esc"
+    assert (hook["escalate_after"], hook["escalate_min_severity"]) == (300, "high")
     assert hook["conditions"][0]["value"] == "car $${x}"  # a literal ${ stays literal
     assert "enabled" not in hook  # defaults are left out
 
