@@ -151,11 +151,13 @@ def simulate(url: str, key: str | None, cameras: int, rate: float, duration: flo
               help="Mark silent cameras offline and run camera_offline rules.")
 @click.option("--escalation/--no-escalation", default=True, show_default=True,
               help="Send unacknowledged alerts to their rules' escalation targets.")
+@click.option("--digests/--no-digests", default=True, show_default=True,
+              help="Send the notification digests at their times.")
 @with_appcontext
 def worker(matcher: bool, dispatcher: bool, modes: bool, camera_health: bool,
-           escalation: bool) -> None:
-    """Run the matcher, the dispatcher, the mode scheduler, the camera health timer and the
-    escalation timer in this process until SIGTERM or Ctrl-C.
+           escalation: bool, digests: bool) -> None:
+    """Run the matcher, the dispatcher, the mode scheduler, the camera health timer, the
+    escalation timer and the digest timer in this process until SIGTERM or Ctrl-C.
 
     Run as many as you like against PostgreSQL (events and deliveries are claimed with
     row locks); set ALERTING_INPROCESS_WORKERS=off on the web processes."""
@@ -169,7 +171,8 @@ def worker(matcher: bool, dispatcher: bool, modes: bool, camera_health: bool,
     names = [name for name, on in (("matcher", matcher), ("dispatcher", dispatcher),
                                    ("modes", modes),
                                    ("camera_health", camera_health),
-                                   ("escalation", escalation)) if on]
+                                   ("escalation", escalation),
+                                   ("digests", digests)) if on]
     # Supervised loops: an error is logged and retried with backoff, never the end of one.
     running = workers.launch(app, names)
     click.echo(f"worker {os.getpid()} running: {', '.join(names) or 'nothing'}", err=True)

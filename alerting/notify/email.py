@@ -148,11 +148,12 @@ def _view(message: Message) -> dict[str, Any]:
 
 
 def render(message: Message) -> tuple[str, str]:
-    """The (plain text, HTML) bodies of the alert email."""
+    """The (plain text, HTML) bodies of the alert email (or of the digest's)."""
     env = _templates()
     variables = {**message.context, **_view(message)}
-    text = env.get_template("email/alert.txt").render(variables)
-    html = env.get_template("email/alert.html").render(variables)
+    name = "digest" if "digest" in message.context else "alert"
+    text = env.get_template(f"email/{name}.txt").render(variables)
+    html = env.get_template(f"email/{name}.html").render(variables)
     return text, html
 
 

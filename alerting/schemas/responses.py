@@ -357,6 +357,43 @@ class WebhookSecret(Out):
     webhook_secret: str
 
 
+class DigestSchedule(Out):
+    at: str | None
+    days: list[Literal[DAYS]] | None  # type: ignore[valid-type]
+    timezone: str | None
+    every_seconds: int | None
+
+
+class DigestFilter(Out):
+    min_severity: Severity | None
+    max_severity: Severity | None
+    modes: list[str] | None
+    cameras: list[str] | None
+    rules: list[str] | None
+
+
+class DigestState(Out):
+    next_due_at: datetime
+    covered_until: datetime = Field(description="Alerts created up to this time were covered")
+    last_sent_at: datetime | None
+    last_count: int
+
+
+class Digest(Out):
+    name: str
+    channel: Channel
+    target: str = Field(description="As shown: a URL's secrets redacted")
+    schedule: DigestSchedule
+    filter: DigestFilter | None
+    send_empty: bool
+    state: DigestState | None = Field(description="None until the digest worker has seen it")
+
+
+class DigestList(Out):
+    digests: list[Digest]
+    count: int
+
+
 # --- health -----------------------------------------------------------------------------------
 
 class WorkerState(TypedDict):

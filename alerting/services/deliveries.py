@@ -141,7 +141,7 @@ def digest_message(message_id: str, payload: dict[str, Any]) -> Message:
     """A digest's message, rendered when it was written (services/digests.py)."""
     return Message(delivery_id=message_id, severity=payload["severity"],
                    title=payload["title"], text=payload["text"],
-                   context={"digest": payload["webhook_body"]["data"]},
+                   context={"digest": payload["webhook_body"]["data"]["digest"]},
                    webhook_body=payload["webhook_body"])
 
 

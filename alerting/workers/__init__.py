@@ -1,5 +1,5 @@
 """The background loops an app runs (matcher, dispatcher, mode scheduler, camera health,
-escalation, and the MQTT subscriber when ALERTING_MQTT_URL is set), each a
+escalation, digests, and the MQTT subscriber when ALERTING_MQTT_URL is set), each a
 SupervisedLoop, and their state for /api/health."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from flask import Flask, current_app
 from .loop import SupervisedLoop
 
 EXTENSION = "alerting.workers"
-NAMES = ("matcher", "dispatcher", "modes", "camera_health", "escalation")
+NAMES = ("matcher", "dispatcher", "modes", "camera_health", "escalation", "digests")
 ALL = (*NAMES, "mqtt")
 
 
@@ -31,6 +31,7 @@ def launch(app: Flask, names: Iterable[str] = NAMES) -> list[SupervisedLoop]:
     """Create, register and start the named loops in this process (`flask worker` too)."""
     from ..notify.dispatcher import Dispatcher
     from .camera_health_loop import CameraHealth
+    from .digest_loop import DigestLoop
     from .escalation_loop import EscalationLoop
     from .matcher_loop import Matcher
     from .mode_schedule_loop import ModeScheduler
@@ -38,7 +39,7 @@ def launch(app: Flask, names: Iterable[str] = NAMES) -> list[SupervisedLoop]:
 
     kinds = {"matcher": Matcher, "dispatcher": Dispatcher, "modes": ModeScheduler,
              "camera_health": CameraHealth, "escalation": EscalationLoop,
-             "mqtt": Subscriber}
+             "digests": DigestLoop, "mqtt": Subscriber}
     started = []
     for name in names:
         loop = kinds[name](app)
