@@ -76,3 +76,29 @@ def test_the_documented_escalation_body_is_the_one_sent(tmp_path, httpserver):
     run_dispatcher(app)
     [(request, _)] = httpserver.log
     same_fields(request.get_json(), "## Escalation")
+
+
+def test_the_documented_digest_body_is_the_one_sent(tmp_path, httpserver):
+    from datetime import timedelta
+
+    from alerting.models import utcnow
+    from alerting.services import digests
+
+    app = make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"])
+    headers = {"x-access-token": make_key(app)}
+    client = app.test_client()
+    httpserver.expect_request("/digest", method="POST").respond_with_data("ok")
+    assert client.put("/api/notification/digests", headers=headers, json={"digests": [{
+        "name": "hourly", "channel": "webhook", "target": httpserver.url_for("/digest"),
+        "schedule": {"every_seconds": 3600}}]}).status_code == 200
+    start = utcnow()
+    with app.app_context():
+        digests.send_due(start)
+    create_rule(client, headers)
+    post_event(client, headers, external_id="ev-1", source="t", media=MEDIA)
+    run_matcher(app)
+    with app.app_context():
+        assert digests.send_due(start + timedelta(hours=1, seconds=3)) == ["hourly"]
+    run_dispatcher(app)
+    [(request, _)] = httpserver.log
+    same_fields(request.get_json(), "## Digests")
