@@ -148,6 +148,34 @@ class RuleTestForm(FlaskForm):
 # --- notifications, keys -----------------------------------------------------------------------
 
 
+class DigestForm(FlaskForm):
+    """One digest (schemas/digests.py): saved under its name, replacing one of that name."""
+
+    name = StringField("Name", render_kw={"autocomplete": "off", "placeholder": "Morning"})
+    channel = SelectField("Channel", choices=[choice(c, c.capitalize()) for c in CHANNELS],
+                          default="email")
+    target = StringField("Send to (an email address, a webhook URL or a push URL)",
+                         render_kw={"autocomplete": "off", "spellcheck": "false"})
+    at = StringField("At (HH:MM)", render_kw={"type": "time"})
+    days = SelectMultipleField("On", choices=[choice(d, DAY_LABELS[d]) for d in DAYS],
+                               default=list(DAYS))
+    timezone = StringField("Timezone", render_kw={
+        "list": "timezones", "autocomplete": "off", "placeholder": "server default"})
+    every_seconds = StringField("Or every (seconds)", render_kw={**NUMERIC,
+                                                                "placeholder": "3600"})
+    min_severity = SelectField("Severity at least", default="", choices=[
+        choice("", "Any"), *(choice(s, s.capitalize()) for s in SEVERITIES)])
+    max_severity = SelectField("Severity at most", default="", choices=[
+        choice("", "Any"), *(choice(s, s.capitalize()) for s in SEVERITIES)])
+    modes = StringField("While the mode is (comma-separated)",
+                        render_kw={"autocomplete": "off", "placeholder": "any"})
+    cameras = StringField("Cameras (comma-separated)",
+                          render_kw={"autocomplete": "off", "placeholder": "any"})
+    rules = StringField("Rules, by name or id (comma-separated)",
+                        render_kw={"autocomplete": "off", "placeholder": "any"})
+    send_empty = BooleanField("Send a summary when there were no alerts too")
+
+
 class NotificationForm(FlaskForm):
     """The notification settings; secrets are write-only (blank keeps the stored one)."""
 
