@@ -80,9 +80,10 @@ def digests_json() -> dict[str, Any]:
     return {"digests": out, "count": len(out)}
 
 
-def replace_all(payload: Any, actor: str) -> dict[str, Any]:
+def replace_all(payload: Any, actor: str, *, commit: bool = True) -> dict[str, Any] | None:
     """Store the digests given (422 naming the field on bad input), audited; a digest
-    removed, or whose schedule or filter changed, starts again from now."""
+    removed, or whose schedule or filter changed, starts again from now. `commit=False`:
+    left to the caller's transaction (rules as code), and nothing returned."""
     digests = parse_digests(payload)["digests"] or []
     row = get_row()
     before = {entry["name"]: entry for entry in row.digests or []}
@@ -111,6 +112,9 @@ def replace_all(payload: Any, actor: str) -> dict[str, Any]:
                  {"names": sorted(after)},
                  changes=audit.diff(_audited(before), _audited(after)))
     row.digests = entries or None
+    if not commit:
+        db.session.flush()
+        return None
     db.session.commit()
     return digests_json()
 
