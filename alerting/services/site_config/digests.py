@@ -11,7 +11,7 @@ from typing import Any
 from ...schemas.digests import Digest
 from .. import digests
 from .base import Change, FieldChange, Section
-from .yaml_lines import escape
+from .rules import _escaped  # a literal ${ in a string, kept literal in the file
 
 KEYS = ("name", "channel", "target", "schedule", "filter", "send_empty")
 
@@ -19,16 +19,6 @@ KEYS = ("name", "channel", "target", "schedule", "filter", "send_empty")
 def _stored() -> dict[str, dict[str, Any]]:
     return {entry["name"]: {key: entry.get(key) for key in KEYS}
             for entry in digests.configured()}
-
-
-def _escaped(value: Any) -> Any:
-    if isinstance(value, str):
-        return escape(value)
-    if isinstance(value, dict):
-        return {k: _escaped(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_escaped(v) for v in value]
-    return value
 
 
 class DigestsSection(Section):
