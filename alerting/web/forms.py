@@ -125,14 +125,14 @@ class RuleForm(FlaskForm):
     escalate_after = StringField("Escalate after (seconds unacknowledged)",
                                  render_kw={**NUMERIC, "placeholder": "off"})
     escalate_min_severity = SelectField(
-        "Escalate alerts of severity", default="",
+        "Only escalate alerts at least this serious", default="",
         choices=[choice("", "Any"), *(choice(s, f"{s.capitalize()} or worse")
                                       for s in SEVERITIES)])
-    escalation_email_recipients = StringField("Escalation email recipients (comma-separated)",
+    escalation_email_recipients = StringField("Escalate by email to (comma-separated)",
                                               render_kw={"autocomplete": "off"})
-    escalation_webhook_url = StringField("Escalation webhook URL",
+    escalation_webhook_url = StringField("Escalate by posting to (an http or https URL)",
                                          render_kw={"type": "url", "autocomplete": "off"})
-    escalation_push_urls = TextAreaField("Escalation push URLs (one per line)",
+    escalation_push_urls = TextAreaField("Escalate by push to (one Apprise URL per line)",
                                          render_kw={"rows": 2, "spellcheck": "false"})
 
 
@@ -154,7 +154,7 @@ class DigestForm(FlaskForm):
     name = StringField("Name", render_kw={"autocomplete": "off", "placeholder": "Morning"})
     channel = SelectField("Channel", choices=[choice(c, c.capitalize()) for c in CHANNELS],
                           default="email")
-    target = StringField("Send to (an email address, a webhook URL or a push URL)",
+    target = StringField("Send to: an address, or a URL for webhook or push",
                          render_kw={"autocomplete": "off", "spellcheck": "false"})
     at = StringField("At (HH:MM)", render_kw={"type": "time"})
     days = SelectMultipleField("On", choices=[choice(d, DAY_LABELS[d]) for d in DAYS],
