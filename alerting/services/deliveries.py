@@ -371,7 +371,10 @@ def record_outcomes(results: list[tuple[Claimed, Outcome, datetime]]) -> list[in
 
 
 def _since_alert(claimed: Claimed, now: datetime) -> float | None:
-    """Seconds from the delivery's alert being created to `now` (for the metrics)."""
+    """Seconds from the delivery's alert being created to `now` (for the metrics); None
+    for an escalation or a digest, which are late on purpose."""
+    if "escalation" in claimed.message.context:
+        return None
     created = claimed.message.context.get("alert", {}).get("created_at")
     try:
         return (now - datetime.fromisoformat(created)).total_seconds() if created else None
