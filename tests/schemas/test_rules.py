@@ -40,9 +40,11 @@ def errors_of(payload, *, partial=False):
 
 
 def test_rule_fields():
-    assert len(RULE_FIELDS) == 19
+    assert len(RULE_FIELDS) == 22
     assert RULE_FIELDS[14:] == ("targets", "mute_timings", "modes", "kind",
-                                "offline_after_seconds")  # our extensions after the spec's
+                                "offline_after_seconds", "escalate_after",
+                                "escalation_targets",
+                                "escalate_min_severity")  # our extensions after the spec's
     assert set(SPEC_RULE) == set(RULE_FIELDS) - set(RULE_FIELDS[14:])
 
 
@@ -50,7 +52,8 @@ def test_spec_example_accepted_as_written():
     rule = parse_rule(json.loads(json.dumps(SPEC_RULE)))
     assert list(rule) == list(RULE_FIELDS)
     expected = {**SPEC_RULE, "targets": None, "mute_timings": None, "modes": None,
-                "kind": "detection", "offline_after_seconds": None}
+                "kind": "detection", "offline_after_seconds": None, "escalate_after": None,
+                "escalation_targets": None, "escalate_min_severity": None}
     expected["schedule"] = {**SPEC_RULE["schedule"], "timezone": None}
     assert rule == expected
 
@@ -76,6 +79,9 @@ def test_create_defaults():
         "modes": None,
         "kind": "detection",
         "offline_after_seconds": None,
+        "escalate_after": None,
+        "escalation_targets": None,
+        "escalate_min_severity": None,
     }
 
 
