@@ -153,11 +153,16 @@ def simulate(url: str, key: str | None, cameras: int, rate: float, duration: flo
               help="Re-match tracks when a dwell or stationary criterion comes due.")
 @click.option("--groups/--no-groups", default=True, show_default=True,
               help="Flush notification groups when due.")
+@click.option("--escalation/--no-escalation", default=True, show_default=True,
+              help="Send unacknowledged alerts to their rules' escalation targets.")
+@click.option("--digests/--no-digests", default=True, show_default=True,
+              help="Send the notification digests at their times.")
 @with_appcontext
 def worker(matcher: bool, dispatcher: bool, modes: bool, camera_health: bool,
-           tracks: bool, groups: bool) -> None:
+           tracks: bool, groups: bool, escalation: bool, digests: bool) -> None:
     """Run the matcher, the dispatcher, the mode scheduler, the camera health timer, the
-    track timer and the groups' flusher in this process until SIGTERM or Ctrl-C.
+    track timer, the groups' flusher, the escalation timer and the digest timer in this
+    process until SIGTERM or Ctrl-C.
 
     Run as many as you like against PostgreSQL (events and deliveries are claimed with
     row locks); set ALERTING_INPROCESS_WORKERS=off on the web processes."""
@@ -171,7 +176,8 @@ def worker(matcher: bool, dispatcher: bool, modes: bool, camera_health: bool,
     names = [name for name, on in (("matcher", matcher), ("dispatcher", dispatcher),
                                    ("modes", modes),
                                    ("camera_health", camera_health),
-                                   ("tracks", tracks), ("groups", groups)) if on]
+                                   ("tracks", tracks), ("groups", groups),
+                                   ("escalation", escalation), ("digests", digests)) if on]
     # Supervised loops: an error is logged and retried with backoff, never the end of one.
     running = workers.launch(app, names)
     click.echo(f"worker {os.getpid()} running: {', '.join(names) or 'nothing'}", err=True)

@@ -168,6 +168,9 @@ class Settings(BaseSettings):
     # The default Frigate instance's base URL (e.g. http://frigate.lan:5000): media links of
     # its events are built from it, and the media route may fetch from its host.
     FRIGATE_URL: Annotated[str | None, BeforeValidator(_http_url_or_none)] = None
+    # The app's address as people reach it (https://alerts.example.com), for the links in
+    # digests; unset, they are paths (/alerts?since=...).
+    PUBLIC_URL: Annotated[str | None, BeforeValidator(_http_url_or_none)] = None
     # The media route (/media/events/<id>/...): what it fetches from a detector at most, how
     # long it waits for all of it, and how long it keeps it in the process (0: not at all).
     MEDIA_MAX_BYTES: Count = 50 * 1024 * 1024

@@ -164,6 +164,13 @@ class AlertRule(db.Model):
     priority: Mapped[str] = mapped_column(String(10), default="normal", server_default="normal")
     sound: Mapped[str] = mapped_column(String(20), default="default", server_default="default")
     templates: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Escalation (engine/escalation.py): an alert still unacknowledged `escalate_after`
+    # seconds after it was created goes to `escalation_targets` (shown and sealed as
+    # `targets`); only alerts of `escalate_min_severity` or worse, when set.
+    escalate_after: Mapped[int | None] = mapped_column(Integer)
+    escalation_targets: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    escalation_targets_sealed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    escalate_min_severity: Mapped[str | None] = mapped_column(String(10))
 
     alerts: WriteOnlyMapped[Alert] = relationship(back_populates="rule", passive_deletes=True)
 
@@ -415,6 +422,9 @@ class Alert(db.Model):
     group_id: Mapped[int | None] = mapped_column(
         ForeignKey("alert_groups.id", ondelete="SET NULL"), index=True)
     group_flush: Mapped[int | None] = mapped_column(Integer)
+    # When it escalates unless acknowledged first (workers/escalation_loop.py); cleared by
+    # an acknowledge or dismiss, and by the escalation itself, so it escalates at most once.
+    escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     rule: Mapped[AlertRule | None] = relationship(back_populates="alerts")
     event: Mapped[Event] = relationship()
@@ -484,7 +494,15 @@ class Delivery(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    # None for a digest's delivery, which is about many alerts.
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    # "alert" (the alert as it was created), "escalation" (it was not acknowledged in time)
+    # or "digest" (a summary of many alerts, its message in `payload`).
+    kind: Mapped[str] = mapped_column(String(20), default="alert", server_default="alert")
+    # What the kind needs to render: {"after_seconds"} for an escalation, the rendered
+    # message for a digest.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     channel: Mapped[str] = mapped_column(String(20))
     # The target as shown (a URL's secrets redacted), also the outbox's per-target key; the
     # clear target encrypted in `target_sealed` when `target` hides a secret.
@@ -508,7 +526,7 @@ class Delivery(db.Model):
         ForeignKey("alert_groups.id", ondelete="CASCADE"), index=True)
     group_flush: Mapped[int | None] = mapped_column(Integer)
 
-    alert: Mapped[Alert] = relationship(back_populates="deliveries")
+    alert: Mapped[Alert | None] = relationship(back_populates="deliveries")
     attempt_log: Mapped[list[DeliveryAttempt]] = relationship(
         back_populates="delivery", cascade="all, delete-orphan", order_by="DeliveryAttempt.id"
     )
@@ -560,6 +578,8 @@ class NotificationSettings(db.Model):
     grouping: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The site's default templates, the same shape as a rule's `templates`.
     templates: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # [{name, channel, target, schedule, filter, send_empty}] (schemas/digests.py).
+    digests: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -595,6 +615,20 @@ class WebPushSubscription(db.Model):
     created_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DigestState(db.Model):
+    """Where a digest is (workers/digest_loop.py): the alerts up to `covered_until` were
+    summarised, the next summary is due at `next_due_at`. Advanced in the transaction that
+    writes the summary's delivery, so a restart neither skips nor repeats one."""
+
+    __tablename__ = "digest_state"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    covered_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class IntegrationSettings(db.Model):

@@ -4,8 +4,10 @@ from flask import jsonify
 
 from ..auth import current_actor
 from ..schemas import responses as R
+from ..schemas.digests import DigestList
 from ..schemas.notification_settings import NotificationSettingsUpdate, NotificationTest
 from ..schemas.openapi import operation as op
+from ..services import digests
 from ..services import notification_settings as settings
 from . import bp
 from .util import json_body
@@ -52,3 +54,17 @@ def reveal_webhook_secret():
 def rotate_webhook_secret():
     """A new webhook signing secret, shown this once."""
     return jsonify({"webhook_secret": settings.rotate_webhook_secret(current_actor())})
+
+
+@bp.get("/notification/digests")
+@op("notification", ok=R.DigestList)
+def get_digests():
+    """The digests: each channel target's summary schedule and filter, with its state."""
+    return jsonify(digests.digests_json())
+
+
+@bp.put("/notification/digests")
+@op("notification", ok=R.DigestList, body=DigestList)
+def put_digests():
+    """Replace the digests (those left out are deleted); audited."""
+    return jsonify(digests.replace_all(json_body(), current_actor()))

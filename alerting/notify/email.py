@@ -166,14 +166,15 @@ def _view(message: Message) -> dict[str, Any]:
 
 
 def render(message: Message, snapshots: SnapshotResult | None = None) -> tuple[str, str]:
-    """The (plain text, HTML) bodies of the alert email; the HTML shows the fetched
-    snapshots inline (by cid), and both say when one could not be attached."""
+    """The (plain text, HTML) bodies of the alert email (or of the digest's); the HTML shows
+    the fetched snapshots inline (by cid), and both say when one could not be attached."""
     env = _templates()
     variables = {**message.context, **_view(message),
                  "snapshots": [snap for snap, _body in snapshots.fetched] if snapshots else [],
                  "snapshot_note": snapshots.note if snapshots else None}
-    text = env.get_template("email/alert.txt").render(variables)
-    html = env.get_template("email/alert.html").render(variables)
+    name = "digest" if "digest" in message.context else "alert"
+    text = env.get_template(f"email/{name}.txt").render(variables)
+    html = env.get_template(f"email/{name}.html").render(variables)
     return text, html
 
 

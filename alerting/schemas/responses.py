@@ -113,6 +113,9 @@ class Rule(Out):
     priority: Literal["low", "normal", "high", "urgent"]
     sound: Literal["default", "chime", "alarm", "none"]
     templates: dict[str, dict[str, str]] | None
+    escalate_after: int | None = None
+    escalation_targets: Targets | None = None
+    escalate_min_severity: Severity | None = None
 
 
 RuleList = listing_model("RuleList", "rules", Rule)
@@ -279,6 +282,8 @@ class Alert(Out):
     silence_id: str | None
     mute_timing: str | None
     group_id: int | None  # its notification group (a grouped rule's alerts only)
+    escalate_at: datetime | None = Field(None, description=(
+        "When it escalates to its rule's escalation_targets unless acknowledged first"))
 
 
 AlertList = listing_model("AlertList", "alerts", Alert)
@@ -329,7 +334,8 @@ class EventDetail(Event):
 
 class Delivery(Out):
     id: int
-    alert_id: int
+    alert_id: int | None = Field(description="None for a digest (about many alerts)")
+    kind: Literal["alert", "escalation", "digest"] = "alert"
     channel: DeliveryChannel
     target: str
     status: Literal[DELIVERY_STATUSES]  # type: ignore[valid-type]
@@ -450,6 +456,43 @@ class NotificationTestResult(TypedDict):
 
 class WebhookSecret(Out):
     webhook_secret: str
+
+
+class DigestSchedule(Out):
+    at: str | None
+    days: list[Literal[DAYS]] | None  # type: ignore[valid-type]
+    timezone: str | None
+    every_seconds: int | None
+
+
+class DigestFilter(Out):
+    min_severity: Severity | None
+    max_severity: Severity | None
+    modes: list[str] | None
+    cameras: list[str] | None
+    rules: list[str] | None
+
+
+class DigestState(Out):
+    next_due_at: datetime
+    covered_until: datetime = Field(description="Alerts created up to this time were covered")
+    last_sent_at: datetime | None
+    last_count: int
+
+
+class Digest(Out):
+    name: str
+    channel: Channel
+    target: str = Field(description="As shown: a URL's secrets redacted")
+    schedule: DigestSchedule
+    filter: DigestFilter | None
+    send_empty: bool
+    state: DigestState | None = Field(description="None until the digest worker has seen it")
+
+
+class DigestList(Out):
+    digests: list[Digest]
+    count: int
 
 
 # --- health -----------------------------------------------------------------------------------

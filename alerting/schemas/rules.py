@@ -297,6 +297,8 @@ MuteTimingNames = item_list(MuteTimingName, max_items=50,
 
 # --- rules -----------------------------------------------------------------------------------
 
+MAX_ESCALATE_AFTER_SECONDS = 7 * 24 * 3600
+
 
 class RuleUpdate(Body):
     """PUT /api/alerts/rules/{id}: every field optional; only the fields sent change
@@ -348,6 +350,11 @@ class RuleUpdate(Body):
     priority: choice(PRIORITIES) = None  # push priority, mapped per service
     sound: choice(SOUNDS) = None  # what the live page plays for its alerts
     templates: Templates | None = None
+    # Escalation (engine/escalation.py): unacknowledged after this many seconds, the alert
+    # goes to escalation_targets too; only from escalate_min_severity up, when set.
+    escalate_after: integer(1, MAX_ESCALATE_AFTER_SECONDS) | None = None
+    escalation_targets: Targets | None = None
+    escalate_min_severity: Severity | None = None
 
     @field_validator("mute_timings", mode="after")
     @classmethod
@@ -380,7 +387,8 @@ class RuleCreate(RuleUpdate):
 # The spec's 14 writable fields, then our extensions: `targets` (per-rule recipients),
 # `mute_timings` (names of mute timings), `modes` (arming modes), `kind` and
 # `offline_after_seconds` (camera health rules), then the track criteria, the grouping fields,
-# `priority`, `sound` and `templates` (notifications: notify/templates.py).
+# `priority`, `sound` and `templates` (notifications: notify/templates.py), then
+# `escalate_after`, `escalation_targets` and `escalate_min_severity` (escalation).
 RULE_FIELDS = tuple(RuleUpdate.model_fields)
 SCHEDULE_KEYS = tuple(Schedule.model_fields)
 CONDITION_KEYS = tuple(Condition.model_fields)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from .. import metrics, signals
+from ..engine import escalation
 from ..engine.cooldown import CooldownLedger
 from ..engine.dedup import dedup_zone
 from ..engine.event_record import event_from_record
@@ -219,8 +220,10 @@ class RuleCache:
                              "cooldown": r.cooldown_seconds,
                              "zones": tuple(r.zone_ids) if r.zone_ids else None,
                              "mute_timings": tuple(r.mute_timings or ()),
-                             "grouping": {f: getattr(r, f) for f in GROUPING_FIELDS}}
-                      for r in rows}
+                             "grouping": {f: getattr(r, f) for f in GROUPING_FIELDS},
+                             "escalation": escalation.policy_from_record(
+                                 r.escalate_after, r.escalation_targets,
+                                 r.escalate_min_severity)} for r in rows}
         self.timings = _timings(self.rules, conn)
         self.index = RuleIndex(rule_from_record(rule_record(r)) for r in rows)
         self.track_rules = [c for c in (compile_rule(rule_from_record(rule_record(r)))
@@ -561,6 +564,7 @@ def _alert(conn: Connection, cache: RuleCache, delta: CooldownLedger,
         "zone_id": zone,
         "event_time": event.started_at,
         "silence_id": silence_id, "mute_timing": mute_timing,
+        "escalation": rule["escalation"],  # _record turns it into escalate_at
     }
     timing = cache.timings.get(verdict.rule_id) if pairs else None
     if timing is not None:  # notified with its group: _record takes this out
@@ -644,6 +648,8 @@ def _record(conn: Connection, marks: list[tuple[int, int]], alerts: list[dict[st
         return []
     for row in alerts:
         row["created_at"] = row["updated_at"] = now
+        row["escalate_at"] = escalation.due_at(row.pop("escalation", None), row["severity"],
+                                               row["status"], now)
     if any(_GROUPING in row for row in alerts):
         _join_groups(conn, alerts, targets, now)
     alert_ids = insert_returning_ids(conn, _ALERTS, alerts)

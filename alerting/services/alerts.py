@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
 from .. import signals
@@ -106,6 +106,13 @@ def transition(alert_id: int, action: str, actor: str) -> Alert:
     else:
         alert.status, alert.dismissed_at, alert.dismissed_by = "dismissed", now, actor
     alert.updated_at = now
+    # Stops its escalation at once: the escalation worker claims only alerts whose
+    # escalate_at is still set (and rechecks the status in the same statement), and an
+    # escalation already written but not yet being sent is taken back out of the outbox.
+    alert.escalate_at = None
+    db.session.execute(delete(Delivery).where(
+        Delivery.alert_id == alert.id, Delivery.kind == "escalation",
+        Delivery.status == "pending"))
     audit.record(actor, f"alert_{action}", "alert", alert.id,
                  changes=audit.diff({"status": before}, {"status": alert.status}))
     groups.alert_changed(alert.group_id)  # stops its group's repeats, may resolve it

@@ -107,9 +107,10 @@ def keep_or_seal(url: str, previous: dict[str, list[str | None]], field: str,
 
 
 def seal_targets(targets: dict[str, Any] | None, shown_before: dict[str, Any] | None = None,
-                 sealed_before: dict[str, Any] | None = None
+                 sealed_before: dict[str, Any] | None = None, *, field: str = "targets"
                  ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """A rule's targets as given (validated) -> (as shown, sealed), reusing what was stored."""
+    """A rule's targets as given (validated) -> (as shown, sealed), reusing what was stored.
+    `field`: the rule field they are (`targets`, `escalation_targets`), for the 422."""
     if not targets:
         return targets, None
     before, sealed_old = shown_before or {}, sealed_before or {}
@@ -118,7 +119,7 @@ def seal_targets(targets: dict[str, Any] | None, shown_before: dict[str, Any] | 
     if url:
         previous = stored([(before["webhook_url"], sealed_old.get("webhook_url"))]) \
             if before.get("webhook_url") else {}
-        target = keep_or_seal(url, previous, "targets.webhook_url", check_webhook_url)
+        target = keep_or_seal(url, previous, f"{field}.webhook_url", check_webhook_url)
         shown["webhook_url"], sealed["webhook_url"] = target
     urls = targets.get("push_urls")
     if urls:
@@ -132,7 +133,7 @@ def seal_targets(targets: dict[str, Any] | None, shown_before: dict[str, Any] | 
             if previous.get(url):
                 kept.extend(Target(url, s) for s in previous.pop(url))
             else:
-                kept.append(keep_or_seal(url, previous, f"targets.push_urls.{index}",
+                kept.append(keep_or_seal(url, previous, f"{field}.push_urls.{index}",
                                          check_push_target))
         shown["push_urls"] = [t.shown for t in kept]
         sealed["push_urls"] = [t.sealed for t in kept]
@@ -164,6 +165,15 @@ class Defaults:
     email_recipients: tuple[str, ...]
     webhook_url: Target | None
     push_urls: tuple[Target, ...]
+
+
+def escalation_pairs(targets: dict[str, Any] | None) -> list[tuple[str, Target]]:
+    """(channel, target) pairs of a rule's escalation targets (rule_targets' form): each
+    one given, whatever the rule's channels, and never the defaults."""
+    own = targets or {}
+    return ([("email", Target(r)) for r in own.get("email_recipients") or ()]
+            + ([("webhook", own["webhook_url"])] if own.get("webhook_url") else [])
+            + [("push", u) for u in own.get("push_urls") or ()])
 
 
 def targets_for(channels: list[str], rule_targets: dict[str, Any] | None,

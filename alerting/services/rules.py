@@ -19,7 +19,9 @@ from .mute_timings import check_names
 from .notification_targets import seal_targets
 
 # Sealed targets hold the clear URLs (secrets): the audit log says only that they changed.
-SECRET_FIELDS = ("targets_sealed",)
+SECRET_FIELDS = ("targets_sealed", "escalation_targets_sealed")
+# Each field of targets with the column holding its sealed URLs.
+SEALED = {"targets": "targets_sealed", "escalation_targets": "escalation_targets_sealed"}
 
 # The 17 fields of the API's AlertRuleResponse, in its order; `targets` is our extension.
 RESPONSE_FIELDS = (
@@ -79,8 +81,10 @@ def create_rule(payload: Any, actor: str, *, rule_id: str | None = None,
     values = parse_rule(payload)
     check_names(values["mute_timings"], "mute_timings")
     check_modes(values["modes"])
-    values["targets"], sealed = seal_targets(values["targets"])
-    rule = AlertRule(**values, targets_sealed=sealed)
+    sealed = {}
+    for name, column in SEALED.items():
+        values[name], sealed[column] = seal_targets(values[name], field=name)
+    rule = AlertRule(**values, **sealed)
     if rule_id is not None:
         rule.id = rule_id
     db.session.add(rule)
@@ -100,7 +104,7 @@ def record_created(rule: AlertRule, actor: str, **details: Any) -> None:
 def _audited(rule: AlertRule) -> dict[str, Any]:
     """The rule's stored fields as the audit log compares them."""
     return {**{name: getattr(rule, name) for name in RULE_FIELDS},
-            "targets_sealed": rule.targets_sealed}
+            **{column: getattr(rule, column) for column in SEALED.values()}}
 
 
 def update_rule(rule_id: str, payload: Any, actor: str, *, commit: bool = True) -> AlertRule:
@@ -111,13 +115,15 @@ def update_rule(rule_id: str, payload: Any, actor: str, *, commit: bool = True) 
     check_modes(values.get("modes"))
     before = _audited(rule)
     changed = {}
-    if "targets" in values:
+    for name, column in SEALED.items():
+        if name not in values:
+            continue
         # A URL given back as shown keeps its stored secret; a new secret is a change.
-        values["targets"], sealed = seal_targets(values["targets"], rule.targets,
-                                                 rule.targets_sealed)
-        if sealed != rule.targets_sealed:
-            changed["targets"] = values["targets"]
-            rule.targets_sealed = sealed
+        values[name], sealed = seal_targets(values[name], getattr(rule, name),
+                                            getattr(rule, column), field=name)
+        if sealed != getattr(rule, column):
+            changed[name] = values[name]
+            setattr(rule, column, sealed)
     for name, value in values.items():
         if getattr(rule, name) != value:
             changed[name] = value

@@ -196,6 +196,18 @@ class RuleForm(TemplateFields, FlaskForm):
                                                      for p in PRIORITIES], default="normal")
     sound = SelectField("Sound on the live page", choices=[choice(s, s.capitalize())
                                                            for s in SOUNDS], default="default")
+    escalate_after = StringField("Escalate after (seconds unacknowledged)",
+                                 render_kw={**NUMERIC, "placeholder": "off"})
+    escalate_min_severity = SelectField(
+        "Only escalate alerts at least this serious", default="",
+        choices=[choice("", "Any"), *(choice(s, f"{s.capitalize()} or worse")
+                                      for s in SEVERITIES)])
+    escalation_email_recipients = StringField("Escalate by email to (comma-separated)",
+                                              render_kw={"autocomplete": "off"})
+    escalation_webhook_url = StringField("Escalate by posting to (an http or https URL)",
+                                         render_kw={"type": "url", "autocomplete": "off"})
+    escalation_push_urls = TextAreaField("Escalate by push to (one Apprise URL per line)",
+                                         render_kw={"rows": 2, "spellcheck": "false"})
 
 
 class RuleTestForm(FlaskForm):
@@ -208,6 +220,34 @@ class RuleTestForm(FlaskForm):
 
 
 # --- notifications, keys -----------------------------------------------------------------------
+
+
+class DigestForm(FlaskForm):
+    """One digest (schemas/digests.py): saved under its name, replacing one of that name."""
+
+    name = StringField("Name", render_kw={"autocomplete": "off", "placeholder": "Morning"})
+    channel = SelectField("Channel", choices=[choice(c, c.capitalize()) for c in CHANNELS],
+                          default="email")
+    target = StringField("Send to: an address, or a URL for webhook or push",
+                         render_kw={"autocomplete": "off", "spellcheck": "false"})
+    at = StringField("At (HH:MM)", render_kw={"type": "time"})
+    days = SelectMultipleField("On", choices=[choice(d, DAY_LABELS[d]) for d in DAYS],
+                               default=list(DAYS))
+    timezone = StringField("Timezone", render_kw={
+        "list": "timezones", "autocomplete": "off", "placeholder": "server default"})
+    every_seconds = StringField("Or every (seconds)", render_kw={**NUMERIC,
+                                                                "placeholder": "3600"})
+    min_severity = SelectField("Severity at least", default="", choices=[
+        choice("", "Any"), *(choice(s, s.capitalize()) for s in SEVERITIES)])
+    max_severity = SelectField("Severity at most", default="", choices=[
+        choice("", "Any"), *(choice(s, s.capitalize()) for s in SEVERITIES)])
+    modes = StringField("While the mode is (comma-separated)",
+                        render_kw={"autocomplete": "off", "placeholder": "any"})
+    cameras = StringField("Cameras (comma-separated)",
+                          render_kw={"autocomplete": "off", "placeholder": "any"})
+    rules = StringField("Rules, by name or id (comma-separated)",
+                        render_kw={"autocomplete": "off", "placeholder": "any"})
+    send_empty = BooleanField("Send a summary when there were no alerts too")
 
 
 class NotificationForm(TemplateFields, FlaskForm):

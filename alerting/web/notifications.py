@@ -15,10 +15,11 @@ from ..engine.vocabulary import CHANNELS
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Delivery
-from ..services import deliveries
+from ..services import deliveries, digests
 from ..services import notification_settings as settings
 from . import bp
 from .forms import (
+    DigestForm,
     NotificationForm,
     number_or_text,
     place_errors,
@@ -84,7 +85,8 @@ def _context(form: NotificationForm, **extra: Any) -> dict[str, Any]:
     dead, dead_total = deliveries.list_deliveries(status="dead", limit=DEAD_LETTERS_SHOWN)
     return {"form": form, "view": settings.settings_json(), "general": [], "focus": None,
             "dead": dead, "dead_total": dead_total, "test_result": None, "secret": None,
-            "secret_error": None, "saved": False, **extra}
+            "secret_error": None, "saved": False, "digest_form": DigestForm(formdata=None),
+            "digests": digests.digests_json()["digests"], "digest_errors": [], **extra}
 
 
 def _page(form: NotificationForm, status: int = 200, **extra: Any):
@@ -190,3 +192,79 @@ def deliveries_retry(delivery_id: int):
     response = redirect(url_for("web.notifications_index") + "#dead-letters", 303)
     response.vary.add("HX-Request")
     return response
+
+
+# --- digests ------------------------------------------------------------------------------------
+
+DIGEST_SCHEDULE = ("at", "days", "timezone", "every_seconds")
+DIGEST_FILTER = ("min_severity", "max_severity", "modes", "cameras", "rules")
+
+
+def digest_payload(form: DigestForm) -> dict[str, Any]:
+    """The digest the form describes, as PUT /api/notification/digests takes it."""
+    every = number_or_text(form.every_seconds.data)
+    schedule = {"every_seconds": every} if every is not None else {
+        "at": (form.at.data or "").strip() or None, "days": list(form.days.data or []),
+        "timezone": (form.timezone.data or "").strip() or None}
+    digest_filter = {"min_severity": form.min_severity.data or None,
+                     "max_severity": form.max_severity.data or None,
+                     "modes": split_list(form.modes.data) or None,
+                     "cameras": split_list(form.cameras.data) or None,
+                     "rules": split_list(form.rules.data) or None}
+    return {"name": (form.name.data or "").strip(), "channel": form.channel.data,
+            "target": (form.target.data or "").strip(), "schedule": schedule,
+            "filter": digest_filter if any(digest_filter.values()) else None,
+            "send_empty": bool(form.send_empty.data)}
+
+
+def _kept() -> list[dict[str, Any]]:
+    """The stored digests as the API takes them back (targets as shown keep their secret)."""
+    return [{key: entry[key] for key in ("name", "channel", "target", "schedule", "filter",
+                                         "send_empty")} for entry in digests.configured()]
+
+
+@bp.post("/notifications/digests")
+@login_required
+def notifications_digest():
+    """Add a digest, or replace the one of the same name."""
+    form = DigestForm()
+    new = digest_payload(form)
+    others = [d for d in _kept() if d["name"].casefold() != new["name"].casefold()]
+    payload = {"digests": [*others, new]}
+    try:
+        digests.replace_all(payload, current_actor())
+    except ValidationError as exc:
+        db.session.rollback()
+        general = place_errors(form, exc.fields, payload, _digest_locator(form, len(others)))
+        return _page(NotificationForm(formdata=None, data=form_data(settings.settings_json())),
+                     422, digest_form=form, digest_errors=general)
+    flash(f"Digest {new['name']} saved.")
+    return redirect(url_for("web.notifications_index", _anchor="digests"), 303)
+
+
+@bp.post("/notifications/digests/<name>/delete")
+@login_required
+def notifications_digest_delete(name: str):
+    """Delete a digest."""
+    kept = _kept()
+    left = [d for d in kept if d["name"] != name]
+    if len(left) == len(kept):
+        raise ApiError(404, "not_found", f"Digest {name!r} not found")
+    digests.replace_all({"digests": left}, current_actor())
+    flash(f"Digest {name} deleted.")
+    return redirect(url_for("web.notifications_index", _anchor="digests"), 303)
+
+
+def _digest_locator(form: DigestForm, index: int):
+    """Errors of the new digest (digests.<index>.*) go beside its inputs."""
+
+    def locate(parts: list[str]):
+        if parts[:2] != ["digests", str(index)] or len(parts) < 3:
+            return None
+        head, rest = parts[2], parts[3:]
+        if head in ("schedule", "filter") and rest and rest[0] in (*DIGEST_SCHEDULE,
+                                                                   *DIGEST_FILTER):
+            return form[rest[0]]
+        return form._fields.get(head) if head in ("name", "channel", "target") else None
+
+    return locate

@@ -281,11 +281,8 @@ def rule_payload(form: RuleForm) -> tuple[dict[str, Any], list[int]]:
             continue  # an empty row
         rows.append(index)
         conditions.append({"field": field, "op": op, "value": condition_value(field, op, value)})
-    targets = {
-        "email_recipients": split_list(form.email_recipients.data) or None,
-        "webhook_url": (form.webhook_url.data or "").strip() or None,
-        "push_urls": split_list(form.push_urls.data) or None,
-    }
+    targets = _targets(form, "")
+    escalation_targets = _targets(form, "escalation_")
     payload: dict[str, Any] = {
         "name": form.name.data or "",
         "description": (form.description.data or "").strip() or None,
@@ -317,11 +314,23 @@ def rule_payload(form: RuleForm) -> tuple[dict[str, Any], list[int]]:
         "priority": form.priority.data or "normal",
         "sound": form.sound.data or "default",
         "templates": templates_payload(form),
+        "escalate_after": number_or_text(form.escalate_after.data),
+        "escalation_targets": escalation_targets if any(escalation_targets.values()) else None,
+        "escalate_min_severity": form.escalate_min_severity.data or None,
     }
     cooldown = number_or_text(form.cooldown_seconds.data)
     if cooldown is not None:
         payload["cooldown_seconds"] = cooldown
     return payload, rows
+
+
+def _targets(form: RuleForm, prefix: str) -> dict[str, Any]:
+    """The targets typed in the form's `prefix` inputs (rule targets or escalation ones)."""
+    return {
+        "email_recipients": split_list(form[f"{prefix}email_recipients"].data) or None,
+        "webhook_url": (form[f"{prefix}webhook_url"].data or "").strip() or None,
+        "push_urls": split_list(form[f"{prefix}push_urls"].data) or None,
+    }
 
 
 def _merged(checked: list[str] | None, other: str | None) -> list[str] | None:
@@ -332,6 +341,7 @@ def form_data(rule: AlertRule) -> dict[str, Any]:
     """A stored rule as the form's data."""
     schedule = rule.schedule or {}
     targets = rule.targets or {}
+    escalation_targets = rule.escalation_targets or {}
     conditions = [{"field": c["field"], "op": c["op"], "value": _shown_value(c["value"])}
                   for c in rule.conditions or []]
     return {
@@ -367,6 +377,12 @@ def form_data(rule: AlertRule) -> dict[str, Any]:
         "priority": rule.priority,
         "sound": rule.sound,
         **templates_data(rule.templates),
+        "escalate_after": _shown_value(rule.escalate_after),
+        "escalate_min_severity": rule.escalate_min_severity or "",
+        "escalation_email_recipients": ", ".join(
+            escalation_targets.get("email_recipients") or []),
+        "escalation_webhook_url": escalation_targets.get("webhook_url") or "",
+        "escalation_push_urls": "\n".join(escalation_targets.get("push_urls") or []),
     }
 
 
@@ -394,15 +410,16 @@ def rule_locator(form: RuleForm, rows: list[int]):
             return form.conditions
         if head == "templates":
             return template_field(form, parts)
-        if head == "targets":
+        if head in ("targets", "escalation_targets"):
             if rest and rest[0] in ("email_recipients", "webhook_url", "push_urls"):
-                return form[rest[0]]
+                return form[("" if head == "targets" else "escalation_") + rest[0]]
             return None
         if head in ("name", "description", "enabled", "severity", "risk_threshold",
                     "object_types", "camera_ids", "zone_ids", "min_confidence",
                     "dedup_key_template", "cooldown_seconds", "channels", "mute_timings",
                     "modes", "kind", "offline_after_seconds", *TRACK_NUMBERS, *TRACK_LISTS,
-                    "group_by", *GROUPING_NUMBERS, "priority", "sound"):
+                    "group_by", *GROUPING_NUMBERS, "priority", "sound", "escalate_after",
+                    "escalate_min_severity"):
             return form[head]
         return None
 

@@ -1,7 +1,6 @@
 """The background loops an app runs (matcher, dispatcher, mode scheduler, camera health, the
-track timer, the notification groups' flusher, and the MQTT subscriber when ALERTING_MQTT_URL
-is set), each a SupervisedLoop,
-and their state for /api/health."""
+track timer, the notification groups' flusher, escalation, digests, and the MQTT subscriber
+when ALERTING_MQTT_URL is set), each a SupervisedLoop, and their state for /api/health."""
 
 from __future__ import annotations
 
@@ -14,7 +13,8 @@ from flask import Flask, current_app
 from .loop import SupervisedLoop
 
 EXTENSION = "alerting.workers"
-NAMES = ("matcher", "dispatcher", "modes", "camera_health", "tracks", "groups")
+NAMES = ("matcher", "dispatcher", "modes", "camera_health", "tracks", "groups", "escalation",
+         "digests")
 ALL = (*NAMES, "mqtt")
 
 
@@ -32,6 +32,8 @@ def launch(app: Flask, names: Iterable[str] = NAMES) -> list[SupervisedLoop]:
     """Create, register and start the named loops in this process (`flask worker` too)."""
     from ..notify.dispatcher import Dispatcher
     from .camera_health_loop import CameraHealth
+    from .digest_loop import DigestLoop
+    from .escalation_loop import EscalationLoop
     from .groups_loop import GroupFlusher
     from .matcher_loop import Matcher
     from .mode_schedule_loop import ModeScheduler
@@ -40,7 +42,7 @@ def launch(app: Flask, names: Iterable[str] = NAMES) -> list[SupervisedLoop]:
 
     kinds = {"matcher": Matcher, "dispatcher": Dispatcher, "modes": ModeScheduler,
              "camera_health": CameraHealth, "mqtt": Subscriber, "tracks": TrackTimer,
-             "groups": GroupFlusher}
+             "groups": GroupFlusher, "escalation": EscalationLoop, "digests": DigestLoop}
     started = []
     for name in names:
         loop = kinds[name](app)

@@ -94,6 +94,10 @@ CALLS = {
         "post", "/api/integrations/test", {"kind": "mqtt", "seconds": 1})),
     "api.update_config": ("notification_config_update", lambda a, c, h: (
         "put", "/api/notification/config", {"smtp_host": "smtp.example.com"})),
+    "api.put_digests": ("digests_update", lambda a, c, h: (
+        "put", "/api/notification/digests", {"digests": [{
+            "name": "hourly", "channel": "email", "target": "me@example.com",
+            "schedule": {"every_seconds": 3600}}]})),
     "api.test_notification": ("notification_test", lambda a, c, h: (
         "post", "/api/notification/test", {"channel": "email"})),
     "api.reveal_webhook_secret": ("webhook_secret_reveal", lambda a, c, h: (

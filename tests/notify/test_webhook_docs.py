@@ -21,6 +21,13 @@ def documented_body(heading: str = "## The body\n") -> dict:
     return json.loads(re.search(r"```json\n(.*?)\n```", section, re.S).group(1))
 
 
+def same_fields(sent: dict, heading: str) -> None:
+    documented = paths(documented_body(heading))
+    assert paths(sent) - documented == set(), "sent but not documented"
+    assert documented - paths(sent) == set(), "documented but not sent"
+    assert sent["type"] == documented_body(heading)["type"]
+
+
 def paths(value, at: str = "") -> set[str]:
     """The dotted path of every field at every level (a list by its first item)."""
     found = {at} if at else set()
@@ -86,3 +93,51 @@ def test_the_documented_group_body_is_the_one_sent(tmp_path, httpserver):
     documented = documented_body("## The body of a group\n")
     assert sent["type"] == documented["type"] == "alert_group"
     assert paths(sent) == paths(documented)
+
+
+def test_the_documented_escalation_body_is_the_one_sent(tmp_path, httpserver):
+    from datetime import timedelta
+
+    from alerting.models import utcnow
+    from alerting.services import escalations
+
+    app = make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"],
+                   PUBLIC_URL="https://alerts.example.com")
+    headers = {"x-access-token": make_key(app)}
+    client = app.test_client()
+    httpserver.expect_request("/neighbour", method="POST").respond_with_data("ok")
+    create_rule(client, headers, escalate_after=300,
+                escalation_targets={"webhook_url": httpserver.url_for("/neighbour")})
+    post_event(client, headers, external_id="ev-1", source="t", media=MEDIA)
+    run_matcher(app)
+    with app.app_context():
+        assert escalations.escalate_due(utcnow() + timedelta(seconds=301)) == [1]
+    run_dispatcher(app)
+    [(request, _)] = httpserver.log
+    same_fields(request.get_json(), "## Escalation")
+
+
+def test_the_documented_digest_body_is_the_one_sent(tmp_path, httpserver):
+    from datetime import timedelta
+
+    from alerting.models import utcnow
+    from alerting.services import digests
+
+    app = make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"])
+    headers = {"x-access-token": make_key(app)}
+    client = app.test_client()
+    httpserver.expect_request("/digest", method="POST").respond_with_data("ok")
+    assert client.put("/api/notification/digests", headers=headers, json={"digests": [{
+        "name": "hourly", "channel": "webhook", "target": httpserver.url_for("/digest"),
+        "schedule": {"every_seconds": 3600}}]}).status_code == 200
+    start = utcnow()
+    with app.app_context():
+        digests.send_due(start)
+    create_rule(client, headers)
+    post_event(client, headers, external_id="ev-1", source="t", media=MEDIA)
+    run_matcher(app)
+    with app.app_context():
+        assert digests.send_due(start + timedelta(hours=1, seconds=3)) == ["hourly"]
+    run_dispatcher(app)
+    [(request, _)] = httpserver.log
+    same_fields(request.get_json(), "## Digests")

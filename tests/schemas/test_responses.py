@@ -60,7 +60,7 @@ def test_alert_and_delivery_json():
     assert body["matched_conditions"] == [] and body["updated_at"] is None
     assert body["event_time"] == "2026-12-06T04:00:00.250000Z"
     responses.Alert.model_validate(body)
-    delivery = Delivery(id=1, alert_id=9, channel="webhook", target="https://x.test/h",
+    delivery = Delivery(id=1, alert_id=9, kind="alert", channel="webhook", target="https://x.test/h",
                         status="dead", attempts=2, next_attempt_at=AT, last_error="timeout",
                         last_status_code=None, delivered_at=None, created_at=AT)
     delivery.attempt_log = [DeliveryAttempt(started_at=AT, duration_ms=12.3456, ok=False,

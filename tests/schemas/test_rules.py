@@ -40,14 +40,15 @@ def errors_of(payload, *, partial=False):
 
 
 def test_rule_fields():
-    assert len(RULE_FIELDS) == 35
+    assert len(RULE_FIELDS) == 38
     assert RULE_FIELDS[14:] == ("targets", "mute_timings", "modes", "kind",
                                 "offline_after_seconds",  # our extensions after the spec's
                                 "min_dwell_seconds", "dwell_zone_ids", "zone_sequence",
                                 "sequence_within_seconds", "stationary_seconds", "identities",
                                 "exclude_identities", "min_count", "group_by", "group_wait",
                                 "group_interval", "repeat_interval", "group_max_alerts",
-                                "priority", "sound", "templates")
+                                "priority", "sound", "templates", "escalate_after",
+                                "escalation_targets", "escalate_min_severity")
     assert set(SPEC_RULE) == set(RULE_FIELDS) - set(RULE_FIELDS[14:])
 
 
@@ -57,7 +58,9 @@ def test_spec_example_accepted_as_written():
     expected = {**SPEC_RULE, "targets": None, "mute_timings": None, "modes": None,
                 "kind": "detection", "offline_after_seconds": None,
                 **dict.fromkeys(RULE_FIELDS[19:32]),  # no track criteria, no grouping
-                "priority": "normal", "sound": "default", "templates": None}
+                "priority": "normal", "sound": "default", "templates": None,
+                "escalate_after": None, "escalation_targets": None,
+                "escalate_min_severity": None}
     expected["schedule"] = {**SPEC_RULE["schedule"], "timezone": None}
     assert rule == expected
 
@@ -87,6 +90,9 @@ def test_create_defaults():
         "priority": "normal",
         "sound": "default",
         "templates": None,
+        "escalate_after": None,
+        "escalation_targets": None,
+        "escalate_min_severity": None,
     }
 
 

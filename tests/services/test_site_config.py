@@ -31,8 +31,14 @@ def site(app, client, admin_headers, monkeypatch):
     create_rule(client, admin_headers, name="Night hook", description="two\nlines",
                 conditions=[{"field": "summary", "op": "matches", "value": "car ${x}"}],
                 channels=["webhook"],
-                targets={"webhook_url": "https://user:pa55@93.184.215.14/hook"})
+                targets={"webhook_url": "https://user:pa55@93.184.215.14/hook"},
+                escalate_after=300, escalate_min_severity="high",
+                escalation_targets={"webhook_url": "https://user:pa55@93.184.215.14/esc"})
     configure(app, admin_headers, **SETTINGS)
+    assert client.put("/api/notification/digests", headers=admin_headers, json={"digests": [
+        {"name": "hourly", "channel": "webhook", "target": "https://u:pa55@93.184.215.14/d",
+         "schedule": {"every_seconds": 3600}, "filter": {"modes": ["away"]}}]}
+    ).status_code == 200
     monkeypatch.setenv("ALERTING_SMTP_PASSWORD", SETTINGS["smtp_password"])
     monkeypatch.setenv("ALERTING_PUSH_URLS", SETTINGS["push_urls"][0])
     return app
@@ -52,7 +58,7 @@ def _apply(runner, tmp_path, text: str, *options: str, name: str = "site.yaml"):
 
 def _state(app):
     with app.app_context():
-        rules = [(r.id, r.name, r.updated_at, r.targets_sealed)
+        rules = [(r.id, r.name, r.updated_at, r.targets_sealed, r.escalation_targets_sealed)
                  for r in db.session.scalars(select(AlertRule).order_by(AlertRule.id))]
         settings = db.session.get(NotificationSettings, 1)
         audit = db.session.scalar(select(func.count()).select_from(AuditLog))
@@ -68,8 +74,33 @@ def test_export_holds_no_secret(site, runner):
     assert settings["push_urls"] == "${ALERTING_PUSH_URLS}"
     hook = next(r for r in document["rules"] if r["name"] == "Night hook")
     assert hook["targets"]["webhook_url"] == "https://user:***@93.184.215.14/hook"
+    assert hook["escalation_targets"]["webhook_url"] == "https://user:***@93.184.215.14/esc"
+    assert (hook["escalate_after"], hook["escalate_min_severity"]) == (300, "high")
     assert hook["conditions"][0]["value"] == "car $${x}"  # a literal ${ stays literal
     assert "enabled" not in hook  # defaults are left out
+    [digest] = document["digests"]
+    assert digest["target"] == "https://u:***@93.184.215.14/d"
+    assert digest["schedule"]["every_seconds"] == 3600 and digest["filter"]["modes"] == ["away"]
+
+
+def test_apply_changes_the_digests_and_keeps_their_secret(site, runner, tmp_path):
+    document = yaml.safe_load(_export(runner))
+    document["digests"][0]["schedule"] = {"every_seconds": 600}
+    document["digests"].append({"name": "morning", "channel": "email",
+                                "target": "me@example.com", "schedule": {"at": "08:00"}})
+    result, _ = _apply(runner, tmp_path, yaml.safe_dump(document))
+    assert result.exit_code == 0, result.output
+    with site.app_context():
+        from alerting.services import digests
+        from alerting.services.notification_targets import unseal
+
+        hourly, morning = digests.configured()
+        assert hourly["schedule"]["every_seconds"] == 600
+        assert unseal(hourly["target"], hourly["target_sealed"]) \
+            == "https://u:pa55@93.184.215.14/d"
+        assert morning["schedule"]["days"] == ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+        assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "digests_update")) == 2  # the fixture's, and this one
 
 
 def test_export_then_apply_changes_nothing(site, runner, tmp_path):

@@ -117,18 +117,21 @@ class StatementFaults:
 
 
 class WebhookReceiver:
-    """A real HTTP receiver on loopback: answers 200 and counts each webhook-id."""
+    """A real HTTP receiver on loopback: answers 200 and counts each webhook-id; `bodies`
+    keeps each body received with its arrival time."""
 
     def __init__(self) -> None:
         received: Counter[str] = Counter()
+        bodies: list[tuple[datetime, dict]] = []
         lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                json.loads(body)
+                parsed = json.loads(body)
                 with lock:
                     received[self.headers["webhook-id"]] += 1
+                    bodies.append((datetime.now(UTC), parsed))
                 self.send_response(200)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -138,6 +141,7 @@ class WebhookReceiver:
                 pass
 
         self.received = received
+        self.bodies = bodies
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"

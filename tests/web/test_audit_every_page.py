@@ -84,6 +84,14 @@ CALLS = {
         "/integrations/test/mqtt/0", {"frigate-0-topic_prefix": "frigate"})),
     "web.notifications_index": ("notification_config_update", lambda a, c, h: (
         "/notifications", {"smtp_host": "smtp.example.com", "smtp_port": "25"})),
+    "web.notifications_digest": ("digests_update", lambda a, c, h: (
+        "/notifications/digests", {"name": "hourly", "channel": "email",
+                                   "target": "me@example.com", "every_seconds": "3600"})),
+    "web.notifications_digest_delete": ("digests_update", lambda a, c, h: (
+        "/notifications/digests/hourly/delete", {}) if c.put(
+            "/api/notification/digests", headers=h, json={"digests": [{
+                "name": "hourly", "channel": "email", "target": "me@example.com",
+                "schedule": {"every_seconds": 3600}}]}).status_code == 200 else None),
     "web.notifications_test": ("notification_test", lambda a, c, h: (
         "/notifications/test/email", {})),
     "web.notifications_secret": ("webhook_secret_rotate", lambda a, c, h: (

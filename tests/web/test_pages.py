@@ -241,6 +241,22 @@ def test_create_rule_with_a_plain_post(app, client, token):
     assert "saved" in client.get("/rules").get_data(as_text=True)
 
 
+def test_rule_form_escalation_round_trip(app, client, token):
+    data = rule_form(token, escalate_after="300", escalate_min_severity="high",
+                     escalation_email_recipients="neighbour@example.com",
+                     escalation_push_urls="ntfy://u:s3cret@93.184.215.14/t")
+    response = client.post("/rules/new", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    rule = only_rule(app)
+    assert rule["escalate_after"] == 300 and rule["escalate_min_severity"] == "high"
+    assert rule["escalation_targets"] == {"email_recipients": ["neighbour@example.com"],
+                                          "webhook_url": None,
+                                          "push_urls": ["ntfy://u:***@93.184.215.14/***"]}
+    html = client.get(f"/rules/{rule['id']}/edit").get_data(as_text=True)
+    assert 'value="300"' in html and "ntfy://u:***@93.184.215.14/***" in html
+    assert '<option selected value="high">' in html
+
+
 @pytest.mark.parametrize(("fields", "field_id", "message"), [
     ({"name": "  "}, "name", "must not be empty"),
     ({"severity": "loud"}, "severity", "must be one of critical, high, medium, low"),
@@ -258,6 +274,9 @@ def test_create_rule_with_a_plain_post(app, client, token):
     ({"webhook_url": "ftp://x"}, "webhook_url", "must be an http or https URL"),
     ({"push_urls": "not a url"}, "push_urls", "must be a notification URL"),
     ({"channels": ["pager"]}, "channels", "must be one of email, webhook, push"),
+    ({"escalate_after": "0"}, "escalate_after", "must be an integer from 1 to 604800"),
+    ({"escalation_webhook_url": "ftp://x"}, "escalation_webhook_url",
+     "must be an http or https URL"),
 ])
 def test_validation_errors_beside_their_fields(app, client, token, fields, field_id, message):
     response = client.post("/rules/new", data=rule_form(token, **fields))

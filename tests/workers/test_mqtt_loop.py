@@ -19,7 +19,8 @@ def test_the_web_process_runs_the_subscriber_when_a_broker_is_set(tmp_path):
         health = wait_for(lambda: (h := app.test_client().get("/api/health").json)
                           .get("mqtt", {}).get("connected") and h)
         assert set(health["workers"]) == {"matcher", "dispatcher", "modes", "camera_health",
-                                          "tracks", "groups", "mqtt"}
+                                          "tracks", "groups", "escalation", "digests",
+                                          "mqtt"}
         assert health["workers"]["mqtt"]["state"] == "running"
     finally:
         workers.stop(app)

@@ -208,10 +208,11 @@ __all__ = ["SECTIONS", "Change", "ConfigFileError", "FieldChange", "Plan", "Sect
            "register", "render", "replays"]
 
 # The sections, in file order. A new section: a module with a Section subclass, added here.
-from . import modes, mute_timings, notification_settings, rules, silences  # noqa: E402
+from . import digests, modes, mute_timings, notification_settings, rules, silences  # noqa: E402
 
 for _section in (mute_timings.MuteTimingsSection(), modes.ModesSection(),
                  modes.ModeScheduleSection(), rules.RulesSection(),
                  silences.SilencesSection(),
-                 notification_settings.NotificationSettingsSection()):
+                 notification_settings.NotificationSettingsSection(),
+                 digests.DigestsSection()):
     register(_section)
