@@ -21,6 +21,7 @@ from wtforms import (
     Form,
     FormField,
     PasswordField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -30,6 +31,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..engine.vocabulary import CHANNELS, CONDITION_FIELDS, CONDITION_OPS, DAYS, SEVERITIES
 from ..schemas.keys import SCOPES
+from ..services.rule_summary import DEDUP_PRESETS
 
 try:
     from wtforms import SelectChoice
@@ -102,12 +104,17 @@ class RuleForm(FlaskForm):
     schedule_start = StringField("From", default="00:00", render_kw={"type": "time"})
     schedule_end = StringField("Until", default="00:00", render_kw={"type": "time"})
     schedule_timezone = StringField("Timezone", render_kw={
-        "list": "timezones", "autocomplete": "off", "placeholder": "server default"})
+        "list": "timezones", "autocomplete": "off"})  # placeholder: the default, by the view
     modes = SelectMultipleField("Arming modes", choices=[])
     conditions = FieldList(FormField(ConditionForm), min_entries=1)
+    dedup_preset = RadioField("Count repeats", default="custom",
+                              choices=[choice(v, label) for v, label, _ in DEDUP_PRESETS])
     dedup_key_template = StringField("Dedup key template", render_kw={
         "placeholder": "{rule_id}:{camera_id}", "autocomplete": "off", "spellcheck": "false"})
-    cooldown_seconds = StringField("Cooldown (seconds)", default="300", render_kw=NUMERIC)
+    cooldown_seconds = StringField("Cooldown", default="300", render_kw=NUMERIC)
+    cooldown_unit = SelectField("Unit", default="s", choices=[
+        choice(unit, label) for unit, label in (("s", "seconds"), ("min", "minutes"),
+                                                ("h", "hours"))])
     mute_timings = SelectMultipleField("Mute timings", choices=[])  # names, set by the view
     channels = SelectMultipleField("Channels",
                                    choices=[choice(c, c.capitalize()) for c in CHANNELS])

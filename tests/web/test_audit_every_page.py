@@ -26,6 +26,7 @@ from tests.support.web import csrf_token, login
 NOT_AUDITED = {
     "web.rules_test": "read-only: runs a rule over stored events",
     "web.config_preview": "read-only: shows what a file would change",
+    "web.rules_summary": "read-only: the rule being typed in plain words",
 }
 NO_CHANGES = {"notification_test", "webhook_secret_reveal", "session_start", "session_end",
               "integrations_test"}
@@ -85,6 +86,8 @@ CALLS = {
         f"/rules/{create_rule(c, h)['id']}/edit", RULE_FORM)),
     "web.rules_toggle": ("rule_update", lambda a, c, h: (
         f"/rules/{create_rule(c, h)['id']}/enabled", {"enabled": "false"})),
+    "web.rules_duplicate": ("rule_create", lambda a, c, h: (
+        f"/rules/{create_rule(c, h)['id']}/duplicate", {})),
     "web.rules_delete": ("rule_delete", lambda a, c, h: (
         f"/rules/{create_rule(c, h)['id']}/delete", {})),
     "web.silences_index": ("silence_create", lambda a, c, h: ("/silences", {

@@ -31,16 +31,6 @@ def log_in(client) -> str:
     return csrf_token(client.get("/keys").data)
 
 
-@pytest.fixture
-def token(client):
-    return log_in(client)
-
-
-@pytest.fixture
-def headers(app):
-    return {"x-access-token": make_key(app)}
-
-
 def rule_form(token: str, **fields) -> dict:
     """A filled-in rule form, as a browser would post it."""
     data = {"csrf_token": token, "name": "Person at the back door", "severity": "high",
