@@ -10,7 +10,7 @@ from ..extensions import db, limiter
 from ..models import User
 from ..services import sessions, users
 from . import bp
-from .forms import LoginForm, PasswordForm
+from .forms import PASSWORD_MAX, PASSWORD_MIN, LoginForm, PasswordForm
 
 
 def _safe_next(target: str | None) -> str:
@@ -71,7 +71,8 @@ def password():
                                keep_token=session.get(SESSION_TOKEN))
             flash("Password changed. Every other session of yours has been logged out.")
             return redirect(url_for("web.index"))
-    return render_template("password.html", form=form, user=user, **_people())
+    return render_template("password.html", form=form, user=user, password_min=PASSWORD_MIN,
+                           password_max=PASSWORD_MAX, **_people())
 
 
 def _people() -> dict:

@@ -60,9 +60,14 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
+PASSWORD_MIN, PASSWORD_MAX = 10, 200
+
+
 class PasswordForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired()])
-    new = PasswordField("New password", validators=[DataRequired(), Length(min=10, max=200)])
+    new = PasswordField("New password", validators=[
+        DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
+        render_kw={"minlength": PASSWORD_MIN, "maxlength": PASSWORD_MAX})
     confirm = PasswordField("Repeat new password",
                             validators=[DataRequired(), EqualTo("new", "Passwords differ")])
 

@@ -31,6 +31,12 @@ from .forms import (
 DEAD_LETTERS_SHOWN = 50
 
 
+@bp.app_context_processor
+def _dead_letters() -> dict[str, Any]:
+    """`dead_letters()` for the navigation's badge: counted only when a page shows it."""
+    return {"dead_letters": deliveries.dead_count}
+
+
 def form_data(view: dict[str, Any]) -> dict[str, Any]:
     """The stored settings as the form's data (secrets stay out)."""
     return {

@@ -102,11 +102,17 @@ def test_history_restore_gets_the_full_page(client, token):
 
 def test_nav_links_every_page(client, token):
     html = client.get("/rules").get_data(as_text=True)
-    nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
-    assert re.findall(r">(\w+)</a>", nav) == ["Live", "Alerts", "Events", "Cameras", "Rules",
-                                                "Silences", "Notifications", "Integrations",
-                                                "Keys", "Modes", "Audit", "Config", "API"]
+    nav = re.search(r'<nav id="main-nav" aria-label="Main">(.*?)</nav>', html, re.S).group(1)
+    menus = re.findall(r"<summary[^>]*>(\w+)</summary>(.*?)</details>", nav, re.S)
+    assert [(name, re.findall(r">(\w+)</a>", links)) for name, links in menus] == [
+        ("Alerts", ["Live", "Alerts", "Events", "Silences"]),
+        ("Setup", ["Rules", "Cameras", "Notifications", "Integrations", "Modes", "Keys",
+                   "Config"]),
+        ("Admin", ["Audit", "API"])]
     assert 'href="/api/docs"' in nav
+    # The menu holding the page shown is marked, and so is the page's link.
+    assert '<summary class="has-current">Setup</summary>' in nav
+    assert 'href="/rules" aria-current="page">Rules</a>' in nav
 
 
 @pytest.mark.parametrize("path", ["/login", "/api/docs"])
