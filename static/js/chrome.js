@@ -22,6 +22,20 @@
     button.querySelector(".theme-word").textContent = dark ? "Dark" : "Light";
   }
 
+  // Without the clipboard API (plain HTTP on another host): select the text and copy it.
+  function selectAndCopy(source, done) {
+    if (source.select) {
+      source.select();
+    } else {
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+    }
+    try { if (document.execCommand("copy")) { done(); } } catch (e) { /* selected: Ctrl-C */ }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var themeButton = document.getElementById("theme-toggle");
     if (themeButton) {
@@ -43,6 +57,24 @@
         nav.classList.toggle("is-open", open);
       });
     }
+
+    // Copy buttons: <button data-copy-target="id"> copies that input's value or element's text.
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest && event.target.closest("[data-copy-target]");
+      if (!button) { return; }
+      var source = document.getElementById(button.getAttribute("data-copy-target"));
+      if (!source) { return; }
+      var text = source.value !== undefined ? source.value : source.textContent;
+      var done = function () {
+        button.textContent = "Copied";
+        setTimeout(function () { button.textContent = "Copy"; }, 2000);
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done, function () { selectAndCopy(source, done); });
+      } else {
+        selectAndCopy(source, done);
+      }
+    });
 
     // One menu open at a time; Escape or a click elsewhere closes it.
     var menus = Array.prototype.slice.call(document.querySelectorAll("details.menu"));

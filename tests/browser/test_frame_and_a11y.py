@@ -235,3 +235,21 @@ def test_duplicate_from_the_rule_page(logged_in, seeded, api):
     copy_id = page.url.rstrip("/").split("/")[-2]
     assert api("GET", f"/api/alerts/rules/{copy_id}")["enabled"] is False
     api("DELETE", f"/api/alerts/rules/{copy_id}")
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("size", list(SIZES))
+def test_a_new_key_is_copied_with_one_click(logged_in, size, scheme):
+    page = logged_in(size, scheme, "/keys")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_label("Name").fill(f"camera-{size}-{scheme}")
+    page.get_by_label("Scope").select_option("ingest")
+    page.get_by_role("button", name="Create key").click()
+    value = page.locator("#new-key-value")
+    expect(value).to_have_css("font-family", re.compile("mono", re.I))
+    page.locator("[data-copy-target=new-key-value]").click()
+    expect(page.locator("[data-copy-target=new-key-value]")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == value.input_value()
+    page.locator("[data-copy-target=new-key-example]").click()
+    assert page.evaluate("navigator.clipboard.readText()").startswith("curl -X POST ")
+    shot(page, f"keys-new-{size}-{scheme}", full_page=False)
