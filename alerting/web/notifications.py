@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import Delivery
 from ..services import deliveries
 from ..services import notification_settings as settings
+from ..services.notification_targets import allow_cidrs
 from . import bp
 from .forms import (
     NotificationForm,
@@ -85,7 +86,7 @@ def _context(form: NotificationForm, **extra: Any) -> dict[str, Any]:
     dead, dead_total = deliveries.list_deliveries(status="dead", limit=DEAD_LETTERS_SHOWN)
     return {"form": form, "view": settings.settings_json(), "general": [], "focus": None,
             "dead": dead, "dead_total": dead_total, "test_result": None, "secret": None,
-            "secret_error": None, "saved": False, **extra}
+            "secret_error": None, "saved": False, "allow_cidrs": allow_cidrs(), **extra}
 
 
 def _page(form: NotificationForm, status: int = 200, **extra: Any):
