@@ -3,7 +3,7 @@
 import pytest
 
 from tests.support.app import make_key
-from tests.web.test_pages import log_in
+from tests.support.pages import log_in
 
 
 @pytest.fixture

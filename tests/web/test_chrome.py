@@ -12,8 +12,8 @@ from alerting.models import Delivery, User
 from alerting.services import deliveries
 from tests.support.app import ADMIN_PASSWORD
 from tests.support.audit import dead_delivery
+from tests.support.pages import csrf_token, log_in
 from tests.support.web import PAGES
-from tests.web.test_pages import csrf_token, log_in
 
 
 def test_the_username_links_to_the_account_page(client, token):

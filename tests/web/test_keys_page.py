@@ -9,7 +9,7 @@ import re
 import pytest
 
 from alerting.services import keys
-from tests.web.test_pages import HX
+from tests.support.pages import HX
 
 
 def create(client, token, name="camera", scope="ingest") -> str:

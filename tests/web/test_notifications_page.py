@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.web.test_pages import HX, settings_form
+from tests.support.pages import HX, settings_form
 
 
 def chips(html: str) -> dict[str, str]:

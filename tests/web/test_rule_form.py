@@ -11,7 +11,7 @@ import pytest
 from alerting.extensions import db
 from alerting.models import AuditLog
 from tests.support.factories import create_rule, post_event
-from tests.web.test_pages import HX, error_beside, only_rule, rule_count, rule_form
+from tests.support.pages import HX, error_beside, only_rule, rule_count, rule_form
 
 
 def checked(html: str, name: str) -> list[str]:
