@@ -120,13 +120,21 @@ def _configure_logging(app: Flask) -> None:
     log.setLevel(level)
 
 
+def _running_db_command() -> bool:
+    """Whether this process is a `flask db ...` command (Flask-Migrate's group). Flask builds
+    the app before it dispatches the command, so the command line is all there is to go by."""
+    program = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return ("flask" in program or program == "__main__.py") and "db" in sys.argv[1:]
+
+
 def bootstrap(app: Flask) -> None:
     """First start: the admin user, and the bootstrap API key when configured."""
     from .services import keys, modes, notification_settings, users, webpush
 
     with app.app_context():
         if not inspect(db.engine).has_table("users"):
-            log.warning("the database has no tables yet: run `flask --app app db upgrade`")
+            if not _running_db_command():  # `flask db upgrade` is creating them right now
+                log.warning("the database has no tables yet: run `flask --app app db upgrade`")
             return
         try:
             generated = users.ensure_admin(app.config["ADMIN_PASSWORD"])

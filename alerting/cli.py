@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from .config import public_url
 from .engine.errors import ValidationError
 from .extensions import db
 from .models import User
@@ -90,8 +91,9 @@ def _user(username: str) -> User:
 
 
 @click.command("simulate")
-@click.option("--url", default="http://127.0.0.1:8000", show_default=True,
-              help="The running instance to post to.")
+@click.option("--url", default=None,
+              help="The running instance to post to. Default: ALERTING_PUBLIC_URL, else "
+                   "http://127.0.0.1:$PORT (8000 when PORT is unset), as `make run` serves.")
 @click.option("--key", default=None,
               help="An ingest (or admin) API key. Default: ALERTING_BOOTSTRAP_API_KEY, else a "
                    "new ingest key 'simulator' is created for the run.")
@@ -105,18 +107,19 @@ def _user(username: str) -> User:
 @click.option("--report-every", type=click.IntRange(min=1), default=10, show_default=True,
               help="Print a line per this many events.")
 @with_appcontext
-def simulate(url: str, key: str | None, cameras: int, rate: float, duration: float | None,
+def simulate(url: str | None, key: str | None, cameras: int, rate: float, duration: float | None,
              count: int | None, seed: int | None, report_every: int) -> None:
     """Post realistic synthetic detection events to a running instance (a demo detector)."""
     from . import simulate as sim
 
+    url = url or public_url(current_app.config)
     key = key or os.environ.get("ALERTING_BOOTSTRAP_API_KEY") or \
         current_app.config["BOOTSTRAP_API_KEY"]
     created_key = None
     if not key:
         created_key, key = keys.create_key("simulator", "ingest", actor="cli:simulate")
         click.echo(f"Created ingest key #{created_key.id} 'simulator' for this run "
-                   "(revoked when it ends).")
+                   "(deleted when it ends).")
     sim.ensure_demo_rules(click.echo)
     generator = sim.EventGenerator(seed=seed, camera_count=cameras,
                                    timezone=current_app.config["TIMEZONE"])
@@ -134,7 +137,7 @@ def simulate(url: str, key: str | None, cameras: int, rate: float, duration: flo
         raise click.ClickException(str(exc)) from exc
     finally:
         if created_key is not None:
-            keys.revoke_key(created_key.id, actor="cli:simulate")
+            keys.delete_key(created_key.id, actor="cli:simulate")
     click.echo(f"Done: {progress.posted} events posted in {progress.elapsed:.1f} s"
                f" ({progress.duplicates} repeats, {progress.failed} refused), "
                f"{progress.alerts} alerts.")

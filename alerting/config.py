@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     # How long a notification's action link (services/action_links.py) stays valid.
     ACTION_LINK_SECONDS: Seconds = 7 * 24 * 3600
     TIMEZONE: Zone = "UTC"
+    # Where people and tools reach this instance (the simulator's default target, the keys
+    # page's example request); unset: http://127.0.0.1:$PORT (gunicorn's port, 8000 by default).
+    PUBLIC_URL: str | None = None
     AUTH: bool = True
     BOOTSTRAP: bool = True  # create the admin user and the bootstrap key at start-up
     BOOTSTRAP_API_KEY: str | None = None
@@ -286,3 +289,11 @@ def instance_secret_key(instance_path: str) -> str:
 def default_database_url(instance_path: str) -> str:
     """A SQLite file under instance/."""
     return "sqlite:///" + str(Path(instance_path) / "alerting.db")
+
+
+def public_url(config: dict) -> str:
+    """The instance's address: ALERTING_PUBLIC_URL, else http://127.0.0.1:$PORT (or :8000)."""
+    if config.get("PUBLIC_URL"):
+        return str(config["PUBLIC_URL"]).rstrip("/")
+    port = os.environ.get("PORT", "").strip()
+    return f"http://127.0.0.1:{port if port.isdigit() else 8000}"

@@ -56,6 +56,14 @@ def delete_rule(rule_id: str):
     return "", 204
 
 
+@bp.post("/alerts/rules/<rule_id>/duplicate")
+@op("rules", {201: (R.Rule, "Created")}, errors=(404,))
+def duplicate_rule(rule_id: str):
+    """Copy a rule: 201 with the copy, named "<name> (copy)" and disabled."""
+    rule = rules.duplicate_rule(rule_id, current_actor())
+    return jsonify(rules.rule_json(rule)), 201
+
+
 @bp.post("/alerts/rules/<rule_id>/test")
 @op("rules", ok=R.RuleTestResult, body=RuleTestRequest, body_required=False,
     errors=(404, 409))

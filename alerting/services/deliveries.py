@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -489,6 +490,28 @@ def list_deliveries(*, status: str | None = None, channel: str | None = None,
     return list(rows), total
 
 
+# The navigation's dead-letter badge is on every page: counted at most every few seconds per
+# process and database (one indexed COUNT), not on every request.
+DEAD_COUNT_TTL = 10.0
+_dead_counts: dict[str, tuple[float, int]] = {}
+
+
+def dead_count() -> int:
+    """How many deliveries are dead-lettered (cached for DEAD_COUNT_TTL seconds)."""
+    key, now = str(db.engine.url), time.monotonic()
+    until, value = _dead_counts.get(key, (0.0, 0))
+    if until <= now:
+        value = db.session.scalar(
+            select(func.count()).select_from(Delivery).where(Delivery.status == "dead")) or 0
+        _dead_counts[key] = (now + DEAD_COUNT_TTL, value)
+    return value
+
+
+def forget_dead_count() -> None:
+    """Count again at the next page (after a retry, say)."""
+    _dead_counts.pop(str(db.engine.url), None)
+
+
 def retry(delivery_id: int, actor: str) -> Delivery:
     """Put a dead delivery back in the queue with a fresh retry schedule."""
     delivery = db.session.get(Delivery, delivery_id)
@@ -505,6 +528,7 @@ def retry(delivery_id: int, actor: str) -> Delivery:
     moved = _settle_alerts(db.session.connection(),
                            [delivery.alert_id] if delivery.alert_id is not None else [])
     db.session.commit()
+    forget_dead_count()
     app = current_app._get_current_object()
     signals.deliveries_due.send(app)
     for alert_id in moved:

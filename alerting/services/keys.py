@@ -92,10 +92,29 @@ def revoke_key(key_id: int, actor: str) -> ApiKey | None:
         audit.record(actor, "api_key_revoke", "api_key", key.id, {"name": key.name},
                      changes=audit.diff({}, {"revoked_at": key.revoked_at}))
         db.session.commit()
+    _forget(key_id)
+    return key
+
+
+def delete_key(key_id: int, actor: str) -> bool:
+    """Delete a key outright (a temporary key at the end of its run): it stops working at
+    once in this process and leaves no row behind, only its audit entry."""
+    key = db.session.get(ApiKey, key_id)
+    if key is None:
+        return False
+    audit.record(actor, "api_key_delete", "api_key", key.id, {"name": key.name},
+                 changes=audit.diff({"name": key.name, "scope": key.scope,
+                                     "prefix": key.prefix}, {}))
+    db.session.delete(key)
+    db.session.commit()
+    _forget(key_id)
+    return True
+
+
+def _forget(key_id: int) -> None:
     with _cache_lock:
         for raw_hash in [h for h, c in _cache.items() if c.principal.id == key_id]:
             del _cache[raw_hash]
-    return key
 
 
 def list_keys() -> list[ApiKey]:

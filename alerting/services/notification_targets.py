@@ -66,13 +66,24 @@ def allow_cidrs() -> tuple[str, ...]:
     return tuple(current_app.config["WEBHOOK_ALLOW_CIDRS"])
 
 
+# Said with every refusal of a non-public address: where the allow-list is (a home network's
+# Home Assistant is the usual case). The Notifications page shows the list in force.
+ALLOW_LIST_HINT = ("; to allow a network of yours, add it to ALERTING_WEBHOOK_ALLOW_CIDRS "
+                   "(e.g. 192.168.1.0/24; the Notifications page shows the list in force)")
+
+
+def _refused(exc: UnsafeURL) -> str:
+    hint = ALLOW_LIST_HINT if "address" in exc.reason else ""
+    return f"refused: {exc.reason}{hint}"
+
+
 def check_webhook_url(url: str | None, field: str) -> None:
     """422 naming `field` unless the policy lets the URL's host through."""
     if url:
         try:
             check_url(url, allow_cidrs())
         except UnsafeURL as exc:
-            raise ValidationError({field: f"refused: {exc.reason}"}) from None
+            raise ValidationError({field: _refused(exc)}) from None
 
 
 def check_push_target(url: str, field: str) -> None:
@@ -80,7 +91,7 @@ def check_push_target(url: str, field: str) -> None:
     try:
         check_push_url(url, allow_cidrs())
     except UnsafeURL as exc:
-        raise ValidationError({field: f"refused: {exc.reason}"}) from None
+        raise ValidationError({field: _refused(exc)}) from None
 
 
 def stored(pairs: list[tuple[str, str | None]]) -> dict[str, list[str | None]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from typing import Any
 
@@ -11,7 +12,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import AlertRule
 from ..schemas import responses as schemas
-from ..schemas.rules import RULE_FIELDS, parse_rule
+from ..schemas.rules import MAX_NAME, RULE_FIELDS, parse_rule
 from ..schemas.serialize import serializer
 from . import audit
 from .modes import check_modes
@@ -92,6 +93,21 @@ def create_rule(payload: Any, actor: str, *, rule_id: str | None = None,
     record_created(rule, actor)
     if commit:
         db.session.commit()
+    return rule
+
+
+def duplicate_rule(rule_id: str, actor: str) -> AlertRule:
+    """A copy of a rule under the name "<name> (copy)", disabled so that it does not fire
+    twice until it is changed; its targets (secrets included) are copied as stored."""
+    source = get_rule(rule_id)
+    values = {name: copy.deepcopy(getattr(source, name)) for name in RULE_FIELDS}
+    values["name"] = f"{source.name} (copy)"[:MAX_NAME]
+    values["enabled"] = False
+    rule = AlertRule(**values, targets_sealed=source.targets_sealed)
+    db.session.add(rule)
+    db.session.flush()
+    record_created(rule, actor, duplicate_of=source.id)
+    db.session.commit()
     return rule
 
 

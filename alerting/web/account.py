@@ -10,7 +10,7 @@ from ..extensions import db, limiter
 from ..models import User
 from ..services import sessions, users, webpush
 from . import bp
-from .forms import LoginForm, PasswordForm
+from .forms import PASSWORD_MAX, PASSWORD_MIN, LoginForm, PasswordForm
 
 
 def _safe_next(target: str | None) -> str:
@@ -72,7 +72,8 @@ def password():
             flash("Password changed. Every other session of yours has been logged out.")
             return redirect(url_for("web.index"))
     subscriptions, _total = webpush.list_subscriptions()
-    return render_template("password.html", form=form, user=user,
+    return render_template("password.html", form=form, user=user, password_min=PASSWORD_MIN,
+                           password_max=PASSWORD_MAX,
                            push_subscriptions=[webpush.subscription_dict(row)
                                                for row in subscriptions], **_people())
 

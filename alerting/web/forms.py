@@ -21,6 +21,7 @@ from wtforms import (
     Form,
     FormField,
     PasswordField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -40,6 +41,7 @@ from ..engine.vocabulary import (
 )
 from ..notify.templates import PARTS as TEMPLATE_PARTS
 from ..schemas.keys import SCOPES
+from ..services.rule_summary import DEDUP_PRESETS
 
 try:
     from wtforms import SelectChoice
@@ -68,9 +70,14 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
+PASSWORD_MIN, PASSWORD_MAX = 10, 200
+
+
 class PasswordForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired()])
-    new = PasswordField("New password", validators=[DataRequired(), Length(min=10, max=200)])
+    new = PasswordField("New password", validators=[
+        DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
+        render_kw={"minlength": PASSWORD_MIN, "maxlength": PASSWORD_MAX})
     confirm = PasswordField("Repeat new password",
                             validators=[DataRequired(), EqualTo("new", "Passwords differ")])
 
@@ -147,12 +154,17 @@ class RuleForm(TemplateFields, FlaskForm):
     schedule_start = StringField("From", default="00:00", render_kw={"type": "time"})
     schedule_end = StringField("Until", default="00:00", render_kw={"type": "time"})
     schedule_timezone = StringField("Timezone", render_kw={
-        "list": "timezones", "autocomplete": "off", "placeholder": "server default"})
+        "list": "timezones", "autocomplete": "off"})  # placeholder: the default, by the view
     modes = SelectMultipleField("Arming modes", choices=[])
     conditions = FieldList(FormField(ConditionForm), min_entries=1)
+    dedup_preset = RadioField("Count repeats", default="custom",
+                              choices=[choice(v, label) for v, label, _ in DEDUP_PRESETS])
     dedup_key_template = StringField("Dedup key template", render_kw={
         "placeholder": "{rule_id}:{camera_id}", "autocomplete": "off", "spellcheck": "false"})
-    cooldown_seconds = StringField("Cooldown (seconds)", default="300", render_kw=NUMERIC)
+    cooldown_seconds = StringField("Cooldown", default="300", render_kw=NUMERIC)
+    cooldown_unit = SelectField("Unit", default="s", choices=[
+        choice(unit, label) for unit, label in (("s", "seconds"), ("min", "minutes"),
+                                                ("h", "hours"))])
     mute_timings = SelectMultipleField("Mute timings", choices=[])  # names, set by the view
     channels = SelectMultipleField("Channels",
                                    choices=[choice(c, c.capitalize()) for c in CHANNELS])

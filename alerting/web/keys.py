@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, url_for
+from flask import current_app, flash, redirect, url_for
 from htmx_flask import request
 
 from ..auth import current_actor, login_required
+from ..config import public_url
 from ..engine.errors import ValidationError
 from ..errors import ApiError
 from ..services import keys
@@ -15,8 +16,15 @@ from .forms import KeyForm, place_errors, render, simple_locator, wants_fragment
 
 def _page(form: KeyForm, status: int = 200, **extra):
     context = {"form": form, "keys": keys.list_keys(), "created": None, "raw": None,
-               "general": [], "focus": None, **extra}
+               "general": [], "focus": None, "base_url": _base_url(), **extra}
     return render("keys/index.html", "keys/_keys.html", status, **context)
+
+
+def _base_url() -> str:
+    """The address for the example request: ALERTING_PUBLIC_URL, else this request's host."""
+    if current_app.config.get("PUBLIC_URL"):
+        return public_url(current_app.config)
+    return request.host_url.rstrip("/") + request.script_root
 
 
 @bp.route("/keys", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import Delivery
 from ..services import deliveries, digests
 from ..services import notification_settings as settings
+from ..services.notification_targets import allow_cidrs
 from . import bp
 from .forms import (
     DigestForm,
@@ -33,6 +34,12 @@ from .forms import (
 )
 
 DEAD_LETTERS_SHOWN = 50
+
+
+@bp.app_context_processor
+def _dead_letters() -> dict[str, Any]:
+    """`dead_letters()` for the navigation's badge: counted only when a page shows it."""
+    return {"dead_letters": deliveries.dead_count}
 
 
 def form_data(view: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +93,8 @@ def _context(form: NotificationForm, **extra: Any) -> dict[str, Any]:
     return {"form": form, "view": settings.settings_json(), "general": [], "focus": None,
             "dead": dead, "dead_total": dead_total, "test_result": None, "secret": None,
             "secret_error": None, "saved": False, "digest_form": DigestForm(formdata=None),
-            "digests": digests.digests_json()["digests"], "digest_errors": [], **extra}
+            "digests": digests.digests_json()["digests"], "digest_errors": [],
+            "allow_cidrs": allow_cidrs(), **extra}
 
 
 def _page(form: NotificationForm, status: int = 200, **extra: Any):

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
 
-from flask import flash, make_response, redirect, url_for
+from flask import current_app, flash, make_response, redirect, url_for
 from htmx_flask import request
 from sqlalchemy import func, select
 from wtforms import Field
@@ -21,14 +21,28 @@ from ..auth import current_actor, login_required
 from ..engine.errors import ValidationError
 from ..engine.timeparse import isoformat_z
 from ..engine.types import TRACK_LISTS, TRACK_NUMBERS
-from ..engine.vocabulary import CONDITION_FIELDS, DAYS, DEDUP_VARIABLES, SEVERITIES
+from ..engine.vocabulary import (
+    CONDITION_FIELDS,
+    DAYS,
+    DEDUP_VARIABLES,
+    DEFAULT_COOLDOWN_SECONDS,
+    SEVERITIES,
+)
 from ..extensions import db
 from ..models import Alert, AlertRule, Detection, Event, utcnow
 from ..schemas.queries import parse_rule_query
+from ..schemas.rules import parse_rule
 from ..services import backtest, rule_test, rules, template_preview
 from ..services.events import recent_events
 from ..services.modes import mode_names
 from ..services.mute_timings import list_mute_timings
+from ..services.rule_presets import PRESETS, preset_payload
+from ..services.rule_summary import (
+    PRESET_TEMPLATES,
+    dedup_preset,
+    describe_rule,
+    sample_dedup_key,
+)
 from . import bp
 from .forms import (
     RuleForm,
@@ -119,14 +133,47 @@ def rules_delete(rule_id: str):
     return _back_to_list()
 
 
+@bp.post("/rules/<rule_id>/duplicate")
+@login_required
+def rules_duplicate(rule_id: str):
+    """Copy a rule (disabled, "<name> (copy)") and open the copy's form."""
+    copy_ = rules.duplicate_rule(rule_id, current_actor())
+    flash(f"Rule “{copy_.name}” created, disabled: change it, enable it, save.")
+    response = redirect(url_for("web.rules_edit", rule_id=copy_.id), 303)
+    response.vary.add("HX-Request")
+    return response
+
+
 # --- create and edit --------------------------------------------------------------------------
 
 
 @bp.route("/rules/new", methods=["GET", "POST"])
 @login_required
 def rules_create():
-    """The rule form: a new rule."""
-    return _rule_form(RuleForm(), None)
+    """The rule form: a new rule (`?preset=person-at-night`: filled from a preset)."""
+    if request.method == "POST":
+        return _rule_form(RuleForm(), None)
+    preset = preset_payload(request.args.get("preset"))
+    if preset is not None:
+        values = parse_rule(preset)
+        data = form_data(AlertRule(**values))
+    else:
+        data = {"dedup_preset": "camera", **_cooldown_fields(DEFAULT_COOLDOWN_SECONDS)}
+    return _rule_form(RuleForm(data=data), None)
+
+
+@bp.post("/rules/summary")
+@login_required
+def rules_summary():
+    """The rule being typed in plain words, and its dedup key for a sample event (htmx)."""
+    payload, _ = rule_payload(RuleForm())
+    return render("rules/_summary.html", "rules/_summary.html", **_summary(payload))
+
+
+def _summary(payload: dict[str, Any]) -> dict[str, Any]:
+    zone = current_app.config["TIMEZONE"]
+    key, sample = sample_dedup_key(payload, zone)
+    return {"summary": describe_rule(payload, zone), "sample_key": key, "sample": sample}
 
 
 @bp.route("/rules/<rule_id>/edit", methods=["GET", "POST"])
@@ -158,6 +205,7 @@ def _rule_form(form: RuleForm, rule: AlertRule | None):
                     saved = rules.update_rule(rule.id, payload, current_actor())
             except ValidationError as exc:
                 db.session.rollback()
+                _explain_empty_times(form, exc.fields)
                 general = place_errors(form, exc.fields, payload, rule_locator(form, rows))
                 error_count = len(exc.fields) - len(general)
                 focus = first_invalid(form)
@@ -173,7 +221,18 @@ def _rule_form(form: RuleForm, rule: AlertRule | None):
                 return _back_to_list()
     return render("rules/form.html", "rules/_form.html", status, form=form, rule=rule,
                   general=general, focus=focus, error_count=error_count,
-                  timezones=timezone_names(), noise=noise, preview=preview, **_choices(form))
+                  timezones=timezone_names(), noise=noise, preview=preview, presets=PRESETS,
+                  default_timezone=current_app.config["TIMEZONE"],
+                  **_summary(rule_payload(form)[0]), **_choices(form))
+
+
+def _explain_empty_times(form: RuleForm, fields: dict[str, str]) -> None:
+    """A cleared From or Until is an error that says so (never a silent 00:00)."""
+    for key, field in (("schedule.start_time", form.schedule_start),
+                       ("schedule.end_time", form.schedule_end)):
+        if key in fields and not (field.data or "").strip():
+            fields[key] = (f"{field.label.text} is empty: give a time (From equal to Until "
+                           "means the whole day)")
 
 
 def _with_condition_rows(form: RuleForm, action: str) -> RuleForm:
@@ -198,10 +257,15 @@ def _choices(form: RuleForm) -> dict[str, Any]:
         field = form[name]
         values = _dedupe([*seen[name], *(field.data or [])])
         field.choices = [choice(v) for v in values]
+    zones_by_camera = dict(seen["zones_by_camera"])
+    grouped = {z for found in zones_by_camera.values() for z in found}
+    others = [z for z in _dedupe(form.zone_ids.data or []) if z not in grouped]
+    if others:
+        zones_by_camera[""] = others  # chosen, but not seen on any camera lately
     form.mute_timings.choices = [choice(t["name"]) for t in list_mute_timings()]
     form.modes.choices = [choice(v) for v in _dedupe([*mode_names(), *(form.modes.data or [])])]
     return {"dedup_variables": " ".join("{" + name + "}" for name in DEDUP_VARIABLES),
-            "condition_fields": CONDITION_FIELDS}
+            "condition_fields": CONDITION_FIELDS, "zones_by_camera": zones_by_camera}
 
 
 def _dedupe(values: list[str]) -> list[str]:
@@ -220,12 +284,16 @@ def seen_values() -> dict[str, list[str]]:
         .limit(SEEN_LIMIT))
     cameras = db.session.scalars(
         select(Event.camera_id).distinct().order_by(Event.camera_id).limit(SEEN_LIMIT))
-    zones: set[str] = set()
-    for zone_ids in db.session.scalars(
-            select(Detection.zone_ids).order_by(Detection.id.desc()).limit(1000)):
-        zones.update(z for z in zone_ids or [] if isinstance(z, str))
+    zones: dict[str, set[str]] = {}
+    for camera_id, zone_ids in db.session.execute(
+            select(Event.camera_id, Detection.zone_ids).join(Detection.event)
+            .order_by(Detection.id.desc()).limit(1000)):
+        zones.setdefault(camera_id, set()).update(
+            z for z in zone_ids or [] if isinstance(z, str))
+    by_camera = {camera: sorted(found) for camera, found in sorted(zones.items()) if found}
+    every = sorted({z for found in by_camera.values() for z in found})[:SEEN_LIMIT]
     return {"object_types": _dedupe(list(object_types)), "camera_ids": list(cameras),
-            "zone_ids": sorted(zones)[:SEEN_LIMIT]}
+            "zone_ids": every, "zones_by_camera": by_camera}
 
 
 @lru_cache(maxsize=1)
@@ -295,12 +363,13 @@ def rule_payload(form: RuleForm) -> tuple[dict[str, Any], list[int]]:
         "min_confidence": number_or_text(form.min_confidence.data),
         "schedule": {
             "days": list(form.schedule_days.data or []),
-            "start_time": form.schedule_start.data or "00:00",
-            "end_time": form.schedule_end.data or "00:00",
+            "start_time": form.schedule_start.data or "",
+            "end_time": form.schedule_end.data or "",
             "timezone": (form.schedule_timezone.data or "").strip() or None,
         } if form.schedule_on.data else None,
         "conditions": conditions or None,
-        "dedup_key_template": form.dedup_key_template.data or None,
+        "dedup_key_template": PRESET_TEMPLATES.get(form.dedup_preset.data)
+        or form.dedup_key_template.data or None,
         "channels": list(form.channels.data or []),
         "targets": targets if any(targets.values()) else None,
         "mute_timings": list(form.mute_timings.data or []) or None,
@@ -319,6 +388,9 @@ def rule_payload(form: RuleForm) -> tuple[dict[str, Any], list[int]]:
         "escalate_min_severity": form.escalate_min_severity.data or None,
     }
     cooldown = number_or_text(form.cooldown_seconds.data)
+    if isinstance(cooldown, int | float):
+        scaled = cooldown * COOLDOWN_UNITS.get(form.cooldown_unit.data, 1)
+        cooldown = int(scaled) if float(scaled).is_integer() else scaled
     if cooldown is not None:
         payload["cooldown_seconds"] = cooldown
     return payload, rows
@@ -331,6 +403,16 @@ def _targets(form: RuleForm, prefix: str) -> dict[str, Any]:
         "webhook_url": (form[f"{prefix}webhook_url"].data or "").strip() or None,
         "push_urls": split_list(form[f"{prefix}push_urls"].data) or None,
     }
+COOLDOWN_UNITS = {"s": 1, "min": 60, "h": 3600}
+
+
+def _cooldown_fields(seconds: int) -> dict[str, str]:
+    """A cooldown in the largest unit that holds it whole."""
+    for unit in ("h", "min"):
+        if seconds and seconds % COOLDOWN_UNITS[unit] == 0:
+            return {"cooldown_seconds": str(seconds // COOLDOWN_UNITS[unit]),
+                    "cooldown_unit": unit}
+    return {"cooldown_seconds": str(seconds), "cooldown_unit": "s"}
 
 
 def _merged(checked: list[str] | None, other: str | None) -> list[str] | None:
@@ -360,8 +442,9 @@ def form_data(rule: AlertRule) -> dict[str, Any]:
         "schedule_end": schedule.get("end_time") or "00:00",
         "schedule_timezone": schedule.get("timezone") or "",
         "conditions": [*conditions, {"field": "", "op": "eq", "value": ""}],
+        "dedup_preset": dedup_preset(rule.dedup_key_template),
         "dedup_key_template": rule.dedup_key_template or "",
-        "cooldown_seconds": str(rule.cooldown_seconds),
+        **_cooldown_fields(rule.cooldown_seconds),
         "channels": list(rule.channels or []),
         "mute_timings": list(rule.mute_timings or []),
         "email_recipients": ", ".join(targets.get("email_recipients") or []),

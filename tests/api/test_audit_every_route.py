@@ -61,6 +61,8 @@ CALLS = {
         "post", "/api/alerts/rules", {"name": "r", "severity": "low", "camera_ids": ["x"]})),
     "api.update_rule": ("rule_update", lambda a, c, h: (
         "put", f"/api/alerts/rules/{create_rule(c, h)['id']}", {"severity": "low"})),
+    "api.duplicate_rule": ("rule_create", lambda a, c, h: (
+        "post", f"/api/alerts/rules/{create_rule(c, h)['id']}/duplicate", None)),
     "api.delete_rule": ("rule_delete", lambda a, c, h: (
         "delete", f"/api/alerts/rules/{create_rule(c, h)['id']}", None)),
     "api.heartbeat": ("camera_rename", lambda a, c, h: (

@@ -16,7 +16,7 @@ from tests.support.factories import create_rule
 JSON = {"Content-Type": "application/json"}
 # Write routes that take no body at all.
 NO_BODY = {"api.acknowledge", "api.dismiss", "api.retry", "api.reveal_webhook_secret",
-           "api.rotate_webhook_secret", "api.expire_silence"}
+           "api.rotate_webhook_secret", "api.expire_silence", "api.duplicate_rule"}
 
 
 def _write_routes():

@@ -217,3 +217,22 @@ def test_regex_re2_cannot_compile_is_422_naming_the_field(client, admin_headers,
     assert response.status_code == 422
     assert list(response.json["fields"]) == ["conditions.1.value"]
     assert "RE2" in response.json["fields"]["conditions.1.value"]
+
+
+def test_duplicate_copies_every_field_disabled_under_a_new_name(client, admin_headers):
+    original = create(client, admin_headers, name="Porch at night")
+    response = client.post(f"/api/alerts/rules/{original['id']}/duplicate", headers=admin_headers)
+    assert response.status_code == 201, response.json
+    copy_ = response.json
+    assert copy_["id"] != original["id"]
+    assert copy_["name"] == "Porch at night (copy)" and copy_["enabled"] is False
+    same = RESPONSE_FIELDS - {"id", "name", "enabled", "created_at", "updated_at"}
+    assert {k: copy_[k] for k in same} == {k: original[k] for k in same}
+    assert client.get(f"/api/alerts/rules/{original['id']}", headers=admin_headers).json[
+        "enabled"] is original["enabled"]
+
+
+def test_duplicate_of_an_unknown_rule_is_a_404(client, admin_headers):
+    response = client.post("/api/alerts/rules/00000000-0000-0000-0000-000000000000/duplicate",
+                           headers=admin_headers)
+    assert response.status_code == 404 and response.json["error"] == "not_found"

@@ -113,3 +113,16 @@ def test_values_out_of_range_name_their_variable(name, raw):
 def test_an_iana_timezone_is_accepted():
     assert config.from_environment({"ALERTING_TIMEZONE": "Europe/Paris"})["TIMEZONE"] == \
         "Europe/Paris"
+
+
+@pytest.mark.parametrize(("public", "port", "expected"), [
+    (None, None, "http://127.0.0.1:8000"),
+    (None, "8123", "http://127.0.0.1:8123"),
+    ("https://alerts.example.com/", "8123", "https://alerts.example.com"),
+])
+def test_public_url_defaults_to_the_local_server(monkeypatch, public, port, expected):
+    if port is None:
+        monkeypatch.delenv("PORT", raising=False)
+    else:
+        monkeypatch.setenv("PORT", port)
+    assert config.public_url({"PUBLIC_URL": public}) == expected

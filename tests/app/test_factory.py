@@ -66,3 +66,21 @@ def test_start_up_seeds_the_notification_settings(app):
 
     with app.app_context():
         assert db.session.get(NotificationSettings, 1) is not None
+
+
+@pytest.mark.parametrize(("argv", "warned"), [
+    (["/venv/bin/flask", "--app", "app", "db", "upgrade"], False),
+    (["/usr/lib/python3/site-packages/flask/__main__.py", "db", "upgrade"], False),
+    (["/venv/bin/flask", "--app", "app", "users", "create", "bob"], True),
+    (["/venv/bin/gunicorn", "app:app"], True),
+])
+def test_an_empty_database_warns_except_while_flask_db_creates_it(tmp_path, caplog, monkeypatch,
+                                                                   argv, warned):
+    from alerting import bootstrap
+
+    monkeypatch.setattr("sys.argv", argv)
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}", "SECRET_KEY": "x",
+                      "BOOTSTRAP": False, "TESTING": True})
+    with caplog.at_level(logging.WARNING, logger="alerting"):
+        bootstrap(app)
+    assert ("the database has no tables yet" in caplog.text) is warned

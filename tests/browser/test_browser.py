@@ -16,7 +16,7 @@ import pytest
 import requests
 from standardwebhooks import Webhook
 
-from tests.support.browser import PHONE, log_in, shot
+from tests.support.browser import NAV_MENUS, PHONE, log_in, nav_link, shot
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -65,9 +65,10 @@ def test_log_in(browser, server):
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_have_text("Wrong username or password")
     log_in(page, server)
-    expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Live", "Alerts", "Events", "Cameras", "Rules", "Silences", "Notifications",
-         "Integrations", "Keys", "Modes", "Audit", "Config", "API"])
+    nav = page.get_by_role("navigation", name="Main")
+    for menu, labels in NAV_MENUS.items():
+        nav.locator("summary", has_text=menu).click()
+        expect(nav.locator("details[open]").get_by_role("link")).to_have_text(list(labels))
     context.close()
 
 
@@ -78,6 +79,8 @@ def test_create_rule_after_a_validation_error(page, server, api):
     expect(page.get_by_role("heading", name="New rule")).to_be_visible()
     page.get_by_label("Name", exact=True).fill(RULE_NAME)
     page.get_by_label("Severity").select_option("high")
+    expect(page.get_by_label("Dedup key template")).to_be_hidden()  # a preset is chosen
+    page.get_by_label("Custom template").check()
     page.get_by_label("Dedup key template").fill("{camera_id}:{person}")
     page.get_by_label("Minimum risk score (0–100)").fill("150")
     page.get_by_role("button", name="Save rule").click()
@@ -95,13 +98,15 @@ def test_create_rule_after_a_validation_error(page, server, api):
     page.get_by_label("Minimum risk score (0–100)").fill("")
     page.get_by_role("group", name="Object types").get_by_label("person").check()
     page.get_by_role("group", name="Cameras").get_by_label("back-door").check()
+    page.get_by_text("Conditions on event fields (summary, risk, labels...)").click()
     row = page.get_by_role("group", name="Condition 1")
     row.get_by_label("Field").select_option("risk_score")
     row.get_by_label("Operator").select_option("gte")
     row.get_by_label("Value").fill("50")
     page.get_by_role("button", name="Add condition").click()
     expect(page.get_by_role("group", name="Condition 2")).to_be_visible()
-    page.get_by_label("Cooldown (seconds)").fill("0")
+    page.get_by_label("Cooldown", exact=True).fill("0")
+    expect(page.get_by_label("Until")).to_be_hidden()  # schedule fields only when it is on
     page.get_by_label("Only alert inside a schedule").check()
     page.get_by_label("Timezone").fill("Europe/Paris")
     page.get_by_label("Until").fill("00:00")
@@ -285,7 +290,7 @@ def test_audit_page(page, server, api):
     after = "critical" if before != "critical" else "low"
     api("PUT", f"/api/alerts/rules/{rule}", json={"severity": after})
     page.goto(server + "/rules")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit").click()
+    nav_link(page, "Audit").click()
     expect(page).to_have_url(re.compile(r"/audit$"))
     page.get_by_label("Action").select_option("rule_update")
     expect(page).to_have_url(re.compile(r"action=rule_update"))
@@ -302,7 +307,7 @@ def test_api_reference(page, server):
     elsewhere = []
     page.on("request", lambda r: None if r.url.startswith(server) else elsewhere.append(r.url))
     page.goto(server + "/rules")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="API").click()
+    nav_link(page, "API").click()
     expect(page).to_have_url(re.compile(r"/api/docs$"))
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("alerting")
     for tag in ("rules", "events", "alerts", "deliveries", "notification", "keys", "health",

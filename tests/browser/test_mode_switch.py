@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import shot
+from tests.support.browser import nav_link, shot
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -34,7 +34,7 @@ def test_the_header_switch_changes_the_mode_everywhere(page, server, api):
          "end_time": "17:00"}]})
     page.goto(server + "/events")
     expect(page.locator("#mode-switch")).to_have_value("away")
-    page.get_by_role("link", name="Modes", exact=True).first.click()
+    nav_link(page, "Modes").click()
     expect(page.locator(".current-mode")).to_have_text("away")
     expect(page.locator(".mode-history tbody tr").first).to_contain_text("user:admin")
     expect(page.locator("#w1-mode")).to_have_value("away")

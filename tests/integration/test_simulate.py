@@ -103,9 +103,10 @@ def test_simulate_posts_events_that_become_alerts(tmp_path):
         assert (events, unprocessed) == (20, 0)
         [alerts] = query(database, "SELECT count(*) FROM alerts")
         assert alerts > 0 and f"{alerts} alerts." in out
-        scope, revoked_at = query(database, "SELECT scope, revoked_at FROM api_keys "
-                                            "WHERE name = 'simulator'")
-        assert scope == "ingest" and revoked_at is not None  # the run's key ends with it
+        # The run's key ends with it, deleted rather than left behind revoked.
+        assert query(database, "SELECT count(*) FROM api_keys WHERE name = 'simulator'") == (0,)
+        assert query(database, "SELECT count(*) FROM audit_log WHERE action = 'api_key_delete'"
+                     " AND actor = 'cli:simulate'") == (1,)
 
         refused = flask(env, "simulate", "--url", url, "--count", "1", "--key", "not-a-key")
         assert refused.returncode != 0 and "server refused the API key" in refused.stderr

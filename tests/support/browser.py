@@ -22,3 +22,22 @@ def shot(page, name: str, *, full_page: bool = True) -> None:
     docs/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+NAV_MENUS = {"Alerts": ("Live", "Alerts", "Events", "Silences"),
+             "Setup": ("Rules", "Cameras", "Notifications", "Integrations", "Modes", "Keys",
+                       "Config"),
+             "Admin": ("Audit", "API")}
+
+
+def nav_link(page, label: str):
+    """The navigation link `label`, its menu opened (and the hamburger first, on a phone)."""
+    nav = page.get_by_role("navigation", name="Main")
+    toggle = page.locator("#nav-toggle")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+    menu = next(name for name, labels in NAV_MENUS.items() if label in labels)
+    details = nav.locator("details.menu", has=page.locator("summary", has_text=menu))
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
+    return nav.get_by_role("link", name=label, exact=True)

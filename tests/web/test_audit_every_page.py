@@ -34,6 +34,7 @@ class JSON_BODY:  # noqa: N801 - reads as a marker in CALLS
 NOT_AUDITED = {
     "web.rules_test": "read-only: runs a rule over stored events",
     "web.config_preview": "read-only: shows what a file would change",
+    "web.rules_summary": "read-only: the rule being typed in plain words",
 }
 # Routes that act without a login: who the audit log names instead of the user.
 ACTORS = {"web.action_do": "action link"}
@@ -103,6 +104,8 @@ CALLS = {
         f"/rules/{create_rule(c, h)['id']}/edit", RULE_FORM)),
     "web.rules_toggle": ("rule_update", lambda a, c, h: (
         f"/rules/{create_rule(c, h)['id']}/enabled", {"enabled": "false"})),
+    "web.rules_duplicate": ("rule_create", lambda a, c, h: (
+        f"/rules/{create_rule(c, h)['id']}/duplicate", {})),
     "web.rules_delete": ("rule_delete", lambda a, c, h: (
         f"/rules/{create_rule(c, h)['id']}/delete", {})),
     "web.silences_index": ("silence_create", lambda a, c, h: ("/silences", {

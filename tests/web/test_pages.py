@@ -8,71 +8,20 @@ from datetime import timedelta
 
 import pytest
 
-from alerting.engine.vocabulary import DAYS
 from alerting.extensions import db
 from alerting.models import Delivery, utcnow
-from alerting.services import rules as rule_service
-from tests.support.app import ADMIN_PASSWORD, make_app, make_key
+from tests.support.app import make_app, make_key
 from tests.support.factories import create_rule, post_event, run_matcher
-
-HX = {"HX-Request": "true"}
-
-
-def csrf_token(page: bytes) -> str:
-    return re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page).group(1).decode()
-
-
-def log_in(client) -> str:
-    """Log the client in; the CSRF token of its session."""
-    page = client.get("/login")
-    response = client.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD,
-                                           "csrf_token": csrf_token(page.data)})
-    assert response.status_code == 302
-    return csrf_token(client.get("/keys").data)
-
-
-@pytest.fixture
-def token(client):
-    return log_in(client)
-
-
-@pytest.fixture
-def headers(app):
-    return {"x-access-token": make_key(app)}
-
-
-def rule_form(token: str, **fields) -> dict:
-    """A filled-in rule form, as a browser would post it."""
-    data = {"csrf_token": token, "name": "Person at the back door", "severity": "high",
-            "enabled": "y", "object_types": ["person"], "camera_ids": ["back-door"],
-            "cooldown_seconds": "0", "schedule_days": list(DAYS), "schedule_start": "00:00",
-            "schedule_end": "00:00",
-            "conditions-0-field": "", "conditions-0-op": "eq", "conditions-0-value": "",
-            "action": "save"}
-    data.update(fields)
-    return data
-
-
-def error_beside(html: str, field_id: str) -> str:
-    """The error text shown beside the input with this id (and the input points at it)."""
-    match = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">([^<]*)</p>', html)
-    assert match, f"no error beside {field_id}"
-    assert re.search(rf'aria-describedby="[^"]*\b{re.escape(field_id)}-error"', html)
-    return match.group(1)
-
-
-def only_rule(app) -> dict:
-    """The one rule there is, as the API shows it."""
-    with app.app_context():
-        rows, total = rule_service.list_rules()
-        assert total == 1
-        return rule_service.rule_json(rows[0])
-
-
-def rule_count(app) -> int:
-    with app.app_context():
-        return rule_service.list_rules()[1]
-
+from tests.support.pages import (  # noqa: F401 (used below)
+    HX,
+    csrf_token,
+    error_beside,
+    log_in,
+    only_rule,
+    rule_count,
+    rule_form,
+    settings_form,
+)
 
 # --- every page -------------------------------------------------------------------------------
 
@@ -112,11 +61,17 @@ def test_history_restore_gets_the_full_page(client, token):
 
 def test_nav_links_every_page(client, token):
     html = client.get("/rules").get_data(as_text=True)
-    nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
-    assert re.findall(r">(\w+)</a>", nav) == ["Live", "Alerts", "Events", "Cameras", "Rules",
-                                                "Silences", "Notifications", "Integrations",
-                                                "Keys", "Modes", "Audit", "Config", "API"]
+    nav = re.search(r'<nav id="main-nav" aria-label="Main">(.*?)</nav>', html, re.S).group(1)
+    menus = re.findall(r"<summary[^>]*>(\w+)</summary>(.*?)</details>", nav, re.S)
+    assert [(name, re.findall(r">(\w+)</a>", links)) for name, links in menus] == [
+        ("Alerts", ["Live", "Alerts", "Events", "Silences"]),
+        ("Setup", ["Rules", "Cameras", "Notifications", "Integrations", "Modes", "Keys",
+                   "Config"]),
+        ("Admin", ["Audit", "API"])]
     assert 'href="/api/docs"' in nav
+    # The menu holding the page shown is marked, and so is the page's link.
+    assert '<summary class="has-current">Setup</summary>' in nav
+    assert 'href="/rules" aria-current="page">Rules</a>' in nav
 
 
 @pytest.mark.parametrize("path", ["/login", "/api/docs"])
@@ -496,14 +451,6 @@ def test_acknowledge_from_history_uses_the_live_route(app, client, token, header
 
 # --- notifications ------------------------------------------------------------------------------
 
-
-def settings_form(token: str, **fields) -> dict:
-    data = {"csrf_token": token, "notification_enabled": "y", "smtp_host": "", "smtp_port": "587",
-            "smtp_username": "", "smtp_password": "", "smtp_from_address": "",
-            "smtp_use_tls": "y", "default_email_recipients": "", "default_webhook_url": "",
-            "webhook_timeout_seconds": "30", "push_urls": ""}
-    data.update(fields)
-    return data
 
 
 def settings(client, headers) -> dict:
