@@ -104,34 +104,56 @@ def wall_instant(day: date, at: time, tz_name: str) -> datetime:
     return datetime.fromtimestamp(high, UTC)
 
 
+def _occurrence(window: ModeWindow, days: set[int], day: date, tz_name: str
+                ) -> tuple[datetime, datetime] | None:
+    """(start, end) of the window's occurrence starting on local `day`, if it is one of its days."""
+    if (day.weekday() + 1) % 7 not in days:
+        return None
+    if window.start_time == window.end_time:
+        return (wall_instant(day, time(0), tz_name),
+                wall_instant(day + timedelta(days=1), time(0), tz_name))
+    end_day = day + timedelta(days=1) if window.start_time > window.end_time else day
+    return (wall_instant(day, window.start_time, tz_name),
+            wall_instant(end_day, window.end_time, tz_name))
+
+
 def occurrences(schedule: ModeSchedule, after: datetime, until: datetime
                 ) -> list[tuple[datetime, datetime, int]]:
     """(start, end, window index) of every window occurrence that overlaps [after, until],
-    by start; a window's occurrences that touch or overlap are merged into one."""
+    by start; a window's occurrences that touch or overlap are merged into one.
+
+    A merged occurrence starts where its first day's does, however long before `after`
+    that is (whole-day windows on consecutive days make one occurrence of several days):
+    its start is the `began` its end reverts from, so it must not depend on where a run
+    of the schedule worker began reading."""
     tz_name = schedule.timezone or "UTC"
     tz = zone(tz_name)
-    first = _utc(after).astimezone(tz).date() - timedelta(days=2)
+    earliest = _utc(after).astimezone(tz).date() - timedelta(days=2)
     last = _utc(until).astimezone(tz).date() + timedelta(days=1)
     found: list[tuple[datetime, datetime, int]] = []
     for index, window in enumerate(schedule.windows):
         days = {day_index(d) for d in window.days}
+        day = earliest
+        current = _occurrence(window, days, day, tz_name)
+        # Back to the first day of the run of touching occurrences `earliest` is in; a run
+        # of more than a week never ends (every day, the whole day), so its start is moot.
+        for _ in range(8):
+            if current is None:
+                break
+            before = _occurrence(window, days, day - timedelta(days=1), tz_name)
+            if before is None or before[1] < current[0]:
+                break
+            day, current = day - timedelta(days=1), before
         spans: list[list[datetime]] = []
-        day = first
         while day <= last:
-            if (day.weekday() + 1) % 7 in days:
-                if window.start_time == window.end_time:
-                    start = wall_instant(day, time(0), tz_name)
-                    end = wall_instant(day + timedelta(days=1), time(0), tz_name)
-                else:
-                    start = wall_instant(day, window.start_time, tz_name)
-                    end_day = day + timedelta(days=1) if window.start_time > window.end_time \
-                        else day
-                    end = wall_instant(end_day, window.end_time, tz_name)
+            if current is not None:
+                start, end = current
                 if spans and start <= spans[-1][1]:
                     spans[-1][1] = max(spans[-1][1], end)
                 else:
                     spans.append([start, end])
             day += timedelta(days=1)
+            current = _occurrence(window, days, day, tz_name) if day <= last else None
         found.extend((s, e, index) for s, e in spans if e >= after and s <= until)
     found.sort()
     return found

@@ -196,6 +196,32 @@ def test_catching_up_in_pieces_records_what_one_catch_up_would(changes, cuts, or
         assert mode_at(when, shuffled, schedule, applied_through=origin) == everything.mode_at(when)
 
 
+def test_a_run_begun_inside_a_window_of_several_days_still_ends_it():
+    """Hypothesis's example: a whole-day window on Sunday to Wednesday is one occurrence of
+    four days; a run of the worker from Wednesday (past the two days it reads back) must
+    still see it began on Sunday, where the schedule's change it reverts is recorded."""
+    schedule = ModeSchedule((ModeWindow("night", ("sun", "mon", "tue", "wed"), time(0),
+                                        time(0)),), "Europe/Berlin")
+    origin, cut, until = utc(2026, 3, 23), utc(2026, 3, 31, 22), utc(2026, 4, 6)
+    once = [(utc(2026, 3, 28, 23), "night", "home"),  # Sunday 00:00 CET
+            (utc(2026, 4, 1, 22), "home", "night"),  # Thursday 00:00 CEST
+            (utc(2026, 4, 4, 22), "night", "home")]
+    assert [(c.at, c.mode, c.previous) for c in scheduled_changes([], schedule, origin, until)] \
+        == once
+    first = scheduled_changes([], schedule, origin, cut)  # to Wednesday 00:00 CEST
+    second = scheduled_changes(first, schedule, cut, until)
+    assert [(c.at, c.mode, c.previous) for c in [*first, *second]] == once
+    # The occurrence's start does not depend on where the reading starts.
+    assert [b.began for b in boundaries(schedule, cut, until) if b.kind == "end"] == \
+        [utc(2026, 3, 28, 23)]
+    utc_schedule = ModeSchedule((ModeWindow("night", ("sun", "mon", "tue", "wed"), time(0),
+                                            time(0)),), "UTC")
+    for after in (utc(2026, 3, 29, 12), utc(2026, 3, 31), utc(2026, 4, 1, 23)):
+        found = boundaries(utc_schedule, after, utc(2026, 4, 3))
+        assert [(b.at, b.kind, b.began) for b in found] == [
+            (utc(2026, 4, 2), "end", utc(2026, 3, 29))]
+
+
 @settings(max_examples=examples(100), deadline=None)
 @given(changes=st.lists(CHANGE, max_size=20), order=st.randoms(use_true_random=False))
 def test_the_timeline_answers_like_a_scan_whatever_order_changes_arrive_in(changes, order):
