@@ -6,8 +6,10 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from werkzeug.security import check_password_hash
 
 from ..auth import SESSION_TOKEN, current_actor, login_required, session_user
+from ..engine.errors import ValidationError
 from ..extensions import db, limiter
 from ..models import User
+from ..schemas.common import timezone_names
 from ..services import sessions, users
 from . import bp
 from .forms import LoginForm, PasswordForm
@@ -71,7 +73,26 @@ def password():
                                keep_token=session.get(SESSION_TOKEN))
             flash("Password changed. Every other session of yours has been logged out.")
             return redirect(url_for("web.index"))
-    return render_template("password.html", form=form, user=user, **_people())
+    return render_template("password.html", form=form, user=user, **_people(),
+                           timezones=timezone_names())
+
+
+@bp.post("/account/timezone")
+@login_required
+def timezone():
+    """Set (or clear: the browser's) the timezone the pages show times in."""
+    current = session_user()
+    user = db.session.get(User, current.user_id) if current else None
+    if user is None:
+        return redirect(url_for("web.login"))
+    try:
+        users.set_timezone(user, request.form.get("timezone"), actor=current_actor())
+    except ValidationError as exc:
+        flash(f"Time zone {exc.fields.get('timezone', 'is not valid')}.")
+        return render_template("password.html", form=PasswordForm(), user=user, **_people(),
+                               timezones=timezone_names()), 422
+    flash(f"Times are now shown in {user.timezone or 'your browser’s time zone'}.")
+    return redirect(url_for("web.password"))
 
 
 def _people() -> dict:

@@ -11,7 +11,7 @@ from ..engine.vocabulary import RISK_LEVELS
 from ..extensions import db
 from ..models import Alert, Event
 from ..schemas.queries import parse_event_query
-from ..services import events
+from ..services import events, rule_test
 from . import bp
 from .forms import render
 
@@ -56,4 +56,5 @@ def events_show(event_id: int):
     """One event: its detections and the alerts it raised."""
     event = events.get_event(event_id)  # a 404 page when there is none
     return render("events/show.html", "events/show.html", event=event,
-                  alerts=events.alerts_for_event(event_id))
+                  alerts=events.alerts_for_event(event_id),
+                  verdicts=rule_test.why_no_alert(event) if event.processed_at else [])
