@@ -36,10 +36,20 @@ def _aware(dt: datetime | str) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+def offset_name(local: datetime) -> str:
+    """`GMT`, `GMT+1`, `GMT-3:30`: the offset as browsers name it (Intl's "shortOffset"), so
+    the server and static/js/time.js write the same text."""
+    minutes = round(local.utcoffset().total_seconds() / 60)
+    if not minutes:
+        return "GMT"
+    sign, minutes = ("-" if minutes < 0 else "+"), abs(minutes)
+    return f"GMT{sign}{minutes // 60}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
+
+
 def exact(dt: datetime | str) -> str:
-    """`2026-12-06 03:12:05 CET`: in the person's timezone, with its abbreviation."""
+    """`2026-12-06 03:12:05 GMT+1`: in the person's timezone, with its offset."""
     local = _aware(dt).astimezone(display_zone())
-    return f"{local.strftime(EXACT)} {local.tzname()}"
+    return f"{local.strftime(EXACT)} {offset_name(local)}"
 
 
 def clock(dt: datetime | str) -> str:

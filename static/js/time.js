@@ -8,20 +8,20 @@
   var root = document.documentElement;
   var zone = root.getAttribute('data-timezone') || undefined;
   var parts;
-  try {
-    parts = new Intl.DateTimeFormat('en-GB', {
-      timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit',
-      minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'short'
-    });
-  } catch (e) { // an unknown zone: the browser's
-    zone = undefined;
-    parts = new Intl.DateTimeFormat('en-GB', {
-      year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
-      second: '2-digit', hourCycle: 'h23', timeZoneName: 'short'
+  function formatter(timeZone) {
+    return new Intl.DateTimeFormat('en-GB', {
+      timeZone: timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit',
+      minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'shortOffset'
     });
   }
+  try {
+    parts = formatter(zone);
+  } catch (e) { // an unknown zone: the browser's
+    zone = undefined;
+    parts = formatter(undefined);
+  }
 
-  // 2026-12-06 03:12:05 CET
+  // 2026-12-06 03:12:05 GMT+1 (the offset as the server writes it: alerting/web/timefmt.py)
   function exact(when) {
     var p = {};
     parts.formatToParts(when).forEach(function (part) { p[part.type] = part.value; });

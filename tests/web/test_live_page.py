@@ -201,7 +201,7 @@ def test_timezone_setting(app, page_client, admin_headers):
     assert response.status_code == 302
     page = page_client.get(f"/events/{event['id']}").text
     assert 'data-timezone="Europe/Paris"' in page
-    assert 'title="2026-01-15 03:00:00 CET"' in page  # the exact time on hover, in Paris
+    assert 'title="2026-01-15 03:00:00 GMT+1"' in page  # the exact time on hover, in Paris
     assert "<option selected>Europe/Paris</option>" in page_client.get("/account/password").text
     page_client.post("/account/timezone", data={"csrf_token": token, "timezone": ""})
     assert 'data-timezone=""' in page_client.get("/live").text
