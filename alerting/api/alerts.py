@@ -26,7 +26,8 @@ def list_alerts():
 @op("alerts", ok=A.AcknowledgedAll, body=A.AcknowledgeAll, body_required=False, errors=(422,))
 def acknowledge_all():
     """Acknowledge every open alert of a filter (severity, camera_id, hide_low) at once."""
-    ids = alerts.acknowledge_all(json_body(optional=True) or {}, current_actor())
+    body = json_body(optional=True)  # no body: every open alert; false or [] is a 422
+    ids = alerts.acknowledge_all({} if body is None else body, current_actor())
     return jsonify({"acknowledged": len(ids), "alert_ids": ids})
 
 

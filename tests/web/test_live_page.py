@@ -205,3 +205,10 @@ def test_timezone_setting(app, page_client, admin_headers):
     assert "<option selected>Europe/Paris</option>" in page_client.get("/account/password").text
     page_client.post("/account/timezone", data={"csrf_token": token, "timezone": ""})
     assert 'data-timezone=""' in page_client.get("/live").text
+
+
+@pytest.mark.parametrize("body", ["false", "[]", '"all"', "0"])
+def test_acknowledge_all_body_must_be_an_object(client, admin_headers, body):
+    response = client.post("/api/alerts/acknowledge", data=body,
+                           headers={**admin_headers, "Content-Type": "application/json"})
+    assert response.status_code == 422
