@@ -75,6 +75,8 @@ class User(db.Model):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # IANA name the pages show times in; None: the browser's own (detected by static/js/time.js).
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class UserSession(db.Model):
@@ -414,6 +416,8 @@ class Alert(db.Model):
     acknowledged_by: Mapped[str | None] = mapped_column(String(120))
     dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dismissed_by: Mapped[str | None] = mapped_column(String(120))
+    # The status a dismissal replaced: what an undo restores.
+    dismissed_from: Mapped[str | None] = mapped_column(String(20))
     # Why a `silenced` alert was not delivered: the silence's id or the mute timing's name.
     silence_id: Mapped[str | None] = mapped_column(String(36))
     mute_timing: Mapped[str | None] = mapped_column(String(100))

@@ -71,7 +71,7 @@ from ..auth import ANONYMOUS_ADMIN, auth_enabled, presented_key, session_princip
 from ..extensions import db, sock
 from ..models import Alert, AlertRule, Detection, Event
 from ..services import keys
-from ..services.alerts import alert_json
+from ..services.alerts import alert_json, without_deliveries
 from ..services.events import event_json
 from ..services.keys import Principal
 from .loop import TRY_AGAIN_LATER, Connection, LiveLoop, Refused
@@ -294,6 +294,7 @@ def init_app(app: Flask) -> None:
         ping_seconds=PING_SECONDS)
     app.add_template_filter(detected_objects)
     app.add_template_global(alert_action_url)
+    app.add_template_global(page_url)
     app.extensions[URLS] = app.url_map.bind(
         "localhost", script_name=app.config.get("APPLICATION_ROOT") or "/")
     app.register_blueprint(bp)
@@ -322,12 +323,17 @@ def detected_objects(event: Event | None) -> str:
                      for kind, conf in best.items())
 
 
-def alert_action_url(alert_id: int, action: str) -> str:
-    """Template global: the URL of a row's acknowledge / dismiss button. Rows are rendered in
-    the matcher thread too, where there is no request for url_for to build from."""
+def page_url(endpoint: str, **values: Any) -> str:
+    """Template global: url_for that works in rows rendered in the matcher thread too, where
+    there is no request to build from (the hub's bound URL map builds it there)."""
     if has_request_context():
-        return url_for(f"web.{action}", alert_id=alert_id)
-    return current_app.extensions[URLS].build(f"web.{action}", {"alert_id": alert_id})
+        return url_for(endpoint, **values)
+    return current_app.extensions[URLS].build(endpoint, values)
+
+
+def alert_action_url(alert_id: int, action: str) -> str:
+    """Template global: the URL of a row's acknowledge / dismiss button."""
+    return page_url(f"web.{action}", alert_id=alert_id)
 
 
 def _with_event():
@@ -344,10 +350,12 @@ def load_alerts(ids: Iterable[int]) -> list[Alert]:
         .unique())
 
 
-def recent_alerts(limit: int) -> list[Alert]:
-    """The newest alerts, newest first, ready for display."""
+def recent_alerts(limit: int, query: Any = None) -> list[Alert]:
+    """The newest alerts (of `query`, a select of Alert, else all), newest first, ready for
+    display."""
+    query = select(Alert) if query is None else query
     return list(db.session.scalars(
-        select(Alert).options(_with_event()).order_by(Alert.id.desc()).limit(limit)).unique())
+        query.options(_with_event()).order_by(Alert.id.desc()).limit(limit)).unique())
 
 
 def alerts_after(last_id: int, limit: int) -> list[Alert]:
@@ -438,9 +446,10 @@ def alert_messages(kind: str, rows: list[Any], formats: frozenset[str],
     missing = {row.event_id for row in rows} - events.keys()
     events.update((event.id, event) for event in event_views(missing) if missing)
     count = unacknowledged_count()
+    no_channels = without_deliveries([row.id for row in rows if row.status == "delivered"])
     return [LiveMessage.build(kind, _with_sound(row), _fragment(
                 kind, alert=SimpleNamespace(**row._asdict(), event=events.get(row.event_id)),
-                fresh=kind == "alert_created", count=count))
+                fresh=kind == "alert_created", count=count, no_channels=no_channels))
             for row in rows]
 
 

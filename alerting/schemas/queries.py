@@ -106,3 +106,14 @@ parse_alert_query = parser(AlertQuery)
 parse_delivery_query = parser(DeliveryQuery)
 parse_alert_group_query = parser(AlertGroupQuery)
 parse_audit_query = parser(AuditQuery)
+
+
+class TriageFilter(Query):
+    """The live page's filter chips (kept in its URL): one severity, one camera, hide low."""
+
+    severity: choice(SEVERITIES) | None = None
+    camera_id: optional_text(MAX_QUERY_TEXT) = None
+    hide_low: QueryFlag = False
+
+
+parse_triage_filter = parser(TriageFilter)

@@ -149,6 +149,15 @@ class SilencedBy(Out):
     mute_timing: str | None
 
 
+class CooldownBy(Out):
+    """What keeps a match within its rule's cooldown: an alert already stored (`alert_id`),
+    or an earlier event of the same test that would alert (`event_id`); and until when."""
+
+    alert_id: int | None
+    event_id: int | None
+    until: datetime
+
+
 class Verdict(Out):
     event_id: int
     camera_id: str
@@ -158,6 +167,8 @@ class Verdict(Out):
     matched_conditions: list[MatchCondition]
     failed_conditions: list[MatchCondition]
     suppressed_by_cooldown: bool
+    cooldown: CooldownBy | None = Field(
+        description="Why suppressed_by_cooldown: the stored alert or tested event, and until")
     silenced_by: SilencedBy | None
     dedup_key: str | None
     started_at: datetime

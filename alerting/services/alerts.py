@@ -22,7 +22,10 @@ from . import audit, groups
 TRANSITIONS = {
     "acknowledge": {"pending", "delivered", "failed"},
     "dismiss": {"pending", "delivered", "failed", "acknowledged", "silenced"},
+    "restore": {"dismissed"},  # the undo of a dismissal: back to the status it replaced
 }
+OPEN_STATUSES = ("pending", "delivered", "failed")
+PINNED_SEVERITIES = ("critical", "high")  # open ones are pinned on top of the live page
 
 
 def _next_attempt_at(delivery: Delivery) -> str | None:
@@ -95,7 +98,8 @@ def alert_detail(alert_id: int) -> dict[str, Any]:
 
 
 def transition(alert_id: int, action: str, actor: str) -> Alert:
-    """Acknowledge or dismiss; 409 when the alert's status does not allow it."""
+    """Acknowledge, dismiss, or restore (undo a dismissal); 409 when the alert's status does
+    not allow it."""
     alert = get_alert(alert_id)
     if alert.status not in TRANSITIONS[action]:
         raise ApiError(409, "conflict", f"Alert {alert_id} is {alert.status}; cannot {action} it")
@@ -103,8 +107,15 @@ def transition(alert_id: int, action: str, actor: str) -> Alert:
     before = alert.status
     if action == "acknowledge":
         alert.status, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", now, actor
-    else:
+    elif action == "dismiss":
         alert.status, alert.dismissed_at, alert.dismissed_by = "dismissed", now, actor
+        alert.dismissed_from = before
+    else:
+        # An alert dismissed before dismissed_from was kept: acknowledged if someone did, else
+        # delivered (its deliveries' outcome is not re-derived here).
+        alert.status = alert.dismissed_from or (
+            "acknowledged" if alert.acknowledged_at else "delivered")
+        alert.dismissed_at = alert.dismissed_by = alert.dismissed_from = None
     alert.updated_at = now
     # Stops its escalation at once: the escalation worker claims only alerts whose
     # escalate_at is still set (and rechecks the status in the same statement), and an
@@ -122,3 +133,50 @@ def transition(alert_id: int, action: str, actor: str) -> Alert:
     if alert.group_id is not None:
         signals.groups_due.send(app)
     return alert
+
+
+def triage_query(*, severity: str | None = None, camera_id: str | None = None,
+                 hide_low: bool = False):
+    """The alerts a live-page filter shows (schemas.queries.TriageFilter), dismissed ones
+    left out, as a select to order and limit."""
+    query = select(Alert).where(Alert.status != "dismissed")
+    if severity:
+        query = query.where(Alert.severity == severity)
+    if camera_id:
+        query = query.where(Alert.camera_id == camera_id)
+    if hide_low:
+        query = query.where(Alert.severity != "low")
+    return query
+
+
+def acknowledge_all(payload: Any, actor: str) -> list[int]:
+    """Acknowledge every open alert of a filter (schemas.alerts.AcknowledgeAll) in one
+    transaction, audited as one entry; the ids acknowledged."""
+    from ..schemas.alerts import parse_acknowledge_all
+
+    options = parse_acknowledge_all(payload)
+    rows = list(db.session.scalars(
+        triage_query(**options).where(Alert.status.in_(OPEN_STATUSES)).order_by(Alert.id)))
+    before = ", ".join(sorted({alert.status for alert in rows})) or None
+    now = utcnow()
+    for alert in rows:
+        alert.status, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", now, actor
+        alert.updated_at = now
+    ids = [alert.id for alert in rows]
+    audit.record(actor, "alert_acknowledge_all", "alert", None,
+                 {**options, "alert_ids": ids[:1000], "count": len(ids)},
+                 changes=audit.diff({"status": before}, {"status": "acknowledged"}))
+    db.session.commit()
+    app = current_app._get_current_object()
+    for alert_id in ids:
+        signals.alert_updated.send(app, alert_id=alert_id)
+    return ids
+
+
+def without_deliveries(alert_ids: list[int]) -> set[int]:
+    """Those of these alerts that have no delivery at all: their rule has no channels."""
+    if not alert_ids:
+        return set()
+    with_some = set(db.session.scalars(
+        select(Delivery.alert_id).where(Delivery.alert_id.in_(alert_ids)).distinct()))
+    return set(alert_ids) - with_some

@@ -165,3 +165,10 @@ def delete_rule(rule_id: str, actor: str, *, commit: bool = True) -> None:
     db.session.delete(rule)
     if commit:
         db.session.commit()
+
+
+def enabled_detection_rules() -> list[AlertRule]:
+    """The rules that judge events (enabled, not camera_offline), by name."""
+    return list(db.session.scalars(
+        select(AlertRule).where(AlertRule.enabled.is_(True), AlertRule.kind == "detection")
+        .order_by(AlertRule.name, AlertRule.id)))

@@ -33,6 +33,7 @@ class SessionUser:
     user_id: int
     username: str
     must_change_password: bool
+    timezone: str | None = None  # the IANA zone the pages show times in; None: the browser's
 
 
 def _lifetime() -> timedelta:
@@ -60,13 +61,13 @@ def lookup(token: str | None) -> SessionUser | None:
     now = utcnow()
     row = db.session.execute(
         select(UserSession.id, UserSession.created_at, UserSession.last_seen_at,
-               User.id, User.username, User.must_change_password)
+               User.id, User.username, User.must_change_password, User.timezone)
         .join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == hash_key(token), UserSession.revoked_at.is_(None))
     ).first()
     if row is None:
         return None
-    session_id, created_at, last_seen_at, user_id, username, must_change = row
+    session_id, created_at, last_seen_at, user_id, username, must_change, timezone = row
     if now - created_at > _lifetime():
         return None
     if now - last_seen_at >= LAST_SEEN_RESOLUTION:
@@ -74,7 +75,7 @@ def lookup(token: str | None) -> SessionUser | None:
         with write_transaction() as conn:
             conn.execute(update(UserSession).where(UserSession.id == session_id)
                          .values(last_seen_at=now))
-    return SessionUser(session_id, user_id, username, bool(must_change))
+    return SessionUser(session_id, user_id, username, bool(must_change), timezone)
 
 
 def end(token: str | None) -> None:

@@ -78,3 +78,16 @@ def ensure_admin(password: str | None) -> str | None:
 
 
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def set_timezone(user: User, name: str | None, *, actor: str) -> User:
+    """The timezone the pages show this person's times in; blank or None: the browser's."""
+    from ..schemas.account import parse_account_settings
+
+    value = parse_account_settings({"timezone": name})["timezone"]
+    before = user.timezone
+    user.timezone = value
+    audit.record(actor, "user_timezone", "user", user.id,
+                 changes=audit.diff({"timezone": before}, {"timezone": value}))
+    db.session.commit()
+    return user

@@ -21,5 +21,6 @@ from . import (  # noqa: E402,F401  (routes register on import)
     rules,
     silences,
     site_config,
+    timefmt,
     webpush,
 )

@@ -6,8 +6,10 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from werkzeug.security import check_password_hash
 
 from ..auth import SESSION_TOKEN, current_actor, login_required, session_user
+from ..engine.errors import ValidationError
 from ..extensions import db, limiter
 from ..models import User
+from ..schemas.common import timezone_names
 from ..services import sessions, users, webpush
 from . import bp
 from .forms import PASSWORD_MAX, PASSWORD_MIN, LoginForm, PasswordForm
@@ -73,9 +75,31 @@ def password():
             return redirect(url_for("web.index"))
     subscriptions, _total = webpush.list_subscriptions()
     return render_template("password.html", form=form, user=user, password_min=PASSWORD_MIN,
-                           password_max=PASSWORD_MAX,
+                           password_max=PASSWORD_MAX, timezones=timezone_names(),
                            push_subscriptions=[webpush.subscription_dict(row)
                                                for row in subscriptions], **_people())
+
+
+@bp.post("/account/timezone")
+@login_required
+def timezone():
+    """Set (or clear: the browser's) the timezone the pages show times in."""
+    current = session_user()
+    user = db.session.get(User, current.user_id) if current else None
+    if user is None:
+        return redirect(url_for("web.login"))
+    try:
+        users.set_timezone(user, request.form.get("timezone"), actor=current_actor())
+    except ValidationError as exc:
+        flash(f"Time zone {exc.fields.get('timezone', 'is not valid')}.")
+        subscriptions, _total = webpush.list_subscriptions()
+        return render_template("password.html", form=PasswordForm(), user=user,
+                               password_min=PASSWORD_MIN, password_max=PASSWORD_MAX,
+                               timezones=timezone_names(),
+                               push_subscriptions=[webpush.subscription_dict(row)
+                                                   for row in subscriptions], **_people()), 422
+    flash(f"Times are now shown in {user.timezone or 'your browser’s time zone'}.")
+    return redirect(url_for("web.password"))
 
 
 def _people() -> dict:

@@ -11,7 +11,7 @@ from ..engine.vocabulary import RISK_LEVELS
 from ..extensions import db
 from ..models import Alert, Event
 from ..schemas.queries import parse_event_query
-from ..services import events, tracks
+from ..services import events, rule_test, tracks
 from . import bp
 from .forms import render
 
@@ -57,4 +57,5 @@ def events_show(event_id: int):
     event = events.get_event(event_id)  # a 404 page when there is none
     return render("events/show.html", "events/show.html", event=event,
                   alerts=events.alerts_for_event(event_id),
-                  tracks=tracks.event_tracks(events.engine_event(event)))
+                  tracks=tracks.event_tracks(events.engine_event(event)),
+                  verdicts=rule_test.why_no_alert(event) if event.processed_at else [])

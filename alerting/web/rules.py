@@ -521,7 +521,10 @@ def rules_test(rule_id: str):
     recent = recent_events(TEST_EVENT_CHOICES)
     form.event_ids.choices = [choice(str(e.id)) for e in recent]
     result, general, status = None, [], 200
-    if request.method == "POST":
+    if request.method == "GET" and request.args.get("event_ids"):
+        # A link from an event page ("Test the rule on this event"): filled in and run.
+        form.event_ids_other.data = request.args["event_ids"]
+    if request.method == "POST" or form.event_ids_other.data:
         ids = [*(form.event_ids.data or []), *split_list(form.event_ids_other.data)]
         payload = {
             "event_ids": [int(i) if i.isdigit() else i for i in ids] or None,

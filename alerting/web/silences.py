@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import (
-    current_app,
     flash,
-    has_request_context,
     make_response,
     redirect,
     render_template,
@@ -20,7 +18,7 @@ from ..engine.errors import ValidationError
 from ..engine.silences import MATCHER_FIELDS, MATCHER_OPS, SILENCE_STATES
 from ..engine.vocabulary import DAYS, DELIVERY_CHANNELS
 from ..errors import ApiError
-from ..live import URLS, load_alerts
+from ..live import load_alerts, page_url
 from ..services import alerts, mute_timings, notification_settings, silences
 from . import bp
 from .forms import number_or_text, render
@@ -194,9 +192,7 @@ bp.add_app_template_filter(matcher_text, "matchers")
 def silences_url() -> str:
     """Template global: the Silences page, also from rows rendered in the matcher thread
     (no request there; the live hub's bound URL map builds it, as for alert_action_url)."""
-    if has_request_context():
-        return url_for("web.silences_index")
-    return current_app.extensions[URLS].build("web.silences_index", {})
+    return page_url("web.silences_index")
 
 
 bp.add_app_template_global(silences_url)

@@ -1,6 +1,8 @@
 // The live page: connection indicator, resume-after-reconnect, unacknowledged count in the
-// title, local times, a cap on rows, and the opt-in sound. htmx and its ws extension do the
-// rest: every message from /ws/events is an out-of-band fragment swapped into this page.
+// title, a cap on rows, the opt-in sound, the URL's filter applied to pushed rows, repeats
+// folded into one expandable row, and the undo toast. htmx and its ws extension do the rest:
+// every message from /ws/events is an out-of-band fragment swapped into this page; times are
+// formatted by time.js.
 (function () {
   'use strict';
 
@@ -8,6 +10,7 @@
   var LOUD = { critical: true, high: true };
   var RECONNECTING = [1006, 1011, 1012, 1013]; // the codes the ws extension retries on
   var SOUND_KEY = 'alerting.live.sound';
+  var REPEAT_WINDOW_MS = 10 * 60 * 1000; // repeats closer than this to the next fold together
 
   var root = document.getElementById('live');
   if (!root || !window.htmx) { return; }
@@ -47,14 +50,88 @@
     document.title = count > 0 ? '(' + count + ') ' + baseTitle : baseTitle;
   }
 
-  function localiseTimes(scope) {
-    scope.querySelectorAll('time[datetime]:not([data-local])').forEach(function (el) {
-      var when = new Date(el.getAttribute('datetime'));
-      if (isNaN(when.getTime())) { return; }
-      el.title = el.textContent;
-      el.textContent = when.toLocaleString();
-      el.setAttribute('data-local', '');
+  // The page's filter (its URL's chips) holds for rows pushed after it loaded too.
+  var filter = {
+    severity: root.getAttribute('data-severity'),
+    camera: root.getAttribute('data-camera'),
+    hideLow: root.getAttribute('data-hide-low') === '1'
+  };
+
+  function applyFilter() {
+    list.querySelectorAll('.alert').forEach(function (row) {
+      var severity = row.getAttribute('data-severity');
+      var out = (filter.severity && severity !== filter.severity) ||
+        (filter.camera && row.getAttribute('data-camera') !== filter.camera) ||
+        (filter.hideLow && severity === 'low');
+      row.classList.toggle('is-filtered-out', Boolean(out));
     });
+  }
+
+  // Repeats: rows of the same rule, camera and object, each within REPEAT_WINDOW_MS of the
+  // next newer one, fold under the newest with an "x5" button that shows them.
+  var expanded = {};
+
+  function groupRepeats() {
+    var heads = {};
+    var rows = list.querySelectorAll('.alert:not(.is-filtered-out):not(.status-dismissed)');
+    list.querySelectorAll('.alert').forEach(function (row) {
+      row.classList.remove('is-repeat', 'is-shown');
+      var slot = row.querySelector('.repeat-slot');
+      if (slot) { slot.textContent = ''; }
+    });
+    rows.forEach(function (row) {
+      var key = row.getAttribute('data-group');
+      var when = Date.parse(row.getAttribute('data-time'));
+      var head = heads[key];
+      if (head && head.last - when <= REPEAT_WINDOW_MS) {
+        head.members.push(row);
+        head.last = when;
+        row.classList.add('is-repeat');
+        if (expanded[head.row.id]) { row.classList.add('is-shown'); }
+      } else {
+        heads[key] = { row: row, last: when, members: [] };
+      }
+    });
+    Object.keys(heads).forEach(function (key) {
+      var head = heads[key];
+      if (!head.members.length) { return; }
+      var slot = head.row.querySelector('.repeat-slot');
+      if (!slot) { return; }
+      var button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'repeat-toggle';
+      button.textContent = '×' + (head.members.length + 1);
+      button.setAttribute('aria-expanded', expanded[head.row.id] ? 'true' : 'false');
+      button.setAttribute('aria-label', (head.members.length + 1) + ' alerts like this: ' +
+        (expanded[head.row.id] ? 'hide' : 'show') + ' the repeats');
+      button.addEventListener('click', function () {
+        expanded[head.row.id] = !expanded[head.row.id];
+        groupRepeats();
+      });
+      slot.appendChild(button);
+    });
+  }
+
+  // The undo toast after a dismissal: gone after a few seconds, or once Undo is clicked.
+  var toastTimer = null;
+
+  function armToast() {
+    var toast = document.getElementById('toast');
+    if (!toast || !toast.children.length || toast.getAttribute('data-armed')) { return; }
+    toast.setAttribute('data-armed', '1');
+    window.clearTimeout(toastTimer);
+    toastTimer = window.setTimeout(function () { clearToast(); },
+      Number(toast.getAttribute('data-expires')) || 6000);
+  }
+
+  function clearToast() {
+    var toast = document.getElementById('toast');
+    if (toast) { toast.textContent = ''; toast.removeAttribute('data-armed'); }
+  }
+
+  function refresh() {
+    applyFilter();
+    groupRepeats();
   }
 
   function trimRows() {
@@ -93,7 +170,7 @@
   function announceNewRows() {
     var loud = null;
     var clip = null;
-    list.querySelectorAll('.alert.is-new:not([data-announced]):not(.status-silenced)').forEach(function (row) {
+    list.querySelectorAll('.alert.is-new:not([data-announced]):not(.status-silenced):not(.is-filtered-out)').forEach(function (row) {
       row.setAttribute('data-announced', '');
       var sound = row.getAttribute('data-sound') || 'default';
       var severity = row.getAttribute('data-severity');
@@ -140,13 +217,17 @@
   });
   document.body.addEventListener('htmx:wsAfterMessage', function () {
     trimRows();
-    localiseTimes(list);
-    localiseTimes(document.getElementById('last-event'));
+    refresh();
     announceNewRows();
     updateTitle();
   });
-  document.body.addEventListener('htmx:afterSwap', function () { localiseTimes(list); });
+  document.body.addEventListener('htmx:afterSettle', function () { refresh(); armToast(); });
+  document.body.addEventListener('htmx:afterRequest', function (evt) {
+    if (evt.detail.elt && evt.detail.elt.classList && evt.detail.elt.classList.contains('undo')) {
+      clearToast();
+    }
+  });
 
-  localiseTimes(list);
+  refresh();
   updateTitle();
 })();

@@ -52,11 +52,21 @@ def _video_alert(client, headers) -> str:
 
 
 # endpoint -> (the action it audits, a function (app, client, headers) -> (method, url, json))
+def dismissed_alert(app, client, headers) -> int:
+    alert_id = new_alert(app, client, headers)
+    client.post(f"/api/alerts/{alert_id}/dismiss", headers=headers)
+    return alert_id
+
+
 CALLS = {
     "api.acknowledge": ("alert_acknowledge", lambda a, c, h: (
         "post", f"/api/alerts/{new_alert(a, c, h)}/acknowledge", None)),
     "api.dismiss": ("alert_dismiss", lambda a, c, h: (
         "post", f"/api/alerts/{new_alert(a, c, h)}/dismiss", None)),
+    "api.acknowledge_all": ("alert_acknowledge_all", lambda a, c, h: (
+        "post", "/api/alerts/acknowledge", (new_alert(a, c, h), {})[1])),
+    "api.restore": ("alert_restore", lambda a, c, h: (
+        "post", f"/api/alerts/{dismissed_alert(a, c, h)}/restore", None)),
     "api.create_rule": ("rule_create", lambda a, c, h: (
         "post", "/api/alerts/rules", {"name": "r", "severity": "low", "camera_ids": ["x"]})),
     "api.update_rule": ("rule_update", lambda a, c, h: (

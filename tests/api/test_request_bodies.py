@@ -15,8 +15,9 @@ from tests.support.factories import create_rule
 
 JSON = {"Content-Type": "application/json"}
 # Write routes that take no body at all.
-NO_BODY = {"api.acknowledge", "api.dismiss", "api.retry", "api.reveal_webhook_secret",
-           "api.rotate_webhook_secret", "api.expire_silence", "api.duplicate_rule"}
+NO_BODY = {"api.acknowledge", "api.dismiss", "api.restore", "api.retry",
+           "api.reveal_webhook_secret", "api.rotate_webhook_secret", "api.expire_silence",
+           "api.duplicate_rule"}
 
 
 def _write_routes():
@@ -85,12 +86,12 @@ def _refused(response, endpoint: str) -> str:
 
 
 def test_every_write_route_is_listed():
-    # 26 API routes (events, keys, a camera's heartbeat; rules: create, update, test, two
+    # 27 API routes (events, keys, a camera's heartbeat; rules: create, update, test, two
     # backtests, the templates' preview; notification config, test and digests; 3 of the
     # arming modes; 5 of silences and 2 of mute timings; the config apply; integrations:
-    # update and test; a web push subscription) and 7 VideoDB routes read a JSON body; the
-    # NO_BODY ones take none.
-    assert len(WRITE_ROUTES) == 33 + len(NO_BODY), WRITE_ROUTES
+    # update and test; a web push subscription; acknowledge all) and 7 VideoDB routes read a
+    # JSON body; the NO_BODY ones take none.
+    assert len(WRITE_ROUTES) == 34 + len(NO_BODY), WRITE_ROUTES
 
 
 @pytest.mark.parametrize(("method", "rule", "endpoint"), WRITE_ROUTES,

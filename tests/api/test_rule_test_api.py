@@ -2,7 +2,7 @@
 
 from alerting.extensions import db
 from alerting.models import Alert
-from tests.support.factories import create_rule, post_event
+from tests.support.factories import create_rule, post_event, run_matcher
 
 
 def test_spec_shape_and_explanations(app, client, admin_headers):
@@ -68,3 +68,61 @@ def test_errors(client, admin_headers):
     response = client.post(f"/api/alerts/rules/{rule['id']}/test", json={"limit": 0},
                            headers=admin_headers)
     assert response.status_code == 422 and "limit" in response.json["fields"]
+
+
+def test_cooldown_replay_counts_the_alerts_already_stored(app, client, admin_headers):
+    """An older event's stored alert suppresses a tested event, though that older event is
+    not among those tested (the default "latest 50" missed it so)."""
+    rule = create_rule(client, admin_headers, cooldown_seconds=600)
+    first = post_event(client, admin_headers, started_at="2026-01-15T03:00:00Z")
+    assert run_matcher(app) == 1  # alert stored for `first`
+    later = post_event(client, admin_headers, started_at="2026-01-15T03:05:00Z")
+    url = f"/api/alerts/rules/{rule['id']}/test"
+    body = client.post(url, json={"event_ids": [later["id"]]}, headers=admin_headers).json
+    [result] = body["results"]
+    with app.app_context():
+        [alert] = db.session.query(Alert).all()
+    assert result["matches"] is True and result["suppressed_by_cooldown"] is True
+    assert result["cooldown"] == {"alert_id": alert.id, "event_id": None,
+                                  "until": "2026-01-15T03:10:00Z"}
+    assert body["alerts_that_would_fire"] == 0
+    # The event that raised the alert is not suppressed by its own alert.
+    body = client.post(url, json={"event_ids": [first["id"]]}, headers=admin_headers).json
+    assert body["results"][0]["cooldown"] is None and body["alerts_that_would_fire"] == 1
+
+
+def test_cooldown_replay_names_the_tested_event_that_starts_it(client, admin_headers):
+    rule = create_rule(client, admin_headers, cooldown_seconds=300)
+    one = post_event(client, admin_headers, started_at="2026-01-15T03:00:00Z")
+    two = post_event(client, admin_headers, started_at="2026-01-15T03:02:00Z")
+    three = post_event(client, admin_headers, started_at="2026-01-15T03:06:00Z")
+    body = client.post(f"/api/alerts/rules/{rule['id']}/test",
+                       json={"event_ids": [one["id"], two["id"], three["id"]]},
+                       headers=admin_headers).json
+    first, second, third = body["results"]
+    assert first["cooldown"] is None
+    assert second["cooldown"] == {"alert_id": None, "event_id": one["id"],
+                                  "until": "2026-01-15T03:05:00Z"}
+    assert third["cooldown"] is None and body["alerts_that_would_fire"] == 2
+
+
+def test_a_silenced_stored_alert_starts_no_cooldown(app, client, admin_headers):
+    rule = create_rule(client, admin_headers, cooldown_seconds=600)
+    post_event(client, admin_headers, started_at="2026-01-15T03:00:00Z")
+    run_matcher(app)
+    with app.app_context():
+        db.session.query(Alert).update({"status": "silenced"})
+        db.session.commit()
+    later = post_event(client, admin_headers, started_at="2026-01-15T03:05:00Z")
+    body = client.post(f"/api/alerts/rules/{rule['id']}/test",
+                       json={"event_ids": [later["id"]]}, headers=admin_headers).json
+    assert body["results"][0]["suppressed_by_cooldown"] is False
+
+
+def test_unknown_ids_reported_beside_the_known(client, admin_headers):
+    rule = create_rule(client, admin_headers)
+    known = post_event(client, admin_headers)
+    body = client.post(f"/api/alerts/rules/{rule['id']}/test",
+                       json={"event_ids": [known["id"], 999999]}, headers=admin_headers).json
+    assert body["events_tested"] == 1 and body["missing_event_ids"] == [999999]
+    assert body["results"][0]["event_id"] == known["id"]

@@ -45,6 +45,12 @@ RULE_FORM = {"name": "Porch", "severity": "low", "camera_ids_other": "porch",
              "cooldown_seconds": "60", "conditions-0-field": "", "conditions-0-op": "",
              "conditions-0-value": "", "enabled": "y"}
 
+def _dismissed(app, client, headers) -> int:
+    alert_id = new_alert(app, client, headers)
+    client.post(f"/api/alerts/{alert_id}/dismiss", headers=headers)
+    return alert_id
+
+
 # endpoint -> (the action it audits, a function (app, client, headers) -> (url, form))
 CALLS = {
     "web.login": ("session_start", lambda a, c, h: (
@@ -63,6 +69,12 @@ CALLS = {
         f"/alerts/{new_alert(a, c, h)}/acknowledge", {})),
     "web.dismiss": ("alert_dismiss", lambda a, c, h: (
         f"/alerts/{new_alert(a, c, h)}/dismiss", {})),
+    "web.acknowledge_all": ("alert_acknowledge_all", lambda a, c, h: (
+        "/live/acknowledge", (new_alert(a, c, h), {})[1])),
+    "web.restore": ("alert_restore", lambda a, c, h: (
+        f"/alerts/{_dismissed(a, c, h)}/restore", {})),
+    "web.timezone": ("user_timezone", lambda a, c, h: (
+        "/account/timezone", {"timezone": "Europe/Paris"})),
     "web.snooze": ("silence_create", lambda a, c, h: (
         f"/alerts/{new_alert(a, c, h)}/snooze", {"scope": "camera", "minutes": "15"})),
     "web.modes_current": ("mode_set", lambda a, c, h: ("/modes/current", {"mode": "away"})),

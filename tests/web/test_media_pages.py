@@ -79,6 +79,7 @@ def test_live_messages_carry_our_thumbnail_url(app, client, admin_headers):
     [event_created, alert_created] = messages
     assert f'src="{_route(event_id, "thumbnail.jpg")}"' in event_created.html
     assert f'src="{_route(event_id, "thumbnail.jpg")}"' in alert_created.html
-    assert f'href="{_route(event_id, "snapshot.jpg")}"' in alert_created.html
+    # The thumbnail clicks through to the event page (its snapshot and clip are there).
+    assert f'class="thumb" href="/events/{event_id}"' in alert_created.html
     assert "nvr.example" not in alert_created.html
     assert event_created.data["media"] == MEDIA  # the JSON form: the API's event object

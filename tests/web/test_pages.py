@@ -382,7 +382,8 @@ def test_rule_test_counts_cooldown(client, token, headers):
     post_event(client, headers, started_at="2026-01-15T02:05:00Z")
     html = client.post(f"/rules/{rule['id']}/test", data={"csrf_token": token}) \
         .get_data(as_text=True)
-    assert "match, suppressed by cooldown" in html and '<dd class="would-fire">1</dd>' in html
+    assert "match, suppressed until" in html and '<dd class="would-fire">1</dd>' in html
+    assert "(tested before it)" in html
 
 
 def test_rule_test_time_and_errors(client, token, headers):

@@ -1,0 +1,77 @@
+"""The event page's "Why no alert?": each enabled rule's verdict, required against actual
+values, the stored alert whose cooldown suppressed it, the schedule; a link to the rule test."""
+
+from __future__ import annotations
+
+import re
+
+from alerting.extensions import db
+from alerting.models import Alert
+from tests.support.factories import create_rule, post_event, run_matcher
+from tests.support.web import login
+
+
+def _section(page: str, rule_id: str) -> str:
+    return re.search(rf'<li class="verdict-rule" id="why-{rule_id}">(.*?)</li>', page,
+                     re.S).group(1)
+
+
+def test_cooldown_names_the_stored_alert_and_its_end(app, client, admin_headers):
+    rule = create_rule(client, admin_headers, name="Porch", cooldown_seconds=600)
+    post_event(client, admin_headers, started_at="2026-01-15T03:02:00Z")
+    later = post_event(client, admin_headers, started_at="2026-01-15T03:05:00Z")
+    run_matcher(app)
+    with app.app_context():
+        [alert] = db.session.query(Alert).all()
+    login(client)
+    page = client.get(f"/events/{later['id']}").get_data(as_text=True)
+    assert "Why no alert?" in page
+    why = _section(page, rule["id"])
+    assert 'suppressed until <time datetime="2026-01-15T03:12:00Z" data-exact>' in why
+    assert "2026-01-15 03:12</time>" in why and f'>alert #{alert.id}</a>' in why
+    assert f'/rules/{rule["id"]}/test?event_ids={later["id"]}' in why
+    # The rule test opened from that link runs on that event and says the same.
+    test = client.get(f'/rules/{rule["id"]}/test?event_ids={later["id"]}').get_data(as_text=True)
+    assert f'>alert #{alert.id}</a>' in test and 'class="would-fire">0<' in test
+
+
+def test_outside_schedule_shows_required_and_actual(app, client, admin_headers):
+    rule = create_rule(client, admin_headers, name="Night", object_types=["person"],
+                       min_confidence=0.8,
+                       schedule={"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                                 "start_time": "22:00", "end_time": "06:00",
+                                 "timezone": "Europe/Paris"})
+    event = post_event(client, admin_headers, started_at="2026-01-15T12:30:00Z",
+                       detections=[{"object_type": "person", "confidence": 0.91,
+                                    "zone_ids": ["porch"]}])
+    run_matcher(app)
+    login(client)
+    page = client.get(f"/events/{event['id']}").get_data(as_text=True)
+    why = _section(page, rule["id"])
+    assert "no match: schedule" in why
+    schedule = re.search(r'data-criterion="schedule">(.*?)</tr>', why, re.S).group(1)
+    assert "every day 22:00-06:00 Europe/Paris" in schedule
+    assert "thu 13:30 Europe/Paris" in schedule and ">no<" in schedule
+    confidence = re.search(r'data-criterion="min_confidence">(.*?)</tr>', why, re.S).group(1)
+    assert "≥ 80%" in confidence and "91%" in confidence and ">yes<" in confidence
+    # Confidence is a percentage on the event page too.
+    assert '<td data-label="Confidence">91%</td>' in page
+
+
+def test_an_alert_raised_is_named_and_disabled_rules_are_left_out(app, client, admin_headers):
+    rule = create_rule(client, admin_headers, name="Any")
+    off = create_rule(client, admin_headers, name="Off", enabled=False)
+    event = post_event(client, admin_headers)
+    run_matcher(app)
+    login(client)
+    page = client.get(f"/events/{event['id']}").get_data(as_text=True)
+    assert "Each rule’s verdict" in page and "raised <a" in _section(page, rule["id"])
+    assert f'id="why-{off["id"]}"' not in page
+
+
+def test_unmatched_event_has_no_verdicts_yet(client, admin_headers):
+    create_rule(client, admin_headers)
+    event = post_event(client, admin_headers)
+    login(client)
+    page = client.get(f"/events/{event['id']}").get_data(as_text=True)
+    assert "the event has not been matched" in page and 'id="why"' not in page
