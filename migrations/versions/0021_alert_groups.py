@@ -2,7 +2,7 @@
 default, alerts' and deliveries' group references
 
 Revision ID: 0021
-Revises: 0017
+Revises: 0020
 Create Date: 2026-12-06 10:40:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0021'
-down_revision = '0017'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

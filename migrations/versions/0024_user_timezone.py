@@ -1,7 +1,7 @@
 """users.timezone (the pages' time zone per person); alerts.dismissed_from (what an undo restores)
 
 Revision ID: 0024
-Revises: 0017
+Revises: 0023
 Create Date: 2026-12-06 10:45:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0024'
-down_revision = '0017'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
