@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, WriteOnlyMapped, mapped_column, relationship
 
+from .engine.event_record import identity_of
 from .extensions import db
 
 
@@ -345,6 +346,12 @@ class Event(db.Model):
         back_populates="event", cascade="all, delete-orphan", order_by="Detection.id"
     )
 
+    @property
+    def identity(self) -> str | None:
+        """Who or what was recognised: a detection's identity (the best-scored), else the
+        one `attributes` names (engine.event_record.identity_of)."""
+        return identity_of(self.attributes, self.detections)
+
 
 class Detection(db.Model):
     """One object seen in an event."""
@@ -358,6 +365,9 @@ class Detection(db.Model):
     zone_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     bbox: Mapped[list[float] | None] = mapped_column(JSON)
     track_id: Mapped[str | None] = mapped_column(String(255))
+    # Who or what the detector recognised (a face's or a plate's name) and how sure.
+    identity: Mapped[str | None] = mapped_column(String(100))
+    identity_score: Mapped[float | None] = mapped_column(Float)
 
     event: Mapped[Event] = relationship(back_populates="detections")
 

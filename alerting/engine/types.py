@@ -12,13 +12,16 @@ from .vocabulary import DAYS, DEFAULT_COOLDOWN_SECONDS
 
 @dataclass(frozen=True, slots=True)
 class Detection:
-    """One object seen in an event: what, how sure, and in which zones."""
+    """One object seen in an event: what, how sure, in which zones, and who or what the
+    detector recognised it as (identity, and how sure)."""
 
     object_type: str
     confidence: float | None = None
     zone_ids: tuple[str, ...] = ()
     bbox: tuple[float, ...] | None = None
     track_id: str | None = None
+    identity: str | None = None
+    identity_score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import requests
 
 from ..engine.errors import ValidationError
+from ..schemas.events import MAX_IDENTITY
 from ..services import ingest
 from . import BadPayload, decode_json
 
@@ -74,6 +75,15 @@ def _identity(sub_label: Any) -> dict[str, Any] | None:
     else:
         name, score = _text(sub_label), None
     return None if name is None else {"name": name, "score": score}
+
+
+def _detection_identity(identity: dict[str, Any] | None) -> dict[str, Any]:
+    """The sub_label as the detection's `identity` and `identity_score` (the HTTP API's
+    fields): none when there is none, or when the name is longer than a detection's
+    identity may be (it stays in `attributes.identity`, which the tracks fall back to)."""
+    if identity is None or len(identity["name"]) > MAX_IDENTITY:
+        return {}
+    return {"identity": identity["name"], "identity_score": identity["score"]}
 
 
 def _bbox(box: Any) -> list[float] | None:
@@ -133,7 +143,7 @@ def event_of(prefix: str, after: Any, base_url: str | None = None) -> dict[str, 
         "labels": [label] + ([identity["name"]] if identity else []),
         "detections": [{"object_type": label, "confidence": _score(after.get("top_score")),
                         "zone_ids": entered, "bbox": _bbox(after.get("box")),
-                        "track_id": object_id}],
+                        "track_id": object_id, **_detection_identity(identity)}],
         "source": source(prefix),
         "external_id": object_id,
         "attributes": attributes,

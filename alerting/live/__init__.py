@@ -68,6 +68,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import signals
 from ..auth import ANONYMOUS_ADMIN, auth_enabled, presented_key, session_principal
+from ..engine.event_record import identity_of
 from ..extensions import db, sock
 from ..models import Alert, AlertRule, Detection, Event
 from ..services import keys
@@ -399,7 +400,8 @@ def event_views(ids: Iterable[int]) -> list[SimpleNamespace]:
     detections: dict[int, list[Any]] = {}
     for row in connection.execute(_DETECTION_ROWS, {"ids": ids}):
         detections.setdefault(row.event_id, []).append(row)
-    return [SimpleNamespace(**row._asdict(), detections=detections.get(row.id, []))
+    return [SimpleNamespace(**row._asdict(), detections=detections.get(row.id, []),
+                            identity=identity_of(row.attributes, detections.get(row.id)))
             for row in connection.execute(_EVENT_ROWS, {"ids": ids})]
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
 import pydantic
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from ..engine.errors import ValidationError
 from ..engine.timeparse import ensure_utc
@@ -47,6 +47,7 @@ MAX_OBJECT_TYPE = 100
 MAX_ZONE_IDS = 100
 MAX_ZONE_ID = 255
 MAX_TRACK_ID = 255
+MAX_IDENTITY = 100
 MAX_SOURCE = 100
 MAX_EXTERNAL_ID = 255
 MAX_SCENE_INDEX_ID = 255
@@ -75,7 +76,9 @@ Bbox = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]],
 
 
 class Detection(Body):
-    """One object a detector saw: a type, how sure it is, where, and its track."""
+    """One object a detector saw: a type, how sure it is, where, its track, and who or what
+    it is when the detector recognised it (`identity`, a face's or a plate's name, with how
+    sure: `identity_score`, only with an identity)."""
 
     WHAT: ClassVar[str] = "an object"
 
@@ -86,6 +89,14 @@ class Detection(Body):
     track_id: Annotated[str | None, BeforeValidator(
         lambda v: None if v is None else _track_id(v)), WithJsonSchema({"anyOf": [
             text_schema(MAX_TRACK_ID), {"type": "integer"}, {"type": "null"}]})] = None
+    identity: OptionalText(MAX_IDENTITY) = None
+    identity_score: FastFraction | None = None
+
+    @model_validator(mode="after")
+    def _score_needs_identity(self) -> Detection:
+        if self.identity_score is not None and self.identity is None:
+            raise refuse("only with an identity", at="identity_score")
+        return self
 
 
 MediaUrl = Annotated[str | None, BeforeValidator(blank_is_none(http_url)), WithJsonSchema(

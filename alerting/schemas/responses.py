@@ -200,6 +200,8 @@ class Detection(Out):
     zone_ids: list[str]
     bbox: list[float] | None
     track_id: str | None
+    identity: str | None
+    identity_score: float | None
 
 
 class EventMedia(Out):

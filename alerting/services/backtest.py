@@ -88,7 +88,8 @@ def stored_events(since: datetime, until: datetime,
                   reject: Callable[[int | None, list[str]], bool] | None = None,
                   ) -> Iterator[EngineEvent | None]:
     """The events that started in [since, until), as the engine sees them (no `attributes`,
-    no bounding boxes: matching reads neither), by id, streamed CHUNK_ROWS rows at a time.
+    no bounding boxes, no identities: a silence's identity matcher reads the stored event,
+    see quiet_as_it_was), by id, streamed CHUNK_ROWS rows at a time.
     `camera_ids`: only those cameras' (a rule's camera filter, applied by the database).
     `reject` (engine.backtest.cannot_match) is asked first, on the risk score and object
     types; for an event it rejects, None comes instead of the event, which is not built."""
@@ -210,14 +211,23 @@ def modes_as_they_were(since: datetime, until: datetime, rule: Rule,
     return {"mode_at": load_clock(db.session.connection()).mode_at}
 
 
+def _stored_identity(event_id: int | None) -> str | None:
+    """A stored event's identity (engine.event_record.identity_of): its detections' else
+    its attributes'."""
+    detections = db.session.execute(select(_D.c.identity, _D.c.identity_score).where(
+        _D.c.event_id == event_id).order_by(_D.c.id))
+    return identity_of(db.session.scalar(select(_E.c.attributes).where(_E.c.id == event_id)),
+                       list(detections))
+
+
 def quiet_as_it_was(since: datetime, until: datetime, rule: Rule,
                     mute_timings: tuple[str, ...]) -> dict[str, Any]:
     """Whether a match was silenced, as the matcher decides it: the stored silences whose
     window overlaps the range (ended ones included: they were active then), then the rule's
     mute timings, at the event's time. (A channel's mute timings are not replayed: they
     depend on where deliveries go, which the backtest does not work out.) The replayed
-    events carry no `attributes`: when a silence matches on `identity`, a match's identity
-    is read from its stored event."""
+    events carry no `attributes` nor identities: when a silence matches on `identity`, a
+    match's identity is read from its stored event (its detections', else its attributes')."""
     overlapping = [s for s in engine_silences(ending_after=since) if s.starts_at < until]
     silences = SilenceSet(overlapping)
     by_identity = any(m.field == "identity" for s in overlapping for m in s.matchers)
@@ -234,8 +244,7 @@ def quiet_as_it_was(since: datetime, until: datetime, rule: Rule,
             facts = facts_of_match(event, verdict.rule_id, rule.severity, detection,
                                    dedup_zone(zones, detection))
             if by_identity:
-                facts.identity = identity_of(db.session.scalar(
-                    select(_E.c.attributes).where(_E.c.id == event.id))) or ""
+                facts.identity = _stored_identity(event.id) or ""
             found = silences.covering(facts, when)
             if found is not None:
                 return found.id

@@ -21,7 +21,8 @@ from ..schemas.serialize import serializer
 
 EVENT_COLUMNS = ("camera_id", "started_at", "ended_at", "risk_score", "risk_level", "summary",
                  "labels", "source", "external_id", "scene_index_id", "attributes", "media")
-DETECTION_COLUMNS = ("object_type", "confidence", "zone_ids", "bbox", "track_id")
+DETECTION_COLUMNS = ("object_type", "confidence", "zone_ids", "bbox", "track_id", "identity",
+                     "identity_score")
 
 
 def get_event(event_id: int) -> Event:

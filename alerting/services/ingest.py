@@ -31,7 +31,7 @@ from ..schemas.events import parse_event_batch
 from ..storage import insert_returning_ids, write_transaction
 from . import cameras, tracks
 from .alert_pipeline import matching_on_ingest
-from .events import EVENT_COLUMNS, event_json, get_event
+from .events import DETECTION_COLUMNS, EVENT_COLUMNS, event_json, get_event
 
 _EVENTS = Event.__table__
 _DETECTIONS = Detection.__table__
@@ -41,7 +41,6 @@ _REVISE = (update(_EVENTS).where(_EVENTS.c.id == bindparam("event_id"))
            .values(**{name: bindparam(f"new_{name}") for name in EVENT_COLUMNS},
                    revision=_EVENTS.c.revision + 1, processed_at=None))
 _DROP_DETECTIONS = delete(_DETECTIONS).where(_DETECTIONS.c.event_id == bindparam("event_id"))
-_DETECTION_KEYS = ("object_type", "confidence", "zone_ids", "bbox", "track_id")
 
 # What storing an item did: a new event, a revision of a stored one, or a repeat.
 CREATED, REVISED, REPEAT = "created", "revised", "repeat"
@@ -218,18 +217,23 @@ def _store(items: list[dict[str, Any]], expect_repeats: bool = False
 _Stored = tuple[int, dict[str, Any]]  # id, and the stored fields (as _fields gives them)
 
 
+def _detection(det: dict[str, Any]) -> dict[str, Any]:
+    """A parsed detection's stored columns (no zones: an empty list)."""
+    return {key: det.get(key) for key in DETECTION_COLUMNS} | {
+        "zone_ids": list(det.get("zone_ids") or [])}
+
+
 def _fields(item: dict[str, Any]) -> dict[str, Any]:
     """What a revision compares and writes: the event's columns and its detections."""
     out = {name: item[name] for name in EVENT_COLUMNS}
-    out["detections"] = [{key: d.get(key) for key in _DETECTION_KEYS} | {
-        "zone_ids": list(d.get("zone_ids") or [])} for d in item["detections"]]
+    out["detections"] = [_detection(d) for d in item["detections"]]
     return out
 
 
 _STORED = select(_EVENTS.c.id, *(_EVENTS.c[name] for name in EVENT_COLUMNS)).where(
     tuple_(_EVENTS.c.source, _EVENTS.c.external_id).in_(bindparam("keys", expanding=True)))
 _STORED_DETECTIONS = (
-    select(_DETECTIONS.c.event_id, *(_DETECTIONS.c[k] for k in _DETECTION_KEYS))
+    select(_DETECTIONS.c.event_id, *(_DETECTIONS.c[k] for k in DETECTION_COLUMNS))
     .where(_DETECTIONS.c.event_id.in_(bindparam("ids", expanding=True)))
     .order_by(_DETECTIONS.c.id))
 
@@ -362,12 +366,8 @@ def _write_plans(plans: list[_Plan]) -> list[list[tuple[int, str]]]:
             ids = insert_returning_ids(conn, _EVENTS, rows) if rows else []
             fresh = [{**item, "id": event_id} for event_id, item in
                      zip(ids, (i for plan in plans for i in plan.fresh), strict=True)]
-            detections = [
-                {"event_id": item["id"], "object_type": det["object_type"],
-                 "confidence": det.get("confidence"), "zone_ids": det.get("zone_ids") or [],
-                 "bbox": det.get("bbox"), "track_id": det.get("track_id")}
-                for item in fresh for det in item["detections"]
-            ]
+            detections = [{"event_id": item["id"], **_detection(det)}
+                          for item in fresh for det in item["detections"]]
             if detections:
                 conn.execute(_INSERT_DETECTIONS, detections)
             seen = cameras.seen_in(conn, fresh)  # camera health: these cameras are alive
@@ -463,9 +463,7 @@ def _group() -> _IngestGroup:
 
 def _new_event_json(event_id: int, item: dict[str, Any]) -> dict[str, Any]:
     """event_json() of an event just stored, from what was stored (no read back)."""
-    detections = [{"object_type": d["object_type"], "confidence": d.get("confidence"),
-                   "zone_ids": d.get("zone_ids") or [], "bbox": d.get("bbox"),
-                   "track_id": d.get("track_id")} for d in item["detections"]]
+    detections = [_detection(d) for d in item["detections"]]
     return {
         "id": event_id,
         "camera_id": item["camera_id"],

@@ -20,7 +20,7 @@ from ..engine.silences import Silence as EngineSilence
 from ..engine.timeparse import isoformat_z
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Alert, Silence, utcnow
+from ..models import Alert, Event, Silence, utcnow
 from ..schemas.common import validate
 from ..schemas.silences import (
     SilenceExtend,
@@ -249,12 +249,11 @@ def recreate_silence(silence_id: str, payload: Any, actor: str) -> Silence:
 def alert_facts(alert: Alert) -> Facts:
     """What matchers see of a stored alert (labels from its event)."""
     event = alert.event
-    attributes = (event.attributes or {}) if event is not None else {}
-    identity = attributes.get("identity") if isinstance(attributes, dict) else None
+    identity = None if event is None else event.identity
     return Facts(camera_id=alert.camera_id, rule_id=alert.rule_id or "",
                  severity=alert.severity, object_type=alert.object_type or "",
-                 zone_id=alert.zone_id or "", identity=identity if isinstance(identity, str)
-                 else "", labels=tuple(event.labels or ()) if event is not None else ())
+                 zone_id=alert.zone_id or "", identity=identity or "",
+                 labels=tuple(event.labels or ()) if event is not None else ())
 
 
 def _preview_window(draft: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
@@ -282,7 +281,8 @@ def preview(payload: Any) -> dict[str, Any]:
     since, until = _preview_window(draft, utcnow())
     rows = db.session.scalars(
         select(Alert).where(Alert.event_time >= since, Alert.event_time < until)
-        .order_by(Alert.id.desc()).limit(PREVIEW_SCAN).options(selectinload(Alert.event)))
+        .order_by(Alert.id.desc()).limit(PREVIEW_SCAN)
+        .options(selectinload(Alert.event).selectinload(Event.detections)))
     covered = []
     for alert in rows:
         if all(test(alert_facts(alert)) for test in tests):

@@ -22,7 +22,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Connection, bindparam, func, select, tuple_, update
 
-from ..engine.event_record import identity_of
+from ..engine.event_record import attributes_identity, detection_identity
 from ..engine.rule_eval import CompiledRule, match_event
 from ..engine.timeparse import isoformat_z
 from ..engine.tracks import Observation, Track, TrackContext, due_at, observe, track_spec
@@ -71,26 +71,19 @@ def _is_frigate(attributes: Any) -> bool:
     return isinstance(attributes, Mapping) and isinstance(attributes.get("frigate"), Mapping)
 
 
-def _identity_score(attributes: Any) -> float | None:
-    identity = attributes.get("identity") if isinstance(attributes, Mapping) else None
-    score = identity.get("score") if isinstance(identity, Mapping) else None
-    return float(score) if isinstance(score, int | float) and not isinstance(score, bool) \
-        else None
-
-
 def observations(record: Mapping[str, Any], at: float) -> list[tuple[str, Observation]]:
     """(track id, observation) for each detection of a stored event that has a track id.
 
     From Frigate the zones are the object's `current_zones` (its detection lists every zone
     entered), the `stationary` flag is Frigate's and its end is the event's end; over HTTP
     the zones are the detection's, stillness comes from the bbox, and only the track timeout
-    ends a track. The identity is the event's `attributes.identity` (name and score).
+    ends a track. The identity is the detection's (`identity`, `identity_score`), else the
+    event's `attributes.identity` (name and score); the track keeps the best-scored one.
     """
     attributes = record.get("attributes")
     frigate = _is_frigate(attributes)
     facts = attributes["frigate"] if frigate else {}
-    identity = identity_of(attributes)
-    identity_score = _identity_score(attributes)
+    event_identity = attributes_identity(attributes)
     out = []
     for det in record.get("detections") or ():
         track_id = det.get("track_id")
@@ -98,6 +91,9 @@ def observations(record: Mapping[str, Any], at: float) -> list[tuple[str, Observ
             continue
         bbox = det.get("bbox")
         stationary = facts.get("stationary") if frigate else None
+        identity, identity_score = detection_identity((det,))
+        if identity is None:
+            identity, identity_score = event_identity
         out.append((str(track_id), Observation(
             at=at, object_type=det["object_type"],
             zones=tuple(facts.get("current_zones") or ()) if frigate

@@ -92,6 +92,8 @@ def test_lifecycle_fires_on_the_zone_entry_and_only_once(app, headers, prefix, p
     publisher.publish(f"{prefix}/events", face)
     event = wait_for(lambda: _processed(client, headers, "1765000000.1-abc123", 2))
     assert event["attributes"]["identity"] == {"name": "Bob", "score": 0.93}
+    assert (event["detections"][0]["identity"], event["detections"][0]["identity_score"]) == (
+        "Bob", 0.93)
     assert sorted(a["rule_id"] for a in listed(client, headers)) == sorted(
         [porch["id"], known["id"]])
 

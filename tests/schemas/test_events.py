@@ -62,7 +62,8 @@ def test_full_event():
         "labels": ["night", " ladder ", "night"],
         "detections": [
             {"object_type": "person", "confidence": 0.93, "zone_ids": ["driveway", "driveway"],
-             "bbox": [10, 20, 110.5, 220], "track_id": 17},
+             "bbox": [10, 20, 110.5, 220], "track_id": 17, "identity": " Bob ",
+             "identity_score": 1},
             {"object_type": "car"},
         ],
         "source": "frigate",
@@ -76,9 +77,10 @@ def test_full_event():
     assert event["labels"] == ["night", "ladder"]
     assert event["detections"] == [
         {"object_type": "person", "confidence": 0.93, "zone_ids": ["driveway"],
-         "bbox": [10.0, 20.0, 110.5, 220.0], "track_id": "17"},
+         "bbox": [10.0, 20.0, 110.5, 220.0], "track_id": "17", "identity": "Bob",
+         "identity_score": 1.0},
         {"object_type": "car", "confidence": None, "zone_ids": [], "bbox": None,
-         "track_id": None},
+         "track_id": None, "identity": None, "identity_score": None},
     ]
     assert event["attributes"] == {"frigate": {"sub_label": None, "score": 0.9,
                                                "tags": ["a", 1, True]}}

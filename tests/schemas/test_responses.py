@@ -24,7 +24,7 @@ def _event() -> Event:
                   received_at=AT, processed_at=None, revision=0)
     event.detections = [
         Detection(object_type="person", confidence=0.9, zone_ids=None, bbox=[1, 2, 3, 4],
-                  track_id="7"),
+                  track_id="7", identity="alice", identity_score=0.8),
         Detection(object_type="car", confidence=None, zone_ids=["drive"], bbox=None,
                   track_id=None),
     ]
@@ -39,9 +39,9 @@ def test_event_json_is_the_api_event():
         "labels": [], "object_types": ["car", "person"],
         "detections": [
             {"object_type": "person", "confidence": 0.9, "zone_ids": [], "bbox": [1, 2, 3, 4],
-             "track_id": "7"},
+             "track_id": "7", "identity": "alice", "identity_score": 0.8},
             {"object_type": "car", "confidence": None, "zone_ids": ["drive"], "bbox": None,
-             "track_id": None}],
+             "track_id": None, "identity": None, "identity_score": None}],
         "source": None, "external_id": "x-1", "scene_index_id": None, "attributes": {"a": [1]},
         "media": None, "received_at": "2026-12-06T04:00:00.250000Z", "processed_at": None,
         "revision": 0, "review": None,
