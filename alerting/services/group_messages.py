@@ -14,7 +14,7 @@ from ..engine.timeparse import isoformat_z
 from ..models import Alert, AlertGroup, AlertGroupFlush, Delivery, Event, utcnow
 from ..notify import Message
 from ..notify.media import Snapshot
-from . import notification_content
+from . import action_links, notification_content
 from .notification_content import ContentSettings
 
 _G = AlertGroup.__table__
@@ -36,8 +36,10 @@ _LISTED = select(_A.c.id, _A.c.status).where(_A.c.group_id == bindparam("group_i
                                              _A.c.group_flush == bindparam("number"))
 
 
-def webhook_body(flush: Any, alerts: list[dict[str, Any]]) -> dict[str, Any]:
-    """The documented group webhook JSON (docs/webhooks.md)."""
+def webhook_body(flush: Any, alerts: list[dict[str, Any]],
+                 actions: dict[str, str] | None = None) -> dict[str, Any]:
+    """The documented group webhook JSON (docs/webhooks.md); `actions`: the group's action
+    links."""
     worst = alerts[0] if alerts else {}
     return {
         "type": "alert_group",
@@ -54,15 +56,19 @@ def webhook_body(flush: Any, alerts: list[dict[str, Any]]) -> dict[str, Any]:
             "alerts": alerts,
             "count": flush.count,
             "truncated": flush.truncated,
+            "actions": actions or {},
         },
     }
 
 
 def build_message(delivery: Any, flush: Any, alerts: list[dict[str, Any]],
-                  snapshots: tuple[Snapshot, ...] = ()) -> Message:
+                  snapshots: tuple[Snapshot, ...] = (),
+                  actions: dict[str, str] | None = None) -> Message:
     """One message for the group's flush: a title with the count and the worst severity,
     a text listing the alerts (worst first) with their pages; `snapshots`, the listed
-    alerts' in the same order, as far as the delivery's channel carries them."""
+    alerts' in the same order, as far as the delivery's channel carries them; `actions`,
+    the group's action links (acknowledge the group), shown where the channel shows
+    buttons."""
     worst = alerts[0] if alerts else {}
     severity = worst.get("severity") or "low"
     more = f" (first {len(alerts)} listed)" if flush.truncated else ""
@@ -89,8 +95,8 @@ def build_message(delivery: Any, flush: Any, alerts: list[dict[str, Any]],
                  "rule": {"name": flush.rule_name, "severity": severity},
                  "group": {"id": flush.group_id, "key": flush.group_key,
                            "status": flush.status, "count": flush.count},
-                 "alert_url": worst.get("alert_url")},
-        webhook_body=webhook_body(flush, alerts))
+                 "alert_url": worst.get("alert_url"), "actions": actions or {}},
+        webhook_body=webhook_body(flush, alerts, actions))
 
 
 def with_links(alert: dict[str, Any], media: dict[str, Any] | None,
@@ -123,8 +129,12 @@ def messages(conn: Connection, rows: list[Any], alert_json: Callable[[Any], dict
     for row in rows:
         flush = flushes[(row.group_id, row.group_flush)]
         listed = [by_id[i] for i in flush.alert_ids or () if i in by_id]
+        # A resolved group has nothing left to acknowledge.
+        actions = action_links.links_for_group(flush.group_id, content.public_url) \
+            if content is not None and flush.status != "resolved" else {}
         out[row.id] = build_message(row, flush, [alert for alert, _ in listed],
-                                    tuple(snap for _, snap in listed if snap is not None))
+                                    tuple(snap for _, snap in listed if snap is not None),
+                                    actions)
     return out
 
 

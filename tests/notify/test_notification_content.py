@@ -357,6 +357,12 @@ def test_a_group_web_push_shows_the_worst_alerts_snapshot(app, headers, push, sn
     worst = got.payload["alert_id"]
     assert got.payload["url"] == f"/alerts/{worst}"
     assert got.payload["snapshot_url"].startswith(f"{PUBLIC}/media/events/{worst}/snapshot.jpg?")
+    [button] = got.payload["actions"]
+    assert (button["action"], button["title"], button["method"]) == (
+        "acknowledge_group", "Acknowledge all", "POST")
+    done = app.test_client().post(button["url"], headers={"Accept": "application/json"})
+    assert done.status_code == 200
+    assert [alert_status(app, headers, i) for i in (1, 2)] == ["acknowledged"] * 2
 
 
 # -- grouped notifications ----------------------------------------------------------------------
@@ -378,7 +384,8 @@ def test_a_group_email_shows_the_thumbnail_strip(app, headers, smtp_server, snap
     attached = [p.get_filename() for p in mail.iter_attachments()
                 if p.get_content_type() == "image/jpeg"]
     assert sorted(attached) == ["snapshot-1.jpg", "snapshot-2.jpg"]
-    # every alert's page, in the text and the HTML
+    # the group's acknowledge button, and every alert's page, in the text and the HTML
+    assert re.search(rf'href="{re.escape(PUBLIC)}/actions/[^"]+"[^>]*>Acknowledge all<', html)
     text = mail.get_body(preferencelist=("plain",)).get_content()
     for alert_id in (1, 2):
         assert f"{PUBLIC}/alerts/{alert_id}" in text and f"{PUBLIC}/alerts/{alert_id}" in html
@@ -429,6 +436,15 @@ def test_a_group_webhook_carries_each_alerts_signed_media_and_page(app, headers,
         assert fetched.data == SNAPSHOTS[f"e{alert['event_id'] - 1}"]
         assert anonymous.get(link.removeprefix(PUBLIC).replace("sig=", "sig=x")
                              ).status_code == 403
+    # The group's link acknowledges every alert of it, once.
+    acknowledge = body["data"]["actions"]["acknowledge_group"].removeprefix(PUBLIC)
+    done = anonymous.post(acknowledge, headers={"Accept": "application/json"})
+    assert done.json == {"ok": True, "action": "acknowledge_group",
+                         "group_id": body["data"]["group_id"],
+                         "message": f"2 alerts of group #{body['data']['group_id']} "
+                                    "acknowledged."}
+    assert [alert_status(app, headers, i) for i in (1, 2)] == ["acknowledged"] * 2
+    assert anonymous.post(acknowledge).status_code == 409
 
 
 def test_a_group_webhook_without_a_public_url_has_null_links(tmp_path, httpserver, snapshots):

@@ -98,6 +98,9 @@ def test_the_documented_group_body_is_the_one_sent(tmp_path, httpserver):
     for alert in sent["data"]["alerts"]:
         assert alert["alert_url"] == f"https://alerts.example.com/alerts/{alert['id']}"
         assert set(alert["media"]) == {"snapshot", "thumbnail", "clip"}
+    # The group's acknowledge link shows its confirmation page.
+    path = sent["data"]["actions"]["acknowledge_group"].removeprefix("https://alerts.example.com")
+    assert client.get(path).status_code == 200
 
 
 def test_the_documented_escalation_body_is_the_one_sent(tmp_path, httpserver):
