@@ -69,7 +69,7 @@ CLICK_ACTION = """async ({ tag, action }) => {
     self.dispatchEvent(new NotificationEvent('notificationclick',
                                              { notification: shown, action }));
   } catch (error) { /* waitUntil on a dispatched event: the handler has already acted */ }
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 400; i++) {  // up to 20 s: the server acts and answers
     const [answer] = await self.registration.getNotifications({ tag });
     if (answer && answer.data && answer.data.result) {
       return { title: answer.title, body: answer.body, result: answer.data.result };
