@@ -1,7 +1,8 @@
 // The service worker (served at /sw.js, scope /): shows each web push as a notification
 // with the alert's snapshot, its action buttons and the badge; a click opens (or focuses)
-// the alert's page, or POSTs to an action's url when the action says so. The payload is
-// built by alerting/notify/webpush.py.
+// the alert's page, or POSTs to an action's url when the action says so (a signed action
+// link: acknowledge, snooze) and shows what it did. The payload is built by
+// alerting/notify/webpush.py.
 'use strict';
 
 var BADGE = '/icons/icon-96.png';
@@ -20,7 +21,7 @@ function notificationFor(payload) {
     timestamp: payload.timestamp || Date.now(),
     icon: ICON,
     badge: BADGE,
-    requireInteraction: payload.severity === 'critical',
+    requireInteraction: payload.severity === 'critical' || payload.priority === 'urgent',
     data: { url: payload.url || '/live', actions: actions, sound: payload.sound || null,
             alertId: payload.alert_id },
     actions: actions.map(function (a) { return { action: a.action, title: a.title }; })
@@ -57,12 +58,31 @@ function openPage(url) {
     });
 }
 
+// POST an action link (the token is the credential) and show its answer in place of the
+// alert's notification: what was done, or why nothing was (expired, already used).
+function act(chosen, data) {
+  return fetch(chosen.url, { method: 'POST', credentials: 'same-origin',
+                             headers: { Accept: 'application/json' } })
+    .then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (answer) {
+        return { ok: response.ok, message: answer.message ||
+                 (response.ok ? 'Done.' : 'The action failed (' + response.status + ').') };
+      });
+    }, function () { return { ok: false, message: 'The action could not reach the server.' }; })
+    .then(function (result) {
+      return self.registration.showNotification(result.ok ? 'Done' : 'Not done', {
+        body: result.message, tag: data.alertId ? 'alert-' + data.alertId : undefined,
+        icon: ICON, badge: BADGE, data: { url: data.url || '/live', actions: [], result: result }
+      });
+    });
+}
+
 self.addEventListener('notificationclick', function (event) {
   var data = event.notification.data || {};
   event.notification.close();
   var chosen = (data.actions || []).filter(function (a) { return a.action === event.action; })[0];
   if (chosen && chosen.method === 'POST') {
-    event.waitUntil(fetch(chosen.url, { method: 'POST', credentials: 'same-origin' }));
+    event.waitUntil(act(chosen, data));
     return;
   }
   event.waitUntil(openPage(chosen ? chosen.url : data.url || '/live'));

@@ -72,9 +72,10 @@ class ChannelSettings:
 
 
 # The action links (services/action_links.py) a notification shows as buttons, in this
-# order, with their labels; the `open` link is the notification's own link to the alert.
+# order, with their labels (`acknowledge_group`: a group's notification); the `open` link is
+# the notification's own link to the alert.
 ACTION_LABELS = {"acknowledge": "Acknowledge", "snooze_camera": "Snooze camera 30 min",
-                 "snooze_rule": "Snooze rule 1 h"}
+                 "snooze_rule": "Snooze rule 1 h", "acknowledge_group": "Acknowledge all"}
 
 SECRET_LABELS = {"smtp_password": "SMTP password", "webhook_secret": "webhook signing secret",
                  "push_urls": "push URLs", "default_webhook_url": "default webhook URL",

@@ -6,14 +6,22 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush
 
-from alerting.notify.base import ChannelSettings, Message, Outcome, unreadable_secret
+from alerting.notify.base import (
+    ACTION_LABELS,
+    ChannelSettings,
+    Message,
+    Outcome,
+    unreadable_secret,
+)
 from alerting.notify.ssrf import outgoing_policy
 
 # How long a push service keeps a notification for a device that is offline: an alert an
@@ -24,6 +32,9 @@ TTL_SECONDS = 3600
 MAX_PAYLOAD = 3000
 MAX_BODY = 1000
 _URGENCY = {"critical": "high", "high": "high", "medium": "normal", "low": "low"}
+# A rule's push priority (engine.vocabulary.PRIORITIES) as the Urgency header; `normal`, the
+# default, leaves it to the severity.
+_PRIORITY_URGENCY = {"low": "low", "high": "high", "urgent": "high"}
 _GONE = (404, 410)  # the subscription expired or was unsubscribed: never try it again
 
 
@@ -31,35 +42,55 @@ def alert_url(alert_id: Any) -> str:
     return f"/alerts/{alert_id}"
 
 
-def notification_actions(alert: dict[str, Any]) -> list[dict[str, str]]:
-    """The notification's buttons: {action, title, url}. The one place they are built (signed
-    acknowledge and snooze links go here too). The service worker opens a GET action's url
-    and POSTs to a url it is told to with `method`."""
-    return [{"action": "open", "title": "Open", "url": alert_url(alert.get("id"))}]
+def notification_actions(alert: Mapping[str, Any],
+                         links: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+    """The notification's buttons: {action, title, url[, method]}. With the alert's signed
+    action links (services/action_links.py, absolute on ALERTING_PUBLIC_URL): acknowledge,
+    snooze the camera, snooze the rule, in that order, as POSTs to their path on the app's
+    own origin (the service worker's fetch stays same-origin; the token is the credential).
+    Browsers show the first two; a click on the notification itself opens the alert.
+    Without links: one button opening the alert."""
+    buttons = [{"action": name, "title": title, "url": urlsplit(links[name]).path,
+                "method": "POST"} for name, title in ACTION_LABELS.items()
+               if (links or {}).get(name)]
+    return buttons or [{"action": "open", "title": "Open", "url": alert_url(alert.get("id"))}]
 
 
-def snapshot_url(event: dict[str, Any]) -> str | None:
-    """The app's media route for the event's snapshot (served to the logged-in browser)."""
+def snapshot_url(message: Message) -> str | None:
+    """The image the notification shows: the snapshot's signed media link when there is one
+    (ALERTING_PUBLIC_URL set: it loads without a session), else the app's media route
+    (served to the logged-in browser); for a group, the worst alert's."""
+    if message.snapshots:
+        first = message.snapshots[0]
+        return first.link or f"/media/events/{first.event_id}/snapshot.jpg"
+    event = message.context.get("event") or {}
     if not (event.get("media") or {}).get("snapshot_url") or event.get("id") is None:
         return None
     return f"/media/events/{event['id']}/snapshot.jpg"
+
+
+def urgency(message: Message) -> str:
+    """The Urgency header (RFC 8030): the rule's priority when it is not `normal`, else the
+    severity's."""
+    return _PRIORITY_URGENCY.get(message.priority) or \
+        _URGENCY.get(str(message.severity).lower(), "normal")
 
 
 def payload(message: Message) -> dict[str, Any]:
     """What the service worker gets: the notification's text, links and options."""
     context = message.context
     alert = context.get("alert") or {}
-    event = context.get("event") or {}
     rule = context.get("rule") or {}
     body = message.text if len(message.text) <= MAX_BODY else message.text[:MAX_BODY - 1] + "…"
     found: dict[str, Any] = {
         "title": message.title[:200],
         "body": body,
         "severity": message.severity,
+        "priority": message.priority,
         "alert_id": alert.get("id"),
         "url": alert_url(alert.get("id")),
-        "snapshot_url": snapshot_url(event),
-        "actions": notification_actions(alert),
+        "snapshot_url": snapshot_url(message),
+        "actions": notification_actions(alert, context.get("actions")),
         "tag": f"alert-{alert.get('id')}",
         "timestamp": int(time.time() * 1000),
     }
@@ -108,8 +139,7 @@ class WebPushNotifier:
             return unreadable_secret(settings, "vapid_private_key") or Outcome(
                 ok=False, retryable=True, error="not sent: no VAPID key")
         claims = {"sub": settings.vapid_subject}
-        severity = str(message.severity).lower()
-        headers = {"Urgency": _URGENCY.get(severity, "normal"),
+        headers = {"Urgency": urgency(message),
                    "Topic": f"alert-{(message.context.get('alert') or {}).get('id')}"[:32]}
         try:
             with outgoing_policy(tuple(settings.webhook_allow_cidrs)) as policy:

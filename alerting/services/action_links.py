@@ -1,10 +1,11 @@
 """Action links: the acknowledge and snooze buttons of a notification, as signed, expiring,
 one-use URLs that need no login.
 
-A token is `[action, alert id, token id]` signed with itsdangerous' URLSafeTimedSerializer
-under the app's SECRET_KEY (tokens signed with a key in SECRET_KEY_FALLBACKS still read, so a
-key rotation does not break the links already sent). It is valid for ACTION_LINK_SECONDS
-and acts once: its token id goes into used_action_tokens in the transaction that acts.
+A token is `[action, alert id, token id]` (`acknowledge_group`: the group's id) signed with
+itsdangerous' URLSafeTimedSerializer under the app's SECRET_KEY (tokens signed with a key in
+SECRET_KEY_FALLBACKS still read, so a key rotation does not break the links already sent). It
+is valid for ACTION_LINK_SECONDS and acts once: its token id goes into used_action_tokens in
+the transaction that acts.
 
 Reading a link (GET) never acts: mail scanners and chat previews fetch every link. The page
 it shows posts back to the same URL, which acts (web/actions.py); a push service that can
@@ -25,25 +26,31 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import ApiError
 from ..extensions import db
 from ..models import UsedActionToken
-from . import alerts, audit, silences
+from . import alerts, audit, groups, silences
 
 SALT = "alerting.action-link"
 ACTOR = "action link"  # who the audit log and the alert say acted
 # The actions a token can carry; `open` is a plain link to the alert's page, not a token.
 ACKNOWLEDGE = "acknowledge"
+# A group's notification: acknowledge every alert of the group still open (the token names
+# the group, not an alert).
+ACKNOWLEDGE_GROUP = "acknowledge_group"
 # Snoozes: the silence's scope (silences.SNOOZE_SCOPES) and its minutes.
 SNOOZES = {"snooze_camera": ("camera", 30), "snooze_rule": ("rule", 60)}
-ACTIONS = (ACKNOWLEDGE, *SNOOZES)
+ACTIONS = (ACKNOWLEDGE, *SNOOZES, ACKNOWLEDGE_GROUP)
 LABELS = {"acknowledge": "Acknowledge", "snooze_camera": "Snooze this camera for 30 min",
-          "snooze_rule": "Snooze this rule for 1 h", "open": "Open the alert"}
+          "snooze_rule": "Snooze this rule for 1 h", "open": "Open the alert",
+          "acknowledge_group": "Acknowledge every alert of the group"}
 DONE = {"acknowledge": "Alert #{id} acknowledged.",
         "snooze_camera": "Camera {camera} snoozed for 30 minutes (alert #{id}).",
-        "snooze_rule": "Rule {rule} snoozed for an hour (alert #{id})."}
+        "snooze_rule": "Rule {rule} snoozed for an hour (alert #{id}).",
+        "acknowledge_group": "{count} alert{s} of group #{id} acknowledged."}
 
 
 @dataclass(frozen=True)
 class ActionLink:
-    """What a valid token says: do `action` to alert `alert_id`; `token_id` names the link."""
+    """What a valid token says: do `action` to alert `alert_id` (for `acknowledge_group`,
+    the group of that id); `token_id` names the link."""
 
     action: str
     alert_id: int
@@ -53,6 +60,11 @@ class ActionLink:
     @property
     def label(self) -> str:
         return LABELS[self.action]
+
+    @property
+    def group_id(self) -> int | None:
+        """The group a group link acts on; None for an alert's link."""
+        return self.alert_id if self.action == ACKNOWLEDGE_GROUP else None
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -104,16 +116,10 @@ def act(token: str) -> tuple[ActionLink, str]:
     the change commit together; when the change is refused (the alert was acknowledged
     meanwhile, say) nothing is kept and the link stays unused."""
     link = check(token)
+    if link.group_id is not None:
+        return link, _act_on_group(link)
     alert = alerts.get_alert(link.alert_id)  # 404 when it is gone
-    db.session.add(UsedActionToken(token_id=link.token_id, action=link.action,
-                                   alert_id=alert.id))
-    audit.record(ACTOR, "action_link_use", "alert", alert.id,
-                 {"action": link.action, "alert_id": alert.id, "token_id": link.token_id})
-    try:
-        db.session.flush()  # a concurrent use of the same link fails here
-    except IntegrityError:
-        db.session.rollback()
-        raise _used() from None
+    _use(link, "alert", alert.id)
     try:
         if link.action == ACKNOWLEDGE:
             alerts.transition(alert.id, ACKNOWLEDGE, ACTOR)  # the page's and API's acknowledge
@@ -125,6 +131,45 @@ def act(token: str) -> tuple[ActionLink, str]:
         raise
     done = DONE[link.action].format(id=alert.id, camera=alert.camera_id, rule=alert.rule_name)
     return link, done
+
+
+def _use(link: ActionLink, target_type: str, target_id: int) -> None:
+    """Mark the link used and audit it; a concurrent use of the same link fails here."""
+    db.session.add(UsedActionToken(token_id=link.token_id, action=link.action,
+                                   alert_id=target_id))
+    audit.record(ACTOR, "action_link_use", target_type, target_id,
+                 {"action": link.action, f"{target_type}_id": target_id,
+                  "token_id": link.token_id})
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise _used() from None
+
+
+def _act_on_group(link: ActionLink) -> str:
+    """Acknowledge the group's open alerts, with the link's use, in one transaction."""
+    group = groups.get_group(link.alert_id)  # 404 when it is gone
+    _use(link, "alert_group", group.id)
+    try:
+        done = alerts.acknowledge_group(group.id, ACTOR)
+    except Exception:
+        db.session.rollback()
+        raise
+    return DONE[ACKNOWLEDGE_GROUP].format(count=len(done), s="" if len(done) == 1 else "s",
+                                          id=group.id)
+
+
+def links_for_group(group_id: int, base_url: str | None) -> dict[str, str]:
+    """A group notification's link that acknowledges every open alert of the group,
+    absolute on `base_url` (ALERTING_PUBLIC_URL); none without it."""
+    if not base_url:
+        return {}
+    from ..live import URLS
+
+    urls = current_app.extensions[URLS]
+    return {ACKNOWLEDGE_GROUP: base_url.rstrip("/") + urls.build(
+        "web.action_confirm", {"token": issue(ACKNOWLEDGE_GROUP, group_id)})}
 
 
 def links_for_alert(alert: Any, base_url: str | None) -> dict[str, str]:
@@ -140,6 +185,8 @@ def links_for_alert(alert: Any, base_url: str | None) -> dict[str, str]:
     base = base_url.rstrip("/")
     links = {"open": base + urls.build("web.alerts_show", {"alert_id": alert.id})}
     for action in ACTIONS:
+        if action == ACKNOWLEDGE_GROUP:
+            continue
         if action == "snooze_camera" and not alert.camera_id:
             continue
         if action == "snooze_rule" and not alert.rule_id:

@@ -103,6 +103,34 @@ def transition(alert_id: int, action: str, actor: str) -> Alert:
     alert = get_alert(alert_id)
     if alert.status not in TRANSITIONS[action]:
         raise ApiError(409, "conflict", f"Alert {alert_id} is {alert.status}; cannot {action} it")
+    _apply(alert, action, actor)
+    groups.alert_changed(alert.group_id)  # stops its group's repeats, may resolve it
+    db.session.commit()
+    _changed([alert.id], alert.group_id)
+    return alert
+
+
+def acknowledge_group(group_id: int, actor: str) -> list[int]:
+    """Acknowledge every alert of the group that is still open, in one transaction, as
+    `transition` does one; the ids acknowledged. 409 when none is open; 404 when the group
+    is gone."""
+    groups.get_group(group_id)
+    open_alerts = [alert for alert in groups.group_alerts(group_id)
+                   if alert.status in TRANSITIONS["acknowledge"]]
+    if not open_alerts:
+        raise ApiError(409, "conflict",
+                       f"Alert group {group_id} has no open alert to acknowledge")
+    for alert in open_alerts:
+        _apply(alert, "acknowledge", actor)
+    groups.alert_changed(group_id)
+    db.session.commit()
+    _changed([alert.id for alert in open_alerts], group_id)
+    return [alert.id for alert in open_alerts]
+
+
+def _apply(alert: Alert, action: str, actor: str) -> None:
+    """The change of one transition (the status allows it), with its audit entry; not
+    committed."""
     now = utcnow()
     before = alert.status
     if action == "acknowledge":
@@ -126,13 +154,15 @@ def transition(alert_id: int, action: str, actor: str) -> Alert:
         Delivery.status == "pending"))
     audit.record(actor, f"alert_{action}", "alert", alert.id,
                  changes=audit.diff({"status": before}, {"status": alert.status}))
-    groups.alert_changed(alert.group_id)  # stops its group's repeats, may resolve it
-    db.session.commit()
+
+
+def _changed(alert_ids: list[int], group_id: int | None) -> None:
+    """Tell the live page and the groups worker, after the commit."""
     app = current_app._get_current_object()
-    signals.alert_updated.send(app, alert_id=alert.id)
-    if alert.group_id is not None:
+    for alert_id in alert_ids:
+        signals.alert_updated.send(app, alert_id=alert_id)
+    if group_id is not None:
         signals.groups_due.send(app)
-    return alert
 
 
 def triage_query(*, severity: str | None = None, camera_id: str | None = None,

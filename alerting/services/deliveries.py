@@ -122,7 +122,8 @@ def build_message(delivery: Any, alert: Any, rule: Any, event_body: dict[str, An
     message = dataclasses.replace(
         message, click_url=click_url,
         priority=getattr(rule, "priority", None) or "normal",
-        snapshots=(snapshot,) if snapshot and channel in ("email", "push") else (),
+        snapshots=(snapshot,) if snapshot and channel in notification_content.SNAPSHOT_CHANNELS
+        else (),
         context={**message.context, "alert_url": click_url})
     return notification_content.apply_templates(
         message, channel, getattr(rule, "templates", None), content.site_templates,
@@ -226,7 +227,7 @@ _DET = Detection.__table__
 # An alert with its event and rule in one row; their columns prefixed "event__", "rule__".
 # Of the rule, only what the bodies use: its other columns are JSON, costly to decode.
 _RULE_COLUMNS = [_R.c[name] for name in ("id", "name", "severity", "description", "origin",
-                                          "priority", "templates")]
+                                          "priority", "sound", "templates")]
 _ALERTS_OF = (
     select(_A, *(c.label(f"event__{c.name}") for c in _E.c),
            *(c.label(f"rule__{c.name}") for c in _RULE_COLUMNS))
@@ -341,7 +342,8 @@ def _messages(conn: Connection, rows: list[Any]) -> dict[int, Message]:
     grouped = [row for row in rows if row.group_id is not None]
     if grouped:
         rows = [row for row in rows if row.group_id is None]
-    messages = group_messages.messages(conn, grouped, alert_json) if grouped else {}
+    content = notification_content.content_settings()
+    messages = group_messages.messages(conn, grouped, alert_json, content) if grouped else {}
     if not rows:
         return messages
     alerts, events, rules = {}, {}, {}
@@ -358,7 +360,6 @@ def _messages(conn: Connection, rows: list[Any]) -> dict[int, Message]:
     for det in conn.execute(_DETECTIONS_OF, {"ids": set(by_event)}) if by_event else ():
         by_event[det.event_id].detections.append(det)
     bodies = {event_id: event_json(event) for event_id, event in by_event.items()}
-    content = notification_content.content_settings()
     messages = {}
     for row in rows:
         if row.kind == "digest":

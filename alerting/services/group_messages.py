@@ -11,18 +11,23 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select, tuple_, update
 
 from ..engine.timeparse import isoformat_z
-from ..models import Alert, AlertGroup, AlertGroupFlush, Delivery, utcnow
+from ..models import Alert, AlertGroup, AlertGroupFlush, Delivery, Event, utcnow
 from ..notify import Message
+from ..notify.media import Snapshot
+from . import action_links, notification_content
+from .notification_content import ContentSettings
 
 _G = AlertGroup.__table__
 _F = AlertGroupFlush.__table__
 _A = Alert.__table__
 _D = Delivery.__table__
+_E = Event.__table__
 
 _FLUSHES = (select(_F, _G.c.group_key, _G.c.labels, _G.c.rule_id, _G.c.rule_name)
             .join_from(_F, _G, _F.c.group_id == _G.c.id)
             .where(tuple_(_F.c.group_id, _F.c.number).in_(bindparam("pairs", expanding=True))))
 _ALERTS = select(_A).where(_A.c.id.in_(bindparam("ids", expanding=True)))
+_MEDIA = select(_E.c.id, _E.c.media).where(_E.c.id.in_(bindparam("ids", expanding=True)))
 _FLUSH_COUNTS = (select(_D.c.status, func.count())
                  .where(_D.c.group_id == bindparam("group_id"),
                         _D.c.group_flush == bindparam("number"))
@@ -31,8 +36,10 @@ _LISTED = select(_A.c.id, _A.c.status).where(_A.c.group_id == bindparam("group_i
                                              _A.c.group_flush == bindparam("number"))
 
 
-def webhook_body(flush: Any, alerts: list[dict[str, Any]]) -> dict[str, Any]:
-    """The documented group webhook JSON (docs/webhooks.md)."""
+def webhook_body(flush: Any, alerts: list[dict[str, Any]],
+                 actions: dict[str, str] | None = None) -> dict[str, Any]:
+    """The documented group webhook JSON (docs/webhooks.md); `actions`: the group's action
+    links."""
     worst = alerts[0] if alerts else {}
     return {
         "type": "alert_group",
@@ -49,13 +56,19 @@ def webhook_body(flush: Any, alerts: list[dict[str, Any]]) -> dict[str, Any]:
             "alerts": alerts,
             "count": flush.count,
             "truncated": flush.truncated,
+            "actions": actions or {},
         },
     }
 
 
-def build_message(delivery: Any, flush: Any, alerts: list[dict[str, Any]]) -> Message:
+def build_message(delivery: Any, flush: Any, alerts: list[dict[str, Any]],
+                  snapshots: tuple[Snapshot, ...] = (),
+                  actions: dict[str, str] | None = None) -> Message:
     """One message for the group's flush: a title with the count and the worst severity,
-    a text listing the alerts (worst first)."""
+    a text listing the alerts (worst first) with their pages; `snapshots`, the listed
+    alerts' in the same order, as far as the delivery's channel carries them; `actions`,
+    the group's action links (acknowledge the group), shown where the channel shows
+    buttons."""
     worst = alerts[0] if alerts else {}
     severity = worst.get("severity") or "low"
     more = f" (first {len(alerts)} listed)" if flush.truncated else ""
@@ -70,32 +83,58 @@ def build_message(delivery: Any, flush: Any, alerts: list[dict[str, Any]]) -> Me
     lines += [f"- [{a['severity'].upper()}] camera {a['camera_id']}"
               + (f", zone {a['zone_id']}" if a.get("zone_id") else "")
               + (f", {a['object_type']}" if a.get("object_type") else "")
-              + f" at {a['event_time']} (alert {a['id']})" for a in alerts]
+              + f" at {a['event_time']} (alert {a['id']})"
+              + (f": {a['alert_url']}" if a.get("alert_url") else "") for a in alerts]
+    channel = getattr(delivery, "channel", None) or ""
+    carried = notification_content.SNAPSHOT_CHANNELS.get(channel, 0)
     return Message(
         delivery_id=delivery.message_id, severity=severity, title=title,
-        text="\n".join(lines),
+        text="\n".join(lines), snapshots=tuple(snapshots[:carried]),
+        click_url=worst.get("alert_url"),
         context={"alert": worst, "alerts": alerts,
                  "rule": {"name": flush.rule_name, "severity": severity},
                  "group": {"id": flush.group_id, "key": flush.group_key,
-                           "status": flush.status, "count": flush.count}},
-        webhook_body=webhook_body(flush, alerts))
+                           "status": flush.status, "count": flush.count},
+                 "alert_url": worst.get("alert_url"), "actions": actions or {}},
+        webhook_body=webhook_body(flush, alerts, actions))
 
 
-def messages(conn: Connection, rows: list[Any], alert_json: Callable[[Any], dict[str, Any]]
-             ) -> dict[int, Message]:
-    """The message of each group delivery row, by its id."""
+def with_links(alert: dict[str, Any], media: dict[str, Any] | None,
+               content: ContentSettings | None) -> tuple[dict[str, Any], Snapshot | None]:
+    """A listed alert with its page (`alert_url`) and its event's signed `media` links
+    (both null without ALERTING_PUBLIC_URL), and its snapshot to carry (None without one)."""
+    if content is None:
+        return {**alert, "alert_url": None, "media": None}, None
+    links = notification_content.media_links(content, alert["event_id"], media)
+    snapshot = notification_content.snapshot(content, alert["event_id"], media,
+                                              links.get("snapshot"))
+    return {**alert, "alert_url": notification_content.alert_url(content, alert["id"]),
+            "media": links or None}, snapshot
+
+
+def messages(conn: Connection, rows: list[Any], alert_json: Callable[[Any], dict[str, Any]],
+             content: ContentSettings | None = None) -> dict[int, Message]:
+    """The message of each group delivery row, by its id; with `content`, the alerts'
+    links and snapshots."""
     flushes = {(f.group_id, f.number): f for f in conn.execute(
         _FLUSHES, {"pairs": list({(r.group_id, r.group_flush) for r in rows})})}
     ids = {alert_id for f in flushes.values() for alert_id in f.alert_ids or ()}
-    by_id = {}
-    if ids:
-        for row in conn.execute(_ALERTS, {"ids": ids}):
-            by_id[row.id] = alert_json(SimpleNamespace(**row._mapping))
+    found = [SimpleNamespace(**row._mapping) for row in conn.execute(_ALERTS, {"ids": ids})] \
+        if ids else []
+    event_ids = {alert.event_id for alert in found if alert.event_id is not None}
+    media = dict(conn.execute(_MEDIA, {"ids": event_ids}).all()) if event_ids else {}
+    by_id = {alert.id: with_links(alert_json(alert), media.get(alert.event_id), content)
+             for alert in found}
     out = {}
     for row in rows:
         flush = flushes[(row.group_id, row.group_flush)]
         listed = [by_id[i] for i in flush.alert_ids or () if i in by_id]
-        out[row.id] = build_message(row, flush, listed)
+        # A resolved group has nothing left to acknowledge.
+        actions = action_links.links_for_group(flush.group_id, content.public_url) \
+            if content is not None and flush.status != "resolved" else {}
+        out[row.id] = build_message(row, flush, [alert for alert, _ in listed],
+                                    tuple(snap for _, snap in listed if snap is not None),
+                                    actions)
     return out
 
 

@@ -23,6 +23,12 @@ from . import media
 from .modes import current_mode
 from .notification_settings import ROW_ID
 
+# The channels that carry snapshots, and how many of a group's: email its strip (the worst
+# alerts first, each size-capped as a single alert's is: ALERTING_NOTIFY_SNAPSHOT_MAX_BYTES),
+# push the worst alert's attached, web push the worst alert's by its link.
+STRIP_MAX = 6
+SNAPSHOT_CHANNELS = {"email": STRIP_MAX, "push": 1, "webpush": 1}
+
 
 @dataclass(frozen=True)
 class ContentSettings:

@@ -61,6 +61,41 @@ def push():
     service.server.stop()
 
 
+# The user pressing one of the notification's buttons: a notificationclick on the shown
+# notification with that action; then the notification the worker shows with the answer.
+CLICK_ACTION = """async ({ tag, action }) => {
+  const [shown] = await self.registration.getNotifications({ tag });
+  try {
+    self.dispatchEvent(new NotificationEvent('notificationclick',
+                                             { notification: shown, action }));
+  } catch (error) { /* waitUntil on a dispatched event: the handler has already acted */ }
+  for (let i = 0; i < 400; i++) {  // up to 20 s: the server acts and answers
+    const [answer] = await self.registration.getNotifications({ tag });
+    if (answer && answer.data && answer.data.result) {
+      return { title: answer.title, body: answer.body, result: answer.data.result };
+    }
+    await new Promise(resolve => setTimeout(resolve, 50));
+  }
+  return null;
+}"""
+
+
+def pushed_alert(api, push, camera: str, **rule):
+    """A rule on `camera` and a matching event: the push the server's dispatcher sends to
+    the loopback push service."""
+    api("POST", "/api/alerts/rules", json={
+        "camera_ids": [camera], "object_types": ["person"], "cooldown_seconds": 0,
+        "channels": [], **rule})
+    api("POST", "/api/events", json={
+        "camera_id": camera, "started_at": datetime.now(UTC).isoformat(), "risk_score": 90,
+        "detections": [{"object_type": "person", "confidence": 0.95}]})
+    deadline = time.monotonic() + 20
+    while not push.received and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [got] = push.received
+    return got
+
+
 def _worker(context):
     if context.service_workers:
         return context.service_workers[0]
@@ -111,16 +146,7 @@ def test_notify_me_on_this_device_end_to_end(context, page, server, api, push):
 
     # An alert: the server's dispatcher pushes it to the loopback push service.
     camera = f"porch-{uuid.uuid4().hex[:8]}"
-    api("POST", "/api/alerts/rules", json={
-        "name": f"Person on {camera}", "severity": "critical", "camera_ids": [camera],
-        "object_types": ["person"], "cooldown_seconds": 0, "channels": []})
-    api("POST", "/api/events", json={
-        "camera_id": camera, "started_at": datetime.now(UTC).isoformat(), "risk_score": 90,
-        "detections": [{"object_type": "person", "confidence": 0.95}]})
-    deadline = time.monotonic() + 20
-    while not push.received and time.monotonic() < deadline:
-        time.sleep(0.1)
-    [got] = push.received
+    got = pushed_alert(api, push, camera, name=f"Person on {camera}", severity="critical")
     assert got.claims["k"] == key and got.claims["aud"] == push.origin
     payload = got.payload
     assert payload["title"].startswith(f"[CRITICAL] Person on {camera}")
@@ -129,7 +155,10 @@ def test_notify_me_on_this_device_end_to_end(context, page, server, api, push):
     [shown] = worker.evaluate(SHOW_PUSH, {**payload, "snapshot_url": "/icons/icon-512.png"})
     assert shown["title"] == payload["title"] and shown["body"] == payload["body"]
     assert shown["tag"] == payload["tag"]
-    assert shown["actions"] == [{"action": "open", "title": "Open"}]
+    # ALERTING_PUBLIC_URL is set: the signed acknowledge and snooze-camera links, as POSTs
+    assert shown["actions"] == [{"action": "acknowledge", "title": "Acknowledge"},
+                                {"action": "snooze_camera", "title": "Snooze camera 30 min"}]
+    assert [a["method"] for a in shown["data"]["actions"]] == ["POST", "POST"]
     assert shown["image"] == server + "/icons/icon-512.png"
     assert shown["badge"] == server + "/icons/icon-96.png"
     assert shown["data"]["url"] == payload["url"] == f"/alerts/{payload['alert_id']}"
@@ -142,3 +171,36 @@ def test_notify_me_on_this_device_end_to_end(context, page, server, api, push):
     expect(page.get_by_text("revoked")).to_be_visible()
     assert saved["id"] not in [s["id"] for s in
                                api("GET", "/api/push/subscriptions")["subscriptions"]]
+
+
+def test_the_acknowledge_button_of_a_push_acknowledges_the_alert(context, page, server, api,
+                                                                  push):
+    """The server's push payload, shown by the worker; a click on its Acknowledge button
+    POSTs the signed link (no session needed) and the worker shows the answer."""
+    context.grant_permissions(["notifications"], origin=server)
+    page.goto(server + "/live")
+    expect(page.locator("#web-push")).to_have_attribute("data-worker", "ready")
+    worker = _worker(context)
+    name = f"ack-{uuid.uuid4().hex[:8]}"
+    subscription = api("POST", "/api/push/subscriptions", json=push.subscribe(name))
+    camera = f"gate-{uuid.uuid4().hex[:8]}"
+    got = pushed_alert(api, push, camera, name=f"Person at {camera}", severity="high",
+                       priority="urgent", sound="alarm")
+    payload = got.payload
+    assert got.headers["Urgency"] == "high" and payload["sound"] == "alarm"
+    alert_id = payload["alert_id"]
+    assert api("GET", f"/api/alerts/{alert_id}")["status"] != "acknowledged"
+
+    [shown] = worker.evaluate(SHOW_PUSH, payload)
+    assert shown["actions"][0] == {"action": "acknowledge", "title": "Acknowledge"}
+    answer = worker.evaluate(CLICK_ACTION, {"tag": payload["tag"], "action": "acknowledge"})
+    assert answer == {"title": "Done", "body": f"Alert #{alert_id} acknowledged.",
+                      "result": {"ok": True, "message": f"Alert #{alert_id} acknowledged."}}
+    alert = api("GET", f"/api/alerts/{alert_id}")
+    assert alert["status"] == "acknowledged" and alert["acknowledged_by"] == "action link"
+
+    # The same button again: the link acts once; the worker says so.
+    worker.evaluate(SHOW_PUSH, payload)
+    again = worker.evaluate(CLICK_ACTION, {"tag": payload["tag"], "action": "acknowledge"})
+    assert again["title"] == "Not done" and "already been used" in again["body"]
+    api("DELETE", f"/api/push/subscriptions/{subscription['id']}")  # the service stops

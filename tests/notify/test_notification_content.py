@@ -6,17 +6,22 @@ import email
 import email.policy
 import re
 import time
+from datetime import timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from pytest_httpserver import HTTPServer
 from standardwebhooks import Webhook
 
+from alerting.extensions import db
+from alerting.models import utcnow
+from alerting.services import escalations, groups
 from tests.support.app import make_app, make_key
 from tests.support.detector import SNAPSHOT as JPEG
-from tests.support.detector import detector_server
+from tests.support.detector import THUMBNAIL, detector_server
 from tests.support.factories import configure, create_rule, post_event, run_dispatcher, run_matcher
 from tests.support.receivers import Collector
+from tests.support.webpush import start_push_service
 
 PUBLIC = "https://alerts.example.com"
 
@@ -256,3 +261,254 @@ def test_site_default_templates_apply_where_the_rule_has_none(app, headers, smtp
     [envelope] = collector.envelopes
     mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
     assert mail["Subject"] == "Site: Person at the back door"
+
+# -- beyond the single alert's notification: web push through the outbox (signed action
+# links the service worker POSTs, the signed snapshot link, priority and sound), a group's
+# notification (the email's thumbnail strip, the webhook's per-alert signed media links and
+# pages, push attaching the worst alert's snapshot) and an escalation's (the same snapshot and
+# actions as the alert's own).
+
+# Two events' snapshots, different JPEGs, so which one went where can be checked.
+SNAPSHOTS = {"e0": JPEG, "e1": THUMBNAIL}
+
+
+@pytest.fixture
+def snapshots(detector):
+    for name, body in SNAPSHOTS.items():
+        detector.expect_request(f"/api/events/{name}/snapshot.jpg").respond_with_data(
+            body, content_type="image/jpeg")
+    return detector
+
+
+@pytest.fixture
+def push():
+    service = start_push_service()
+    yield service
+    service.server.stop()
+
+
+def media_named(server: HTTPServer, name: str) -> dict:
+    return {"snapshot_url": f"http://127.0.0.1:{server.port}/api/events/{name}/snapshot.jpg"}
+
+
+def grouped(app, headers, snapshots, **rule) -> None:
+    """Two alerts of one group (camera back-door), flushed once."""
+    create_rule(app.test_client(), headers, group_by=["camera_id"], group_wait=5, **rule)
+    for name in SNAPSHOTS:
+        post_event(app.test_client(), headers, external_id=name, source="t",
+                   media=media_named(snapshots, name))
+    run_matcher(app)
+    with app.app_context():
+        assert groups.flush_due(now=utcnow() + timedelta(seconds=6)) == 1
+        db.session.remove()
+    run_dispatcher(app)
+
+
+def alert_status(app, headers, alert_id: int) -> str:
+    return app.test_client().get(f"/api/alerts/{alert_id}", headers=headers).json["status"]
+
+
+# -- web push ---------------------------------------------------------------------------------
+
+
+def test_web_push_carries_the_action_links_and_its_buttons_act(app, headers, push, snapshots):
+    client = app.test_client()
+    response = client.post("/api/push/subscriptions", json=push.subscribe("phone"),
+                           headers=headers)
+    assert response.status_code == 201, response.json
+    create_rule(client, headers, severity="low", priority="urgent", sound="alarm")
+    post_event(client, headers, external_id="e0", source="t", media=media_named(snapshots, "e0"))
+    run_matcher(app)
+    run_dispatcher(app)
+
+    [got] = push.received
+    payload = got.payload
+    assert got.headers["Urgency"] == "high"  # priority urgent, though the severity is low
+    assert payload["priority"] == "urgent" and payload["sound"] == "alarm"
+    assert payload["url"] == "/alerts/1"
+    assert [(a["action"], a["method"]) for a in payload["actions"]] == [
+        ("acknowledge", "POST"), ("snooze_camera", "POST"), ("snooze_rule", "POST")]
+    assert all(a["url"].startswith("/actions/") for a in payload["actions"])
+    # The snapshot is the signed link: it loads without a session.
+    snapshot = payload["snapshot_url"]
+    assert snapshot.startswith(f"{PUBLIC}/media/events/1/snapshot.jpg?exp=")
+    anonymous = app.test_client()
+    assert anonymous.get(snapshot.removeprefix(PUBLIC)).data == JPEG
+
+    # What the service worker does on the acknowledge button: POST, asking for JSON.
+    acknowledge = payload["actions"][0]["url"]
+    done = anonymous.post(acknowledge, headers={"Accept": "application/json"})
+    assert done.status_code == 200
+    assert done.json == {"ok": True, "action": "acknowledge", "alert_id": 1,
+                         "message": "Alert #1 acknowledged."}
+    assert alert_status(app, headers, 1) == "acknowledged"
+    again = anonymous.post(acknowledge, headers={"Accept": "application/json"})
+    assert again.status_code == 409 and "already been used" in again.json["message"]
+
+
+def test_a_group_web_push_shows_the_worst_alerts_snapshot(app, headers, push, snapshots):
+    response = app.test_client().post("/api/push/subscriptions",
+                                      json=push.subscribe("phone"), headers=headers)
+    assert response.status_code == 201
+    grouped(app, headers, snapshots)
+
+    [got] = push.received
+    assert got.payload["title"].endswith(": 2 alerts")
+    worst = got.payload["alert_id"]
+    assert got.payload["url"] == f"/alerts/{worst}"
+    assert got.payload["snapshot_url"].startswith(f"{PUBLIC}/media/events/{worst}/snapshot.jpg?")
+    [button] = got.payload["actions"]
+    assert (button["action"], button["title"], button["method"]) == (
+        "acknowledge_group", "Acknowledge all", "POST")
+    done = app.test_client().post(button["url"], headers={"Accept": "application/json"})
+    assert done.status_code == 200
+    assert [alert_status(app, headers, i) for i in (1, 2)] == ["acknowledged"] * 2
+
+
+# -- grouped notifications ----------------------------------------------------------------------
+
+
+def test_a_group_email_shows_the_thumbnail_strip(app, headers, smtp_server, snapshots):
+    collector = email_setup(app, headers, smtp_server)
+    grouped(app, headers, snapshots, channels=["email"])
+
+    [envelope] = collector.envelopes
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    related = next(p for p in mail.walk() if p.get_content_type() == "multipart/related")
+    inline = [p for p in related.iter_parts() if p.get_content_type() == "image/jpeg"]
+    assert sorted(p.get_content() for p in inline) == sorted(SNAPSHOTS.values())
+    for part in inline:  # each referenced by the HTML, in the strip's size
+        assert re.search(rf'src="cid:{re.escape(part["Content-ID"].strip("<>"))}"[^>]*'
+                         r'width="176"', html)
+    attached = [p.get_filename() for p in mail.iter_attachments()
+                if p.get_content_type() == "image/jpeg"]
+    assert sorted(attached) == ["snapshot-1.jpg", "snapshot-2.jpg"]
+    # the group's acknowledge button, and every alert's page, in the text and the HTML
+    assert re.search(rf'href="{re.escape(PUBLIC)}/actions/[^"]+"[^>]*>Acknowledge all<', html)
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    for alert_id in (1, 2):
+        assert f"{PUBLIC}/alerts/{alert_id}" in text and f"{PUBLIC}/alerts/{alert_id}" in html
+
+
+def test_a_group_email_strip_is_capped(app, headers, smtp_server, snapshots):
+    from alerting.services.notification_content import SNAPSHOT_CHANNELS, STRIP_MAX
+
+    assert SNAPSHOT_CHANNELS["email"] == STRIP_MAX
+    collector = email_setup(app, headers, smtp_server)
+    create_rule(app.test_client(), headers, channels=["email"], group_by=["camera_id"],
+                group_wait=5)
+    for i in range(STRIP_MAX + 2):
+        post_event(app.test_client(), headers, external_id=f"many-{i}", source="t",
+                   media=media_named(snapshots, "e0"))
+    run_matcher(app)
+    with app.app_context():
+        assert groups.flush_due(now=utcnow() + timedelta(seconds=6)) == 1
+        db.session.remove()
+    run_dispatcher(app)
+
+    [envelope] = collector.envelopes
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    related = next(p for p in mail.walk() if p.get_content_type() == "multipart/related")
+    assert len([p for p in related.iter_parts()
+                if p.get_content_type() == "image/jpeg"]) == STRIP_MAX
+
+
+def test_a_group_webhook_carries_each_alerts_signed_media_and_page(app, headers, httpserver,
+                                                                   snapshots):
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    key = app.test_client().post("/api/notification/webhook-secret/reveal",
+                                 headers=headers).json["webhook_secret"]
+    grouped(app, headers, snapshots, channels=["webhook"])
+
+    [(request, _)] = httpserver.log
+    body = Webhook(key).verify(request.get_data(), dict(request.headers))
+    alerts = body["data"]["alerts"]
+    assert sorted(a["id"] for a in alerts) == [1, 2]
+    anonymous = app.test_client()
+    for alert in alerts:
+        assert alert["alert_url"] == f"{PUBLIC}/alerts/{alert['id']}"
+        link = alert["media"]["snapshot"]
+        assert link.startswith(f"{PUBLIC}/media/events/{alert['event_id']}/snapshot.jpg?exp=")
+        fetched = anonymous.get(link.removeprefix(PUBLIC))
+        assert fetched.status_code == 200
+        assert fetched.data == SNAPSHOTS[f"e{alert['event_id'] - 1}"]
+        assert anonymous.get(link.removeprefix(PUBLIC).replace("sig=", "sig=x")
+                             ).status_code == 403
+    # The group's link acknowledges every alert of it, once.
+    acknowledge = body["data"]["actions"]["acknowledge_group"].removeprefix(PUBLIC)
+    done = anonymous.post(acknowledge, headers={"Accept": "application/json"})
+    assert done.json == {"ok": True, "action": "acknowledge_group",
+                         "group_id": body["data"]["group_id"],
+                         "message": f"2 alerts of group #{body['data']['group_id']} "
+                                    "acknowledged."}
+    assert [alert_status(app, headers, i) for i in (1, 2)] == ["acknowledged"] * 2
+    assert anonymous.post(acknowledge).status_code == 409
+
+
+def test_a_group_webhook_without_a_public_url_has_null_links(tmp_path, httpserver, snapshots):
+    app = make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"])
+    headers = {"x-access-token": make_key(app)}
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    grouped(app, headers, snapshots, channels=["webhook"])
+
+    [(request, _)] = httpserver.log
+    alerts = request.get_json()["data"]["alerts"]
+    assert [(a["alert_url"], a["media"]) for a in alerts] == [(None, None), (None, None)]
+
+
+def test_a_group_push_attaches_the_worst_alerts_snapshot(app, headers, snapshots):
+    with detector_server() as ntfy:  # a real HTTP server, here playing ntfy
+        ntfy.expect_request("/alerts").respond_with_json({"id": "x", "event": "message"})
+        grouped(app, headers, snapshots, channels=["push"],
+                targets={"push_urls": [f"ntfy://127.0.0.1:{ntfy.port}/alerts"]})
+        [(request, _)] = ntfy.log
+    assert request.get_data() in SNAPSHOTS.values()  # one snapshot attached: the worst's
+    worst = int(re.search(r"snapshot-(\d+)\.jpg", request.args["filename"]).group(1))
+    assert request.get_data() == SNAPSHOTS[f"e{worst - 1}"]
+    assert ": 2 alerts" in request.args["title"]
+
+
+# -- escalation ---------------------------------------------------------------------------------
+
+
+def test_an_escalation_email_has_the_snapshot_and_the_action_links(app, headers, smtp_server,
+                                                                   snapshots, httpserver):
+    collector = email_setup(app, headers, smtp_server)
+    httpserver.expect_request("/neighbour", method="POST").respond_with_data("ok")
+    create_rule(app.test_client(), headers, channels=[], escalate_after=300,
+                escalation_targets={"email_recipients": ["neighbour@example.com"],
+                                    "webhook_url": httpserver.url_for("/neighbour")})
+    post_event(app.test_client(), headers, external_id="e0", source="t",
+               media=media_named(snapshots, "e0"))
+    run_matcher(app)
+    with app.app_context():
+        assert escalations.escalate_due(utcnow() + timedelta(seconds=301)) == [1]
+        db.session.remove()
+    run_dispatcher(app)
+
+    [envelope] = collector.envelopes
+    assert envelope.rcpt_tos == ["neighbour@example.com"]
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert mail["Subject"].startswith("Escalated: not acknowledged within 5 min")
+    related = next(p for p in mail.walk() if p.get_content_type() == "multipart/related")
+    [inline] = [p for p in related.iter_parts() if p.get_content_type() == "image/jpeg"]
+    assert inline.get_content() == JPEG
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    tokens = re.findall(rf'href="{re.escape(PUBLIC)}(/actions/[^"]+)"', html)
+    assert len(tokens) == 3  # acknowledge, snooze camera, snooze rule
+    assert f'href="{PUBLIC}/alerts/1"' in html
+
+    [(request, _)] = httpserver.log
+    data = request.get_json()["data"]
+    assert request.get_json()["type"] == "alert.escalated"
+    assert set(data["actions"]) == {"open", "acknowledge", "snooze_camera", "snooze_rule"}
+    assert data["media"]["snapshot"].startswith(f"{PUBLIC}/media/events/1/snapshot.jpg?exp=")
+    assert data["alert_url"] == f"{PUBLIC}/alerts/1"
+    # the escalation's acknowledge link acts
+    anonymous = app.test_client()
+    path = data["actions"]["acknowledge"].removeprefix(PUBLIC)
+    assert anonymous.post(path, headers={"Accept": "application/json"}).status_code == 200
+    assert alert_status(app, headers, 1) == "acknowledged"

@@ -73,7 +73,8 @@ def test_the_documented_group_body_is_the_one_sent(tmp_path, httpserver):
     from alerting.models import utcnow
     from alerting.services import groups
 
-    app = make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"])
+    app = make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"],
+                   PUBLIC_URL="https://alerts.example.com")
     headers = {"x-access-token": make_key(app)}
     client = app.test_client()
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
@@ -93,6 +94,13 @@ def test_the_documented_group_body_is_the_one_sent(tmp_path, httpserver):
     documented = documented_body("## The body of a group\n")
     assert sent["type"] == documented["type"] == "alert_group"
     assert paths(sent) == paths(documented)
+    # Each alert's page and its event's signed media links (docs/webhooks.md, data.media).
+    for alert in sent["data"]["alerts"]:
+        assert alert["alert_url"] == f"https://alerts.example.com/alerts/{alert['id']}"
+        assert set(alert["media"]) == {"snapshot", "thumbnail", "clip"}
+    # The group's acknowledge link shows its confirmation page.
+    path = sent["data"]["actions"]["acknowledge_group"].removeprefix("https://alerts.example.com")
+    assert client.get(path).status_code == 200
 
 
 def test_the_documented_escalation_body_is_the_one_sent(tmp_path, httpserver):

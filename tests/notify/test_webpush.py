@@ -9,7 +9,14 @@ from py_vapid import Vapid02
 
 from alerting.notify import get_notifier
 from alerting.notify.base import ChannelSettings, Message
-from alerting.notify.webpush import MAX_PAYLOAD, WebPushNotifier, encoded, notification_actions
+from alerting.notify.media import Snapshot
+from alerting.notify.webpush import (
+    MAX_PAYLOAD,
+    WebPushNotifier,
+    encoded,
+    notification_actions,
+    urgency,
+)
 from tests.support.server import free_port
 from tests.support.webpush import BrowserKeys, b64url, start_push_service
 
@@ -67,7 +74,7 @@ def test_push_service_gets_a_payload_it_decrypts_with_the_subscription_keys(push
     assert got.payload == {
         "title": "[CRITICAL] Person at back door (camera back-door)",
         "body": "Back door matched an event on camera back-door.",
-        "severity": "critical", "alert_id": 42, "url": "/alerts/42",
+        "severity": "critical", "priority": "normal", "alert_id": 42, "url": "/alerts/42",
         "snapshot_url": "/media/events/7/snapshot.jpg",
         "actions": [{"action": "open", "title": "Open", "url": "/alerts/42"}],
         "tag": "alert-42", "timestamp": got.payload["timestamp"], "sound": "chime",
@@ -170,3 +177,57 @@ def test_no_snapshot_no_sound():
 def test_actions_are_built_in_one_place():
     assert notification_actions({"id": 5}) == [
         {"action": "open", "title": "Open", "url": "/alerts/5"}]
+
+
+LINKS = {"open": "https://alerts.example.com/alerts/42",
+         "acknowledge": "https://alerts.example.com/actions/tok-ack",
+         "snooze_camera": "https://alerts.example.com/actions/tok-cam",
+         "snooze_rule": "https://alerts.example.com/actions/tok-rule"}
+
+
+def test_signed_action_links_become_post_buttons_on_the_apps_own_origin(push):
+    """Acknowledge and snooze-camera first (the two buttons browsers show), then snooze-rule;
+    each a POST to the link's path, so the worker's fetch stays same-origin."""
+    message = make_message(actions=LINKS)
+    outcome = WebPushNotifier().send(message, target(push.subscribe("acts")), SETTINGS)
+
+    assert outcome.ok, outcome.error
+    [got] = push.received
+    assert got.payload["actions"] == [
+        {"action": "acknowledge", "title": "Acknowledge", "url": "/actions/tok-ack",
+         "method": "POST"},
+        {"action": "snooze_camera", "title": "Snooze camera 30 min",
+         "url": "/actions/tok-cam", "method": "POST"},
+        {"action": "snooze_rule", "title": "Snooze rule 1 h", "url": "/actions/tok-rule",
+         "method": "POST"}]
+    assert got.payload["url"] == "/alerts/42"  # the click on the notification opens the alert
+
+
+def test_an_alert_without_a_camera_snooze_shows_acknowledge_and_snooze_rule():
+    links = {k: v for k, v in LINKS.items() if k != "snooze_camera"}
+    assert [a["action"] for a in notification_actions({"id": 1}, links)] == [
+        "acknowledge", "snooze_rule"]
+
+
+def test_the_snapshot_is_its_signed_link_when_there_is_one():
+    signed = "https://alerts.example.com/media/events/7/snapshot.jpg?exp=1&sig=x"
+    message = Message(**{**make_message().__dict__,
+                         "snapshots": (Snapshot(event_id=7, fetch=bytes, link=signed),)})
+    assert json.loads(encoded(message))["snapshot_url"] == signed
+    # without ALERTING_PUBLIC_URL there is no signed link: the app's route, with the session
+    unsigned = Message(**{**message.__dict__,
+                          "snapshots": (Snapshot(event_id=9, fetch=bytes),)})
+    assert json.loads(encoded(unsigned))["snapshot_url"] == "/media/events/9/snapshot.jpg"
+
+
+@pytest.mark.parametrize(("severity", "priority", "expected"), [
+    ("low", "urgent", "high"), ("medium", "high", "high"), ("critical", "low", "low"),
+    ("critical", "normal", "high"), ("medium", "normal", "normal"), ("low", "normal", "low")])
+def test_urgency_follows_the_priority_else_the_severity(push, severity, priority, expected):
+    message = Message(**{**make_message().__dict__, "severity": severity,
+                         "priority": priority})
+    assert urgency(message) == expected
+    WebPushNotifier().send(message, target(push.subscribe(f"u-{severity}-{priority}")),
+                           SETTINGS)
+    [got] = push.received
+    assert got.headers["Urgency"] == expected and got.payload["priority"] == priority

@@ -178,3 +178,80 @@ def test_links_for_alert(app, alert_id):
         assert len(ids) == 3  # each link is its own
         alert.rule_id = None
         assert "snooze_rule" not in action_links.links_for_alert(alert, "https://a.example")
+
+
+def grouped_alerts(app, headers, n=3) -> tuple[int, list[int]]:
+    """A rule that groups by camera and n events it matches: the group and its alerts."""
+    from alerting.models import AlertGroup
+    from tests.support.factories import create_rule, post_event, run_matcher
+
+    client = app.test_client()
+    create_rule(client, headers, channels=["email"], group_by=["camera_id"], group_wait=5,
+                targets={"email_recipients": ["me@example.com"]})
+    for i in range(n):
+        post_event(client, headers, external_id=f"g-{i}", source="t")
+    run_matcher(app)
+    with app.app_context():
+        group_id = db.session.scalars(select(AlertGroup.id)).one()
+        return group_id, list(db.session.scalars(
+            select(Alert.id).where(Alert.group_id == group_id).order_by(Alert.id)))
+
+
+def statuses(app, ids):
+    with app.app_context():
+        return [db.session.get(Alert, i).status for i in ids]
+
+
+def test_acknowledge_group_acknowledges_its_open_alerts_once_and_is_audited(app,
+                                                                            admin_headers):
+    group_id, ids = grouped_alerts(app, admin_headers)
+    # one of them was acknowledged already: the others are
+    app.test_client().post(f"/api/alerts/{ids[0]}/acknowledge", headers=admin_headers)
+    value = token(app, "acknowledge_group", group_id)
+    link, done = act(app, value)
+    assert (link.action, link.group_id) == ("acknowledge_group", group_id)
+    assert done == f"2 alerts of group #{group_id} acknowledged."
+    assert statuses(app, ids) == ["acknowledged"] * 3
+    with app.app_context():
+        assert [db.session.get(Alert, i).acknowledged_by for i in ids] == [
+            "key:test-admin", "action link", "action link"]
+        use = db.session.scalars(select(AuditLog).where(
+            AuditLog.action == "action_link_use")).one()
+        assert (use.actor, use.target_type, use.target_id) == (
+            "action link", "alert_group", str(group_id))
+        assert use.details == {"action": "acknowledge_group", "alert_group_id": group_id,
+                               "token_id": link.token_id}
+        acks = db.session.scalars(select(AuditLog.target_id).where(
+            AuditLog.action == "alert_acknowledge", AuditLog.actor == "action link")).all()
+        assert sorted(acks) == sorted(str(i) for i in ids[1:])
+    error = refused(app, value)
+    assert (error.status, error.code) == (409, "link_used")
+
+
+def test_acknowledge_group_with_nothing_open_leaves_the_link_unused(app, admin_headers):
+    group_id, ids = grouped_alerts(app, admin_headers, n=1)
+    app.test_client().post(f"/api/alerts/{ids[0]}/acknowledge", headers=admin_headers)
+    value = token(app, "acknowledge_group", group_id)
+    error = refused(app, value)
+    assert error.status == 409 and "no open alert" in error.message
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(UsedActionToken)) == 0
+
+
+def test_links_for_group(app, admin_headers):
+    group_id, _ids = grouped_alerts(app, admin_headers, n=1)
+    with app.test_request_context():
+        assert action_links.links_for_group(group_id, None) == {}
+        links = action_links.links_for_group(group_id, "https://alerts.example.com")
+        [(name, url)] = links.items()
+        assert name == "acknowledge_group"
+        read = action_links.read(url.removeprefix("https://alerts.example.com/actions/"))
+        assert (read.action, read.group_id) == ("acknowledge_group", group_id)
+    # the confirmation page names the group; GET does nothing
+    page = app.test_client().get(url.removeprefix("https://alerts.example.com"))
+    assert page.status_code == 200
+    assert f"Group #{group_id}" in page.text and "Acknowledge every alert of the group" in \
+        page.text
+    done = app.test_client().post(url.removeprefix("https://alerts.example.com"))
+    assert done.status_code == 200 and "1 alert of group" in done.text
+    assert f"/alerts/groups/{group_id}" in done.text
