@@ -30,16 +30,22 @@ SCHEMES = ("light", "dark")
 
 @pytest.fixture(scope="module")
 def seeded(api):
-    """Something on every page: events with zones on two cameras, a rule, an alert."""
+    """Something on every page: events with zones on two cameras, a rule and its alert."""
     for camera, zone, kind in (("back-door", "porch", "person"), ("garage", "drive", "car")):
         api("POST", "/api/events", json={
             "camera_id": camera, "risk_score": 70, "summary": f"A {kind} by the {zone}",
             "detections": [{"object_type": kind, "confidence": 0.9, "zone_ids": [zone]}]})
     found = api("GET", "/api/alerts/rules", params={"q": "A11y"})["rules"]
     if not found:
+        # On its own camera: the other modules' events (on this session's one server) must
+        # not raise alerts of this rule.
         found = [api("POST", "/api/alerts/rules", json={
             "name": "A11y person", "severity": "critical", "object_types": ["person"],
-            "cooldown_seconds": 0})]
+            "camera_ids": ["a11y-cam"], "cooldown_seconds": 0})]
+        # An alert, so that the alert rows (and their buttons) are on the pages checked.
+        api("POST", "/api/events", json={
+            "camera_id": "a11y-cam", "risk_score": 70, "summary": "A person on the a11y camera",
+            "detections": [{"object_type": "person", "confidence": 0.9}]})
     return found[0]["id"]
 
 
