@@ -594,6 +594,9 @@ class NotificationSettings(db.Model):
     templates: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # [{name, channel, target, schedule, filter, send_empty}] (schemas/digests.py).
     digests: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Private networks the outgoing connections may reach, on top of ALERTING_WEBHOOK_ALLOW_CIDRS
+    # (CIDRs as normalised by schemas/common.py's Cidr).
+    webhook_allow_cidrs: Mapped[list[str] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -12,6 +12,7 @@ is reported at the model's path plus `at` (a field judged from its neighbours).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -603,3 +604,25 @@ EmailList = none_is_empty(item_list(Email, max_items=50, what="a list of email a
 PushUrlList = none_is_empty(item_list(PushUrl, max_items=20, what="a list of notification URLs",
                                       unique=True))
 """Null (none) or up to 20 notification URLs, repeats dropped."""
+
+
+def cidr(value: Any) -> str:
+    """An IPv4 or IPv6 network (a bare address is its /32 or /128), normalised: host bits
+    cleared, "192.168.1.7/24" is "192.168.1.0/24"."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
+        raise refuse("must be a network in CIDR form, such as 192.168.1.0/24")
+    try:
+        network = ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise refuse(f"{value.strip()!r} is not a network in CIDR form, such as "
+                     "192.168.1.0/24") from None
+    if network.prefixlen == 0:
+        raise refuse("must not be every address (/0): list the networks you mean")
+    return str(network)
+
+
+Cidr = checked(cidr, {"type": "string", "maxLength": 64, "examples": ["192.168.1.0/24"]})
+"""A network in CIDR form (schemas/common.py's cidr)."""
+CidrList = none_is_empty(item_list(Cidr, max_items=50, what="a list of networks in CIDR form",
+                                   unique=True))
+"""Null (none) or up to 50 CIDRs, repeats dropped."""

@@ -12,6 +12,7 @@ from ._fields import EmailList, OptionalEmail, OptionalHttpUrl, PushUrlList
 from .common import (
     NO_NUL,
     Body,
+    CidrList,
     Flag,
     Says,
     choice,
@@ -59,6 +60,8 @@ class NotificationSettingsUpdate(Body):
     default_webhook_url: OptionalHttpUrl = None
     webhook_timeout_seconds: integer(1, 120) = None
     push_urls: PushUrlList = None  # type: ignore[assignment]
+    # Private networks webhooks, push and SMTP may reach, on top of ALERTING_WEBHOOK_ALLOW_CIDRS.
+    webhook_allow_cidrs: CidrList = None  # type: ignore[assignment]
     channel_mute_timings: ChannelMuteTimings | None = None
     # The rules' grouping defaults (schemas/grouping.py); null: the built-in ones.
     grouping: GroupingDefaults | None = None

@@ -433,6 +433,12 @@ class NotificationConfig(Out):
     default_webhook_url: str | None
     webhook_timeout_seconds: int
     default_email_recipients: list[str]
+    webhook_allow_cidrs: list[str] = Field(
+        description="Private networks the channels may reach, as stored (set here or on the "
+                    "Notifications page)")
+    webhook_allow_cidrs_fixed: list[str] = Field(
+        description="Those from ALERTING_WEBHOOK_ALLOW_CIDRS, also allowed; changed only by "
+                    "a restart")
 
 
 class Grouping(Out):

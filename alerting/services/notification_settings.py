@@ -26,18 +26,20 @@ from ..schemas.templates import compact as compact_templates
 from . import audit, secrets_box, webpush
 from .mute_timings import check_names
 from .notification_targets import (
+    SETTINGS_ROW_ID,
     Defaults,
     Target,
     allow_cidrs,
     check_push_target,
     check_webhook_url,
+    fixed_allow_cidrs,
     keep_or_seal,
     seal,
     stored,
     unseal,
 )
 
-ROW_ID = 1
+ROW_ID = SETTINGS_ROW_ID
 # Each stored secret's setting name and encrypted column.
 SECRET_COLUMNS = {"smtp_password": "smtp_password_encrypted",
                   "webhook_secret": "webhook_secret_encrypted",
@@ -128,7 +130,7 @@ def channel_settings(row: NotificationSettings | None = None) -> ChannelSettings
         webhook_secret=_readable(row, "webhook_secret"),
         webhook_timeout_seconds=settings_config.send_deadline(
             row.webhook_timeout_seconds or 30, _lease_seconds()),
-        webhook_allow_cidrs=tuple(config["WEBHOOK_ALLOW_CIDRS"]),
+        webhook_allow_cidrs=allow_cidrs(row.webhook_allow_cidrs or ()),
         push_urls=tuple(push_urls(row)),
         vapid_private_key=webpush.private_pem(),
         vapid_subject=config["VAPID_SUBJECT"],
@@ -180,6 +182,8 @@ def config_json(row: NotificationSettings | None = None) -> dict[str, Any]:
         "default_webhook_url": row.default_webhook_url,
         "webhook_timeout_seconds": row.webhook_timeout_seconds,
         "default_email_recipients": row.default_email_recipients or [],
+        "webhook_allow_cidrs": list(row.webhook_allow_cidrs or []),
+        "webhook_allow_cidrs_fixed": list(fixed_allow_cidrs()),
     }
 
 
@@ -226,6 +230,11 @@ def update(payload: Any, actor: str, *, commit: bool = True) -> NotificationSett
             f"must be less than half ALERTING_DELIVERY_LEASE_SECONDS ({lease}), so that a "
             "delivery is never claimed again while it is still sending")})
     row = get_row()
+    stored_cidrs = row.webhook_allow_cidrs
+    if "webhook_allow_cidrs" in values:
+        # Set first: the hosts checked below (webhook, push, SMTP) are judged by the new list.
+        row.webhook_allow_cidrs = values["webhook_allow_cidrs"] = \
+            values["webhook_allow_cidrs"] or None
     _check_smtp_host(values.get("smtp_host"))
     changed = sorted(values)
     if "default_webhook_url" in values:
@@ -250,6 +259,8 @@ def update(payload: Any, actor: str, *, commit: bool = True) -> NotificationSett
     if "smtp_password" in values:
         values["smtp_password_encrypted"] = secrets_box.encrypt(values.pop("smtp_password"))
     before = {name: getattr(row, name) for name in values}
+    if "webhook_allow_cidrs" in values:
+        before["webhook_allow_cidrs"] = stored_cidrs
     for name, value in values.items():
         setattr(row, name, value)
     row.updated_at = utcnow()

@@ -8,7 +8,7 @@ URL as shown (a form or a PUT that round-trips what it read) keeps the stored se
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 from flask import current_app
 
 from ..engine.errors import ValidationError
+from ..extensions import db
+from ..models import NotificationSettings
 from ..notify.redact import MASK, redact_url
 from ..notify.ssrf import UnsafeURL, check_push_url, check_url
 from . import secrets_box
@@ -23,6 +25,7 @@ from . import secrets_box
 # What a delivery whose sealed target cannot be opened (SECRET_KEY changed) is sent to: every
 # channel refuses it permanently, so the secret is never guessed at and nothing else is reached.
 UNREADABLE_TARGET = "unreadable-target://secret-key-changed"
+SETTINGS_ROW_ID = 1  # the one notification settings row (services/notification_settings.py)
 
 
 class Target(NamedTuple):
@@ -61,15 +64,27 @@ def unseal(shown: str, sealed: str | None) -> str:
     return UNREADABLE_TARGET if clear is None else clear
 
 
-def allow_cidrs() -> tuple[str, ...]:
-    """The one allow-list of the outgoing connection policy, for every channel."""
+def fixed_allow_cidrs() -> tuple[str, ...]:
+    """The allow-list's entries from ALERTING_WEBHOOK_ALLOW_CIDRS (changed only by a restart)."""
     return tuple(current_app.config["WEBHOOK_ALLOW_CIDRS"])
 
 
+def allow_cidrs(stored: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The one allow-list of the outgoing connection policy, for every channel: the
+    environment's entries, then the stored ones (the Notifications page's; `stored` when
+    the caller holds the settings row, else read from it)."""
+    if stored is None:
+        row = db.session.get(NotificationSettings, SETTINGS_ROW_ID)
+        stored = (row.webhook_allow_cidrs if row is not None else None) or ()
+    return tuple(dict.fromkeys((*fixed_allow_cidrs(), *stored)))
+
+
 # Said with every refusal of a non-public address: where the allow-list is (a home network's
-# Home Assistant is the usual case). The Notifications page shows the list in force.
-ALLOW_LIST_HINT = ("; to allow a network of yours, add it to ALERTING_WEBHOOK_ALLOW_CIDRS "
-                   "(e.g. 192.168.1.0/24; the Notifications page shows the list in force)")
+# Home Assistant is the usual case).
+ALLOW_LIST_HINT = ("; to allow a network of yours (your Home Assistant, say), add it to "
+                   "\"Private networks webhooks may reach\" on the Notifications page "
+                   "(/notifications#allow-list) or to webhook_allow_cidrs of "
+                   "PUT /api/notification/config")
 
 
 def _refused(exc: UnsafeURL) -> str:

@@ -234,6 +234,14 @@ class RuleTestForm(FlaskForm):
 # --- notifications, keys -----------------------------------------------------------------------
 
 
+class AllowListForm(FlaskForm):
+    """The stored allow-list of the outgoing connection policy (webhook_allow_cidrs)."""
+
+    webhook_allow_cidrs = TextAreaField("Networks (one per line, CIDR form)", render_kw={
+        "rows": 3, "autocomplete": "off", "spellcheck": "false",
+        "placeholder": "192.168.1.10/32"})
+
+
 class DigestForm(FlaskForm):
     """One digest (schemas/digests.py): saved under its name, replacing one of that name."""
 

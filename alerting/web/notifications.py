@@ -17,9 +17,10 @@ from ..extensions import db
 from ..models import Delivery
 from ..services import deliveries, digests
 from ..services import notification_settings as settings
-from ..services.notification_targets import allow_cidrs
+from ..services.notification_targets import fixed_allow_cidrs
 from . import bp
 from .forms import (
+    AllowListForm,
     DigestForm,
     NotificationForm,
     number_or_text,
@@ -94,7 +95,13 @@ def _context(form: NotificationForm, **extra: Any) -> dict[str, Any]:
             "dead": dead, "dead_total": dead_total, "test_result": None, "secret": None,
             "secret_error": None, "saved": False, "digest_form": DigestForm(formdata=None),
             "digests": digests.digests_json()["digests"], "digest_errors": [],
-            "allow_cidrs": allow_cidrs(), **extra}
+            "fixed_cidrs": fixed_allow_cidrs(), "allow_form": _allow_form(),
+            "allow_errors": [], **extra}
+
+
+def _allow_form() -> AllowListForm:
+    stored = settings.get_row().webhook_allow_cidrs or []
+    return AllowListForm(formdata=None, data={"webhook_allow_cidrs": "\n".join(stored)})
 
 
 def _page(form: NotificationForm, status: int = 200, **extra: Any):
@@ -200,6 +207,24 @@ def deliveries_retry(delivery_id: int):
     response = redirect(url_for("web.notifications_index") + "#dead-letters", 303)
     response.vary.add("HX-Request")
     return response
+
+
+@bp.post("/notifications/allow-list")
+@login_required
+def notifications_allow_list():
+    """Save the networks webhooks, push and SMTP may reach (webhook_allow_cidrs), as
+    PUT /api/notification/config does; audited there."""
+    form = AllowListForm()
+    payload = {"webhook_allow_cidrs": split_list(form.webhook_allow_cidrs.data)}
+    try:
+        settings.update(payload, current_actor())
+    except ValidationError as exc:
+        db.session.rollback()
+        general = place_errors(form, exc.fields, payload, simple_locator(form))
+        return _page(NotificationForm(formdata=None, data=form_data(settings.settings_json())),
+                     422, allow_form=form, allow_errors=general)
+    flash("Allowed networks saved.")
+    return redirect(url_for("web.notifications_index", _anchor="allow-list"), 303)
 
 
 # --- digests ------------------------------------------------------------------------------------

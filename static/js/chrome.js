@@ -48,6 +48,13 @@
       });
     }
 
+    // List filters: folded on a phone unless one is active (the page marks those), so the
+    // list, not the form, fills the first screen; open on a wider screen.
+    var phone = window.matchMedia && window.matchMedia("(max-width: 40rem)").matches;
+    document.querySelectorAll("details.filter-box:not([data-active])").forEach(function (box) {
+      box.open = !phone;
+    });
+
     var navButton = document.getElementById("nav-toggle");
     var nav = document.getElementById("main-nav");
     if (navButton && nav) {

@@ -14,6 +14,7 @@ SPEC_FIELDS = {
     "notification_enabled", "email_configured", "webhook_configured", "push_configured",
     "available_channels", "smtp_host", "smtp_port", "smtp_from_address", "smtp_use_tls",
     "default_webhook_url", "webhook_timeout_seconds", "default_email_recipients",
+    "webhook_allow_cidrs", "webhook_allow_cidrs_fixed",
 }
 
 

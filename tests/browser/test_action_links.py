@@ -41,4 +41,5 @@ def test_confirm_button_acknowledges_the_alert(context, server, api, httpserver)
     assert (alert["status"], alert["acknowledged_by"]) == ("acknowledged", "action link")
     page.goto(link)  # used: it says so, with no button
     expect(page.get_by_role("main")).to_contain_text("already been used")
+    # In the page's main: the header has the theme toggle.
     expect(page.get_by_role("main").get_by_role("button")).to_have_count(0)

@@ -78,7 +78,7 @@ def test_create_rule_after_a_validation_error(page, server, api):
     page.get_by_role("link", name="New rule").click()
     expect(page.get_by_role("heading", name="New rule")).to_be_visible()
     page.get_by_label("Name", exact=True).fill(RULE_NAME)
-    page.get_by_label("Severity").select_option("high")
+    page.get_by_label("Severity", exact=True).select_option("high")
     expect(page.get_by_label("Dedup key template")).to_be_hidden()  # a preset is chosen
     page.get_by_label("Custom template").check()
     page.get_by_label("Dedup key template").fill("{camera_id}:{person}")
@@ -133,7 +133,8 @@ def test_rules_list_toggle_and_filters(page, server, api):
     switch.click()
     expect(switch).to_have_attribute("aria-checked", "false")
     page.get_by_label("Status").select_option("true")
-    expect(page.get_by_text("0 rules")).to_be_visible()
+    # Other modules' rules (on this session's one server) may be enabled: this one is gone.
+    expect(page.get_by_role("row").filter(has_text=RULE_NAME)).to_have_count(0)
     expect(page).to_have_url(re.compile(r"enabled=true"))
     page.get_by_label("Status").select_option("")
     page.get_by_role("row").filter(has_text=RULE_NAME).get_by_role("switch").click()

@@ -30,16 +30,22 @@ SCHEMES = ("light", "dark")
 
 @pytest.fixture(scope="module")
 def seeded(api):
-    """Something on every page: events with zones on two cameras, a rule, an alert."""
+    """Something on every page: events with zones on two cameras, a rule and its alert."""
     for camera, zone, kind in (("back-door", "porch", "person"), ("garage", "drive", "car")):
         api("POST", "/api/events", json={
             "camera_id": camera, "risk_score": 70, "summary": f"A {kind} by the {zone}",
             "detections": [{"object_type": kind, "confidence": 0.9, "zone_ids": [zone]}]})
     found = api("GET", "/api/alerts/rules", params={"q": "A11y"})["rules"]
     if not found:
+        # On its own camera: the other modules' events (on this session's one server) must
+        # not raise alerts of this rule.
         found = [api("POST", "/api/alerts/rules", json={
             "name": "A11y person", "severity": "critical", "object_types": ["person"],
-            "cooldown_seconds": 0})]
+            "camera_ids": ["a11y-cam"], "cooldown_seconds": 0})]
+        # An alert, so that the alert rows (and their buttons) are on the pages checked.
+        api("POST", "/api/events", json={
+            "camera_id": "a11y-cam", "risk_score": 70, "summary": "A person on the a11y camera",
+            "detections": [{"object_type": "person", "confidence": 0.9}]})
     return found[0]["id"]
 
 
@@ -92,7 +98,10 @@ def csp_errors(page) -> list[str]:
 @pytest.mark.skipif(not AXE.exists(), reason="node_modules/axe-core is missing: run `npm ci`")
 @pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("size", list(SIZES))
-def test_every_page_passes_axe_with_no_csp_error(browser, server, seeded, size, scheme):
+def test_every_page_passes_axe_with_no_csp_error(browser, server, seeded, api, size, scheme):
+    event = api("GET", "/api/events", params={"limit": 1})["events"][0]["id"]
+    alerts = api("GET", "/api/alerts", params={"limit": 1})["alerts"]
+    one_of_each = [f"/events/{event}"] + [f"/alerts/{a['id']}" for a in alerts]
     context = open_context(browser, size, scheme)
     page = context.new_page()
     errors = csp_errors(page)
@@ -100,8 +109,9 @@ def test_every_page_passes_axe_with_no_csp_error(browser, server, seeded, size, 
     page.goto(server + "/login")
     problems["/login"] = serious_violations(page)
     log_in(page, server)
-    # /api/docs (Swagger UI's own markup, not in PAGES) is left out.
-    for path in [p for p in PAGES if p != "/login"] + [f"/rules/{seeded}/edit"]:
+    # /api/docs (Swagger UI's own markup, not in PAGES) is left out. Pages of one item too:
+    # a rule's form, an event (with "why no alert"), an alert.
+    for path in [p for p in PAGES if p != "/login"] + [f"/rules/{seeded}/edit"] + one_of_each:
         page.goto(server + path)
         page.wait_for_load_state("networkidle")
         found = serious_violations(page)
@@ -273,3 +283,59 @@ def test_a_new_key_is_copied_with_one_click(logged_in, size, scheme):
     page.locator("[data-copy-target=new-key-example]").click()
     assert page.evaluate("navigator.clipboard.readText()").startswith("curl -X POST ")
     shot(page, f"keys-new-{size}-{scheme}", full_page=False)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_filters_fold_on_a_phone_unless_one_is_active(logged_in, server, seeded, scheme):
+    page = logged_in("phone", scheme, "/events")
+    box = page.locator("details.filter-box")
+    expect(box).not_to_have_attribute("open", "")
+    expect(page.get_by_label("Object type")).to_be_hidden()
+    # Folded, the list starts in the first screen.
+    first = page.locator("#event-list tbody tr").first.bounding_box()
+    assert first is not None and first["y"] < PHONE["height"] / 2, first
+    shot(page, f"events-phone-{scheme}", full_page=False)
+    box.locator("summary").click()
+    expect(page.get_by_label("Object type")).to_be_visible()
+    page.goto(server + "/events?object_type=person")
+    expect(box).to_have_attribute("open", "")
+    expect(box.locator("summary")).to_contain_text("1 active")
+    for path in ("/alerts", "/audit", "/rules"):
+        page.goto(server + path)
+        expect(page.locator("details.filter-box")).not_to_have_attribute("open", "")
+
+
+def test_filters_are_open_on_a_desktop(logged_in, seeded):
+    page = logged_in("desktop", "light", "/events")
+    expect(page.locator("details.filter-box")).to_have_attribute("open", "")
+    expect(page.get_by_label("Object type")).to_be_visible()
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_an_event_card_is_compact_on_a_phone(logged_in, seeded, scheme):
+    page = logged_in("phone", scheme, "/events")
+    rows = page.locator("#event-list tbody tr")
+    expect(rows.first).to_be_visible()
+    heights = [rows.nth(i).bounding_box()["height"] for i in range(min(rows.count(), 5))]
+    assert heights and max(heights) < 200, heights
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_allow_list_on_the_notifications_page(logged_in, api, size):
+    page = logged_in(size, "light", "/notifications#allow-list")
+    section = page.locator("#allow-list")
+    expect(section.locator(".fixed-cidrs")).to_contain_text("127.0.0.0/8")
+    expect(section).to_contain_text("What this opens:")
+    box = section.get_by_label("Networks (one per line, CIDR form)")
+    box.fill("192.168.1.10\n10.1.2.300/24")
+    section.get_by_role("button", name="Save allowed networks").click()
+    expect(page.locator("#webhook_allow_cidrs-error")).to_contain_text("10.1.2.300/24")
+    section = page.locator("#allow-list")
+    section.get_by_label("Networks (one per line, CIDR form)").fill("192.168.1.10")
+    section.get_by_role("button", name="Save allowed networks").click()
+    expect(page.locator("#allow-list textarea")).to_have_value("192.168.1.10/32")
+    assert api("GET", "/api/notification/config")["webhook_allow_cidrs"] == ["192.168.1.10/32"]
+    page.locator("#allow-list").scroll_into_view_if_needed()
+    shot(page, f"notifications-allow-list-{size}", full_page=False)
+    api("PUT", "/api/notification/config", json={"webhook_allow_cidrs": []})

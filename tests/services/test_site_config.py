@@ -103,6 +103,21 @@ def test_apply_changes_the_digests_and_keeps_their_secret(site, runner, tmp_path
             AuditLog.action == "digests_update")) == 2  # the fixture's, and this one
 
 
+def test_the_allow_list_is_exported_and_applied(site, runner, tmp_path):
+    document = yaml.safe_load(_export(runner))
+    assert document["notification_settings"]["webhook_allow_cidrs"] == []
+    document["notification_settings"]["webhook_allow_cidrs"] = ["192.168.1.10"]
+    result, _ = _apply(runner, tmp_path, yaml.safe_dump(document))
+    assert result.exit_code == 0, result.output
+    assert "webhook_allow_cidrs" in result.output
+    with site.app_context():
+        row = db.session.get(NotificationSettings, 1)
+        assert row.webhook_allow_cidrs == ["192.168.1.10/32"]
+    document["notification_settings"]["webhook_allow_cidrs"] = ["192.168.1.10/99"]
+    result, _ = _apply(runner, tmp_path, yaml.safe_dump(document))
+    assert result.exit_code != 0 and "webhook_allow_cidrs.0" in result.output
+
+
 def test_export_then_apply_changes_nothing(site, runner, tmp_path):
     before = _state(site)
     text = _export(runner)

@@ -97,6 +97,8 @@ CALLS = {
         "/integrations/test/mqtt/0", {"frigate-0-topic_prefix": "frigate"})),
     "web.notifications_index": ("notification_config_update", lambda a, c, h: (
         "/notifications", {"smtp_host": "smtp.example.com", "smtp_port": "25"})),
+    "web.notifications_allow_list": ("notification_config_update", lambda a, c, h: (
+        "/notifications/allow-list", {"webhook_allow_cidrs": "192.168.1.10/32"})),
     "web.notifications_digest": ("digests_update", lambda a, c, h: (
         "/notifications/digests", {"name": "hourly", "channel": "email",
                                    "target": "me@example.com", "every_seconds": "3600"})),

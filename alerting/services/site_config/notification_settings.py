@@ -26,7 +26,8 @@ SECRETS = ("smtp_password", "push_urls")
 PLAIN = ("notification_enabled", "smtp_host", "smtp_port", "smtp_username",
          "smtp_from_address", "smtp_use_tls", "smtp_use_ssl", "default_email_recipients",
          "default_webhook_url", "webhook_timeout_seconds", "channel_mute_timings", "grouping",
-         "templates")
+         "templates", "webhook_allow_cidrs")
+LISTS = ("default_email_recipients", "webhook_allow_cidrs")  # null is stored as, and means, []
 
 
 def channel_mutes(value: Any) -> dict[str, list[str]] | None:
@@ -46,7 +47,7 @@ def _current(name: str) -> Any:
     value = getattr(row, name)
     if name == "channel_mute_timings":
         return channel_mutes(value)
-    return list(value or []) if name == "default_email_recipients" else value
+    return list(value or []) if name in LISTS else value
 
 
 class NotificationSettingsSection(Section):
@@ -79,7 +80,7 @@ class NotificationSettingsSection(Section):
         fields = []
         for name, after in values.items():
             before = _current(name)
-            if name == "push_urls":
+            if name == "push_urls" or name in LISTS:
                 after = list(after or [])
             elif name == "channel_mute_timings":
                 after = channel_mutes(after)
