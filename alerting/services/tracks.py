@@ -39,6 +39,7 @@ _EVENTS = Event.__table__
 _TRACKS_OF = select(_TRACKS.c.id, _TRACKS.c.camera_id, _TRACKS.c.track_id, _TRACKS.c.state,
                     _TRACKS.c.due_at).where(
     tuple_(_TRACKS.c.camera_id, _TRACKS.c.track_id).in_(bindparam("keys", expanding=True)))
+_TRACKS_OF_LOCKED = _TRACKS_OF.with_for_update()
 _OPEN_ON = select(_TRACKS.c.id, _TRACKS.c.camera_id, _TRACKS.c.track_id, _TRACKS.c.state,
                   _TRACKS.c.due_at).where(
     _TRACKS.c.camera_id.in_(bindparam("cameras", expanding=True)), _TRACKS.c.ended_at.is_(None))
@@ -128,7 +129,7 @@ def observe_records(conn: Connection, records: Iterable[Mapping[str, Any]],
             pending.setdefault((record["camera_id"], track_id), []).append(obs)
     if not pending:
         return 0
-    query = _TRACKS_OF.with_for_update() if conn.dialect.name == "postgresql" else _TRACKS_OF
+    query = _TRACKS_OF_LOCKED if conn.dialect.name == "postgresql" else _TRACKS_OF
     stored = {(row.camera_id, row.track_id): row
               for row in conn.execute(query, {"keys": list(pending)})}
     inserts, updates = [], []
