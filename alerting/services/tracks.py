@@ -39,6 +39,7 @@ _EVENTS = Event.__table__
 _TRACKS_OF = select(_TRACKS.c.id, _TRACKS.c.camera_id, _TRACKS.c.track_id, _TRACKS.c.state,
                     _TRACKS.c.due_at).where(
     tuple_(_TRACKS.c.camera_id, _TRACKS.c.track_id).in_(bindparam("keys", expanding=True)))
+_TRACKS_OF_LOCKED = _TRACKS_OF.with_for_update()
 _OPEN_ON = select(_TRACKS.c.id, _TRACKS.c.camera_id, _TRACKS.c.track_id, _TRACKS.c.state,
                   _TRACKS.c.due_at).where(
     _TRACKS.c.camera_id.in_(bindparam("cameras", expanding=True)), _TRACKS.c.ended_at.is_(None))
@@ -61,6 +62,12 @@ _STALE = select(_TRACKS.c.id, _TRACKS.c.state).where(
 LOST_END_SECONDS = 24 * 3600
 _END = update(_TRACKS).where(_TRACKS.c.id == bindparam("track_row")).values(
     ended_at=bindparam("ended"), due_at=None)
+# Built once and sent as one executemany per ingest transaction: a statement built per track
+# cost more than the rest of storing an event (bench/ingest_cpu.py, BENCHMARKS.md).
+_FOLD = update(_TRACKS).where(_TRACKS.c.id == bindparam("track_row")).values(
+    state=bindparam("new_state"), event_id=bindparam("new_event_id"),
+    last_seen=bindparam("new_last_seen"), ended_at=bindparam("new_ended_at"))
+_INSERT_TRACKS = _TRACKS.insert()
 
 
 def _time(seconds: float) -> datetime:
@@ -118,25 +125,29 @@ def observe_records(conn: Connection, records: Iterable[Mapping[str, Any]],
             pending.setdefault((record["camera_id"], track_id), []).append(obs)
     if not pending:
         return 0
-    query = _TRACKS_OF.with_for_update() if conn.dialect.name == "postgresql" else _TRACKS_OF
+    query = _TRACKS_OF_LOCKED if conn.dialect.name == "postgresql" else _TRACKS_OF
     stored = {(row.camera_id, row.track_id): row
               for row in conn.execute(query, {"keys": list(pending)})}
-    inserts = []
+    inserts, updates = [], []
     for key, seen in pending.items():
         row = stored.get(key)
         track = Track.from_dict(row.state) if row is not None else None
         for obs in seen:
             track = observe(track, obs, *key)
         assert track is not None
-        values = {"state": track.to_dict(), "event_id": track.event_id,
-                  "last_seen": _time(track.last_seen),
-                  "ended_at": None if track.ended_at is None else _time(track.ended_at)}
+        ended = None if track.ended_at is None else _time(track.ended_at)
         if row is None:
-            inserts.append({"camera_id": key[0], "track_id": key[1], **values})
+            inserts.append({"camera_id": key[0], "track_id": key[1], "state": track.to_dict(),
+                            "event_id": track.event_id, "last_seen": _time(track.last_seen),
+                            "ended_at": ended})
         else:
-            conn.execute(update(_TRACKS).where(_TRACKS.c.id == row.id).values(**values))
+            updates.append({"track_row": row.id, "new_state": track.to_dict(),
+                            "new_event_id": track.event_id,
+                            "new_last_seen": _time(track.last_seen), "new_ended_at": ended})
+    if updates:
+        conn.execute(_FOLD, updates)
     if inserts:
-        conn.execute(_TRACKS.insert(), inserts)
+        conn.execute(_INSERT_TRACKS, inserts)
     return len(pending)
 
 

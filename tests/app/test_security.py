@@ -54,3 +54,17 @@ def test_secure_behind_a_trusted_proxy(tmp_path):
     client = app.test_client()
     client.get("/login", headers={"X-Forwarded-Proto": "https"})
     assert client.get_cookie("session").secure
+
+
+def test_a_views_own_header_stands_and_none_is_doubled(tmp_path):
+    app = make_app(tmp_path)
+
+    @app.get("/own-headers")
+    def own_headers():
+        return "", 204, {"x-frame-options": "SAMEORIGIN"}
+
+    response = app.test_client().get("/own-headers", base_url="https://alerts.example.com")
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    for name in ("X-Content-Type-Options", "Content-Security-Policy",
+                 "Strict-Transport-Security", "Permissions-Policy"):
+        assert len(response.headers.getlist(name)) == 1, name
