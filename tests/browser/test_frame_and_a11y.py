@@ -225,6 +225,8 @@ def test_the_rule_form_summary_presets_and_sections(logged_in, seeded, size, sch
     viewport = SIZES[size]
     assert box is not None and box["y"] + box["height"] <= viewport["height"]
     shot(page, f"rule-form-{size}-{scheme}", full_page=False)
+    # A name of its own: the session's rules are exported as code later, which needs unique names.
+    page.get_by_label("Name", exact=True).fill(f"Person at night ({size}, {scheme})")
     save.click()
     expect(page).to_have_url(re.compile(r"/rules$"))
 
