@@ -44,7 +44,10 @@ LATEST_EVENT_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def parse_event_time(value: object, field: str) -> datetime:
-    """parse_datetime, for the time of an event (or a rule test): 1970 up to 2200."""
+    """parse_datetime, for the time of an event (or a rule test): 1970 up to 2200. A negative
+    epoch is refused before parsing: one a hair below 0 would round to 1970-01-01 itself."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        raise ValidationError({field: "must be between 1970-01-01 and 2200-01-01"})
     parsed = parse_datetime(value, field)
     if not EARLIEST_EVENT_TIME <= parsed < LATEST_EVENT_TIME:
         raise ValidationError({field: "must be between 1970-01-01 and 2200-01-01"})

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alerting.engine.errors import ValidationError
-from alerting.engine.timeparse import ensure_utc, isoformat_z, parse_datetime
+from alerting.engine.timeparse import ensure_utc, isoformat_z, parse_datetime, parse_event_time
 from tests.support.fuzz import examples
 
 TEN = datetime(2025, 12, 23, 10, 0, tzinfo=UTC)
@@ -90,3 +90,12 @@ def test_fuzz_only_validation_error(value):
         assert set(exc.fields) == {"t"}
     else:
         assert result.tzinfo is UTC
+
+
+@pytest.mark.parametrize("value", [-9.421208805527786e-237, -0.4, -1, -1e9])
+def test_an_event_time_before_1970_is_refused_however_close(value):
+    # A hair below 0 rounds to 1970-01-01 itself; the documented minimum is 0 (schemathesis).
+    with pytest.raises(ValidationError) as caught:
+        parse_event_time(value, "test_time")
+    assert caught.value.fields == {"test_time": "must be between 1970-01-01 and 2200-01-01"}
+    assert parse_event_time(0, "test_time") == datetime(1970, 1, 1, tzinfo=UTC)
