@@ -52,6 +52,14 @@ Endpoint = Annotated[str, BeforeValidator(http_url),
                      WithJsonSchema({"type": "string", "format": "uri", "maxLength": MAX_URL})]
 
 
+def _expiration(value: Any) -> Any:
+    """The browser's expirationTime (ignored): a number of milliseconds, or null."""
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)
+                         and value == value and abs(value) != float("inf")):
+        return value
+    raise refuse("must be a number or null")
+
+
 class SubscriptionCreate(Body):
     """POST /api/push/subscriptions: `endpoint` and `keys` as the browser's
     PushSubscription.toJSON() gives them (expirationTime is ignored); the device's `label`;
@@ -59,8 +67,8 @@ class SubscriptionCreate(Body):
 
     endpoint: Endpoint
     keys: SubscriptionKeys
-    expirationTime: Annotated[Any, WithJsonSchema(  # noqa: N815 - the browser's name
-        {"type": ["number", "null"]})] = None
+    expirationTime: Annotated[Any, BeforeValidator(_expiration), WithJsonSchema(  # noqa: N815
+        {"type": ["number", "null"]})] = None  # the browser's name
     label: text(200) = "this device"
     min_severity: choice(SEVERITIES) = "low"
     camera_ids: id_list() = None

@@ -174,6 +174,8 @@ def test_the_configured_vapid_key_wins(tmp_path):
     ({"camera_ids": "front"}, "camera_ids"),
     ({"surprise": 1}, "surprise"),
     ({"endpoint": "http://10.0.0.5/push/x"}, "endpoint"),
+    ({"expirationTime": {}}, "expirationTime"),  # schemathesis: documented a number or null
+    ({"expirationTime": True}, "expirationTime"),
 ])
 def test_bad_subscriptions_are_a_422_naming_the_field(app, headers, push, body, field):
     good = push.subscribe("phone")
