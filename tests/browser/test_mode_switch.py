@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import nav_link, shot
+from tests.support.browser import console_errors, nav_link, shot
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
 
 def test_the_header_switch_changes_the_mode_everywhere(page, server, api):
     api("PUT", "/api/mode", json={"mode": "home"})
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    errors = console_errors(page)
     page.goto(server + "/rules")
     select = page.locator("#mode-switch")
     expect(select).to_have_value("home")

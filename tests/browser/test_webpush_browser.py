@@ -38,11 +38,14 @@ STAND_IN = """
 })(%s);
 """
 
+# Closes what is shown first (the answer of an earlier click has the same tag), then waits
+# for the push's own notification: one with actions, not an answer.
 SHOW_PUSH = """async (payload) => {
-  self.registration.getNotifications().then(all => all.forEach(n => n.close()));
+  for (const earlier of await self.registration.getNotifications()) { earlier.close(); }
   self.dispatchEvent(new PushEvent('push', { data: JSON.stringify(payload) }));
   for (let i = 0; i < 100; i++) {
-    const shown = await self.registration.getNotifications({ tag: payload.tag });
+    const shown = (await self.registration.getNotifications({ tag: payload.tag }))
+      .filter(n => !(n.data && n.data.result));
     if (shown.length) {
       return shown.map(n => ({ title: n.title, body: n.body, tag: n.tag, image: n.image,
         icon: n.icon, badge: n.badge, data: n.data,
@@ -64,7 +67,8 @@ def push():
 # The user pressing one of the notification's buttons: a notificationclick on the shown
 # notification with that action; then the notification the worker shows with the answer.
 CLICK_ACTION = """async ({ tag, action }) => {
-  const [shown] = await self.registration.getNotifications({ tag });
+  const [shown] = (await self.registration.getNotifications({ tag }))
+    .filter(n => !(n.data && n.data.result));
   try {
     self.dispatchEvent(new NotificationEvent('notificationclick',
                                              { notification: shown, action }));

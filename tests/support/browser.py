@@ -41,3 +41,16 @@ def nav_link(page, label: str):
     if details.get_attribute("open") is None:
         details.locator("summary").click()
     return nav.get_by_role("link", name=label, exact=True)
+
+
+def console_errors(page) -> list[str]:
+    """The errors the page logs from now on, but for event media: the shared server's event
+    list shows other tests' events, whose detectors (loopback receivers) have since stopped,
+    so their thumbnails answer 502 by design."""
+    errors: list[str] = []
+
+    def record(message) -> None:
+        if message.type == "error" and "/media/events/" not in message.location.get("url", ""):
+            errors.append(f"{message.text} ({message.location.get('url', '')})")
+    page.on("console", record)
+    return errors
