@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import shutil
 import tempfile
 
 import pytest
 from hypothesis import settings
+from pytest_httpserver import HTTPServer
 
 from tests.support import databases
 from tests.support.app import _databases, make_app, make_key
 from tests.support.fuzz import FULL_EXAMPLES
+from tests.support.routing import share_url_builders
 
 # Each test process (each xdist worker too) keeps its Prometheus metrics in a folder of its
 # own, set before alerting.metrics is imported; a test's subprocesses inherit it.
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="alerting-metrics-")
 atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+# pytest-httpserver's receivers look for their stop every 0.5 s, which every test that
+# stops one of its own waited out: a twentieth of that is plenty on loopback.
+def _serve_until_stopped(server: HTTPServer) -> None:
+    server.server.serve_forever(poll_interval=0.05)
+
+
+HTTPServer.thread_target = _serve_until_stopped
+share_url_builders()
 
 # Hypothesis profiles: "full" (`make test`) keeps every property test's example count; "fast"
 # (`make test-fast` sets ALERTING_HYPOTHESIS_PROFILE=fast) runs a fifth of them. A test that
@@ -31,6 +44,13 @@ settings.load_profile(os.environ.get("ALERTING_HYPOTHESIS_PROFILE", "full"))
 SLOW = ("tests/integration/", "tests/live/test_many_connections.py",
         "tests/api/test_openapi.py::test_schemathesis_finds_nothing",
         "tests/workers/test_faults.py::test_database_errors_at_every_statement_lose_nothing")
+# Tests over the machine's real Mosquitto (each waits for what the broker delivers): slow.
+MOSQUITTO = ("tests/ingest/test_frigate_mqtt.py", "tests/ingest/test_frigate_tracks.py",
+             "tests/ingest/test_mqtt_health_and_modes.py", "tests/ingest/test_frigate_backfill.py",
+             "tests/ingest/test_frigate_status.py", "tests/workers/test_mqtt_settings_reload.py",
+             "tests/workers/test_mqtt_loop.py",
+             "tests/api/test_integrations_api.py::test_mqtt_test_counts_what_it_saw_per_topic_kind",
+             "tests/web/test_integrations_page.py::test_test_buttons_show_what_was_seen")
 # Modules whose `server` fixture is a real gunicorn: the tests using it are slow.
 SERVER_MODULES = ("tests/live/test_live.py",)
 BROWSER = ("tests/browser/",)
@@ -44,7 +64,7 @@ def pytest_collection_modifyitems(config, items):
     """Mark the slow, browser and postgres tests."""
     for item in items:
         nodeid = item.nodeid
-        if nodeid.startswith(SLOW) or (nodeid.startswith(SERVER_MODULES)
+        if nodeid.startswith(SLOW + MOSQUITTO) or (nodeid.startswith(SERVER_MODULES)
                                        and "server" in item.fixturenames):
             item.add_marker(pytest.mark.slow)
         if nodeid.startswith(BROWSER):
@@ -111,3 +131,11 @@ def smtp_server():
     yield start
     for controller in started:
         controller.stop()
+
+
+def pytest_collection_finish(session):
+    """What the collection imported lives as long as the run: set apart from the collector's
+    full passes, which otherwise walk all of it again every few tests (a seventh of a page
+    test's time)."""
+    gc.collect()
+    gc.freeze()

@@ -9,10 +9,9 @@ import time
 import pytest
 
 from alerting import workers
-from tests.support.app import make_app, make_key
+from tests.support.app import make_app
 from tests.support.factories import create_rule, listed
 from tests.support.mqtt import (
-    Publisher,
     lifecycle,
     review_message,
     run_subscriber,
@@ -24,33 +23,13 @@ from tests.support.server import wait_for
 
 
 @pytest.fixture
-def prefix():
-    return unique_prefix()
-
-
-@pytest.fixture
 def topics():
     return unique_prefix("detectors")
 
 
 @pytest.fixture
-def app(tmp_path, prefix, topics):
-    app = make_app(tmp_path, MQTT_URL="mqtt://127.0.0.1:1883", FRIGATE_PREFIXES=[prefix],
-                   MQTT_TOPICS=[f"{topics}/#"], MQTT_CLIENT_ID=f"test-{prefix}")
-    yield app
-    workers.stop(app)
-
-
-@pytest.fixture
-def headers(app):
-    return {"x-access-token": make_key(app, "admin")}
-
-
-@pytest.fixture
-def publisher():
-    publisher = Publisher()
-    yield publisher
-    publisher.close()
+def app(mqtt_app, topics):
+    return mqtt_app(MQTT_TOPICS=[f"{topics}/#"])
 
 
 

@@ -13,15 +13,12 @@ from sqlalchemy import select
 from alerting import workers
 from alerting.extensions import db
 from alerting.models import Track
-from tests.support.app import make_app, make_key
 from tests.support.factories import create_rule, listed
 from tests.support.mqtt import (
-    Publisher,
     event_message,
     run_subscriber,
     settle,
     tracked,
-    unique_prefix,
 )
 from tests.support.server import wait_for
 
@@ -29,28 +26,8 @@ DWELL = 2
 
 
 @pytest.fixture
-def prefix():
-    return unique_prefix()
-
-
-@pytest.fixture
-def app(tmp_path, prefix):
-    app = make_app(tmp_path, MQTT_URL="mqtt://127.0.0.1:1883", FRIGATE_PREFIXES=[prefix],
-                   MQTT_CLIENT_ID=f"test-{prefix}")
-    yield app
-    workers.stop(app)
-
-
-@pytest.fixture
-def headers(app):
-    return {"x-access-token": make_key(app, "admin")}
-
-
-@pytest.fixture
-def publisher():
-    publisher = Publisher()
-    yield publisher
-    publisher.close()
+def app(mqtt_app):
+    return mqtt_app()
 
 
 def _track(app, track_id):

@@ -12,19 +12,12 @@ from datetime import timedelta
 import paho.mqtt.client as paho
 import pytest
 
-from alerting import workers
 from alerting.models import utcnow
 from alerting.services import cameras
-from tests.support.app import make_app, make_key
 from tests.support.factories import create_rule, listed
 from tests.support.metrics import scrape, value
-from tests.support.mqtt import Publisher, run_subscriber, unique_prefix
+from tests.support.mqtt import run_subscriber, unique_prefix
 from tests.support.server import wait_for
-
-
-@pytest.fixture
-def prefix():
-    return unique_prefix()
 
 
 @pytest.fixture
@@ -33,23 +26,8 @@ def mode_topic():
 
 
 @pytest.fixture
-def app(tmp_path, prefix, mode_topic):
-    app = make_app(tmp_path, MQTT_URL="mqtt://127.0.0.1:1883", FRIGATE_PREFIXES=[prefix],
-                   MQTT_MODE_TOPIC=mode_topic, MQTT_CLIENT_ID=f"test-{prefix}")
-    yield app
-    workers.stop(app)
-
-
-@pytest.fixture
-def headers(app):
-    return {"x-access-token": make_key(app, "admin")}
-
-
-@pytest.fixture
-def publisher():
-    publisher = Publisher()
-    yield publisher
-    publisher.close()
+def app(mqtt_app, mode_topic):
+    return mqtt_app(MQTT_MODE_TOPIC=mode_topic)
 
 
 def _camera(client, headers, camera_id):

@@ -89,19 +89,19 @@ def test_email_shows_the_snapshot_inline_and_attached(app, headers, smtp_server,
 
 
 @pytest.mark.parametrize("serve, reason", [
-    ("slow", "did not answer within 2s"),
+    ("slow", "did not answer within 1s"),
     ("big", "larger than 1000 bytes"),
     ("missing", "no such media"),
 ])
 def test_email_without_the_snapshot_says_why(tmp_path, smtp_server, detector, serve, reason):
     app = make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"], SMTP_USE_TLS=False,
-                   PUBLIC_URL=PUBLIC, NOTIFY_SNAPSHOT_TIMEOUT_SECONDS=2,
+                   PUBLIC_URL=PUBLIC, NOTIFY_SNAPSHOT_TIMEOUT_SECONDS=1,
                    NOTIFY_SNAPSHOT_MAX_BYTES=1000 if serve == "big" else 2 * 1024 * 1024)
     headers = {"x-access-token": make_key(app)}
     path = "/api/events/e1/snapshot.jpg"
     if serve == "slow":
         def handler(request):
-            time.sleep(3)
+            time.sleep(2)
             from werkzeug import Response
             return Response(JPEG, content_type="image/jpeg")
         detector.expect_request(path).respond_with_handler(handler)

@@ -7,9 +7,29 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from jinja2 import BytecodeCache
+
 from tests.support import databases
 
 ADMIN_PASSWORD = "admin-password-for-tests"
+
+class _TemplateCodeCache(BytecodeCache):
+    """Jinja's compiled templates, kept for the whole test process: each test's app has an
+    environment of its own, and compiling every page's templates again in each test took
+    most of a page test's time (the source's checksum still invalidates an edited one)."""
+
+    def __init__(self):
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+_template_code = _TemplateCodeCache()
 
 # (app, database) made by make_app, released after each test by the conftest fixture.
 _databases: list = []
@@ -39,30 +59,55 @@ def sqlite_template() -> Path:
     return _sqlite_template[0]
 
 
+def _config(database_url: str, overrides: dict) -> dict:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "INPROCESS_WORKERS": False,
+        "BOOTSTRAP": False,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        **overrides,
+    }
+
+
+def _bootstrapped_template() -> Path:
+    """The template after a first start with make_app's own settings (the admin, the VAPID
+    keys, the modes): what bootstrap would write again for each test's app, in half of its
+    set-up, is copied instead. A test with settings of its own bootstraps its database."""
+    if len(_sqlite_template) < 2:
+        from alerting import bootstrap, create_app
+        from alerting.extensions import db
+
+        path = sqlite_template().with_name("bootstrapped.db")
+        shutil.copyfile(sqlite_template(), path)
+        app = create_app(_config(f"sqlite:///{path}", {}))
+        bootstrap(app)
+        with app.app_context():
+            db.engine.dispose()
+        _sqlite_template.append(path)
+    return _sqlite_template[1]
+
+
 def make_app(tmp_path, **overrides):
     """An app on a fresh database with every table, bootstrapped like a first start."""
     from alerting import bootstrap, create_app
     from alerting.extensions import db
 
     database = fresh_database(tmp_path, f"test-{len(_databases)}")
+    bootstrapped = database.kind == "sqlite" and not overrides
     if database.kind == "sqlite":
-        shutil.copyfile(sqlite_template(), database.url.removeprefix("sqlite:///"))
-    config = {
-        "TESTING": True,
-        "DATABASE_URL": database.url,
-        "SECRET_KEY": "test-secret-key",
-        "ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "INPROCESS_WORKERS": False,
-        "BOOTSTRAP": False,
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-    }
-    config.update(overrides)
-    app = create_app(config)
+        template = _bootstrapped_template() if bootstrapped else sqlite_template()
+        shutil.copyfile(template, database.url.removeprefix("sqlite:///"))
+    app = create_app(_config(database.url, overrides))
+    app.jinja_env.bytecode_cache = _template_code
     _databases.append((app, database))
     if database.kind != "sqlite":
         with app.app_context():
             db.create_all()
-    bootstrap(app)
+    if not bootstrapped:
+        bootstrap(app)
     return app
 
 
