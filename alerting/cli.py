@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from . import workers
 from .config import public_url
 from .engine.errors import ValidationError
 from .extensions import db
@@ -143,44 +145,35 @@ def simulate(url: str | None, key: str | None, cameras: int, rate: float, durati
                f"{progress.alerts} alerts.")
 
 
+def loop_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--<loop>/--no-<loop> for each of workers.NAMES (camera_health: --camera-health), on by
+    default, with the loop's help (workers.ABOUT)."""
+    # Reversed: click lists options in the order their decorators are written, bottom last.
+    for name in reversed(workers.NAMES):
+        flag = name.replace("_", "-")
+        command = click.option(f"--{flag}/--no-{flag}", name, default=True, show_default=True,
+                               help=workers.ABOUT[name])(command)
+    return command
+
+
 @click.command("worker")
-@click.option("--matcher/--no-matcher", default=True, show_default=True,
-              help="Match new events into alerts.")
-@click.option("--dispatcher/--no-dispatcher", default=True, show_default=True,
-              help="Send due deliveries.")
-@click.option("--modes/--no-modes", default=True, show_default=True,
-              help="Apply the weekly mode schedule.")
-@click.option("--camera-health/--no-camera-health", default=True, show_default=True,
-              help="Mark silent cameras offline and run camera_offline rules.")
-@click.option("--tracks/--no-tracks", default=True, show_default=True,
-              help="Re-match tracks when a dwell or stationary criterion comes due.")
-@click.option("--groups/--no-groups", default=True, show_default=True,
-              help="Flush notification groups when due.")
-@click.option("--escalation/--no-escalation", default=True, show_default=True,
-              help="Send unacknowledged alerts to their rules' escalation targets.")
-@click.option("--digests/--no-digests", default=True, show_default=True,
-              help="Send the notification digests at their times.")
+@loop_options
 @with_appcontext
-def worker(matcher: bool, dispatcher: bool, modes: bool, camera_health: bool,
-           tracks: bool, groups: bool, escalation: bool, digests: bool) -> None:
+def worker(**loops: bool) -> None:
     """Run the matcher, the dispatcher, the mode scheduler, the camera health timer, the
     track timer, the groups' flusher, the escalation timer and the digest timer in this
     process until SIGTERM or Ctrl-C.
 
     Run as many as you like against PostgreSQL (events and deliveries are claimed with
     row locks); set ALERTING_INPROCESS_WORKERS=off on the web processes."""
-    from . import metrics, workers
+    from . import metrics
 
     app = current_app._get_current_object()
     metrics.remove_dead_processes()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    names = [name for name, on in (("matcher", matcher), ("dispatcher", dispatcher),
-                                   ("modes", modes),
-                                   ("camera_health", camera_health),
-                                   ("tracks", tracks), ("groups", groups),
-                                   ("escalation", escalation), ("digests", digests)) if on]
+    names = [name for name in workers.NAMES if loops[name]]
     # Supervised loops: an error is logged and retried with backoff, never the end of one.
     running = workers.launch(app, names)
     click.echo(f"worker {os.getpid()} running: {', '.join(names) or 'nothing'}", err=True)
@@ -242,7 +235,6 @@ def mqtt(matcher: bool) -> None:
 
     Run exactly one per deployment, with ALERTING_MQTT_INPROCESS=off on the web processes
     (docs/deploy.md)."""
-    from . import workers
     from .services import integrations
 
     app = current_app._get_current_object()

@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import platform
-import signal
 import statistics
 import subprocess
 import sys
@@ -42,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import delivery, ingest, latency  # noqa: E402
-from tests.support.server import free_port, wait_healthy  # noqa: E402
+from tests.support.server import free_port, stop_server, wait_healthy  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PHASES = ("ingest-single", "ingest-batch", "delivery", "live")
@@ -65,13 +64,7 @@ def floor_server(workdir: Path, factory: str, threads: int):
         wait_healthy(f"http://127.0.0.1:{port}", proc)
         yield port, db_path, proc.pid
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_server(proc, timeout=15)
         log.close()
 
 

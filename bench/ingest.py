@@ -37,7 +37,6 @@ import multiprocessing
 import os
 import platform
 import random
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -54,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from alerting.simulate import CAMERAS, EventGenerator  # noqa: E402
-from tests.support.server import free_port, wait_healthy  # noqa: E402
+from tests.support.server import free_port, stop_server, wait_healthy  # noqa: E402
 
 BIN = Path(sys.executable).parent
 KEY = "bench-ingest-admin-key-0123456789"
@@ -171,13 +170,7 @@ def server(workdir: Path, name: str, threads: int, *, poll_only: bool = False):
         _create_rules(port)
         yield port, db_path, _worker_pid(proc.pid)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_server(proc, timeout=15)
         log.close()
 
 

@@ -2,13 +2,14 @@
 
 The URLs come from detectors (the event's `media`), so fetching them is an outgoing request
 like a webhook: the name is resolved once and every address checked against the outgoing
-policy (notify/ssrf.py, with ALERTING_WEBHOOK_ALLOW_CIDRS), then the connection goes to the
-address that passed. The one exception is the configured Frigate instances
-(ALERTING_FRIGATE_URL, and each `prefix=url` of ALERTING_FRIGATE_PREFIXES): URLs on their
-scheme, host and port are allowed wherever their host resolves, as the person who runs the
-app named them. No redirect is followed, the answer is
-read up to a size cap within one deadline, and what was fetched is kept for a short time in
-this process, so a page of thumbnails does not ask the detector again on every load.
+policy (notify/ssrf.py, with the allow-list every channel uses: ALERTING_WEBHOOK_ALLOW_CIDRS
+and the Notifications page's, services/notification_targets.allow_cidrs), then the
+connection goes to the address that passed. The one exception is the configured Frigate
+instances (ALERTING_FRIGATE_URL, and each `prefix=url` of ALERTING_FRIGATE_PREFIXES): URLs on
+their scheme, host and port are allowed wherever their host resolves, as the person who runs
+the app named them. No redirect is followed, the answer is read up to a size cap within one
+deadline, and what was fetched is kept for a short time in this process, so a page of
+thumbnails does not ask the detector again on every load.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flask import current_app
+from flask import current_app, has_app_context
 
 from ..notify.ssrf import (
     UnsafeURL,
@@ -32,6 +33,7 @@ from ..notify.ssrf import (
     resolve_checked,
     split_url,
 )
+from .notification_targets import allow_cidrs
 
 # The media an event may have: the route's file name -> (the `media` key, the content type
 # served when the detector's is not of the expected kind, the kind it must be).
@@ -90,7 +92,9 @@ def _origin_or_none(url: str) -> tuple[str, str, int] | None:
 
 
 def policy_from(config: Mapping[str, Any]) -> FetchPolicy:
-    """The fetch policy of the app's settings."""
+    """The fetch policy of the app's settings. In an app context (the media route, a
+    notification's snapshot, the integration test) its allow-list is the one of every
+    channel, the environment's entries and the stored ones; without one, `config`'s."""
     # Imported here: ingest/ builds media links with this module, and the integration
     # settings read ingest's.
     from ..ingest.mqtt import frigate_instances
@@ -99,10 +103,10 @@ def policy_from(config: Mapping[str, Any]) -> FetchPolicy:
     urls = [config.get("FRIGATE_URL"), *frigate_instances(config).values(),
             *trusted_base_urls()]
     trusted = frozenset(found for url in urls if url and (found := _origin_or_none(url)))
+    allow = allow_cidrs() if has_app_context() else tuple(config.get("WEBHOOK_ALLOW_CIDRS") or ())
     return FetchPolicy(max_bytes=int(config["MEDIA_MAX_BYTES"]),
                        timeout=float(config["MEDIA_TIMEOUT_SECONDS"]),
-                       allow_cidrs=tuple(config.get("WEBHOOK_ALLOW_CIDRS") or ()),
-                       trusted=trusted)
+                       allow_cidrs=allow, trusted=trusted)
 
 
 def _addresses(host: str, port: int, trusted: bool, allow: tuple[str, ...]) -> list[str]:
@@ -130,7 +134,7 @@ def fetch_bytes(url: str, policy: FetchPolicy, *, expect: str = "",
     except (OSError, UnicodeError):
         raise MediaUnavailable(502, f"cannot resolve the detector's host {host!r}") from None
     except ValueError as exc:
-        raise MediaUnavailable(502, f"bad ALERTING_WEBHOOK_ALLOW_CIDRS: {exc}") from None
+        raise MediaUnavailable(502, f"bad webhook_allow_cidrs: {exc}") from None
     if not addresses:
         raise MediaUnavailable(502, f"the detector's host {host!r} has no address")
     parts = urlsplit(url.strip())

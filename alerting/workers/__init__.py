@@ -13,8 +13,19 @@ from flask import Flask, current_app
 from .loop import SupervisedLoop
 
 EXTENSION = "alerting.workers"
-NAMES = ("matcher", "dispatcher", "modes", "camera_health", "tracks", "groups", "escalation",
-         "digests")
+# The loops every app runs, in the order they start, and what each does (the help of
+# `flask worker --<name>/--no-<name>`, cli.py).
+ABOUT = {
+    "matcher": "Match new events into alerts.",
+    "dispatcher": "Send due deliveries.",
+    "modes": "Apply the weekly mode schedule.",
+    "camera_health": "Mark silent cameras offline and run camera_offline rules.",
+    "tracks": "Re-match tracks when a dwell or stationary criterion comes due.",
+    "groups": "Flush notification groups when due.",
+    "escalation": "Send unacknowledged alerts to their rules' escalation targets.",
+    "digests": "Send the notification digests at their times.",
+}
+NAMES = tuple(ABOUT)
 ALL = (*NAMES, "mqtt")
 
 

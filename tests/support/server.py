@@ -101,14 +101,20 @@ def running_server(tmp_path: Path, *, migrate: bool = True, database: TempDataba
         wait_healthy(url, proc)
         yield url, proc, log_path
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            kill_hard(proc)
+        stop_server(proc)
         if owned:
             database.drop()
+
+
+def stop_server(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Stop a server started in a session of its own (start_new_session): SIGTERM to it and
+    its workers, then, if they have not ended within `timeout` seconds, kill_hard."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_hard(proc)
 
 
 def kill_hard(proc: subprocess.Popen) -> None:

@@ -196,6 +196,21 @@ def test_the_allow_list_opens_a_range(tmp_path, frigate):
     assert client.get(f"/media/events/{event_id}/thumbnail.jpg").data == THUMBNAIL
 
 
+def test_the_stored_allow_list_opens_a_range_too(tmp_path, frigate):
+    # The one allow-list of every channel: the Notifications page's entries count, not only
+    # ALERTING_WEBHOOK_ALLOW_CIDRS's.
+    app = make_app(tmp_path)
+    client, event_id = _event_with(app, serve_frigate_media(frigate, OBJECT))
+    path = f"/media/events/{event_id}/thumbnail.jpg"
+    assert client.get(path).status_code == 502 and not frigate.log
+    stored = app.test_client().put("/api/notification/config",
+                                   json={"webhook_allow_cidrs": ["127.0.0.1/32"]},
+                                   headers={"x-access-token": make_key(app)})
+    assert stored.status_code == 200, stored.json
+    response = client.get(path)
+    assert response.status_code == 200 and response.data == THUMBNAIL
+
+
 def test_a_detector_cannot_make_us_serve_html(tmp_path, frigate):
     app = _app(tmp_path, frigate)
     client, event_id = _event_with(app, {"snapshot_url": base_url(frigate) + "/x.jpg"})
