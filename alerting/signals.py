@@ -11,4 +11,5 @@ events_matched = _signals.signal("events-matched")  # event_ids, alert_ids: list
 alert_updated = _signals.signal("alert-updated")  # alert_id: int
 groups_due = _signals.signal("groups-due")  # grouped alerts were written, or one acknowledged
 deliveries_due = _signals.signal("deliveries-due")  # delivery rows were written (or re-queued)
+escalations_due = _signals.signal("escalations-due")  # an alert to escalate was written
 tracks_due = _signals.signal("tracks-due")  # a track's due time was set (workers/track_timer)

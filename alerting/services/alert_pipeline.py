@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -433,7 +433,7 @@ def match_pending(batch_size: int = 500) -> int:
         event_ids, alert_ids, targets, delta, made, timed = outcome
         cache.committed(delta)
     _observe(*made)
-    _announce(event_ids, alert_ids, targets, timed)
+    _announce(event_ids, alert_ids, targets, timed, made[1])
     return len(event_ids)
 
 
@@ -499,15 +499,19 @@ def _observe(events: list[EngineEvent], alerts: list[dict[str, Any]]) -> None:
 
 
 def _announce(event_ids: list[int], alert_ids: list[int],
-              targets: list[list[tuple[str, str]]], timed: bool = False) -> None:
+              targets: list[list[tuple[str, str]]], timed: bool = False,
+              alerts: Iterable[Mapping[str, Any]] = ()) -> None:
     """After the commit: the live hub hears of the batch; the dispatcher is woken only when
-    delivery rows were written, the track timer only when due times were."""
+    delivery rows were written, the track timer only when due times were, the escalation
+    timer only when an alert of the batch (`alerts`, the rows written) is to escalate."""
     app = current_app._get_current_object()
     signals.events_matched.send(app, event_ids=event_ids, alert_ids=alert_ids)
     if any(targets):
         signals.deliveries_due.send(app)
     if timed:
         signals.tracks_due.send(app)
+    if any(row.get("escalate_at") for row in alerts):
+        signals.escalations_due.send(app)
     if any(pairs is GROUPED for pairs in targets):
         signals.groups_due.send(app)
 
@@ -746,7 +750,7 @@ def matching_on_ingest(conn: Connection, records: list[dict[str, Any]]) -> Itera
                                                  cache.defaults() if verdicts else None)
                 marks = [(r["id"], r.get("revision") or 0) for r in records]
                 outcome = (event_ids, _record(conn, marks, alerts, targets, due), targets,
-                           bool(due))
+                           bool(due), alerts)
                 made = (events, alerts)
         except DATABASE_ERRORS:
             raise  # the transaction storing the events fails with it; the ledger is as it was
@@ -789,6 +793,7 @@ class OwnAlerts:
         self.event_ids: list[int] = []
         self.alert_ids: list[int] = []
         self.targets: list[list[tuple[str, str]]] = []
+        self.alerts: list[dict[str, Any]] = []  # the rows written
         self._base: Defaults | None = None
 
     def raise_alert(self, rule_id: str, record: dict[str, Any], *, dedup_key: str,
@@ -816,6 +821,7 @@ class OwnAlerts:
             return None
         self.alert_ids.extend(ids)
         self.targets.append(pairs)
+        self.alerts.append(alert)
         return ids[0]
 
 
@@ -842,4 +848,4 @@ def own_alerts() -> Iterator[OwnAlerts]:
             yield own
         cache.committed(own.delta)
     if own.event_ids:
-        _announce(own.event_ids, own.alert_ids, own.targets)
+        _announce(own.event_ids, own.alert_ids, own.targets, alerts=own.alerts)

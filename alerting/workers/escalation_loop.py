@@ -42,9 +42,12 @@ class EscalationLoop(SupervisedLoop):
         self._wake.clear()
 
     def start(self):
-        signals.events_matched.connect(self.wake, sender=self.app)  # new alerts, new due times
+        # Woken by alerts that will escalate only: waking on every matched batch cost two
+        # queries a batch, contending for the interpreter with the POST that made it
+        # (BENCHMARKS.md, live latency).
+        signals.escalations_due.connect(self.wake, sender=self.app)
         return super().start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        signals.events_matched.disconnect(self.wake, sender=self.app)
+        signals.escalations_due.disconnect(self.wake, sender=self.app)
         super().stop(timeout)

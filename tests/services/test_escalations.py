@@ -170,3 +170,29 @@ def test_the_loop_fires_within_a_second_of_due(app, headers, httpserver: HTTPSer
             assert delivery.created_at - due < timedelta(seconds=1)
     finally:
         loop.stop()
+
+
+def test_only_an_alert_that_will_escalate_wakes_the_escalation_timer(app, headers):
+    """The timer sleeps through batches whose alerts do not escalate (each wake-up costs
+    queries beside the POST); one that will escalate wakes it."""
+    from alerting import signals
+
+    heard = []
+
+    def listen(sender, **_):
+        heard.append(sender)
+    signals.escalations_due.connect(listen, sender=app)
+    try:
+        client = app.test_client()
+        create_rule(client, headers, camera_ids=["plain"])
+        post_event(client, headers, camera_id="plain")
+        run_matcher(app)
+        with app.app_context():
+            assert db.session.query(Alert).count() == 1
+        assert heard == []
+        escalating_rule(client, headers, "http://127.0.0.1:9/x", camera_ids=["door"])
+        post_event(client, headers, camera_id="door")
+        run_matcher(app)
+        assert heard == [app]
+    finally:
+        signals.escalations_due.disconnect(listen, sender=app)
