@@ -193,6 +193,9 @@ class Settings(BaseSettings):
     # after this long without a message; the track timer's safety-net poll for timers set
     # by other processes (its own wake it at once).
     TRACK_TIMEOUT_SECONDS: Seconds = 60
+    # How long an ended track is kept (the event page's and the rule test's track facts, and
+    # a late message of it staying ended), then pruned by the track timer.
+    TRACK_RETENTION_SECONDS: Seconds = 7 * 24 * 3600
     TRACK_POLL_SECONDS: Annotated[float, Field(gt=0)] = 5.0
     # Delivery: retries, concurrency, leases.
     RETRY_SCHEDULE: SecondsList = DEFAULT_RETRY_SCHEDULE

@@ -390,7 +390,9 @@ class Track(db.Model):
     event_id: Mapped[int | None] = mapped_column(
         ForeignKey("events.id", ondelete="SET NULL"), index=True)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Indexed: tracks ended longer ago than the retention are pruned by it
+    # (services/tracks.prune_ended).
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
@@ -713,7 +715,8 @@ class UsedActionToken(db.Model):
     token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     action: Mapped[str] = mapped_column(String(32))
     alert_id: Mapped[int] = mapped_column(Integer)
-    used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed: rows whose token has expired are pruned by it (action_links.prune_used).
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class AuditLog(db.Model):

@@ -9,10 +9,11 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, Engine, Insert, Table, insert
+from sqlalchemy import Column, Connection, Engine, Insert, Table, delete, insert, select
 
 from .extensions import db
 
@@ -129,6 +130,23 @@ def insert_returning_ids(conn: Connection, table: Table, rows: list[dict[str, An
         # nothing else writes meanwhile: sorted, the ids are in row order.
         return sorted(conn.execute(_statement(table, "many"), rows).scalars())
     return list(conn.execute(_statement(table, "ordered"), rows).scalars())
+
+
+def delete_older(column: Column, before: datetime, limit: int) -> int:
+    """Delete up to `limit` rows of the column's table whose `column` is before `before`,
+    oldest first, in one short write transaction (retention pruning). On PostgreSQL rows
+    another process holds are skipped, and a row is deleted only if it still qualifies when
+    the delete reaches it. How many."""
+    table = column.table
+    [key] = table.primary_key.columns
+    with write_transaction() as conn:
+        query = select(key).where(column < before).order_by(column).limit(limit)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list(conn.execute(query).scalars())
+        if not ids:
+            return 0
+        return conn.execute(delete(table).where(key.in_(ids), column < before)).rowcount
 
 
 def _statement(table: Table, kind: str) -> Insert:

@@ -5,7 +5,8 @@ A token is `[action, alert id, token id]` (`acknowledge_group`: the group's id) 
 itsdangerous' URLSafeTimedSerializer under the app's SECRET_KEY (tokens signed with a key in
 SECRET_KEY_FALLBACKS still read, so a key rotation does not break the links already sent). It
 is valid for ACTION_LINK_SECONDS and acts once: its token id goes into used_action_tokens in
-the transaction that acts.
+the transaction that acts, and stays there until the token has expired (`prune_used`, run by
+the track timer, workers/track_timer_loop.py).
 
 Reading a link (GET) never acts: mail scanners and chat previews fetch every link. The page
 it shows posts back to the same URL, which acts (web/actions.py); a push service that can
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -25,7 +26,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import ApiError
 from ..extensions import db
-from ..models import UsedActionToken
+from ..models import UsedActionToken, utcnow
+from ..storage import delete_older
 from . import alerts, audit, groups, silences
 
 SALT = "alerting.action-link"
@@ -97,6 +99,21 @@ def read(token: str) -> ActionLink:
         case [str(action), int(alert_id), str(token_id)] if action in ACTIONS:
             return ActionLink(action, alert_id, token_id, signed_at.astimezone(UTC))
     raise ApiError(400, "invalid_link", "This link is not valid.")
+
+
+# A used token's row is kept while the token could still read as valid: ACTION_LINK_SECONDS
+# after its use (it was signed before it was used, its time in whole seconds), plus this
+# margin for the clocks of several processes that do not quite agree.
+PRUNE_MARGIN_SECONDS = 3600
+
+
+def prune_used(now: datetime | None = None, limit: int = 500) -> int:
+    """Forget up to `limit` used tokens that have expired since (their links answer 410,
+    used or not), oldest first. How many."""
+    now = now or utcnow()
+    kept = current_app.config["ACTION_LINK_SECONDS"] + 1 + PRUNE_MARGIN_SECONDS
+    return delete_older(UsedActionToken.__table__.c.used_at, now - timedelta(seconds=kept),
+                        limit)
 
 
 def _used() -> ApiError:

@@ -31,7 +31,7 @@ from ..engine.types import rule_from_record
 from ..extensions import db
 from ..models import Event, utcnow
 from ..models import Track as TrackRow
-from ..storage import write_transaction
+from ..storage import delete_older, write_transaction
 
 _TRACKS = TrackRow.__table__
 _EVENTS = Event.__table__
@@ -273,6 +273,19 @@ def end_silent(now: datetime | None = None) -> int:
         if ended:
             conn.execute(_END, ended)
     return len(ended)
+
+
+def prune_ended(now: datetime | None = None, limit: int = 500) -> int:
+    """Delete up to `limit` tracks that ended more than TRACK_RETENTION_SECONDS ago, oldest
+    first. How many.
+
+    Until then an ended track is still read: by the event page and the rule test (its facts
+    and the explanations of its events), and by ingest, so that a late message of a track its
+    source ended (Frigate's `end`) leaves it ended (engine.tracks.observe); after it, the
+    same id starts a new track."""
+    now = now or utcnow()
+    retention = float(current_app.config["TRACK_RETENTION_SECONDS"])
+    return delete_older(_TRACKS.c.ended_at, _time(now.timestamp() - retention), limit)
 
 
 def _iso(seconds: float | None) -> str | None:

@@ -1,22 +1,34 @@
 """The track timer: a supervised loop that re-matches a track's latest event at the moment a
-dwell or stationary criterion first holds, without waiting for a new message."""
+dwell or stationary criterion first holds, without waiting for a new message.
+
+It also keeps two tables from growing without end: it prunes the ended tracks past their
+retention and the used action tokens that have expired. The tracks are its own (it already
+ends the silent ones on a timer of its own); the tokens ride along because this loop runs
+wherever the background loops run, wakes at least every TRACK_POLL_SECONDS, and its work is
+already short write transactions on a timer, where the matcher and dispatcher are on every
+event's and delivery's path."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 
 from flask import Flask
 
 from .. import signals
 from ..extensions import db
 from ..models import utcnow
-from ..services import tracks
+from ..services import action_links, tracks
 from .loop import BACKOFF_MAX_SECONDS, SupervisedLoop
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 30.0  # how often silent tracks are marked ended
+# How often ended tracks and expired used action tokens are pruned, a batch of each at a
+# time; a full batch means more is left, pruned at the next cycle.
+PRUNE_SECONDS = 300.0
+PRUNE_BATCH = 500
 
 
 class TrackTimer(SupervisedLoop):
@@ -33,6 +45,7 @@ class TrackTimer(SupervisedLoop):
         self.app = app
         self.poll_seconds = poll_seconds or float(app.config["TRACK_POLL_SECONDS"])
         self._swept_at = 0.0
+        self._pruned_at = 0.0
 
     def run_once(self) -> float:
         """Fire what is due; the seconds until the next due time (or the poll)."""
@@ -47,11 +60,27 @@ class TrackTimer(SupervisedLoop):
                     log.debug("track timer: events %s queued for matching at %s", queued, now)
                     signals.events_stored.send(self.app, ids=queued)
                 upcoming = tracks.next_due()
+                if now.timestamp() - self._pruned_at >= PRUNE_SECONDS:
+                    self._prune(now)
             finally:
                 db.session.remove()
         if upcoming is None:
             return self.poll_seconds
         return min(self.poll_seconds, max(0.0, (upcoming - utcnow()).total_seconds()))
+
+    def _prune(self, now: datetime) -> None:
+        """One batch of each table, again at the next cycle while one comes back full. A
+        failure is logged and tried again PRUNE_SECONDS later: the timers do not wait on it."""
+        try:
+            pruned = [tracks.prune_ended(now, PRUNE_BATCH),
+                      action_links.prune_used(now, PRUNE_BATCH)]
+        except Exception:
+            log.exception("track timer: pruning failed")
+            pruned = [0]
+        if any(pruned):
+            log.info("pruned %d ended tracks and %d expired used action tokens", *pruned)
+        if max(pruned) < PRUNE_BATCH:
+            self._pruned_at = now.timestamp()
 
     def cycle(self) -> None:
         wait = self.run_once()

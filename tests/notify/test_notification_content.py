@@ -350,9 +350,11 @@ def test_a_group_web_push_shows_the_worst_alerts_snapshot(app, headers, push, sn
     response = app.test_client().post("/api/push/subscriptions",
                                       json=push.subscribe("phone"), headers=headers)
     assert response.status_code == 201
-    grouped(app, headers, snapshots)
+    grouped(app, headers, snapshots, severity="low", priority="urgent", sound="alarm")
 
     [got] = push.received
+    assert got.headers["Urgency"] == "high"  # priority urgent, though the severity is low
+    assert (got.payload["priority"], got.payload["sound"]) == ("urgent", "alarm")
     assert got.payload["title"].endswith(": 2 alerts")
     worst = got.payload["alert_id"]
     assert got.payload["url"] == f"/alerts/{worst}"
@@ -462,9 +464,10 @@ def test_a_group_webhook_without_a_public_url_has_null_links(tmp_path, httpserve
 def test_a_group_push_attaches_the_worst_alerts_snapshot(app, headers, snapshots):
     with detector_server() as ntfy:  # a real HTTP server, here playing ntfy
         ntfy.expect_request("/alerts").respond_with_json({"id": "x", "event": "message"})
-        grouped(app, headers, snapshots, channels=["push"],
+        grouped(app, headers, snapshots, channels=["push"], priority="urgent",
                 targets={"push_urls": [f"ntfy://127.0.0.1:{ntfy.port}/alerts"]})
         [(request, _)] = ntfy.log
+    assert request.headers.get("X-Priority") == "max"  # the rule's priority: urgent, ntfy's 5
     assert request.get_data() in SNAPSHOTS.values()  # one snapshot attached: the worst's
     worst = int(re.search(r"snapshot-(\d+)\.jpg", request.args["filename"]).group(1))
     assert request.get_data() == SNAPSHOTS[f"e{worst - 1}"]

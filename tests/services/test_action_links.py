@@ -255,3 +255,43 @@ def test_links_for_group(app, admin_headers):
     done = app.test_client().post(url.removeprefix("https://alerts.example.com"))
     assert done.status_code == 200 and "1 alert of group" in done.text
     assert f"/alerts/groups/{group_id}" in done.text
+
+
+def used_at(app):
+    with app.app_context():
+        return db.session.scalar(select(UsedActionToken.used_at))
+
+
+def test_a_used_token_is_remembered_while_it_could_still_act(app, alert_id):
+    value = token(app, "acknowledge", alert_id)
+    act(app, value)
+    lifetime = timedelta(seconds=app.config["ACTION_LINK_SECONDS"])
+    with app.app_context():
+        # The token was signed at its use at the latest: valid until a lifetime after it.
+        assert action_links.prune_used(used_at(app) + lifetime) == 0
+    assert state(app, alert_id) == ("acknowledged", 0, 1)
+    error = refused(app, value)
+    assert (error.status, error.code) == (409, "link_used")
+
+
+def test_a_used_token_is_forgotten_once_expired_in_batches(app, alert_id, monkeypatch):
+    import itsdangerous.timed
+
+    values = [token(app, "acknowledge", alert_id), token(app, "snooze_camera", alert_id),
+              token(app, "snooze_rule", alert_id)]
+    for value in values:
+        act(app, value)
+    assert state(app, alert_id)[2] == 3
+    with app.app_context():
+        newest = db.session.scalar(select(db.func.max(UsedActionToken.used_at)))
+    later = newest + timedelta(seconds=app.config["ACTION_LINK_SECONDS"] + 1
+                               + action_links.PRUNE_MARGIN_SECONDS + 1)
+    with app.app_context():
+        assert action_links.prune_used(later, limit=2) == 2
+        assert action_links.prune_used(later, limit=2) == 1
+        assert action_links.prune_used(later) == 0
+    assert state(app, alert_id)[2] == 0
+    # By then the links read as expired: forgotten, they still cannot act again.
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: later.timestamp())
+    for value in values:
+        assert refused(app, value).status == 410

@@ -67,3 +67,61 @@ def test_a_due_track_is_claimed_once_and_its_event_queued_as_a_revision(app):
         event = db.session.get(Event, event_id)
         assert (event.processed_at, event.revision) == (None, 1)
         assert tracks.next_due() is None
+
+
+def _end(app, camera, track_id, at):
+    with app.app_context():
+        db.session.query(Track).filter_by(camera_id=camera, track_id=track_id).update(
+            {"ended_at": at})
+        db.session.commit()
+
+
+def test_ended_tracks_are_pruned_after_the_retention_in_batches_and_open_ones_kept(app):
+    retention = timedelta(seconds=app.config["TRACK_RETENTION_SECONDS"])
+    assert retention == timedelta(days=7)  # the default
+    ended = utcnow()
+    for track_id in ("a", "b", "c"):
+        _post(app, "cam", track_id, ["gate"])
+        _end(app, "cam", track_id, ended)
+    _post(app, "cam", "open", ["gate"])
+    with app.app_context():
+        assert tracks.prune_ended(ended + retention) == 0  # not past it yet
+        later = ended + retention + timedelta(seconds=1)
+        assert tracks.prune_ended(later, limit=2) == 2
+        assert tracks.prune_ended(later, limit=2) == 1
+        assert tracks.prune_ended(later + timedelta(days=365)) == 0  # never an open one
+    assert set(_tracks(app)) == {("cam", "open")}
+
+
+def test_an_ended_track_stays_ended_within_the_retention_and_its_id_starts_anew_after(app):
+    frigate = {"frigate": {"current_zones": ["street"]}}
+    with app.app_context():  # Frigate's `end`: the track's own end, which a late message keeps
+        status, body = ingest.ingest({
+            "camera_id": "cam", "attributes": frigate, "started_at": "2026-01-01T00:00:00Z",
+            "ended_at": "2026-01-01T00:00:09Z",
+            "detections": [{"object_type": "person", "track_id": "p1"}]})
+        assert status == 201, body
+    ended = _tracks(app)[("cam", "p1")][1]
+    assert ended is not None
+    with app.app_context():
+        assert tracks.prune_ended(ended + timedelta(days=6)) == 0
+    _post(app, "cam", "p1", ["driveway"])  # late: the ended track does not take it
+    state, still_ended, _event, _due = _tracks(app)[("cam", "p1")]
+    assert still_ended == ended and [v[0] for v in state["visits"]] == ["street"]
+    with app.app_context():
+        assert tracks.prune_ended(ended + timedelta(days=7, seconds=1)) == 1
+    _post(app, "cam", "p1", ["driveway"])  # after the retention: a new track
+    state, ended_now, _event, _due = _tracks(app)[("cam", "p1")]
+    assert ended_now is None and [v[0] for v in state["visits"]] == ["driveway"]
+
+
+def test_the_retention_is_a_setting(tmp_path):
+    from tests.support.app import make_app
+
+    app = make_app(tmp_path, TRACK_RETENTION_SECONDS=60)
+    _post(app, "cam", "p1", [])
+    ended = utcnow()
+    _end(app, "cam", "p1", ended)
+    with app.app_context():
+        assert tracks.prune_ended(ended + timedelta(seconds=60)) == 0
+        assert tracks.prune_ended(ended + timedelta(seconds=61)) == 1
