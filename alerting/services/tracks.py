@@ -37,7 +37,7 @@ _TRACKS = TrackRow.__table__
 _EVENTS = Event.__table__
 
 _TRACKS_OF = select(_TRACKS.c.id, _TRACKS.c.camera_id, _TRACKS.c.track_id, _TRACKS.c.state,
-                    _TRACKS.c.due_at).where(
+                    _TRACKS.c.due_at, _TRACKS.c.ended_at).where(
     tuple_(_TRACKS.c.camera_id, _TRACKS.c.track_id).in_(bindparam("keys", expanding=True)))
 _TRACKS_OF_LOCKED = _TRACKS_OF.with_for_update()
 _OPEN_ON = select(_TRACKS.c.id, _TRACKS.c.camera_id, _TRACKS.c.track_id, _TRACKS.c.state,
@@ -61,7 +61,7 @@ _STALE = select(_TRACKS.c.id, _TRACKS.c.state).where(
 # restarted): ended too, so it does not count as present for ever.
 LOST_END_SECONDS = 24 * 3600
 _END = update(_TRACKS).where(_TRACKS.c.id == bindparam("track_row")).values(
-    ended_at=bindparam("ended"), due_at=None)
+    ended_at=bindparam("ended"), state=bindparam("ended_state"), due_at=None)
 # Built once and sent as one executemany per ingest transaction: a statement built per track
 # cost more than the rest of storing an event (bench/ingest_cpu.py, BENCHMARKS.md).
 _FOLD = update(_TRACKS).where(_TRACKS.c.id == bindparam("track_row")).values(
@@ -132,6 +132,11 @@ def observe_records(conn: Connection, records: Iterable[Mapping[str, Any]],
     for key, seen in pending.items():
         row = stored.get(key)
         track = Track.from_dict(row.state) if row is not None else None
+        if track is not None and row.ended_at is not None and not track.explicit_end:
+            # Ended by its silence: the same id again is another object (an HTTP detector's
+            # tracker counts from 1 again after a restart). A source that ends its tracks
+            # itself (Frigate) keeps them ended, so its late messages stay late.
+            track = None
         for obs in seen:
             track = observe(track, obs, *key)
         assert track is not None
@@ -267,7 +272,8 @@ def end_silent(now: datetime | None = None) -> int:
     before = _time(now.timestamp() - timeout)
     lost = now.timestamp() - max(timeout, LOST_END_SECONDS)
     with write_transaction() as conn:
-        ended = [{"track_row": row.id, "ended": _time(row.state["last_seen"])}
+        ended = [{"track_row": row.id, "ended": _time(row.state["last_seen"]),
+                  "ended_state": {**row.state, "ended_at": row.state["last_seen"]}}
                  for row in conn.execute(_STALE, {"before": before})
                  if not row.state.get("explicit_end") or row.state["last_seen"] < lost]
         if ended:

@@ -125,3 +125,21 @@ def test_the_retention_is_a_setting(tmp_path):
     with app.app_context():
         assert tracks.prune_ended(ended + timedelta(seconds=60)) == 0
         assert tracks.prune_ended(ended + timedelta(seconds=61)) == 1
+
+
+def test_an_id_heard_again_after_its_silence_ended_the_track_is_a_new_track(app):
+    """Detectors over HTTP reuse track ids (a tracker restarted counts from 1 again): once
+    the silence ended a track, the same id is another object. Resumed, the old track's open
+    visit would have made hours of dwell out of the gap."""
+    _post(app, "cam", "1", ["gate"])
+    first = _tracks(app)[("cam", "1")][0]
+    with app.app_context():
+        assert tracks.end_silent(utcnow() + timedelta(seconds=61)) == 1
+    state, ended, _event, _due = _tracks(app)[("cam", "1")]
+    assert ended is not None
+    assert state["ended_at"] == state["last_seen"]  # the event page shows the end too
+    later = _post(app, "cam", "1", ["porch"])
+    state, ended, event_id, _due = _tracks(app)[("cam", "1")]
+    assert ended is None and state["ended_at"] is None and event_id == later
+    assert [v[0] for v in state["visits"]] == ["porch"]
+    assert state["first_seen"] > first["first_seen"]
