@@ -60,9 +60,10 @@ def explain(rule: Rule, event: Event, verdict: Verdict, *, default_timezone: str
         zone = schedule.timezone or default_timezone
         local = local_time(at or event.started_at, zone)
         days = "every day" if len(set(schedule.days)) == 7 else _listed(schedule.days)
-        found["schedule"] = (
-            f"{days} {schedule.start_time:%H:%M}-{schedule.end_time:%H:%M} "
-            f"{zone}", f"{_DAYS[local.weekday()]} {local:%H:%M} {zone}")
+        hours = "all day" if schedule.start_time == schedule.end_time else \
+            f"{schedule.start_time:%H:%M}-{schedule.end_time:%H:%M}"
+        found["schedule"] = (f"{days} {hours} {zone}",
+                             f"{_DAYS[local.weekday()]} {local:%H:%M} {zone}")
     if rule.modes:
         found["mode"] = (_listed(rule.modes), mode or "unknown")
     if rule.conditions:

@@ -49,3 +49,12 @@ def test_conditions_show_the_failing_clause_values():
     assert found["conditions"].required == "summary contains 'door'"
     assert found["conditions"].actual == "summary = 'a cat on the lawn'"
     assert not found["conditions"].held
+
+
+def test_a_schedule_starting_where_it_ends_is_all_day_as_the_rule_summary_says():
+    rule = make_rule(schedule=make_schedule(days=["mon", "tue"], start="07:30", end="07:30"))
+    found = _explained(rule, make_event(started_at=MONDAY_NOON))
+    assert found["schedule"].required == "mon, tue all day UTC"
+    everyday = make_rule(schedule=make_schedule(start="00:00", end="00:00"))
+    assert _explained(everyday, make_event(started_at=MONDAY_NOON))["schedule"].required == \
+        "every day all day UTC"
