@@ -22,6 +22,7 @@ from ..engine import digest as engine
 from ..engine.timeparse import isoformat_z
 from ..extensions import db
 from ..models import Alert, Delivery, DigestState, Event, utcnow
+from ..notify.media import sign_media_path
 from ..schemas.digests import parse_digests
 from ..storage import write_transaction
 from . import audit
@@ -203,11 +204,16 @@ def _covered(conn: Connection, entry: dict[str, Any], since: datetime,
 
 
 def _links(since: datetime) -> dict[str, Any]:
-    """The alerts page for the period and each event's snapshot (the app's media route),
-    under ALERTING_PUBLIC_URL when set, else as paths."""
-    base = current_app.config.get("PUBLIC_URL") or ""
+    """The alerts page for the period and each event's snapshot: the app's media route,
+    signed and expiring as an alert's media links are (ALERTING_MEDIA_LINK_SECONDS), so
+    that it opens from the email or the receiver without a session; under
+    ALERTING_PUBLIC_URL when set, else as paths."""
+    config = current_app.config
+    base, key = config.get("PUBLIC_URL") or "", str(current_app.secret_key)
+    lifetime = int(config["MEDIA_LINK_SECONDS"])
     return {"alerts": f"{base}/alerts?since={isoformat_z(since)}",
-            "snapshot": lambda event_id: f"{base}/media/events/{event_id}/snapshot"}
+            "snapshot": lambda event_id: base + sign_media_path(
+                key, f"/media/events/{event_id}/snapshot.jpg", lifetime)}
 
 
 def next_due() -> datetime | None:

@@ -4,12 +4,14 @@ nothing for an empty period unless asked."""
 
 import email
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 from alerting.extensions import db
 from alerting.models import Alert, Delivery, DigestState, utcnow
+from alerting.notify.media import verify_media_path
 from alerting.services import digests
 from alerting.workers.digest_loop import DigestLoop
 from tests.support.app import make_app, make_key
@@ -76,6 +78,11 @@ def test_one_summary_per_period_with_the_counts(app, headers, httpserver: HTTPSe
                                                                       ("garden", 2)]
     assert len(data["snapshots"]) == 3
     assert data["snapshots"][0]["url"].startswith("https://alerts.example.com/media/events/")
+    # The link opens the snapshot without a session (signed, expiring), as alerts' do.
+    link = urlsplit(data["snapshots"][0]["url"])
+    query = parse_qs(link.query)
+    assert link.path.endswith("/snapshot.jpg")
+    assert verify_media_path(app.secret_key, link.path, query["exp"][0], query["sig"][0])
     assert data["alerts_url"].startswith("https://alerts.example.com/alerts?since=")
     listed = app.test_client().get("/api/notification/digests", headers=headers).json
     state = listed["digests"][0]["state"]
