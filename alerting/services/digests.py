@@ -207,7 +207,7 @@ def _links(since: datetime) -> dict[str, Any]:
     under ALERTING_PUBLIC_URL when set, else as paths."""
     base = current_app.config.get("PUBLIC_URL") or ""
     return {"alerts": f"{base}/alerts?since={isoformat_z(since)}",
-            "snapshot": lambda event_id: f"{base}/media/events/{event_id}/snapshot"}
+            "snapshot": lambda event_id: f"{base}/media/events/{event_id}/snapshot.jpg"}
 
 
 def next_due() -> datetime | None:
