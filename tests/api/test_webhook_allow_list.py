@@ -71,6 +71,18 @@ def test_a_home_address_is_refused_with_the_way_to_allow_it(app, headers):
     assert put(app, headers, default_webhook_url="http://172.16.5.9/x").status_code == 200
 
 
+def test_a_home_smtp_relay_is_refused_with_the_way_to_allow_it(app, headers):
+    """An SMTP server on the home network (or this machine) is refused as a webhook is, and
+    the message says where to allow it, as it does for webhooks and push."""
+    response = put(app, headers, smtp_host="192.168.1.20")
+    assert response.status_code == 422
+    message = response.json["fields"]["smtp_host"]
+    assert message.startswith("refused: private address 192.168.1.20 is not allowed")
+    assert "/notifications#allow-list" in message and "webhook_allow_cidrs" in message
+    assert put(app, headers, webhook_allow_cidrs=["192.168.1.20"],
+               smtp_host="192.168.1.20").status_code == 200
+
+
 def _outcomes(app):
     with app.app_context():
         return [(d.status, d.last_error) for d in
