@@ -116,16 +116,15 @@ class Settings(BaseSettings):
     # Earlier secret keys, comma-separated, still accepted (never used to sign): sessions
     # (Flask's SECRET_KEY_FALLBACKS) and action links keep working across a key rotation.
     SECRET_KEY_FALLBACKS: CommaList = []
-    # The address people reach this server at (e.g. https://alerts.example.com): the links in
-    # notifications (open the alert, acknowledge, snooze, signed media links, digests) are
-    # built on it. Unset: none sent.
+    # The address people and receivers reach this server at (e.g. https://alerts.example.com):
+    # the links in notifications (open the alert, acknowledge, snooze, signed media links) are
+    # built on it, unset none are sent; digests' links start with it, unset they are paths.
+    # The simulator's default target and the keys page's example request use it too, unset
+    # http://127.0.0.1:$PORT (config.public_url).
     PUBLIC_URL: Annotated[str | None, BeforeValidator(_public_url)] = None
     # How long a notification's action link (services/action_links.py) stays valid.
     ACTION_LINK_SECONDS: Seconds = 7 * 24 * 3600
     TIMEZONE: Zone = "UTC"
-    # Where people and tools reach this instance (the simulator's default target, the keys
-    # page's example request); unset: http://127.0.0.1:$PORT (gunicorn's port, 8000 by default).
-    PUBLIC_URL: str | None = None
     AUTH: bool = True
     BOOTSTRAP: bool = True  # create the admin user and the bootstrap key at start-up
     BOOTSTRAP_API_KEY: str | None = None
@@ -171,9 +170,6 @@ class Settings(BaseSettings):
     # The default Frigate instance's base URL (e.g. http://frigate.lan:5000): media links of
     # its events are built from it, and the media route may fetch from its host.
     FRIGATE_URL: Annotated[str | None, BeforeValidator(_http_url_or_none)] = None
-    # The app's address as people reach it (https://alerts.example.com), for the links in
-    # digests; unset, they are paths (/alerts?since=...).
-    PUBLIC_URL: Annotated[str | None, BeforeValidator(_http_url_or_none)] = None
     # The media route (/media/events/<id>/...): what it fetches from a detector at most, how
     # long it waits for all of it, and how long it keeps it in the process (0: not at all).
     MEDIA_MAX_BYTES: Count = 50 * 1024 * 1024

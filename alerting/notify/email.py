@@ -119,6 +119,14 @@ def action_buttons(actions: Any) -> list[tuple[str, str]]:
             and actions[name].startswith(("http://", "https://"))]
 
 
+def _own_text(text: str, built_in: Any) -> str | None:
+    """What the message's text says beyond the facts the email lists: a template's body, or
+    an escalation's reason put before the built-in text, which only repeats them."""
+    if isinstance(built_in, str) and built_in and text.endswith(built_in):
+        text = text[:-len(built_in)]
+    return text.strip() or None
+
+
 def _view(message: Message) -> dict[str, Any]:
     """Flatten the context into the few fields both templates show."""
     ctx = message.context
@@ -145,7 +153,7 @@ def _view(message: Message) -> dict[str, Any]:
     severity = str(message.severity or _get(rule, "severity") or "").lower()
     return {
         "title": message.title,
-        "text": message.text,
+        "text": _own_text(message.text, ctx.get("built_in_text")),
         "delivery_id": message.delivery_id,
         "severity": severity,
         "severity_label": severity.upper() or "ALERT",

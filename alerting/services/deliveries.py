@@ -157,6 +157,9 @@ def _built_in_message(delivery: Any, alert: Any, rule: Any,
                           "priority": getattr(rule, "priority", None) or "normal",
                           "sound": getattr(rule, "sound", None)},
                  "matched_conditions": alert.matched_conditions or [],
+                 # The email lists these facts itself: it leaves out text that only
+                 # repeats them (notify/email.py).
+                 "built_in_text": text,
                  "actions": actions, "alert_url": actions.get("open")},
         # A VideoDB RTStream alert's rule posts VideoDB's body (docs/videodb.md).
         webhook_body=(videodb_delivery.webhook_body(alert, rule, event_body)

@@ -18,7 +18,6 @@ from ..extensions import db
 from ..models import NotificationSettings, utcnow
 from ..notify import ChannelSettings, Message, get_notifier
 from ..notify.redact import redact_url
-from ..notify.ssrf import UnsafeURL, check_host
 from ..notify.webhook import generate_secret
 from ..schemas.grouping import GroupingDefaults
 from ..schemas.notification_settings import parse_notification_test, parse_settings
@@ -31,6 +30,7 @@ from .notification_targets import (
     Target,
     allow_cidrs,
     check_push_target,
+    check_smtp_host,
     check_webhook_url,
     fixed_allow_cidrs,
     keep_or_seal,
@@ -211,14 +211,6 @@ def settings_json(row: NotificationSettings | None = None) -> dict[str, Any]:
     }
 
 
-def _check_smtp_host(host: str | None) -> None:
-    if host:
-        try:
-            check_host(host, 25, allow_cidrs())
-        except UnsafeURL as exc:
-            raise ValidationError({"smtp_host": f"refused: {exc.reason}"}) from None
-
-
 def update(payload: Any, actor: str, *, commit: bool = True) -> NotificationSettings:
     """Apply a partial update; secrets are write-only. Every host the channels will connect
     to (webhook, push, SMTP) is checked against the outgoing connection policy.
@@ -235,7 +227,7 @@ def update(payload: Any, actor: str, *, commit: bool = True) -> NotificationSett
         # Set first: the hosts checked below (webhook, push, SMTP) are judged by the new list.
         row.webhook_allow_cidrs = values["webhook_allow_cidrs"] = \
             values["webhook_allow_cidrs"] or None
-    _check_smtp_host(values.get("smtp_host"))
+    check_smtp_host(values.get("smtp_host"))
     changed = sorted(values)
     if "default_webhook_url" in values:
         url = values.pop("default_webhook_url")

@@ -19,7 +19,7 @@ from ..engine.errors import ValidationError
 from ..extensions import db
 from ..models import NotificationSettings
 from ..notify.redact import MASK, redact_url
-from ..notify.ssrf import UnsafeURL, check_push_url, check_url
+from ..notify.ssrf import UnsafeURL, check_host, check_push_url, check_url
 from . import secrets_box
 
 # What a delivery whose sealed target cannot be opened (SECRET_KEY changed) is sent to: every
@@ -107,6 +107,16 @@ def check_push_target(url: str, field: str) -> None:
         check_push_url(url, allow_cidrs())
     except UnsafeURL as exc:
         raise ValidationError({field: _refused(exc)}) from None
+
+
+def check_smtp_host(host: str | None, field: str = "smtp_host") -> None:
+    """422 naming `field` unless the policy lets the SMTP host through (checked on port 25:
+    the policy judges the address, not the port)."""
+    if host:
+        try:
+            check_host(host, 25, allow_cidrs())
+        except UnsafeURL as exc:
+            raise ValidationError({field: _refused(exc)}) from None
 
 
 def stored(pairs: list[tuple[str, str | None]]) -> dict[str, list[str | None]]:

@@ -21,9 +21,23 @@ def action_confirm(token: str):
         response = render_template("actions/confirm.html", link=link, group=group,
                                    alerts=groups.group_alerts(group.id), token=token)
     else:
+        alert = alerts.get_alert(link.alert_id)
+        moot = _nothing_to_acknowledge(link, alert)
         response = render_template("actions/confirm.html", link=link, token=token,
-                                   alert=alerts.get_alert(link.alert_id))
+                                   alert=alert, moot=moot)
+        if moot:  # what the button would answer, said before it is pressed
+            return response, 409, {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
     return response, 200, {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+
+
+def _nothing_to_acknowledge(link: action_links.ActionLink, alert) -> str | None:
+    """Why an acknowledge link's button could only fail (the alert was acknowledged from
+    another notification, or dismissed, meanwhile), else None."""
+    if link.action != action_links.ACKNOWLEDGE or \
+            alert.status in alerts.TRANSITIONS["acknowledge"]:
+        return None
+    already = "already " if alert.status == "acknowledged" else ""
+    return f"Alert #{alert.id} is {already}{alert.status}: there is nothing to acknowledge."
 
 
 @bp.post("/actions/<token>")

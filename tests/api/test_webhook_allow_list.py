@@ -58,17 +58,30 @@ def test_stored_normalised_shown_beside_the_environment_s_and_audited(app, heade
     assert config["webhook_allow_cidrs"] == [] and config["webhook_allow_cidrs_fixed"]
 
 
+def refused_with_the_way_to_allow(response, field: str, address: str) -> None:
+    assert response.status_code == 422
+    message = response.json["fields"][field]
+    assert message.startswith(f"refused: private address {address} is not allowed")
+    assert "/notifications#allow-list" in message and "webhook_allow_cidrs" in message
+
+
 def test_a_home_address_is_refused_with_the_way_to_allow_it(app, headers):
     response = put(app, headers, default_webhook_url="http://192.168.1.10:8123/api/webhook/x")
-    assert response.status_code == 422
-    message = response.json["fields"]["default_webhook_url"]
-    assert message.startswith("refused: private address 192.168.1.10 is not allowed")
-    assert "/notifications#allow-list" in message and "webhook_allow_cidrs" in message
+    refused_with_the_way_to_allow(response, "default_webhook_url", "192.168.1.10")
     # Allowed in the same request: the URL is judged by the new list.
     assert put(app, headers, webhook_allow_cidrs=["192.168.1.10/32"],
                default_webhook_url="http://192.168.1.10:8123/api/webhook/x").status_code == 200
     # The environment's networks count without being stored.
     assert put(app, headers, default_webhook_url="http://172.16.5.9/x").status_code == 200
+
+
+def test_a_home_smtp_relay_is_refused_with_the_way_to_allow_it(app, headers):
+    """An SMTP server on the home network (or this machine) is refused as a webhook is, and
+    the message says where to allow it, as it does for webhooks and push."""
+    refused_with_the_way_to_allow(put(app, headers, smtp_host="192.168.1.20"), "smtp_host",
+                                  "192.168.1.20")
+    assert put(app, headers, webhook_allow_cidrs=["192.168.1.20"],
+               smtp_host="192.168.1.20").status_code == 200
 
 
 def _outcomes(app):

@@ -1,5 +1,9 @@
+import ast
 import os
+import re
 import stat
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -63,6 +67,26 @@ def test_default_database_is_sqlite_under_instance(tmp_path):
 def test_each_bad_value_names_its_variable(name, raw):
     with pytest.raises(ValueError, match=f"ALERTING_{name}"):
         config.from_environment({f"ALERTING_{name}": raw})
+
+
+def test_a_bad_public_url_is_explained_with_an_example_of_one():
+    with pytest.raises(ValueError, match="ALERTING_PUBLIC_URL") as raised:
+        config.from_environment({"ALERTING_PUBLIC_URL": "alerts.example.com"})
+    assert "https://alerts.example.com" in str(raised.value)
+    assert "frigate" not in str(raised.value)
+
+
+def test_each_setting_is_declared_once_and_listed_once_in_the_readme():
+    """A second declaration silently replaces the first (its validator and its comment); a
+    variable in several rows of the README's table is described in contradicting ways."""
+    tree = ast.parse(Path(config.__file__).read_text())
+    [settings] = [node for node in tree.body
+                  if isinstance(node, ast.ClassDef) and node.name == "Settings"]
+    names = [node.target.id for node in settings.body if isinstance(node, ast.AnnAssign)]
+    assert [name for name, count in Counter(names).items() if count > 1] == []
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = Counter(re.findall(r"^\| `(ALERTING_\w+)`", readme, re.M))
+    assert [name for name, count in rows.items() if count > 1] == []
 
 
 def test_an_empty_variable_is_unset():

@@ -515,3 +515,31 @@ def test_an_escalation_email_has_the_snapshot_and_the_action_links(app, headers,
     path = data["actions"]["acknowledge"].removeprefix(PUBLIC)
     assert anonymous.post(path, headers={"Accept": "application/json"}).status_code == 200
     assert alert_status(app, headers, 1) == "acknowledged"
+
+
+def test_an_alert_email_says_each_fact_once(app, headers, smtp_server):
+    """The email lists camera, time, objects, zones, summary and conditions; the built-in
+    text (push's body, which has no such list) is not appended to say them all again. An
+    escalation's email keeps its reason."""
+    collector = email_setup(app, headers, smtp_server)
+    create_rule(app.test_client(), headers, channels=["email"], escalate_after=300,
+                escalation_targets={"email_recipients": ["neighbour@example.com"]})
+    post_event(app.test_client(), headers, summary="A man in a red coat at the door")
+    run_matcher(app)
+    with app.app_context():
+        assert escalations.escalate_due(utcnow() + timedelta(seconds=301)) == [1]
+        db.session.remove()
+    run_dispatcher(app)
+
+    alert, escalation = sorted(collector.envelopes, key=lambda e: e.rcpt_tos)
+    for envelope in (alert, escalation):
+        mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        for kind in ("plain", "html"):
+            body = mail.get_body(preferencelist=(kind,)).get_content()
+            assert body.count("A man in a red coat at the door") == 1, kind
+            assert "matched an event on" not in body and "Matched: " not in body
+    mail = email.message_from_bytes(escalation.content, policy=email.policy.default)
+    assert escalation.rcpt_tos == ["neighbour@example.com"]
+    for kind in ("plain", "html"):
+        body = mail.get_body(preferencelist=(kind,)).get_content()
+        assert body.count("Escalated: not acknowledged within 5 min.") == 1, kind

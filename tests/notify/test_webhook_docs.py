@@ -153,3 +153,15 @@ def test_the_documented_digest_body_is_the_one_sent(app, headers, client, httpse
         assert digests.send_due(start + timedelta(hours=1, seconds=3)) == ["hourly"]
     run_dispatcher(app)
     same_fields(received(httpserver), "## Digests")
+
+
+def test_the_documented_test_body_is_the_one_sent(client, headers, httpserver, signing_key):
+    """What "Test webhook" (the Notifications page, POST /api/notification/test) posts, so a
+    receiver can tell it from an alert."""
+    response = client.post("/api/notification/test", headers=headers,
+                           json={"channel": "webhook"})
+    assert response.status_code == 200 and response.json["success"], response.json
+    sent = received(httpserver, signing_key)
+    same_fields(sent, "## The test delivery")
+    [(request, _)] = httpserver.log
+    assert request.headers["webhook-id"].startswith("test-")

@@ -15,8 +15,10 @@ from alerting.notify.media import verify_media_path
 from alerting.services import digests
 from alerting.workers.digest_loop import DigestLoop
 from tests.support.app import make_app, make_key
+from tests.support.detector import SNAPSHOT
 from tests.support.factories import configure, create_rule, post_event, run_dispatcher, run_matcher
 from tests.support.receivers import Collector
+from tests.support.web import login
 
 
 @pytest.fixture
@@ -92,6 +94,27 @@ def test_one_summary_per_period_with_the_counts(app, headers, httpserver: HTTPSe
         [delivery] = db.session.query(Delivery).all()
         assert (delivery.kind, delivery.alert_id, delivery.status) == ("digest", None,
                                                                        "delivered")
+
+
+def test_a_digests_snapshot_link_opens_the_snapshot(app, headers, httpserver: HTTPServer):
+    """The link a digest gives for a snapshot is the media route's, so a logged-in person
+    following it sees the picture (it was a 404 without the file's name)."""
+    httpserver.expect_request("/digest", method="POST").respond_with_data("ok")
+    httpserver.expect_request("/s.jpg").respond_with_data(SNAPSHOT, content_type="image/jpeg")
+    create_rule(app.test_client(), headers, name="Person", camera_ids=None)
+    put_digests(app, headers, hourly(httpserver.url_for("/digest")))
+    start = utcnow()
+    send(app, start)
+    fire(app, headers, 1, camera_id="porch", media={"snapshot_url": httpserver.url_for("/s.jpg")})
+    assert send(app, start + timedelta(hours=1, seconds=1)) == ["hourly"]
+    run_dispatcher(app)
+    [(request, _)] = [entry for entry in httpserver.log if entry[0].path == "/digest"]
+    [snapshot] = request.get_json()["data"]["digest"]["snapshots"]
+    client = app.test_client()
+    login(client)
+    response = client.get(urlsplit(snapshot["url"]).path)
+    assert response.status_code == 200
+    assert (response.mimetype, response.data) == ("image/jpeg", SNAPSHOT)
 
 
 def test_an_empty_period_sends_nothing_unless_asked(app, headers, httpserver: HTTPServer):

@@ -68,6 +68,23 @@ def test_post_acts_once_without_login_or_csrf_token(app, client, alert_id):
             AuditLog.action == "action_link_use")) == 1
 
 
+def test_an_alert_already_acknowledged_is_said_on_the_page_with_no_button(app, client,
+                                                                            alert_id):
+    """The escalation's email, or a second recipient's, carries its own acknowledge link:
+    once the alert is acknowledged, that link's page says so rather than offer a button
+    whose press can only fail. The link stays unused (a snooze link still works)."""
+    client.post(link(app, "acknowledge", alert_id))
+    url = link(app, "acknowledge", alert_id)
+    shown = client.get(url)
+    main = shown.get_data(as_text=True).split("<main", 1)[1]
+    assert shown.status_code == 409 and "<button" not in main
+    assert f"Alert #{alert_id} is already acknowledged" in main
+    assert f'href="/alerts/{alert_id}"' in main
+    snooze = client.get(link(app, "snooze_camera", alert_id))
+    assert snooze.status_code == 200 and "<button" in snooze.get_data(as_text=True).split(
+        "<main", 1)[1]
+
+
 def test_post_with_accept_json_answers_json(app, client, alert_id):
     url = link(app, "snooze_camera", alert_id)
     answer = client.post(url, headers={"Accept": "application/json"})
