@@ -136,6 +136,15 @@ def test_a_sequence_too_slow_fails_and_a_later_faster_one_holds():
     assert find_sequence(again.entries(), ("street", "driveway"), 10) == (40.0, 45.0)
 
 
+def test_a_sequence_may_name_a_zone_twice_in_and_out_again():
+    rule = make_rule(zone_sequence=["street", "driveway", "street"])
+    went_in = run((0.0, ["street"]), (5.0, ["driveway"]))
+    assert check(rule, went_in, 6.0)["zone_sequence"][0] is False
+    came_out = run((0.0, ["street"]), (5.0, ["driveway"]), (30.0, ["street"]))
+    assert check(rule, came_out, 31.0)["zone_sequence"] == (
+        True, "entered street then driveway then street")
+
+
 def test_a_sequence_never_started_says_what_was_entered():
     rule = make_rule(zone_sequence=["street", "driveway"])
     track = run((0.0, ["lawn"]))
