@@ -21,7 +21,7 @@ from alerting.engine.tracks import (
     stay_start,
     track_spec,
 )
-from tests.support.engine_factories import make_event, make_rule
+from tests.support.engine_factories import make_detection, make_event, make_rule
 from tests.support.fuzz import examples
 
 TIMEOUT = 60.0
@@ -235,6 +235,18 @@ def test_an_event_without_a_track_fails_the_track_criteria():
     assert not verdict.matches
     assert verdict.explanations == {"dwell": "no track for this event"}
     assert not holds(track_spec(make_rule(min_dwell_seconds=1)), None, None)
+
+
+def test_a_track_not_judged_says_which_link_of_the_rule_no_detection_met():
+    # A car's track is no person's: "no track for this event" said so under the car's track.
+    car = [make_detection("car", 0.9, zone_ids=["street"], track_id="c1")]
+    for rule, link in ((make_rule(object_types=["person"], min_dwell_seconds=30), "object type"),
+                       (make_rule(zone_ids=["gate"], min_dwell_seconds=30), "zone"),
+                       (make_rule(min_confidence=0.95, min_dwell_seconds=30),
+                        "minimum confidence")):
+        verdict = match_event(rule, make_event(detections=car))
+        assert verdict.explanations == {
+            "dwell": f"not judged: no detection meets the rule's {link}"}
 
 
 def test_a_rule_without_track_criteria_has_no_spec():
