@@ -305,3 +305,15 @@ def test_late_messages_never_move_the_timeline_back(order):
         track = observe(track, Observation(at=at, object_type="person", zones=tuple(zones)),
                         "cam", "t")
         assert before is None or track.last_seen == max(before, at)
+
+
+def test_an_http_object_seen_once_meets_a_dwell_shorter_than_the_track_timeout():
+    # README "Tracks": the object is presumed where it was last seen until the timeout, and
+    # that counts as dwell; a timeout of a few posting intervals keeps a passer-by out.
+    rule = make_rule(zone_ids=["gate"], min_dwell_seconds=30)
+    once = run((100.0, ["gate"]))
+    assert due_at(track_spec(rule), once, 60.0) == 130.0
+    assert due_at(track_spec(rule), once, 5.0) is None
+    short = TrackContext(at=130.0, timeout=5.0, tracks={"t1": once}, camera=(once,))
+    assert evaluate(track_spec(rule), once, short)["dwell"] == (
+        False, "in `gate` for 0 s of the 30 s required")
