@@ -212,6 +212,17 @@ def test_min_count_counts_open_tracks_of_the_types_in_the_zones():
     assert check(rule, a, 5.0, b, c, d)["min_count"][0] is True
 
 
+def test_a_crowd_read_after_its_tracks_ended_counts_those_present_at_the_end():
+    # Three people in one frame, their tracks ended by silence (ended when last seen): the
+    # event page and the rule test read them later, and said "0 present" of the alert's crowd.
+    rule = make_rule(object_types=["person"], zone_ids=["yard"], min_count=3)
+    people = [replace(run((10.0, ["yard"]), track_id=t), ended_at=10.0) for t in "abc"]
+    left = replace(run((0.0, ["yard"]), track_id="left"), ended_at=4.0)
+    assert check(rule, people[0], 500.0, *people[1:], left)["min_count"] == (
+        True, "3 present in `yard` of the 3 required")
+    assert check(rule, people[0], 500.0, people[1], left)["min_count"][0] is False
+
+
 # --- through match_event ---------------------------------------------------------------------
 
 def _event(track, at):

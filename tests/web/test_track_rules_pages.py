@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+from alerting.models import utcnow
 from alerting.services import rules as rule_service
+from alerting.services import tracks
 from tests.support.factories import post_event
 from tests.support.web import csrf_token, login
 
@@ -95,3 +98,18 @@ def test_each_track_lists_the_rules_about_its_objects_each_judged_on_that_track(
     # The car's track says nothing of the loitering rule, and no "no track" under a track.
     assert "Loitering" not in car and "entered street; street then driveway required" in car
     assert "no track for this event" not in section
+
+
+def test_an_ended_track_is_not_still_there_and_its_crowd_is_counted(app, client,
+                                                                     admin_headers):
+    token = _token(client)
+    client.post("/rules/new", data=_form(token, name="Crowd", object_types="person",
+                                         zone_ids_other="yard", min_count="3"))
+    event = post_event(client, admin_headers, camera_id="drive", detections=[
+        {"object_type": "person", "zone_ids": ["yard"], "track_id": n} for n in (1, 2, 3)])
+    with app.app_context():
+        assert tracks.end_silent(utcnow() + timedelta(hours=1)) == 3
+    page = client.get(f"/events/{event['id']}").text
+    section = page[page.index('id="tracks"'):page.index('id="alerts"')]
+    assert "(still there)" not in section and section.count("until the track ended") == 3
+    assert section.count("3 present in `yard` of the 3 required") == 3
