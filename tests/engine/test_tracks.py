@@ -328,3 +328,13 @@ def test_an_http_object_seen_once_meets_a_dwell_shorter_than_the_track_timeout()
     short = TrackContext(at=130.0, timeout=5.0, tracks={"t1": once}, camera=(once,))
     assert evaluate(track_spec(rule), once, short)["dwell"] == (
         False, "in `gate` for 0 s of the 30 s required")
+
+
+def test_only_unknown_with_a_short_dwell_waits_for_a_face_named_after_the_first_frame():
+    # README "Tracks": identity judged at the dwell's end, once the face had its frames.
+    rule = make_rule(object_types=["person"], exclude_identities=["*"], min_dwell_seconds=3)
+    first = run((0.0, []))
+    assert not holds(track_spec(rule), first, ctx(first, 0.0))
+    named = run((0.0, []), (1.0, [], {"identity": "bob", "identity_score": 0.9}))
+    assert check(rule, named, 3.0)["identity"] == (False, "identity bob: excluded")
+    assert holds(track_spec(rule), first, ctx(first, 3.0))
