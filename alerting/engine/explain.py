@@ -9,6 +9,7 @@ from datetime import datetime
 from .conditions import clause_holds, event_field
 from .rule_eval import Verdict
 from .schedule import local_time
+from .tracks import ANY_IDENTITY
 from .types import Event, Rule
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
@@ -30,6 +31,35 @@ def _listed(values) -> str:
 
 def _percent(value: float | None) -> str:
     return "none" if value is None else f"{round(value * 100)}%"
+
+
+def _identities(names, every: str, prefix: str) -> str:
+    return every if ANY_IDENTITY in names else f"{prefix} {_listed(names)}"
+
+
+def _track_required(rule: Rule) -> dict[str, str]:
+    """What each track criterion of the rule asks, in words; the actual is the verdict's
+    explanation of it (engine/tracks.py)."""
+    out: dict[str, str] = {}
+    if rule.min_dwell_seconds is not None:
+        zones = rule.dwell_zone_ids or rule.zone_ids
+        out["dwell"] = f"{rule.min_dwell_seconds} s in {_listed(zones) if zones else 'view'}"
+    if rule.zone_sequence:
+        within = rule.sequence_within_seconds
+        out["zone_sequence"] = " then ".join(rule.zone_sequence) + (
+            f" within {within} s" if within is not None else "")
+    if rule.stationary_seconds is not None:
+        out["stationary"] = f"still for {rule.stationary_seconds} s"
+    if rule.identities or rule.exclude_identities:
+        wanted = [_identities(rule.identities, "any known", "one of")] \
+            if rule.identities else []
+        if rule.exclude_identities:
+            wanted.append(_identities(rule.exclude_identities, "unknown", "none of"))
+        out["identity"] = "; ".join(wanted)
+    if rule.min_count is not None:
+        out["min_count"] = f"{rule.min_count} at once" + (
+            f" in {_listed(rule.zone_ids)}" if rule.zone_ids else "")
+    return out
 
 
 def explain(rule: Rule, event: Event, verdict: Verdict, *, default_timezone: str,
@@ -72,6 +102,9 @@ def explain(rule: Rule, event: Event, verdict: Verdict, *, default_timezone: str
         found["conditions"] = (
             "; ".join(f"{c.field} {c.op} {c.value!r}" for c in rule.conditions),
             "; ".join(f"{c.field} = {event_field(event, c.field)!r}" for c in shown))
+    track = _track_required(rule)
+    for name, required in track.items():
+        found[name] = (required, (verdict.explanations or {}).get(name, "no track for this event"))
     order = [*verdict.matched_conditions, *verdict.failed_conditions]
     order += [name for name in found if name not in order]
     return [Criterion(name, name in held, *found[name]) for name in order if name in found]

@@ -342,6 +342,18 @@ def chain_failure(c: CompiledRule, dets: list[_Det]) -> str:
     return "min_confidence"
 
 
+_LINKS = {"object_type": "object type", "zone": "zone", "min_confidence": "minimum confidence"}
+
+
+def _unjudged(c: CompiledRule, dets: list[_Det]) -> dict[str, tuple[bool, str]]:
+    """The track criteria when no detection passes the rule's chain: no track is judged, and
+    the reason is the chain's, not "no track" (the event's tracks may be of other objects)."""
+    if not dets:
+        return evaluate(c.track, None, None)  # type: ignore[arg-type]
+    why = f"not judged: no detection meets the rule's {_LINKS[chain_failure(c, dets)]}"
+    return {name: (False, why) for name in c.track.criteria}  # type: ignore[union-attr]
+
+
 def _explain(c: CompiledRule, view: EventView, default_timezone: str) -> Verdict:
     event = view.event
     held: dict[str, bool] = {}
@@ -377,7 +389,7 @@ def _explain(c: CompiledRule, view: EventView, default_timezone: str) -> Verdict
         # The track that meets them all, else the first one's account.
         accounts = _track_verdicts(c, view)
         chosen = _track_match(c, view) or (accounts[0] if accounts else None)
-        account = chosen[1] if chosen else evaluate(c.track, None, None)
+        account = chosen[1] if chosen else _unjudged(c, view.dets)
         if chosen is not None:
             det = chosen[0]
         for name, (ok, _why) in account.items():

@@ -99,9 +99,11 @@ class Track:
         return at
 
     def is_open(self, at: float, timeout: float) -> bool:
-        """Whether the object is (presumed) on camera at `at`."""
+        """Whether the object is (presumed) on camera at `at`; at its end too, so that a
+        track read after it ended (at its end: `effective`) counts itself and those that
+        ended with it."""
         end = self.end_time(timeout)
-        return self.first_seen <= at and (end is None or at < end)
+        return self.first_seen <= at and (end is None or at <= end)
 
     def current_zones(self) -> list[str]:
         """The zones it is in now, in the order it entered them."""

@@ -85,7 +85,10 @@ class Detection(Body):
     object_type: Text(MAX_OBJECT_TYPE, "a non-empty string")
     confidence: FastFraction | None = None
     zone_ids: TextList(MAX_ZONE_IDS, MAX_ZONE_ID) = Field(default_factory=list)
-    bbox: Bbox | None = None
+    bbox: Bbox | None = Field(None, description=(
+        "[x, y, width, height]: the top left corner and the size, in pixels or fractions of "
+        "the frame; not [x1, y1, x2, y2]. A track's stillness is read from it (a move under "
+        "5% of the size is none)."))
     track_id: Annotated[str | None, BeforeValidator(
         lambda v: None if v is None else _track_id(v)), WithJsonSchema({"anyOf": [
             text_schema(MAX_TRACK_ID), {"type": "integer"}, {"type": "null"}]})] = None

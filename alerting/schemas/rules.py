@@ -34,6 +34,8 @@ from ..engine.vocabulary import (
 )
 from .common import (
     MAX_DB_INT,
+    MAX_ID,
+    MAX_ID_ITEMS,
     Body,
     Email,
     EventTime,
@@ -328,7 +330,9 @@ class RuleUpdate(Body):
     # Track criteria (engine/tracks.py, README "Tracks"): each optional, null is off.
     min_dwell_seconds: integer(1, MAX_TRACK_SECONDS) | None = None
     dwell_zone_ids: id_list() = None  # null: the rule's zone_ids, or anywhere on camera
-    zone_sequence: id_list() = None
+    # In order, repeats kept: ["street", "driveway", "street"] is in and out again.
+    zone_sequence: item_list(text(MAX_ID, "a non-empty string"), max_items=MAX_ID_ITEMS,
+                             what="a list of strings or null", empty=None) = None
     sequence_within_seconds: integer(1, MAX_TRACK_SECONDS) | None = None
     stationary_seconds: integer(1, MAX_TRACK_SECONDS) | None = None
     identities: id_list() = None  # ["*"]: any known identity

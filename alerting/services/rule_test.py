@@ -14,6 +14,7 @@ from ..engine.dedup import dedup_zone
 from ..engine.explain import explain
 from ..engine.rule_eval import match_event
 from ..engine.timeparse import isoformat_z
+from ..engine.tracks import track_spec
 from ..engine.types import rule_from_record
 from ..errors import ApiError
 from ..extensions import db
@@ -44,13 +45,7 @@ def run_rule_test(rule_id: str, payload: Any) -> dict[str, Any]:
     # Time order, so the cooldown replay sees the events as they would have arrived.
     rows.sort(key=lambda e: (e.started_at, e.id))
     judge = RuleJudge(rule_row, options["test_time"])
-    events = [engine_event(row) for row in rows]
-    rule = judge.rule
-    if rule.zone_sequence or rule.min_dwell_seconds or rule.stationary_seconds or \
-            rule.identities or rule.exclude_identities or rule.min_count:
-        # The tracks as they are now (or at test_time): dwell and stillness read at that time.
-        events, _rows = with_tracks(db.session.connection(), events, at=options["test_time"],
-                                    counting=rule.min_count is not None)
+    events = _tracked([engine_event(row) for row in rows], [judge.rule], options["test_time"])
     results = [judge.judge(row, event=event) for row, event in zip(rows, events, strict=True)]
     would_fire = judge.would_fire
     matched = sum(1 for r in results if r["matches"])
@@ -67,6 +62,17 @@ def run_rule_test(rule_id: str, payload: Any) -> dict[str, Any]:
     if missing:
         body["missing_event_ids"] = missing
     return body
+
+
+def _tracked(events: list[Any], rules: list[Any], at: datetime | None = None) -> list[Any]:
+    """The events with their tracks as they are now (or at `at`: dwell and stillness read at
+    that time), when one of the rules has track criteria; else as they are."""
+    tracked = [rule for rule in rules if track_spec(rule) is not None]
+    if not tracked:
+        return events
+    events, _rows = with_tracks(db.session.connection(), events, at=at,
+                                counting=any(rule.min_count is not None for rule in tracked))
+    return events
 
 
 _STORED_NEAR = (
@@ -197,9 +203,10 @@ def why_no_alert(event_row: Any) -> list[dict[str, Any]]:
     mode_at = mode_clock(db.session.connection())
     raised = {a.rule_id: a for a in db.session.scalars(
         select(Alert).where(Alert.event_id == event_row.id))}
-    verdicts = []
-    for rule_row in enabled_detection_rules():
-        result = RuleJudge(rule_row, quiet=quiet, mode_at=mode_at).judge(
-            event_row, explain_values=True)
-        verdicts.append({**result, "rule": rule_row, "alert": raised.get(rule_row.id)})
-    return verdicts
+    judges = [RuleJudge(rule_row, quiet=quiet, mode_at=mode_at)
+              for rule_row in enabled_detection_rules()]
+    # Track criteria are judged on the event's tracks, as the rule test and the Tracks section
+    # judge them: without them every dwell or identity would read "no track for this event".
+    [event] = _tracked([engine_event(event_row)], [judge.rule for judge in judges])
+    return [{**judge.judge(event_row, event=event, explain_values=True), "rule": judge.row,
+             "alert": raised.get(judge.row.id)} for judge in judges]

@@ -298,6 +298,13 @@ def _iso(seconds: float | None) -> str | None:
     return None if seconds is None else isoformat_z(_time(seconds))
 
 
+def _about(rule: Any, track: Track) -> bool:
+    """Whether a rule is about objects of the track's type (a person's loitering rule says
+    nothing of a car's track)."""
+    return not rule.object_types or track.object_type.casefold() in {
+        t.casefold() for t in rule.object_types}
+
+
 def event_tracks(event: EngineEvent) -> list[dict[str, Any]]:
     """For the event page: each track of the event as it is now (zones entered in order,
     stillness, identity) and what every enabled rule with track criteria on its camera says
@@ -316,9 +323,14 @@ def event_tracks(event: EngineEvent) -> list[dict[str, Any]]:
     if ctx is None:
         return []
     timezone = current_app.config["TIMEZONE"]
-    verdicts = [(rule, match_event(rule, seen, default_timezone=timezone)) for rule in rules]
     out = []
     for track_id, track in ctx.tracks.items():
+        # Each rule judges this track's detections alone: its verdict on the whole event
+        # would speak of the first track that passes it, under every track.
+        mine = replace(seen, detections=tuple(
+            d for d in seen.detections if d.track_id == track_id))
+        verdicts = [(rule, match_event(rule, mine, default_timezone=timezone))
+                    for rule in rules if _about(rule, track)]
         out.append({
             "track_id": track_id, "object_type": track.object_type,
             "first_seen": _iso(track.first_seen), "last_seen": _iso(track.last_seen),
@@ -329,7 +341,6 @@ def event_tracks(event: EngineEvent) -> list[dict[str, Any]]:
             "identity": track.identity, "best_score": track.best_score,
             "rules": [{"id": rule.id, "name": rule.name, "matches": verdict.matches,
                        "explanations": verdict.explanations or {}}
-                      for rule, verdict in verdicts
-                      if verdict.detection is None or verdict.detection.track_id == track_id],
+                      for rule, verdict in verdicts],
         })
     return out

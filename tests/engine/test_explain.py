@@ -58,3 +58,22 @@ def test_a_schedule_starting_where_it_ends_is_all_day_as_the_rule_summary_says()
     everyday = make_rule(schedule=make_schedule(start="00:00", end="00:00"))
     assert _explained(everyday, make_event(started_at=MONDAY_NOON))["schedule"].required == \
         "every day all day UTC"
+
+
+def test_track_criteria_say_what_they_ask_and_the_tracks_account():
+    rule = make_rule(object_types=["person"], zone_ids=["yard"], min_dwell_seconds=30,
+                     zone_sequence=["street", "yard"], sequence_within_seconds=20,
+                     stationary_seconds=600, identities=["*"], exclude_identities=["bob"],
+                     min_count=3)
+    event = make_event(detections=[make_detection("person", 0.9, zone_ids=["yard"])])
+    found = _explained(rule, event)
+    assert {name: c.required for name, c in found.items() if name not in (
+        "object_type", "zone")} == {
+        "dwell": "30 s in yard", "zone_sequence": "street then yard within 20 s",
+        "stationary": "still for 600 s", "identity": "any known; none of bob",
+        "min_count": "3 at once in yard"}
+    # No track id on the detection: each says so and none held.
+    assert {(c.actual, c.held) for name, c in found.items() if name not in (
+        "object_type", "zone")} == {("no track for this event", False)}
+    unknown = _explained(make_rule(exclude_identities=["*"], min_dwell_seconds=5), event)
+    assert (unknown["identity"].required, unknown["dwell"].required) == ("unknown", "5 s in view")

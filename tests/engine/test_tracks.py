@@ -21,7 +21,7 @@ from alerting.engine.tracks import (
     stay_start,
     track_spec,
 )
-from tests.support.engine_factories import make_event, make_rule
+from tests.support.engine_factories import make_detection, make_event, make_rule
 from tests.support.fuzz import examples
 
 TIMEOUT = 60.0
@@ -136,6 +136,15 @@ def test_a_sequence_too_slow_fails_and_a_later_faster_one_holds():
     assert find_sequence(again.entries(), ("street", "driveway"), 10) == (40.0, 45.0)
 
 
+def test_a_sequence_may_name_a_zone_twice_in_and_out_again():
+    rule = make_rule(zone_sequence=["street", "driveway", "street"])
+    went_in = run((0.0, ["street"]), (5.0, ["driveway"]))
+    assert check(rule, went_in, 6.0)["zone_sequence"][0] is False
+    came_out = run((0.0, ["street"]), (5.0, ["driveway"]), (30.0, ["street"]))
+    assert check(rule, came_out, 31.0)["zone_sequence"] == (
+        True, "entered street then driveway then street")
+
+
 def test_a_sequence_never_started_says_what_was_entered():
     rule = make_rule(zone_sequence=["street", "driveway"])
     track = run((0.0, ["lawn"]))
@@ -203,6 +212,17 @@ def test_min_count_counts_open_tracks_of_the_types_in_the_zones():
     assert check(rule, a, 5.0, b, c, d)["min_count"][0] is True
 
 
+def test_a_crowd_read_after_its_tracks_ended_counts_those_present_at_the_end():
+    # Three people in one frame, their tracks ended by silence (ended when last seen): the
+    # event page and the rule test read them later, and said "0 present" of the alert's crowd.
+    rule = make_rule(object_types=["person"], zone_ids=["yard"], min_count=3)
+    people = [replace(run((10.0, ["yard"]), track_id=t), ended_at=10.0) for t in "abc"]
+    left = replace(run((0.0, ["yard"]), track_id="left"), ended_at=4.0)
+    assert check(rule, people[0], 500.0, *people[1:], left)["min_count"] == (
+        True, "3 present in `yard` of the 3 required")
+    assert check(rule, people[0], 500.0, people[1], left)["min_count"][0] is False
+
+
 # --- through match_event ---------------------------------------------------------------------
 
 def _event(track, at):
@@ -226,6 +246,18 @@ def test_an_event_without_a_track_fails_the_track_criteria():
     assert not verdict.matches
     assert verdict.explanations == {"dwell": "no track for this event"}
     assert not holds(track_spec(make_rule(min_dwell_seconds=1)), None, None)
+
+
+def test_a_track_not_judged_says_which_link_of_the_rule_no_detection_met():
+    # A car's track is no person's: "no track for this event" said so under the car's track.
+    car = [make_detection("car", 0.9, zone_ids=["street"], track_id="c1")]
+    for rule, link in ((make_rule(object_types=["person"], min_dwell_seconds=30), "object type"),
+                       (make_rule(zone_ids=["gate"], min_dwell_seconds=30), "zone"),
+                       (make_rule(min_confidence=0.95, min_dwell_seconds=30),
+                        "minimum confidence")):
+        verdict = match_event(rule, make_event(detections=car))
+        assert verdict.explanations == {
+            "dwell": f"not judged: no detection meets the rule's {link}"}
 
 
 def test_a_rule_without_track_criteria_has_no_spec():
@@ -284,3 +316,25 @@ def test_late_messages_never_move_the_timeline_back(order):
         track = observe(track, Observation(at=at, object_type="person", zones=tuple(zones)),
                         "cam", "t")
         assert before is None or track.last_seen == max(before, at)
+
+
+def test_an_http_object_seen_once_meets_a_dwell_shorter_than_the_track_timeout():
+    # README "Tracks": the object is presumed where it was last seen until the timeout, and
+    # that counts as dwell; a timeout of a few posting intervals keeps a passer-by out.
+    rule = make_rule(zone_ids=["gate"], min_dwell_seconds=30)
+    once = run((100.0, ["gate"]))
+    assert due_at(track_spec(rule), once, 60.0) == 130.0
+    assert due_at(track_spec(rule), once, 5.0) is None
+    short = TrackContext(at=130.0, timeout=5.0, tracks={"t1": once}, camera=(once,))
+    assert evaluate(track_spec(rule), once, short)["dwell"] == (
+        False, "in `gate` for 0 s of the 30 s required")
+
+
+def test_only_unknown_with_a_short_dwell_waits_for_a_face_named_after_the_first_frame():
+    # README "Tracks": identity judged at the dwell's end, once the face had its frames.
+    rule = make_rule(object_types=["person"], exclude_identities=["*"], min_dwell_seconds=3)
+    first = run((0.0, []))
+    assert not holds(track_spec(rule), first, ctx(first, 0.0))
+    named = run((0.0, []), (1.0, [], {"identity": "bob", "identity_score": 0.9}))
+    assert check(rule, named, 3.0)["identity"] == (False, "identity bob: excluded")
+    assert holds(track_spec(rule), first, ctx(first, 3.0))

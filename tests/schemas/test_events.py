@@ -517,3 +517,18 @@ def test_batch_schema_states_its_size():
 
     events = EventBatch.model_json_schema()["properties"]["events"]
     assert (events["minItems"], events["maxItems"]) == (1, 1000)
+
+
+def test_the_bbox_says_its_order_in_the_api_document_and_the_readme_example():
+    # A YOLO pipeline's boxes come as xyxy as often as xywh; read as a size, a far corner
+    # makes the 5% stillness tolerance huge, and a walking person looks still.
+    from pathlib import Path
+
+    from alerting.schemas.events import Detection
+
+    described = Detection.model_json_schema()["properties"]["bbox"]["description"]
+    assert "[x, y, width, height]" in described and "not [x1, y1, x2, y2]" in described
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    example = readme.split("A detector posting an event:")[1].split("-d '", 1)[1].split("'", 1)[0]
+    [detection] = parse(json.loads(example))["detections"]
+    assert detection["bbox"] == [412, 230, 64, 180] and detection["track_id"] == "t-1842"

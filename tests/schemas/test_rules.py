@@ -99,12 +99,21 @@ def test_create_defaults():
 @pytest.mark.parametrize(("body", "field", "message"), [
     ({"zone_sequence": ["street"]}, "zone_sequence",
      "must list at least 2 zones, in the order they are entered"),
+    ({"zone_sequence": ["street", " "]}, "zone_sequence.1", "must not be empty"),
     ({"min_dwell_seconds": 0}, "min_dwell_seconds", "must be an integer from 1 to 604800"),
     ({"min_count": "3"}, "min_count", "must be an integer from 1 to 1000"),
     ({"identities": "bob"}, "identities", "must be a list of strings or null"),
 ])
 def test_track_criteria_refused_by_name(body, field, message):
     assert errors_of(make(**body))[field] == message
+
+
+def test_a_zone_sequence_keeps_its_repeats():
+    # In and out again: a car that pulled into the driveway from the street and left by it.
+    # Dropping the second "street" made it "entered the driveway", silently.
+    assert parse_rule(make(zone_sequence=["street", "driveway", "street"]))["zone_sequence"] \
+        == ["street", "driveway", "street"]
+    assert parse_rule(make(zone_sequence=["gate", "gate"]))["zone_sequence"] == ["gate", "gate"]
 
 
 def test_track_criteria_stored():

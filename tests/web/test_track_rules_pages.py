@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+from alerting.models import utcnow
 from alerting.services import rules as rule_service
+from alerting.services import tracks
 from tests.support.factories import post_event
 from tests.support.web import csrf_token, login
 
@@ -71,3 +74,42 @@ def test_the_event_page_shows_the_track_and_what_each_track_rule_says(app, clien
     assert "Loitering at the gate" in page
     assert re.search(r"in `gate` for [0-9.]+ s of the 30 s required", page)
     assert "(still there)" in page
+
+
+def test_each_track_lists_the_rules_about_its_objects_each_judged_on_that_track(
+        app, client, admin_headers):
+    token = _token(client)
+    client.post("/rules/new", data=_form(token, name="Loitering at the gate",
+                                         zone_ids_other="gate", object_types="person",
+                                         min_dwell_seconds="30"))
+    client.post("/rules/new", data=_form(token, name="Car enters", object_types="car",
+                                         zone_sequence="street, driveway"))
+    # One frame of a ByteTrack pipeline: a person in the gate, another on the lawn, a car.
+    event = post_event(client, admin_headers, camera_id="drive", detections=[
+        {"object_type": "person", "zone_ids": ["lawn"], "track_id": 1},
+        {"object_type": "person", "zone_ids": ["gate"], "track_id": 2},
+        {"object_type": "car", "zone_ids": ["street"], "track_id": 3}])
+    page = client.get(f"/events/{event['id']}").text
+    section = page[page.index('id="tracks"'):page.index('id="alerts"')]
+    lawn, gate, car = re.split(r"<h3>", section)[1:]
+    # The person on the lawn is judged as the one on the lawn, not as the first in the gate.
+    assert "no detection meets the rule&#39;s zone" in lawn and "Car enters" not in lawn
+    assert re.search(r"in `gate` for [0-9.]+ s of the 30 s required", gate)
+    # The car's track says nothing of the loitering rule, and no "no track" under a track.
+    assert "Loitering" not in car and "entered street; street then driveway required" in car
+    assert "no track for this event" not in section
+
+
+def test_an_ended_track_is_not_still_there_and_its_crowd_is_counted(app, client,
+                                                                     admin_headers):
+    token = _token(client)
+    client.post("/rules/new", data=_form(token, name="Crowd", object_types="person",
+                                         zone_ids_other="yard", min_count="3"))
+    event = post_event(client, admin_headers, camera_id="drive", detections=[
+        {"object_type": "person", "zone_ids": ["yard"], "track_id": n} for n in (1, 2, 3)])
+    with app.app_context():
+        assert tracks.end_silent(utcnow() + timedelta(hours=1)) == 3
+    page = client.get(f"/events/{event['id']}").text
+    section = page[page.index('id="tracks"'):page.index('id="alerts"')]
+    assert "(still there)" not in section and section.count("until the track ended") == 3
+    assert section.count("3 present in `yard` of the 3 required") == 3

@@ -75,3 +75,29 @@ def test_unmatched_event_has_no_verdicts_yet(client, admin_headers):
     login(client)
     page = client.get(f"/events/{event['id']}").get_data(as_text=True)
     assert "the event has not been matched" in page and 'id="why"' not in page
+
+
+def test_track_criteria_are_judged_on_the_events_track_with_their_rows(app, client,
+                                                                      admin_headers):
+    # A YOLO + ByteTrack pipeline: the same unknown person (track 7) in the gate twice.
+    unknown = create_rule(client, admin_headers, name="Unknown", object_types=["person"],
+                          exclude_identities=["*"], cooldown_seconds=600)
+    loiter = create_rule(client, admin_headers, name="Loiter", object_types=["person"],
+                         zone_ids=["gate"], min_dwell_seconds=600)
+    seen = {"object_type": "person", "confidence": 0.9, "zone_ids": ["gate"], "track_id": 7}
+    post_event(client, admin_headers, detections=[seen])
+    second = post_event(client, admin_headers, detections=[seen])
+    run_matcher(app)
+    login(client)
+    page = client.get(f"/events/{second['id']}").get_data(as_text=True)
+    # The identity held (unknown): the cooldown of the first alert kept this one back.
+    why = _section(page, unknown["id"])
+    assert "no match" not in why and "suppressed until" in why
+    identity = re.search(r'data-criterion="identity">(.*?)</tr>', why, re.S).group(1)
+    assert "unknown" in identity and ">yes<" in identity
+    # The dwell is the track's, said as the Tracks section and the rule test say it.
+    why = _section(page, loiter["id"])
+    assert "no match: dwell" in why
+    dwell = re.search(r'data-criterion="dwell">(.*?)</tr>', why, re.S).group(1)
+    assert "600 s in gate" in dwell and ">no<" in dwell
+    assert re.search(r"in `gate` for [0-9.]+ s of the 600 s required", dwell)
