@@ -92,6 +92,9 @@ def test_stored_settings_win_encrypted_and_audited_masked(app, client, headers):
 @pytest.mark.parametrize(("body", "field"), [
     ({"mqtt": {"url": "http://broker.lan"}}, "mqtt.url"),
     ({"frigate": [{"prefix": "frigate", "base_url": "ftp://nvr"}]}, "frigate.0.base_url"),
+    # Credentials in the URL would be shown, and kept in every event's links.
+    ({"frigate": [{"prefix": "frigate", "base_url": "http://u:secret@nvr:5000"}]},
+     "frigate.0.base_url"),
     ({"frigate": [{"prefix": "front/#"}]}, "frigate.0.prefix"),
     ({"frigate": "frigate"}, "frigate"),
     ({"mqtt": {"topics": [7]}}, "mqtt.topics.0"),
@@ -101,6 +104,18 @@ def test_bad_input_names_the_field(client, headers, body, field):
     response = client.put("/api/integrations", headers=headers, json=body)
     assert response.status_code == 422, response.json
     assert field in response.json["fields"], response.json
+
+
+def test_credentials_in_a_base_url_are_refused_saying_where_they_go(client, headers):
+    for path, body in (("/api/integrations", {"frigate": [{
+            "prefix": "frigate", "base_url": "http://viewer:secret@nvr:5000"}]}),
+            ("/api/integrations/test", {"kind": "frigate",
+                                        "base_url": "http://viewer:secret@nvr:5000"})):
+        method = client.put if path == "/api/integrations" else client.post
+        response = method(path, headers=headers, json=body)
+        assert response.status_code == 422, response.json
+        message = str(response.json["fields"])
+        assert "username and password" in message and "secret" not in message
 
 
 def test_frigate_test_reports_version_and_cameras_with_credentials(app, client, headers,
