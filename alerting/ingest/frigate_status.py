@@ -3,7 +3,8 @@
 - `<prefix>/available`: `online`, `stopped` or `offline` (the broker's last will when Frigate
   dies): Frigate itself. When it goes, every camera it reported goes offline with it; when
   it comes back they are online again (each camera's own topics and events say otherwise
-  when one is not).
+  when one is not). Frigate retains it: the `online` the broker kept, delivered on each
+  (re)connect of the subscriber, is no news and changes nothing (`on_retained`).
 - `<prefix>/<camera>/status/<role>` (newer versions): `online`, `offline` or `disabled`.
 
 `handle` is a plain function of one message, called by the MQTT subscriber for these topics
@@ -88,3 +89,14 @@ def on_message(prefix: str, topic: str, payload: bytes) -> str:
     if done is None:
         raise BadPayload(f"not a status message for this topic: {bytes(payload[:MAX_PAYLOAD])!r}")
     return done
+
+
+def on_retained(prefix: str, topic: str, payload: bytes) -> str:
+    """A retained `<prefix>/available`, which the broker hands to every (re)connect of the
+    subscriber: `offline` or `stopped` (Frigate's last will) still says Frigate is gone, but
+    `online` only says it was up when it connected, not that each of its cameras is alive
+    now (one reported offline may still be): the cameras are left as they are, for their own
+    status topics and events to say."""
+    if _parse(prefix, topic) == ("available", "") and _word(payload) == "online":
+        return "*:kept"
+    return on_message(prefix, topic, payload)

@@ -38,6 +38,8 @@ class Route:
     handler: Handler
     batch: BatchHandler | None = None
     kind: str = "events"
+    retained: Handler | None = None  # for a retained message (what the broker kept), if not
+    # `handler`: one the broker hands to every new subscription is not news
 
 
 def frigate_instances(config: dict[str, Any]) -> dict[str, str | None]:
@@ -88,7 +90,8 @@ def routes_of(instances: dict[str, str | None], topics: Any,
         table.append(Route(f"{prefix}/reviews", partial(frigate.on_review, prefix),
                            kind="reviews"))
         status = partial(frigate_status.on_message, prefix)
-        table.append(Route(f"{prefix}/available", status, kind="available"))
+        table.append(Route(f"{prefix}/available", status, kind="available",
+                           retained=partial(frigate_status.on_retained, prefix)))
         table.append(Route(f"{prefix}/+/status/+", status, kind="camera_status"))
     if mode_topic:
         table.append(Route(mode_topic, modes.on_set, kind="mode"))
