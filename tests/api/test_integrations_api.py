@@ -171,6 +171,28 @@ def test_mqtt_test_counts_what_it_saw_per_topic_kind(client, headers):
     assert result["messages"]["reviews"] == 0
 
 
+def test_mqtt_test_names_the_prefix_frigate_is_on_when_the_one_typed_is_silent(client,
+                                                                                headers):
+    typed, actual = unique_prefix(), unique_prefix("nvr")
+    publisher = Publisher()
+    publisher.client.publish(f"{actual}/available", b"online", qos=1,
+                             retain=True).wait_for_publish(10)  # as Frigate does
+    try:
+        result = client.post("/api/integrations/test", headers=headers, json={
+            "kind": "mqtt", "prefix": typed, "url": "mqtt://127.0.0.1:1883",
+            "seconds": 1}).json
+        right = client.post("/api/integrations/test", headers=headers, json={
+            "kind": "mqtt", "prefix": actual, "url": "mqtt://127.0.0.1:1883",
+            "seconds": 1}).json
+    finally:
+        publisher.client.publish(f"{actual}/available", b"", qos=1,
+                                 retain=True).wait_for_publish(10)
+        publisher.close()
+    assert result["ok"] is True and sum(result["messages"].values()) == 0, result
+    assert f"another prefix: {actual}" in result["message"]
+    assert right["messages"]["available"] == 1 and "another prefix" not in right["message"]
+
+
 def test_mqtt_test_reports_a_broker_that_is_not_there(client, headers):
     result = client.post("/api/integrations/test", headers=headers, json={
         "kind": "mqtt", "url": f"mqtt://127.0.0.1:{free_port()}", "seconds": 1}).json
