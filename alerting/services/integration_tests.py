@@ -62,6 +62,10 @@ def _test_frigate(data: IntegrationTest, now: Effective) -> dict[str, Any]:
     except MediaUnavailable as exc:
         trusted = origin(base) in policy.trusted
         hint = "" if trusted else " (an unsaved base URL is under the outgoing policy: save it)"
+        if exc.answered in (401, 403):
+            hint = (f" ({'wrong' if username else 'no'} credentials: a proxy's HTTP basic auth "
+                    "takes the username and password here; Frigate's own login, on its port "
+                    "8971, is not basic auth: use its API port 5000 or such a proxy)")
         return {"message": f"{exc.reason}{hint}"}
     text = version.body.decode("utf-8", "replace").strip().strip('"')[:100]
     cameras = None

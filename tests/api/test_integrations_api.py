@@ -133,6 +133,18 @@ def test_frigate_test_reports_version_and_cameras_with_credentials(app, client, 
     wrong = client.post("/api/integrations/test", headers=headers, json={
         "kind": "frigate", "prefix": "frigate", "password": "wrong"}).json
     assert wrong["ok"] is False and "401" in wrong["message"]
+    assert "wrong credentials" in wrong["message"] and "basic auth" in wrong["message"]
+
+
+def test_frigate_test_says_credentials_are_wanted_and_which_kind(client, headers, frigate):
+    frigate.credentials = ("viewer", "frigate-secret")
+    client.put("/api/integrations", headers=headers,
+               json={"frigate": [{"prefix": "frigate", "base_url": frigate.url}]})
+    result = client.post("/api/integrations/test", headers=headers,
+                         json={"kind": "frigate", "prefix": "frigate"}).json
+    assert result["ok"] is False
+    assert result["message"].startswith("the detector answered HTTP 401 (no credentials:")
+    assert "port 8971" in result["message"]
 
 
 def test_an_unconfigured_loopback_url_stays_under_the_outgoing_policy(client, headers,
