@@ -5,7 +5,10 @@
   it comes back they are online again (each camera's own topics and events say otherwise
   when one is not). Frigate retains it: the `online` the broker kept, delivered on each
   (re)connect of the subscriber, is no news and changes nothing (`on_retained`).
-- `<prefix>/<camera>/status/<role>` (newer versions): `online`, `offline` or `disabled`.
+- `<prefix>/<camera>/status/<role>` (newer versions): `online`, `offline` or `disabled`, per
+  ffmpeg role (`detect`, `record`, `audio`), each repeated every retry interval: a camera is
+  offline while any of its roles last said so, else online while any is, else disabled (the
+  roles are kept in the app, for the one subscriber of a deployment).
 
 `handle` is a plain function of one message, called by the MQTT subscriber for these topics
 in an app context; it never raises on what a message says, only on the database.
@@ -13,12 +16,17 @@ in an app context; it never raises on what a message says, only on the database.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
+
+from flask import current_app
 
 from ..services import cameras
 from . import BadPayload
 
 AVAILABLE = {"online": "online", "stopped": "offline", "offline": "offline"}
+ROLES_KEY = "alerting.frigate_camera_roles"
+_roles_guard = threading.Lock()
 CAMERA_STATUS = {"online": "online", "offline": "offline", "disabled": "disabled"}
 MAX_PAYLOAD = 64
 
@@ -73,13 +81,38 @@ def handle(prefix: str, topic: str, payload: bytes | str, now: datetime) -> str 
         status = AVAILABLE.get(word)
         if status is None:
             return None
+        _forget_roles(source)  # gone or (re)started: its cameras' roles are reported afresh
         cameras.report(cameras.cameras_of_source(source), status, now, source)
         return f"*:{status}"
     status = CAMERA_STATUS.get(word)
     if status is None:
         return None
+    status = _camera_status(source, camera, topic.rpartition("/")[2], status)
     cameras.report([camera], status, now, source)
     return f"{camera}:{status}"
+
+
+def _roles() -> dict[tuple[str, str], dict[str, str]]:
+    """(source, camera) -> role -> its last status, in this app (the subscriber's process)."""
+    return current_app.extensions.setdefault(ROLES_KEY, {})
+
+
+def _camera_status(source: str, camera: str, role: str, status: str) -> str:
+    """The camera's status once `role` says `status`: offline while any of its roles is
+    (Frigate repeats each role's status in turn, so the last message alone would flap),
+    else online while any is, else disabled."""
+    with _roles_guard:
+        known = _roles().setdefault((source, camera), {})
+        known[role] = status
+        said = set(known.values())
+    return next(s for s in ("offline", "online", "disabled") if s in said)
+
+
+def _forget_roles(source: str) -> None:
+    with _roles_guard:
+        roles = _roles()
+        for key in [key for key in roles if key[0] == source]:
+            del roles[key]
 
 
 def on_message(prefix: str, topic: str, payload: bytes) -> str:

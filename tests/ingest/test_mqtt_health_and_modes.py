@@ -81,6 +81,21 @@ def test_frigate_going_offline_takes_its_cameras_and_raises_the_rule(app, header
     assert value(scrape(client, **headers), "alerting_camera_online", camera_id=porch) == 1
 
 
+def test_a_dead_detect_stream_beside_a_working_recording_stays_offline(app, headers, prefix,
+                                                                      publisher):
+    client = app.test_client()
+    gate = f"gate-{prefix}"
+    subscriber = run_subscriber(app)
+    for _ in range(2):  # as Frigate repeats them, each role in turn
+        for role, word in (("detect", b"offline"), ("record", b"online")):
+            publisher.publish(f"{prefix}/{gate}/status/{role}", word, qos=1)
+    wait_for(lambda: subscriber.stats.messages >= 4 and not subscriber._inbox)
+    settle()
+    assert _status(client, headers, gate) == "offline"
+    publisher.publish(f"{prefix}/{gate}/status/detect", b"online", qos=1)
+    wait_for(lambda: _status(client, headers, gate) == "online")
+
+
 def test_a_retained_online_on_subscribing_is_no_news_of_the_cameras(app, headers, prefix,
                                                                     publisher):
     """Frigate's `online` is retained: the broker hands it to every (re)connect of the
