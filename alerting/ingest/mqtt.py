@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from paho.mqtt.client import topic_matches_sub
 
@@ -38,27 +38,45 @@ class Route:
     handler: Handler
     batch: BatchHandler | None = None
     kind: str = "events"
+    retained: Handler | None = None  # for a retained message (what the broker kept), if not
+    # `handler`: one the broker hands to every new subscription is not news
 
 
 def frigate_instances(config: dict[str, Any]) -> dict[str, str | None]:
     """prefix -> Frigate base URL (None: no backfill), from ALERTING_FRIGATE_PREFIXES
-    (`prefix` or `prefix=http://host:5000`); a bare prefix `frigate` takes
-    ALERTING_FRIGATE_URL."""
+    (`prefix` or `prefix=http://host:5000`); the bare prefix `frigate`, or the only prefix
+    when it is bare (one Frigate with a `topic_prefix` of its own), takes
+    ALERTING_FRIGATE_URL. A URL may carry `user:pass@` (see without_credentials)."""
     instances: dict[str, str | None] = {}
     for entry in config.get("FRIGATE_PREFIXES") or []:
         prefix, _, url = entry.partition("=")
         prefix = prefix.strip().strip("/")
         if prefix:
             instances[prefix] = url.strip() or None
-    if "frigate" in instances and instances["frigate"] is None:
-        instances["frigate"] = config.get("FRIGATE_URL") or None
+    default = "frigate" if "frigate" in instances else (
+        next(iter(instances)) if len(instances) == 1 else None)
+    if default is not None and instances[default] is None:
+        instances[default] = config.get("FRIGATE_URL") or None
     return instances
+
+
+def without_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """A Frigate base URL's `user:pass@` taken out: (the URL without it, the user name,
+    the password). They are sent as HTTP basic auth, never kept in an event's links."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url.rstrip("/"), None, None
+    host = parts.netloc.rpartition("@")[2]
+    bare = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return (bare.rstrip("/"), unquote(parts.username or ""),
+            unquote(parts.password) if parts.password is not None else None)
 
 
 def routes(config: dict[str, Any]) -> list[Route]:
     """Every topic this deployment takes in, and who handles it."""
-    return routes_of(frigate_instances(config), config.get("MQTT_TOPICS") or [],
-                     config.get("MQTT_MODE_TOPIC"))
+    instances = {prefix: url and without_credentials(url)[0]
+                 for prefix, url in frigate_instances(config).items()}
+    return routes_of(instances, config.get("MQTT_TOPICS") or [], config.get("MQTT_MODE_TOPIC"))
 
 
 def routes_of(instances: dict[str, str | None], topics: Any,
@@ -72,7 +90,8 @@ def routes_of(instances: dict[str, str | None], topics: Any,
         table.append(Route(f"{prefix}/reviews", partial(frigate.on_review, prefix),
                            kind="reviews"))
         status = partial(frigate_status.on_message, prefix)
-        table.append(Route(f"{prefix}/available", status, kind="available"))
+        table.append(Route(f"{prefix}/available", status, kind="available",
+                           retained=partial(frigate_status.on_retained, prefix)))
         table.append(Route(f"{prefix}/+/status/+", status, kind="camera_status"))
     if mode_topic:
         table.append(Route(mode_topic, modes.on_set, kind="mode"))

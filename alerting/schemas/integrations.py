@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from typing_extensions import TypedDict
@@ -25,7 +26,8 @@ from .common import (
 )
 
 URL_SAYS = "must be mqtt://[user:pass@]host[:port] or mqtts://..."
-HTTP_SAYS = "must be an http or https URL such as http://frigate.lan:5000"
+HTTP_SAYS = ("must be an http or https URL such as http://frigate.lan:5000, without "
+             "user:pass@ (credentials go in username and password)")
 
 
 def _checked_by(check: Any, message: str) -> Any:
@@ -44,7 +46,16 @@ def _checked_by(check: Any, message: str) -> Any:
 MqttUrl = checked(_checked_by(_mqtt_url, URL_SAYS),
                   {"type": ["string", "null"], "maxLength": 2048, "description": URL_SAYS},
                   Any)
-FrigateUrl = checked(_checked_by(_http_url_or_none, HTTP_SAYS),
+def _frigate_url(value: str) -> str | None:
+    """An http(s) base URL without credentials: those go in `username` and `password`,
+    stored encrypted (a URL is shown and put in every event's links)."""
+    url = _http_url_or_none(value)
+    if url is not None and "@" in urlsplit(url).netloc:
+        raise ValueError(HTTP_SAYS)
+    return url
+
+
+FrigateUrl = checked(_checked_by(_frigate_url, HTTP_SAYS),
                      {"type": ["string", "null"], "maxLength": 2048, "description": HTTP_SAYS},
                      Any)
 # A topic prefix: no MQTT wildcards, no leading or trailing slash.

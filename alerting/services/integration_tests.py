@@ -22,6 +22,11 @@ from .integrations import ROW_ID, Effective, basic_auth, effective
 from .media import MediaUnavailable, fetch_bytes, origin, policy_from
 
 TOPIC_KINDS = ("events", "reviews", "available", "status")
+# Frigate retains `<prefix>/available`: subscribing to this shows at once which prefixes the
+# Frigate instances on a broker publish under (a wrong prefix is the usual silent mistake).
+AVAILABLE_ANYWHERE = "+/available"
+PREFIXES_SHOWN = 10
+PROBE_SECONDS = 0.5  # retained messages arrive right after the subscription
 
 
 
@@ -57,6 +62,10 @@ def _test_frigate(data: IntegrationTest, now: Effective) -> dict[str, Any]:
     except MediaUnavailable as exc:
         trusted = origin(base) in policy.trusted
         hint = "" if trusted else " (an unsaved base URL is under the outgoing policy: save it)"
+        if exc.answered in (401, 403):
+            hint = (f" ({'wrong' if username else 'no'} credentials: a proxy's HTTP basic auth "
+                    "takes the username and password here; Frigate's own login, on its port "
+                    "8971, is not basic auth: use its API port 5000 or such a proxy)")
         return {"message": f"{exc.reason}{hint}"}
     text = version.body.decode("utf-8", "replace").strip().strip('"')[:100]
     cameras = None
@@ -89,6 +98,8 @@ def _test_mqtt(data: IntegrationTest, now: Effective) -> dict[str, Any]:
     counts = dict.fromkeys((*TOPIC_KINDS, "other"), 0)
     connected = threading.Event()
     refused: list[str] = []
+    elsewhere: set[str] = set()  # other prefixes with a Frigate `available` topic
+    probing = threading.Event()  # the count is over: looking for those
     lock = threading.Lock()
 
     def on_connect(client, _userdata, _flags, reason, _properties):
@@ -100,7 +111,11 @@ def _test_mqtt(data: IntegrationTest, now: Effective) -> dict[str, Any]:
 
     def on_message(_client, _userdata, message):
         with lock:
-            counts[topic_kind(data.prefix, message.topic)] += 1
+            if probing.is_set():
+                if not message.topic.startswith(data.prefix + "/"):
+                    elsewhere.add(message.topic.rpartition("/")[0])
+            else:
+                counts[topic_kind(data.prefix, message.topic)] += 1
 
     client = paho.Client(paho.CallbackAPIVersion.VERSION2,
                          client_id=f"{now.client_id}-test-{uuid.uuid4().hex[:8]}")
@@ -125,13 +140,26 @@ def _test_mqtt(data: IntegrationTest, now: Effective) -> dict[str, Any]:
             why = f"refused: {refused[0]}" if refused else "no answer"
             return {"connected": False, "message": f"{shown}: {why}"}
         time.sleep(data.seconds)
+        with lock:
+            silent = not any(counts.values())
+            if silent:
+                probing.set()
+        if silent:
+            # Only now, not beside the first subscription: a broker sends a message that
+            # matches two subscriptions once for each, and the count would double.
+            client.subscribe(AVAILABLE_ANYWHERE, 0)
+            time.sleep(PROBE_SECONDS)
     finally:
         client.disconnect()
         client.loop_stop()
     with lock:
-        seen = dict(counts)
+        seen, others = dict(counts), sorted(elsewhere)
     total = sum(seen.values())
     detail = ", ".join(f"{kind} {n}" for kind, n in seen.items() if n) or "nothing yet"
+    hint = ""
+    if not total and others:
+        hint = (f"; Frigate's available topic is on this broker under another prefix: "
+                f"{', '.join(others[:PREFIXES_SHOWN])} (its mqtt topic_prefix)")
     return {"ok": True, "connected": True, "messages": seen,
             "message": f"connected to {shown}; {total} messages on {data.prefix}/# in "
-                       f"{data.seconds} s ({detail})"}
+                       f"{data.seconds} s ({detail}){hint}"}

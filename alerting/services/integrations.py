@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..engine.timeparse import isoformat_z
 from ..extensions import db
-from ..ingest.mqtt import frigate_instances
+from ..ingest.mqtt import frigate_instances, without_credentials
 from ..models import IntegrationSettings
 from ..notify.redact import redact_url
 from ..schemas.common import validate
@@ -75,7 +75,7 @@ def from_environment(config: Any) -> Effective:
     return Effective(
         mqtt_url=config.get("MQTT_URL"), client_id=config.get("MQTT_CLIENT_ID") or "alerting",
         topics=tuple(config.get("MQTT_TOPICS") or ()),
-        instances=tuple(FrigateInstance(prefix, url)
+        instances=tuple(FrigateInstance(prefix, *(without_credentials(url) if url else ()))
                         for prefix, url in frigate_instances(config).items()))
 
 

@@ -53,10 +53,11 @@ class MediaUnavailable(Exception):
     """The detector did not give the media: `status` is 404 when it says it has none, 502
     when it failed or was refused; `reason` never contains the URL (it may hide secrets)."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, answered: int | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.answered = answered  # the detector's HTTP status, when it answered one
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,8 @@ def fetch_bytes(url: str, policy: FetchPolicy, *, expect: str = "",
         if response.status == 404:
             raise MediaUnavailable(404, "the detector has no such media")
         if response.status != 200:
-            raise MediaUnavailable(502, f"the detector answered HTTP {response.status}")
+            raise MediaUnavailable(502, f"the detector answered HTTP {response.status}",
+                                   response.status)
         length = response.getheader("Content-Length")
         if length and length.isdigit() and int(length) > policy.max_bytes:
             raise MediaUnavailable(502, f"the media is larger than {policy.max_bytes} bytes")

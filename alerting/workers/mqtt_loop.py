@@ -228,7 +228,9 @@ class Subscriber(SupervisedLoop):
                             end += 1
                         self._run(route.batch, inbox[start:end])
                     elif route is not None:
-                        self._run(None, inbox[start:end], route.handler)
+                        retained = inbox[start].retain and route.retained is not None
+                        self._run(None, inbox[start:end],
+                                  route.retained if retained else route.handler)
                     start = end
             finally:
                 db.session.remove()

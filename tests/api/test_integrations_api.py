@@ -92,6 +92,9 @@ def test_stored_settings_win_encrypted_and_audited_masked(app, client, headers):
 @pytest.mark.parametrize(("body", "field"), [
     ({"mqtt": {"url": "http://broker.lan"}}, "mqtt.url"),
     ({"frigate": [{"prefix": "frigate", "base_url": "ftp://nvr"}]}, "frigate.0.base_url"),
+    # Credentials in the URL would be shown, and kept in every event's links.
+    ({"frigate": [{"prefix": "frigate", "base_url": "http://u:secret@nvr:5000"}]},
+     "frigate.0.base_url"),
     ({"frigate": [{"prefix": "front/#"}]}, "frigate.0.prefix"),
     ({"frigate": "frigate"}, "frigate"),
     ({"mqtt": {"topics": [7]}}, "mqtt.topics.0"),
@@ -101,6 +104,18 @@ def test_bad_input_names_the_field(client, headers, body, field):
     response = client.put("/api/integrations", headers=headers, json=body)
     assert response.status_code == 422, response.json
     assert field in response.json["fields"], response.json
+
+
+def test_credentials_in_a_base_url_are_refused_saying_where_they_go(client, headers):
+    for path, body in (("/api/integrations", {"frigate": [{
+            "prefix": "frigate", "base_url": "http://viewer:secret@nvr:5000"}]}),
+            ("/api/integrations/test", {"kind": "frigate",
+                                        "base_url": "http://viewer:secret@nvr:5000"})):
+        method = client.put if path == "/api/integrations" else client.post
+        response = method(path, headers=headers, json=body)
+        assert response.status_code == 422, response.json
+        message = str(response.json["fields"])
+        assert "username and password" in message and "secret" not in message
 
 
 def test_frigate_test_reports_version_and_cameras_with_credentials(app, client, headers,
@@ -118,6 +133,18 @@ def test_frigate_test_reports_version_and_cameras_with_credentials(app, client, 
     wrong = client.post("/api/integrations/test", headers=headers, json={
         "kind": "frigate", "prefix": "frigate", "password": "wrong"}).json
     assert wrong["ok"] is False and "401" in wrong["message"]
+    assert "wrong credentials" in wrong["message"] and "basic auth" in wrong["message"]
+
+
+def test_frigate_test_says_credentials_are_wanted_and_which_kind(client, headers, frigate):
+    frigate.credentials = ("viewer", "frigate-secret")
+    client.put("/api/integrations", headers=headers,
+               json={"frigate": [{"prefix": "frigate", "base_url": frigate.url}]})
+    result = client.post("/api/integrations/test", headers=headers,
+                         json={"kind": "frigate", "prefix": "frigate"}).json
+    assert result["ok"] is False
+    assert result["message"].startswith("the detector answered HTTP 401 (no credentials:")
+    assert "port 8971" in result["message"]
 
 
 def test_an_unconfigured_loopback_url_stays_under_the_outgoing_policy(client, headers,
@@ -154,6 +181,28 @@ def test_mqtt_test_counts_what_it_saw_per_topic_kind(client, headers):
     assert result["ok"] is True and result["connected"] is True, result
     assert result["messages"]["events"] >= 3 and result["messages"]["status"] >= 3
     assert result["messages"]["reviews"] == 0
+
+
+def test_mqtt_test_names_the_prefix_frigate_is_on_when_the_one_typed_is_silent(client,
+                                                                                headers):
+    typed, actual = unique_prefix(), unique_prefix("nvr")
+    publisher = Publisher()
+    publisher.client.publish(f"{actual}/available", b"online", qos=1,
+                             retain=True).wait_for_publish(10)  # as Frigate does
+    try:
+        result = client.post("/api/integrations/test", headers=headers, json={
+            "kind": "mqtt", "prefix": typed, "url": "mqtt://127.0.0.1:1883",
+            "seconds": 1}).json
+        right = client.post("/api/integrations/test", headers=headers, json={
+            "kind": "mqtt", "prefix": actual, "url": "mqtt://127.0.0.1:1883",
+            "seconds": 1}).json
+    finally:
+        publisher.client.publish(f"{actual}/available", b"", qos=1,
+                                 retain=True).wait_for_publish(10)
+        publisher.close()
+    assert result["ok"] is True and sum(result["messages"].values()) == 0, result
+    assert f"another prefix: {actual}" in result["message"]
+    assert right["messages"]["available"] == 1 and "another prefix" not in right["message"]
 
 
 def test_mqtt_test_reports_a_broker_that_is_not_there(client, headers):

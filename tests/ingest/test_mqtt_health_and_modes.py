@@ -16,7 +16,7 @@ from alerting.models import utcnow
 from alerting.services import cameras
 from tests.support.factories import create_rule, listed
 from tests.support.metrics import scrape, value
-from tests.support.mqtt import run_subscriber, unique_prefix
+from tests.support.mqtt import run_subscriber, settle, unique_prefix
 from tests.support.server import wait_for
 
 
@@ -79,6 +79,58 @@ def test_frigate_going_offline_takes_its_cameras_and_raises_the_rule(app, header
     publisher.publish(f"{prefix}/available", b"online", qos=1)  # Frigate is back
     wait_for(lambda: _status(client, headers, porch) == "online")
     assert value(scrape(client, **headers), "alerting_camera_online", camera_id=porch) == 1
+
+
+def test_a_dead_detect_stream_beside_a_working_recording_stays_offline(app, headers, prefix,
+                                                                      publisher):
+    client = app.test_client()
+    gate = f"gate-{prefix}"
+    subscriber = run_subscriber(app)
+    for _ in range(2):  # as Frigate repeats them, each role in turn
+        for role, word in (("detect", b"offline"), ("record", b"online")):
+            publisher.publish(f"{prefix}/{gate}/status/{role}", word, qos=1)
+    wait_for(lambda: subscriber.stats.messages >= 4 and not subscriber._inbox)
+    settle()
+    assert _status(client, headers, gate) == "offline"
+    publisher.publish(f"{prefix}/{gate}/status/detect", b"online", qos=1)
+    wait_for(lambda: _status(client, headers, gate) == "online")
+
+
+def test_a_retained_online_on_subscribing_is_no_news_of_the_cameras(app, headers, prefix,
+                                                                    publisher):
+    """Frigate's `online` is retained: the broker hands it to every (re)connect of the
+    subscriber (a restart, a saved setting, a broker blip), while a camera it reported
+    offline may still be dead. Only a live `online` (Frigate just started) brings the
+    cameras back; a retained `offline` (its last will) still takes them."""
+    client = app.test_client()
+    porch = f"porch-{prefix}"
+    create_rule(client, headers, name="Unplugged", kind="camera_offline",
+                camera_ids=[porch], offline_after_seconds=10, cooldown_seconds=0)
+    with app.app_context():
+        cameras.report([porch], "offline", utcnow() - timedelta(minutes=5), f"frigate:{prefix}")
+        assert cameras.check()["offline"] == 1
+    publisher.client.publish(f"{prefix}/available", b"online", qos=1,
+                             retain=True).wait_for_publish(10)
+    try:
+        subscriber = run_subscriber(app)
+        wait_for(lambda: subscriber.stats.messages >= 1 and not subscriber._inbox)
+        settle()
+        assert _status(client, headers, porch) == "offline"
+        with app.app_context():
+            assert cameras.check()["online"] == 0
+        assert [a["rule_name"] for a in listed(client, headers)] == ["Unplugged"]
+        assert not subscriber.stats.bad
+
+        subscriber.stop()
+        with app.app_context():
+            cameras.report([porch], "online", utcnow(), f"frigate:{prefix}")
+        publisher.client.publish(f"{prefix}/available", b"offline", qos=1,
+                                 retain=True).wait_for_publish(10)
+        run_subscriber(app)  # the next connection finds Frigate's last will kept
+        wait_for(lambda: _status(client, headers, porch) == "offline")
+    finally:
+        publisher.client.publish(f"{prefix}/available", b"", qos=1,
+                                 retain=True).wait_for_publish(10)
 
 
 def test_a_camera_status_and_bad_status_payloads(app, headers, prefix, publisher):

@@ -19,7 +19,7 @@ def test_the_default_prefix_takes_the_frigate_url_and_others_their_own():
         "garage/events", "garage/reviews", "garage/available", "garage/+/status/+",
         "home/alarm/mode/set", "detectors/+/events"]
     assert handler_for(table, "detectors/yolo/events") is table[9].handler
-    assert handler_for(table, "garage/events").args == ("garage", "http://10.0.0.9:5000/")
+    assert handler_for(table, "garage/events").args == ("garage", "http://10.0.0.9:5000")
     assert handler_for(table, "frigate/front/status/detect").args == ("frigate",)
     assert handler_for(table, "frigate/front/motion") is None
     assert [topic_kind(table, t) for t in ("garage/events", "garage/reviews", "frigate/available",

@@ -134,6 +134,39 @@ def test_frigate_camera_status_topics(app):
     assert camera(app, "porch").source == "frigate:frigate"
 
 
+def test_a_camera_is_offline_while_any_of_its_roles_is(app):
+    """Frigate reports each ffmpeg role on its own topic and repeats each every retry
+    interval: a camera whose detect stream is dead while its recording is fine gets
+    `detect offline` and `record online` in turn, and must stay offline, not flap (a
+    camera_offline rule would never see it offline long enough)."""
+    now = utcnow()
+    said = []
+    with app.app_context():
+        for role, word in (("detect", b"offline"), ("record", b"online"),
+                           ("audio", b"online"), ("detect", b"offline"),
+                           ("record", b"online")):
+            said.append(frigate_status.handle("frigate", f"frigate/porch/status/{role}",
+                                              word, now))
+        assert said == ["porch:offline"] * 5
+        assert camera(app, "porch").status == "offline"
+        assert frigate_status.handle("frigate", "frigate/porch/status/detect", b"online",
+                                     now + timedelta(seconds=10)) == "porch:online"
+        assert camera(app, "porch").last_seen == now + timedelta(seconds=10)
+        # A disabled role (audio turned off) is no outage: the others say.
+        assert frigate_status.handle("frigate", "frigate/porch/status/audio", b"disabled",
+                                     now) == "porch:online"
+        for role in ("detect", "record"):
+            frigate_status.handle("frigate", f"frigate/porch/status/{role}", b"disabled", now)
+        assert camera(app, "porch").status == "disabled"
+        # Frigate gone, then back: its cameras' roles are reported afresh.
+        frigate_status.handle("frigate", "frigate/porch/status/detect", b"offline", now)
+        frigate_status.handle("frigate", "frigate/available", b"offline", now)
+        assert frigate_status.handle("frigate", "frigate/available", b"online",
+                                     now) == "*:online"
+        assert frigate_status.handle("frigate", "frigate/porch/status/record", b"online",
+                                     now) == "porch:online"
+
+
 @pytest.mark.parametrize(("topic", "payload"), [
     ("frigate/porch/status/detect", b"sideways"),
     ("frigate/porch/status/detect", b"\xff\xfe"),
