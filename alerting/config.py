@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import secrets
@@ -13,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PREFIX = "ALERTING_"
 
@@ -98,6 +101,48 @@ DEFAULT_RETRY_SCHEDULE = [10, 30, 60, 120, 300, 600, 1200, 2400, 3600, 7200, 144
 SEND_SHARE_OF_LEASE = 0.4
 
 
+def _log_level(name: str) -> str:
+    """A logging level's name, any case."""
+    level = name.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return level
+
+
+def _hash_method(method: str) -> str:
+    """What werkzeug's generate_password_hash takes: scrypt[:n:r:p] or pbkdf2[:hash[:rounds]]."""
+    name, *args = method.split(":")
+    if name == "scrypt":
+        valid = not args or (len(args) == 3 and all(arg.isdigit() for arg in args))
+    elif name == "pbkdf2":
+        valid = len(args) <= 2 and (not args or args[0] in hashlib.algorithms_available) \
+            and (len(args) < 2 or args[1].isdigit())
+    else:
+        valid = False
+    if not valid:
+        raise ValueError("must be scrypt, scrypt:N:r:p, pbkdf2, pbkdf2:HASH or "
+                         "pbkdf2:HASH:ITERATIONS (e.g. pbkdf2:sha256:600000)")
+    return method
+
+
+def _database_url(url: str | None) -> str | None:
+    """A URL SQLAlchemy can read (the dialect is checked when it connects)."""
+    if url is not None:
+        try:
+            make_url(url)
+        except ArgumentError:
+            raise ValueError("must be a SQLAlchemy URL such as "
+                             "postgresql+psycopg://user@host/db or sqlite:////path/to/file.db"
+                             ) from None
+    return url
+
+
+def _redis_url(url: str | None) -> str | None:
+    if url is not None and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("must be redis://host:6379/0, rediss://... or unix://...")
+    return url
+
+
 def _vapid_subject(value: str) -> str:
     """RFC 8292's contact: a mailto: or https: URI."""
     if not value.startswith(("mailto:", "https://")):
@@ -111,7 +156,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=PREFIX, case_sensitive=True,
                                       env_ignore_empty=True, extra="ignore")
 
-    DATABASE_URL: str | None = None
+    DATABASE_URL: Annotated[str | None, AfterValidator(_database_url)] = None
     SECRET_KEY: str | None = None
     # Earlier secret keys, comma-separated, still accepted (never used to sign): sessions
     # (Flask's SECRET_KEY_FALLBACKS) and action links keep working across a key rotation.
@@ -130,14 +175,14 @@ class Settings(BaseSettings):
     BOOTSTRAP_API_KEY: str | None = None
     ADMIN_PASSWORD: str | None = None
     INPROCESS_WORKERS: bool = True
-    REDIS_URL: str | None = None
+    REDIS_URL: Annotated[str | None, AfterValidator(_redis_url)] = None
     # Open WebSockets (/ws/events, /ws/videodb) a process accepts, in all and per API key or
     # user; past either a new one is closed with code 1013 (try again later).
     LIVE_MAX_CONNECTIONS: Count = 2000
     LIVE_MAX_PER_PRINCIPAL: Count = 200
     MAX_CONTENT_LENGTH: Count = 4 * 1024 * 1024
-    LOG_LEVEL: str = "INFO"
-    PASSWORD_HASH_METHOD: str = "scrypt"
+    LOG_LEVEL: Annotated[str, AfterValidator(_log_level)] = "INFO"
+    PASSWORD_HASH_METHOD: Annotated[str, AfterValidator(_hash_method)] = "scrypt"
     TRUST_PROXY: bool = False
     # Rate limits (limits syntax, e.g. "10 per minute"; several separated by ";").
     RATE_LIMIT_LOGIN: str = "10 per minute"
@@ -156,7 +201,7 @@ class Settings(BaseSettings):
     EMAIL_RECIPIENTS: CommaList = []
     WEBHOOK_URL: str | None = None
     WEBHOOK_TIMEOUT_SECONDS: Seconds = 30
-    WEBHOOK_ALLOW_CIDRS: CommaList = []
+    WEBHOOK_ALLOW_CIDRS: Networks = []
     WEBHOOK_SECRET: str | None = None
     PUSH_URLS: CommaList = []
     # Web push to browsers (notify/webpush.py): the VAPID private key (PEM, or the raw key
