@@ -14,6 +14,10 @@ worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))  # HTTP,
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 threads = int(os.environ.get("THREADS", "32"))
 graceful_timeout = 5
+# No control socket (gunicorn 25.1+: ~/.gunicorn/gunicorn.ctl, or under $XDG_RUNTIME_DIR): one
+# path for every server of the user, each taking it from the last and the first to stop
+# deleting it; nothing here uses gunicornc. Stop with SIGTERM, reload with SIGHUP.
+control_socket_disable = True
 # Credentials redacted from the logs; gunicorn's own errors (a URL over 4 KB: 414) in JSON.
 logger_class = gunicorn_output.RedactingLogger
 gunicorn_output.answer_errors_in_json()
