@@ -3,7 +3,9 @@ start in each serving process."""
 
 import gc
 import os
+import sys
 
+from alerting import config as settings
 from alerting import gunicorn_output, metrics
 
 # gthread, with requests read in the poller before they take a thread and WebSockets handed
@@ -35,6 +37,12 @@ def post_worker_init(worker):
 
 
 def on_starting(server):
+    # A bad ALERTING_* value stops the server here, in one line naming it, before any worker
+    # boots (each would print a traceback of its own).
+    try:
+        settings.load()
+    except settings.SettingsError as exc:
+        sys.exit(f"alerting: {exc}")
     # Metrics of processes from an earlier run are no longer summed (alerting/metrics.py).
     metrics.remove_dead_processes()
 

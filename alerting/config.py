@@ -12,12 +12,17 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from limits import parse_many
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 PREFIX = "ALERTING_"
+
+
+class SettingsError(ValueError):
+    """A setting's value that does not parse; the message names its variable."""
 
 
 def _split(value: Any) -> Any:
@@ -143,6 +148,16 @@ def _redis_url(url: str | None) -> str | None:
     return url
 
 
+def _rate_limit(text: str) -> str:
+    """What limits reads ("10 per minute", several separated by ";"): checked at start-up,
+    not by the first limited request."""
+    try:
+        parse_many(text)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a limit such as '10 per minute' ({exc})") from None
+    return text
+
+
 def _vapid_subject(value: str) -> str:
     """RFC 8292's contact: a mailto: or https: URI."""
     if not value.startswith(("mailto:", "https://")):
@@ -185,8 +200,8 @@ class Settings(BaseSettings):
     PASSWORD_HASH_METHOD: Annotated[str, AfterValidator(_hash_method)] = "scrypt"
     TRUST_PROXY: bool = False
     # Rate limits (limits syntax, e.g. "10 per minute"; several separated by ";").
-    RATE_LIMIT_LOGIN: str = "10 per minute"
-    RATE_LIMIT_INGEST: str = "100 per second"
+    RATE_LIMIT_LOGIN: Annotated[str, AfterValidator(_rate_limit)] = "10 per minute"
+    RATE_LIMIT_INGEST: Annotated[str, AfterValidator(_rate_limit)] = "100 per second"
     # Notification defaults (GET /api/notification/config). The settings page may change
     # them later; these are the initial values.
     NOTIFICATIONS_ENABLED: bool = True
@@ -283,7 +298,7 @@ class _FromMapping(Settings):
 def load(environ: Mapping[str, str] | None = None,
          overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Every setting: `overrides` (by name, from code), else the ALERTING_* variable of
-    `environ` (default os.environ), else its default. ValueError naming the variable."""
+    `environ` (default os.environ), else its default. SettingsError naming the variable."""
     known = {name: value for name, value in (overrides or {}).items()
              if name in Settings.model_fields}
     try:
@@ -295,7 +310,7 @@ def load(environ: Mapping[str, str] | None = None,
                      and name[len(PREFIX):] in Settings.model_fields}
             settings = _FromMapping(**{**given, **known})
     except ValidationError as exc:
-        raise ValueError("; ".join(_problem(error) for error in exc.errors())) from None
+        raise SettingsError("; ".join(_problem(error) for error in exc.errors())) from None
     return settings.model_dump()
 
 
