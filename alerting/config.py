@@ -19,6 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 PREFIX = "ALERTING_"
+# A page user's password: its length, on the password form and in ALERTING_ADMIN_PASSWORD.
+PASSWORD_MIN, PASSWORD_MAX = 10, 200
 
 
 class SettingsError(ValueError):
@@ -188,7 +190,9 @@ class Settings(BaseSettings):
     AUTH: bool = True
     BOOTSTRAP: bool = True  # create the admin user and the bootstrap key at start-up
     BOOTSTRAP_API_KEY: str | None = None
-    ADMIN_PASSWORD: str | None = None
+    # The first admin's password, kept as it is (not asked to be changed at the first login).
+    ADMIN_PASSWORD: Annotated[str | None, Field(min_length=PASSWORD_MIN,
+                                                max_length=PASSWORD_MAX)] = None
     INPROCESS_WORKERS: bool = True
     REDIS_URL: Annotated[str | None, AfterValidator(_redis_url)] = None
     # Open WebSockets (/ws/events, /ws/videodb) a process accepts, in all and per API key or

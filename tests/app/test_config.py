@@ -74,7 +74,9 @@ def test_default_database_is_sqlite_under_instance(tmp_path):
      ("LOG_LEVEL", "LOUD"), ("PASSWORD_HASH_METHOD", "md5"),
      ("PASSWORD_HASH_METHOD", "scrypt:many"), ("PASSWORD_HASH_METHOD", "pbkdf2:sha999"),
      ("DATABASE_URL", "alerting.db"), ("REDIS_URL", "cache.internal:6379"),
-     ("WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8, relay")],
+     ("WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8, relay"),
+     # The first password, kept (not asked to be changed): as long as the password form asks.
+     ("ADMIN_PASSWORD", "admin")],
 )
 def test_each_bad_value_names_its_variable(name, raw):
     with pytest.raises(ValueError, match=f"ALERTING_{name}"):
