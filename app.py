@@ -1,5 +1,11 @@
 """Entry point for `flask --app app` and gunicorn (`app:app`)."""
 
-from alerting import create_app
+import sys
 
-app = create_app()
+from alerting import create_app
+from alerting.config import SettingsError
+
+try:
+    app = create_app()
+except SettingsError as exc:  # a bad ALERTING_* value: its one line, not a traceback
+    sys.exit(f"alerting: {exc}")

@@ -3,7 +3,9 @@ start in each serving process."""
 
 import gc
 import os
+import sys
 
+from alerting import config as settings
 from alerting import gunicorn_output, metrics
 
 # gthread, with requests read in the poller before they take a thread and WebSockets handed
@@ -14,6 +16,10 @@ worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))  # HTTP,
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 threads = int(os.environ.get("THREADS", "32"))
 graceful_timeout = 5
+# No control socket (gunicorn 25.1+: ~/.gunicorn/gunicorn.ctl, or under $XDG_RUNTIME_DIR): one
+# path for every server of the user, each taking it from the last and the first to stop
+# deleting it; nothing here uses gunicornc. Stop with SIGTERM, reload with SIGHUP.
+control_socket_disable = True
 # Credentials redacted from the logs; gunicorn's own errors (a URL over 4 KB: 414) in JSON.
 logger_class = gunicorn_output.RedactingLogger
 gunicorn_output.answer_errors_in_json()
@@ -31,6 +37,12 @@ def post_worker_init(worker):
 
 
 def on_starting(server):
+    # A bad ALERTING_* value stops the server here, in one line naming it, before any worker
+    # boots (each would print a traceback of its own).
+    try:
+        settings.load()
+    except settings.SettingsError as exc:
+        sys.exit(f"alerting: {exc}")
     # Metrics of processes from an earlier run are no longer summed (alerting/metrics.py).
     metrics.remove_dead_processes()
 

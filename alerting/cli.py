@@ -177,6 +177,12 @@ def worker(**loops: bool) -> None:
     # Supervised loops: an error is logged and retried with backoff, never the end of one.
     running = workers.launch(app, names)
     click.echo(f"worker {os.getpid()} running: {', '.join(names) or 'nothing'}", err=True)
+    if not app.config["REDIS_URL"]:
+        # The live hub of this process has no browser connected: only Redis carries what
+        # this worker matches and sends to the web processes (docs/deploy.md).
+        click.echo("warning: ALERTING_REDIS_URL is unset: the alerts this worker matches "
+                   "reach no live page or WebSocket client; give it the web processes' "
+                   "ALERTING_REDIS_URL", err=True)
     while not stop.wait(1.0):
         if not all(loop.alive for loop in running):  # only a BaseException ends one
             workers.stop(app)

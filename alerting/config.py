@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import secrets
@@ -11,10 +12,19 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from limits import parse_many
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PREFIX = "ALERTING_"
+# A page user's password: its length, on the password form and in ALERTING_ADMIN_PASSWORD.
+PASSWORD_MIN, PASSWORD_MAX = 10, 200
+
+
+class SettingsError(ValueError):
+    """A setting's value that does not parse; the message names its variable."""
 
 
 def _split(value: Any) -> Any:
@@ -98,6 +108,58 @@ DEFAULT_RETRY_SCHEDULE = [10, 30, 60, 120, 300, 600, 1200, 2400, 3600, 7200, 144
 SEND_SHARE_OF_LEASE = 0.4
 
 
+def _log_level(name: str) -> str:
+    """A logging level's name, any case."""
+    level = name.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return level
+
+
+def _hash_method(method: str) -> str:
+    """What werkzeug's generate_password_hash takes: scrypt[:n:r:p] or pbkdf2[:hash[:rounds]]."""
+    name, *args = method.split(":")
+    if name == "scrypt":
+        valid = not args or (len(args) == 3 and all(arg.isdigit() for arg in args))
+    elif name == "pbkdf2":
+        valid = len(args) <= 2 and (not args or args[0] in hashlib.algorithms_available) \
+            and (len(args) < 2 or args[1].isdigit())
+    else:
+        valid = False
+    if not valid:
+        raise ValueError("must be scrypt, scrypt:N:r:p, pbkdf2, pbkdf2:HASH or "
+                         "pbkdf2:HASH:ITERATIONS (e.g. pbkdf2:sha256:600000)")
+    return method
+
+
+def _database_url(url: str | None) -> str | None:
+    """A URL SQLAlchemy can read (the dialect is checked when it connects)."""
+    if url is not None:
+        try:
+            make_url(url)
+        except ArgumentError:
+            raise ValueError("must be a SQLAlchemy URL such as "
+                             "postgresql+psycopg://user@host/db or sqlite:////path/to/file.db"
+                             ) from None
+    return url
+
+
+def _redis_url(url: str | None) -> str | None:
+    if url is not None and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("must be redis://host:6379/0, rediss://... or unix://...")
+    return url
+
+
+def _rate_limit(text: str) -> str:
+    """What limits reads ("10 per minute", several separated by ";"): checked at start-up,
+    not by the first limited request."""
+    try:
+        parse_many(text)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a limit such as '10 per minute' ({exc})") from None
+    return text
+
+
 def _vapid_subject(value: str) -> str:
     """RFC 8292's contact: a mailto: or https: URI."""
     if not value.startswith(("mailto:", "https://")):
@@ -111,7 +173,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=PREFIX, case_sensitive=True,
                                       env_ignore_empty=True, extra="ignore")
 
-    DATABASE_URL: str | None = None
+    DATABASE_URL: Annotated[str | None, AfterValidator(_database_url)] = None
     SECRET_KEY: str | None = None
     # Earlier secret keys, comma-separated, still accepted (never used to sign): sessions
     # (Flask's SECRET_KEY_FALLBACKS) and action links keep working across a key rotation.
@@ -128,20 +190,22 @@ class Settings(BaseSettings):
     AUTH: bool = True
     BOOTSTRAP: bool = True  # create the admin user and the bootstrap key at start-up
     BOOTSTRAP_API_KEY: str | None = None
-    ADMIN_PASSWORD: str | None = None
+    # The first admin's password, kept as it is (not asked to be changed at the first login).
+    ADMIN_PASSWORD: Annotated[str | None, Field(min_length=PASSWORD_MIN,
+                                                max_length=PASSWORD_MAX)] = None
     INPROCESS_WORKERS: bool = True
-    REDIS_URL: str | None = None
+    REDIS_URL: Annotated[str | None, AfterValidator(_redis_url)] = None
     # Open WebSockets (/ws/events, /ws/videodb) a process accepts, in all and per API key or
     # user; past either a new one is closed with code 1013 (try again later).
     LIVE_MAX_CONNECTIONS: Count = 2000
     LIVE_MAX_PER_PRINCIPAL: Count = 200
     MAX_CONTENT_LENGTH: Count = 4 * 1024 * 1024
-    LOG_LEVEL: str = "INFO"
-    PASSWORD_HASH_METHOD: str = "scrypt"
+    LOG_LEVEL: Annotated[str, AfterValidator(_log_level)] = "INFO"
+    PASSWORD_HASH_METHOD: Annotated[str, AfterValidator(_hash_method)] = "scrypt"
     TRUST_PROXY: bool = False
     # Rate limits (limits syntax, e.g. "10 per minute"; several separated by ";").
-    RATE_LIMIT_LOGIN: str = "10 per minute"
-    RATE_LIMIT_INGEST: str = "100 per second"
+    RATE_LIMIT_LOGIN: Annotated[str, AfterValidator(_rate_limit)] = "10 per minute"
+    RATE_LIMIT_INGEST: Annotated[str, AfterValidator(_rate_limit)] = "100 per second"
     # Notification defaults (GET /api/notification/config). The settings page may change
     # them later; these are the initial values.
     NOTIFICATIONS_ENABLED: bool = True
@@ -156,7 +220,7 @@ class Settings(BaseSettings):
     EMAIL_RECIPIENTS: CommaList = []
     WEBHOOK_URL: str | None = None
     WEBHOOK_TIMEOUT_SECONDS: Seconds = 30
-    WEBHOOK_ALLOW_CIDRS: CommaList = []
+    WEBHOOK_ALLOW_CIDRS: Networks = []
     WEBHOOK_SECRET: str | None = None
     PUSH_URLS: CommaList = []
     # Web push to browsers (notify/webpush.py): the VAPID private key (PEM, or the raw key
@@ -238,7 +302,7 @@ class _FromMapping(Settings):
 def load(environ: Mapping[str, str] | None = None,
          overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Every setting: `overrides` (by name, from code), else the ALERTING_* variable of
-    `environ` (default os.environ), else its default. ValueError naming the variable."""
+    `environ` (default os.environ), else its default. SettingsError naming the variable."""
     known = {name: value for name, value in (overrides or {}).items()
              if name in Settings.model_fields}
     try:
@@ -250,7 +314,7 @@ def load(environ: Mapping[str, str] | None = None,
                      and name[len(PREFIX):] in Settings.model_fields}
             settings = _FromMapping(**{**given, **known})
     except ValidationError as exc:
-        raise ValueError("; ".join(_problem(error) for error in exc.errors())) from None
+        raise SettingsError("; ".join(_problem(error) for error in exc.errors())) from None
     return settings.model_dump()
 
 

@@ -89,14 +89,7 @@ class Limiter:
     """The extension: `limit` decorates views, `init_app` gives each app its windows."""
 
     def init_app(self, app: Flask) -> None:
-        # A mistyped limit stops the start, with its name, not the first limited request.
-        for name, text in app.config.items():
-            if name.startswith("RATE_LIMIT_"):
-                try:
-                    limits_in(text)
-                except ValueError as exc:
-                    raise ValueError(f"ALERTING_{name}: {text!r} is not a limit such as "
-                                     f"'10 per minute' ({exc})") from None
+        # A mistyped limit has stopped the start already, with its name (alerting/config.py).
         app.extensions[EXTENSION] = Windows(app.config["REDIS_URL"])
 
     def limit(self, setting: str, key_func: Callable[[], str] = client_address,

@@ -29,6 +29,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from .. import config as settings
 from ..engine.grouping import EACH_ALERT, GROUP_LABELS
 from ..engine.vocabulary import (
     CHANNELS,
@@ -70,7 +71,8 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
-PASSWORD_MIN, PASSWORD_MAX = 10, 200
+# The password's length, as ALERTING_ADMIN_PASSWORD must have it (alerting/config.py).
+PASSWORD_MIN, PASSWORD_MAX = settings.PASSWORD_MIN, settings.PASSWORD_MAX
 
 
 class PasswordForm(FlaskForm):

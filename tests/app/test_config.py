@@ -34,6 +34,12 @@ def test_defaults_without_environment():
         ("PUBLIC_URL", "https://alerts.example.com/", "https://alerts.example.com"),
         ("SECRET_KEY_FALLBACKS", "old-1, old-2", ["old-1", "old-2"]),
         ("ACTION_LINK_SECONDS", "3600", 3600),
+        ("LOG_LEVEL", "debug", "DEBUG"),
+        ("PASSWORD_HASH_METHOD", "pbkdf2:sha256:600000", "pbkdf2:sha256:600000"),
+        ("PASSWORD_HASH_METHOD", "scrypt:32768:8:1", "scrypt:32768:8:1"),
+        ("DATABASE_URL", "postgresql+psycopg://alerting@db.internal:5432/alerting",
+         "postgresql+psycopg://alerting@db.internal:5432/alerting"),
+        ("REDIS_URL", "rediss://cache.internal:6379/0", "rediss://cache.internal:6379/0"),
     ],
 )
 def test_environment_overrides(name, raw, expected):
@@ -62,7 +68,15 @@ def test_default_database_is_sqlite_under_instance(tmp_path):
     [("SMTP_PORT", "smtp"), ("RETRY_SCHEDULE", "10, soon"), ("MATCH_BATCH_SIZE", "1.5"),
      ("TRUST_PROXY", "perhaps"), ("METRICS_ALLOW_CIDRS", "10.0.0.0/8,prometheus"),
      ("FRIGATE_URL", "frigate.lan:5000"), ("PUBLIC_URL", "alerts.example.com"),
-     ("ACTION_LINK_SECONDS", "0")],
+     ("ACTION_LINK_SECONDS", "0"),
+     # Read only later (logging, the first password, the database, Redis, a delivery), where
+     # a bad one was ignored or failed without naming the variable.
+     ("LOG_LEVEL", "LOUD"), ("PASSWORD_HASH_METHOD", "md5"),
+     ("PASSWORD_HASH_METHOD", "scrypt:many"), ("PASSWORD_HASH_METHOD", "pbkdf2:sha999"),
+     ("DATABASE_URL", "alerting.db"), ("REDIS_URL", "cache.internal:6379"),
+     ("WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8, relay"),
+     # The first password, kept (not asked to be changed): as long as the password form asks.
+     ("ADMIN_PASSWORD", "admin")],
 )
 def test_each_bad_value_names_its_variable(name, raw):
     with pytest.raises(ValueError, match=f"ALERTING_{name}"):
