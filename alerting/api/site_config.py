@@ -56,7 +56,7 @@ def _document():
         except UnicodeDecodeError:
             raise ValidationError({"body": "must be UTF-8 text"}) from None
         return site_config.read(text, SOURCE)
-    return json_body(), {}
+    return site_config.read_parsed(json_body(), SOURCE), {}
 
 
 def outcome(the_plan, dry_run: bool, actor: str, lines) -> dict:

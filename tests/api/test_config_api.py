@@ -120,3 +120,35 @@ def test_an_unknown_file_version_is_a_422_in_words(client, admin_headers):
     assert response.status_code == 422
     assert response.json["fields"] == {"version": "must be 1, the file format this server reads"}
     assert "request body:1: version" in response.json["message"]
+
+
+def test_a_json_file_reads_its_environment_references_as_a_yaml_one_does(
+        app, client, admin_headers, monkeypatch):
+    """`${VAR}` is read from the environment in a JSON body too: the JSON export's
+    `${ALERTING_SMTP_PASSWORD}` given back must not become the SMTP password itself."""
+    from alerting.models import NotificationSettings
+    from alerting.services import secrets_box
+    from tests.support.factories import configure
+
+    configure(app, admin_headers, smtp_host="smtp.example.com", smtp_password="hunter2")
+    monkeypatch.setenv("ALERTING_SMTP_PASSWORD", "hunter2")
+    monkeypatch.setenv("H7_SMTP_HOST", "relay.example.com")
+    document = client.get("/api/config/export",
+                          headers={**admin_headers, "Accept": "application/json"}).json
+    assert document["notification_settings"]["smtp_password"] == "${ALERTING_SMTP_PASSWORD}"
+    again = client.post("/api/config/apply", json=document, headers=admin_headers)
+    assert again.status_code == 200 and again.json["changes"] == [], again.json
+    document["notification_settings"]["smtp_host"] = "${H7_SMTP_HOST}"
+    document["rules"] = [{"name": "Literal", "severity": "low", "description": "costs $${x}"}]
+    done = client.post("/api/config/apply", json=document, headers=admin_headers)
+    assert done.status_code == 200, done.json
+    with app.app_context():
+        row = db.session.get(NotificationSettings, 1)
+        assert row.smtp_host == "relay.example.com"
+        assert secrets_box.decrypt(row.smtp_password_encrypted) == "hunter2"
+        assert db.session.query(AlertRule).one().description == "costs ${x}"
+    document["notification_settings"]["smtp_host"] = "${H7_UNSET_HOST}"
+    unset = client.post("/api/config/apply", json=document, headers=admin_headers)
+    assert unset.status_code == 422
+    assert unset.json["fields"] == {"notification_settings.smtp_host":
+                                    "the environment variable H7_UNSET_HOST is not set"}

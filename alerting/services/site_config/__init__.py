@@ -22,7 +22,7 @@ from ...schemas.common import Body, validate
 from ...schemas.site_config import FORMAT_VERSION, document_model
 from .. import audit
 from .base import REPLAY_DAYS, Change, FieldChange, Section
-from .yaml_lines import ConfigFileError, dump, load
+from .yaml_lines import ConfigFileError, dump, load, substitute
 
 SECTIONS: dict[str, Section] = {}
 
@@ -69,6 +69,12 @@ def read(text: str, source: str, environ: Mapping[str, str] | None = None
          ) -> tuple[Any, dict[tuple[str, ...], int]]:
     """A YAML (or JSON) file as plain values with the line of each path."""
     return load(text, source, environ)
+
+
+def read_parsed(data: Any, source: str, environ: Mapping[str, str] | None = None) -> Any:
+    """A document already parsed (a JSON body) with its `${VAR}` references read, as
+    `read` does for a YAML file."""
+    return substitute(data, source, environ)
 
 
 def plan(data: Any, *, source: str = "<config>", prune: bool = False,
@@ -204,7 +210,7 @@ def render(the_plan: Plan, replayed: list[dict[str, Any]] | None = None) -> str:
 
 
 __all__ = ["SECTIONS", "Change", "ConfigFileError", "FieldChange", "Plan", "Section",
-           "SiteConfig", "apply", "export_document", "export_yaml", "plan", "read",
+           "SiteConfig", "apply", "export_document", "export_yaml", "plan", "read", "read_parsed",
            "register", "render", "replays"]
 
 # The sections, in file order. A new section: a module with a Section subclass, added here.

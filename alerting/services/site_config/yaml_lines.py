@@ -106,21 +106,60 @@ class _Builder(SafeConstructor):
         return value
 
     def _substitute(self, text: str, path: Path, node: yaml.Node) -> str:
-        def replace(match: re.Match[str]) -> str:
-            if match.group(1):
-                return "${" + match.group(2) + "}"
-            name = match.group(2)
-            if name not in self.environ:
-                self._problem(path, node, f"the environment variable {name} is not set")
-                return ""
-            return self.environ[name]
-
-        return _REFERENCE.sub(replace, text) if "$" in text else text
+        value, unset = _substitute(text, self.environ)
+        if unset:
+            self._problem(path, node, f"the environment variable {unset} is not set")
+        return value
 
     def _problem(self, path: Path, node: yaml.Node, message: str) -> None:
         dotted = ".".join(path) or "body"
         self.lines[path] = node.start_mark.line + 1  # where the problem is
         self.problems.setdefault(dotted, message)
+
+
+def _substitute(text: str, environ: Mapping[str, str]) -> tuple[str, str | None]:
+    """`text` with each `${VAR}` read from `environ` (`$${` a literal `${`), and the first
+    variable that is not set (None when all are)."""
+    unset: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(1):
+            return "${" + match.group(2) + "}"
+        name = match.group(2)
+        if name not in environ:
+            unset.append(name)
+            return ""
+        return environ[name]
+
+    if "$" not in text:
+        return text, None
+    return _REFERENCE.sub(replace, text), (unset[0] if unset else None)
+
+
+def substitute(value: Any, source: str = "<config>",
+               environ: Mapping[str, str] | None = None) -> Any:
+    """A document already parsed (a JSON body) with `${VAR}` read in every string, as
+    `load` does for YAML. Raises ConfigFileError naming each path whose variable is unset."""
+    environ = os.environ if environ is None else environ
+    problems: dict[str, str] = {}
+
+    def walk(item: Any, path: Path) -> Any:
+        if isinstance(item, str):
+            text, unset = _substitute(item, environ)
+            if unset:
+                problems.setdefault(".".join(path) or "body",
+                                    f"the environment variable {unset} is not set")
+            return text
+        if isinstance(item, list):
+            return [walk(v, path + (str(i),)) for i, v in enumerate(item)]
+        if isinstance(item, dict):
+            return {k: walk(v, path + (str(k),)) for k, v in item.items()}
+        return item
+
+    resolved = walk(value, ())
+    if problems:
+        raise ConfigFileError(problems, {}, source)
+    return resolved
 
 
 def load(text: str, source: str = "<config>",
