@@ -152,3 +152,46 @@ def test_a_json_file_reads_its_environment_references_as_a_yaml_one_does(
     assert unset.status_code == 422
     assert unset.json["fields"] == {"notification_settings.smtp_host":
                                     "the environment variable H7_UNSET_HOST is not set"}
+
+
+def test_the_exported_secret_references_keep_the_stored_secrets_when_unset(
+        app, client, admin_headers, monkeypatch):
+    """The export writes `${ALERTING_SMTP_PASSWORD}` and `${ALERTING_PUSH_URLS}` for secrets
+    set on the Notifications page, which the server's environment need not hold: given back
+    unchanged, with the variable unset, they keep the stored secrets (a round trip through
+    the API or the Config page changes nothing). With nothing stored, unset is an error."""
+    from alerting.models import NotificationSettings
+    from alerting.services import notification_settings, secrets_box
+    from tests.support.factories import configure
+
+    monkeypatch.delenv("ALERTING_SMTP_PASSWORD", raising=False)
+    monkeypatch.delenv("ALERTING_PUSH_URLS", raising=False)
+    configure(app, admin_headers, smtp_host="smtp.example.com", smtp_password="hunter2",
+              push_urls=["ntfy://secret-topic-token"])
+    text = client.get("/api/config/export", headers=admin_headers).get_data(as_text=True)
+    assert "${ALERTING_SMTP_PASSWORD}" in text and "${ALERTING_PUSH_URLS}" in text
+    again = client.post("/api/config/apply", data=text, headers={**admin_headers, **YAML})
+    assert again.status_code == 200, again.json
+    assert again.json["changes"] == [] and "No changes." in again.json["diff"]
+    document = client.get("/api/config/export",
+                          headers={**admin_headers, "Accept": "application/json"}).json
+    document["notification_settings"]["smtp_port"] = 2525
+    done = client.post("/api/config/apply", json=document, headers=admin_headers)
+    assert done.status_code == 200, done.json
+    assert [f["field"] for f in done.json["changes"][0]["fields"]] == ["smtp_port"]
+    with app.app_context():
+        row = db.session.get(NotificationSettings, 1)
+        assert secrets_box.decrypt(row.smtp_password_encrypted) == "hunter2"
+        assert notification_settings.push_urls(row) == ["ntfy://secret-topic-token"]
+    # Another variable, or one of these where nothing is stored, must be set.
+    other = text.replace("${ALERTING_SMTP_PASSWORD}", "${H7_SMTP_PASSWORD}")
+    refused = client.post("/api/config/apply", data=other, headers={**admin_headers, **YAML})
+    assert refused.status_code == 422
+    assert refused.json["fields"] == {"notification_settings.smtp_password":
+                                      "the environment variable H7_SMTP_PASSWORD is not set"}
+    configure(app, admin_headers, push_urls=[])
+    empty = client.post("/api/config/apply", data=text, headers={**admin_headers, **YAML})
+    assert empty.status_code == 422
+    assert empty.json["fields"] == {"notification_settings.push_urls":
+                                    "the environment variable ALERTING_PUSH_URLS is not set"}
+    assert "request body:" in empty.json["message"]

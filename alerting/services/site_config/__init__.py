@@ -68,13 +68,19 @@ def export_yaml() -> str:
 def read(text: str, source: str, environ: Mapping[str, str] | None = None
          ) -> tuple[Any, dict[tuple[str, ...], int]]:
     """A YAML (or JSON) file as plain values with the line of each path."""
-    return load(text, source, environ)
+    return load(text, source, environ, _references())
 
 
 def read_parsed(data: Any, source: str, environ: Mapping[str, str] | None = None) -> Any:
     """A document already parsed (a JSON body) with its `${VAR}` references read, as
     `read` does for a YAML file."""
-    return substitute(data, source, environ)
+    return substitute(data, source, environ, _references())
+
+
+def _references() -> dict[tuple[str, ...], str]:
+    """Where the export writes a secret as a reference: path -> the variable."""
+    return {(key, field): name for key, section in SECTIONS.items()
+            for field, name in section.references.items()}
 
 
 def plan(data: Any, *, source: str = "<config>", prune: bool = False,

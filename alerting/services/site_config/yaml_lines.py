@@ -31,6 +31,17 @@ class _TooLarge(Exception):
     pass
 
 
+class _KeepStored:
+    """What an exported secret reference (`${ALERTING_SMTP_PASSWORD}` at the path the export
+    writes it) reads as when its variable is not set: the section keeps what is stored."""
+
+    def __repr__(self) -> str:
+        return "KEEP_STORED"
+
+
+KEEP_STORED: Any = _KeepStored()
+
+
 class ConfigFileError(ValidationError):
     """A configuration file that cannot be used: each problem by dotted path, with the
     file and line it is at (`located`: "site.yaml:12: rules.0.severity: ...")."""
@@ -59,9 +70,10 @@ def line_of(lines: Mapping[Path, int], dotted: str) -> int | None:
 class _Builder(SafeConstructor):
     """Builds plain values from composed nodes, noting each path's line (1-based)."""
 
-    def __init__(self, environ: Mapping[str, str]):
+    def __init__(self, environ: Mapping[str, str], kept: Mapping[Path, str]):
         super().__init__()
         self.environ = environ
+        self.kept = kept
         self.lines: dict[Path, int] = {}
         self.problems: dict[str, str] = {}
         self.built = 0
@@ -105,7 +117,9 @@ class _Builder(SafeConstructor):
             return node.value  # dates, timestamps, binary: as written
         return value
 
-    def _substitute(self, text: str, path: Path, node: yaml.Node) -> str:
+    def _substitute(self, text: str, path: Path, node: yaml.Node) -> Any:
+        if _kept(text, path, self.environ, self.kept):
+            return KEEP_STORED
         value, unset = _substitute(text, self.environ)
         if unset:
             self._problem(path, node, f"the environment variable {unset} is not set")
@@ -136,14 +150,25 @@ def _substitute(text: str, environ: Mapping[str, str]) -> tuple[str, str | None]
     return _REFERENCE.sub(replace, text), (unset[0] if unset else None)
 
 
+def _kept(text: str, path: Path, environ: Mapping[str, str],
+          kept: Mapping[Path, str]) -> bool:
+    """Whether `text` is the reference the export writes at `path`, its variable unset."""
+    name = kept.get(path)
+    return name is not None and text == "${" + name + "}" and name not in environ
+
+
 def substitute(value: Any, source: str = "<config>",
-               environ: Mapping[str, str] | None = None) -> Any:
+               environ: Mapping[str, str] | None = None,
+               kept: Mapping[Path, str] | None = None) -> Any:
     """A document already parsed (a JSON body) with `${VAR}` read in every string, as
     `load` does for YAML. Raises ConfigFileError naming each path whose variable is unset."""
     environ = os.environ if environ is None else environ
+    kept = kept or {}
     problems: dict[str, str] = {}
 
     def walk(item: Any, path: Path) -> Any:
+        if isinstance(item, str) and _kept(item, path, environ, kept):
+            return KEEP_STORED
         if isinstance(item, str):
             text, unset = _substitute(item, environ)
             if unset:
@@ -162,10 +187,12 @@ def substitute(value: Any, source: str = "<config>",
     return resolved
 
 
-def load(text: str, source: str = "<config>",
-         environ: Mapping[str, str] | None = None) -> tuple[Any, dict[Path, int]]:
+def load(text: str, source: str = "<config>", environ: Mapping[str, str] | None = None,
+         kept: Mapping[Path, str] | None = None) -> tuple[Any, dict[Path, int]]:
     """The document as plain values and the line of each path. Raises ConfigFileError
-    naming the line for a file that is not YAML, a key given twice, or an unset `${VAR}`."""
+    naming the line for a file that is not YAML, a key given twice, or an unset `${VAR}`
+    (but `kept`: path -> the variable the export refers to there, which reads as
+    KEEP_STORED when unset)."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -179,7 +206,7 @@ def load(text: str, source: str = "<config>",
                               {}, source) from None
     if node is None:
         return {}, {}
-    builder = _Builder(os.environ if environ is None else environ)
+    builder = _Builder(os.environ if environ is None else environ, kept or {})
     try:
         value = builder.build(node, ())
     except _TooLarge:
