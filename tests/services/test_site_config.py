@@ -162,6 +162,45 @@ def test_apply_prints_the_diff_field_by_field_and_audits(site, runner, tmp_path,
         assert secrets_box.decrypt(row.smtp_password_encrypted) == "n3w-password"
 
 
+
+def test_urls_holding_secrets_are_shown_redacted_in_the_diff_and_the_audit(site, client,
+                                                                          admin_headers,
+                                                                          runner, tmp_path):
+    """A webhook password or a push token written into the file (a rule's targets and
+    escalation targets, the default webhook, a digest's target) is stored, but the diff
+    (printed, and the API's answer) and the config_apply audit entry show it as `***`."""
+    document = yaml.safe_load(_export(runner))
+    document["rules"].append({
+        "name": "Secret hook", "severity": "low", "channels": ["webhook", "push"],
+        "targets": {"webhook_url": "https://u:hookpw123@93.184.215.14/h",
+                    "push_urls": ["ntfy://tok999tok@93.184.215.14/t"]},
+        "escalate_after": 60,
+        "escalation_targets": {"webhook_url": "https://u:escpw789@93.184.215.14/e"}})
+    document["notification_settings"]["default_webhook_url"] = \
+        "https://u:defpw456@93.184.215.14/d"
+    document["digests"].append({"name": "pushy", "channel": "push",
+                                "target": "ntfy://digtok321@93.184.215.14/topic",
+                                "schedule": {"every_seconds": 3600}})
+    secrets = ("hookpw123", "tok999tok", "escpw789", "defpw456", "digtok321")
+    text = yaml.safe_dump(document, sort_keys=False)
+    dry = client.post("/api/config/apply?dry_run=1", data=text,
+                      headers={**admin_headers, "Content-Type": "application/yaml"})
+    assert dry.status_code == 200, dry.json
+    assert not [s for s in secrets if s in dry.get_data(as_text=True)]
+    result, _ = _apply(runner, tmp_path, text)
+    assert result.exit_code == 0, result.output
+    assert not [s for s in secrets if s in result.output], result.output
+    assert "https://u:***@93.184.215.14/h" in result.output
+    with site.app_context():
+        entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "config_apply")
+                                   ).one()
+        assert not [s for s in secrets if s in repr(entry.details)], entry.details
+        hook = db.session.scalar(select(AlertRule).where(AlertRule.name == "Secret hook"))
+        from alerting.services.notification_targets import unseal
+
+        assert unseal(hook.targets["webhook_url"], hook.targets_sealed["webhook_url"]) \
+            == "https://u:hookpw123@93.184.215.14/h"
+
 BROKEN = """\
 version: 1
 rules:

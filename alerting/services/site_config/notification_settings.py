@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...engine.errors import ValidationError
+from ...notify.redact import redact_url
 from ...schemas.notification_settings import NotificationSettingsUpdate
 from ...schemas.templates import compact as compact_templates
 from .. import notification_settings as settings
@@ -101,6 +102,8 @@ class NotificationSettingsSection(Section):
             elif name == "templates":
                 after = compact_templates(after)
             if before != after:
+                if name == "default_webhook_url" and after:
+                    after = redact_url(after)  # shown as stored ones are; applied whole
                 fields.append(FieldChange(name, before, after, secret=name in SECRETS))
         if not fields:
             return []
