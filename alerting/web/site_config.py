@@ -40,7 +40,12 @@ def _uploaded() -> tuple[str, str]:
     upload = request.files.get("file")
     if upload is not None and upload.filename:
         source = upload.filename
-        raw = upload.read(MAX_FILE_CHARS + 1)
+        # Read whole (ALERTING_MAX_CONTENT_LENGTH bounds it): the limit is in characters,
+        # and a file cut at a byte count would be taken short, or cut inside a character.
+        raw = upload.read()
+        upload.close()
+        if len(raw) > MAX_FILE_CHARS * 4:  # more characters than that, whatever they are
+            raise ValidationError({source: f"is longer than {MAX_FILE_CHARS:,} characters"})
         try:
             return raw.decode("utf-8"), source
         except UnicodeDecodeError:
@@ -59,7 +64,7 @@ def _preview(confirm: bool):
         if not text.strip():
             raise ValidationError({"document": "choose a file or paste one"})
         if len(text) > MAX_FILE_CHARS:
-            raise ValidationError({"document": f"is longer than {MAX_FILE_CHARS:,} characters"})
+            raise ValidationError({source: f"is longer than {MAX_FILE_CHARS:,} characters"})
         data, lines = site_config.read(text, source)
         the_plan = site_config.plan(data, source=source, prune=prune, lines=lines)
         if confirm:
