@@ -188,7 +188,7 @@ def worker(**loops: bool) -> None:
 
 @rules_cli.command("export")
 def rules_export() -> None:
-    """Print the rules and notification settings as YAML (secrets as ${VAR} references)."""
+    """Print the site configuration as YAML (secrets as ${VAR} references)."""
     from .services import site_config
 
     try:
