@@ -55,8 +55,8 @@ def _document():
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ValidationError({"body": "must be UTF-8 text"}) from None
-        return site_config.read(text, SOURCE)
-    return site_config.read_parsed(json_body(), SOURCE), {}
+        return site_config.read(text, SOURCE, remote=True)
+    return site_config.read_parsed(json_body(), SOURCE, remote=True), {}
 
 
 def outcome(the_plan, dry_run: bool, actor: str, lines) -> dict:

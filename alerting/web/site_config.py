@@ -65,7 +65,7 @@ def _preview(confirm: bool):
             raise ValidationError({"document": "choose a file or paste one"})
         if len(text) > MAX_FILE_CHARS:
             raise ValidationError({source: f"is longer than {MAX_FILE_CHARS:,} characters"})
-        data, lines = site_config.read(text, source)
+        data, lines = site_config.read(text, source, remote=True)
         the_plan = site_config.plan(data, source=source, prune=prune, lines=lines)
         if confirm:
             done = site_config.apply(the_plan, current_actor(), lines)

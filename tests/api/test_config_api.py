@@ -132,26 +132,19 @@ def test_a_json_file_reads_its_environment_references_as_a_yaml_one_does(
 
     configure(app, admin_headers, smtp_host="smtp.example.com", smtp_password="hunter2")
     monkeypatch.setenv("ALERTING_SMTP_PASSWORD", "hunter2")
-    monkeypatch.setenv("H7_SMTP_HOST", "relay.example.com")
     document = client.get("/api/config/export",
                           headers={**admin_headers, "Accept": "application/json"}).json
     assert document["notification_settings"]["smtp_password"] == "${ALERTING_SMTP_PASSWORD}"
     again = client.post("/api/config/apply", json=document, headers=admin_headers)
     assert again.status_code == 200 and again.json["changes"] == [], again.json
-    document["notification_settings"]["smtp_host"] = "${H7_SMTP_HOST}"
+    monkeypatch.setenv("ALERTING_SMTP_PASSWORD", "n3w-password")
     document["rules"] = [{"name": "Literal", "severity": "low", "description": "costs $${x}"}]
     done = client.post("/api/config/apply", json=document, headers=admin_headers)
     assert done.status_code == 200, done.json
     with app.app_context():
         row = db.session.get(NotificationSettings, 1)
-        assert row.smtp_host == "relay.example.com"
-        assert secrets_box.decrypt(row.smtp_password_encrypted) == "hunter2"
+        assert secrets_box.decrypt(row.smtp_password_encrypted) == "n3w-password"
         assert db.session.query(AlertRule).one().description == "costs ${x}"
-    document["notification_settings"]["smtp_host"] = "${H7_UNSET_HOST}"
-    unset = client.post("/api/config/apply", json=document, headers=admin_headers)
-    assert unset.status_code == 422
-    assert unset.json["fields"] == {"notification_settings.smtp_host":
-                                    "the environment variable H7_UNSET_HOST is not set"}
 
 
 def test_the_exported_secret_references_keep_the_stored_secrets_when_unset(
@@ -183,15 +176,43 @@ def test_the_exported_secret_references_keep_the_stored_secrets_when_unset(
         row = db.session.get(NotificationSettings, 1)
         assert secrets_box.decrypt(row.smtp_password_encrypted) == "hunter2"
         assert notification_settings.push_urls(row) == ["ntfy://secret-topic-token"]
-    # Another variable, or one of these where nothing is stored, must be set.
-    other = text.replace("${ALERTING_SMTP_PASSWORD}", "${H7_SMTP_PASSWORD}")
-    refused = client.post("/api/config/apply", data=other, headers={**admin_headers, **YAML})
-    assert refused.status_code == 422
-    assert refused.json["fields"] == {"notification_settings.smtp_password":
-                                      "the environment variable H7_SMTP_PASSWORD is not set"}
+    # One of these where nothing is stored must be set.
     configure(app, admin_headers, push_urls=[])
     empty = client.post("/api/config/apply", data=text, headers={**admin_headers, **YAML})
     assert empty.status_code == 422
     assert empty.json["fields"] == {"notification_settings.push_urls":
                                     "the environment variable ALERTING_PUSH_URLS is not set"}
     assert "request body:" in empty.json["message"]
+
+
+
+def test_over_the_api_a_reference_reads_only_the_secret_the_export_writes_there(
+        app, client, admin_headers, monkeypatch):
+    """A file sent over the API (or the Config page) cannot read the server's environment
+    back: `${ALERTING_SECRET_KEY}` in a description (or a webhook URL to a host of the
+    sender's) would hand it to whoever sent the file. Over the API only the export's own
+    references are read, at their own fields; the CLI on the server reads any."""
+    monkeypatch.setenv("H7_HOOK", "https://93.184.215.14/hook")
+    monkeypatch.setenv("ALERTING_SMTP_PASSWORD", "hunter2")
+    leak = ("rules:\n- name: Leak\n  severity: low\n"
+            "  description: 'key ${ALERTING_SECRET_KEY}'\n"
+            "  targets: {webhook_url: '${H7_HOOK}'}\n"
+            "notification_settings:\n  smtp_host: smtp.example.com\n"
+            "  smtp_password: ${ALERTING_SMTP_PASSWORD}\n"
+            "  smtp_username: ${ALERTING_SMTP_PASSWORD}\n")
+    for dry_run in ("1", "0"):
+        response = client.post(f"/api/config/apply?dry_run={dry_run}", data=leak,
+                               headers={**admin_headers, **YAML})
+        assert response.status_code == 422, response.json
+        body = response.get_data(as_text=True)
+        assert app.config["SECRET_KEY"] not in body and "hunter2" not in body
+        assert set(response.json["fields"]) == {"rules.0.description",
+                                                "rules.0.targets.webhook_url",
+                                                "notification_settings.smtp_username"}
+        assert "flask rules apply" in response.json["fields"]["rules.0.description"]
+        assert "request body:4: rules.0.description" in response.json["message"]
+    as_json = client.post("/api/config/apply?dry_run=1", headers=admin_headers, json={
+        "rules": [{"name": "Leak", "severity": "low", "description": "${ALERTING_SECRET_KEY}"}]})
+    assert as_json.status_code == 422 and "rules.0.description" in as_json.json["fields"]
+    with app.app_context():
+        assert db.session.query(AlertRule).count() == 0

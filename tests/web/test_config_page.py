@@ -114,3 +114,15 @@ def test_an_uploaded_file_under_the_limit_is_read_whole(client):
     response = _upload(client, token, text)
     assert response.status_code == 200, response.get_data(as_text=True)[-2000:]
     assert "create &#34;Last&#34;" in response.get_data(as_text=True)
+
+
+def test_a_pasted_file_cannot_read_the_server_environment(app, client):
+    token = _page(client)
+    response = client.post("/config/preview", data={
+        "csrf_token": token,
+        "document": "rules:\n  - name: Leak\n    severity: low\n"
+                    "    description: ${ALERTING_SECRET_KEY}\n"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert app.config["SECRET_KEY"] not in html
+    assert "pasted text:4: rules.0.description: ${ALERTING_SECRET_KEY} is read from" in html

@@ -12,6 +12,7 @@ this module, in file order.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ from ...schemas.common import Body, validate
 from ...schemas.site_config import FORMAT_VERSION, document_model
 from .. import audit
 from .base import REPLAY_DAYS, Change, FieldChange, Section
-from .yaml_lines import ConfigFileError, dump, load, substitute
+from .yaml_lines import ConfigFileError, References, dump, load, substitute
 
 SECTIONS: dict[str, Section] = {}
 
@@ -65,22 +66,25 @@ def export_yaml() -> str:
     return dump(export_document())
 
 
-def read(text: str, source: str, environ: Mapping[str, str] | None = None
-         ) -> tuple[Any, dict[tuple[str, ...], int]]:
-    """A YAML (or JSON) file as plain values with the line of each path."""
-    return load(text, source, environ, _references())
+def read(text: str, source: str, environ: Mapping[str, str] | None = None, *,
+         remote: bool = False) -> tuple[Any, dict[tuple[str, ...], int]]:
+    """A YAML (or JSON) file as plain values with the line of each path. `remote`: sent
+    over the API or the Config page (only the export's own references are read)."""
+    return load(text, source, _references(environ, remote))
 
 
-def read_parsed(data: Any, source: str, environ: Mapping[str, str] | None = None) -> Any:
+def read_parsed(data: Any, source: str, environ: Mapping[str, str] | None = None, *,
+                remote: bool = False) -> Any:
     """A document already parsed (a JSON body) with its `${VAR}` references read, as
     `read` does for a YAML file."""
-    return substitute(data, source, environ, _references())
+    return substitute(data, source, _references(environ, remote))
 
 
-def _references() -> dict[tuple[str, ...], str]:
-    """Where the export writes a secret as a reference: path -> the variable."""
-    return {(key, field): name for key, section in SECTIONS.items()
+def _references(environ: Mapping[str, str] | None, remote: bool) -> References:
+    """How the file's references are read; the export's own: path -> the variable."""
+    kept = {(key, field): name for key, section in SECTIONS.items()
             for field, name in section.references.items()}
+    return References(os.environ if environ is None else environ, kept, remote)
 
 
 def plan(data: Any, *, source: str = "<config>", prune: bool = False,
