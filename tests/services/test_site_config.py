@@ -238,6 +238,10 @@ def test_a_broken_file_changes_nothing_and_names_file_line_and_field(site, runne
     ("rules:\n  - name: !!float y\n", ":2: rules.0.name: cannot be read"),
     ("rules:\n  - !custom {name: a}\n  - name: !nope b\n", ":3: rules.1.name: cannot be read"),
     ("rules: " + "[" * 5000 + "]" * 5000 + "\n", ": body: is nested too deeply"),
+    ("rules:\n  - name: a\n\tseverity: high\n",
+     ":3: body: is not valid YAML: a tab at column 1: indent and separate with spaces"),
+    ("notification_settings:\n  smtp_port:\t587\n",
+     ":2: body: is not valid YAML: a tab at column 13"),
 ])
 def test_broken_files_name_the_line(site, runner, tmp_path, text, expected):
     before = _state(site)

@@ -207,6 +207,8 @@ def load(text: str, source: str = "<config>", references: References | None = No
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
+        if mark is not None and "'\\t'" in problem:  # PyYAML's "found character '\\t' ..."
+            problem = f"a tab at column {mark.column + 1}: indent and separate with spaces"
         raise ConfigFileError({"body": f"is not valid YAML: {problem}"},
                               {(): line} if line else {}, source) from None
     except RecursionError:
