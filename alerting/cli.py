@@ -214,6 +214,7 @@ def rules_apply(file, dry_run: bool, prune: bool) -> None:
         if dry_run:
             click.echo(site_config.render(the_plan, site_config.replays(the_plan)), nl=False)
             db.session.rollback()
+            site_config.rehearse(the_plan, "cli", lines)
             click.echo("Dry run: nothing was changed.")
             return
         click.echo(site_config.render(the_plan), nl=False)

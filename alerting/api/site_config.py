@@ -65,6 +65,7 @@ def outcome(the_plan, dry_run: bool, actor: str, lines) -> dict:
     diff = site_config.render(the_plan, replayed)
     if dry_run:
         db.session.rollback()
+        site_config.rehearse(the_plan, actor, lines)
     else:
         site_config.apply(the_plan, actor, lines)
     return {"dry_run": dry_run, "applied": not dry_run and bool(the_plan.effective),

@@ -78,6 +78,7 @@ def _preview(confirm: bool):
             return redirect(url_for("web.config_index"), 303)
         replays = site_config.replays(the_plan)
         db.session.rollback()
+        site_config.rehearse(the_plan, current_actor(), lines)
         context.update(diff=site_config.render(the_plan, replays), replays=replays,
                        changes=the_plan.effective)
         status = 200

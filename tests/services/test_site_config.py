@@ -263,6 +263,38 @@ def test_an_error_while_applying_rolls_back_every_change(site, runner, tmp_path)
     assert _state(site) == before
 
 
+
+def test_a_dry_run_finds_what_only_applying_would_refuse(site, client, admin_headers,
+                                                         runner, tmp_path):
+    """A dry run says what Apply would refuse, not only what the schemas do: a webhook to a
+    private address the outgoing policy refuses, a webhook timeout too long for the lease.
+    It still changes nothing, and a file it passes applies."""
+    document = yaml.safe_load(_export(runner))
+    document["rules"].append({"name": "Home Assistant", "severity": "low",
+                              "channels": ["webhook"],
+                              "targets": {"webhook_url": "http://10.1.2.3:8123/api/webhook/x"}})
+    document["notification_settings"]["webhook_timeout_seconds"] = 100
+    text = yaml.safe_dump(document, sort_keys=False)
+    before = _state(site)
+    result, path = _apply(runner, tmp_path, text, "--dry-run")
+    assert result.exit_code == 1, result.output
+    assert re.search(rf"{re.escape(path)}:\d+: rules\.\d+\.targets\.webhook_url: refused",
+                     result.output), result.output
+    assert "Dry run: nothing was changed." not in result.output
+    assert _state(site) == before
+    over_api = client.post("/api/config/apply?dry_run=1", data=text, headers={
+        **admin_headers, "Content-Type": "application/yaml"})
+    assert over_api.status_code == 422, over_api.json
+    assert any(f.endswith("targets.webhook_url") for f in over_api.json["fields"])
+    document["rules"][-1]["targets"]["webhook_url"] = "https://93.184.215.14/hook"
+    document["notification_settings"]["webhook_timeout_seconds"] = 30
+    fine = yaml.safe_dump(document, sort_keys=False)
+    result, _ = _apply(runner, tmp_path, fine, "--dry-run")
+    assert result.exit_code == 0 and "Dry run: nothing was changed." in result.output
+    assert _state(site) == before
+    result, _ = _apply(runner, tmp_path, fine)
+    assert result.exit_code == 0 and "Applied" in result.output, result.output
+
 def test_prune_deletes_the_rules_not_in_the_file(site, runner, tmp_path):
     document = yaml.safe_load(_export(runner))
     document["rules"] = [r for r in document["rules"] if r["name"] != "Night hook"]

@@ -124,13 +124,7 @@ def apply(the_plan: Plan, actor: str, lines: Mapping[tuple[str, ...], int] | Non
         if mine:
             section.begin(mine)
     try:
-        for change in _in_apply_order(done):
-            try:
-                SECTIONS[change.section].apply(change, actor)
-            except ValidationError as exc:
-                prefix = change.path + "." if change.path else ""
-                raise ConfigFileError({prefix + k: v for k, v in exc.fields.items()},
-                                      lines or {}, the_plan.source) from None
+        _make(the_plan, done, actor, lines)
         if done:
             counts = {a: sum(1 for c in done if c.action == a)
                       for a in ("create", "update", "delete")}
@@ -141,6 +135,29 @@ def apply(the_plan: Plan, actor: str, lines: Mapping[tuple[str, ...], int] | Non
         db.session.rollback()
         raise
     return done
+
+
+def rehearse(the_plan: Plan, actor: str,
+             lines: Mapping[tuple[str, ...], int] | None = None) -> None:
+    """For a dry run: make the plan's changes as `apply` does, then roll them back, so that
+    what only the services refuse (a webhook URL the outgoing policy refuses, a webhook
+    timeout too long for the lease) is found before applying. Raises ConfigFileError."""
+    try:
+        _make(the_plan, the_plan.effective, actor, lines)
+    finally:
+        db.session.rollback()
+
+
+def _make(the_plan: Plan, done: list[Change], actor: str,
+          lines: Mapping[tuple[str, ...], int] | None) -> None:
+    """Each change in the open transaction; a refusal as a ConfigFileError at its line."""
+    for change in _in_apply_order(done):
+        try:
+            SECTIONS[change.section].apply(change, actor)
+        except ValidationError as exc:
+            prefix = change.path + "." if change.path else ""
+            raise ConfigFileError({prefix + k: v for k, v in exc.fields.items()},
+                                  lines or {}, the_plan.source) from None
 
 
 def _in_apply_order(changes: list[Change]) -> list[Change]:
@@ -220,8 +237,8 @@ def render(the_plan: Plan, replayed: list[dict[str, Any]] | None = None) -> str:
 
 
 __all__ = ["SECTIONS", "Change", "ConfigFileError", "FieldChange", "Plan", "Section",
-           "SiteConfig", "apply", "export_document", "export_yaml", "plan", "read", "read_parsed",
-           "register", "render", "replays"]
+           "SiteConfig", "apply", "export_document", "export_yaml", "plan", "read",
+           "read_parsed", "register", "rehearse", "render", "replays"]
 
 # The sections, in file order. A new section: a module with a Section subclass, added here.
 from . import digests, modes, mute_timings, notification_settings, rules, silences  # noqa: E402
