@@ -194,7 +194,7 @@ def worker(**loops: bool) -> None:
 
 @rules_cli.command("export")
 def rules_export() -> None:
-    """Print the rules and notification settings as YAML (secrets as ${VAR} references)."""
+    """Print the site configuration as YAML (secrets as ${VAR} references)."""
     from .services import site_config
 
     try:
@@ -220,6 +220,7 @@ def rules_apply(file, dry_run: bool, prune: bool) -> None:
         if dry_run:
             click.echo(site_config.render(the_plan, site_config.replays(the_plan)), nl=False)
             db.session.rollback()
+            site_config.rehearse(the_plan, "cli", lines)
             click.echo("Dry run: nothing was changed.")
             return
         click.echo(site_config.render(the_plan), nl=False)

@@ -42,6 +42,8 @@ from prometheus_client import (  # noqa: E402  (multi-process mode is chosen by 
 )
 from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 
+from .engine.vocabulary import DELIVERY_CHANNELS  # noqa: E402
+
 # prometheus_client picks its value class when first imported: if that happened before the
 # variable was set (a test importing its parser first), choose again, before any metric exists.
 if values.ValueClass is values.MutexValue:
@@ -361,8 +363,27 @@ def sync_cameras(app) -> None:
         camera_status(camera_id, status == "online")
 
 
+DELIVERY_OUTCOMES = ("delivered", "retry", "dead")
+_zeroed = threading.Event()
+
+
+def zero_delivery_counters() -> None:
+    """Every channel's delivery and dead-letter counters, at 0 until counted (once per
+    process): Prometheus sees no increase() in a series that appears at 1, so the first
+    dead letter after a start would not fire AlertingDeadLetters, and AlertingOutboxStuck's
+    "none sent" (docs/monitoring/prometheus-rules.yml) had no series before a first send."""
+    if _zeroed.is_set():
+        return
+    for channel in DELIVERY_CHANNELS:
+        _dead_letters(channel)
+        for outcome in DELIVERY_OUTCOMES:
+            _deliveries(channel, outcome)
+    _zeroed.set()
+
+
 def exposition(app) -> tuple[bytes, str]:
     """The text every process's metrics sum to, plus the database gauges."""
+    zero_delivery_counters()
     sync_cameras(app)
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=DIRECTORY)

@@ -55,8 +55,8 @@ def _document():
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ValidationError({"body": "must be UTF-8 text"}) from None
-        return site_config.read(text, SOURCE)
-    return json_body(), {}
+        return site_config.read(text, SOURCE, remote=True)
+    return site_config.read_parsed(json_body(), SOURCE, remote=True), {}
 
 
 def outcome(the_plan, dry_run: bool, actor: str, lines) -> dict:
@@ -65,6 +65,7 @@ def outcome(the_plan, dry_run: bool, actor: str, lines) -> dict:
     diff = site_config.render(the_plan, replayed)
     if dry_run:
         db.session.rollback()
+        site_config.rehearse(the_plan, actor, lines)
     else:
         site_config.apply(the_plan, actor, lines)
     return {"dry_run": dry_run, "applied": not dry_run and bool(the_plan.effective),

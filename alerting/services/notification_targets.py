@@ -142,6 +142,19 @@ def keep_or_seal(url: str, previous: dict[str, list[str | None]], field: str,
     return seal(url)
 
 
+def shown_targets(targets: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A rule's targets as given, shown as the API shows stored ones: a webhook URL's
+    password and push URLs' tokens as ***."""
+    if not targets:
+        return targets
+    shown = dict(targets)
+    if shown.get("webhook_url"):
+        shown["webhook_url"] = redact_url(shown["webhook_url"])
+    if shown.get("push_urls"):
+        shown["push_urls"] = [redact_url(url) for url in shown["push_urls"]]
+    return shown
+
+
 def seal_targets(targets: dict[str, Any] | None, shown_before: dict[str, Any] | None = None,
                  sealed_before: dict[str, Any] | None = None, *, field: str = "targets"
                  ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

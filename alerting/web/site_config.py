@@ -40,7 +40,12 @@ def _uploaded() -> tuple[str, str]:
     upload = request.files.get("file")
     if upload is not None and upload.filename:
         source = upload.filename
-        raw = upload.read(MAX_FILE_CHARS + 1)
+        # Read whole (ALERTING_MAX_CONTENT_LENGTH bounds it): the limit is in characters,
+        # and a file cut at a byte count would be taken short, or cut inside a character.
+        raw = upload.read()
+        upload.close()
+        if len(raw) > MAX_FILE_CHARS * 4:  # more characters than that, whatever they are
+            raise ValidationError({source: f"is longer than {MAX_FILE_CHARS:,} characters"})
         try:
             return raw.decode("utf-8"), source
         except UnicodeDecodeError:
@@ -59,8 +64,8 @@ def _preview(confirm: bool):
         if not text.strip():
             raise ValidationError({"document": "choose a file or paste one"})
         if len(text) > MAX_FILE_CHARS:
-            raise ValidationError({"document": f"is longer than {MAX_FILE_CHARS:,} characters"})
-        data, lines = site_config.read(text, source)
+            raise ValidationError({source: f"is longer than {MAX_FILE_CHARS:,} characters"})
+        data, lines = site_config.read(text, source, remote=True)
         the_plan = site_config.plan(data, source=source, prune=prune, lines=lines)
         if confirm:
             done = site_config.apply(the_plan, current_actor(), lines)
@@ -73,6 +78,7 @@ def _preview(confirm: bool):
             return redirect(url_for("web.config_index"), 303)
         replays = site_config.replays(the_plan)
         db.session.rollback()
+        site_config.rehearse(the_plan, current_actor(), lines)
         context.update(diff=site_config.render(the_plan, replays), replays=replays,
                        changes=the_plan.effective)
         status = 200

@@ -219,3 +219,16 @@ def test_an_object_named_at_the_longest_is_audited_under_its_whole_name(client, 
     entry = latest(client, headers, "mute_timing_create")
     assert entry["target_id"] == name
     assert entries(client, headers, target_id=name)["count"] == 1
+
+
+def test_the_monitoring_docs_list_every_target_type_the_filter_takes():
+    """docs/monitoring/README.md lists the `target_type` values GET /api/audit takes (any
+    other is a 422): the list must be the filter's."""
+    import re
+    from pathlib import Path
+
+    from alerting.schemas.queries import AUDIT_TARGET_TYPES
+
+    docs = (Path(__file__).resolve().parents[2] / "docs/monitoring/README.md").read_text()
+    listed = re.search(r"`target_type` is one of (.+?) \(another is a 422", docs, re.S).group(1)
+    assert re.findall(r"`([a-z_]+)`", listed) == list(AUDIT_TARGET_TYPES)

@@ -4,6 +4,7 @@ of processes that are gone are removed."""
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -138,3 +139,33 @@ def test_the_dashboard_and_alert_rules_name_only_metrics_that_exist(app):
                 defined |= {family.name + suffix for suffix in
                             ("", "_total", "_bucket", "_sum", "_count")}
     assert named and named <= defined, named - defined
+
+
+def test_a_fresh_process_exposes_every_delivery_counter_at_zero(tmp_path):
+    """Prometheus sees no increase() in a counter whose series appears at 1: the first dead
+    letter after a start would not fire AlertingDeadLetters, and AlertingOutboxStuck's "none
+    sent in 10 minutes" is never true before a first send. A process's first scrape lists
+    every channel's delivery and dead-letter counters, at 0."""
+    code = (
+        "import sys; sys.path.insert(0, '.')\n"
+        "from tests.support.app import make_app\n"
+        "from pathlib import Path\n"
+        "from alerting import metrics\n"
+        f"app = make_app(Path({str(tmp_path)!r}))\n"
+        "print(metrics.exposition(app)[0].decode())\n")
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    env.pop("ALERTING_TEST_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, cwd=str(Path(__file__).resolve().parents[2]), timeout=120)
+    assert done.returncode == 0, done.stderr
+    exposed = samples(done.stdout)
+    from alerting.engine.vocabulary import DELIVERY_CHANNELS
+
+    for channel in DELIVERY_CHANNELS:
+        assert exposed[("alerting_dead_letters_total",
+                        frozenset({"channel": channel}.items()))] == 0
+        for outcome in ("delivered", "retry", "dead"):
+            key = frozenset({"channel": channel, "outcome": outcome}.items())
+            assert exposed.get(("alerting_deliveries_total", key)) == 0, (channel, outcome)

@@ -162,6 +162,45 @@ def test_apply_prints_the_diff_field_by_field_and_audits(site, runner, tmp_path,
         assert secrets_box.decrypt(row.smtp_password_encrypted) == "n3w-password"
 
 
+
+def test_urls_holding_secrets_are_shown_redacted_in_the_diff_and_the_audit(site, client,
+                                                                          admin_headers,
+                                                                          runner, tmp_path):
+    """A webhook password or a push token written into the file (a rule's targets and
+    escalation targets, the default webhook, a digest's target) is stored, but the diff
+    (printed, and the API's answer) and the config_apply audit entry show it as `***`."""
+    document = yaml.safe_load(_export(runner))
+    document["rules"].append({
+        "name": "Secret hook", "severity": "low", "channels": ["webhook", "push"],
+        "targets": {"webhook_url": "https://u:hookpw123@93.184.215.14/h",
+                    "push_urls": ["ntfy://tok999tok@93.184.215.14/t"]},
+        "escalate_after": 60,
+        "escalation_targets": {"webhook_url": "https://u:escpw789@93.184.215.14/e"}})
+    document["notification_settings"]["default_webhook_url"] = \
+        "https://u:defpw456@93.184.215.14/d"
+    document["digests"].append({"name": "pushy", "channel": "push",
+                                "target": "ntfy://digtok321@93.184.215.14/topic",
+                                "schedule": {"every_seconds": 3600}})
+    secrets = ("hookpw123", "tok999tok", "escpw789", "defpw456", "digtok321")
+    text = yaml.safe_dump(document, sort_keys=False)
+    dry = client.post("/api/config/apply?dry_run=1", data=text,
+                      headers={**admin_headers, "Content-Type": "application/yaml"})
+    assert dry.status_code == 200, dry.json
+    assert not [s for s in secrets if s in dry.get_data(as_text=True)]
+    result, _ = _apply(runner, tmp_path, text)
+    assert result.exit_code == 0, result.output
+    assert not [s for s in secrets if s in result.output], result.output
+    assert "https://u:***@93.184.215.14/h" in result.output
+    with site.app_context():
+        entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "config_apply")
+                                   ).one()
+        assert not [s for s in secrets if s in repr(entry.details)], entry.details
+        hook = db.session.scalar(select(AlertRule).where(AlertRule.name == "Secret hook"))
+        from alerting.services.notification_targets import unseal
+
+        assert unseal(hook.targets["webhook_url"], hook.targets_sealed["webhook_url"]) \
+            == "https://u:hookpw123@93.184.215.14/h"
+
 BROKEN = """\
 version: 1
 rules:
@@ -199,6 +238,10 @@ def test_a_broken_file_changes_nothing_and_names_file_line_and_field(site, runne
     ("rules:\n  - name: !!float y\n", ":2: rules.0.name: cannot be read"),
     ("rules:\n  - !custom {name: a}\n  - name: !nope b\n", ":3: rules.1.name: cannot be read"),
     ("rules: " + "[" * 5000 + "]" * 5000 + "\n", ": body: is nested too deeply"),
+    ("rules:\n  - name: a\n\tseverity: high\n",
+     ":3: body: is not valid YAML: a tab at column 1: indent and separate with spaces"),
+    ("notification_settings:\n  smtp_port:\t587\n",
+     ":2: body: is not valid YAML: a tab at column 13"),
 ])
 def test_broken_files_name_the_line(site, runner, tmp_path, text, expected):
     before = _state(site)
@@ -219,6 +262,38 @@ def test_an_error_while_applying_rolls_back_every_change(site, runner, tmp_path)
     assert "notification_settings.webhook_timeout_seconds" in result.output
     assert _state(site) == before
 
+
+
+def test_a_dry_run_finds_what_only_applying_would_refuse(site, client, admin_headers,
+                                                         runner, tmp_path):
+    """A dry run says what Apply would refuse, not only what the schemas do: a webhook to a
+    private address the outgoing policy refuses, a webhook timeout too long for the lease.
+    It still changes nothing, and a file it passes applies."""
+    document = yaml.safe_load(_export(runner))
+    document["rules"].append({"name": "Home Assistant", "severity": "low",
+                              "channels": ["webhook"],
+                              "targets": {"webhook_url": "http://10.1.2.3:8123/api/webhook/x"}})
+    document["notification_settings"]["webhook_timeout_seconds"] = 100
+    text = yaml.safe_dump(document, sort_keys=False)
+    before = _state(site)
+    result, path = _apply(runner, tmp_path, text, "--dry-run")
+    assert result.exit_code == 1, result.output
+    assert re.search(rf"{re.escape(path)}:\d+: rules\.\d+\.targets\.webhook_url: refused",
+                     result.output), result.output
+    assert "Dry run: nothing was changed." not in result.output
+    assert _state(site) == before
+    over_api = client.post("/api/config/apply?dry_run=1", data=text, headers={
+        **admin_headers, "Content-Type": "application/yaml"})
+    assert over_api.status_code == 422, over_api.json
+    assert any(f.endswith("targets.webhook_url") for f in over_api.json["fields"])
+    document["rules"][-1]["targets"]["webhook_url"] = "https://93.184.215.14/hook"
+    document["notification_settings"]["webhook_timeout_seconds"] = 30
+    fine = yaml.safe_dump(document, sort_keys=False)
+    result, _ = _apply(runner, tmp_path, fine, "--dry-run")
+    assert result.exit_code == 0 and "Dry run: nothing was changed." in result.output
+    assert _state(site) == before
+    result, _ = _apply(runner, tmp_path, fine)
+    assert result.exit_code == 0 and "Applied" in result.output, result.output
 
 def test_prune_deletes_the_rules_not_in_the_file(site, runner, tmp_path):
     document = yaml.safe_load(_export(runner))

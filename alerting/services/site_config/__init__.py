@@ -12,6 +12,7 @@ this module, in file order.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ from ...schemas.common import Body, validate
 from ...schemas.site_config import FORMAT_VERSION, document_model
 from .. import audit
 from .base import REPLAY_DAYS, Change, FieldChange, Section
-from .yaml_lines import ConfigFileError, dump, load
+from .yaml_lines import ConfigFileError, References, dump, load, substitute
 
 SECTIONS: dict[str, Section] = {}
 
@@ -65,10 +66,25 @@ def export_yaml() -> str:
     return dump(export_document())
 
 
-def read(text: str, source: str, environ: Mapping[str, str] | None = None
-         ) -> tuple[Any, dict[tuple[str, ...], int]]:
-    """A YAML (or JSON) file as plain values with the line of each path."""
-    return load(text, source, environ)
+def read(text: str, source: str, environ: Mapping[str, str] | None = None, *,
+         remote: bool = False) -> tuple[Any, dict[tuple[str, ...], int]]:
+    """A YAML (or JSON) file as plain values with the line of each path. `remote`: sent
+    over the API or the Config page (only the export's own references are read)."""
+    return load(text, source, _references(environ, remote))
+
+
+def read_parsed(data: Any, source: str, environ: Mapping[str, str] | None = None, *,
+                remote: bool = False) -> Any:
+    """A document already parsed (a JSON body) with its `${VAR}` references read, as
+    `read` does for a YAML file."""
+    return substitute(data, source, _references(environ, remote))
+
+
+def _references(environ: Mapping[str, str] | None, remote: bool) -> References:
+    """How the file's references are read; the export's own: path -> the variable."""
+    kept = {(key, field): name for key, section in SECTIONS.items()
+            for field, name in section.references.items()}
+    return References(os.environ if environ is None else environ, kept, remote)
 
 
 def plan(data: Any, *, source: str = "<config>", prune: bool = False,
@@ -108,13 +124,7 @@ def apply(the_plan: Plan, actor: str, lines: Mapping[tuple[str, ...], int] | Non
         if mine:
             section.begin(mine)
     try:
-        for change in _in_apply_order(done):
-            try:
-                SECTIONS[change.section].apply(change, actor)
-            except ValidationError as exc:
-                prefix = change.path + "." if change.path else ""
-                raise ConfigFileError({prefix + k: v for k, v in exc.fields.items()},
-                                      lines or {}, the_plan.source) from None
+        _make(the_plan, done, actor, lines)
         if done:
             counts = {a: sum(1 for c in done if c.action == a)
                       for a in ("create", "update", "delete")}
@@ -125,6 +135,29 @@ def apply(the_plan: Plan, actor: str, lines: Mapping[tuple[str, ...], int] | Non
         db.session.rollback()
         raise
     return done
+
+
+def rehearse(the_plan: Plan, actor: str,
+             lines: Mapping[tuple[str, ...], int] | None = None) -> None:
+    """For a dry run: make the plan's changes as `apply` does, then roll them back, so that
+    what only the services refuse (a webhook URL the outgoing policy refuses, a webhook
+    timeout too long for the lease) is found before applying. Raises ConfigFileError."""
+    try:
+        _make(the_plan, the_plan.effective, actor, lines)
+    finally:
+        db.session.rollback()
+
+
+def _make(the_plan: Plan, done: list[Change], actor: str,
+          lines: Mapping[tuple[str, ...], int] | None) -> None:
+    """Each change in the open transaction; a refusal as a ConfigFileError at its line."""
+    for change in _in_apply_order(done):
+        try:
+            SECTIONS[change.section].apply(change, actor)
+        except ValidationError as exc:
+            prefix = change.path + "." if change.path else ""
+            raise ConfigFileError({prefix + k: v for k, v in exc.fields.items()},
+                                  lines or {}, the_plan.source) from None
 
 
 def _in_apply_order(changes: list[Change]) -> list[Change]:
@@ -205,7 +238,7 @@ def render(the_plan: Plan, replayed: list[dict[str, Any]] | None = None) -> str:
 
 __all__ = ["SECTIONS", "Change", "ConfigFileError", "FieldChange", "Plan", "Section",
            "SiteConfig", "apply", "export_document", "export_yaml", "plan", "read",
-           "register", "render", "replays"]
+           "read_parsed", "register", "rehearse", "render", "replays"]
 
 # The sections, in file order. A new section: a module with a Section subclass, added here.
 from . import digests, modes, mute_timings, notification_settings, rules, silences  # noqa: E402

@@ -70,6 +70,9 @@ class Section(ABC):
 
     key: ClassVar[str]
     model: ClassVar[Any]
+    # Fields the export writes as `${VAR}` (field -> VAR): given back with VAR unset, the
+    # field reads as yaml_lines.KEEP_STORED, for `prepare` to keep the stored secret.
+    references: ClassVar[Mapping[str, str]] = {}
 
     @abstractmethod
     def export(self) -> Any:

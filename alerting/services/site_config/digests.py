@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...notify.redact import redact_url
 from ...schemas.digests import Digest
 from .. import digests
 from .base import Change, FieldChange, Section
@@ -19,6 +20,14 @@ KEYS = ("name", "channel", "target", "schedule", "filter", "send_empty")
 def _stored() -> dict[str, dict[str, Any]]:
     return {entry["name"]: {key: entry.get(key) for key in KEYS}
             for entry in digests.configured()}
+
+
+def _shown(digest: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A digest as the diff and the audit show it: a webhook or push target redacted, as
+    stored ones are shown (the digest applied stays whole)."""
+    if not digest or digest["channel"] == "email":
+        return digest
+    return {**digest, "target": redact_url(digest["target"])}
 
 
 class DigestsSection(Section):
@@ -33,7 +42,7 @@ class DigestsSection(Section):
     def diff(self, desired: list[Digest], path: str) -> list[Change]:
         before = _stored()
         after = {digest.name: digest.model_dump() for digest in desired}
-        fields = [FieldChange(name, before.get(name), after.get(name))
+        fields = [FieldChange(name, before.get(name), _shown(after.get(name)))
                   for name in [*before, *(n for n in after if n not in before)]
                   if before.get(name) != after.get(name)]
         if not fields:

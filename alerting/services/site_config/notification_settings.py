@@ -3,9 +3,11 @@
 Secrets are never written to the file. The SMTP password and the push URLs (which hold
 tokens) are exported as references to environment variables, `${ALERTING_SMTP_PASSWORD}`
 and `${ALERTING_PUSH_URLS}` (comma-separated, as that variable is read at start-up),
-resolved when the file is applied; a webhook URL with a password is written as shown
-(`***`), which keeps the stored one. A key left out of the section is left as it is. The
-webhook signing secret is not part of the file (reveal or rotate it on its own).
+resolved when the file is applied (one of these two unset there keeps the stored secret,
+as the export found it; nothing stored, it is an error); a webhook URL with a password is
+written as shown (`***`), which keeps the stored one. A key left out of the section is
+left as it is. The webhook signing secret is not part of the file (reveal or rotate it on
+its own).
 """
 
 from __future__ import annotations
@@ -13,15 +15,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ...engine.errors import ValidationError
+from ...notify.redact import redact_url
 from ...schemas.notification_settings import NotificationSettingsUpdate
 from ...schemas.templates import compact as compact_templates
 from .. import notification_settings as settings
 from .. import secrets_box
 from .base import Change, FieldChange, Section
-from .yaml_lines import escape_all
+from .yaml_lines import KEEP_STORED, escape_all
 
-SMTP_PASSWORD_REFERENCE = "${ALERTING_SMTP_PASSWORD}"
-PUSH_URLS_REFERENCE = "${ALERTING_PUSH_URLS}"
+REFERENCES = {"smtp_password": "ALERTING_SMTP_PASSWORD", "push_urls": "ALERTING_PUSH_URLS"}
+SMTP_PASSWORD_REFERENCE = "${" + REFERENCES["smtp_password"] + "}"
+PUSH_URLS_REFERENCE = "${" + REFERENCES["push_urls"] + "}"
 SECRETS = ("smtp_password", "push_urls")
 PLAIN = ("notification_enabled", "smtp_host", "smtp_port", "smtp_username",
          "smtp_from_address", "smtp_use_tls", "smtp_use_ssl", "default_email_recipients",
@@ -55,6 +60,7 @@ class NotificationSettingsSection(Section):
 
     key = "notification_settings"
     model = NotificationSettingsUpdate
+    references = REFERENCES
 
     def export(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -69,6 +75,15 @@ class NotificationSettingsSection(Section):
         return out
 
     def prepare(self, raw: Any, lines: Mapping[tuple[str, ...], int]) -> Any:
+        # The export's reference, its variable unset here (a secret set on the page, not in
+        # the environment): the stored secret is kept, as a key left out is; none stored,
+        # the variable was needed.
+        if isinstance(raw, Mapping) and KEEP_STORED in raw.values():
+            for name, variable in REFERENCES.items():
+                if raw.get(name) is KEEP_STORED and not _current(name):
+                    raise ValidationError({f"{self.key}.{name}": f"the environment variable "
+                                                                 f"{variable} is not set"})
+            raw = {k: v for k, v in raw.items() if v is not KEEP_STORED}
         # ${ALERTING_PUSH_URLS} gives one comma-separated string: a list, as at start-up.
         if isinstance(raw, Mapping) and isinstance(raw.get("push_urls"), str):
             urls = [u.strip() for u in raw["push_urls"].split(",") if u.strip()]
@@ -87,6 +102,8 @@ class NotificationSettingsSection(Section):
             elif name == "templates":
                 after = compact_templates(after)
             if before != after:
+                if name == "default_webhook_url" and after:
+                    after = redact_url(after)  # shown as stored ones are; applied whole
                 fields.append(FieldChange(name, before, after, secret=name in SECRETS))
         if not fields:
             return []

@@ -21,6 +21,7 @@ from ...extensions import db
 from ...models import AlertRule
 from ...schemas.rules import RULE_FIELDS, RuleCreate, parse_rule
 from .. import backtest, rules
+from ..notification_targets import shown_targets
 from .base import Change, FieldChange, Section, named, replay_window
 from .yaml_lines import escape_all
 
@@ -54,6 +55,12 @@ def _by_name(rows: list[AlertRule]) -> dict[str, AlertRule]:
     return found
 
 
+def _shown(field: str, value: Any) -> Any:
+    """A field's value as the diff and the audit show it: targets redacted, as stored ones
+    are shown (the value applied stays whole)."""
+    return shown_targets(value) if field in rules.SEALED else value
+
+
 def stored_values(row: AlertRule) -> dict[str, Any]:
     """A stored rule's writable fields (targets as shown)."""
     return {name: getattr(row, name) for name in RULE_FIELDS}
@@ -83,13 +90,13 @@ class RulesSection(Section):
             values = body.values()
             row = stored.get(body.name)
             if row is None:
-                fields = [FieldChange(f, None, values[f]) for f in RULE_FIELDS
+                fields = [FieldChange(f, None, _shown(f, values[f])) for f in RULE_FIELDS
                           if f in ("name", "severity") or values[f] != _DEFAULTS[f]]
                 changes.append(Change(self.key, "create", body.name, fields, values, None,
                                       where))
                 continue
             before = stored_values(row)
-            fields = [FieldChange(f, before[f], values[f]) for f in RULE_FIELDS
+            fields = [FieldChange(f, before[f], _shown(f, values[f])) for f in RULE_FIELDS
                       if before[f] != values[f]]
             if fields:
                 changes.append(Change(self.key, "update", body.name, fields, values, row.id,

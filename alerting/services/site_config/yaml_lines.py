@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -29,6 +30,17 @@ MAX_DEPTH = 64
 
 class _TooLarge(Exception):
     pass
+
+
+class _KeepStored:
+    """What an exported secret reference (`${ALERTING_SMTP_PASSWORD}` at the path the export
+    writes it) reads as when its variable is not set: the section keeps what is stored."""
+
+    def __repr__(self) -> str:
+        return "KEEP_STORED"
+
+
+KEEP_STORED: Any = _KeepStored()
 
 
 class ConfigFileError(ValidationError):
@@ -56,12 +68,54 @@ def line_of(lines: Mapping[Path, int], dotted: str) -> int | None:
     return lines.get(path)
 
 
+# Said of a reference a file sent over the API or the Config page may not make.
+REMOTE_REFERENCE = ("is read from the server's environment only by `flask rules apply` on "
+                    "the server; a file sent over the API or the Config page may use ${VAR} "
+                    "only where the export writes one (smtp_password, push_urls)")
+
+
+@dataclass(frozen=True)
+class References:
+    """How `${VAR}` is read: from `environ`. `kept`: path -> the variable the export writes
+    there, which, unset, reads as KEEP_STORED. `remote`: a file sent over the API or the
+    Config page, whose references may only be those (any other would hand the server's
+    environment, its secret key say, to whoever sent the file: in a description, or in a
+    URL to a host of theirs)."""
+
+    environ: Mapping[str, str]
+    kept: Mapping[Path, str] = field(default_factory=dict)
+    remote: bool = False
+
+    def resolve(self, text: str, path: Path) -> tuple[Any, str | None]:
+        """`text` with its references read (`$${` a literal `${`), and the first problem."""
+        here = self.kept.get(path)
+        if here is not None and text == "${" + here + "}" and here not in self.environ:
+            return KEEP_STORED, None
+        problems: list[str] = []
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group(1):
+                return "${" + match.group(2) + "}"
+            name = match.group(2)
+            if self.remote and name != here:
+                problems.append(f"${{{name}}} {REMOTE_REFERENCE}")
+                return ""
+            if name not in self.environ:
+                problems.append(f"the environment variable {name} is not set")
+                return ""
+            return self.environ[name]
+
+        if "$" not in text:
+            return text, None
+        return _REFERENCE.sub(replace, text), (problems[0] if problems else None)
+
+
 class _Builder(SafeConstructor):
     """Builds plain values from composed nodes, noting each path's line (1-based)."""
 
-    def __init__(self, environ: Mapping[str, str]):
+    def __init__(self, references: References):
         super().__init__()
-        self.environ = environ
+        self.references = references
         self.lines: dict[Path, int] = {}
         self.problems: dict[str, str] = {}
         self.built = 0
@@ -105,17 +159,11 @@ class _Builder(SafeConstructor):
             return node.value  # dates, timestamps, binary: as written
         return value
 
-    def _substitute(self, text: str, path: Path, node: yaml.Node) -> str:
-        def replace(match: re.Match[str]) -> str:
-            if match.group(1):
-                return "${" + match.group(2) + "}"
-            name = match.group(2)
-            if name not in self.environ:
-                self._problem(path, node, f"the environment variable {name} is not set")
-                return ""
-            return self.environ[name]
-
-        return _REFERENCE.sub(replace, text) if "$" in text else text
+    def _substitute(self, text: str, path: Path, node: yaml.Node) -> Any:
+        value, problem = self.references.resolve(text, path)
+        if problem:
+            self._problem(path, node, problem)
+        return value
 
     def _problem(self, path: Path, node: yaml.Node, message: str) -> None:
         dotted = ".".join(path) or "body"
@@ -123,16 +171,44 @@ class _Builder(SafeConstructor):
         self.problems.setdefault(dotted, message)
 
 
-def load(text: str, source: str = "<config>",
-         environ: Mapping[str, str] | None = None) -> tuple[Any, dict[Path, int]]:
+def substitute(value: Any, source: str = "<config>",
+               references: References | None = None) -> Any:
+    """A document already parsed (a JSON body) with `${VAR}` read in every string, as
+    `load` does for YAML. Raises ConfigFileError naming each path with a problem."""
+    references = references or References(os.environ)
+    problems: dict[str, str] = {}
+
+    def walk(item: Any, path: Path) -> Any:
+        if isinstance(item, str):
+            text, problem = references.resolve(item, path)
+            if problem:
+                problems.setdefault(".".join(path) or "body", problem)
+            return text
+        if isinstance(item, list):
+            return [walk(v, path + (str(i),)) for i, v in enumerate(item)]
+        if isinstance(item, dict):
+            return {k: walk(v, path + (str(k),)) for k, v in item.items()}
+        return item
+
+    resolved = walk(value, ())
+    if problems:
+        raise ConfigFileError(problems, {}, source)
+    return resolved
+
+
+def load(text: str, source: str = "<config>", references: References | None = None
+         ) -> tuple[Any, dict[Path, int]]:
     """The document as plain values and the line of each path. Raises ConfigFileError
-    naming the line for a file that is not YAML, a key given twice, or an unset `${VAR}`."""
+    naming the line for a file that is not YAML, a key given twice, or a `${VAR}` that
+    cannot be read (see References)."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
+        if mark is not None and "'\\t'" in problem:  # PyYAML's "found character '\\t' ..."
+            problem = f"a tab at column {mark.column + 1}: indent and separate with spaces"
         raise ConfigFileError({"body": f"is not valid YAML: {problem}"},
                               {(): line} if line else {}, source) from None
     except RecursionError:
@@ -140,7 +216,7 @@ def load(text: str, source: str = "<config>",
                               {}, source) from None
     if node is None:
         return {}, {}
-    builder = _Builder(os.environ if environ is None else environ)
+    builder = _Builder(references or References(os.environ))
     try:
         value = builder.build(node, ())
     except _TooLarge:
