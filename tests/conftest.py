@@ -82,8 +82,13 @@ def _drop_test_databases():
     keys.clear_cache()
     from alerting.extensions import db
 
+    from alerting import workers
+
     while _databases:
         app, database = _databases.pop()
+        # A loop left running would go on reading the database, and a PostgreSQL schema is
+        # used again by a later test: stopped before the database is given back.
+        workers.stop(app)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

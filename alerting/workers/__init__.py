@@ -56,6 +56,9 @@ def launch(app: Flask, names: Iterable[str] = NAMES) -> list[SupervisedLoop]:
              "groups": GroupFlusher, "escalation": EscalationLoop, "digests": DigestLoop}
     started = []
     for name in names:
+        running = app.extensions.get(f"alerting.{name}")
+        if running is not None:  # replaced, not left running where nothing can stop it
+            running.stop()
         loop = kinds[name](app)
         app.extensions[f"alerting.{name}"] = loop
         register(app, loop)

@@ -127,3 +127,16 @@ def test_a_stopped_loop_is_stopped_and_health_says_degraded(app, client):
     health = client.get("/api/health").json
     assert health["workers"]["matcher"]["state"] == "stopped"
     assert health["status"] == "degraded"
+
+
+def test_launching_a_loop_again_stops_the_one_it_replaces(app):
+    """Nothing else could stop the first: it would go on reading the database (a PostgreSQL
+    schema a later test uses again took its events)."""
+    [first] = workers.launch(app, ["matcher"])
+    try:
+        [second] = workers.launch(app, ["matcher"])
+        assert app.extensions["alerting.matcher"] is second
+        assert not first.thread.is_alive() and second.thread.is_alive()
+    finally:
+        workers.stop(app)
+    assert not second.thread.is_alive()
