@@ -80,9 +80,8 @@ def _drop_test_databases():
     from alerting.services import keys
 
     keys.clear_cache()
-    from alerting.extensions import db
-
     from alerting import workers
+    from alerting.extensions import db
 
     while _databases:
         app, database = _databases.pop()
