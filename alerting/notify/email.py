@@ -9,6 +9,7 @@ import ssl
 import time
 from collections.abc import Mapping
 from datetime import datetime
+from email.errors import MessageError
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -338,8 +339,16 @@ class EmailNotifier:
         mail.msgId = message_id(message.delivery_id)
         if mail.has_bad_headers():
             return Outcome(ok=False, retryable=False, error="newline in a sender or recipient")
-        with _mail_app().app_context():
-            raw = mail.as_bytes()
+        try:
+            with _mail_app().app_context():
+                raw = mail.as_bytes()
+        except (TypeError, ValueError, MessageError) as exc:
+            # Python's header folding fails on some addresses (a local part starting with a
+            # dot, next to others: TypeError from its parser), stored before the schema
+            # refused them: the attempt fails and says so, it never raises.
+            return Outcome(ok=False, retryable=False,
+                           error=f"a sender or recipient address cannot be written in an "
+                                 f"email header: {type(exc).__name__}")
         if snapshots.fetched:
             raw = embed_snapshots(raw, snapshots.fetched)
         return with_notes(self._deliver(settings, recipients, raw), snapshots.note)

@@ -363,8 +363,7 @@ def _messages(conn: Connection, rows: list[Any]) -> dict[int, Message]:
     for det in conn.execute(_DETECTIONS_OF, {"ids": set(by_event)}) if by_event else ():
         by_event[det.event_id].detections.append(det)
     bodies = {event_id: event_json(event) for event_id, event in by_event.items()}
-    messages = {}
-    for row in rows:
+    for row in rows:  # beside the groups' messages, when the claim holds both
         if row.kind == "digest":
             messages[row.id] = digest_message(row.message_id, row.payload)
             continue

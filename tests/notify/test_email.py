@@ -264,3 +264,18 @@ def test_email_without_links_has_no_buttons(smtp_server):
     # A link that is not http(s) is never shown.
     text, html = sent_mail(smtp_server, with_actions({"acknowledge": "javascript:alert(1)"}))
     assert "javascript:" not in text + html
+
+
+def test_an_address_the_email_library_cannot_write_fails_the_send_not_the_sender(smtp_server):
+    """Python's header folding raises TypeError on some address lists (local parts starting
+    with a dot, after another address; Flask-Mail orders them by hash: these fail in every
+    order): stored before the schema refused such addresses, it must be a failed attempt
+    that says why, not an exception (a 500 from the test button)."""
+    collector = Collector()
+    controller = smtp_server(collector)
+    recipients = ("33m@HTG.P.8cnyk.W, .KBU+Ei9?Lus%{zAU=@RYsNWta2iV.q.z.s.c.v.zXTTEvz.P.y, "
+                  ".KBU+Ei9?Lus%{zAU=@x.y, .x?y@z.co")
+    outcome = EmailNotifier().send(make_message(), recipients, make_settings(controller))
+    assert not outcome.ok and not outcome.retryable
+    assert "cannot be written" in outcome.error
+    assert collector.envelopes == []

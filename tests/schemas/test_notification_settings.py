@@ -53,6 +53,9 @@ def test_good_values(payload, expected):
         ({"smtp_from_address": "nobody"}, {"smtp_from_address": "must be an email address"}),
         ({"default_email_recipients": ["ok@x.io", "bad"]},
          {"default_email_recipients.1": "must be an email address"}),
+        # Dots where RFC 5322 has none: Python's email headers cannot write them.
+        ({"default_email_recipients": [".lead@x.io", "trail.@x.io", "two..dots@x.io"]},
+         {f"default_email_recipients.{i}": "must be an email address" for i in range(3)}),
         ({"default_email_recipients": "a@b.co"},
          {"default_email_recipients": "must be a list of email addresses"}),
         ({"default_webhook_url": "ftp://x"},

@@ -219,3 +219,20 @@ def test_two_flushers_at_once_flush_each_group_once(app, headers, httpserver):
         assert db.session.query(AlertGroupFlush).count() == 60
         assert db.session.query(Delivery).count() == 60
         assert {g.flush_count for g in db.session.query(AlertGroup)} == {1}
+
+
+def test_a_group_and_a_single_alert_claimed_together_both_go(app, headers, httpserver):
+    """One claim can hold a group's delivery and a single alert's: the single alerts'
+    messages were built over the group's, and the claim failed on every try (KeyError),
+    holding both back."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    fire(app, headers, 2, cameras=("gate",), camera_ids=["gate"], group_by=["rule_id"],
+         group_wait=1)
+    flush(app, 2)
+    client = app.test_client()
+    create_rule(client, headers, channels=["webhook"], camera_ids=["porch"])
+    post_event(client, headers, external_id="porch-1", source="t", camera_id="porch")
+    run_matcher(app)
+    run_dispatcher(app)
+    assert sorted(b["type"] for b in bodies(httpserver)) == ["alert.created", "alert_group"]
