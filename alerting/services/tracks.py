@@ -298,13 +298,6 @@ def _iso(seconds: float | None) -> str | None:
     return None if seconds is None else isoformat_z(_time(seconds))
 
 
-def _about(rule: Any, track: Track) -> bool:
-    """Whether a rule is about objects of the track's type (a person's loitering rule says
-    nothing of a car's track)."""
-    return not rule.object_types or track.object_type.casefold() in {
-        t.casefold() for t in rule.object_types}
-
-
 def event_tracks(event: EngineEvent) -> list[dict[str, Any]]:
     """For the event page: each track of the event as it is now (zones entered in order,
     stillness, identity) and what every enabled rule with track criteria on its camera says
@@ -314,9 +307,10 @@ def event_tracks(event: EngineEvent) -> list[dict[str, Any]]:
 
     rows = db.session.scalars(select(AlertRule).where(AlertRule.enabled.is_(True),
                                                       AlertRule.kind == "detection")).all()
-    rules = [rule for rule in (rule_from_record(rule_record(r)) for r in rows)
-             if track_spec(rule) is not None
+    specs = [(rule, spec) for rule in (rule_from_record(rule_record(r)) for r in rows)
+             if (spec := track_spec(rule)) is not None
              and (not rule.camera_ids or event.camera_id in rule.camera_ids)]
+    rules = [rule for rule, _spec in specs]
     [seen], _rows = with_tracks(db.session.connection(), [event],
                                 counting=any(r.min_count is not None for r in rules))
     ctx = seen.tracks
@@ -329,8 +323,11 @@ def event_tracks(event: EngineEvent) -> list[dict[str, Any]]:
         # would speak of the first track that passes it, under every track.
         mine = replace(seen, detections=tuple(
             d for d in seen.detections if d.track_id == track_id))
+        # Only the rules about objects of its type: a person's loitering rule says nothing
+        # of a car's track.
         verdicts = [(rule, match_event(rule, mine, default_timezone=timezone))
-                    for rule in rules if _about(rule, track)]
+                    for rule, spec in specs
+                    if spec.types is None or track.object_type.casefold() in spec.types]
         out.append({
             "track_id": track_id, "object_type": track.object_type,
             "first_seen": _iso(track.first_seen), "last_seen": _iso(track.last_seen),
