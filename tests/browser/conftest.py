@@ -66,6 +66,9 @@ def api(server):
     """A requests session on the server's API with an admin key."""
     session = requests.Session()
     session.headers["x-access-token"] = API_KEY
+    # A connection per call: the suite's session outlives the server's keep-alive, and a POST
+    # on a connection the server had just closed failed with a reset (requests never resends).
+    session.headers["Connection"] = "close"
 
     def call(method: str, path: str, **kwargs):
         response = session.request(method, server + path, timeout=10, **kwargs)
