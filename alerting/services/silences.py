@@ -105,12 +105,20 @@ def engine_silences(*, ending_after: datetime | None = None,
     return [silence_from_record(silence_record(r)) for r in db.session.scalars(query)]
 
 
+def _later(start: datetime, seconds: float) -> datetime:
+    """`seconds` after `start`; a 422 on `duration` when that is past the year 9999."""
+    try:
+        return start + timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValidationError({"duration": "puts the end past the year 9999"}) from None
+
+
 def _window(values: dict[str, Any], start: datetime, end: datetime | None,
             now: datetime) -> tuple[datetime, datetime]:
     if values.get("starts_at") is not None:
         start = values["starts_at"]
     if values.get("duration") is not None:
-        end = start + timedelta(seconds=values["duration"])
+        end = _later(start, values["duration"])
     elif values.get("ends_at") is not None:
         end = values["ends_at"]
     if end is None:
@@ -216,7 +224,7 @@ def extend_silence(silence_id: str, payload: Any, actor: str) -> Silence:
     now = utcnow()
     values = validate(SilenceExtend, payload).model_dump()
     _not_expired(row, now, "extend")
-    end = values["ends_at"] or row.ends_at + timedelta(seconds=values["duration"])
+    end = values["ends_at"] or _later(row.ends_at, values["duration"])
     if end <= max(now, row.starts_at):
         raise ValidationError({"ends_at": "must be after now and after starts_at"})
     previous = row.ends_at
@@ -265,7 +273,7 @@ def _preview_window(draft: dict[str, Any], now: datetime) -> tuple[datetime, dat
     if start >= now:
         raise ValidationError({"starts_at": "must be in the past to preview what it covers "
                                             "(or leave it out to look back `hours`)"})
-    end = (start + timedelta(seconds=draft["duration"]) if draft["duration"] is not None
+    end = (_later(start, draft["duration"]) if draft["duration"] is not None
            else draft["ends_at"] or now)
     if end <= start:
         raise ValidationError({"ends_at": "must be after starts_at"})

@@ -304,3 +304,12 @@ def test_preview_of_a_draft_with_its_own_window_covers_only_that_window(app, cli
     late = preview(starts_at=iso(now() - timedelta(hours=2)),
                    ends_at=iso(now() - timedelta(hours=3)))
     assert late.status_code == 422 and "ends_at" in late.json["fields"]
+
+
+def test_a_duration_past_the_year_9999_is_a_422_not_a_500(client, admin_headers):
+    headers = admin_headers
+    created = make_silence(client, headers)
+    response = client.put(f"/api/silences/{created['id']}", headers=headers,
+                          json={"starts_at": 253402300798.99997, "duration": 940392})
+    assert response.status_code == 422
+    assert response.json["fields"] == {"duration": "puts the end past the year 9999"}
