@@ -448,7 +448,7 @@ def alert_messages(kind: str, rows: list[Any], formats: frozenset[str],
     missing = {row.event_id for row in rows} - events.keys()
     events.update((event.id, event) for event in event_views(missing) if missing)
     count = unacknowledged_count()
-    no_channels = without_deliveries([row.id for row in rows if row.status == "delivered"])
+    no_channels = without_deliveries(rows)
     return [LiveMessage.build(kind, _with_sound(row), _fragment(
                 kind, alert=SimpleNamespace(**row._asdict(), event=events.get(row.event_id)),
                 fresh=kind == "alert_created", count=count, no_channels=no_channels))
@@ -656,8 +656,9 @@ def _catch_up(conn: Connection, fmt: str, last_id: int) -> tuple[set[int], int]:
         if not page:
             break
         if fmt == "html":
-            texts = [_fragment("alert_created", alert=alert, fresh=True, count=None)
-                     for alert in page]
+            no_channels = without_deliveries(page)
+            texts = [_fragment("alert_created", alert=alert, fresh=True, count=None,
+                               no_channels=no_channels) for alert in page]
         else:
             texts = [LiveMessage.build("alert_created", alert_json(alert)).text
                      for alert in page]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -203,8 +204,11 @@ def acknowledge_all(payload: Any, actor: str) -> list[int]:
     return ids
 
 
-def without_deliveries(alert_ids: list[int]) -> set[int]:
-    """Those of these alerts that have no delivery at all: their rule has no channels."""
+def without_deliveries(alerts: Iterable[Any]) -> set[int]:
+    """The ids of those of these delivered alerts (rows or models) that have no delivery at
+    all: their rule has no channels. What every alert row's status word reads
+    (`_alert_row.html`'s `no_channels`), however the row reached the page."""
+    alert_ids = [alert.id for alert in alerts if alert.status == "delivered"]
     if not alert_ids:
         return set()
     with_some = set(db.session.scalars(

@@ -46,6 +46,7 @@ def alerts_index():
     shown = with_event_and_deliveries([a.id for a in rows])
     return render("alerts/index.html", "alerts/_list.html",
                   alerts=shown, entries=group_rows(shown), total=total,
+                  no_channels=alerts.without_deliveries(shown),
                   query=query, errors=errors, statuses=ALERT_STATUSES, severities=SEVERITIES,
                   rule_choices=rule_choices)
 
@@ -74,7 +75,8 @@ def alerts_group(group_id: int):
     to."""
     group = groups.get_group(group_id)  # a 404 page when there is none
     shown = with_event_and_deliveries([a.id for a in groups.group_alerts(group_id)])
-    return render("alerts/group.html", "alerts/_group.html", group=group, alerts=shown)
+    return render("alerts/group.html", "alerts/_group.html", group=group, alerts=shown,
+                  no_channels=alerts.without_deliveries(shown))
 
 
 @bp.get("/alerts/<id:alert_id>")
@@ -83,4 +85,5 @@ def alerts_show(alert_id: int):
     """One alert: what matched, its event, and every delivery with each attempt."""
     detail = alerts.alert_detail(alert_id)  # a 404 page when there is none
     [alert] = with_event_and_deliveries([alert_id])
-    return render("alerts/show.html", "alerts/show.html", alert=alert, detail=detail)
+    return render("alerts/show.html", "alerts/show.html", alert=alert, detail=detail,
+                  no_channels=alerts.without_deliveries([alert]))

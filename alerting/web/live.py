@@ -81,7 +81,7 @@ def live():
         "live.html", alerts=recent, last_id=last_id, stream_url=f"{stream.path}?{stream.query}",
         unacknowledged=unacknowledged_count(), last_event=last_event, triage=triage,
         errors=errors, cameras=cameras, severities=SEVERITY_CHIPS, chip_url=chip_url,
-        no_channels=alerts.without_deliveries([a.id for a in recent if a.status == "delivered"]),
+        no_channels=alerts.without_deliveries(recent),
         checklist=first_run() if not last_id else None, vapid_public_key=webpush.public_key())
 
 
@@ -131,7 +131,7 @@ def _transition(alert_id: int, action: str):
     if request.htmx:
         [alert] = load_alerts([alert_id])
         html = render_template("_alert_row.html", alert=alert,
-                               no_channels=alerts.without_deliveries([alert_id]))
+                               no_channels=alerts.without_deliveries([alert]))
         from_live = urlsplit(request.headers.get("HX-Current-URL", "")).path == url_for("web.live")
         if action == "dismiss" and alert.status == "dismissed" and from_live:
             # The live page hides the row: it offers the undo (other pages keep the row).

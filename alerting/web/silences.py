@@ -172,8 +172,9 @@ def snooze(alert_id: int):
     note = f"Snoozed {silences.SNOOZE_LABELS[scope]} until {until[11:16]} UTC"
     if request.htmx:
         [shown] = load_alerts([alert_id])
-        response = make_response(render_template("_alert_row.html", alert=shown,
-                                                 snoozed=note))
+        response = make_response(render_template(
+            "_alert_row.html", alert=shown, snoozed=note,
+            no_channels=alerts.without_deliveries([shown])))
     else:
         flash(note + ".")
         response = redirect(url_for("web.silences_index"), 303)

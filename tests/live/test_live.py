@@ -590,14 +590,19 @@ def test_a_stalled_client_does_not_block_the_others(server, closing):
         resumed.close()
 
 
-def test_a_foreign_origin_is_refused_even_with_a_session(server):
-    url, _, _ = server
+def _logged_in_cookie(url: str) -> str:
     browser = requests.Session()
     page = browser.get(url + "/login").text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    assert browser.post(url + "/login", data={"username": "admin", "password": ADMIN_PASSWORD,
-                                               "csrf_token": token}).url.endswith("/live")
-    cookie = "session=" + browser.cookies["session"]
+    landed = browser.post(url + "/login", data={"username": "admin", "password": ADMIN_PASSWORD,
+                                                "csrf_token": token})
+    assert landed.url.endswith("/live")
+    return "session=" + browser.cookies["session"]
+
+
+def test_a_foreign_origin_is_refused_even_with_a_session(server):
+    url, _, _ = server
+    cookie = _logged_in_cookie(url)
     assert handshake_status(url, "format=html", header={}, cookie=cookie,
                             origin="http://evil.example") == 403
     assert handshake_status(url, header={"x-access-token": KEY},
@@ -607,7 +612,33 @@ def test_a_foreign_origin_is_refused_even_with_a_session(server):
         assert 'hx-swap-oob="afterbegin:#alert-list"' in same_site.recv()
     finally:
         same_site.close()
-        browser.close()
+
+
+def test_the_page_catch_up_words_an_alert_of_a_rule_with_no_channels(server):
+    """A page that loaded before the alert existed gets its row by the catch-up; the row must
+    say "no channels" as the page's own rows do, not "delivered" (PostgreSQL's matcher thread
+    often makes the alert after the page's render)."""
+    url, api, _ = server
+    camera = f"shed-{time.monotonic_ns()}"
+    rule = api.post(url + "/api/alerts/rules",
+                    json=rule_body(camera_ids=[camera], channels=[], name=f"Quiet {camera}"))
+    assert rule.status_code == 201, rule.text
+    api.post(url + "/api/events", json=event_body(camera_id=camera))
+    deadline = time.monotonic() + 10
+    alerts_of = {"camera_id": camera}
+    while not (found := api.get(url + "/api/alerts", params=alerts_of).json()["alerts"]):
+        assert time.monotonic() < deadline, "no alert"
+        time.sleep(0.05)
+    [alert] = found
+    assert alert["status"] == "delivered"
+    ws = connect(url, f"format=html&last_id={alert['id'] - 1}", header={},
+                 cookie=_logged_in_cookie(url), origin=url)
+    try:
+        row = ws.recv()
+        assert f'id="alert-{alert["id"]}"' in row
+        assert re.search(r'class="status-word">\s*no channels', row), row
+    finally:
+        ws.close()
 
 
 def test_an_unauthenticated_client_is_refused(server):

@@ -153,6 +153,16 @@ def test_no_channels_is_not_delivered(app, page_client, admin_headers):
     assert '<span class="status-word">delivered</span>' not in page
 
 
+def test_no_channels_on_the_alert_pages_too(app, page_client, admin_headers):
+    """The alerts history and an alert's own page word the status as the live page does."""
+    create_rule(page_client, admin_headers, channels=[])
+    post_event(page_client, admin_headers)
+    run_matcher(app)
+    [alert] = page_client.get("/api/alerts", headers=admin_headers).json["alerts"]
+    for path in ("/alerts", f"/alerts/{alert['id']}"):
+        assert '<span class="status-word">no channels</span>' in page_client.get(path).text, path
+
+
 def test_last_event_after_a_reload(app, page_client, admin_headers):
     page = page_client.get("/live").text
     assert "No event received yet." in page
