@@ -6,7 +6,12 @@ import os
 import sys
 
 from alerting import config as settings
-from alerting import gunicorn_output, metrics
+from alerting import gunicorn_output
+
+try:  # (before gunicorn loads the worker class, which needs the metrics directory)
+    from alerting import metrics
+except settings.SettingsError as exc:
+    sys.exit(f"alerting: {exc}")
 
 # gthread, with requests read in the poller before they take a thread and WebSockets handed
 # to the live loop after their handshake (alerting/serving.py): slow clients and open

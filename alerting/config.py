@@ -167,6 +167,18 @@ def _vapid_subject(value: str) -> str:
     return value
 
 
+def _vapid_key(value: str) -> str:
+    """A key web push can sign with, checked at start-up rather than at the first push."""
+    from .notify.webpush import vapid_key  # (cryptography: loaded only when a key is set)
+
+    try:
+        vapid_key(value)
+    except (ValueError, TypeError):
+        raise ValueError("is not a VAPID private key: give the PEM (-----BEGIN ...), or the "
+                         "raw key base64url-encoded, e.g. from `vapid --gen`") from None
+    return value
+
+
 class Settings(BaseSettings):
     """Every setting; the environment variable is ALERTING_<name>. An empty one is unset."""
 
@@ -226,7 +238,7 @@ class Settings(BaseSettings):
     # Web push to browsers (notify/webpush.py): the VAPID private key (PEM, or the raw key
     # base64url-encoded) and the contact the push services see. Unset key: one is generated
     # at first use and stored encrypted (services/webpush.py).
-    VAPID_PRIVATE_KEY: str | None = None
+    VAPID_PRIVATE_KEY: Annotated[str, AfterValidator(_vapid_key)] | None = None
     VAPID_SUBJECT: Annotated[str, AfterValidator(_vapid_subject)] = "mailto:alerting@localhost"
     MATCH_BATCH_SIZE: Count = 500
     # Client addresses that may read /metrics with no key (a Prometheus server).

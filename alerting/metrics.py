@@ -28,7 +28,23 @@ from pathlib import Path
 
 _INSTANCE = Path(__file__).resolve().parent.parent / "instance"
 DIRECTORY = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_INSTANCE / "prometheus"))
-os.makedirs(DIRECTORY, exist_ok=True)
+
+
+def _writable_directory(path: str) -> None:
+    """Make the metrics directory, or stop start-up with one line naming the variable (every
+    process writes its counters there: one it cannot write fails at the first event)."""
+    from .config import SettingsError
+
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(f"PROMETHEUS_MULTIPROC_DIR: cannot make {path}: "
+                            f"{exc.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise SettingsError(f"PROMETHEUS_MULTIPROC_DIR: {path} is not writable by this process")
+
+
+_writable_directory(DIRECTORY)
 
 from prometheus_client import (  # noqa: E402  (multi-process mode is chosen by the variable above)
     CONTENT_TYPE_LATEST,

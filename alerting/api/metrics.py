@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, request
 from .. import metrics
 from ..auth import auth_enabled, presented_key
 from ..errors import ApiError
+from ..notify.ssrf import parse_allow_cidrs, unwrap
 from ..services import keys
 
 bp = Blueprint("metrics", __name__)
@@ -24,10 +25,12 @@ def address_allowed(address: str | None, cidrs: list[str]) -> bool:
     if not address or not cidrs:
         return False
     try:
-        ip = ipaddress.ip_address(address)
+        raw = ipaddress.ip_address(address.split("%", 1)[0])
+        networks = parse_allow_cidrs(tuple(cidrs))
     except ValueError:
         return False
-    return any(ip in ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+    # An IPv4 peer of a server listening on [::] arrives as ::ffff:a.b.c.d: it is that host.
+    return any(ip in net for ip in {raw, unwrap(raw)} for net in networks)
 
 
 def _check_access() -> None:

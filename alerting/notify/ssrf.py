@@ -99,7 +99,7 @@ def parse_allow_cidrs(allow_cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(c.strip(), strict=False) for c in allow_cidrs)
 
 
-def _unwrap(ip: IPAddress) -> IPAddress:
+def unwrap(ip: IPAddress) -> IPAddress:
     # ::ffff:a.b.c.d reaches the IPv4 host a.b.c.d: judge (and allow) it as that address.
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
@@ -139,7 +139,7 @@ def _refusal(ip: IPAddress) -> str | None:
 def check_ip(address: str | IPAddress, allow_cidrs: tuple[str, ...] = ()) -> None:
     """Raise UnsafeURL unless `address` is public or inside one of `allow_cidrs`. No network I/O."""
     raw = ipaddress.ip_address(address.split("%", 1)[0] if isinstance(address, str) else address)
-    ip = _unwrap(raw)
+    ip = unwrap(raw)
     networks = parse_allow_cidrs(tuple(allow_cidrs))
     if _allowed_by(ip, networks) or (raw != ip and _allowed_by(raw, networks)):
         return

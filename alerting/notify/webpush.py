@@ -38,6 +38,15 @@ _PRIORITY_URGENCY = {"low": "low", "high": "high", "urgent": "high"}
 _GONE = (404, 410)  # the subscription expired or was unsubscribed: never try it again
 
 
+def vapid_key(key: str) -> Vapid02:
+    """A VAPID key from PEM, or from the raw (or DER) key base64url-encoded (ValueError if it
+    is neither)."""
+    key = key.strip()
+    if "-----BEGIN" in key:
+        return Vapid02.from_pem(key.encode())
+    return Vapid02.from_string(key)
+
+
 def alert_url(alert_id: Any) -> str:
     return f"/alerts/{alert_id}"
 

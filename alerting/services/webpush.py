@@ -29,6 +29,7 @@ from ..engine.vocabulary import SEVERITY_PRIORITY
 from ..errors import ApiError
 from ..extensions import db
 from ..models import User, WebPushKeys, WebPushSubscription, bump_web_push_version, utcnow
+from ..notify.webpush import vapid_key
 from ..schemas.webpush import parse_subscription
 from ..storage import finish
 from . import audit, secrets_box
@@ -48,21 +49,13 @@ def _b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def _from_text(key: str) -> Vapid02:
-    """A VAPID key from PEM, or from the raw (or DER) key base64url-encoded."""
-    key = key.strip()
-    if "-----BEGIN" in key:
-        return Vapid02.from_pem(key.encode())
-    return Vapid02.from_string(key)
-
-
 def vapid() -> Vapid02:
     """The app's VAPID key: ALERTING_VAPID_PRIVATE_KEY, else the stored one, else one made
     now and stored encrypted (at start-up, or the first use; a concurrent first use in
     another process stores first and this one takes it)."""
     configured = current_app.config.get("VAPID_PRIVATE_KEY")
     if configured:
-        return _from_text(configured)
+        return vapid_key(configured)
     row = db.session.get(WebPushKeys, KEYS_ROW)
     if row is None:
         key = Vapid02()

@@ -46,11 +46,16 @@ def test_a_metrics_key_may_read_nothing_else(app):
     assert app.test_client().get("/api/events", headers=key).status_code == 403
 
 
-@pytest.mark.parametrize(("cidrs", "status"), [
-    (["127.0.0.0/8"], 200), (["10.0.0.0/8", "::1/128"], 401), ([], 401)])
-def test_an_allowed_address_needs_no_key(tmp_path, cidrs, status):
+@pytest.mark.parametrize(("cidrs", "peer", "status"), [
+    (["127.0.0.0/8"], "127.0.0.1", 200), (["10.0.0.0/8", "::1/128"], "127.0.0.1", 401),
+    ([], "127.0.0.1", 401),
+    # A server listening on [::] sees an IPv4 Prometheus as ::ffff:a.b.c.d: still that host.
+    (["10.0.0.0/8"], "::ffff:10.1.2.3", 200), (["10.0.0.0/8"], "::ffff:192.168.1.2", 401),
+    (["::ffff:10.0.0.0/104"], "::ffff:10.1.2.3", 200), (["fd00::/8"], "fd00::7", 200),
+    (["fd00::/8"], "fe80::1%eth0", 401)])
+def test_an_allowed_address_needs_no_key(tmp_path, cidrs, peer, status):
     app = make_app(tmp_path, METRICS_ALLOW_CIDRS=cidrs)
-    response = app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    response = app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": peer})
     assert response.status_code == status
 
 

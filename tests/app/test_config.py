@@ -76,11 +76,24 @@ def test_default_database_is_sqlite_under_instance(tmp_path):
      ("DATABASE_URL", "alerting.db"), ("REDIS_URL", "cache.internal:6379"),
      ("WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8, relay"),
      # The first password, kept (not asked to be changed): as long as the password form asks.
-     ("ADMIN_PASSWORD", "admin")],
+     ("ADMIN_PASSWORD", "admin"),
+     # Read at the first web push (or the page's subscribe button), where it failed unnamed.
+     ("VAPID_PRIVATE_KEY", "not-a-key"),
+     ("VAPID_PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----")],
 )
 def test_each_bad_value_names_its_variable(name, raw):
     with pytest.raises(ValueError, match=f"ALERTING_{name}"):
         config.from_environment({f"ALERTING_{name}": raw})
+
+
+def test_a_vapid_key_is_taken_as_pem_or_base64url():
+    from py_vapid import Vapid02
+
+    key = Vapid02()
+    key.generate_keys()
+    pem = key.private_pem().decode()
+    raw = config.from_environment({"ALERTING_VAPID_PRIVATE_KEY": pem})["VAPID_PRIVATE_KEY"]
+    assert raw == pem
 
 
 def test_a_bad_public_url_is_explained_with_an_example_of_one():

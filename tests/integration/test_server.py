@@ -33,15 +33,22 @@ def test_the_server_writes_nothing_in_the_home_directory(tmp_path):
 
 @pytest.mark.parametrize("command", [["flask", "db", "upgrade"],
                                      ["gunicorn", "--config", "gunicorn.conf.py", "app:app"]])
-def test_a_bad_setting_stops_start_up_with_one_line_naming_it(tmp_path, command):
+@pytest.mark.parametrize("bad", ["auth", "metrics directory"])
+def test_a_bad_setting_stops_start_up_with_one_line_naming_it(tmp_path, command, bad):
     """`make run` starts with `flask db upgrade`, then gunicorn: a bad value ended each with
     a 30-line traceback (gunicorn's in every worker), the variable named on its last line."""
-    env = server_env(f"sqlite:///{tmp_path}/a.db", ALERTING_AUTH="maybe",
-                     PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    in_a_file = tmp_path / "a-file"
+    in_a_file.write_text("")
+    setting, expected = {
+        "auth": ({"ALERTING_AUTH": "maybe"}, "ALERTING_AUTH: Input should be a valid boolean"),
+        "metrics directory": ({"PROMETHEUS_MULTIPROC_DIR": str(in_a_file / "metrics")},
+                              "PROMETHEUS_MULTIPROC_DIR: cannot make")}[bad]
+    env = server_env(f"sqlite:///{tmp_path}/a.db",
+                     **{"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), **setting})
     argv = [str(BIN / command[0]), *command[1:]]
     if command[0] == "gunicorn":
         argv += ["--bind", f"127.0.0.1:{free_port()}"]
     result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
-    assert "ALERTING_AUTH: Input should be a valid boolean" in result.stderr
+    assert expected in result.stderr, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
