@@ -18,7 +18,7 @@ from urllib.parse import quote
 import requests
 
 from ..engine.errors import ValidationError
-from ..schemas.events import MAX_IDENTITY
+from ..schemas.events import MAX_IDENTITY, MAX_SUMMARY
 from ..services import ingest
 from . import BadPayload, decode_json
 
@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
 
 EVENT_TYPES = ("new", "update", "end")
 REVIEW_TYPES = ("new", "update", "end", "genai")
+# `<prefix>/tracked_object_update`: late enrichments of a tracked object. A `description`
+# (GenAI, or an audio transcription) becomes the event's summary; face, plate and
+# classification results also reach the object's `sub_label` and plate fields, which its
+# `events` updates carry, so they are taken from there.
+OBJECT_UPDATE_TYPES = ("description", "face", "lpr", "classification")
 BACKFILL_TIMEOUT_SECONDS = 10
 BACKFILL_LIMIT = 1000  # tracked objects asked for at once (newest first)
 BACKFILL_OPEN = 200  # open objects asked for one by one (they may have ended meanwhile)
@@ -86,6 +91,14 @@ def _detection_identity(identity: dict[str, Any] | None) -> dict[str, Any]:
     return {"identity": identity["name"], "identity_score": identity["score"]}
 
 
+def _description(value: Any) -> str | None:
+    """A GenAI description as an event summary: cut to the longest summary there may be."""
+    text = _text(value)
+    if text is None or len(text) <= MAX_SUMMARY:
+        return text
+    return text[:MAX_SUMMARY - 1] + "\u2026"
+
+
 def _bbox(box: Any) -> list[float] | None:
     """Frigate's [x1, y1, x2, y2] in pixels as our [x, y, width, height]."""
     if not isinstance(box, list) or len(box) != 4:
@@ -136,7 +149,9 @@ def event_of(prefix: str, after: Any, base_url: str | None = None) -> dict[str, 
     if plate:
         attributes["plate"] = {"value": plate,
                                "score": _score(after.get("recognized_license_plate_score"))}
+    description = _description(after.get("description"))
     return {
+        **({"summary": description} if description else {}),  # (left out: the stored stands)
         "camera_id": camera,
         "started_at": _time(after.get("start_time")),
         "ended_at": _time(after.get("end_time")),
@@ -226,6 +241,23 @@ def on_review(prefix: str, _topic: str, payload: bytes) -> None:
     ingest.annotate_review(source(prefix), object_ids, review)
 
 
+def on_object_update(prefix: str, _topic: str, payload: bytes) -> None:
+    """`<prefix>/tracked_object_update`: {"type": description|face|lpr|classification,
+    "id": <the object's id>, ...}. A description becomes the summary of the object's event
+    (a revision: rules on `summary` see it); the other types are known and skipped."""
+    message = decode_json(payload)
+    if not isinstance(message, dict) or message.get("type") not in OBJECT_UPDATE_TYPES:
+        raise BadPayload("not a Frigate tracked object update (type description, face, lpr "
+                         "or classification)")
+    object_id = _text(message.get("id"))
+    if object_id is None:
+        raise BadPayload("a tracked object update without a string id")
+    if message["type"] == "description":
+        description = _description(message.get("description"))
+        if description is not None:
+            ingest.annotate_summary(source(prefix), object_id, description)
+
+
 # -- backfill ---------------------------------------------------------------------------------
 
 def _from_api(event: Any) -> Any:
@@ -243,6 +275,7 @@ def _from_api(event: Any) -> Any:
         "has_snapshot": event.get("has_snapshot"), "has_clip": event.get("has_clip"),
         "recognized_license_plate": data.get("recognized_license_plate"),
         "recognized_license_plate_score": data.get("recognized_license_plate_score"),
+        "description": data.get("description"),
         # The API's box is relative [x, y, w, h]: not the MQTT pixels, so left out.
     }
 

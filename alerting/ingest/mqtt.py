@@ -89,6 +89,9 @@ def routes_of(instances: dict[str, str | None], topics: Any,
                            partial(frigate.on_events, prefix, base_url)))
         table.append(Route(f"{prefix}/reviews", partial(frigate.on_review, prefix),
                            kind="reviews"))
+        table.append(Route(f"{prefix}/tracked_object_update",
+                           partial(frigate.on_object_update, prefix),
+                           kind="tracked_object_update"))
         status = partial(frigate_status.on_message, prefix)
         table.append(Route(f"{prefix}/available", status, kind="available",
                            retained=partial(frigate_status.on_retained, prefix)))

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import metrics, signals
@@ -55,14 +55,18 @@ def _normalise_identity(item: dict[str, Any]) -> None:
         item["source"] = ""
 
 
-def _mark_default_start(payload: Any, parsed: list[tuple[int, Any]]) -> None:
-    # An item without started_at gets "now": a repeat of it keeps the stored start instead
-    # of counting as a revision.
+# What a revision may leave out (or send as null) and keep as stored: started_at (an item
+# without one gets "now": a repeat of it is not a revision) and summary (Frigate's object
+# updates carry none; its GenAI description comes on a topic of its own).
+KEPT_WHEN_LEFT_OUT = ("started_at", "summary")
+
+
+def _mark_left_out(payload: Any, parsed: list[tuple[int, Any]]) -> None:
     raw = payload["events"] if isinstance(payload, dict) and "events" in payload else [payload]
     for index, item in parsed:
         if not isinstance(item, ValidationError):
-            given = raw[index].get("started_at") if isinstance(raw[index], dict) else None
-            item["_default_start"] = given is None
+            given = raw[index] if isinstance(raw[index], dict) else {}
+            item["_left_out"] = [name for name in KEPT_WHEN_LEFT_OUT if given.get(name) is None]
 
 
 def ingest(payload: Any, now: datetime | None = None, *, expect_repeats: bool = False,
@@ -77,7 +81,7 @@ def ingest(payload: Any, now: datetime | None = None, *, expect_repeats: bool = 
     """
     batch = isinstance(payload, dict) and "events" in payload
     parsed = parse_event_batch(payload, now=now or utcnow())
-    _mark_default_start(payload, parsed)
+    _mark_left_out(payload, parsed)
     if not batch:
         [(_, item)] = parsed
         if isinstance(item, ValidationError):
@@ -144,6 +148,22 @@ def annotate_review(source: str, external_ids: list[str], review: dict[str, Any]
                     review=merged, revision=_EVENTS.c.revision + 1, processed_at=None))
         _stored(sorted(changed))
     return sorted(changed)
+
+
+def annotate_summary(source: str, external_id: str, summary: str) -> int | None:
+    """Set the summary of `source`'s stored event `external_id` (Frigate's GenAI
+    description): a revision, queued for matching again (rules may test `summary`). Its id
+    when it changed; None when it is not stored (yet) or says this already."""
+    with write_transaction() as conn:
+        event_id = conn.scalar(
+            update(_EVENTS)
+            .where(_EVENTS.c.source == source, _EVENTS.c.external_id == external_id,
+                   or_(_EVENTS.c.summary.is_(None), _EVENTS.c.summary != summary))
+            .values(summary=summary, revision=_EVENTS.c.revision + 1, processed_at=None)
+            .returning(_EVENTS.c.id))
+    if event_id is not None:
+        _stored([event_id])
+    return event_id
 
 
 def latest_start(source: str) -> datetime | None:
@@ -257,8 +277,8 @@ def _existing(items: list[dict[str, Any]]) -> dict[tuple[str, str], _Stored]:
 
 def _revision_of(stored: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
     """The fields to write when `item` changes the stored event; None when it repeats it."""
-    if item.get("_default_start"):
-        item["started_at"] = stored["started_at"]  # none given: the stored one stands
+    for name in item.get("_left_out", ()):
+        item[name] = stored[name]  # none given: the stored one stands
     fields = _fields(item)
     same = all(_same(fields[name], stored[name]) for name in fields)
     return None if same else fields
@@ -301,8 +321,8 @@ class _Plan:
             if identity is not None and identity in self.first:
                 # Again within the request: the last of them is what is stored.
                 first = self.first[identity]
-                if item.get("_default_start"):
-                    item["started_at"] = self.rows[first]["started_at"]
+                for name in item.get("_left_out", ()):
+                    item[name] = self.rows[first][name]
                 changed = _fields(item) != _fields(self.fresh[first])
                 if changed:
                     self.rows[first].update({name: item[name] for name in EVENT_COLUMNS})

@@ -64,6 +64,25 @@ def test_the_same_fields_again_are_a_repeat_not_a_revision(app, client, admin_he
     assert again["id"] == first["id"] and again["revision"] == 0
 
 
+def test_a_summary_left_out_of_a_revision_is_kept(app, client, admin_headers):
+    """As started_at: a revision (or a repeat) that does not send a summary keeps the stored
+    one (Frigate's object updates carry none; its description comes on its own topic)."""
+    first = _post(client, admin_headers, 201, **_seen(), summary="a man with a ladder")
+    repeat = _post(client, admin_headers, 200, **_seen())
+    assert repeat["revision"] == 0 and repeat["summary"] == "a man with a ladder"
+    revised = _post(client, admin_headers, 200, **_seen(zone="porch"), summary=None)
+    assert revised["revision"] == 1 and revised["summary"] == "a man with a ladder"
+    changed = _post(client, admin_headers, 200, **_seen(zone="porch"), summary="he left")
+    assert changed["revision"] == 2 and changed["summary"] == "he left"
+    # Within one batch too: the later item without a summary keeps the earlier one's.
+    items = [event_body(source="yolo", external_id="obj-9", **_seen(), summary="a van"),
+             event_body(source="yolo", external_id="obj-9", **_seen(zone="porch"))]
+    body = client.post("/api/events", json={"events": items}, headers=admin_headers).json
+    stored = client.get(f"/api/events/{body['results'][0]['id']}", headers=admin_headers).json
+    assert (stored["summary"], stored["detections"][0]["zone_ids"]) == ("a van", ["porch"])
+    assert first["id"] != stored["id"]
+
+
 def test_a_batch_reports_revisions_and_keeps_the_last_of_one_object(app, client, admin_headers):
     create_rule(client, admin_headers, zone_ids=["porch"])
     _post(client, admin_headers, 201, **_seen())

@@ -13,6 +13,7 @@ from tests.support.app import make_app
 from tests.support.factories import create_rule, listed
 from tests.support.mqtt import (
     lifecycle,
+    object_update_message,
     review_message,
     run_subscriber,
     settle,
@@ -176,6 +177,48 @@ def test_review_items_are_kept_and_conditions_can_use_them(app, headers, prefix,
     publisher.publish(f"{prefix}/events", lifecycle("r-obj", "front", start)[1])
     event = wait_for(lambda: _processed(client, headers, "r-obj", 3))
     assert event["review"]["severity"] == "alert"
+
+
+def test_a_genai_description_becomes_the_summary_rules_read(app, headers, prefix, publisher):
+    """Frigate sends an object's GenAI description (or audio transcription) after its end, on
+    `tracked_object_update`: a rule on the summary fires then; the object's own updates,
+    which carry no description, keep it."""
+    client = app.test_client()
+    tool = create_rule(client, headers, name="carrying a tool", camera_ids=["front"],
+                       conditions=[{"field": "summary", "op": "contains", "value": "crowbar"}])
+    run_subscriber(app)
+    new, _porch, _face, end = lifecycle("d-obj", "front", time.time() - 20)
+    publisher.publish(f"{prefix}/events", new)
+    publisher.publish(f"{prefix}/events", end)
+    wait_for(lambda: _processed(client, headers, "d-obj", 1))
+    assert listed(client, headers) == []
+
+    # Known types that the object's own updates already carry are skipped, not counted bad.
+    for kind, fields in (("face", {"name": "Bob", "score": 0.9}),
+                         ("lpr", {"name": None, "plate": "AB12CDE", "score": 0.8}),
+                         ("classification", {"model": "dogs", "sub_label": "rex"})):
+        publisher.publish(f"{prefix}/tracked_object_update",
+                          object_update_message(kind, "d-obj", "front", **fields))
+    described = "A person in a dark hoodie carrying a crowbar walks to the back door."
+    publisher.publish(f"{prefix}/tracked_object_update", object_update_message(
+        "description", "d-obj", "front", description=described))
+    event = wait_for(lambda: _processed(client, headers, "d-obj", 2))
+    assert event["summary"] == described
+    [alert] = listed(client, headers)
+    assert alert["rule_id"] == tool["id"]
+
+    publisher.publish(f"{prefix}/events", {**end, "after": {**end["after"], "top_score": 0.97}})
+    event = wait_for(lambda: _processed(client, headers, "d-obj", 3))
+    assert event["summary"] == described and event["detections"][0]["confidence"] == 0.97
+    # The same description again changes nothing; an unknown type or no id is a bad payload.
+    publisher.publish(f"{prefix}/tracked_object_update", object_update_message(
+        "description", "d-obj", "front", description=described))
+    publisher.publish(f"{prefix}/tracked_object_update", {"type": "mood", "id": "d-obj"})
+    publisher.publish(f"{prefix}/tracked_object_update", {"type": "description", "id": 5})
+    wait_for(lambda: _health(client)["mqtt"]["bad_payloads"] == {
+        f"{prefix}/tracked_object_update": 2})
+    assert _event(client, headers, "d-obj")["revision"] == 3
+    assert len(listed(client, headers)) == 1
 
 
 def test_generic_topics_take_our_event_json(app, headers, topics, publisher):

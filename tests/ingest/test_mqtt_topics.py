@@ -15,17 +15,20 @@ def test_the_default_prefix_takes_the_frigate_url_and_others_their_own():
                                          "garage": "http://10.0.0.9:5000/"}
     table = routes({**config, "MQTT_MODE_TOPIC": "home/alarm/mode/set"})
     assert [r.pattern for r in table] == [
-        "frigate/events", "frigate/reviews", "frigate/available", "frigate/+/status/+",
-        "garage/events", "garage/reviews", "garage/available", "garage/+/status/+",
-        "home/alarm/mode/set", "detectors/+/events"]
-    assert handler_for(table, "detectors/yolo/events") is table[9].handler
+        "frigate/events", "frigate/reviews", "frigate/tracked_object_update",
+        "frigate/available", "frigate/+/status/+",
+        "garage/events", "garage/reviews", "garage/tracked_object_update", "garage/available",
+        "garage/+/status/+", "home/alarm/mode/set", "detectors/+/events"]
+    assert handler_for(table, "detectors/yolo/events") is table[11].handler
     assert handler_for(table, "garage/events").args == ("garage", "http://10.0.0.9:5000")
     assert handler_for(table, "frigate/front/status/detect").args == ("frigate",)
     assert handler_for(table, "frigate/front/motion") is None
     assert [topic_kind(table, t) for t in ("garage/events", "garage/reviews", "frigate/available",
                                            "frigate/front/status/audio", "home/alarm/mode/set",
-                                           "detectors/x/events", "elsewhere")] == [
-        "events", "reviews", "available", "camera_status", "mode", "generic", "unrouted"]
+                                           "detectors/x/events", "elsewhere",
+                                           "garage/tracked_object_update")] == [
+        "events", "reviews", "available", "camera_status", "mode", "generic", "unrouted",
+        "tracked_object_update"]
     assert "home/alarm/mode/set" not in [r.pattern for r in routes(config)]
 
 
@@ -50,6 +53,24 @@ def test_the_mode_state_topic_and_the_setting():
     assert Settings(MQTT_MODE_TOPIC="").MQTT_MODE_TOPIC == ""
     with pytest.raises(ValueError, match="without wildcards"):
         Settings(MQTT_MODE_TOPIC="alerting/+/set")
+
+
+def test_a_backfilled_object_brings_its_description_as_the_summary():
+    """GET /api/events keeps the GenAI description in `data.description`; an MQTT `after`
+    has none, and then the event leaves its summary out (the stored one stands)."""
+    from alerting.schemas.events import MAX_SUMMARY
+    from tests.support.mqtt import api_event, tracked
+
+    state = tracked("b-1", "front", 1765000000.0)
+    described = api_event(state)
+    described["data"]["description"] = "  A courier leaves a parcel.  "
+    assert frigate.event_of("frigate", frigate._from_api(described))["summary"] == \
+        "A courier leaves a parcel."
+    assert "summary" not in frigate.event_of("frigate", frigate._from_api(api_event(state)))
+    assert "summary" not in frigate.event_of("frigate", state)
+    described["data"]["description"] = "word " * MAX_SUMMARY
+    summary = frigate.event_of("frigate", frigate._from_api(described))["summary"]
+    assert len(summary) == MAX_SUMMARY and summary.endswith("\u2026")
 
 
 def test_media_links_are_built_from_the_instance_base_url():

@@ -139,6 +139,13 @@ def review_message(kind: str, review_id: str, camera: str, start: float, detecti
     return {"type": kind, "before": after, "after": after}
 
 
+def object_update_message(kind: str, object_id: str, camera: str, **fields: Any
+                          ) -> dict[str, Any]:
+    """A `<prefix>/tracked_object_update` message: `description` carries "description";
+    face, lpr and classification carry their names and scores."""
+    return {"type": kind, "id": object_id, "camera": camera, **fields}
+
+
 # -- Frigate's HTTP API -------------------------------------------------------------------
 
 def api_event(state: dict[str, Any]) -> dict[str, Any]:
