@@ -269,6 +269,11 @@ class Settings(BaseSettings):
     # a late message of it staying ended), then pruned by the track timer.
     TRACK_RETENTION_SECONDS: Seconds = 7 * 24 * 3600
     TRACK_POLL_SECONDS: Annotated[float, Field(gt=0)] = 5.0
+    # History kept (services/retention.py, pruned by the track timer): events with their
+    # detections, alerts and deliveries, notification groups and digests, for this many days
+    # after the event was received; the audit log for its own. 0 keeps them for ever.
+    EVENT_RETENTION_DAYS: Annotated[int, Field(ge=0)] = 90
+    AUDIT_RETENTION_DAYS: Annotated[int, Field(ge=0)] = 365
     # Delivery: retries, concurrency, leases.
     RETRY_SCHEDULE: SecondsList = DEFAULT_RETRY_SCHEDULE
     DISPATCH_CONCURRENCY: Count = 32

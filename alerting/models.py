@@ -333,7 +333,8 @@ class Event(db.Model):
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # {snapshot_url, thumbnail_url, clip_url} at the detector, or None (schemas.events.Media).
     media: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed: the history's retention counts from it (services/retention.py).
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Event revisions: bumped each time the same source + external_id is stored with changed
     # fields (the matcher marks an event processed only at the revision it matched).
@@ -471,7 +472,7 @@ class AlertGroup(db.Model):
     targets: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(10), default="firing", index=True)
     first_alert_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_alert_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_alert_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # (retention)
     next_flush_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_flushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     alert_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -535,7 +536,8 @@ class Delivery(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow,
+                                                 index=True)  # (a digest's retention)
     # A group's notification (alert_group_flushes (group_id, number)) rather than one
     # alert's; `alert_id` is then the worst of the alerts it lists.
     group_id: Mapped[int | None] = mapped_column(

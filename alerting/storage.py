@@ -132,15 +132,16 @@ def insert_returning_ids(conn: Connection, table: Table, rows: list[dict[str, An
     return list(conn.execute(_statement(table, "ordered"), rows).scalars())
 
 
-def delete_older(column: Column, before: datetime, limit: int) -> int:
-    """Delete up to `limit` rows of the column's table whose `column` is before `before`,
-    oldest first, in one short write transaction (retention pruning). On PostgreSQL rows
-    another process holds are skipped, and a row is deleted only if it still qualifies when
-    the delete reaches it. How many."""
+def delete_older(column: Column, before: datetime, limit: int, *where: Any) -> int:
+    """Delete up to `limit` rows of the column's table whose `column` is before `before`
+    (and that meet `where`), oldest first, in one short write transaction (retention
+    pruning; rows that reference them by a cascading foreign key go with them). On
+    PostgreSQL rows another process holds are skipped, and a row is deleted only if it still
+    qualifies when the delete reaches it. How many."""
     table = column.table
     [key] = table.primary_key.columns
     with write_transaction() as conn:
-        query = select(key).where(column < before).order_by(column).limit(limit)
+        query = select(key).where(column < before, *where).order_by(column).limit(limit)
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         ids = list(conn.execute(query).scalars())

@@ -1,12 +1,13 @@
 """The track timer: a supervised loop that re-matches a track's latest event at the moment a
 dwell or stationary criterion first holds, without waiting for a new message.
 
-It also keeps two tables from growing without end: it prunes the ended tracks past their
-retention and the used action tokens that have expired. The tracks are its own (it already
-ends the silent ones on a timer of its own); the tokens ride along because this loop runs
-wherever the background loops run, wakes at least every TRACK_POLL_SECONDS, and its work is
-already short write transactions on a timer, where the matcher and dispatcher are on every
-event's and delivery's path."""
+It also keeps the database from growing without end: it prunes the ended tracks past their
+retention, the used action tokens that have expired, and the history past its retention
+(services/retention.py: events with their alerts and deliveries, groups, digests, the audit
+log). The tracks are its own (it already ends the silent ones on a timer of its own); the
+rest rides along because this loop runs wherever the background loops run, wakes at least
+every TRACK_POLL_SECONDS, and its work is already short write transactions on a timer, where
+the matcher and dispatcher are on every event's and delivery's path."""
 
 from __future__ import annotations
 
@@ -19,14 +20,14 @@ from flask import Flask
 from .. import signals
 from ..extensions import db
 from ..models import utcnow
-from ..services import action_links, tracks
+from ..services import action_links, retention, tracks
 from .loop import BACKOFF_MAX_SECONDS, SupervisedLoop
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 30.0  # how often silent tracks are marked ended
-# How often ended tracks and expired used action tokens are pruned, a batch of each at a
-# time; a full batch means more is left, pruned at the next cycle.
+# How often ended tracks, expired used action tokens and old history are pruned, a batch of
+# each at a time; a full batch means more is left, pruned at the next cycle.
 PRUNE_SECONDS = 300.0
 PRUNE_BATCH = 500
 
@@ -72,14 +73,16 @@ class TrackTimer(SupervisedLoop):
         """One batch of each table, again at the next cycle while one comes back full. A
         failure is logged and tried again PRUNE_SECONDS later: the timers do not wait on it."""
         try:
-            pruned = [tracks.prune_ended(now, PRUNE_BATCH),
-                      action_links.prune_used(now, PRUNE_BATCH)]
+            pruned = {"ended tracks": tracks.prune_ended(now, PRUNE_BATCH),
+                      "expired used action tokens": action_links.prune_used(now, PRUNE_BATCH),
+                      **retention.prune(now, PRUNE_BATCH)}
         except Exception:
             log.exception("track timer: pruning failed")
-            pruned = [0]
-        if any(pruned):
-            log.info("pruned %d ended tracks and %d expired used action tokens", *pruned)
-        if max(pruned) < PRUNE_BATCH:
+            pruned = {}
+        if any(pruned.values()):
+            log.info("pruned %s", ", ".join(f"{count} {what}" for what, count in pruned.items()
+                                            if count))
+        if max(pruned.values(), default=0) < PRUNE_BATCH:
             self._pruned_at = now.timestamp()
 
     def cycle(self) -> None:

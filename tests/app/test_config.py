@@ -78,6 +78,7 @@ def test_default_database_is_sqlite_under_instance(tmp_path):
      # The first password, kept (not asked to be changed): as long as the password form asks.
      ("ADMIN_PASSWORD", "admin"),
      # Read at the first web push (or the page's subscribe button), where it failed unnamed.
+     ("EVENT_RETENTION_DAYS", "-1"), ("AUDIT_RETENTION_DAYS", "a year"),
      ("VAPID_PRIVATE_KEY", "not-a-key"),
      ("VAPID_PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----")],
 )

@@ -1,5 +1,6 @@
-"""The track timer (workers/track_timer_loop.py) prunes ended tracks and expired used action
-tokens at most every PRUNE_SECONDS, a batch at a time, and its timers never wait on that."""
+"""The track timer (workers/track_timer_loop.py) prunes ended tracks, expired used action
+tokens and the history past its retention at most every PRUNE_SECONDS, a batch at a time, and
+its timers never wait on that."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from alerting.extensions import db
-from alerting.models import Track, UsedActionToken, utcnow
+from alerting.models import AuditLog, Track, UsedActionToken, utcnow
 from alerting.workers import track_timer_loop
 from alerting.workers.track_timer_loop import TrackTimer
 
@@ -21,13 +22,16 @@ def _old_rows(app, count, at):
                                  ended_at=at))
             db.session.add(UsedActionToken(token_id=f"k{n}", action="acknowledge", alert_id=1,
                                            used_at=at))
+            db.session.add(AuditLog(at=at - timedelta(days=365), actor="admin", action="x"))
         db.session.commit()
 
 
 def _left(app):
     with app.app_context():
         counts = (db.session.scalar(select(func.count()).select_from(Track)),
-                  db.session.scalar(select(func.count()).select_from(UsedActionToken)))
+                  db.session.scalar(select(func.count()).select_from(UsedActionToken)),
+                  db.session.scalar(select(func.count()).select_from(AuditLog)
+                                    .where(AuditLog.action == "x")))
         db.session.remove()
         return counts
 
@@ -47,16 +51,16 @@ def test_pruning_runs_every_few_minutes_a_batch_at_a_time_until_done(app, monkey
     _old_rows(app, 3, clock.now - timedelta(days=30))
     timer = TrackTimer(app)
     timer.run_once()
-    assert _left(app) == (1, 1)  # a full batch: more is left
+    assert _left(app) == (1, 1, 1)  # a full batch: more is left
     timer.run_once()
-    assert _left(app) == (0, 0)  # the next cycle goes on
+    assert _left(app) == (0, 0, 0)  # the next cycle goes on
     _old_rows(app, 1, clock.now - timedelta(days=30))
     clock.now += timedelta(seconds=track_timer_loop.PRUNE_SECONDS - 1)
     timer.run_once()
-    assert _left(app) == (1, 1)  # done: not again before PRUNE_SECONDS
+    assert _left(app) == (1, 1, 1)  # done: not again before PRUNE_SECONDS
     clock.now += timedelta(seconds=1)
     timer.run_once()
-    assert _left(app) == (0, 0)
+    assert _left(app) == (0, 0, 0)
 
 
 def test_a_pruning_failure_is_logged_and_does_not_stop_the_timers(app, monkeypatch, caplog):
