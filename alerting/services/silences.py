@@ -227,13 +227,17 @@ def extend_silence(silence_id: str, payload: Any, actor: str) -> Silence:
     end = values["ends_at"] or _later(row.ends_at, values["duration"])
     if end <= max(now, row.starts_at):
         raise ValidationError({"ends_at": "must be after now and after starts_at"})
+    _move_end(row, end, actor)
+    db.session.commit()
+    return row
+
+
+def _move_end(row: Silence, end: datetime, actor: str, **details: Any) -> None:
     previous = row.ends_at
     row.ends_at = end
     audit.record(actor, "silence_extend", "silence", row.id,
-                 {"from": isoformat_z(previous), "to": isoformat_z(end)},
+                 {"from": isoformat_z(previous), "to": isoformat_z(end), **details},
                  changes=audit.diff({"ends_at": previous}, {"ends_at": end}))
-    db.session.commit()
-    return row
 
 
 def recreate_silence(silence_id: str, payload: Any, actor: str) -> Silence:
@@ -330,8 +334,23 @@ def snooze(alert: Alert, scope: str, minutes: int, actor: str) -> Silence:
 def snooze_for(alert: Alert, scope: str, minutes: int, actor: str, *,
                commit: bool = True) -> Silence:
     """A silence from now for any number of `minutes`, pre-filled from the alert (the page's
-    snooze offers SNOOZE_MINUTES; a notification's action link has its own durations)."""
-    matchers = snooze_matchers(alert, scope)
-    return create_silence({"matchers": matchers, "duration": minutes * 60,
-                           "comment": f"Snoozed from alert #{alert.id} ({SNOOZE_LABELS[scope]})"},
-                          actor, commit=commit)
+    snooze offers SNOOZE_MINUTES; a notification's action link has its own durations).
+
+    An active silence with the very same matchers (the alert's email and its escalation's
+    both snoozed, or two people at once) is that silence, its end moved to the later of the
+    two, not a second one beside it."""
+    payload = {"matchers": snooze_matchers(alert, scope), "duration": minutes * 60,
+               "comment": f"Snoozed from alert #{alert.id} ({SNOOZE_LABELS[scope]})"}
+    now = utcnow()
+    matchers = parse_silence(payload)["matchers"]
+    same = [row for row in db.session.scalars(
+                select(Silence).where(_state_filter("active", now))
+                .order_by(Silence.ends_at.desc()).with_for_update())
+            if list(row.matchers or []) == matchers]
+    if not same:
+        return create_silence(payload, actor, now=now, commit=commit)
+    row, end = same[0], _later(now, minutes * 60)
+    if row.ends_at < end:
+        _move_end(row, end, actor, snoozed_from_alert=alert.id)
+    finish(commit)
+    return row

@@ -56,6 +56,42 @@ def test_snooze_matchers_from_an_alert(app, client, admin_headers):
             silences.snooze_matchers(alert, "camera_object")
 
 
+def test_snoozing_the_same_thing_twice_is_one_silence_to_the_later_end(app, client,
+                                                                       admin_headers):
+    """The alert email's and the escalation email's "snooze this camera" both clicked: one
+    silence, its end the later of the two; another scope is a silence of its own."""
+    from alerting.models import AuditLog
+    from alerting.models import Silence as SilenceRow
+
+    create_rule(client, admin_headers, channels=[])
+    post_event(client, admin_headers, started_at=datetime.now(UTC).isoformat())
+    run_matcher(app)
+    with app.app_context():
+        alert = db.session.query(Alert).one()
+        first = silences.snooze_for(alert, "camera", 30, "alice")
+        first_id, first_end = first.id, first.ends_at
+        again = silences.snooze_for(alert, "camera", 30, "bob")
+        assert again.id == first_id and again.ends_at >= first_end
+        shorter = silences.snooze_for(alert, "camera", 15, "carol")
+        assert shorter.id == first_id and shorter.ends_at == again.ends_at  # never shortened
+        longer = silences.snooze_for(alert, "camera", 480, "dave")
+        assert longer.id == first_id
+        assert longer.ends_at - first_end > timedelta(hours=7)
+        other = silences.snooze_for(alert, "rule", 30, "erin")
+        assert other.id != first_id
+        assert db.session.query(SilenceRow).count() == 2
+        done = {}
+        for actor, action in db.session.query(AuditLog.actor, AuditLog.action).filter(
+                AuditLog.action.like("silence_%")):
+            done.setdefault(actor, []).append(action)
+        assert (done["alice"], done["dave"], done["erin"]) == (
+            ["silence_create"], ["silence_extend"], ["silence_create"])
+        assert "carol" not in done  # nothing changed: nothing audited
+        # An expired one is not reused: a new snooze is a new silence.
+        silences.expire_silence(other.id, "erin")
+        assert silences.snooze_for(alert, "rule", 15, "erin").id != other.id
+
+
 def test_unknown_names_and_in_use(app):
     with app.app_context():
         with pytest.raises(ValidationError) as exc:
