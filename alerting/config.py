@@ -272,6 +272,9 @@ class Settings(BaseSettings):
     # History kept (services/retention.py, pruned by the track timer): events with their
     # detections, alerts and deliveries, notification groups and digests, for this many days
     # after the event was received; the audit log for its own. 0 keeps them for ever.
+    # /api/health says "degraded" (`stalled`) when an event has waited for matching, or a due
+    # delivery for its attempt, longer than this: the loops are not running anywhere.
+    HEALTH_LAG_SECONDS: Seconds = 120
     EVENT_RETENTION_DAYS: Annotated[int, Field(ge=0)] = 90
     AUDIT_RETENTION_DAYS: Annotated[int, Field(ge=0)] = 365
     # Delivery: retries, concurrency, leases.

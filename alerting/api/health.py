@@ -1,5 +1,6 @@
 """GET /api/health: is the database reachable, are the background workers running (or one
-failing, since when), can the stored secrets be read."""
+failing, since when), can the stored secrets be read, and is work waiting longer than it
+should (whichever process matches and delivers: a separate `flask worker` included)."""
 
 from flask import current_app, jsonify
 from sqlalchemy import func, select, text
@@ -7,7 +8,7 @@ from sqlalchemy import func, select, text
 from .. import live, serving, workers
 from ..auth import public
 from ..extensions import db
-from ..models import Delivery, Event, NotificationSettings
+from ..models import Delivery, Event, NotificationSettings, utcnow
 from ..schemas import responses as R
 from ..schemas.openapi import operation as op
 from ..services import notification_settings
@@ -29,6 +30,16 @@ def health():
             select(func.count()).select_from(Delivery)
             .where(Delivery.status.in_(("pending", "sending")))
         )
+        now = utcnow()
+        waiting = {  # the oldest of each, by the indexes the matcher and dispatcher read
+            # (a new event: a revision's received_at is its first version's, long ago)
+            "matching": db.session.scalar(
+                select(func.min(Event.received_at))
+                .where(Event.processed_at.is_(None), Event.revision == 0)),
+            "delivery": db.session.scalar(
+                select(func.min(Delivery.next_attempt_at))
+                .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)),
+        }
         row = db.session.get(NotificationSettings, notification_settings.ROW_ID)
     except Exception as exc:  # any driver error means "unreachable" here
         db.session.rollback()
@@ -38,7 +49,9 @@ def health():
         "status": "ok",
         "database": "ok",
         "workers": workers.status(),
-        "backlog": {"events_unprocessed": unprocessed, "deliveries_pending": pending},
+        "backlog": {"events_unprocessed": unprocessed, "deliveries_pending": pending,
+                    "oldest_unprocessed_seconds": _age(waiting["matching"], now),
+                    "oldest_overdue_delivery_seconds": _age(waiting["delivery"], now)},
         # This process's WebSockets (open, caps, refused, dropped) and slow clients cut off.
         "connections": {"websockets": live.stats(), **serving.counters()},
     }
@@ -49,7 +62,16 @@ def health():
     body["secrets"] = "unreadable" if unreadable else "ok"
     if unreadable:  # names only: deliveries needing them fail until the key is restored
         body["unreadable_secrets"] = unreadable
-    if unreadable or any(w["expected"] and w["state"] != "running"
-                         for w in body["workers"].values()):
+    lag = float(current_app.config["HEALTH_LAG_SECONDS"])
+    stalled = [what for what, since in waiting.items()
+               if since is not None and _age(since, now) > lag]
+    if stalled:  # nothing in this process may say so: the loops may run in another one
+        body["stalled"] = stalled
+    if stalled or unreadable or any(w["expected"] and w["state"] != "running"
+                                    for w in body["workers"].values()):
         body["status"] = "degraded"
     return jsonify(body)
+
+
+def _age(since, now) -> float | None:
+    return None if since is None else round(max(0.0, (now - since).total_seconds()), 1)

@@ -544,6 +544,10 @@ class MqttState(TypedDict):
 class Backlog(Out):
     events_unprocessed: int
     deliveries_pending: int
+    # How long the oldest new event has waited for matching, and the oldest due delivery
+    # past its attempt time (None: none waiting).
+    oldest_unprocessed_seconds: float | None
+    oldest_overdue_delivery_seconds: float | None
 
 
 class WebSocketCounts(Out):
@@ -571,6 +575,8 @@ class Health(TypedDict):
     backlog: NotRequired[Backlog]
     connections: NotRequired[Connections]
     mqtt: NotRequired[MqttState]
+    # What has waited over ALERTING_HEALTH_LAG_SECONDS: no process is matching or delivering.
+    stalled: NotRequired[list[Literal["matching", "delivery"]]]
     secrets: NotRequired[Literal["ok", "unreadable"]]
     unreadable_secrets: NotRequired[list[Literal["smtp_password", "webhook_secret",
                                                  "push_urls", "default_webhook_url",
