@@ -59,7 +59,7 @@ def identity_of(attributes: object, detections: Iterable[Any] | None = None) -> 
     return detection_identity(detections)[0] or attributes_identity(attributes)[0]
 
 
-def _facts(record: Mapping[str, Any]) -> dict[str, Any]:
+def event_facts(record: Mapping[str, Any]) -> dict[str, Any]:
     """What conditions may test beyond the columns: the identity (identity_of: a detection's
     `identity`, else `attributes.identity.name`), `attributes.plate` (a detector's, or the
     Frigate adapter's), and the review item's severity and GenAI threat level (`review`).
@@ -81,7 +81,7 @@ def event_from_record(record: Mapping[str, Any]) -> Event:
     """The engine's Event from a stored record (the parsed event's keys plus "id", and
     optionally "revision" and "review").
 
-    Of `attributes` only the identity and plate are read (see _facts); a detection's
+    Of `attributes` only the identity and plate are read (see event_facts); a detection's
     identity comes before the attributes' one.
     """
     ended_at = record.get("ended_at")
@@ -113,5 +113,5 @@ def event_from_record(record: Mapping[str, Any]) -> Event:
         scene_index_id=record.get("scene_index_id"),
         received_at=None if received_at is None else _as_datetime(received_at),
         revision=int(record.get("revision") or 0),
-        **_facts(record),
+        **event_facts(record),
     )

@@ -4,6 +4,7 @@ answer (alerts per day and per hour of the week, the busiest dedup keys, the ale
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from pydantic import model_validator
 from typing_extensions import TypedDict
@@ -120,4 +121,8 @@ class BacktestResult(TypedDict):
     busiest_dedup_keys: list[KeyCount]
     alerts_listed: list[BacktestAlert]
     alerts_truncated: bool
+    # The rule's criteria that follow an object over time, left out of the replay (the
+    # tracks as they were are not kept): with any, the counts are an upper bound.
+    not_replayed: list[Literal["dwell", "zone_sequence", "stationary", "identity",
+                               "min_count"]]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -14,10 +15,11 @@ from sqlalchemy import Text, cast, select
 
 from ..engine.backtest import backtest, cannot_match
 from ..engine.dedup import dedup_zone
-from ..engine.event_record import identity_of
+from ..engine.event_record import event_facts, identity_of
 from ..engine.schedule import local_time
 from ..engine.silences import SilenceSet, covering_mute_timing, facts_of_match
 from ..engine.timeparse import isoformat_z
+from ..engine.tracks import track_spec
 from ..engine.types import Detection as EngineDetection
 from ..engine.types import Event as EngineEvent
 from ..engine.types import Rule, rule_from_record
@@ -40,25 +42,32 @@ _E = Event.__table__
 _D = Detection.__table__
 
 
-def _stream_query(dialect: str):
+# Conditions on what a detector or review item added (engine.event_record.event_facts): the
+# replay reads the columns they come from only for a rule that has one.
+FACT_FIELDS = frozenset({"identity", "plate", "review_severity", "genai_threat_level"})
+
+
+def _stream_query(dialect: str, facts: bool = False):
     """Events and their detections in one pass, by event id: an event's rows come together,
     so it is complete when the next begins. (Its detections are put in id order by the
     reader: ordering by both ids here would have SQLite sort every row again.)
 
     Only what matching reads, and raw where decoding costs: JSON lists as their text
     (decoded once per distinct value), and on SQLite the times as their stored text
-    (datetime.fromisoformat)."""
+    (datetime.fromisoformat). With `facts`, also the attributes, the review and the
+    detections' identities (rows 16-19)."""
     sqlite = dialect == "sqlite"
 
     def when(column):
         return cast(column, Text) if sqlite else column
 
+    extra = (_E.c.attributes, _E.c.review, _D.c.identity, _D.c.identity_score) if facts else ()
     return (
         select(_E.c.id, _E.c.camera_id, when(_E.c.started_at), when(_E.c.ended_at),
                _E.c.risk_score, _E.c.risk_level, _E.c.summary, cast(_E.c.labels, Text),
                _E.c.source, _E.c.external_id, _E.c.scene_index_id,
                _D.c.id, _D.c.object_type, _D.c.confidence, cast(_D.c.zone_ids, Text),
-               _D.c.track_id)
+               _D.c.track_id, *extra)
         .select_from(_E.outerjoin(_D, _D.c.event_id == _E.c.id))
         .order_by(_E.c.id)
     )
@@ -86,15 +95,16 @@ HOOK_PROVIDERS: list[HookProvider] = []
 def stored_events(since: datetime, until: datetime,
                   camera_ids: tuple[str, ...] | None = None,
                   reject: Callable[[int | None, list[str]], bool] | None = None,
-                  ) -> Iterator[EngineEvent | None]:
-    """The events that started in [since, until), as the engine sees them (no `attributes`,
-    no bounding boxes, no identities: a silence's identity matcher reads the stored event,
-    see quiet_as_it_was), by id, streamed CHUNK_ROWS rows at a time.
-    `camera_ids`: only those cameras' (a rule's camera filter, applied by the database).
-    `reject` (engine.backtest.cannot_match) is asked first, on the risk score and object
-    types; for an event it rejects, None comes instead of the event, which is not built."""
+                  facts: bool = False) -> Iterator[EngineEvent | None]:
+    """The events that started in [since, until), as the engine sees them (no bounding
+    boxes; identities, plates and review facts only with `facts`: a silence's identity
+    matcher reads the stored event, see quiet_as_it_was), by id, streamed CHUNK_ROWS rows at
+    a time. `camera_ids`: only those cameras' (a rule's camera filter, applied by the
+    database). `reject` (engine.backtest.cannot_match) is asked first, on the risk score and
+    object types; for an event it rejects, None comes instead of the event, which is not
+    built."""
     conn = db.session.connection()
-    query = _stream_query(conn.dialect.name).where(
+    query = _stream_query(conn.dialect.name, facts).where(
         _E.c.started_at >= since, _E.c.started_at < until)
     if camera_ids:
         query = query.where(_E.c.camera_id.in_(camera_ids))
@@ -118,11 +128,27 @@ def _event(row: Any, detections: list[Any], reject) -> EngineEvent | None:
         return None
     if len(detections) > 1:
         detections.sort(key=_first)  # as the matcher reads them: by id
+    if len(row) > 16:  # with the facts (_stream_query)
+        identities = [{"identity": d[18], "identity_score": d[19]} for d in detections]
+        return EngineEvent(
+            row[1], _utc(row[2]), row[0], _utc(row[3]), row[4], row[5], row[6],
+            _strings(row[7]),
+            tuple(EngineDetection(d[12], None if d[13] is None else float(d[13]),
+                                  _strings(d[14]), None, d[15], d[18], d[19])
+                  for d in detections),
+            row[8], row[9], row[10],
+            **event_facts({"attributes": row[16], "review": row[17],
+                           "detections": identities}))
     return EngineEvent(
         row[1], _utc(row[2]), row[0], _utc(row[3]), row[4], row[5], row[6], _strings(row[7]),
         tuple(EngineDetection(d[12], None if d[13] is None else float(d[13]),
                               _strings(d[14]), None, d[15]) for d in detections),
         row[8], row[9], row[10])
+
+
+UNTRACKED = {"min_dwell_seconds": None, "dwell_zone_ids": None, "zone_sequence": None,
+             "sequence_within_seconds": None, "stationary_seconds": None, "identities": None,
+             "exclude_identities": None, "min_count": None}
 
 
 def _first(row: Any) -> int:
@@ -138,7 +164,15 @@ def run(rule: Rule, since: datetime, until: datetime, *, limit: int = DEFAULT_LI
     hooks: dict[str, Any] = {}
     for provide in HOOK_PROVIDERS:
         hooks.update(provide(since, until, rule, tuple(mute_timings or ())))
-    result = backtest(rule, stored_events(since, until, rule.camera_ids, cannot_match(rule)),
+    # What follows an object over time (dwell, sequence, stillness, identity, count) needs the
+    # tracks as they were at each moment, which are not kept: the replay leaves those criteria
+    # out, so its counts are an upper bound, and says which it left out.
+    spec = track_spec(rule)
+    if spec is not None:
+        rule = replace(rule, **UNTRACKED)
+    facts = any(c.field in FACT_FIELDS for c in rule.conditions or ())
+    result = backtest(rule, stored_events(since, until, rule.camera_ids, cannot_match(rule),
+                                          facts),
                       default_timezone=timezone, sample_limit=limit, prechecked=True, **hooks)
     counts = dict(result.per_day)
     days, day = [], local_time(since, timezone).date()
@@ -159,6 +193,7 @@ def run(rule: Rule, since: datetime, until: datetime, *, limit: int = DEFAULT_LI
                            "started_at": isoformat_z(e.started_at), "dedup_key": key}
                           for e, key in result.sample],
         "alerts_truncated": result.alerts > len(result.sample),
+        "not_replayed": list(spec.criteria) if spec is not None else [],
     }
 
 

@@ -49,6 +49,19 @@ def test_noise_is_shown_and_nothing_is_saved(app, client, admin_headers):
         assert db.session.query(AlertRule).count() == 0
 
 
+def test_what_follows_an_object_over_time_is_said_to_be_left_out(app, client, admin_headers):
+    now = utcnow().replace(microsecond=0)
+    post_event(client, admin_headers, started_at=(now - timedelta(hours=1)).isoformat())
+    login(client)
+    token = csrf_token(client.get("/rules/new").data)
+    html = client.post("/rules/new", data=_form(token, min_dwell_seconds="30"),
+                       headers=HX).get_data(as_text=True)
+    assert "At most <strong>1</strong> alert" in html
+    assert re.search(r"\(dwell\) is not replayed", html)
+    plain = client.post("/rules/new", data=_form(token), headers=HX).get_data(as_text=True)
+    assert "At most" not in plain and "not replayed" not in plain
+
+
 def test_an_invalid_rule_shows_errors_not_noise(app, client):
     login(client)
     token = csrf_token(client.get("/rules/new").data)
