@@ -1,5 +1,6 @@
-"""A real server (gunicorn) notifies a real webhook receiver and a real ntfy-style receiver of
-an alert whose snapshot a real detector serves. The webhook receiver, holding no session and
+"""A real server (gunicorn) notifies a real SMTP server (aiosmtpd), a real webhook receiver and
+a real ntfy-style receiver of an alert whose snapshot a real detector serves. The email shows
+the snapshot inline (cid:) and attached. The webhook receiver, holding no session and
 no key, fetches the signed media link from the server over HTTP while it handles the webhook;
 an altered or expired link gets a 403 and no bytes. The ntfy-style receiver gets the snapshot
 as Apprise's attachment and the action buttons, and posts the acknowledge button as ntfy
@@ -7,6 +8,8 @@ would: the alert is acknowledged, once."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import time
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -17,6 +20,7 @@ from werkzeug import Request, Response
 from alerting.notify.media import sign_media_path
 from tests.support.detector import SNAPSHOT, detector_server
 from tests.support.factories import event_body, rule_body
+from tests.support.receivers import Collector
 from tests.support.server import free_port, running_server, server_env, wait_for
 
 KEY = "e2e-admin-key-0123456789"
@@ -41,11 +45,13 @@ def _altered(link: str) -> list[str]:
     ]
 
 
-def test_receivers_fetch_the_signed_snapshot_and_act_on_the_buttons(tmp_path):
+def test_receivers_fetch_the_signed_snapshot_and_act_on_the_buttons(tmp_path, smtp_server):
     port = free_port()
     public = f"http://127.0.0.1:{port}"
     headers = {"x-access-token": KEY}
     fetched: dict[str, object] = {}
+    collector = Collector()
+    smtp = smtp_server(collector)
 
     def webhook_receiver(request: Request) -> Response:
         """What a receiver does with the webhook: fetch the snapshot it links to, now."""
@@ -69,15 +75,19 @@ def test_receivers_fetch_the_signed_snapshot_and_act_on_the_buttons(tmp_path):
                  "thumbnail_url": detector.url_for("/api/events/e1/thumbnail.jpg")}
         with running_server(
                 tmp_path, port=port, ALERTING_BOOTSTRAP_API_KEY=KEY, ALERTING_PUBLIC_URL=public,
-                ALERTING_WEBHOOK_ALLOW_CIDRS="127.0.0.0/8") as (url, _proc, _log):
+                ALERTING_WEBHOOK_ALLOW_CIDRS="127.0.0.0/8", ALERTING_SMTP_HOST="127.0.0.1",
+                ALERTING_SMTP_PORT=str(smtp.port), ALERTING_SMTP_USE_TLS="false",
+                ALERTING_SMTP_FROM_ADDRESS="alerts@example.com",
+                ALERTING_EMAIL_RECIPIENTS="ops@example.com") as (url, _proc, _log):
             requests.post(url + "/api/alerts/rules", headers=headers, json=rule_body(
-                channels=["webhook", "push"], priority="urgent",
+                channels=["webhook", "push", "email"], priority="urgent",
                 targets={"webhook_url": receiver.url_for("/hook"),
                          "push_urls": [f"ntfy://127.0.0.1:{ntfy.port}/alerts"]},
             )).raise_for_status()
             requests.post(url + "/api/events", headers=headers,
                           json=event_body(media=media)).raise_for_status()
-            wait_for(lambda: fetched.get("altered") and ntfy.log, timeout=30)
+            wait_for(lambda: fetched.get("altered") and ntfy.log and collector.envelopes,
+                     timeout=30)
             [alert] = requests.get(url + "/api/alerts", headers=headers).json()["alerts"]
 
             # The webhook receiver fetched the snapshot's bytes with the signed link alone.
@@ -117,3 +127,15 @@ def test_receivers_fetch_the_signed_snapshot_and_act_on_the_buttons(tmp_path):
             assert (status["status"], status["acknowledged_by"]) == (
                 "acknowledged", "action link")
             assert requests.post(target, headers=sent, timeout=10).status_code == 409
+
+            # The email: the snapshot's bytes inline, referenced by the HTML, and attached.
+            [envelope] = collector.envelopes
+            mail = email.message_from_bytes(envelope.original_content,
+                                            policy=email.policy.default)
+            related = next(p for p in mail.walk() if p.get_content_type() == "multipart/related")
+            [inline] = [p for p in related.iter_parts() if p.get_content_type() == "image/jpeg"]
+            assert inline.get_content() == SNAPSHOT
+            cid = inline["Content-ID"].strip("<>")
+            assert f'src="cid:{cid}"' in mail.get_body(("html",)).get_content()
+            assert [a.get_content() for a in mail.iter_attachments()
+                    if a.get_content_type() == "image/jpeg"] == [SNAPSHOT]
