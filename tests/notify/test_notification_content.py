@@ -143,8 +143,9 @@ def test_push_without_the_snapshot_says_why(app, headers, detector):
         [(request, _)] = ntfy.log
     sent = request.get_json()  # JSON, not an attachment's bytes
     assert "Person at the back door" in sent["title"]
-    assert sent["message"].endswith("snapshot not attached (event 1: the detector has no such media)")
-    assert attempt_note(app, headers) == "snapshot not attached (event 1: the detector has no such media)"
+    why = "snapshot not attached (event 1: the detector has no such media)"
+    assert sent["message"].endswith("\n\n" + why)
+    assert attempt_note(app, headers) == why
 
 
 def signed_links(app, headers, httpserver, detector) -> dict:
