@@ -27,7 +27,9 @@ function notificationFor(payload) {
     actions: actions.map(function (a) { return { action: a.action, title: a.title }; })
   };
   if (payload.snapshot_url) { options.image = payload.snapshot_url; }
-  if (payload.sound) { options.silent = false; }
+  // The rule's sound: `none` is a silent notification; any other lets the device sound it
+  // (a notification cannot carry a sound file of its own).
+  options.silent = payload.sound === 'none';
   return { title: payload.title || 'Alert', options: options };
 }
 

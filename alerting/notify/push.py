@@ -165,14 +165,15 @@ class PushNotifier:
         try:
             # The snapshot first: what Apprise cannot fetch (an attachment by URL) it drops.
             snapshots = fetch_snapshots(message.snapshots[:1])
-            return with_notes(self._notify(message, urls, settings, capture, snapshots.fetched),
-                              snapshots.note)
+            return with_notes(self._notify(message, urls, settings, capture, snapshots.fetched,
+                                           snapshots.note), snapshots.note)
         finally:
             logger.removeHandler(capture)
             _active_capture.reset(token)
 
     def _notify(self, message: Message, urls: list[str], settings: ChannelSettings,
-                capture: _Capture, fetched: list) -> Outcome:
+                capture: _Capture, fetched: list, note: str | None = None) -> Outcome:
+        """Send to every URL; `note` (why the snapshot is missing) ends the body."""
         notifier = apprise.Apprise(asset=_asset())
         for url in urls:
             url = with_options(url, message.priority, message.click_url)
@@ -183,7 +184,7 @@ class PushNotifier:
         try:
             with outgoing_policy(tuple(settings.webhook_allow_cidrs)) as policy:
                 result = notifier.notify(
-                    body=message.text or message.title,
+                    body="\n\n".join(filter(None, (message.text or message.title, note))),
                     title=message.title,
                     notify_type=_NOTIFY_TYPES.get(str(message.severity).lower(), _DEFAULT_TYPE),
                     attach=_attachments(fetched),

@@ -133,7 +133,8 @@ class PushPreview(Out):
 
 class TemplatePreview(Out):
     """What the email and the push of an alert would say with the templates given; the
-    ids are null for the sample alert shown before any alert exists."""
+    `alert_id` is null for the latest event the rule matches but raised no alert for
+    (`event_id` is that event's), both are null for the sample alert."""
 
     alert_id: int | None
     event_id: int | None

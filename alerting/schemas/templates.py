@@ -86,7 +86,8 @@ def compact(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 class TemplatePreviewRequest(Body):
     """POST /api/alerts/rules/templates/preview: templates rendered against an alert (the
-    latest of `rule_id`, or the latest of all, when `alert_id` is left out)."""
+    latest of `rule_id`, else the latest event of the last 7 days `rule_id` matches, else
+    the latest of all, when `alert_id` is left out)."""
 
     templates: Templates | None = None
     alert_id: integer(1, MAX_DB_INT) | None = None

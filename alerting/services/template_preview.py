@@ -6,17 +6,27 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..engine.backtest import cannot_match
+from ..engine.dedup import dedup_zone
+from ..engine.errors import ValidationError
+from ..engine.rule_eval import EventView, compile_rule, scan
+from ..engine.vocabulary import SEVERITY_PRIORITY
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Alert, AlertRule, Detection, Event, utcnow
 from ..notify import templates as notify_templates
+from ..schemas.backtest import parse_backtest
+from ..schemas.rules import parse_rule
 from ..schemas.templates import parse_preview
+from . import backtest
 from .deliveries import build_message
 from .events import event_json
 from .notification_content import content_settings
+from .rules import rule_record
 
 
 def _sample() -> tuple[Any, Any]:
@@ -38,11 +48,43 @@ def _sample() -> tuple[Any, Any]:
     return alert, event
 
 
-def preview(payload: Any) -> dict[str, Any]:
+def _latest_match(values: dict[str, Any], rule_id: str | None) -> tuple[Alert, Event] | None:
+    """The alert the rule `values` (as saved, or as the form has them) would have raised for
+    the latest event of the last 7 days it matches, not stored; None when it matches none."""
+    rule = backtest.draft_rule(values, rule_id)
+    since, until = parse_backtest(None).window(utcnow())
+    compiled, zone = (compile_rule(rule),), current_app.config["TIMEZONE"]
+    latest = None
+    for seen in backtest.stored_events(since, until, rule.camera_ids, cannot_match(rule)):
+        if seen is not None and (latest is None or seen.started_at >= latest[0].started_at):
+            verdicts = scan(compiled, EventView(seen), zone)
+            if verdicts:
+                latest = (seen, verdicts[0])
+    if latest is None:
+        return None
+    seen, verdict = latest
+    event = db.session.get(Event, seen.id, options=[selectinload(Event.detections)])
+    detection, now = verdict.detection, utcnow()
+    alert = Alert(id=0, rule_id=rule_id, rule_name=values["name"], event_id=seen.id,
+                  camera_id=seen.camera_id, severity=values["severity"],
+                  severity_priority=SEVERITY_PRIORITY[values["severity"]], status="pending",
+                  dedup_key=verdict.dedup_key or "",
+                  matched_conditions=verdict.matched_conditions,
+                  object_type=detection.object_type if detection else None,
+                  zone_id=dedup_zone(rule.zone_ids, detection) or None,
+                  event_time=seen.started_at, created_at=now, updated_at=now,
+                  acknowledged_at=None, acknowledged_by=None, dismissed_at=None,
+                  dismissed_by=None, silence_id=None, mute_timing=None)
+    return alert, event
+
+
+def preview(payload: Any, draft: dict[str, Any] | None = None) -> dict[str, Any]:
     """POST /api/alerts/rules/templates/preview: the email and push an alert would have got
     with these templates (the site's defaults filling the parts left out). Against the given
-    alert (404 when unknown), else the latest alert of `rule_id`, else the latest alert, else
-    a sample one. Nothing is sent or stored."""
+    alert (404 when unknown), else the latest alert of `rule_id`, else what the rule (the
+    `draft` values the rule form has, else the saved `rule_id`) would raise for the latest
+    event of the last 7 days it matches (`alert_id` null), else the latest alert, else a
+    sample one. Nothing is sent or stored."""
     request = parse_preview(payload)
     query = select(Alert).order_by(Alert.id.desc()).limit(1)
     if request["alert_id"] is not None:
@@ -50,21 +92,29 @@ def preview(payload: Any) -> dict[str, Any]:
     elif request["rule_id"] is not None:
         query = query.where(Alert.rule_id == request["rule_id"])
     alert = db.session.scalar(query)
+    row = db.session.get(AlertRule, request["rule_id"]) if request["rule_id"] else None
+    event = None
+    if alert is None and request["alert_id"] is None and (draft or row):
+        found = _latest_match(draft or rule_record(row), request["rule_id"])
+        if found is not None:
+            alert, event = found
     if alert is None and request["rule_id"] is not None and request["alert_id"] is None:
         alert = db.session.scalar(select(Alert).order_by(Alert.id.desc()).limit(1))
     if alert is None and request["alert_id"] is not None:
         raise ApiError(404, "not_found", f"Alert {request['alert_id']} not found")
     if alert is None:
         alert, event = _sample()
-    else:
+    elif event is None:
         event = db.session.get(Event, alert.event_id, options=[selectinload(Event.detections)])
     rule_id = request["rule_id"] or alert.rule_id
-    row = db.session.get(AlertRule, rule_id) if rule_id else None
-    rule = SimpleNamespace(id=rule_id, name=row.name if row else alert.rule_name,
-                           severity=row.severity if row else alert.severity,
-                           description=row.description if row else None,
-                           priority=row.priority if row else "normal",
-                           origin=None, templates=request["templates"])
+    if row is None and rule_id:
+        row = db.session.get(AlertRule, rule_id)
+    said = draft or (rule_record(row) if row else {"name": alert.rule_name,
+                                                     "severity": alert.severity})
+    rule = SimpleNamespace(id=rule_id, name=said["name"], severity=said["severity"],
+                           description=said.get("description"),
+                           priority=said.get("priority") or "normal", origin=None,
+                           templates=request["templates"])
     content = content_settings()
     body = event_json(event)
     out: dict[str, Any] = {"alert_id": alert.id or None, "event_id": alert.event_id or None,
@@ -76,3 +126,13 @@ def preview(payload: Any) -> dict[str, Any]:
         out["notes"] += list(message.notes)
     db.session.rollback()
     return out
+
+
+def form_preview(payload: dict[str, Any], rule_id: str | None) -> dict[str, Any]:
+    """The rule form's "Preview with a recent alert": `preview` of the form's templates, with
+    the form's rule as it stands (when it is a valid rule) finding the event it matches."""
+    try:
+        draft = parse_rule(payload)
+    except ValidationError:  # an unfinished rule: its templates still preview
+        draft = None
+    return preview({"templates": payload.get("templates"), "rule_id": rule_id}, draft)

@@ -197,8 +197,7 @@ def _rule_form(form: RuleForm, rule: AlertRule | None):
                 if action == "backtest":  # "How noisy would this be?": nothing is saved
                     noise = backtest.backtest_payload(payload, rule.id if rule else None)
                 elif action == "preview_templates":  # against a recent alert; nothing saved
-                    preview = template_preview.preview(
-                        {"templates": payload["templates"], "rule_id": rule.id if rule else None})
+                    preview = template_preview.form_preview(payload, rule.id if rule else None)
                 elif rule is None:
                     saved = rules.create_rule(payload, current_actor())
                 else:

@@ -1,6 +1,8 @@
 """A rule's priority, sound and templates through the API; the site's default templates in
 the notification settings; the templates' preview; rules as code round-trips them."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import yaml
 
@@ -82,6 +84,34 @@ def test_preview_renders_against_the_rules_latest_alert(client, admin_headers):
     assert preview["push"]["title"].startswith("[HIGH] Person at the back door")  # default
     assert preview["notes"] == ["template push.title failed (ZeroDivisionError: division by "
                                 "zero); the default was used"]
+
+
+def _ago(hours: float) -> str:
+    return (datetime.now(UTC) - timedelta(hours=hours)).isoformat()
+
+
+def test_preview_of_a_rule_without_alerts_renders_the_latest_event_it_matches(
+        client, admin_headers):
+    """Another rule's alert is no stand-in: the rule's own latest match of the last 7 days
+    is, as the alert it would have raised (none stored)."""
+    create_rule(client, admin_headers, name="Front", camera_ids=["front-door"])
+    post_event(client, admin_headers, camera_id="front-door", started_at=_ago(1))
+    for hours, summary in ((3, "Earlier at the back"), (2, "Latest at the back")):
+        post_event(client, admin_headers, started_at=_ago(hours), summary=summary)
+    post_event(client, admin_headers, started_at=_ago(24 * 8), summary="Too old")
+    run_matcher(client.application)
+    [alert] = client.get("/api/alerts", headers=admin_headers).json["alerts"]
+    assert alert["camera_id"] == "front-door"
+    rule = create_rule(client, admin_headers, name="Back")  # after those events: no alert
+    response = client.post("/api/alerts/rules/templates/preview", headers=admin_headers, json={
+        "rule_id": rule["id"],
+        "templates": {"push": {"title": "{{ rule.name }} {{ camera.id }}",
+                               "body": "{{ event.summary }} {{ detections[0].object_type }}"}}})
+    assert response.status_code == 200, response.json
+    preview = response.json
+    assert (preview["alert_id"], preview["event_id"]) == (None, 3)
+    assert preview["push"] == {"title": "Back back-door", "body": "Latest at the back person"}
+    assert client.get("/api/alerts", headers=admin_headers).json["count"] == 1  # none stored
 
 
 def test_preview_without_alerts_uses_a_sample_and_refuses_escapes(client, admin_headers):

@@ -48,7 +48,7 @@ SHOW_PUSH = """async (payload) => {
       .filter(n => !(n.data && n.data.result));
     if (shown.length) {
       return shown.map(n => ({ title: n.title, body: n.body, tag: n.tag, image: n.image,
-        icon: n.icon, badge: n.badge, data: n.data,
+        icon: n.icon, badge: n.badge, data: n.data, silent: n.silent,
         actions: n.actions.map(a => ({ action: a.action, title: a.title })) }));
     }
     await new Promise(resolve => setTimeout(resolve, 50));
@@ -208,3 +208,20 @@ def test_the_acknowledge_button_of_a_push_acknowledges_the_alert(context, page, 
     again = worker.evaluate(CLICK_ACTION, {"tag": payload["tag"], "action": "acknowledge"})
     assert again["title"] == "Not done" and "already been used" in again["body"]
     api("DELETE", f"/api/push/subscriptions/{subscription['id']}")  # the service stops
+
+
+@pytest.mark.parametrize("sound, silent", [("none", True), ("alarm", False), (None, False)])
+def test_a_rule_whose_sound_is_none_shows_a_silent_notification(context, page, server, sound,
+                                                                 silent):
+    """The rule's sound on web push: `none` is a silent notification; any other sound (or
+    none given) lets the device sound its notification."""
+    context.grant_permissions(["notifications"], origin=server)
+    page.goto(server + "/live")
+    expect(page.locator("#web-push")).to_have_attribute("data-worker", "ready")
+    payload = {"title": "Person at the gate", "body": "b", "tag": f"alert-{sound}",
+               "url": "/alerts/1", "alert_id": 1, "severity": "low", "actions": []}
+    if sound:
+        payload["sound"] = sound
+    [shown] = _worker(context).evaluate(SHOW_PUSH, payload)
+    assert shown["silent"] is silent
+    assert shown["data"]["sound"] == sound

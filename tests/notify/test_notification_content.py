@@ -129,6 +129,25 @@ def test_email_without_the_snapshot_says_why(tmp_path, smtp_server, detector, se
     assert detail["deliveries"][0]["status"] == "delivered"
 
 
+def test_push_without_the_snapshot_says_why(app, headers, detector):
+    """The ntfy-style receiver gets the message without an attachment, and the message says
+    why, as the delivery attempt does."""
+    detector.expect_request("/api/events/e1/snapshot.jpg").respond_with_data("no", status=404)
+    with detector_server() as ntfy:
+        ntfy.expect_request("/", method="POST").respond_with_json({"id": "x", "event": "message"})
+        create_rule(app.test_client(), headers, channels=["push"],
+                    targets={"push_urls": [f"ntfy://127.0.0.1:{ntfy.port}/alerts"]})
+        post_event(app.test_client(), headers, media=media_of(detector))
+        run_matcher(app)
+        run_dispatcher(app)
+        [(request, _)] = ntfy.log
+    sent = request.get_json()  # JSON, not an attachment's bytes
+    assert "Person at the back door" in sent["title"]
+    why = "snapshot not attached (event 1: the detector has no such media)"
+    assert sent["message"].endswith("\n\n" + why)
+    assert attempt_note(app, headers) == why
+
+
 def signed_links(app, headers, httpserver, detector) -> dict:
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))

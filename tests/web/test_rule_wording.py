@@ -3,6 +3,8 @@ default templates on the notification settings page."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from alerting.engine.vocabulary import DAYS
 from alerting.extensions import db
 from alerting.models import AlertRule, NotificationSettings
@@ -76,6 +78,34 @@ def test_preview_renders_the_forms_templates_against_a_recent_alert(app, client,
     assert "template push.body failed (ZeroDivisionError" in html
     with app.app_context():  # nothing saved
         assert db.session.get(AlertRule, rule["id"]).templates is None
+
+
+def test_preview_of_a_new_rule_renders_the_latest_event_the_form_matches(app, client,
+                                                                          admin_headers):
+    """No alert at all yet: the form's rule as it stands finds its latest matching event
+    (not another camera's later one), and the preview shows that event."""
+    now = datetime.now(UTC)
+    for camera, hours, summary in (("back-door", 3, "Earlier"), ("back-door", 2, "Latest"),
+                                   ("front-door", 1, "Elsewhere")):
+        post_event(client, admin_headers, camera_id=camera, summary=summary,
+                   started_at=(now - timedelta(hours=hours)).isoformat())
+    run_matcher(app)
+    login(client)
+    token = csrf_token(client.get("/rules/new").data)
+    response = client.post("/rules/new", headers=HX, data=_form(
+        token, action="preview_templates", templates_email_body="Seen: {{ event.summary }}"))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "With event #2, the latest of the last 7 days this rule matches" in html
+    assert '<dd class="preview-email-subject">back-door: person</dd>' in html
+    assert '<pre class="preview-email-body">Seen: Latest</pre>' in html
+    # An unfinished rule still previews its templates (against a sample).
+    unfinished = client.post("/rules/new", headers=HX, data=_form(
+        token, action="preview_templates", name="", templates_email_body="{{ camera.id }}"))
+    assert unfinished.status_code == 200
+    assert "With a sample alert" in unfinished.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(AlertRule).count() == 0
 
 
 def test_the_site_default_templates_on_the_notifications_page(app, client):
