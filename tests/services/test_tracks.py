@@ -61,6 +61,14 @@ def test_silent_tracks_end_when_last_seen_and_a_lost_frigate_end_after_a_day(app
     assert rows[("cam", "http-1")][1] is not None and rows[("cam", "frigate-1")][1] is not None
 
 
+def test_the_track_timeout_is_a_setting(tmp_path):
+    app = make_app(tmp_path, TRACK_TIMEOUT_SECONDS=5)
+    _post(app, "cam", "p1", ["gate"])
+    with app.app_context():
+        assert tracks.end_silent(utcnow() + timedelta(seconds=4)) == 0
+        assert tracks.end_silent(utcnow() + timedelta(seconds=6)) == 1
+
+
 def test_a_due_track_is_claimed_once_and_its_event_queued_as_a_revision(app):
     event_id = _post(app, "cam", "p1", ["gate"])
     with app.app_context():
