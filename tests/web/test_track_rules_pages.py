@@ -41,6 +41,11 @@ def test_the_rule_form_saves_track_criteria_and_shows_them_again(app, client):
             ["street", "driveway"], 20, 30, ["gate"], 600, ["*"], None, 3)
         page = client.get(f"/rules/{rule.id}/edit").text
     assert 'value="street, driveway"' in page and 'value="600"' in page
+    client.post("/rules/new", data=_form(token, name="Family", identities="Alice, bob"))
+    with app.app_context():
+        family = next(r for r in rule_service.list_rules()[0] if r.name == "Family")
+        assert (family.identities, family.exclude_identities) == (["Alice", "bob"], None)
+        assert 'value="Alice, bob"' in client.get(f"/rules/{family.id}/edit").text
 
 
 def test_a_bad_track_criterion_is_shown_beside_its_input(client):
