@@ -105,6 +105,12 @@ class Track:
         end = self.end_time(timeout)
         return self.first_seen <= at and (end is None or at <= end)
 
+    def stay_seconds(self, visit: Visit, at: float, timeout: float) -> float:
+        """How long one of its stays lasted, read at `at`: to its exit, else to the time its
+        state is read at (it is presumed there until its track ends)."""
+        until = visit.exited if visit.exited is not None else self.effective(at, timeout)
+        return max(0.0, until - visit.entered)
+
     def current_zones(self) -> list[str]:
         """The zones it is in now, in the order it entered them."""
         return [v.zone for v in self.visits if v.exited is None]
@@ -299,7 +305,8 @@ def stay_start(track: Track, zones: frozenset[str] | None) -> float | None:
     return start if start is not None and end is None else None
 
 
-def _fmt(seconds: float) -> str:
+def seconds_text(seconds: float) -> str:
+    """A duration as the explanations say it: "12 s", "2.5 s"."""
     return f"{seconds:.0f} s" if seconds >= 10 or seconds == int(seconds) else f"{seconds:.1f} s"
 
 
@@ -312,9 +319,10 @@ def _dwell(spec: TrackSpec, track: Track, at: float) -> tuple[bool, str]:
     where = _zones_text(spec.dwell_zone_names) if spec.dwell_zones else "view"
     start = stay_start(track, spec.dwell_zones)
     if start is None:
-        return False, f"not in {where} now (dwell of {_fmt(need)} required)"
+        return False, f"not in {where} now (dwell of {seconds_text(need)} required)"
     spent = max(0.0, at - start)
-    return spent + EPSILON >= need, f"in {where} for {_fmt(spent)} of the {_fmt(need)} required"
+    return spent + EPSILON >= need, (
+        f"in {where} for {seconds_text(spent)} of the {seconds_text(need)} required")
 
 
 def find_sequence(entries: Sequence[tuple[str, float]], sequence: Sequence[str],
@@ -344,7 +352,7 @@ def _sequence(spec: TrackSpec, track: Track) -> tuple[bool, str]:
     if find_sequence(entries, seq, spec.within) is not None:
         return True, f"entered {wanted}"
     if find_sequence(entries, seq, None) is not None:
-        return False, f"entered {wanted}, but not within {_fmt(spec.within or 0)}"
+        return False, f"entered {wanted}, but not within {seconds_text(spec.within or 0)}"
     backwards = tuple(reversed(seq))
     if len(seq) > 1 and find_sequence(entries, backwards, None) is not None:
         return False, f"entered {' then '.join(backwards)}: wrong direction"
@@ -355,9 +363,10 @@ def _sequence(spec: TrackSpec, track: Track) -> tuple[bool, str]:
 def _stationary(spec: TrackSpec, track: Track, at: float) -> tuple[bool, str]:
     need = spec.stationary_seconds or 0.0
     if track.stationary_since is None:
-        return False, f"moving (stationary for {_fmt(need)} required)"
+        return False, f"moving (stationary for {seconds_text(need)} required)"
     still = max(0.0, at - track.stationary_since)
-    return still + EPSILON >= need, f"stationary for {_fmt(still)} of the {_fmt(need)} required"
+    return still + EPSILON >= need, (
+        f"stationary for {seconds_text(still)} of the {seconds_text(need)} required")
 
 
 def _identity(spec: TrackSpec, track: Track) -> tuple[bool, str]:

@@ -25,7 +25,15 @@ from sqlalchemy import Connection, bindparam, func, select, tuple_, update
 from ..engine.event_record import attributes_identity, detection_identity
 from ..engine.rule_eval import CompiledRule, match_event
 from ..engine.timeparse import isoformat_z
-from ..engine.tracks import Observation, Track, TrackContext, due_at, observe, track_spec
+from ..engine.tracks import (
+    Observation,
+    Track,
+    TrackContext,
+    due_at,
+    observe,
+    seconds_text,
+    track_spec,
+)
 from ..engine.types import Event as EngineEvent
 from ..engine.types import rule_from_record
 from ..extensions import db
@@ -332,7 +340,8 @@ def event_tracks(event: EngineEvent) -> list[dict[str, Any]]:
             "track_id": track_id, "object_type": track.object_type,
             "first_seen": _iso(track.first_seen), "last_seen": _iso(track.last_seen),
             "ended_at": _iso(track.ended_at),
-            "visits": [{"zone": v.zone, "entered": _iso(v.entered), "exited": _iso(v.exited)}
+            "visits": [{"zone": v.zone, "entered": _iso(v.entered), "exited": _iso(v.exited),
+                        "lasted": seconds_text(track.stay_seconds(v, ctx.at, ctx.timeout))}
                        for v in sorted(track.visits, key=lambda v: v.entered)],
             "stationary_since": _iso(track.stationary_since),
             "identity": track.identity, "best_score": track.best_score,

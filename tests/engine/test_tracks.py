@@ -68,6 +68,16 @@ def test_leaving_and_re_entering_restarts_the_dwell():
     assert due_at(track_spec(rule), track, TIMEOUT) == 155.0
 
 
+def test_each_stay_lasts_to_its_exit_or_while_the_track_is_open():
+    track = run((100.0, ["gate"]), (120.0, ["street"]), (125.0, ["gate"]))
+    again = track.visits[-1]
+    assert [track.stay_seconds(v, 150.0, TIMEOUT) for v in track.visits] == [20.0, 5.0, 25.0]
+    # Silent past the timeout: it left when last seen.
+    assert track.stay_seconds(again, 500.0, TIMEOUT) == 0.0
+    ended = run((100.0, ["gate"]), (130.0, ["gate"], {"end": True}))
+    assert ended.stay_seconds(ended.visits[0], 500.0, TIMEOUT) == 30.0
+
+
 def test_out_of_the_zone_now_is_no_dwell_and_no_due_time():
     rule = make_rule(zone_ids=["gate"], min_dwell_seconds=5)
     track = run((100.0, ["gate"]), (120.0, []))

@@ -1,6 +1,8 @@
 """Track rules over the machine's real Mosquitto (a unique topic prefix per test): a Frigate
 object standing in a zone fires a dwell rule with no further message, within a second of the
-threshold, once; a car leaving (not entering) the driveway does not fire an entering rule."""
+threshold, once; so does a package left still (stationary); Frigate's `end` before the dwell
+ends the track with the face its `sub_label` named and fires nothing; a car leaving (not
+entering) the driveway does not fire an entering rule."""
 
 from __future__ import annotations
 
@@ -41,14 +43,33 @@ def _alert_time(alert):
     return datetime.fromisoformat(alert["created_at"].replace("Z", "+00:00")).timestamp()
 
 
-def test_standing_in_the_zone_fires_the_dwell_rule_without_another_message(
-        app, headers, prefix, publisher):
+def _with_timer(app, headers, **rule):
+    """A rule on camera `front`, with the matcher, the subscriber and the track timer running:
+    (test client, the rule, the time they started)."""
     client = app.test_client()
-    loiter = create_rule(client, headers, name="loitering", camera_ids=["front"],
-                         object_types=["person"], zone_ids=["gate"], min_dwell_seconds=DWELL)
+    made = create_rule(client, headers, camera_ids=["front"], **rule)
     run_subscriber(app)
     workers.launch(app, ["tracks"])
-    start = time.time()
+    return client, made, time.time()
+
+
+def _fires_once_on_time(client, headers, rule, due):
+    """Nothing before `due` (only the time is missing), then the rule's alert within a second
+    of it, and only that one whatever the timer does next."""
+    assert listed(client, headers) == []
+    [alert] = wait_for(lambda: listed(client, headers), timeout=DWELL + 5)
+    assert alert["rule_id"] == rule["id"]
+    late = _alert_time(alert) - due
+    assert 0 <= late < 1.0, late
+    settle(1.0)
+    assert len(listed(client, headers)) == 1
+    return alert
+
+
+def test_standing_in_the_zone_fires_the_dwell_rule_without_another_message(
+        app, headers, prefix, publisher):
+    client, loiter, start = _with_timer(app, headers, name="loitering", object_types=["person"],
+                                        zone_ids=["gate"], min_dwell_seconds=DWELL)
     new = tracked("obj-1", "front", start)
     at_gate = tracked("obj-1", "front", start, frame_time=start + 1, current_zones=["gate"],
                       entered_zones=["gate"], stationary=True)
@@ -56,13 +77,7 @@ def test_standing_in_the_zone_fires_the_dwell_rule_without_another_message(
     publisher.publish(f"{prefix}/events", event_message("update", new, at_gate))
     entered = wait_for(lambda: (t := _track(app, "obj-1")) and t.state["visits"] and
                        t.state["visits"][0][1])
-    assert listed(client, headers) == []  # not yet: only the time in the zone is missing
-    [alert] = wait_for(lambda: listed(client, headers), timeout=DWELL + 5)
-    assert alert["rule_id"] == loiter["id"]
-    late = _alert_time(alert) - (entered + DWELL)
-    assert 0 <= late < 1.0, late
-    settle(1.0)
-    assert len(listed(client, headers)) == 1  # once, whatever the timer does next
+    alert = _fires_once_on_time(client, headers, loiter, entered + DWELL)
     assert _track(app, "obj-1").due_at is None
 
     # The rule test explains it for the event.
@@ -97,3 +112,37 @@ def test_leaving_the_driveway_is_the_wrong_direction(app, headers, prefix, publi
                        json={"event_ids": [events[0]["id"]]}, headers=headers).json
     assert body["results"][0]["explanations"] == {
         "zone_sequence": "entered driveway then street: wrong direction"}
+
+
+def test_a_package_left_still_fires_the_stationary_rule_without_another_message(
+        app, headers, prefix, publisher):
+    client, left, start = _with_timer(app, headers, name="left behind",
+                                      object_types=["package"], zone_ids=["porch"],
+                                      stationary_seconds=DWELL)
+    box = tracked("pkg-1", "front", start, label="package", current_zones=["porch"],
+                  entered_zones=["porch"], stationary=True)
+    publisher.publish(f"{prefix}/events", event_message("new", box, box))
+    still = wait_for(lambda: (t := _track(app, "pkg-1")) and t.state["stationary_since"])
+    _fires_once_on_time(client, headers, left, still + DWELL)
+
+
+def test_frigates_end_before_the_dwell_ends_the_track_and_fires_nothing(
+        app, headers, prefix, publisher):
+    dwell = DWELL + 2
+    client, _rule, start = _with_timer(app, headers, name="loitering",
+                                       object_types=["person"], zone_ids=["gate"],
+                                       min_dwell_seconds=dwell)
+    new = tracked("obj-2", "front", start)
+    gate = tracked("obj-2", "front", start, frame_time=start + 1, current_zones=["gate"],
+                   entered_zones=["gate"], sub_label=["Bob", 0.93])
+    end = {**gate, "frame_time": start + 2, "end_time": start + 2, "active": False}
+    publisher.publish(f"{prefix}/events", event_message("new", new, new))
+    publisher.publish(f"{prefix}/events", event_message("update", new, gate))
+    wait_for(lambda: (t := _track(app, "obj-2")) and t.due_at is not None)  # pending
+    publisher.publish(f"{prefix}/events", event_message("end", gate, end))
+    track = wait_for(lambda: (t := _track(app, "obj-2")) and t.ended_at is not None and t)
+    assert (track.state["identity"], track.state["identity_score"]) == ("Bob", 0.93)
+    assert [v[0] for v in track.state["visits"]] == ["gate"]
+    wait_for(lambda: _track(app, "obj-2").due_at is None)  # the pending dwell is dropped
+    settle(dwell + 1.0)  # past the time it would have fired
+    assert listed(client, headers) == []

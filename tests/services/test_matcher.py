@@ -304,3 +304,39 @@ def test_when_matching_on_ingest_fails_the_event_is_stored_for_the_matcher(
     assert not processed(app, event["id"])
     monkeypatch.undo()
     assert run_matcher(app) == 1 and len(alerts(client, admin_headers)) == 1
+
+
+def test_track_rules_fire_through_the_matcher_on_the_tracks_of_http_events(
+        app, client, admin_headers):
+    """Issue 20 over the HTTP API: a car entering (not one leaving), the third person in the
+    yard at once, only an unknown dog; each judged on tracks built from earlier events."""
+    entering = create_rule(client, admin_headers, name="car enters", object_types=["car"],
+                           zone_sequence=["street", "driveway"])
+    crowd = create_rule(client, admin_headers, name="crowd", zone_ids=["yard"], min_count=3)
+    unknown = create_rule(client, admin_headers, name="stray dog", object_types=["dog"],
+                          exclude_identities=["*"])
+    fired = {}
+
+    def post(*detections):
+        event = post_event(client, admin_headers, detections=list(detections))
+        run_matcher(app)
+        for alert in alerts(client, admin_headers):
+            fired.setdefault(alert["id"], (alert["rule_id"], event["id"]))
+        return event["id"]
+
+    def car(track, zone):
+        return {"object_type": "car", "zone_ids": [zone], "track_id": track}
+
+    def person(track):
+        return {"object_type": "person", "zone_ids": ["yard"], "track_id": track}
+
+    post(car("c1", "driveway"))
+    post(car("c1", "street"))  # leaving
+    post(car("c2", "street"))
+    came_in = post(car("c2", "driveway"))
+    post(person("a"), person("b"))
+    third = post(person("c"))
+    post({"object_type": "dog", "track_id": "d1", "identity": "Rex", "identity_score": 0.9})
+    stray = post({"object_type": "dog", "track_id": "d2"})
+    assert sorted(fired.values()) == sorted([(entering["id"], came_in), (crowd["id"], third),
+                                             (unknown["id"], stray)])

@@ -1,15 +1,22 @@
 """services/tracks: ingest folds events into tracks; silent tracks end; due tracks are claimed
-once and their event queued again as a revision."""
+once and their event queued again as a revision; dwell is counted in seconds whatever the
+server's timezone does to its clocks."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
+from alerting.engine.rule_eval import match_event
+from alerting.engine.tracks import Track as EngineTrack
+from alerting.engine.tracks import due_at, track_spec
 from alerting.extensions import db
 from alerting.models import Event, Track, utcnow
 from alerting.services import ingest, tracks
+from tests.support.app import make_app
+from tests.support.engine_factories import make_event, make_rule
 
 
 def _post(app, camera, track_id, zones, attributes=None):
@@ -52,6 +59,14 @@ def test_silent_tracks_end_when_last_seen_and_a_lost_frigate_end_after_a_day(app
         assert tracks.end_silent(utcnow() + timedelta(days=1, seconds=1)) == 1  # then Frigate's
     rows = _tracks(app)
     assert rows[("cam", "http-1")][1] is not None and rows[("cam", "frigate-1")][1] is not None
+
+
+def test_the_track_timeout_is_a_setting(tmp_path):
+    app = make_app(tmp_path, TRACK_TIMEOUT_SECONDS=5)
+    _post(app, "cam", "p1", ["gate"])
+    with app.app_context():
+        assert tracks.end_silent(utcnow() + timedelta(seconds=4)) == 0
+        assert tracks.end_silent(utcnow() + timedelta(seconds=6)) == 1
 
 
 def test_a_due_track_is_claimed_once_and_its_event_queued_as_a_revision(app):
@@ -116,8 +131,6 @@ def test_an_ended_track_stays_ended_within_the_retention_and_its_id_starts_anew_
 
 
 def test_the_retention_is_a_setting(tmp_path):
-    from tests.support.app import make_app
-
     app = make_app(tmp_path, TRACK_RETENTION_SECONDS=60)
     _post(app, "cam", "p1", [])
     ended = utcnow()
@@ -143,3 +156,32 @@ def test_an_id_heard_again_after_its_silence_ended_the_track_is_a_new_track(app)
     assert ended is None and state["ended_at"] is None and event_id == later
     assert [v[0] for v in state["visits"]] == ["porch"]
     assert state["first_seen"] > first["first_seen"]
+
+
+# America/New_York's clocks go forward an hour at 07:00 UTC on 2026-03-08 and back an hour at
+# 06:00 UTC on 2026-11-01: 30 s of dwell across either change are 30 s, not 3,630 or -3,570.
+@pytest.mark.parametrize("change", [datetime(2026, 3, 8, 7, tzinfo=UTC),
+                                    datetime(2026, 11, 1, 6, tzinfo=UTC)])
+def test_dwell_across_a_daylight_saving_change_counts_the_seconds_that_passed(tmp_path, change):
+    zone = "America/New_York"
+    app = make_app(tmp_path, TIMEZONE=zone)
+    entered = change - timedelta(seconds=10)
+    detection = {"object_type": "person", "zone_ids": ["gate"], "track_id": "p1"}
+    rule = make_rule(zone_ids=["gate"], min_dwell_seconds=30)
+    with app.app_context():
+        conn = db.session.connection()
+        assert tracks.observe_records(conn, [{"id": None, "camera_id": "cam", "attributes": None,
+                                              "detections": [detection]}], now=entered) == 1
+        event = make_event(camera_id="cam", started_at=entered, detections=[detection])
+        verdicts = {}
+        for after in (29, 30):
+            [seen], rows = tracks.with_tracks(conn, [event],
+                                              at=entered + timedelta(seconds=after))
+            verdicts[after] = match_event(rule, seen, default_timezone=zone)
+        track = EngineTrack.from_dict(rows[("cam", "p1")].state)
+        db.session.rollback()
+    assert not verdicts[29].matches
+    assert verdicts[29].explanations == {"dwell": "in `gate` for 29 s of the 30 s required"}
+    assert verdicts[30].matches
+    assert verdicts[30].explanations == {"dwell": "in `gate` for 30 s of the 30 s required"}
+    assert due_at(track_spec(rule), track, 60.0) == entered.timestamp() + 30

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from alerting.models import utcnow
+from alerting.extensions import db
+from alerting.models import Track, utcnow
 from alerting.services import rules as rule_service
 from alerting.services import tracks
 from tests.support.factories import post_event
@@ -40,6 +41,11 @@ def test_the_rule_form_saves_track_criteria_and_shows_them_again(app, client):
             ["street", "driveway"], 20, 30, ["gate"], 600, ["*"], None, 3)
         page = client.get(f"/rules/{rule.id}/edit").text
     assert 'value="street, driveway"' in page and 'value="600"' in page
+    client.post("/rules/new", data=_form(token, name="Family", identities="Alice, bob"))
+    with app.app_context():
+        family = next(r for r in rule_service.list_rules()[0] if r.name == "Family")
+        assert (family.identities, family.exclude_identities) == (["Alice", "bob"], None)
+        assert 'value="Alice, bob"' in client.get(f"/rules/{family.id}/edit").text
 
 
 def test_a_bad_track_criterion_is_shown_beside_its_input(client):
@@ -113,3 +119,20 @@ def test_an_ended_track_is_not_still_there_and_its_crowd_is_counted(app, client,
     section = page[page.index('id="tracks"'):page.index('id="alerts"')]
     assert "(still there)" not in section and section.count("until the track ended") == 3
     assert section.count("3 present in `yard` of the 3 required") == 3
+
+
+def test_the_event_page_says_how_long_each_stay_in_a_zone_lasted(app, client, admin_headers):
+    login(client)
+    event = post_event(client, admin_headers, camera_id="drive", detections=[
+        {"object_type": "person", "zone_ids": ["street"], "track_id": "p-1"}])
+    now = utcnow().timestamp()
+    with app.app_context():  # in the gate 100 s ago, in the street since 40 s ago
+        row = db.session.query(Track).one()
+        row.state = {**row.state, "first_seen": now - 100, "last_seen": now - 40,
+                     "visits": [["gate", now - 100, now - 40], ["street", now - 40, None]]}
+        db.session.commit()
+    page = client.get(f"/events/{event['id']}").text
+    section = page[page.index('id="tracks"'):page.index('id="alerts"')]
+    gate, street = re.findall(r"<li><code>(?:gate|street)</code>.*?</li>", section)
+    assert gate.endswith(": 60 s</li>")
+    assert re.search(r"\(still there\): 4\d s</li>$", street)
