@@ -47,6 +47,11 @@ _D = Detection.__table__
 FACT_FIELDS = frozenset({"identity", "plate", "review_severity", "genai_threat_level"})
 
 
+def needs_facts(rule: Rule) -> bool:
+    """Whether the rule has a condition on what a detector or review item added."""
+    return any(c.field in FACT_FIELDS for c in rule.conditions or ())
+
+
 def _stream_query(dialect: str, facts: bool = False):
     """Events and their detections in one pass, by event id: an event's rows come together,
     so it is complete when the next begins. (Its detections are put in id order by the
@@ -170,9 +175,8 @@ def run(rule: Rule, since: datetime, until: datetime, *, limit: int = DEFAULT_LI
     spec = track_spec(rule)
     if spec is not None:
         rule = replace(rule, **UNTRACKED)
-    facts = any(c.field in FACT_FIELDS for c in rule.conditions or ())
     result = backtest(rule, stored_events(since, until, rule.camera_ids, cannot_match(rule),
-                                          facts),
+                                          needs_facts(rule)),
                       default_timezone=timezone, sample_limit=limit, prechecked=True, **hooks)
     counts = dict(result.per_day)
     days, day = [], local_time(since, timezone).date()

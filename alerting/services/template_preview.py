@@ -55,7 +55,8 @@ def _latest_match(values: dict[str, Any], rule_id: str | None) -> tuple[Alert, E
     since, until = parse_backtest(None).window(utcnow())
     compiled, zone = (compile_rule(rule),), current_app.config["TIMEZONE"]
     latest = None
-    for seen in backtest.stored_events(since, until, rule.camera_ids, cannot_match(rule)):
+    for seen in backtest.stored_events(since, until, rule.camera_ids, cannot_match(rule),
+                                       backtest.needs_facts(rule)):
         if seen is not None and (latest is None or seen.started_at >= latest[0].started_at):
             verdicts = scan(compiled, EventView(seen), zone)
             if verdicts:

@@ -114,6 +114,22 @@ def test_preview_of_a_rule_without_alerts_renders_the_latest_event_it_matches(
     assert client.get("/api/alerts", headers=admin_headers).json["count"] == 1  # none stored
 
 
+def test_preview_finds_the_latest_event_a_rule_on_identity_matches(client, admin_headers):
+    """A rule on who the detector recognised finds its latest match by the identity the
+    event carries (as the matcher judges it), not none."""
+    bob = [{"object_type": "person", "confidence": 0.9, "identity": "Bob"}]
+    post_event(client, admin_headers, started_at=_ago(3), detections=bob, summary="Bob")
+    post_event(client, admin_headers, started_at=_ago(2), summary="Someone else")
+    run_matcher(client.application)
+    rule = create_rule(client, admin_headers, name="Bob", conditions=[
+        {"field": "identity", "op": "eq", "value": "bob"}])
+    preview = client.post("/api/alerts/rules/templates/preview", headers=admin_headers, json={
+        "rule_id": rule["id"], "templates": {"push": {"title": "{{ event.summary }}",
+                                                      "body": "x"}}}).json
+    assert (preview["alert_id"], preview["event_id"], preview["push"]["title"]) == (
+        None, 1, "Bob")
+
+
 def test_preview_without_alerts_uses_a_sample_and_refuses_escapes(client, admin_headers):
     ok = client.post("/api/alerts/rules/templates/preview", headers=admin_headers,
                      json={"templates": {"push": {"body": "{{ camera.id }}"}}})
