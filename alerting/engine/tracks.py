@@ -14,8 +14,8 @@ Decisions (README "Tracks"):
 - A zone sequence may have detours: other zones entered between the listed ones do not
   break it. The listed zones must be entered in that order, the first to the last entry
   within `sequence_within_seconds` (when set).
-- A late message (older than the last one seen) changes only the best score, the identity
-  and the end; the zone timeline is built from messages in their time order.
+- A late message (older than the last one seen) changes only the best score, the identity,
+  the attributes and the end; the zone timeline is built from messages in their time order.
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ class Observation:
     stationary: bool | None = None  # the detector's own flag (Frigate); None: from bbox
     identity: str | None = None
     identity_score: float | None = None
+    # What the detector recognised on the object beyond its type (Frigate's face or
+    # license_plate, a plate's text...): (name, score) pairs, a score None when it gave none.
+    attributes: tuple[tuple[str, float | None], ...] = ()
     end: bool = False
     explicit_end: bool = False  # the source ends its tracks itself: no silence timeout
     event_id: int | None = None
@@ -81,6 +84,7 @@ class Track:
     identity: str | None = None
     identity_score: float | None = None
     event_id: int | None = None
+    attributes: dict[str, float | None] = field(default_factory=dict)  # name -> best score
 
     def end_time(self, timeout: float) -> float | None:
         """When it ended (or will, if nothing more is heard); None: open until its `end`."""
@@ -131,6 +135,7 @@ class Track:
             "bbox": list(self.bbox) if self.bbox is not None else None,
             "best_score": self.best_score, "identity": self.identity,
             "identity_score": self.identity_score, "event_id": self.event_id,
+            "attributes": self.attributes,
         }
 
     @classmethod
@@ -147,6 +152,7 @@ class Track:
             bbox=tuple(bbox) if bbox is not None else None,
             best_score=data.get("best_score"), identity=data.get("identity"),
             identity_score=data.get("identity_score"), event_id=data.get("event_id"),
+            attributes=dict(data.get("attributes") or {}),
         )
 
 
@@ -162,6 +168,15 @@ def _better_identity(track: Track, obs: Observation) -> None:
         track.identity, track.identity_score = obs.identity, obs.identity_score
 
 
+def _attributes(track: Track, obs: Observation) -> None:
+    """Each attribute seen, with the best score it was seen with (late messages too)."""
+    for name, score in obs.attributes:
+        known = track.attributes.get(name)
+        if name not in track.attributes or (score is not None and (known is None
+                                                                    or score > known)):
+            track.attributes[name] = score
+
+
 def observe(track: Track | None, obs: Observation, camera_id: str, track_id: str) -> Track:
     """The track after one more observation (a new track when `track` is None)."""
     if track is None:
@@ -171,12 +186,14 @@ def observe(track: Track | None, obs: Observation, camera_id: str, track_id: str
                       bbox=obs.bbox, best_score=obs.score, event_id=obs.event_id,
                       stationary_since=_still_from(None, obs, obs.at))
         _better_identity(track, obs)
+        _attributes(track, obs)
         if obs.end:
             track.ended_at = obs.at
         return track
     if obs.score is not None and (track.best_score is None or obs.score > track.best_score):
         track.best_score = obs.score
     _better_identity(track, obs)
+    _attributes(track, obs)
     track.explicit_end = track.explicit_end or obs.explicit_end
     if obs.event_id is not None:
         track.event_id = obs.event_id

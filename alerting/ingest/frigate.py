@@ -99,6 +99,14 @@ def _description(value: Any) -> str | None:
     return text[:MAX_SUMMARY - 1] + "\u2026"
 
 
+def _attribute_scores(value: Any) -> dict[str, float | None]:
+    """Frigate's `attributes` (face, license_plate, ...: name -> best score)."""
+    if not isinstance(value, dict):
+        return {}
+    return {name.strip(): _score(score) for name, score in list(value.items())[:20]
+            if isinstance(name, str) and name.strip() and len(name) <= 100}
+
+
 def _bbox(box: Any) -> list[float] | None:
     """Frigate's [x1, y1, x2, y2] in pixels as our [x, y, width, height]."""
     if not isinstance(box, list) or len(box) != 4:
@@ -142,6 +150,7 @@ def event_of(prefix: str, after: Any, base_url: str | None = None) -> dict[str, 
         else None,
         "has_snapshot": after.get("has_snapshot") is True,
         "has_clip": after.get("has_clip") is True,
+        "attributes": _attribute_scores(after.get("attributes")),
     }
     attributes: dict[str, Any] = {"frigate": frigate}
     if identity:

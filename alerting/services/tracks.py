@@ -94,6 +94,7 @@ def observations(record: Mapping[str, Any], at: float) -> list[tuple[str, Observ
     the zones are the detection's, stillness comes from the bbox, and only the track timeout
     ends a track. The identity is the detection's (`identity`, `identity_score`), else the
     event's `attributes.identity` (name and score); the track keeps the best-scored one.
+    Frigate's object attributes (face, license_plate, ...) are kept with their best scores.
     """
     attributes = record.get("attributes")
     frigate = _is_frigate(attributes)
@@ -109,6 +110,7 @@ def observations(record: Mapping[str, Any], at: float) -> list[tuple[str, Observ
         identity, identity_score = detection_identity((det,))
         if identity is None:
             identity, identity_score = event_identity
+        seen = facts.get("attributes") if frigate else None
         out.append((str(track_id), Observation(
             at=at, object_type=det["object_type"],
             zones=tuple(facts.get("current_zones") or ()) if frigate
@@ -117,6 +119,7 @@ def observations(record: Mapping[str, Any], at: float) -> list[tuple[str, Observ
             bbox=tuple(bbox) if bbox is not None else None,
             stationary=stationary if isinstance(stationary, bool) else None,
             identity=identity, identity_score=identity_score,
+            attributes=tuple(seen.items()) if isinstance(seen, Mapping) else (),
             end=frigate and record.get("ended_at") is not None,
             explicit_end=frigate, event_id=record.get("id"))))
     return out
@@ -345,6 +348,7 @@ def event_tracks(event: EngineEvent) -> list[dict[str, Any]]:
                        for v in sorted(track.visits, key=lambda v: v.entered)],
             "stationary_since": _iso(track.stationary_since),
             "identity": track.identity, "best_score": track.best_score,
+            "attributes": track.attributes,
             "rules": [{"id": rule.id, "name": rule.name, "matches": verdict.matches,
                        "explanations": verdict.explanations or {}}
                       for rule, verdict in verdicts],

@@ -47,6 +47,16 @@ def check(rule, track, at, *others):
     return evaluate(track_spec(rule), track, ctx(track, at, *others))
 
 
+def test_attributes_keep_each_name_with_its_best_score_late_messages_too():
+    track = run((0, [], {"attributes": (("face", 0.6),)}),
+                (5, [], {"attributes": (("face", 0.9), ("license_plate", None))}),
+                (3, [], {"attributes": (("face", 0.95), ("license_plate", 0.7))}),  # late
+                (9, [], {"attributes": (("face", 0.5),)}))
+    assert track.attributes == {"face": 0.95, "license_plate": 0.7}
+    assert Track.from_dict(track.to_dict()).attributes == track.attributes
+    assert Track.from_dict({**track.to_dict(), "attributes": None}).attributes == {}
+
+
 # --- dwell -----------------------------------------------------------------------------------
 
 def test_dwell_exactly_at_the_threshold_holds_and_a_moment_before_does_not():

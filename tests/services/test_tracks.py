@@ -37,6 +37,20 @@ def _tracks(app):
         return rows
 
 
+def test_a_frigate_objects_attributes_are_kept_on_its_track(app):
+    from alerting.ingest import frigate
+    from tests.support.mqtt import tracked
+
+    state = tracked("f-1", "front", 1765000000.0, attributes={"face": 0.81, "": 1,
+                                                            "license_plate": "high"})
+    with app.app_context():
+        frigate.store("frigate", state)
+        frigate.store("frigate", {**state, "frame_time": 1765000003.0,
+                                  "attributes": {"face": 0.93}})
+    [(track_state, _ended, _event, _due)] = _tracks(app).values()
+    assert track_state["attributes"] == {"face": 0.93, "license_plate": None}
+
+
 def test_events_sharing_a_track_id_make_one_track(app):
     _post(app, "cam", "p1", ["street"])
     last = _post(app, "cam", "p1", ["driveway"],

@@ -136,3 +136,15 @@ def test_the_event_page_says_how_long_each_stay_in_a_zone_lasted(app, client, ad
     gate, street = re.findall(r"<li><code>(?:gate|street)</code>.*?</li>", section)
     assert gate.endswith(": 60 s</li>")
     assert re.search(r"\(still there\): 4\d s</li>$", street)
+
+
+def test_the_event_page_says_what_the_object_was_seen_with(app, client, admin_headers):
+    login(client)
+    event = post_event(client, admin_headers, camera_id="drive", detections=[
+        {"object_type": "car", "track_id": "c-1"}])
+    with app.app_context():
+        row = db.session.query(Track).one()
+        row.state = {**row.state, "attributes": {"license_plate": 0.87, "face": None}}
+        db.session.commit()
+    page = client.get(f"/events/{event['id']}").text
+    assert "seen with license_plate 87%, face</p>" in page
