@@ -183,10 +183,17 @@ def next_due_in(default: float) -> float:
 def alert_changed(group_id: int | None) -> None:
     """In the session's transaction, after an alert of the group was acknowledged or
     dismissed: the group is looked at now (it may be resolved, or stop repeating)."""
-    if group_id is None:
-        return
-    db.session.execute(update(_G).where(_G.c.id == group_id, _G.c.status == "firing")
-                       .values(next_flush_at=utcnow()))
+    if group_id is not None:
+        alerts_changed([group_id])
+
+
+def alerts_changed(group_ids: list[int], chunk: int = 1000) -> None:
+    """`alert_changed` for alerts of several groups at once (an acknowledge of them all)."""
+    now = utcnow()
+    for start in range(0, len(group_ids), chunk):
+        db.session.execute(update(_G).where(_G.c.id.in_(group_ids[start:start + chunk]),
+                                            _G.c.status == "firing")
+                           .values(next_flush_at=now))
 
 
 # -- reading ------------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from alerting.models import Alert, AlertGroup, Delivery, utcnow
 from alerting.services import groups
 from tests.support.app import make_app, make_key
 from tests.support.factories import (
+    ACKNOWLEDGE_FROM,
+    acknowledge_from,
     configure,
     create_rule,
     post_event,
@@ -133,6 +135,23 @@ def test_repeat_until_acknowledged_then_resolved_once(app, headers, httpserver):
     with app.app_context():
         [group] = db.session.query(AlertGroup).all()
         assert group.status == "resolved" and group.open_key is None
+
+
+@pytest.mark.parametrize("where", ACKNOWLEDGE_FROM)
+def test_acknowledged_from_anywhere_the_repeats_stop_at_once(app, headers, where, httpserver):
+    """Acknowledged from any place, a repeating group is resolved the moment it is looked
+    at next (the groups worker is woken), not at its next repeat time, and never repeats."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    fire(app, headers, 1, group_by=["rule_id"], group_wait=0, repeat_interval=3600)
+    assert flush(app, 0) == 1
+    run_dispatcher(app)  # (one at a time: the order received is the order sent)
+    acknowledge_from(app, headers, where, 1)
+    assert flush(app, 1) == 1  # now: the resolved notification
+    assert flush(app, 3601) == 0  # and never a repeat
+    run_dispatcher(app)
+    assert [(b["data"]["kind"], b["data"]["status"]) for b in bodies(httpserver)] == [
+        ("flush", "firing"), ("resolved", "resolved")]
 
 
 def test_acknowledged_before_the_flush_sends_nothing(app, headers, httpserver):
