@@ -156,6 +156,23 @@ def test_acknowledged_from_anywhere_the_repeats_stop_at_once(app, headers, where
         ("flush", "firing"), ("resolved", "resolved")]
 
 
+def test_a_repeat_not_yet_sent_when_acknowledged_is_never_sent(app, headers, httpserver):
+    """A repeat written but not sent (its receiver was down, say) is taken back when the
+    group resolves: no "still firing" after the acknowledge, only the resolved one."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    fire(app, headers, 1, group_by=["rule_id"], group_wait=0, repeat_interval=60)
+    assert flush(app, 0) == 1
+    run_dispatcher(app)
+    assert flush(app, 61) == 1  # the repeat, in the outbox
+    acknowledge_from(app, headers, "api", 1)
+    assert flush(app, 62) == 1  # resolved
+    run_dispatcher(app)
+    assert [b["data"]["kind"] for b in bodies(httpserver)] == ["flush", "resolved"]
+    with app.app_context():
+        assert db.session.query(Delivery).count() == 2
+
+
 def test_acknowledged_before_the_flush_sends_nothing(app, headers, httpserver):
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
