@@ -27,6 +27,7 @@ TRANSITIONS = {
 }
 OPEN_STATUSES = ("pending", "delivered", "failed")
 PINNED_SEVERITIES = ("critical", "high")  # open ones are pinned on top of the live page
+_CHUNK = 1000  # alert ids a statement names at most (the databases' bound-parameter limits)
 
 
 def _next_attempt_at(delivery: Delivery) -> str | None:
@@ -107,7 +108,7 @@ def transition(alert_id: int, action: str, actor: str) -> Alert:
     _apply(alert, action, actor)
     groups.alert_changed(alert.group_id)  # stops its group's repeats, may resolve it
     db.session.commit()
-    _changed([alert.id], alert.group_id)
+    _changed([alert.id], grouped=alert.group_id is not None)
     return alert
 
 
@@ -125,7 +126,7 @@ def acknowledge_group(group_id: int, actor: str) -> list[int]:
         _apply(alert, "acknowledge", actor)
     groups.alert_changed(group_id)
     db.session.commit()
-    _changed([alert.id for alert in open_alerts], group_id)
+    _changed([alert.id for alert in open_alerts], grouped=True)
     return [alert.id for alert in open_alerts]
 
 
@@ -146,23 +147,32 @@ def _apply(alert: Alert, action: str, actor: str) -> None:
             "acknowledged" if alert.acknowledged_at else "delivered")
         alert.dismissed_at = alert.dismissed_by = alert.dismissed_from = None
     alert.updated_at = now
-    # Stops its escalation at once: the escalation worker claims only alerts whose
-    # escalate_at is still set (and rechecks the status in the same statement), and an
-    # escalation already written but not yet being sent is taken back out of the outbox.
-    alert.escalate_at = None
-    db.session.execute(delete(Delivery).where(
-        Delivery.alert_id == alert.id, Delivery.kind == "escalation",
-        Delivery.status == "pending"))
+    _stop_escalations([alert])
     audit.record(actor, f"alert_{action}", "alert", alert.id,
                  changes=audit.diff({"status": before}, {"status": alert.status}))
 
 
-def _changed(alert_ids: list[int], group_id: int | None) -> None:
-    """Tell the live page and the groups worker, after the commit."""
+def _stop_escalations(settled: list[Alert]) -> None:
+    """Stops the escalation of alerts a person just settled, at once: the escalation worker
+    claims only alerts whose escalate_at is still set (and rechecks the status in the same
+    statement), and an escalation already written but not yet being sent is taken back out of
+    the outbox. Not committed."""
+    for alert in settled:
+        alert.escalate_at = None
+    ids = [alert.id for alert in settled]
+    for start in range(0, len(ids), _CHUNK):
+        db.session.execute(delete(Delivery).where(
+            Delivery.alert_id.in_(ids[start:start + _CHUNK]), Delivery.kind == "escalation",
+            Delivery.status == "pending"))
+
+
+def _changed(alert_ids: list[int], *, grouped: bool) -> None:
+    """Tell the live page and (when an alert of a group changed) the groups worker, after the
+    commit."""
     app = current_app._get_current_object()
     for alert_id in alert_ids:
         signals.alert_updated.send(app, alert_id=alert_id)
-    if group_id is not None:
+    if grouped:
         signals.groups_due.send(app)
 
 
@@ -193,14 +203,16 @@ def acknowledge_all(payload: Any, actor: str) -> list[int]:
     for alert in rows:
         alert.status, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", now, actor
         alert.updated_at = now
+    # As one acknowledge does: their escalations stop, their groups stop repeating.
+    _stop_escalations(rows)
+    group_ids = sorted({alert.group_id for alert in rows if alert.group_id is not None})
+    groups.alerts_changed(group_ids)
     ids = [alert.id for alert in rows]
     audit.record(actor, "alert_acknowledge_all", "alert", None,
                  {**options, "alert_ids": ids[:1000], "count": len(ids)},
                  changes=audit.diff({"status": before}, {"status": "acknowledged"}))
     db.session.commit()
-    app = current_app._get_current_object()
-    for alert_id in ids:
-        signals.alert_updated.send(app, alert_id=alert_id)
+    _changed(ids, grouped=bool(group_ids))
     return ids
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from .. import signals
 from ..engine.grouping import (
@@ -52,6 +52,10 @@ _FIRING_OF = (select(_A.c.id).where(_A.c.group_id == bindparam("group_id"),
               .order_by(_A.c.severity_priority, _A.c.id))
 _ALL_OF = (select(_A.c.id).where(_A.c.group_id == bindparam("group_id"))
            .order_by(_A.c.severity_priority, _A.c.id))
+_UNSENT_REPEATS = delete(_D).where(
+    _D.c.group_id == bindparam("group_id"), _D.c.status == "pending",
+    _D.c.group_flush.in_(select(_F.c.number).where(_F.c.group_id == bindparam("group_id"),
+                                                   _F.c.kind == "repeat")))
 
 
 def timing_of(rule: dict[str, Any], site: dict[str, Any] | None) -> Timing | None:
@@ -154,6 +158,9 @@ def _settle_group(conn: Connection, group: Any, now: datetime) -> int:
         else:
             covered = list(conn.execute(_ALL_OF, {"group_id": group.id}).scalars())
             kind, status = "resolved", "resolved"
+            # A repeat not yet sent (its receiver down, say) would say "still firing" after
+            # this: taken back out of the outbox, as an acknowledged alert's escalation is.
+            conn.execute(_UNSENT_REPEATS, {"group_id": group.id})
         listed = covered[:timing.max_alerts]
         conn.execute(_F.insert().values(
             group_id=group.id, number=number, kind=kind, status=status, alert_ids=listed,
@@ -183,10 +190,17 @@ def next_due_in(default: float) -> float:
 def alert_changed(group_id: int | None) -> None:
     """In the session's transaction, after an alert of the group was acknowledged or
     dismissed: the group is looked at now (it may be resolved, or stop repeating)."""
-    if group_id is None:
-        return
-    db.session.execute(update(_G).where(_G.c.id == group_id, _G.c.status == "firing")
-                       .values(next_flush_at=utcnow()))
+    if group_id is not None:
+        alerts_changed([group_id])
+
+
+def alerts_changed(group_ids: list[int], chunk: int = 1000) -> None:
+    """`alert_changed` for alerts of several groups at once (an acknowledge of them all)."""
+    now = utcnow()
+    for start in range(0, len(group_ids), chunk):
+        db.session.execute(update(_G).where(_G.c.id.in_(group_ids[start:start + chunk]),
+                                            _G.c.status == "firing")
+                           .values(next_flush_at=now))
 
 
 # -- reading ------------------------------------------------------------------------------------

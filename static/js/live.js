@@ -68,7 +68,8 @@
   }
 
   // Repeats: rows of the same rule, camera and object, each within REPEAT_WINDOW_MS of the
-  // next newer one, fold under the newest with an "x5" button that shows them.
+  // next newer one, fold under the newest with an "x5" button that shows them. The alerts of
+  // one notification group (data-group "group:<id>") fold as one row however far apart.
   var expanded = {};
 
   function groupRepeats() {
@@ -83,7 +84,8 @@
       var key = row.getAttribute('data-group');
       var when = Date.parse(row.getAttribute('data-time'));
       var head = heads[key];
-      if (head && head.last - when <= REPEAT_WINDOW_MS) {
+      var notificationGroup = key.indexOf('group:') === 0;
+      if (head && (notificationGroup || head.last - when <= REPEAT_WINDOW_MS)) {
         head.members.push(row);
         head.last = when;
         row.classList.add('is-repeat');

@@ -1,7 +1,8 @@
 """The live page as a triage list, the event page's "Why no alert?" and the one time display,
 in Debian's Chromium at 1280 px and at 390 px: pinning, filters in the URL that survive a
-reload (and hold for pushed rows), acknowledge all, dismiss with undo, repeats folded,
-click-through, the first-run checklist, and times in the person's timezone."""
+reload (and hold for pushed rows), acknowledge all, dismiss with undo, repeats and
+notification groups folded, click-through, the first-run checklist, and times in the
+person's timezone."""
 
 from __future__ import annotations
 
@@ -158,6 +159,43 @@ def test_no_channels_and_the_last_event_after_a_reload(page, server, api):
     expect(page.locator("#last-event")).to_contain_text(f"{camera}-other")
     expect(page.locator("#last-event")).not_to_contain_text("Waiting")
     assert event["id"]
+
+
+def test_a_notification_group_is_one_row_that_expands(page, server, api, httpserver):
+    """The alerts of one notification group fold as one row however far apart in time and
+    whatever their cameras (repeats of a rule fold only per camera, close in time); an alert
+    of the group pushed live joins the row."""
+    yard, gate = (f"{name}-{uuid.uuid4().hex[:6]}" for name in ("yard", "gate"))
+    name = f"Grouped {yard}"
+    api("POST", "/api/alerts/rules", json={
+        "name": name, "severity": "medium", "camera_ids": [yard, gate], "cooldown_seconds": 0,
+        "channels": ["webhook"], "targets": {"webhook_url": httpserver.url_for("/group")},
+        "group_by": ["rule_id"], "group_wait": 600})  # (notified as a group, not in the test)
+    now = datetime.now(UTC)
+    for camera, minutes in ((yard, 30), (gate, 15), (yard, 0)):
+        _event(api, camera, when=now - timedelta(minutes=minutes))
+    deadline = time.monotonic() + 15
+    while len(api("GET", f"/api/alerts?camera_id={yard}")["alerts"]) < 2 \
+            and time.monotonic() < deadline:
+        time.sleep(0.1)
+    page.goto(f"{server}/live")
+    expect(page.locator("#live-status")).to_have_class(re.compile("is-live"))
+    rows = page.locator("#alert-list .alert").filter(has_text=name)
+    shown = page.locator("#alert-list .alert:visible").filter(has_text=name)
+    expect(rows).to_have_count(3)
+    groups = {row.get_attribute("data-group") for row in rows.all()}
+    assert len(groups) == 1 and groups.pop().startswith("group:")
+    expect(shown).to_have_count(1)
+    toggle = shown.get_by_role("button", name=re.compile("3 alerts like this"))
+    expect(toggle).to_have_text("×3")
+    toggle.click()
+    expect(shown).to_have_count(3)
+    shown.first.get_by_role("button", name=re.compile("hide the repeats")).click()
+    expect(shown).to_have_count(1)
+    _event(api, gate)  # pushed live: it joins the group's row
+    expect(rows).to_have_count(4)
+    expect(shown).to_have_count(1)
+    expect(shown.get_by_role("button", name=re.compile("4 alerts like this"))).to_have_text("×4")
 
 
 @pytest.fixture(scope="module")

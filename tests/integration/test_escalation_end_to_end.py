@@ -1,6 +1,7 @@
-"""Escalation with a real gunicorn server and a real webhook receiver: an unacknowledged
-alert reaches the escalation target once, on time; one acknowledged through the API before
-it is due never does. On PostgreSQL, two `flask worker` processes escalate each alert once."""
+"""Escalation with a real gunicorn server and real webhook receivers: an unacknowledged
+alert reaches the escalation target once, on time; one acknowledged before it is due
+(through the API, the page's button, or the action link of its notification) never does.
+On PostgreSQL, two `flask worker` processes escalate each alert once."""
 
 import subprocess
 import time
@@ -16,24 +17,42 @@ from alerting.services import rules as rules_service
 from tests.support.databases import TempDatabase, postgres_base
 from tests.support.factories import event_body, rule_body
 from tests.support.faults import WebhookReceiver
-from tests.support.server import BIN, ROOT, running_server, server_env, upgrade, wait_for
+from tests.support.server import (
+    ACKNOWLEDGE_ON,
+    BIN,
+    ROOT,
+    acknowledge_on,
+    free_port,
+    running_server,
+    server_env,
+    upgrade,
+    wait_for,
+)
 
 KEY = "e2e-escalation-admin-key-0123456789"
 ESCALATE_AFTER = 2
+PASSWORD = "e2e-escalation-admin-password"
 
 
 def escalated(receiver):
     return [(at, body) for at, body in receiver.bodies if body["type"] == "alert.escalated"]
 
 
-def test_escalates_once_on_time_and_never_once_acknowledged(tmp_path):
+@pytest.mark.parametrize("where", ACKNOWLEDGE_ON)
+def test_escalates_once_on_time_and_never_once_acknowledged(tmp_path, where):
     headers = {"x-access-token": KEY}
-    receiver = WebhookReceiver()
+    receiver = WebhookReceiver()  # the escalation target (the neighbour's phone)
+    ours = WebhookReceiver()  # the rule's own webhook: its bodies carry the action links
+    port = free_port()
     try:
-        with running_server(tmp_path, ALERTING_BOOTSTRAP_API_KEY=KEY,
+        with running_server(tmp_path, port=port, ALERTING_BOOTSTRAP_API_KEY=KEY,
+                            ALERTING_PUBLIC_URL=f"http://127.0.0.1:{port}",
+                            ALERTING_ADMIN_PASSWORD=PASSWORD,
                             ALERTING_WEBHOOK_ALLOW_CIDRS="127.0.0.0/8") as (url, _proc, _log):
+            assert requests.put(url + "/api/notification/config", headers=headers, json={
+                "default_webhook_url": ours.url}).status_code == 200
             response = requests.post(url + "/api/alerts/rules", headers=headers, json=rule_body(
-                escalate_after=ESCALATE_AFTER,
+                channels=["webhook"], escalate_after=ESCALATE_AFTER,
                 escalation_targets={"webhook_url": receiver.url}))
             assert response.status_code == 201, response.json()
 
@@ -49,8 +68,9 @@ def test_escalates_once_on_time_and_never_once_acknowledged(tmp_path):
 
             seen = post("ignored")
             acked = post("acknowledged")
-            assert requests.post(f"{url}/api/alerts/{acked['id']}/acknowledge",
-                                 headers=headers).status_code == 200
+            link = next(body["data"]["actions"]["acknowledge"] for _at, body in ours.bodies
+                        if body["data"]["alert"]["id"] == acked["id"])
+            acknowledge_on(url, where, acked["id"], api_key=KEY, password=PASSWORD, link=link)
             [(arrived, body)] = wait_for(lambda: escalated(receiver), timeout=10)
             assert body["data"]["alert"]["id"] == seen["id"]
             assert body["data"]["escalation"]["reason"] \
@@ -63,9 +83,13 @@ def test_escalates_once_on_time_and_never_once_acknowledged(tmp_path):
             assert len(escalated(receiver)) == 1 and sum(receiver.received.values()) == 1
             detail = requests.get(f"{url}/api/alerts/{seen['id']}", headers=headers).json()
             assert detail["escalate_at"] is None
-            assert [d["kind"] for d in detail["deliveries"]] == ["escalation"]
+            assert [d["kind"] for d in detail["deliveries"]] == ["alert", "escalation"]
+            detail = requests.get(f"{url}/api/alerts/{acked['id']}", headers=headers).json()
+            assert (detail["status"], detail["escalate_at"]) == ("acknowledged", None)
+            assert [d["kind"] for d in detail["deliveries"]] == ["alert"]
     finally:
         receiver.stop()
+        ours.stop()
 
 
 def _event_of(url, headers, alert):

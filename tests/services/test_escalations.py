@@ -11,7 +11,14 @@ from alerting.models import Alert, Delivery, utcnow
 from alerting.services import escalations
 from alerting.workers.escalation_loop import EscalationLoop
 from tests.support.app import make_app, make_key
-from tests.support.factories import create_rule, post_event, run_dispatcher, run_matcher
+from tests.support.factories import (
+    ACKNOWLEDGE_FROM,
+    acknowledge_from,
+    create_rule,
+    post_event,
+    run_dispatcher,
+    run_matcher,
+)
 
 
 @pytest.fixture
@@ -86,15 +93,27 @@ def test_acknowledged_before_it_is_due_it_never_escalates(app, headers, action,
         assert db.session.query(Delivery).count() == 0
 
 
-def test_acknowledged_after_it_was_claimed_but_before_it_went_out(app, headers,
+@pytest.mark.parametrize("where", ACKNOWLEDGE_FROM)
+def test_acknowledged_from_anywhere_before_it_is_due_it_never_escalates(app, headers, where,
+                                                                       httpserver: HTTPServer):
+    fired(app, headers, httpserver.url_for("/neighbour"))
+    acknowledge_from(app, headers, where, 1)
+    assert alert_row(app).escalate_at is None  # the alert says it no longer escalates
+    with app.app_context():
+        assert escalations.escalate_due(later()) == []
+        assert escalations.next_due() is None
+        assert db.session.query(Delivery).count() == 0
+
+
+@pytest.mark.parametrize("where", ACKNOWLEDGE_FROM)
+def test_acknowledged_after_it_was_claimed_but_before_it_went_out(app, headers, where,
                                                                   httpserver: HTTPServer):
     httpserver.expect_request("/neighbour").respond_with_data("ok")
-    client = app.test_client()
     fired(app, headers, httpserver.url_for("/neighbour"))
     with app.app_context():
         assert escalations.escalate_due(later()) == [1]
         assert db.session.query(Delivery).count() == 1
-    assert client.post("/api/alerts/1/acknowledge", headers=headers).status_code == 200
+    acknowledge_from(app, headers, where, 1)
     with app.app_context():
         assert escalations.escalate_due(later(600)) == []
         assert db.session.query(Delivery).count() == 0  # taken back out of the outbox

@@ -1,16 +1,20 @@
 """Notification groups through the real matcher, groups service and dispatcher against a
 real webhook receiver (pytest-httpserver), times given to flush_due."""
 
+import time
 from datetime import timedelta
 
 import pytest
 from standardwebhooks import Webhook
+from werkzeug import Response
 
 from alerting.extensions import db
 from alerting.models import Alert, AlertGroup, Delivery, utcnow
 from alerting.services import groups
 from tests.support.app import make_app, make_key
 from tests.support.factories import (
+    ACKNOWLEDGE_FROM,
+    acknowledge_from,
     configure,
     create_rule,
     post_event,
@@ -135,6 +139,40 @@ def test_repeat_until_acknowledged_then_resolved_once(app, headers, httpserver):
         assert group.status == "resolved" and group.open_key is None
 
 
+@pytest.mark.parametrize("where", ACKNOWLEDGE_FROM)
+def test_acknowledged_from_anywhere_the_repeats_stop_at_once(app, headers, where, httpserver):
+    """Acknowledged from any place, a repeating group is resolved the moment it is looked
+    at next (the groups worker is woken), not at its next repeat time, and never repeats."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    fire(app, headers, 1, group_by=["rule_id"], group_wait=0, repeat_interval=3600)
+    assert flush(app, 0) == 1
+    run_dispatcher(app)  # (one at a time: the order received is the order sent)
+    acknowledge_from(app, headers, where, 1)
+    assert flush(app, 1) == 1  # now: the resolved notification
+    assert flush(app, 3601) == 0  # and never a repeat
+    run_dispatcher(app)
+    assert [(b["data"]["kind"], b["data"]["status"]) for b in bodies(httpserver)] == [
+        ("flush", "firing"), ("resolved", "resolved")]
+
+
+def test_a_repeat_not_yet_sent_when_acknowledged_is_never_sent(app, headers, httpserver):
+    """A repeat written but not sent (its receiver was down, say) is taken back when the
+    group resolves: no "still firing" after the acknowledge, only the resolved one."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    fire(app, headers, 1, group_by=["rule_id"], group_wait=0, repeat_interval=60)
+    assert flush(app, 0) == 1
+    run_dispatcher(app)
+    assert flush(app, 61) == 1  # the repeat, in the outbox
+    acknowledge_from(app, headers, "api", 1)
+    assert flush(app, 62) == 1  # resolved
+    run_dispatcher(app)
+    assert [b["data"]["kind"] for b in bodies(httpserver)] == ["flush", "resolved"]
+    with app.app_context():
+        assert db.session.query(Delivery).count() == 2
+
+
 def test_acknowledged_before_the_flush_sends_nothing(app, headers, httpserver):
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
@@ -144,6 +182,59 @@ def test_acknowledged_before_the_flush_sends_nothing(app, headers, httpserver):
     assert flush(app, 120) == 0
     with app.app_context():
         assert db.session.query(AlertGroup).one().status == "resolved"
+
+
+def group_statuses(app):
+    with app.app_context():
+        return ([d.status for d in db.session.query(Delivery)],
+                sorted(a.status for a in db.session.query(Alert)))
+
+
+def dispatch_until(app, deliveries, seconds=10):
+    deadline = time.monotonic() + seconds
+    while group_statuses(app)[0] != deliveries and time.monotonic() < deadline:
+        run_dispatcher(app)
+        time.sleep(0.06)
+
+
+def test_a_group_notification_is_retried_with_the_same_webhook_id(app, headers, httpserver):
+    """The outbox's retries as for a single alert: one webhook-id over the tries, and every
+    alert of the flush (the listed ones and those past the cap) delivered when it is."""
+    replies = iter([500, 503, 200])
+    httpserver.expect_request("/hook").respond_with_handler(
+        lambda request: Response("x", status=next(replies)))
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    fire(app, headers, 3, group_by=["rule_id"], group_wait=1, group_max_alerts=2)
+    assert flush(app, 2) == 1
+    dispatch_until(app, ["delivered"])
+    assert len(httpserver.log) == 3
+    assert len({request.headers["webhook-id"] for request, _ in httpserver.log}) == 1
+    assert group_statuses(app) == (["delivered"], ["delivered"] * 3)
+
+
+def test_a_group_notification_runs_out_into_a_dead_letter_retried_by_hand(app, headers,
+                                                                         httpserver):
+    """Dead-lettered as a single alert's is: its alerts failed; retried by hand from the
+    dead letters, delivered."""
+    failing = [True]
+    httpserver.expect_request("/hook").respond_with_handler(
+        lambda request: Response("x", status=500 if failing[0] else 200))
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    fire(app, headers, 3, group_by=["rule_id"], group_wait=1, group_max_alerts=2)
+    assert flush(app, 2) == 1
+    dispatch_until(app, ["dead"])
+    assert len(httpserver.log) == 4  # the first try and three retries
+    assert group_statuses(app) == (["dead"], ["failed"] * 3)
+    client = app.test_client()
+    [dead] = client.get("/api/deliveries?status=dead", headers=headers).json["deliveries"]
+    failing[0] = False
+    assert client.post(f"/api/deliveries/{dead['id']}/retry",
+                       headers=headers).status_code == 200
+    run_dispatcher(app)
+    assert group_statuses(app) == (["delivered"], ["delivered"] * 3)
+    body = httpserver.log[-1][0].get_json()
+    assert (body["type"], body["data"]["count"], len(body["data"]["alerts"])) == (
+        "alert_group", 3, 2)
 
 
 def test_site_default_groups_rules_that_set_nothing(app, headers, httpserver):

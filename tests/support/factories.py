@@ -94,3 +94,35 @@ def break_matching_for(monkeypatch, camera_id: str = "poison") -> None:
         return real(record)
 
     monkeypatch.setattr(alert_pipeline, "event_from_record", fragile)
+
+
+# Every place a person acknowledges an alert from: the API (one, or all open), the pages (the
+# row's button, the live page's "Acknowledge all shown"), a notification's action link.
+ACKNOWLEDGE_FROM = ("api", "api_all", "page", "page_all", "action_link")
+
+
+def acknowledge_from(app, headers, where: str, alert_id: int) -> None:
+    """Acknowledge alert `alert_id` (the only open one, for the "all" places) from `where`
+    (one of ACKNOWLEDGE_FROM), through the app's own routes; it must be acknowledged."""
+    from alerting.extensions import db
+    from alerting.models import Alert
+    from alerting.services import action_links
+    from tests.support.web import csrf_token, login
+
+    client = app.test_client()
+    if where == "api":
+        response = client.post(f"/api/alerts/{alert_id}/acknowledge", headers=headers)
+    elif where == "api_all":
+        response = client.post("/api/alerts/acknowledge", json={}, headers=headers)
+    elif where == "action_link":
+        with app.app_context():
+            token = action_links.issue(action_links.ACKNOWLEDGE, alert_id)
+        response = client.post(f"/actions/{token}")
+    else:
+        login(client)
+        token = csrf_token(client.get("/keys").data)
+        path = f"/alerts/{alert_id}/acknowledge" if where == "page" else "/live/acknowledge"
+        response = client.post(path, data={"csrf_token": token}, headers={"HX-Request": "true"})
+    assert response.status_code < 400, (where, response.status_code, response.text)
+    with app.app_context():
+        assert db.session.get(Alert, alert_id).status == "acknowledged", where

@@ -180,3 +180,33 @@ class Slowloris:
         finally:
             for sock, _ in sockets:
                 sock.close()
+
+
+# Where a person acknowledges on a running server: the API, the page's button (logged in,
+# with the form's CSRF token), or an action link from a notification (no login).
+ACKNOWLEDGE_ON = ("api", "page", "action_link")
+
+
+def acknowledge_on(url: str, where: str, alert_id: int, *, api_key: str = "",
+                   password: str = "", link: str = "") -> None:
+    """Acknowledge on the server at `url` from `where` (one of ACKNOWLEDGE_ON): alert
+    `alert_id` through the API (with `api_key`) or the page (logged in as admin with
+    `password`), or by posting `link`, a notification's action link; it must succeed."""
+    from tests.support.pages import csrf_token
+
+    session = requests.Session()
+    if where == "api":
+        response = session.post(f"{url}/api/alerts/{alert_id}/acknowledge",
+                                headers={"x-access-token": api_key})
+    elif where == "page":
+        token = csrf_token(session.get(url + "/login").content)
+        assert session.post(url + "/login", allow_redirects=False, data={
+            "username": "admin", "password": password, "csrf_token": token}).status_code == 302
+        token = csrf_token(session.get(url + "/keys").content)
+        response = session.post(f"{url}/alerts/{alert_id}/acknowledge", allow_redirects=False,
+                                data={"csrf_token": token}, headers={"HX-Request": "true"})
+    else:
+        assert link.startswith(url + "/actions/"), link
+        # The link page's button: a plain form post.
+        response = session.post(link, allow_redirects=False)
+    assert response.status_code == 200, (where, response.status_code, response.text[:300])
