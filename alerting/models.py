@@ -434,6 +434,8 @@ class Alert(db.Model):
     # Why a `silenced` alert was not delivered: the silence's id or the mute timing's name.
     silence_id: Mapped[str | None] = mapped_column(String(36))
     mute_timing: Mapped[str | None] = mapped_column(String(100))
+    # The digest that took this alert's immediate send to its target (services/digests.py).
+    digest: Mapped[str | None] = mapped_column(String(100))
     # The notification group it belongs to (a grouped rule's alerts only), and the number of
     # the group's notification that first listed it (None: not notified yet).
     group_id: Mapped[int | None] = mapped_column(

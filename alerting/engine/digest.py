@@ -1,8 +1,10 @@
-"""Digests: one summary, at its time, of the alerts a channel target collected.
+"""Digests: one summary, at its time, of the alerts a channel target collected, instead of
+an immediate send to that target of each alert its filter takes.
 
 Pure decisions, no database: when a digest is next due (`next_due`), which alerts it takes
-(`matches`), and the summary it sends (`summarize`, `render`). services/digests.py stores
-the state and writes the summary through the outbox.
+(`matches`), whose immediate sends it takes over (`taken_by`), and the summary it sends
+(`summarize`, `render`). services/digests.py stores the state and writes the summary
+through the outbox.
 """
 
 from __future__ import annotations
@@ -115,6 +117,31 @@ def matches(digest_filter: Filter, alert: AlertFacts) -> bool:
         return False
     return not digest_filter.rules or alert.rule_id in digest_filter.rules \
         or alert.rule_name in digest_filter.rules
+
+
+@dataclass(frozen=True, slots=True)
+class Takeover:
+    """A digest as the matcher checks it: the channel target it collects for (`target` in
+    the clear) and its filter."""
+
+    name: str
+    channel: str
+    target: str
+    filter: Filter
+
+
+def taken_by(digests: Iterable[Takeover], channel: str, target: str,
+             alert: AlertFacts) -> str | None:
+    """The digest that takes this alert's send to (channel, clear target) instead, if any
+    (an email address in any case)."""
+    for digest in digests:
+        if digest.channel != channel:
+            continue
+        same = digest.target.casefold() == target.casefold() if channel == "email" \
+            else digest.target == target
+        if same and matches(digest.filter, alert):
+            return digest.name
+    return None
 
 
 def summarize(alerts: Iterable[AlertFacts]) -> Summary:

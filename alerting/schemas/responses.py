@@ -295,6 +295,8 @@ class Alert(Out):
     dismissed_by: str | None
     silence_id: str | None
     mute_timing: str | None
+    # The digest that took its immediate send to that digest's target (sent in its summary).
+    digest: str | None = None
     group_id: int | None  # its notification group (a grouped rule's alerts only)
     escalate_at: datetime | None = Field(None, description=(
         "When it escalates to its rule's escalation_targets unless acknowledged first"))

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from .. import metrics, signals
+from ..engine import digest as digest_engine
 from ..engine import escalation
 from ..engine.cooldown import CooldownLedger
 from ..engine.dedup import dedup_zone
@@ -46,13 +47,13 @@ from ..models import (
 )
 from ..schemas.grouping import GROUPING_FIELDS
 from ..storage import insert_returning_ids, write_transaction
-from . import groups, webpush
+from . import digests, groups, webpush
 from .events import DETECTION_COLUMNS, EVENT_COLUMNS
 from .modes import mode_clock
 from .mute_timings import engine_mute_timings
 from .notification_settings import ROW_ID as SETTINGS_ROW
 from .notification_settings import defaults
-from .notification_targets import Defaults, rule_targets, targets_for
+from .notification_targets import Defaults, Target, rule_targets, targets_for, unseal
 from .rules import rule_record
 from .silences import engine_silences
 from .tracks import dues, set_dues, with_tracks
@@ -197,6 +198,7 @@ class RuleCache:
         self.timings: dict[str, Any] = {}
         self.subscribers: list[webpush.Subscriber] = []  # web push subscriptions
         self.web_push_version: Any = ()
+        self._takeovers: list[digest_engine.Takeover] | None = None  # the digests
 
     def refresh(self, conn: Connection) -> None:
         """Rebuild when any rule was added, changed or removed; forget the defaults when the
@@ -208,7 +210,7 @@ class RuleCache:
             self.web_push_version = web_push
         self.mode_at = mode_clock(conn)
         if settings != self.settings_version:
-            self._defaults = None
+            self._defaults = self._takeovers = None
             self.settings_version = settings
             if version == self.version and version is not None:
                 self.timings = _timings(self.rules, conn)  # the site defaults may have moved
@@ -252,7 +254,15 @@ class RuleCache:
         another matcher from matching the same events twice)."""
         if self._defaults is None:
             self._defaults = defaults()
+            self._takeovers = digests.takeovers()
         return self._defaults
+
+    def takeovers(self) -> list[digest_engine.Takeover]:
+        """The digests, which take over their targets' immediate sends (read with the
+        defaults, from the same settings row)."""
+        if self._takeovers is None:
+            self.defaults()
+        return self._takeovers or []
 
 
 def _timings(rules: dict[str, dict[str, Any]], conn: Connection) -> dict[str, Any]:
@@ -556,6 +566,9 @@ def _alert(conn: Connection, cache: RuleCache, delta: CooldownLedger,
         pairs += webpush.targets(cache.subscribers, rule["severity"], event.camera_id)
     silence_id, mute_timing, pairs = quieted(cache.quiet, rule, event, verdict, zone, pairs)
     silenced = silence_id is not None or mute_timing is not None
+    digest = None
+    if pairs and cache.takeovers():
+        digest, pairs = _digested(cache, pairs, rule, verdict.rule_id, event)
     alert = {
         "rule_id": verdict.rule_id, "rule_name": rule["name"],
         "event_id": event.id, "camera_id": event.camera_id,
@@ -567,7 +580,7 @@ def _alert(conn: Connection, cache: RuleCache, delta: CooldownLedger,
         "object_type": detection.object_type if detection else None,
         "zone_id": zone,
         "event_time": event.started_at,
-        "silence_id": silence_id, "mute_timing": mute_timing,
+        "silence_id": silence_id, "mute_timing": mute_timing, "digest": digest,
         "escalation": rule["escalation"],  # _record turns it into escalate_at
     }
     timing = cache.timings.get(verdict.rule_id) if pairs else None
@@ -577,6 +590,29 @@ def _alert(conn: Connection, cache: RuleCache, delta: CooldownLedger,
             "object_type": alert["object_type"], "zone_id": zone,
             "severity": rule["severity"], "identity": event.identity}, pairs)
     return alert, pairs
+
+
+def _digested(cache: RuleCache, pairs: list, rule: dict[str, Any], rule_id: str,
+              event: EngineEvent) -> tuple[str | None, list]:
+    """(the digest that took any of these sends, the sends still due now): a digest takes
+    over its own channel target's immediate send of an alert its filter takes."""
+    takeovers = cache.takeovers()
+    moded = any(t.filter.modes for t in takeovers)
+    facts = digest_engine.AlertFacts(
+        id=0, rule_id=rule_id, rule_name=rule["name"], camera_id=event.camera_id,
+        severity=rule["severity"], event_id=event.id or 0, event_time=event.started_at,
+        mode=cache.mode_at(event.started_at) if moded else None)
+    kept, taken = [], None
+    for channel, target in pairs:
+        name = None
+        if any(t.channel == channel for t in takeovers):
+            clear = unseal(*target) if isinstance(target, Target) else str(target)
+            name = digest_engine.taken_by(takeovers, channel, clear, facts)
+        if name is None:
+            kept.append((channel, target))
+        else:
+            taken = taken or name
+    return taken, kept
 
 
 def _verdicts(cache: RuleCache, events: list[EngineEvent], timezone: str) -> list[tuple]:

@@ -1,12 +1,14 @@
 """Digests: the configured ones (kept in the notification settings row, targets sealed as
 a rule's are), their state, and sending the due ones through the delivery outbox.
 
-A digest target is a target of its own: the rules' immediate targets still get each alert;
-the digest adds one summary of the alerts created since its last one that match its filter
-(silenced ones left out). Sending is safe with several worker processes and across a
-crash: one transaction advances the digest's state (a compare-and-set on its due time, so
-one process wins) and writes its delivery row; a digest missed while nothing ran is sent
-once on start, covering the whole gap.
+A digest is one summary of the alerts created since its last one that match its filter
+(silenced ones left out), sent to its channel target; a rule's immediate send of such an
+alert to that same target is taken over by the digest (the matcher writes no delivery for
+it, and the alert names the digest), while its other targets still get it at once.
+Sending is safe with several worker processes and across a crash: one transaction advances
+the digest's state (a compare-and-set on its due time, so one process wins) and writes its
+delivery row; a digest missed while nothing ran is sent once on start, covering the whole
+gap.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from .notification_targets import (
     check_webhook_url,
     keep_or_seal,
     stored,
+    unseal,
 )
 
 # Alerts are covered up to this long before a digest's send time: an alert's created_at is
@@ -64,6 +67,14 @@ _EARLIEST = select(_S.c.next_due_at).order_by(_S.c.next_due_at).limit(1)
 def configured() -> list[dict[str, Any]]:
     """The digests as stored: each with `target` as shown and `target_sealed`."""
     return list(get_row().digests or [])
+
+
+def takeovers() -> list[engine.Takeover]:
+    """The configured digests as the matcher checks a rule's targets against them."""
+    return [engine.Takeover(entry["name"], entry["channel"],
+                            unseal(entry["target"], entry.get("target_sealed")),
+                            engine.filter_from_record(entry.get("filter")))
+            for entry in configured()]
 
 
 def digests_json() -> dict[str, Any]:

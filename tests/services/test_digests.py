@@ -18,6 +18,7 @@ from tests.support.app import make_app, make_key
 from tests.support.detector import SNAPSHOT
 from tests.support.factories import configure, create_rule, post_event, run_dispatcher, run_matcher
 from tests.support.receivers import Collector
+from tests.support.web import login
 
 
 @pytest.fixture
@@ -187,6 +188,49 @@ def test_the_filter_takes_alerts_of_its_mode_and_severity(app, headers,
     data = request.get_json()["data"]["digest"]
     # Each rule matched the three events: the one at home and the high ones are left out.
     assert [(g["rule_name"], g["count"]) for g in data["groups"]] == [("Low", 2)]
+
+
+def test_a_digest_takes_its_targets_immediate_sends_of_what_it_collects(
+        app, headers, httpserver: HTTPServer):
+    """"While the mode is away, one summary every hour": a rule's immediate send to the
+    digest's own target is taken over while the filter takes the alert (the alert names the
+    digest); at home, and to the rule's other targets, alerts go at once as before."""
+    digest_url, other_url = httpserver.url_for("/digest"), httpserver.url_for("/other")
+    httpserver.expect_request("/digest").respond_with_data("ok")
+    httpserver.expect_request("/other").respond_with_data("ok")
+    client = app.test_client()
+    to_digest = create_rule(client, headers, name="Porch", channels=["webhook"],
+                            targets={"webhook_url": digest_url})
+    elsewhere = create_rule(client, headers, name="Also elsewhere", channels=["webhook"],
+                            targets={"webhook_url": other_url})
+    put_digests(app, headers, hourly(digest_url, filter={"modes": ["away"]}))
+    start = utcnow()
+    send(app, start)
+    now = datetime.now(UTC)
+    post_event(client, headers, external_id="home", started_at=now.isoformat())
+    assert client.put("/api/mode", json={"mode": "away"}, headers=headers).status_code == 200
+    post_event(client, headers, external_id="away",
+               started_at=(now + timedelta(seconds=1)).isoformat())
+    run_matcher(app)
+    run_dispatcher(app)
+    immediate = [(request.path, request.get_json()["data"]["event"]["external_id"])
+                 for request, _ in httpserver.log]
+    assert sorted(immediate) == [("/digest", "home"), ("/other", "away"), ("/other", "home")]
+    alerts = {(a["rule_id"], a["event_id"]): a for a in client.get(
+        "/api/alerts", headers=headers).json["alerts"]}
+    away = client.get("/api/events", headers=headers).json["events"][0]["id"]
+    taken = alerts[(to_digest["id"], away)]
+    assert (taken["digest"], taken["status"]) == ("hourly", "delivered")
+    assert alerts[(elsewhere["id"], away)]["digest"] is None
+    assert client.get(f"/api/alerts/{taken['id']}", headers=headers).json["deliveries"] == []
+    assert send(app, start + timedelta(hours=1, seconds=5)) == ["hourly"]
+    run_dispatcher(app)
+    request, _ = httpserver.log[-1]
+    data = request.get_json()["data"]["digest"]
+    assert request.path == "/digest" and data["total"] == 2  # both rules' away alerts
+    login(client)
+    assert '<span class="status-word">in digest</span>' in client.get(
+        f"/alerts/{taken['id']}").text
 
 
 def test_email_digest_to_a_real_smtp_server_from_the_loop(app, headers, smtp_server):
