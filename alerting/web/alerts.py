@@ -6,12 +6,14 @@ answer the alert's row: the same row, the same buttons, on both pages.
 
 from __future__ import annotations
 
+from flask import flash, redirect, url_for
 from htmx_flask import request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..auth import login_required
+from ..auth import current_actor, login_required
 from ..engine.vocabulary import SEVERITIES
+from ..errors import ApiError
 from ..extensions import db
 from ..models import Alert, AlertGroup, AlertRule, Event
 from ..schemas.queries import ALERT_STATUSES, parse_alert_query
@@ -77,6 +79,21 @@ def alerts_group(group_id: int):
     shown = with_event_and_deliveries([a.id for a in groups.group_alerts(group_id)])
     return render("alerts/group.html", "alerts/_group.html", group=group, alerts=shown,
                   no_channels=alerts.without_deliveries(shown))
+
+
+@bp.post("/alerts/groups/<id:group_id>/acknowledge")
+@login_required
+def acknowledge_group(group_id: int):
+    """The group page's "Acknowledge the group": every open alert of it."""
+    try:
+        done = alerts.acknowledge_group(group_id, current_actor())
+        flash(f"Acknowledged {len(done)} alert{'' if len(done) == 1 else 's'} of group "
+              f"#{group_id}.")
+    except ApiError as exc:
+        if exc.status != 409:
+            raise
+        flash(f"Group #{group_id} has no open alert left.")
+    return redirect(url_for("web.alerts_group", group_id=group_id), 303)
 
 
 @bp.get("/alerts/<id:alert_id>")

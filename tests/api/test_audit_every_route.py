@@ -17,6 +17,7 @@ from tests.support.audit import (
     changed_config,
     dead_delivery,
     new_alert,
+    new_group,
     new_mute_timing,
     new_silence,
 )
@@ -65,6 +66,8 @@ CALLS = {
         "post", f"/api/alerts/{new_alert(a, c, h)}/dismiss", None)),
     "api.acknowledge_all": ("alert_acknowledge_all", lambda a, c, h: (
         "post", "/api/alerts/acknowledge", (new_alert(a, c, h), {})[1])),
+    "api.acknowledge_alert_group": ("alert_acknowledge", lambda a, c, h: (
+        "post", f"/api/alert-groups/{new_group(a, c, h)}/acknowledge", None)),
     "api.restore": ("alert_restore", lambda a, c, h: (
         "post", f"/api/alerts/{dismissed_alert(a, c, h)}/restore", None)),
     "api.create_rule": ("rule_create", lambda a, c, h: (

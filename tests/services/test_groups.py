@@ -139,7 +139,7 @@ def test_repeat_until_acknowledged_then_resolved_once(app, headers, httpserver):
         assert group.status == "resolved" and group.open_key is None
 
 
-@pytest.mark.parametrize("where", ACKNOWLEDGE_FROM)
+@pytest.mark.parametrize("where", (*ACKNOWLEDGE_FROM, "api_group", "page_group"))
 def test_acknowledged_from_anywhere_the_repeats_stop_at_once(app, headers, where, httpserver):
     """Acknowledged from any place, a repeating group is resolved the moment it is looked
     at next (the groups worker is woken), not at its next repeat time, and never repeats."""

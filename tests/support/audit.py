@@ -27,6 +27,17 @@ def new_alert(app, client, headers) -> int:
         return db.session.query(func.max(Alert.id)).scalar()
 
 
+def new_group(app, client, headers) -> int:
+    """A grouped rule with a target, an event it matches, the matcher run: the new alert's
+    notification group id."""
+    create_rule(client, headers, name="Grouped", channels=["email"], group_by=["rule_id"],
+                targets={"email_recipients": ["ops@example.org"]})
+    post_event(client, headers)
+    run_matcher(app)
+    with app.app_context():
+        return db.session.query(func.max(Alert.group_id)).scalar()
+
+
 def new_silence(client, headers, expired: bool = False) -> str:
     silence_id = client.post("/api/silences", json=SILENCE, headers=headers).json["id"]
     if expired:

@@ -110,8 +110,18 @@ def acknowledge_from(app, headers, where: str, alert_id: int) -> None:
     from tests.support.web import csrf_token, login
 
     client = app.test_client()
+    if where.endswith("_group"):  # the alert's notification group, as a whole
+        with app.app_context():
+            group_id = db.session.get(Alert, alert_id).group_id
     if where == "api":
         response = client.post(f"/api/alerts/{alert_id}/acknowledge", headers=headers)
+    elif where == "api_group":
+        response = client.post(f"/api/alert-groups/{group_id}/acknowledge", headers=headers)
+    elif where == "page_group":
+        login(client)
+        token = csrf_token(client.get("/keys").data)
+        response = client.post(f"/alerts/groups/{group_id}/acknowledge",
+                               data={"csrf_token": token})
     elif where == "api_all":
         response = client.post("/api/alerts/acknowledge", json={}, headers=headers)
     elif where == "action_link":

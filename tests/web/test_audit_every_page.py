@@ -17,6 +17,7 @@ from tests.support.audit import (
     changed_config,
     dead_delivery,
     new_alert,
+    new_group,
     new_mute_timing,
     new_silence,
 )
@@ -71,6 +72,8 @@ CALLS = {
         f"/alerts/{new_alert(a, c, h)}/dismiss", {})),
     "web.acknowledge_all": ("alert_acknowledge_all", lambda a, c, h: (
         "/live/acknowledge", (new_alert(a, c, h), {})[1])),
+    "web.acknowledge_group": ("alert_acknowledge", lambda a, c, h: (
+        f"/alerts/groups/{new_group(a, c, h)}/acknowledge", {})),
     "web.restore": ("alert_restore", lambda a, c, h: (
         f"/alerts/{_dismissed(a, c, h)}/restore", {})),
     "web.timezone": ("user_timezone", lambda a, c, h: (

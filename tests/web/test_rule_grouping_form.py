@@ -63,3 +63,35 @@ def test_alerts_page_shows_a_group_as_one_row_that_expands(app, client, admin_he
     part = client.get("/alerts/groups/1", headers={"HX-Request": "true"}).text
     assert part.count('class="history-item"') == 3 and "<html" not in part
     assert client.get("/alerts/groups/99").status_code == 404
+
+
+def test_a_group_is_acknowledged_as_a_whole_from_its_page_and_the_api(app, client,
+                                                                      admin_headers):
+    """One notification per incident, one acknowledge per incident: every open alert of the
+    group at once, from the group's page or POST /api/alert-groups/{id}/acknowledge."""
+    from tests.support.factories import create_rule, post_event, run_matcher
+    from tests.support.web import csrf_token
+
+    create_rule(client, admin_headers, channels=["email"], group_by=["rule_id"],
+                group_wait=60, targets={"email_recipients": ["ops@example.com"]})
+    for i in range(3):
+        post_event(client, admin_headers, external_id=f"g{i}", source="t")
+    run_matcher(app)
+    client.post("/api/alerts/2/dismiss", headers=admin_headers)
+    login(client)
+    page = client.get("/alerts/groups/1").text
+    assert "Acknowledge the group (2 open)" in page
+    token = csrf_token(client.get("/keys").data)
+    done = client.post("/alerts/groups/1/acknowledge", data={"csrf_token": token},
+                       follow_redirects=True).text
+    assert "Acknowledged 2 alerts of group #1." in done and "Acknowledge the group" not in done
+    statuses = {a["id"]: a["status"] for a in client.get(
+        "/api/alert-groups/1", headers=admin_headers).json["alerts"]}
+    assert statuses == {1: "acknowledged", 2: "dismissed", 3: "acknowledged"}
+    again = client.post("/alerts/groups/1/acknowledge", data={"csrf_token": token},
+                        follow_redirects=True).text
+    assert "Group #1 has no open alert left." in again
+    api = client.post("/api/alert-groups/1/acknowledge", headers=admin_headers)
+    assert api.status_code == 409 and api.json["error"] == "conflict"
+    assert client.post("/api/alert-groups/99/acknowledge",
+                       headers=admin_headers).status_code == 404
