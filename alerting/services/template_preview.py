@@ -130,7 +130,7 @@ def preview(payload: Any, draft: dict[str, Any] | None = None) -> dict[str, Any]
 
 
 def form_preview(payload: dict[str, Any], rule_id: str | None) -> dict[str, Any]:
-    """The rule form's "Preview with a recent alert": `preview` of the form's templates, with
+    """The rule form's "Preview with a recent match": `preview` of the form's templates, with
     the form's rule as it stands (when it is a valid rule) finding the event it matches."""
     try:
         draft = parse_rule(payload)
