@@ -17,7 +17,7 @@ JSON = {"Content-Type": "application/json"}
 # Write routes that take no body at all.
 NO_BODY = {"api.acknowledge", "api.dismiss", "api.restore", "api.retry",
            "api.reveal_webhook_secret", "api.rotate_webhook_secret", "api.expire_silence",
-           "api.duplicate_rule"}
+           "api.duplicate_rule", "api.acknowledge_alert_group"}
 
 
 def _write_routes():
