@@ -11,20 +11,17 @@ never serves it.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.support.browser import PHONE, log_in, nav_link, shot
+from tests.support.browser import AXE, PHONE, log_in, nav_link, serious_violations, shot
 from tests.support.web import PAGES
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 DESKTOP = {"width": 1280, "height": 900}
 SIZES = {"desktop": DESKTOP, "phone": PHONE}
 FORM_HEIGHT_BEFORE = 3072  # px at 1280, at ae7a4de (BENCHMARKS.md, "Rule form length")
-AXE_SOURCE = AXE.read_text() + "\n;window.axe !== undefined;" if AXE.exists() else ""
 SCHEMES = ("light", "dark")
 PUBLIC_PREFIX = re.compile(r"^https?://[^/]+")
 
@@ -106,19 +103,6 @@ def logged_in(browser, server):
     yield open_
     for context in contexts:
         context.close()
-
-
-def serious_violations(page) -> list[str]:
-    # Evaluated over the DevTools protocol: the page's CSP (no inline script) stays as it is.
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE_SOURCE)
-    found = page.evaluate("""async () => {
-        const result = await axe.run(document, {resultTypes: ["violations"]});
-        return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
-            .map(v => v.id + ": " + v.help + " -> "
-                 + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | "));
-    }""")
-    return found
 
 
 def csp_errors(page) -> list[str]:
