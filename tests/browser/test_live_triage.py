@@ -1,7 +1,9 @@
 """The live page as a triage list, the event page's "Why no alert?" and the one time display,
-in Debian's Chromium at 1280 px and at 390 px: pinning, filters in the URL that survive a
-reload (and hold for pushed rows), acknowledge all, dismiss with undo, repeats folded,
-click-through, the first-run checklist, and times in the person's timezone."""
+in Debian's Chromium at 1280 px and at 390 px, light and dark (axe-core checking each state:
+the list folded and unfolded, the undo toast, "Why no alert?", the checklist): pinning,
+filters in the URL that survive a reload (and hold for pushed rows), acknowledge all, dismiss
+with undo, repeats folded, click-through, the first-run checklist, and times in the person's
+timezone."""
 
 from __future__ import annotations
 
@@ -12,19 +14,30 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support.browser import ADMIN_PASSWORD, log_in, shot
+from tests.support.browser import ADMIN_PASSWORD, AXE, log_in, serious_violations, shot
 from tests.support.server import running_server
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+SCHEMES = ("light", "dark")
 
 
-@pytest.fixture(params=sorted(SIZES))
+@pytest.fixture(params=[(size, scheme) for size in sorted(SIZES) for scheme in SCHEMES],
+                ids=lambda param: "-".join(param))
 def sized(request, page):
-    """The logged-in page at 1280x800 or 390x844, and the size's name."""
-    page.set_viewport_size(SIZES[request.param])
-    return page, request.param
+    """The logged-in page at 1280x800 or 390x844, in the light or dark scheme, and the size's
+    name (with "-dark" for the dark scheme: the screenshots' names)."""
+    size, scheme = request.param
+    page.set_viewport_size(SIZES[size])
+    page.emulate_media(color_scheme=scheme)
+    return page, size if scheme == "light" else f"{size}-dark"
+
+
+def no_serious_violation(page) -> None:
+    """axe-core finds no serious or critical violation on the page as it is now."""
+    if AXE.exists():  # node_modules/axe-core: `npm ci` (the a11y module says it is missing)
+        assert serious_violations(page) == []
 
 
 def _rule(api, camera: str, severity: str, **extra) -> dict:
@@ -83,8 +96,10 @@ def test_triage_list(sized, server, api):
     row_height = critical.bounding_box()["height"]
     assert row_height <= (48 if size == "desktop" else 56), row_height
     shot(page, f"live-triage-{size}", full_page=False)
+    no_serious_violation(page)
     toggle.click()
     expect(visible_cats).to_have_count(4)
+    no_serious_violation(page)
     visible_cats.first.get_by_role("button", name=re.compile("hide the repeats")).click()
     expect(visible_cats).to_have_count(1)
 
@@ -135,6 +150,7 @@ def test_triage_list(sized, server, api):
     toast = page.locator("#toast")
     expect(toast).to_contain_text(f"Alert #{alert_id} dismissed.")
     shot(page, f"live-undo-{size}", full_page=False)
+    no_serious_violation(page)
     toast.get_by_role("button", name="Undo").click()
     expect(page.locator(f"#alert-{alert_id}")).to_be_visible()
     expect(toast).to_be_empty()
@@ -168,9 +184,10 @@ def fresh_server(tmp_path_factory):
         yield url
 
 
+@pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("size", sorted(SIZES))
-def test_first_run_checklist(browser, fresh_server, size):
-    context = browser.new_context(viewport=SIZES[size])
+def test_first_run_checklist(browser, fresh_server, size, scheme):
+    context = browser.new_context(viewport=SIZES[size], color_scheme=scheme)
     page = context.new_page()
     try:
         log_in(page, fresh_server)
@@ -178,18 +195,21 @@ def test_first_run_checklist(browser, fresh_server, size):
         checklist = page.locator("#first-run")
         expect(checklist).to_be_visible()
         expect(checklist.locator("li")).to_have_count(4)
-        for step in ("rule", "channel", "events"):  # (the key: made by the other size's run)
+        for step in ("rule", "channel", "events"):  # (the key: made by another run)
             expect(checklist.locator(f"#step-{step}")).not_to_have_class(re.compile("is-done"))
         expect(checklist.get_by_role("link", name="a person at night")).to_have_attribute(
             "href", "/rules/new?preset=person-at-night")
         expect(checklist.locator("#step-key pre")).to_contain_text(
             f"curl -X POST {fresh_server}/api/events")
-        shot(page, f"live-first-run-{size}", full_page=False)
+        shot(page, f"live-first-run-{size}{'' if scheme == 'light' else '-dark'}",
+             full_page=False)
+        no_serious_violation(page)
         # Making a key ticks its step.
         page.goto(fresh_server + "/keys")
-        page.get_by_label("Name").fill(f"nvr-{size}")
+        page.get_by_label("Name").fill(f"nvr-{size}-{scheme}")
         page.get_by_label("Scope").select_option("ingest")
         page.get_by_role("button", name=re.compile("Create")).click()
+        expect(page.locator("#new-key-value")).to_be_visible()  # made (the form is htmx)
         page.goto(fresh_server + "/live")
         expect(page.locator("#step-key")).to_have_class(re.compile("is-done"))
         expect(page.locator("#step-rule")).not_to_have_class(re.compile("is-done"))
@@ -222,6 +242,7 @@ def test_why_no_alert_cooldown_and_schedule(sized, server, api):
     expect(outside.locator("[data-criterion=schedule]")).to_contain_text(
         "every day 22:00-06:00 UTC")
     shot(page, f"event-why-no-alert-{size}")
+    no_serious_violation(page)
     cooled.get_by_role("link", name="Test the rule on this event").click()
     page.wait_for_url(re.compile(rf"/rules/{rule['id']}/test\?event_ids={later['id']}"))
     expect(page.locator("#test-results")).to_contain_text(f"alert #{first_alert['id']}")
@@ -255,6 +276,7 @@ def test_times_in_the_persons_timezone(sized, server, api):
         expect(pushed).to_have_text("just now")
         expect(pushed).to_have_attribute("title", re.compile(r"GMT\+9$"))
         shot(page, f"time-display-{size}", full_page=False)
+        no_serious_violation(page)
     finally:
         page.goto(server + "/account/password")
         page.get_by_label("Show times in").select_option("")
