@@ -68,7 +68,9 @@
   }
 
   // Repeats: rows of the same rule, camera and object, each within REPEAT_WINDOW_MS of the
-  // next newer one, fold under the newest with an "x5" button that shows them.
+  // next newer one, fold under the newest with an "x5" button that shows them. The alerts of
+  // one notification group (data-group "group:<id>") fold however far apart they are: the
+  // group is notified as one.
   var expanded = {};
 
   function groupRepeats() {
@@ -83,7 +85,7 @@
       var key = row.getAttribute('data-group');
       var when = Date.parse(row.getAttribute('data-time'));
       var head = heads[key];
-      if (head && head.last - when <= REPEAT_WINDOW_MS) {
+      if (head && (key.indexOf('group:') === 0 || head.last - when <= REPEAT_WINDOW_MS)) {
         head.members.push(row);
         head.last = when;
         row.classList.add('is-repeat');

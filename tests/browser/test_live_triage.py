@@ -285,7 +285,8 @@ def test_times_in_the_persons_timezone(sized, server, api):
 
 def test_a_notification_group_is_one_expandable_row(page, server, api):
     """Alerts of one notification group (a rule's group_by) fold into one row, though their
-    objects differ (repeats fold by rule, camera and object only)."""
+    objects differ and they are farther apart than repeats fold (repeats: same rule, camera
+    and object, within 10 minutes)."""
     camera = f"lane-{uuid.uuid4().hex[:6]}"
     # The group notifies an hour after its first alert: no delivery is tried in this test.
     api("POST", "/api/alerts/rules", json={
@@ -294,8 +295,10 @@ def test_a_notification_group_is_one_expandable_row(page, server, api):
         "group_wait": 3600, "targets": {"webhook_url": "http://127.0.0.1:9/never"}})
     page.goto(f"{server}/live?camera_id={camera}")
     expect(page.locator("#live-status")).to_have_class(re.compile("is-live"))
-    for obj in ("person", "car", "dog"):
-        _event(api, camera, obj)
+    # 20 minutes apart: farther than repeats fold, but one group.
+    now = datetime.now(UTC)
+    for minutes, obj in ((40, "person"), (20, "car"), (0, "dog")):
+        _event(api, camera, obj, when=now - timedelta(minutes=minutes))
     expect(_rows(page, camera)).to_have_count(3)
     alerts = api("GET", f"/api/alerts?camera_id={camera}")["alerts"]
     assert len({a["group_id"] for a in alerts}) == 1 and alerts[0]["group_id"] is not None
