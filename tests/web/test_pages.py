@@ -376,6 +376,19 @@ def test_rule_test_page_shows_verdicts(app, client, token, headers):
     assert "Events tested</dt><dd>2</dd>" in fragment  # no pick: the latest events
 
 
+def test_rule_test_page_reports_unknown_event_ids(client, token, headers):
+    """An id typed that is no event is said, not silently left out, beside the ones tested."""
+    rule = create_rule(client, headers)
+    hit = post_event(client, headers)
+    html = client.post(f"/rules/{rule['id']}/test", data={
+        "csrf_token": token, "event_ids_other": f"{hit['id']}, 987654"}).get_data(as_text=True)
+    assert "Events tested</dt><dd>1</dd>" in html
+    assert '<p class="error">No such events: 987654</p>' in html
+    # The event page's link (GET, event_ids in the query string) says it too.
+    html = client.get(f"/rules/{rule['id']}/test?event_ids=987654").get_data(as_text=True)
+    assert '<p class="error">No such events: 987654</p>' in html
+
+
 def test_rule_test_counts_cooldown(client, token, headers):
     rule = create_rule(client, headers, cooldown_seconds=3600)
     post_event(client, headers, started_at="2026-01-15T02:00:00Z")
