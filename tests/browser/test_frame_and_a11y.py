@@ -278,8 +278,10 @@ def test_the_rule_form_length_at_1280(browser, tmp_path, record_property):
     assert height < FORM_HEIGHT_BEFORE
 
 
-def test_duplicate_from_the_rule_page(logged_in, seeded, api):
-    page = logged_in("desktop", "light", f"/rules/{seeded}/edit")
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("size", list(SIZES))
+def test_duplicate_from_the_rule_page(logged_in, seeded, api, size, scheme):
+    page = logged_in(size, scheme, f"/rules/{seeded}/edit")
     page.get_by_role("button", name="Duplicate rule").click()
     expect(page.get_by_label("Name", exact=True)).to_have_value(re.compile(r"\(copy\)$"))
     expect(page.get_by_role("status").first).to_contain_text("created, disabled")
@@ -342,9 +344,10 @@ def test_an_event_card_is_compact_on_a_phone(logged_in, seeded, scheme):
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
+@pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("size", list(SIZES))
-def test_the_allow_list_on_the_notifications_page(logged_in, api, size):
-    page = logged_in(size, "light", "/notifications#allow-list")
+def test_the_allow_list_on_the_notifications_page(logged_in, api, size, scheme):
+    page = logged_in(size, scheme, "/notifications#allow-list")
     section = page.locator("#allow-list")
     expect(section.locator(".fixed-cidrs")).to_contain_text("127.0.0.0/8")
     expect(section).to_contain_text("What this opens:")
@@ -358,5 +361,6 @@ def test_the_allow_list_on_the_notifications_page(logged_in, api, size):
     expect(page.locator("#allow-list textarea")).to_have_value("192.168.1.10/32")
     assert api("GET", "/api/notification/config")["webhook_allow_cidrs"] == ["192.168.1.10/32"]
     page.locator("#allow-list").scroll_into_view_if_needed()
-    shot(page, f"notifications-allow-list-{size}", full_page=False)
+    shot(page, f"notifications-allow-list-{size}{'' if scheme == 'light' else '-dark'}",
+         full_page=False)
     api("PUT", "/api/notification/config", json={"webhook_allow_cidrs": []})
