@@ -98,6 +98,14 @@ def test_no_inline_script_or_handlers(client, app, token, headers):
 # --- rules: list, toggle, delete ----------------------------------------------------------------
 
 
+def test_rule_list_says_confidence_as_a_percentage(client, token, headers):
+    """As every page says a confidence (events, alerts, the rule's summary): 60%, not 0.6."""
+    rule = create_rule(client, headers, min_confidence=0.6)
+    html = client.get("/rules").get_data(as_text=True)
+    row = re.search(rf'<tr id="rule-{rule["id"]}".*?</tr>', html, re.S).group(0)
+    assert "<span>confidence ≥ 60%</span>" in row, row
+
+
 def test_rule_list_filters_search_and_counts(app, client, token, headers):
     rule = create_rule(client, headers)
     create_rule(client, headers, name="Cars at night", severity="low", enabled=False)
