@@ -146,3 +146,25 @@ def test_a_silence_says_which_one_kept_the_alert_back(app, client, admin_headers
     assert alert.status == "silenced"
     assert f'>alert #{alert.id}</a> (silenced)' in _section(page, matched["id"])
     assert f"silenced by silence {silence['id'][:8]}" in _section(page, later["id"])
+
+
+def test_the_rules_of_other_cameras_are_folded_under_their_own_heading(app, client,
+                                                                       admin_headers):
+    """This camera's verdicts first; "no match: camera" for every other camera's rule would
+    bury them (each is still there, folded, with its criteria)."""
+    here = create_rule(client, admin_headers, name="Porch at 95%", min_confidence=0.95)
+    away = create_rule(client, admin_headers, name="Garage", camera_ids=["garage"])
+    event = post_event(client, admin_headers)  # on back-door
+    lone = post_event(client, admin_headers, camera_id="shed")
+    run_matcher(app)
+    login(client)
+    page = client.get(f"/events/{event['id']}").get_data(as_text=True)
+    shown, folded = page.split('<details class="verdicts-elsewhere">', 1)
+    assert f'id="why-{here["id"]}"' in shown and f'id="why-{away["id"]}"' not in shown
+    assert "<summary>1 rule for other cameras</summary>" in folded
+    assert "no match: camera" in _section(folded, away["id"])
+    assert "garage" in _criterion(_section(folded, away["id"]), "camera")
+    # An event no rule watches says so, above the folded ones.
+    page = client.get(f"/events/{lone['id']}").get_data(as_text=True)
+    assert "No enabled rule watches camera shed." in page
+    assert "<summary>2 rules for other cameras</summary>" in page
