@@ -311,3 +311,21 @@ def test_a_notification_group_is_one_expandable_row(page, server, api):
     # A reload renders the same rows from the database: still one group.
     page.reload()
     expect(page.locator("#alert-list .alert:visible").filter(has_text=camera)).to_have_count(1)
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_times_default_to_the_browsers_timezone(browser, server, api, size):
+    """No timezone chosen on the account page: the browser's (here New York's) is used, in
+    the same format as a chosen one."""
+    event = _event(api, f"porch-{uuid.uuid4().hex[:6]}",
+                   when=datetime(2026, 1, 15, 2, 0, tzinfo=UTC))
+    context = browser.new_context(viewport=SIZES[size], timezone_id="America/New_York")
+    try:
+        page = context.new_page()
+        log_in(page, server)
+        page.goto(f"{server}/events/{event['id']}")
+        started = page.locator(".facts time").first
+        expect(started).to_have_attribute("title", "2026-01-14 21:00:00 GMT-5")
+        expect(started).to_have_text(re.compile(r"^\d+ d ago$"))
+    finally:
+        context.close()
