@@ -55,7 +55,14 @@ def alert_counts(event_ids: list[int]) -> dict[int, int]:
 def events_show(event_id: int):
     """One event: its detections and the alerts it raised."""
     event = events.get_event(event_id)  # a 404 page when there is none
+    # The rules of other cameras are folded under their own heading: "no match: camera" for
+    # each of them would bury the verdicts of this camera's rules.
+    here: list[dict] = []
+    elsewhere: list[dict] = []
+    for verdict in rule_test.why_no_alert(event) if event.processed_at else []:
+        other = not verdict["alert"] and "camera" in verdict["failed_conditions"]
+        (elsewhere if other else here).append(verdict)
     return render("events/show.html", "events/show.html", event=event,
                   alerts=events.alerts_for_event(event_id),
                   tracks=tracks.event_tracks(events.engine_event(event)),
-                  verdicts=rule_test.why_no_alert(event) if event.processed_at else [])
+                  verdicts=here, elsewhere=elsewhere)

@@ -74,6 +74,10 @@ def live():
     last_event = db.session.scalar(select(Event).order_by(Event.id.desc()).limit(1))
     cameras = list(db.session.scalars(
         select(Alert.camera_id).distinct().order_by(Alert.camera_id).limit(CAMERA_CHIPS)))
+    if triage["camera_id"] and triage["camera_id"] not in cameras:
+        # The filter's camera has a chip (marked current) though it has no alert yet or is
+        # past the first CAMERA_CHIPS: a filter in force is always shown.
+        cameras = sorted([*cameras, triage["camera_id"]])
     # url_for makes WebSocket routes absolute (ws://host/...); the page's own scheme and host
     # are the right ones, and the ws extension adds them to a path.
     stream = urlsplit(url_for("live.events", format="html", last_id=last_id))

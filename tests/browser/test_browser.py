@@ -163,7 +163,10 @@ def test_rule_test_against_posted_events(page, server, api):
 
 def test_webhook_setup_and_test_button(page, server, api, httpserver):
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    api("PUT", "/api/notification/config", json={"default_webhook_url": None})
     page.goto(server + "/notifications")
+    webhook_chip = page.locator("#channel-status .chip", has_text="webhook:")
+    expect(webhook_chip).to_have_text("webhook: not set")
     page.get_by_label("Webhook URL").fill("not a url")
     page.get_by_role("button", name="Save settings").click()
     expect(page.locator("#default_webhook_url-error")).to_have_text(
@@ -171,6 +174,7 @@ def test_webhook_setup_and_test_button(page, server, api, httpserver):
     page.get_by_label("Webhook URL").fill(httpserver.url_for("/hook"))
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("Notification settings saved.")).to_be_visible()
+    expect(webhook_chip).to_have_text("webhook: configured")  # swapped in, no reload
     page.get_by_role("button", name="Reveal secret").click()
     secret = page.get_by_label("Signing secret (shown once: copy it now)").input_value()
     assert secret.startswith("whsec_")
@@ -197,7 +201,17 @@ def test_dead_letter_retry(page, server, api, httpserver):
     while not api("GET", "/api/deliveries", params={"status": "dead"})["deliveries"]:
         assert time.monotonic() < deadline, "the delivery never died"
         time.sleep(0.2)
-    page.goto(server + "/notifications#dead-letters")
+    # Every page's header says so (counted at most every DEAD_COUNT_TTL, 10 s, per server
+    # process: the pages before this one counted none), and leads to them.
+    page.goto(server + "/rules")
+    badge = page.locator("a.dead-badge")
+    while not badge.count():
+        assert time.monotonic() < deadline + 15, "no dead-letter badge in the header"
+        time.sleep(1)
+        page.reload()
+    expect(badge).to_have_text(re.compile(r"^[1-9]\d* failed deliver(y|ies)$"))
+    badge.click()
+    page.wait_for_url(re.compile(r"/notifications#dead-letters$"))
     dead = page.locator("#dead-letters")
     expect(dead).to_contain_text("503")
     shot(page, "notifications-dead-letters")

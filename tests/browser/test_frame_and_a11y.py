@@ -11,21 +11,19 @@ never serves it.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.support.browser import PHONE, log_in, nav_link, shot
+from tests.support.browser import AXE, PHONE, log_in, nav_link, serious_violations, shot
 from tests.support.web import PAGES
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 DESKTOP = {"width": 1280, "height": 900}
 SIZES = {"desktop": DESKTOP, "phone": PHONE}
 FORM_HEIGHT_BEFORE = 3072  # px at 1280, at ae7a4de (BENCHMARKS.md, "Rule form length")
-AXE_SOURCE = AXE.read_text() + "\n;window.axe !== undefined;" if AXE.exists() else ""
 SCHEMES = ("light", "dark")
+PUBLIC_PREFIX = re.compile(r"^https?://[^/]+")
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +45,39 @@ def seeded(api):
             "camera_id": "a11y-cam", "risk_score": 70, "summary": "A person on the a11y camera",
             "detections": [{"object_type": "person", "confidence": 0.9}]})
     return found[0]["id"]
+
+
+@pytest.fixture(scope="module")
+def seeded_more(api, seeded, make_httpserver):
+    """The pages of one item the first seed has none of: a notification group and its
+    action link (the group's webhook, to a loopback receiver), a silence and a mute timing
+    (their tables), and the event and alert pages' paths."""
+    from tests.support.server import wait_for
+
+    make_httpserver.expect_request("/a11y-hook", method="POST").respond_with_data("ok")
+    camera = "a11y-group-cam"  # its own camera, matched by nothing else
+    api("POST", "/api/alerts/rules", json={
+        "name": "A11y grouped", "severity": "low", "camera_ids": [camera],
+        "cooldown_seconds": 0, "channels": ["webhook"], "group_by": ["rule_id"],
+        "group_wait": 0, "targets": {"webhook_url": make_httpserver.url_for("/a11y-hook")}})
+    api("POST", "/api/events", json={
+        "camera_id": camera, "risk_score": 70, "summary": "A person in the a11y group",
+        "detections": [{"object_type": "person", "confidence": 0.9}]})
+    [(request, _)] = wait_for(lambda: [e for e in make_httpserver.log
+                                       if e[0].path == "/a11y-hook"][:1], timeout=30)
+    data = request.get_json()["data"]
+    api("POST", "/api/silences", json={
+        "matchers": [{"field": "camera_id", "op": "=", "value": "a11y-silenced-cam"}],
+        "duration": 3600, "comment": "a11y: a row in the silences table"})
+    if not api("GET", "/api/mute-timings")["mute_timings"]:
+        api("POST", "/api/mute-timings", json={"name": "a11y-nights", "intervals": [
+            {"days": ["sat"], "start_time": "22:00", "end_time": "06:00"}]})
+    event = api("GET", "/api/events", params={"limit": 1})["events"][0]["id"]
+    alert = api("GET", "/api/alerts", params={"limit": 1})["alerts"][0]["id"]
+    return [f"/events/{event}", f"/alerts/{alert}", f"/alerts/groups/{data['group_id']}",
+            PUBLIC_PREFIX.sub("", data["actions"]["acknowledge_group"]),
+            f"/rules/{seeded}/test?event_ids={event}", f"/rules/{seeded}/delete",
+            "/events/999999999"]
 
 
 def open_context(browser, size: str, scheme: str):
@@ -74,19 +105,6 @@ def logged_in(browser, server):
         context.close()
 
 
-def serious_violations(page) -> list[str]:
-    # Evaluated over the DevTools protocol: the page's CSP (no inline script) stays as it is.
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE_SOURCE)
-    found = page.evaluate("""async () => {
-        const result = await axe.run(document, {resultTypes: ["violations"]});
-        return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
-            .map(v => v.id + ": " + v.help + " -> "
-                 + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | "));
-    }""")
-    return found
-
-
 def csp_errors(page) -> list[str]:
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text)
@@ -98,10 +116,8 @@ def csp_errors(page) -> list[str]:
 @pytest.mark.skipif(not AXE.exists(), reason="node_modules/axe-core is missing: run `npm ci`")
 @pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("size", list(SIZES))
-def test_every_page_passes_axe_with_no_csp_error(browser, server, seeded, api, size, scheme):
-    event = api("GET", "/api/events", params={"limit": 1})["events"][0]["id"]
-    alerts = api("GET", "/api/alerts", params={"limit": 1})["alerts"]
-    one_of_each = [f"/events/{event}"] + [f"/alerts/{a['id']}" for a in alerts]
+def test_every_page_passes_axe_with_no_csp_error(browser, server, seeded, seeded_more, size,
+                                                 scheme):
     context = open_context(browser, size, scheme)
     page = context.new_page()
     errors = csp_errors(page)
@@ -110,9 +126,12 @@ def test_every_page_passes_axe_with_no_csp_error(browser, server, seeded, api, s
     problems["/login"] = serious_violations(page)
     log_in(page, server)
     # /api/docs (Swagger UI's own markup, not in PAGES) is left out. Pages of one item too:
-    # a rule's form, an event (with "why no alert"), an alert.
-    for path in [p for p in PAGES if p != "/login"] + [f"/rules/{seeded}/edit"] + one_of_each:
-        page.goto(server + path)
+    # a rule's form, its test run on an event, its delete confirmation, an event (with "why no
+    # alert"), an alert, a notification group, a group's action link and the not-found page.
+    for path in [p for p in PAGES if p != "/login"] + [f"/rules/{seeded}/edit"] + seeded_more:
+        response = page.goto(server + path)
+        assert response is not None and response.status == (
+            404 if path == "/events/999999999" else 200), path
         page.wait_for_load_state("networkidle")
         found = serious_violations(page)
         if found:
@@ -259,8 +278,10 @@ def test_the_rule_form_length_at_1280(browser, tmp_path, record_property):
     assert height < FORM_HEIGHT_BEFORE
 
 
-def test_duplicate_from_the_rule_page(logged_in, seeded, api):
-    page = logged_in("desktop", "light", f"/rules/{seeded}/edit")
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("size", list(SIZES))
+def test_duplicate_from_the_rule_page(logged_in, seeded, api, size, scheme):
+    page = logged_in(size, scheme, f"/rules/{seeded}/edit")
     page.get_by_role("button", name="Duplicate rule").click()
     expect(page.get_by_label("Name", exact=True)).to_have_value(re.compile(r"\(copy\)$"))
     expect(page.get_by_role("status").first).to_contain_text("created, disabled")
@@ -323,9 +344,10 @@ def test_an_event_card_is_compact_on_a_phone(logged_in, seeded, scheme):
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
+@pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("size", list(SIZES))
-def test_the_allow_list_on_the_notifications_page(logged_in, api, size):
-    page = logged_in(size, "light", "/notifications#allow-list")
+def test_the_allow_list_on_the_notifications_page(logged_in, api, size, scheme):
+    page = logged_in(size, scheme, "/notifications#allow-list")
     section = page.locator("#allow-list")
     expect(section.locator(".fixed-cidrs")).to_contain_text("127.0.0.0/8")
     expect(section).to_contain_text("What this opens:")
@@ -339,5 +361,6 @@ def test_the_allow_list_on_the_notifications_page(logged_in, api, size):
     expect(page.locator("#allow-list textarea")).to_have_value("192.168.1.10/32")
     assert api("GET", "/api/notification/config")["webhook_allow_cidrs"] == ["192.168.1.10/32"]
     page.locator("#allow-list").scroll_into_view_if_needed()
-    shot(page, f"notifications-allow-list-{size}", full_page=False)
+    shot(page, f"notifications-allow-list-{size}{'' if scheme == 'light' else '-dark'}",
+         full_page=False)
     api("PUT", "/api/notification/config", json={"webhook_allow_cidrs": []})

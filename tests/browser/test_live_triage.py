@@ -1,8 +1,9 @@
 """The live page as a triage list, the event page's "Why no alert?" and the one time display,
-in Debian's Chromium at 1280 px and at 390 px: pinning, filters in the URL that survive a
-reload (and hold for pushed rows), acknowledge all, dismiss with undo, repeats and
-notification groups folded, click-through, the first-run checklist, and times in the
-person's timezone."""
+in Debian's Chromium at 1280 px and at 390 px, light and dark (axe-core checking each state:
+the list folded and unfolded, the undo toast, "Why no alert?", the checklist): pinning,
+filters in the URL that survive a reload (and hold for pushed rows), acknowledge all, dismiss
+with undo, repeats and notification groups folded, click-through, the first-run checklist,
+and times in the person's timezone."""
 
 from __future__ import annotations
 
@@ -13,19 +14,30 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support.browser import ADMIN_PASSWORD, log_in, shot
+from tests.support.browser import ADMIN_PASSWORD, AXE, log_in, serious_violations, shot
 from tests.support.server import running_server
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+SCHEMES = ("light", "dark")
 
 
-@pytest.fixture(params=sorted(SIZES))
+@pytest.fixture(params=[(size, scheme) for size in sorted(SIZES) for scheme in SCHEMES],
+                ids=lambda param: "-".join(param))
 def sized(request, page):
-    """The logged-in page at 1280x800 or 390x844, and the size's name."""
-    page.set_viewport_size(SIZES[request.param])
-    return page, request.param
+    """The logged-in page at 1280x800 or 390x844, in the light or dark scheme, and the size's
+    name (with "-dark" for the dark scheme: the screenshots' names)."""
+    size, scheme = request.param
+    page.set_viewport_size(SIZES[size])
+    page.emulate_media(color_scheme=scheme)
+    return page, size if scheme == "light" else f"{size}-dark"
+
+
+def no_serious_violation(page) -> None:
+    """axe-core finds no serious or critical violation on the page as it is now."""
+    if AXE.exists():  # node_modules/axe-core: `npm ci` (the a11y module says it is missing)
+        assert serious_violations(page) == []
 
 
 def _rule(api, camera: str, severity: str, **extra) -> dict:
@@ -84,8 +96,10 @@ def test_triage_list(sized, server, api):
     row_height = critical.bounding_box()["height"]
     assert row_height <= (48 if size == "desktop" else 56), row_height
     shot(page, f"live-triage-{size}", full_page=False)
+    no_serious_violation(page)
     toggle.click()
     expect(visible_cats).to_have_count(4)
+    no_serious_violation(page)
     visible_cats.first.get_by_role("button", name=re.compile("hide the repeats")).click()
     expect(visible_cats).to_have_count(1)
 
@@ -136,6 +150,7 @@ def test_triage_list(sized, server, api):
     toast = page.locator("#toast")
     expect(toast).to_contain_text(f"Alert #{alert_id} dismissed.")
     shot(page, f"live-undo-{size}", full_page=False)
+    no_serious_violation(page)
     toast.get_by_role("button", name="Undo").click()
     expect(page.locator(f"#alert-{alert_id}")).to_be_visible()
     expect(toast).to_be_empty()
@@ -206,9 +221,10 @@ def fresh_server(tmp_path_factory):
         yield url
 
 
+@pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("size", sorted(SIZES))
-def test_first_run_checklist(browser, fresh_server, size):
-    context = browser.new_context(viewport=SIZES[size])
+def test_first_run_checklist(browser, fresh_server, size, scheme):
+    context = browser.new_context(viewport=SIZES[size], color_scheme=scheme)
     page = context.new_page()
     try:
         log_in(page, fresh_server)
@@ -216,18 +232,21 @@ def test_first_run_checklist(browser, fresh_server, size):
         checklist = page.locator("#first-run")
         expect(checklist).to_be_visible()
         expect(checklist.locator("li")).to_have_count(4)
-        for step in ("rule", "channel", "events"):  # (the key: made by the other size's run)
+        for step in ("rule", "channel", "events"):  # (the key: made by another run)
             expect(checklist.locator(f"#step-{step}")).not_to_have_class(re.compile("is-done"))
         expect(checklist.get_by_role("link", name="a person at night")).to_have_attribute(
             "href", "/rules/new?preset=person-at-night")
         expect(checklist.locator("#step-key pre")).to_contain_text(
             f"curl -X POST {fresh_server}/api/events")
-        shot(page, f"live-first-run-{size}", full_page=False)
+        shot(page, f"live-first-run-{size}{'' if scheme == 'light' else '-dark'}",
+             full_page=False)
+        no_serious_violation(page)
         # Making a key ticks its step.
         page.goto(fresh_server + "/keys")
-        page.get_by_label("Name").fill(f"nvr-{size}")
+        page.get_by_label("Name").fill(f"nvr-{size}-{scheme}")
         page.get_by_label("Scope").select_option("ingest")
         page.get_by_role("button", name=re.compile("Create")).click()
+        expect(page.locator("#new-key-value")).to_be_visible()  # made (the form is htmx)
         page.goto(fresh_server + "/live")
         expect(page.locator("#step-key")).to_have_class(re.compile("is-done"))
         expect(page.locator("#step-rule")).not_to_have_class(re.compile("is-done"))
@@ -260,6 +279,7 @@ def test_why_no_alert_cooldown_and_schedule(sized, server, api):
     expect(outside.locator("[data-criterion=schedule]")).to_contain_text(
         "every day 22:00-06:00 UTC")
     shot(page, f"event-why-no-alert-{size}")
+    no_serious_violation(page)
     cooled.get_by_role("link", name="Test the rule on this event").click()
     page.wait_for_url(re.compile(rf"/rules/{rule['id']}/test\?event_ids={later['id']}"))
     expect(page.locator("#test-results")).to_contain_text(f"alert #{first_alert['id']}")
@@ -293,7 +313,56 @@ def test_times_in_the_persons_timezone(sized, server, api):
         expect(pushed).to_have_text("just now")
         expect(pushed).to_have_attribute("title", re.compile(r"GMT\+9$"))
         shot(page, f"time-display-{size}", full_page=False)
+        no_serious_violation(page)
     finally:
         page.goto(server + "/account/password")
         page.get_by_label("Show times in").select_option("")
         page.get_by_role("button", name="Save time zone").click()
+
+
+def test_a_notification_group_is_one_expandable_row(page, server, api):
+    """Alerts of one notification group (a rule's group_by) fold into one row, though their
+    objects differ and they are farther apart than repeats fold (repeats: same rule, camera
+    and object, within 10 minutes)."""
+    camera = f"lane-{uuid.uuid4().hex[:6]}"
+    # The group notifies an hour after its first alert: no delivery is tried in this test.
+    api("POST", "/api/alerts/rules", json={
+        "name": f"Grouped on {camera}", "severity": "medium", "camera_ids": [camera],
+        "cooldown_seconds": 0, "channels": ["webhook"], "group_by": ["rule_id"],
+        "group_wait": 3600, "targets": {"webhook_url": "http://127.0.0.1:9/never"}})
+    page.goto(f"{server}/live?camera_id={camera}")
+    expect(page.locator("#live-status")).to_have_class(re.compile("is-live"))
+    # 20 minutes apart: farther than repeats fold, but one group.
+    now = datetime.now(UTC)
+    for minutes, obj in ((40, "person"), (20, "car"), (0, "dog")):
+        _event(api, camera, obj, when=now - timedelta(minutes=minutes))
+    expect(_rows(page, camera)).to_have_count(3)
+    alerts = api("GET", f"/api/alerts?camera_id={camera}")["alerts"]
+    assert len({a["group_id"] for a in alerts}) == 1 and alerts[0]["group_id"] is not None
+    shown = page.locator("#alert-list .alert:visible").filter(has_text=camera)
+    expect(shown).to_have_count(1)
+    toggle = shown.get_by_role("button", name=re.compile("3 alerts like this"))
+    expect(toggle).to_have_text("×3")
+    toggle.click()
+    expect(shown).to_have_count(3)
+    # A reload renders the same rows from the database: still one group.
+    page.reload()
+    expect(page.locator("#alert-list .alert:visible").filter(has_text=camera)).to_have_count(1)
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_times_default_to_the_browsers_timezone(browser, server, api, size):
+    """No timezone chosen on the account page: the browser's (here New York's) is used, in
+    the same format as a chosen one."""
+    event = _event(api, f"porch-{uuid.uuid4().hex[:6]}",
+                   when=datetime(2026, 1, 15, 2, 0, tzinfo=UTC))
+    context = browser.new_context(viewport=SIZES[size], timezone_id="America/New_York")
+    try:
+        page = context.new_page()
+        log_in(page, server)
+        page.goto(f"{server}/events/{event['id']}")
+        started = page.locator(".facts time").first
+        expect(started).to_have_attribute("title", "2026-01-14 21:00:00 GMT-5")
+        expect(started).to_have_text(re.compile(r"^\d+ d ago$"))
+    finally:
+        context.close()

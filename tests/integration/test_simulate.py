@@ -91,10 +91,12 @@ def test_simulate_posts_events_that_become_alerts(tmp_path):
     database = TempDatabase(tmp_path, "simulate")
     with running_server(tmp_path, database=database) as (url, _proc, _log):
         env = server_env(database.url)
-        done = flask(env, "simulate", "--url", url, "--count", "20", "--rate", "50",
-                     "--seed", "0", "--report-every", "10")
+        # No --url: the server `make run` starts on $PORT is the default (not only :8000).
+        done = flask({**env, "PORT": url.rsplit(":", 1)[1]}, "simulate", "--count", "20",
+                     "--rate", "50", "--seed", "0", "--report-every", "10")
         assert done.returncode == 0, done.stderr
         out = done.stdout
+        assert f"Posting to {url} from" in out
         assert "Created ingest key" in out and "'simulator'" in out
         assert "created the demo rule 'Person at night (demo)'" in out
         assert "10 events posted" in out and "20 events posted" in out

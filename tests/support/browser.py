@@ -6,6 +6,9 @@ from pathlib import Path
 
 ADMIN_PASSWORD = "browser-admin-password"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# axe-core from npm (package.json devDependencies, `npm ci`): injected by the tests only.
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+AXE_SOURCE = AXE.read_text() + "\n;window.axe !== undefined;" if AXE.exists() else ""
 PHONE = {"width": 390, "height": 844}
 
 
@@ -54,3 +57,17 @@ def console_errors(page) -> list[str]:
             errors.append(f"{message.text} ({message.location.get('url', '')})")
     page.on("console", record)
     return errors
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now (each: rule id,
+    help, up to three elements)."""
+    # Evaluated over the DevTools protocol: the page's CSP (no inline script) stays as it is.
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_SOURCE)
+    return page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ["violations"]});
+        return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+            .map(v => v.id + ": " + v.help + " -> "
+                 + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | "));
+    }""")

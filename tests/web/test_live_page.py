@@ -71,6 +71,19 @@ def test_filters_in_the_url(app, page_client, admin_headers):
     assert "severity: must be one of" in page and f'id="alert-{ids["low:yard"]}"' in page
 
 
+def test_the_filter_s_camera_has_its_chip_though_it_has_no_alert_yet(app, page_client,
+                                                                      admin_headers):
+    """A bookmarked /live?camera_id=gate before gate's first alert: its chip is there and
+    current (not "all", which would say no camera filter is in force)."""
+    _alerts(app, page_client, admin_headers, ("high", "yard"))
+    page = page_client.get("/live?camera_id=gate").text
+    cameras = page.split('<span class="hint">Camera</span>', 1)[1].split("<form", 1)[0]
+    assert re.findall(r'<a class="chip[^"]*" href="([^"]*)"( aria-current="true")?>([^<]+)</a>',
+                      cameras) == [("/live", "", "all"),
+                                   ("/live?camera_id=gate", ' aria-current="true"', "gate"),
+                                   ("/live?camera_id=yard", "", "yard")]
+
+
 def test_acknowledge_all_of_a_filter(app, page_client, admin_headers):
     ids = _alerts(app, page_client, admin_headers, ("low", "yard"), ("high", "yard"),
                   ("high", "door"))

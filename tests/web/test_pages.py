@@ -98,6 +98,14 @@ def test_no_inline_script_or_handlers(client, app, token, headers):
 # --- rules: list, toggle, delete ----------------------------------------------------------------
 
 
+def test_rule_list_says_confidence_as_a_percentage(client, token, headers):
+    """As every page says a confidence (events, alerts, the rule's summary): 60%, not 0.6."""
+    rule = create_rule(client, headers, min_confidence=0.6)
+    html = client.get("/rules").get_data(as_text=True)
+    row = re.search(rf'<tr id="rule-{rule["id"]}".*?</tr>', html, re.S).group(0)
+    assert "<span>confidence ≥ 60%</span>" in row, row
+
+
 def test_rule_list_filters_search_and_counts(app, client, token, headers):
     rule = create_rule(client, headers)
     create_rule(client, headers, name="Cars at night", severity="low", enabled=False)
@@ -374,6 +382,19 @@ def test_rule_test_page_shows_verdicts(app, client, token, headers):
                            headers=HX).get_data(as_text=True)
     assert "<html" not in fragment and '<section id="rule-test">' in fragment
     assert "Events tested</dt><dd>2</dd>" in fragment  # no pick: the latest events
+
+
+def test_rule_test_page_reports_unknown_event_ids(client, token, headers):
+    """An id typed that is no event is said, not silently left out, beside the ones tested."""
+    rule = create_rule(client, headers)
+    hit = post_event(client, headers)
+    html = client.post(f"/rules/{rule['id']}/test", data={
+        "csrf_token": token, "event_ids_other": f"{hit['id']}, 987654"}).get_data(as_text=True)
+    assert "Events tested</dt><dd>1</dd>" in html
+    assert '<p class="error">No such events: 987654</p>' in html
+    # The event page's link (GET, event_ids in the query string) says it too.
+    html = client.get(f"/rules/{rule['id']}/test?event_ids=987654").get_data(as_text=True)
+    assert '<p class="error">No such events: 987654</p>' in html
 
 
 def test_rule_test_counts_cooldown(client, token, headers):

@@ -4,6 +4,7 @@ values, the stored alert whose cooldown suppressed it, the schedule; a link to t
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from alerting.extensions import db
 from alerting.models import Alert
@@ -101,3 +102,69 @@ def test_track_criteria_are_judged_on_the_events_track_with_their_rows(app, clie
     dwell = re.search(r'data-criterion="dwell">(.*?)</tr>', why, re.S).group(1)
     assert "600 s in gate" in dwell and ">no<" in dwell
     assert re.search(r"in `gate` for [0-9.]+ s of the 600 s required", dwell)
+
+
+def _criterion(why: str, name: str) -> str:
+    return re.search(rf'data-criterion="{name}">(.*?)</tr>', why, re.S).group(1)
+
+
+def test_zone_and_arming_mode_show_required_and_actual(app, client, admin_headers):
+    """The issue's "wrong zone", and a rule for another arming mode: each criterion with what
+    the rule requires, what the event had, and the mode in force when it happened."""
+    rule = create_rule(client, admin_headers, name="Drive while away", zone_ids=["drive"],
+                       modes=["away"])
+    event = post_event(client, admin_headers)  # a person in the porch, in mode "home"
+    run_matcher(app)
+    login(client)
+    why = _section(client.get(f"/events/{event['id']}").get_data(as_text=True), rule["id"])
+    assert re.search(r"no match: (zone, mode|mode, zone)<", why), why
+    zone = _criterion(why, "zone")
+    assert "<td data-label=\"Required\">drive</td>" in zone
+    assert "<td data-label=\"Actual\">porch</td>" in zone and ">no<" in zone
+    mode = _criterion(why, "mode")
+    assert "<td data-label=\"Required\">away</td>" in mode
+    assert "<td data-label=\"Actual\">home</td>" in mode and ">no<" in mode
+
+
+def test_a_silence_says_which_one_kept_the_alert_back(app, client, admin_headers):
+    """A match under a silence: the alert raised is named with its status (silenced, never
+    delivered); a rule made after the event was matched is judged as the matcher would now
+    judge it, and names the silence that covers it."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    silence = client.post("/api/silences", headers=admin_headers, json={
+        "matchers": [{"field": "camera_id", "op": "=", "value": "back-door"}],
+        "starts_at": (now - timedelta(minutes=5)).isoformat(), "duration": 7200,
+        "comment": "painters"}).json
+    matched = create_rule(client, admin_headers, name="Before")
+    event = post_event(client, admin_headers, started_at=now.isoformat())
+    run_matcher(app)
+    later = create_rule(client, admin_headers, name="After")
+    login(client)
+    page = client.get(f"/events/{event['id']}").get_data(as_text=True)
+    with app.app_context():
+        [alert] = db.session.query(Alert).all()
+    assert alert.status == "silenced"
+    assert f'>alert #{alert.id}</a> (silenced)' in _section(page, matched["id"])
+    assert f"silenced by silence {silence['id'][:8]}" in _section(page, later["id"])
+
+
+def test_the_rules_of_other_cameras_are_folded_under_their_own_heading(app, client,
+                                                                       admin_headers):
+    """This camera's verdicts first; "no match: camera" for every other camera's rule would
+    bury them (each is still there, folded, with its criteria)."""
+    here = create_rule(client, admin_headers, name="Porch at 95%", min_confidence=0.95)
+    away = create_rule(client, admin_headers, name="Garage", camera_ids=["garage"])
+    event = post_event(client, admin_headers)  # on back-door
+    lone = post_event(client, admin_headers, camera_id="shed")
+    run_matcher(app)
+    login(client)
+    page = client.get(f"/events/{event['id']}").get_data(as_text=True)
+    shown, folded = page.split('<details class="verdicts-elsewhere">', 1)
+    assert f'id="why-{here["id"]}"' in shown and f'id="why-{away["id"]}"' not in shown
+    assert "<summary>1 rule for other cameras</summary>" in folded
+    assert "no match: camera" in _section(folded, away["id"])
+    assert "garage" in _criterion(_section(folded, away["id"]), "camera")
+    # An event no rule watches says so, above the folded ones.
+    page = client.get(f"/events/{lone['id']}").get_data(as_text=True)
+    assert "No enabled rule watches camera shed." in page
+    assert "<summary>2 rules for other cameras</summary>" in page
