@@ -140,7 +140,7 @@ class RuleForm(TemplateFields, FlaskForm):
     severity = SelectField("Severity", choices=[choice(s, s.capitalize()) for s in SEVERITIES],
                            default="medium")
     risk_threshold = StringField("Minimum risk score (0–100)", render_kw=NUMERIC)
-    min_confidence = StringField("Minimum detection confidence (0–1)", render_kw=NUMERIC)
+    min_confidence = StringField("Minimum detection confidence (%)", render_kw=NUMERIC)
     object_types = SelectMultipleField("Object types", choices=[])
     object_types_other = StringField("Other object types (comma-separated)",
                                      render_kw={"autocomplete": "off"})

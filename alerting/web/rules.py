@@ -205,6 +205,7 @@ def _rule_form(form: RuleForm, rule: AlertRule | None):
             except ValidationError as exc:
                 db.session.rollback()
                 _explain_empty_times(form, exc.fields)
+                _explain_percent(exc.fields)
                 general = place_errors(form, exc.fields, payload, rule_locator(form, rows))
                 error_count = len(exc.fields) - len(general)
                 focus = first_invalid(form)
@@ -339,6 +340,28 @@ def _shown_value(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+# The form takes the minimum confidence as a percentage, as every page shows confidence; the
+# API and the rule keep the fraction (0 to 1).
+PERCENT_RANGE = "must be a percentage from 0 to 100"
+
+
+def _fraction(value: Any) -> Any:
+    """A percentage typed into the form as the rule's fraction (text stays for the schema to
+    refuse)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return round(value / 100, 6)
+    return value
+
+
+def _shown_percent(value: float | None) -> str:
+    return "" if value is None else _shown_value(round(value * 100, 4))
+
+
+def _explain_percent(fields: dict[str, str]) -> None:
+    if "min_confidence" in fields and "0 to 1" in fields["min_confidence"]:
+        fields["min_confidence"] = PERCENT_RANGE
+
+
 def rule_payload(form: RuleForm) -> tuple[dict[str, Any], list[int]]:
     """The API payload the form describes, and the form row of each payload condition."""
     conditions, rows = [], []
@@ -359,7 +382,7 @@ def rule_payload(form: RuleForm) -> tuple[dict[str, Any], list[int]]:
         "object_types": _merged(form.object_types.data, form.object_types_other.data),
         "camera_ids": _merged(form.camera_ids.data, form.camera_ids_other.data),
         "zone_ids": _merged(form.zone_ids.data, form.zone_ids_other.data),
-        "min_confidence": number_or_text(form.min_confidence.data),
+        "min_confidence": _fraction(number_or_text(form.min_confidence.data)),
         "schedule": {
             "days": list(form.schedule_days.data or []),
             "start_time": form.schedule_start.data or "",
@@ -431,7 +454,7 @@ def form_data(rule: AlertRule) -> dict[str, Any]:
         "enabled": rule.enabled,
         "severity": rule.severity,
         "risk_threshold": _shown_value(rule.risk_threshold),
-        "min_confidence": _shown_value(rule.min_confidence),
+        "min_confidence": _shown_percent(rule.min_confidence),
         "object_types": list(rule.object_types or []),
         "camera_ids": list(rule.camera_ids or []),
         "zone_ids": list(rule.zone_ids or []),

@@ -173,7 +173,7 @@ def test_toggle_without_csrf_token_is_refused(app, client, token, headers):
 
 def test_create_rule_with_a_plain_post(app, client, token):
     data = rule_form(token, **{
-        "description": "  Night watch ", "risk_threshold": "50", "min_confidence": "0.8",
+        "description": "  Night watch ", "risk_threshold": "50", "min_confidence": "80",
         "object_types_other": "Dog, cat", "zone_ids_other": "porch",
         "schedule_on": "y", "schedule_days": ["mon", "sat"], "schedule_start": "22:00",
         "schedule_end": "06:00", "schedule_timezone": "europe/paris",
@@ -224,7 +224,7 @@ def test_rule_form_escalation_round_trip(app, client, token):
     ({"name": "  "}, "name", "must not be empty"),
     ({"severity": "loud"}, "severity", "must be one of critical, high, medium, low"),
     ({"risk_threshold": "abc"}, "risk_threshold", "must be an integer from 0 to 100"),
-    ({"min_confidence": "1.5"}, "min_confidence", "must be a number from 0 to 1"),
+    ({"min_confidence": "150"}, "min_confidence", "must be a percentage from 0 to 100"),
     ({"cooldown_seconds": "-1"}, "cooldown_seconds", "must be an integer"),
     ({"dedup_key_template": "{camera}"}, "dedup_key_template", "unknown variable {camera}"),
     ({"schedule_on": "y", "schedule_start": "25:00"}, "schedule_start",
@@ -324,7 +324,7 @@ def test_edit_round_trips_every_field(app, client, token, headers):
                        targets={"push_urls": ["ntfy://x"]})
     page = client.get(f"/rules/{rule['id']}/edit").get_data(as_text=True)
     before = only_rule(app)
-    form = rule_form(token, description="d", risk_threshold="40", min_confidence="0.5",
+    form = rule_form(token, description="d", risk_threshold="40", min_confidence="50",
                      object_types=["person"], camera_ids=["back-door"], zone_ids=["porch"],
                      schedule_on="y", schedule_days=["sun"], schedule_start="08:00",
                      schedule_end="17:30", schedule_timezone="UTC",
