@@ -106,6 +106,19 @@ def test_rule_list_says_confidence_as_a_percentage(client, token, headers):
     assert "<span>confidence ≥ 60%</span>" in row, row
 
 
+def test_rule_list_says_all_day_for_a_schedule_that_starts_where_it_ends(client, headers):
+    days = ["sat", "sun"]
+    whole = create_rule(client, headers, name="Weekends", schedule={
+        "days": days, "start_time": "00:00", "end_time": "00:00"})
+    nights = create_rule(client, headers, name="Nights", schedule={
+        "days": days, "start_time": "22:00", "end_time": "06:00"})
+    html = client.get("/rules").get_data(as_text=True)
+    rows = {r["id"]: re.search(rf'<tr id="rule-{r["id"]}".*?</tr>', html, re.S).group(0)
+            for r in (whole, nights)}
+    assert "<span>sat sun all day</span>" in rows[whole["id"]]
+    assert "<span>sat sun 22:00–06:00</span>" in rows[nights["id"]]
+
+
 def test_rule_list_filters_search_and_counts(app, client, token, headers):
     rule = create_rule(client, headers)
     create_rule(client, headers, name="Cars at night", severity="low", enabled=False)
