@@ -106,7 +106,8 @@ def test_rule_list_says_confidence_as_a_percentage(client, token, headers):
     assert "<span>confidence ≥ 60%</span>" in row, row
 
 
-def test_rule_list_says_all_day_for_a_schedule_that_starts_where_it_ends(client, headers):
+def test_rule_list_says_all_day_for_a_schedule_that_starts_where_it_ends(client, token,
+                                                                      headers):
     days = ["sat", "sun"]
     whole = create_rule(client, headers, name="Weekends", schedule={
         "days": days, "start_time": "00:00", "end_time": "00:00"})
