@@ -50,6 +50,7 @@ MOSQUITTO = ("tests/ingest/test_frigate_mqtt.py", "tests/ingest/test_frigate_tra
              "tests/ingest/test_frigate_status.py", "tests/workers/test_mqtt_settings_reload.py",
              "tests/workers/test_mqtt_loop.py",
              "tests/api/test_integrations_api.py::test_mqtt_test_counts_what_it_saw_per_topic_kind",
+             "tests/api/test_integrations_api.py::test_mqtt_test_names_the_prefix_frigate_is_on",
              "tests/web/test_integrations_page.py::test_test_buttons_show_what_was_seen")
 # Modules whose `server` fixture is a real gunicorn: the tests using it are slow.
 SERVER_MODULES = ("tests/live/test_live.py",)
