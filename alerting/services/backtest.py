@@ -20,9 +20,9 @@ from ..engine.schedule import local_time
 from ..engine.silences import SilenceSet, covering_mute_timing, facts_of_match
 from ..engine.timeparse import isoformat_z
 from ..engine.tracks import track_spec
+from ..engine.types import TRACK_LISTS, TRACK_NUMBERS, Rule, rule_from_record
 from ..engine.types import Detection as EngineDetection
 from ..engine.types import Event as EngineEvent
-from ..engine.types import Rule, rule_from_record
 from ..engine.vocabulary import DAYS
 from ..extensions import db
 from ..models import Detection, Event, utcnow
@@ -133,27 +133,18 @@ def _event(row: Any, detections: list[Any], reject) -> EngineEvent | None:
         return None
     if len(detections) > 1:
         detections.sort(key=_first)  # as the matcher reads them: by id
-    if len(row) > 16:  # with the facts (_stream_query)
-        identities = [{"identity": d[18], "identity_score": d[19]} for d in detections]
-        return EngineEvent(
-            row[1], _utc(row[2]), row[0], _utc(row[3]), row[4], row[5], row[6],
-            _strings(row[7]),
-            tuple(EngineDetection(d[12], None if d[13] is None else float(d[13]),
-                                  _strings(d[14]), None, d[15], d[18], d[19])
-                  for d in detections),
-            row[8], row[9], row[10],
-            **event_facts({"attributes": row[16], "review": row[17],
-                           "detections": identities}))
+    facts = len(row) > 16  # (_stream_query's `facts`: rows 16-19)
+    built = tuple(EngineDetection(d[12], None if d[13] is None else float(d[13]),
+                                  _strings(d[14]), None, d[15],
+                                  *((d[18], d[19]) if facts else ())) for d in detections)
     return EngineEvent(
         row[1], _utc(row[2]), row[0], _utc(row[3]), row[4], row[5], row[6], _strings(row[7]),
-        tuple(EngineDetection(d[12], None if d[13] is None else float(d[13]),
-                              _strings(d[14]), None, d[15]) for d in detections),
-        row[8], row[9], row[10])
+        built, row[8], row[9], row[10],
+        **(event_facts({"attributes": row[16], "review": row[17], "detections": built})
+           if facts else {}))
 
 
-UNTRACKED = {"min_dwell_seconds": None, "dwell_zone_ids": None, "zone_sequence": None,
-             "sequence_within_seconds": None, "stationary_seconds": None, "identities": None,
-             "exclude_identities": None, "min_count": None}
+UNTRACKED = dict.fromkeys((*TRACK_NUMBERS, *TRACK_LISTS))  # a rule's track criteria, unset
 
 
 def _first(row: Any) -> int:
