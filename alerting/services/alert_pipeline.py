@@ -53,7 +53,7 @@ from .modes import mode_clock
 from .mute_timings import engine_mute_timings
 from .notification_settings import ROW_ID as SETTINGS_ROW
 from .notification_settings import defaults
-from .notification_targets import Defaults, Target, rule_targets, targets_for, unseal
+from .notification_targets import Defaults, rule_targets, targets_for, unseal
 from .rules import rule_record
 from .silences import engine_silences
 from .tracks import dues, set_dues, with_tracks
@@ -570,16 +570,9 @@ def _alert(conn: Connection, cache: RuleCache, delta: CooldownLedger,
     if pairs and cache.takeovers():
         digest, pairs = _digested(cache, pairs, rule, verdict.rule_id, event)
     alert = {
-        "rule_id": verdict.rule_id, "rule_name": rule["name"],
-        "event_id": event.id, "camera_id": event.camera_id,
-        "severity": rule["severity"],
-        "severity_priority": SEVERITY_PRIORITY[rule["severity"]],
+        **matched_alert(verdict.rule_id, rule["name"], rule["severity"], event, verdict, zone),
         # nothing to send: recorded and shown live
         "status": "silenced" if silenced else "pending" if pairs else "delivered",
-        "dedup_key": key, "matched_conditions": verdict.matched_conditions,
-        "object_type": detection.object_type if detection else None,
-        "zone_id": zone,
-        "event_time": event.started_at,
         "silence_id": silence_id, "mute_timing": mute_timing, "digest": digest,
         "escalation": rule["escalation"],  # _record turns it into escalate_at
     }
@@ -590,6 +583,19 @@ def _alert(conn: Connection, cache: RuleCache, delta: CooldownLedger,
             "object_type": alert["object_type"], "zone_id": zone,
             "severity": rule["severity"], "identity": event.identity}, pairs)
     return alert, pairs
+
+
+def matched_alert(rule_id: str | None, name: str, severity: str, event: EngineEvent,
+                  verdict: Any, zone: str | None) -> dict[str, Any]:
+    """The columns an alert takes from its rule and the match (the template preview's
+    unstored alert too)."""
+    detection = verdict.detection
+    return {"rule_id": rule_id, "rule_name": name, "event_id": event.id,
+            "camera_id": event.camera_id, "severity": severity,
+            "severity_priority": SEVERITY_PRIORITY[severity],
+            "dedup_key": verdict.dedup_key or "", "matched_conditions": verdict.matched_conditions,
+            "object_type": detection.object_type if detection else None, "zone_id": zone,
+            "event_time": event.started_at}
 
 
 def _digested(cache: RuleCache, pairs: list, rule: dict[str, Any], rule_id: str,
@@ -605,9 +611,8 @@ def _digested(cache: RuleCache, pairs: list, rule: dict[str, Any], rule_id: str,
     kept, taken = [], None
     for channel, target in pairs:
         name = None
-        if any(t.channel == channel for t in takeovers):
-            clear = unseal(*target) if isinstance(target, Target) else str(target)
-            name = digest_engine.taken_by(takeovers, channel, clear, facts)
+        if any(t.channel == channel for t in takeovers):  # (web push targets are not URLs)
+            name = digest_engine.taken_by(takeovers, channel, unseal(*target), facts)
         if name is None:
             kept.append((channel, target))
         else:

@@ -14,7 +14,6 @@ from ..engine.backtest import cannot_match
 from ..engine.dedup import dedup_zone
 from ..engine.errors import ValidationError
 from ..engine.rule_eval import EventView, compile_rule, scan
-from ..engine.vocabulary import SEVERITY_PRIORITY
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Alert, AlertRule, Detection, Event, utcnow
@@ -23,6 +22,7 @@ from ..schemas.backtest import parse_backtest
 from ..schemas.rules import parse_rule
 from ..schemas.templates import parse_preview
 from . import backtest
+from .alert_pipeline import matched_alert
 from .deliveries import build_message
 from .events import event_json
 from .notification_content import content_settings
@@ -65,17 +65,10 @@ def _latest_match(values: dict[str, Any], rule_id: str | None) -> tuple[Alert, E
         return None
     seen, verdict = latest
     event = db.session.get(Event, seen.id, options=[selectinload(Event.detections)])
-    detection, now = verdict.detection, utcnow()
-    alert = Alert(id=0, rule_id=rule_id, rule_name=values["name"], event_id=seen.id,
-                  camera_id=seen.camera_id, severity=values["severity"],
-                  severity_priority=SEVERITY_PRIORITY[values["severity"]], status="pending",
-                  dedup_key=verdict.dedup_key or "",
-                  matched_conditions=verdict.matched_conditions,
-                  object_type=detection.object_type if detection else None,
-                  zone_id=dedup_zone(rule.zone_ids, detection) or None,
-                  event_time=seen.started_at, created_at=now, updated_at=now,
-                  acknowledged_at=None, acknowledged_by=None, dismissed_at=None,
-                  dismissed_by=None, silence_id=None, mute_timing=None)
+    now = utcnow()
+    alert = Alert(id=0, status="pending", created_at=now, updated_at=now, **matched_alert(
+        rule_id, values["name"], values["severity"], seen, verdict,
+        dedup_zone(rule.zone_ids, verdict.detection) or None))
     return alert, event
 
 
