@@ -132,6 +132,15 @@ def insert_returning_ids(conn: Connection, table: Table, rows: list[dict[str, An
     return list(conn.execute(_statement(table, "ordered"), rows).scalars())
 
 
+IN_LIMIT = 1000  # values one IN (...) names at most (the databases' bound-parameter limits)
+
+
+def in_chunks(values: list[Any], size: int = IN_LIMIT) -> Iterator[list[Any]]:
+    """`values` a statement's worth at a time."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
 def delete_older(column: Column, before: datetime, limit: int, *where: Any) -> int:
     """Delete up to `limit` rows of the column's table whose `column` is before `before`
     (and that meet `where`), oldest first, in one short write transaction (retention

@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import Alert, Delivery, utcnow
 from ..schemas import responses as schemas
 from ..schemas.serialize import serializer
+from ..storage import in_chunks
 from . import audit, groups
 
 # What a person may do from each status (DESIGN.md: anything else is a 409).
@@ -27,7 +28,6 @@ TRANSITIONS = {
 }
 OPEN_STATUSES = ("pending", "delivered", "failed")
 PINNED_SEVERITIES = ("critical", "high")  # open ones are pinned on top of the live page
-_CHUNK = 1000  # alert ids a statement names at most (the databases' bound-parameter limits)
 
 
 def _next_attempt_at(delivery: Delivery) -> str | None:
@@ -159,10 +159,9 @@ def _stop_escalations(settled: list[Alert]) -> None:
     the outbox. Not committed."""
     for alert in settled:
         alert.escalate_at = None
-    ids = [alert.id for alert in settled]
-    for start in range(0, len(ids), _CHUNK):
+    for ids in in_chunks([alert.id for alert in settled]):
         db.session.execute(delete(Delivery).where(
-            Delivery.alert_id.in_(ids[start:start + _CHUNK]), Delivery.kind == "escalation",
+            Delivery.alert_id.in_(ids), Delivery.kind == "escalation",
             Delivery.status == "pending"))
 
 

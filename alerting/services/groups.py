@@ -29,7 +29,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Alert, AlertGroup, AlertGroupFlush, Delivery, utcnow
 from ..schemas.grouping import effective_timing
-from ..storage import insert_returning_ids, write_transaction
+from ..storage import in_chunks, insert_returning_ids, write_transaction
 
 FIRING = ("pending", "delivered", "failed")  # neither acknowledged nor dismissed (nor silenced)
 
@@ -194,12 +194,11 @@ def alert_changed(group_id: int | None) -> None:
         alerts_changed([group_id])
 
 
-def alerts_changed(group_ids: list[int], chunk: int = 1000) -> None:
+def alerts_changed(group_ids: list[int]) -> None:
     """`alert_changed` for alerts of several groups at once (an acknowledge of them all)."""
     now = utcnow()
-    for start in range(0, len(group_ids), chunk):
-        db.session.execute(update(_G).where(_G.c.id.in_(group_ids[start:start + chunk]),
-                                            _G.c.status == "firing")
+    for ids in in_chunks(group_ids):
+        db.session.execute(update(_G).where(_G.c.id.in_(ids), _G.c.status == "firing")
                            .values(next_flush_at=now))
 
 
