@@ -41,6 +41,8 @@ def health():
                 .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)),
         }
         row = db.session.get(NotificationSettings, notification_settings.ROW_ID)
+        ages = {what: None if since is None else round(
+            max(0.0, (now - since).total_seconds()), 1) for what, since in waiting.items()}
     except Exception as exc:  # any driver error means "unreachable" here
         db.session.rollback()
         return jsonify({"status": "unavailable", "database": "unreachable",
@@ -50,8 +52,8 @@ def health():
         "database": "ok",
         "workers": workers.status(),
         "backlog": {"events_unprocessed": unprocessed, "deliveries_pending": pending,
-                    "oldest_unprocessed_seconds": _age(waiting["matching"], now),
-                    "oldest_overdue_delivery_seconds": _age(waiting["delivery"], now)},
+                    "oldest_unprocessed_seconds": ages["matching"],
+                    "oldest_overdue_delivery_seconds": ages["delivery"]},
         # This process's WebSockets (open, caps, refused, dropped) and slow clients cut off.
         "connections": {"websockets": live.stats(), **serving.counters()},
     }
@@ -63,15 +65,10 @@ def health():
     if unreadable:  # names only: deliveries needing them fail until the key is restored
         body["unreadable_secrets"] = unreadable
     lag = float(current_app.config["HEALTH_LAG_SECONDS"])
-    stalled = [what for what, since in waiting.items()
-               if since is not None and _age(since, now) > lag]
+    stalled = [what for what, age in ages.items() if age is not None and age > lag]
     if stalled:  # nothing in this process may say so: the loops may run in another one
         body["stalled"] = stalled
     if stalled or unreadable or any(w["expected"] and w["state"] != "running"
                                     for w in body["workers"].values()):
         body["status"] = "degraded"
     return jsonify(body)
-
-
-def _age(since, now) -> float | None:
-    return None if since is None else round(max(0.0, (now - since).total_seconds()), 1)

@@ -345,7 +345,7 @@ def snooze_for(alert: Alert, scope: str, minutes: int, actor: str, *,
     matchers = parse_silence(payload)["matchers"]
     same = [row for row in db.session.scalars(
                 select(Silence).where(_state_filter("active", now))
-                .order_by(Silence.ends_at.desc()).with_for_update())
+                .order_by(Silence.ends_at.desc()))
             if list(row.matchers or []) == matchers]
     if not same:
         return create_silence(payload, actor, now=now, commit=commit)

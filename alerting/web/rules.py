@@ -358,7 +358,7 @@ def _shown_percent(value: float | None) -> str:
 
 
 def _explain_percent(fields: dict[str, str]) -> None:
-    if "min_confidence" in fields and "0 to 1" in fields["min_confidence"]:
+    if "min_confidence" in fields:  # (the schema's message speaks of the fraction)
         fields["min_confidence"] = PERCENT_RANGE
 
 

@@ -52,6 +52,17 @@ def fire(app, headers, n, **event):
     run_matcher(app)
 
 
+def home_then_away(client, headers) -> datetime:
+    """An event "home" at home, then the mode set to away and an event "away" a second
+    later; the first one's time."""
+    now = datetime.now(UTC)
+    post_event(client, headers, external_id="home", started_at=now.isoformat())
+    assert client.put("/api/mode", json={"mode": "away"}, headers=headers).status_code == 200
+    post_event(client, headers, external_id="away",
+               started_at=(now + timedelta(seconds=1)).isoformat())
+    return now
+
+
 def send(app, now):
     with app.app_context():
         return digests.send_due(now)
@@ -173,11 +184,7 @@ def test_the_filter_takes_alerts_of_its_mode_and_severity(app, headers,
                                      filter={"modes": ["away"], "max_severity": "medium"}))
     start = utcnow()
     send(app, start)
-    now = datetime.now(UTC)
-    post_event(client, headers, external_id="home", started_at=now.isoformat())
-    assert client.put("/api/mode", json={"mode": "away"}, headers=headers).status_code == 200
-    post_event(client, headers, external_id="away",
-               started_at=(now + timedelta(seconds=1)).isoformat())
+    now = home_then_away(client, headers)
     create_rule(client, headers, name="High", severity="high")
     post_event(client, headers, external_id="away-high",
                started_at=(now + timedelta(seconds=2)).isoformat())
@@ -206,11 +213,7 @@ def test_a_digest_takes_its_targets_immediate_sends_of_what_it_collects(
     put_digests(app, headers, hourly(digest_url, filter={"modes": ["away"]}))
     start = utcnow()
     send(app, start)
-    now = datetime.now(UTC)
-    post_event(client, headers, external_id="home", started_at=now.isoformat())
-    assert client.put("/api/mode", json={"mode": "away"}, headers=headers).status_code == 200
-    post_event(client, headers, external_id="away",
-               started_at=(now + timedelta(seconds=1)).isoformat())
+    home_then_away(client, headers)
     run_matcher(app)
     run_dispatcher(app)
     immediate = [(request.path, request.get_json()["data"]["event"]["external_id"])
