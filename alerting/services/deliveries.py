@@ -7,6 +7,7 @@ import dataclasses
 import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -319,21 +320,37 @@ def claim_due(limit: int, *, per_target: int = 8, in_flight: dict[str, int] | No
 
 def _pending_due(conn: Connection, now: datetime, limit: int, per_target: int,
                  counts: dict[str, int]) -> list[Any]:
-    """Candidate pending rows. While no target is saturated, the oldest due rows, a few
-    times `limit` of them. Once one is, the due rows of each other target, each an index
-    range on (status, target, next_attempt_at): the saturated target's backlog is never
-    read, however long it is (one query filtering it out read all of it on every claim)."""
+    """Candidate pending rows, never more of a target than its room. While no target is
+    saturated, the oldest due rows, read one by one until `limit` are read or a row's
+    target has no room left. From then on (or from the start, when a target is saturated
+    already), the due rows of each target with room, each an index range on (status,
+    target, next_attempt_at): the saturated target's backlog is never read, however long
+    it is (one query filtering it out read all of it on every claim; reading a few times
+    `limit` of the oldest rows read 30 rows per delivery when one target has them all)."""
     locked = conn.dialect.name == "postgresql"
-    if all(n < per_target for n in counts.values()):
-        return list(conn.execute(_LOCKED[_DUE] if locked else _DUE,
-                                 {"now": now, "limit": limit * 4}))
     rows: list[Any] = []
+    read: Counter[str] = Counter()
+    if all(n < per_target for n in counts.values()):
+        result = conn.execute(_LOCKED[_DUE] if locked else _DUE, {"now": now, "limit": limit})
+        try:
+            for row in result:
+                if counts.get(row.target, 0) + read[row.target] >= per_target:
+                    break
+                read[row.target] += 1
+                rows.append(row)
+            else:  # every due row was read, or `limit` of them
+                return rows
+        finally:
+            result.close()
+    seen = {row.id for row in rows}
     target = conn.scalar(_FIRST_DUE_TARGET, {"now": now})
     while target is not None:
-        room = per_target - counts.get(target, 0)
-        if room > 0:
-            rows += conn.execute(_LOCKED[_DUE_OF_TARGET] if locked else _DUE_OF_TARGET,
-                                 {"now": now, "target": target, "limit": min(room, limit)})
+        room = per_target - counts.get(target, 0) - read[target]
+        if room > 0:  # the rows already read are the target's oldest: asked for again
+            rows += [row for row in conn.execute(
+                _LOCKED[_DUE_OF_TARGET] if locked else _DUE_OF_TARGET,
+                {"now": now, "target": target, "limit": min(room, limit) + read[target]})
+                if row.id not in seen]
         target = conn.scalar(_NEXT_DUE_TARGET, {"now": now, "after": target})
     return rows
 

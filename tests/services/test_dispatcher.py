@@ -278,6 +278,17 @@ def test_a_saturated_targets_backlog_leaves_room_for_the_others(app):
     assert [ids[c.id] for c in again] == ["http://slow/", "http://slow/"]
 
 
+def test_a_target_filling_up_within_a_claim_leaves_room_for_the_others(app):
+    # No target is saturated when the claim starts; the oldest 50 due rows are all one
+    # target's, which fills after two: the claim goes on to the other target's rows.
+    ids = add_deliveries(app, *[("http://busy/", 100 + i) for i in range(50)],
+                         ("http://quiet/", 2), ("http://quiet/", 1))
+    with app.app_context():
+        claimed = deliveries.claim_due(4, per_target=2, in_flight={"http://busy/": 1})
+    assert [ids[c.id] for c in claimed] == ["http://busy/", "http://quiet/", "http://quiet/"]
+    assert claimed[0].id == list(ids)[49]  # the busy target's oldest (due 149 s ago)
+
+
 def test_claim_builds_the_message_and_leases_once(app, headers):
     configure(app, headers, default_webhook_url="http://127.0.0.1:9/hook")
     fire(app, headers, n=2, zone_ids=["porch"])
