@@ -87,15 +87,23 @@ def _settings() -> ModeSettings:
     return row
 
 
+_LATEST_FIRST = (ModeChange.at.desc(), ModeChange.id.desc())
+# The current mode's name (None before any change), without loading the change.
+LATEST_MODE_NAME = select(ModeChange.mode).order_by(*_LATEST_FIRST).limit(1)
+
+
 def latest_change() -> ModeChange | None:
     """The change that made the current mode, or None before any."""
-    return db.session.scalars(
-        select(ModeChange).order_by(ModeChange.at.desc(), ModeChange.id.desc()).limit(1)).first()
+    return db.session.scalars(select(ModeChange).order_by(*_LATEST_FIRST).limit(1)).first()
 
 
 def current_mode() -> str:
-    change = latest_change()
-    return change.mode if change is not None else engine.DEFAULT_MODE
+    return mode_or_default(db.session.scalar(LATEST_MODE_NAME))
+
+
+def mode_or_default(name: str | None) -> str:
+    """The mode named by the latest change (LATEST_MODE_NAME), the default before any."""
+    return name if name is not None else engine.DEFAULT_MODE
 
 
 def current() -> dict[str, Any]:

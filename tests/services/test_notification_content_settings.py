@@ -1,0 +1,74 @@
+"""notification_content.content_settings: read once per batch of messages, the settings rows
+themselves only again when one of them changed (the site templates, the media allow-list,
+the Frigate instances), the arming mode every time."""
+
+import pytest
+from sqlalchemy import event
+
+from alerting.extensions import db
+from alerting.services import notification_content
+from tests.support.app import make_app, make_key
+from tests.support.factories import configure
+
+
+@pytest.fixture
+def app(tmp_path):
+    return make_app(tmp_path)
+
+
+@pytest.fixture
+def headers(app):
+    return {"x-access-token": make_key(app)}
+
+
+def read(app):
+    """The content settings and the statements reading them took."""
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            return notification_content.content_settings(), statements
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+            db.session.remove()
+
+
+def test_unchanged_settings_are_not_read_again(app):
+    first, _ = read(app)
+    again, statements = read(app)
+    assert again == first
+    assert len(statements) == 1  # the versions and the mode, in one query
+
+
+def test_changed_site_templates_are_read_again(app, headers):
+    read(app)
+    configure(app, headers, templates={"email": {"subject": "Site: {{ rule.name }}"}})
+    settings, _ = read(app)
+    assert settings.site_templates == {"email": {"subject": "Site: {{ rule.name }}"}}
+
+
+def test_a_changed_allow_list_and_frigate_instance_change_the_media_policy(app, headers):
+    before, _ = read(app)
+    configure(app, headers, webhook_allow_cidrs=["192.168.7.0/24"])
+    allowed, _ = read(app)
+    assert "192.168.7.0/24" in allowed.policy.allow_cidrs
+    assert "192.168.7.0/24" not in before.policy.allow_cidrs
+    response = app.test_client().put("/api/integrations", headers=headers, json={
+        "frigate": [{"prefix": "frigate", "base_url": "http://nvr.lan:5000"}]})
+    assert response.status_code == 200, response.json
+    trusted, _ = read(app)
+    assert ("http", "nvr.lan", 5000) in trusted.policy.trusted
+    assert ("http", "nvr.lan", 5000) not in allowed.policy.trusted
+
+
+def test_the_mode_is_the_current_one_at_every_read(app, headers):
+    home, _ = read(app)
+    response = app.test_client().put("/api/mode", json={"mode": "away"}, headers=headers)
+    assert response.status_code == 200, response.json
+    away, statements = read(app)
+    assert (home.mode, away.mode) == ("home", "away")
+    assert len(statements) == 1
