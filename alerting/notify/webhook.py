@@ -78,35 +78,36 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, seconds)
 
 
+# (scheme, host, port, allow-list): a connection is to an address of the host that the
+# allow-list let through when the connection was made.
+Key = tuple[str, str, int, tuple[str, ...]]
+
+
 class _Pool:
-    """This thread's kept-alive connections, keyed by (scheme, host, port, checked address):
-    keep-alive is most of the throughput, and a connection is used by one thread at a time.
-    The least recently used is closed beyond MAX_IDLE_CONNECTIONS."""
+    """This thread's kept-alive connections, by Key: keep-alive is most of the throughput,
+    and a connection is used by one thread at a time. The least recently used is closed
+    beyond MAX_IDLE_CONNECTIONS."""
 
     def __init__(self) -> None:
-        self.connections: dict[tuple[str, str, int, str], http.client.HTTPConnection] = {}
+        self.connections: dict[Key, http.client.HTTPConnection] = {}
 
     def __del__(self) -> None:
         # The thread ended (its thread-local pool is collected): close, don't leak, sockets.
         for conn in self.connections.values():
             conn.close()
 
-    def take(self, key: tuple[str, str, int, str], timeout: float) -> tuple[
-            http.client.HTTPConnection, bool]:
-        """A connection for `key` and whether it was used before (and so may have been
-        closed by the receiver meanwhile)."""
+    def take(self, key: Key, timeout: float) -> http.client.HTTPConnection | None:
+        """An idle connection for `key`, if there is one that the receiver has not closed."""
         conn = self.connections.pop(key, None)
         if conn is not None and conn.sock is not None and not _dropped(conn.sock):
             conn.timeout = timeout
             conn.sock.settimeout(timeout)
-            return conn, True
+            return conn
         if conn is not None:
             conn.close()
-        scheme, host, port, address = key
-        return pinned_connection(scheme, address, port, host, timeout), False
+        return None
 
-    def give_back(self, key: tuple[str, str, int, str],
-                  conn: http.client.HTTPConnection) -> None:
+    def give_back(self, key: Key, conn: http.client.HTTPConnection) -> None:
         self.connections[key] = conn
         if len(self.connections) > MAX_IDLE_CONNECTIONS:
             self.connections.pop(next(iter(self.connections))).close()
@@ -207,29 +208,36 @@ class WebhookNotifier:
                 return Outcome(
                     ok=False, retryable=False, error="webhook secret is not valid whsec_<base64>"
                 )
-        try:
-            allow = tuple(settings.webhook_allow_cidrs)
-            parse_allow_cidrs(allow)
-        except ValueError as exc:
-            return Outcome(ok=False, retryable=False, error=f"bad webhook_allow_cidrs: {exc}")
-        try:
-            address = resolve_checked(host, port, allow)[0]
-        except UnsafeURL as exc:
-            return Outcome(ok=False, retryable=False, error=f"unsafe URL: {exc.reason}")
-        except (OSError, UnicodeError) as exc:
-            return Outcome(ok=False, retryable=True,
-                           error=f"connection error: cannot resolve {host!r}: {_reason(exc)}")
         parts = urlsplit(url)
         headers["Host"] = parts.netloc.rpartition("@")[2]
         if parts.username is not None:  # user:password@ in the URL, as requests sent it
             credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
             headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return _post((scheme, host, port, address), path, body, headers,
-                     settings.webhook_timeout_seconds)
+        return _post((scheme, host, port, tuple(settings.webhook_allow_cidrs)), path, body,
+                     headers, settings.webhook_timeout_seconds)
 
 
-def _post(key: tuple[str, str, int, str], path: str, body: bytes, headers: dict[str, str],
+def _checked_connection(key: Key, timeout: float) -> http.client.HTTPConnection | Outcome:
+    """A new connection to the host's address, resolved and checked against the allow-list
+    now, or the failure. (Only new connections are checked: a kept-alive one is to an
+    address that passed when it was made, so the name is not resolved again per request.)"""
+    scheme, host, port, allow = key
+    try:
+        parse_allow_cidrs(allow)
+    except ValueError as exc:
+        return Outcome(ok=False, retryable=False, error=f"bad webhook_allow_cidrs: {exc}")
+    try:
+        address = resolve_checked(host, port, allow)[0]
+    except UnsafeURL as exc:
+        return Outcome(ok=False, retryable=False, error=f"unsafe URL: {exc.reason}")
+    except (OSError, UnicodeError) as exc:
+        return Outcome(ok=False, retryable=True,
+                       error=f"connection error: cannot resolve {host!r}: {_reason(exc)}")
+    return pinned_connection(scheme, address, port, host, timeout)
+
+
+def _post(key: Key, path: str, body: bytes, headers: dict[str, str],
           timeout: float) -> Outcome:
     """POST on this thread's kept-alive connection for `key`, or a new one, all of it (connect,
     send, the answer's status, headers and body) within `timeout` seconds. A kept-alive
@@ -243,7 +251,12 @@ def _post(key: tuple[str, str, int, str], path: str, body: bytes, headers: dict[
         left = deadline - time.monotonic()
         if left <= 0:
             return timed_out
-        conn, reused = pool.take(key, left)
+        conn = pool.take(key, left)
+        reused = conn is not None
+        if conn is None:
+            conn = _checked_connection(key, left)
+            if isinstance(conn, Outcome):
+                return conn
         conn.response_class = partial(_deadline_response, deadline=deadline)
         try:
             if conn.sock is None:

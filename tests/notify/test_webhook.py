@@ -330,6 +330,46 @@ def test_connections_are_kept_alive_one_per_thread(raw_receiver):
     assert other[0].ok and receiver.connections == 2 and receiver.requests == 4
 
 
+def counting_resolver(monkeypatch) -> list[str]:
+    """The hosts the webhook channel resolves and checks, in order."""
+    from alerting.notify import webhook
+
+    resolved = []
+
+    def resolve(host, port, allow):
+        resolved.append(host)
+        return real(host, port, allow)
+
+    real = webhook.resolve_checked
+    monkeypatch.setattr(webhook, "resolve_checked", resolve)
+    return resolved
+
+
+def test_a_kept_alive_connection_is_not_resolved_again(raw_receiver, monkeypatch):
+    resolved = counting_resolver(monkeypatch)
+    receiver = raw_receiver()
+    assert all(send(receiver.url).ok for _ in range(3))
+    assert resolved == ["127.0.0.1"] and receiver.connections == 1
+
+
+def test_every_new_connection_is_checked(raw_receiver, monkeypatch):
+    resolved = counting_resolver(monkeypatch)
+    receiver = raw_receiver(close_after=True)
+    for _ in range(2):
+        assert send(receiver.url).ok
+        time.sleep(0.05)
+    assert resolved == ["127.0.0.1", "127.0.0.1"] and receiver.connections == 2
+
+
+def test_a_narrower_allow_list_is_not_passed_by_a_kept_alive_connection(raw_receiver):
+    receiver = raw_receiver()
+    assert send(receiver.url).ok
+    outcome = send(receiver.url, webhook_allow_cidrs=())
+    assert not outcome.ok and not outcome.retryable
+    assert outcome.error.startswith("unsafe URL: loopback")
+    assert receiver.requests == 1
+
+
 def test_a_connection_the_receiver_closed_is_replaced(raw_receiver):
     receiver = raw_receiver(close_after=True)
     for _ in range(3):
