@@ -83,9 +83,11 @@ def retry_delay(attempt: int, schedule: list[float], retry_after: float | None) 
 
 
 def webhook_body(alert: Any, rule: Any, event_body: dict[str, Any],
-                 actions: dict[str, str] | None = None) -> dict:
-    """The documented webhook JSON (docs/webhooks.md); `actions`: the alert's action links."""
-    body = alert_json(alert)
+                 actions: dict[str, str] | None = None,
+                 alert_body: dict[str, Any] | None = None) -> dict:
+    """The documented webhook JSON (docs/webhooks.md); `actions`: the alert's action links;
+    `alert_body`: alert_json(alert), when the caller has it already."""
+    body = dict(alert_json(alert) if alert_body is None else alert_body)
     del body["group_id"]  # the ungrouped body keeps its documented shape (never in a group)
     return {
         "type": "alert.created",
@@ -146,12 +148,13 @@ def _built_in_message(delivery: Any, alert: Any, rule: Any,
     ) if line)
     # Open, acknowledge, snooze: the same links for every channel (none without PUBLIC_URL).
     actions = action_links.links_for_alert(alert, current_app.config.get("PUBLIC_URL"))
+    alert_body = alert_json(alert)
     return Message(
         delivery_id=delivery.message_id,
         severity=alert.severity,
         title=title,
         text=text,
-        context={"alert": alert_json(alert), "event": event_body,
+        context={"alert": alert_body, "event": event_body,
                  "rule": {"id": alert.rule_id, "name": alert.rule_name,
                           "severity": alert.severity,
                           "description": getattr(rule, "description", None),
@@ -164,7 +167,7 @@ def _built_in_message(delivery: Any, alert: Any, rule: Any,
                  "actions": actions, "alert_url": actions.get("open")},
         # A VideoDB RTStream alert's rule posts VideoDB's body (docs/videodb.md).
         webhook_body=(videodb_delivery.webhook_body(alert, rule, event_body)
-                      or webhook_body(alert, rule, event_body, actions)),
+                      or webhook_body(alert, rule, event_body, actions, alert_body)),
     )
 
 

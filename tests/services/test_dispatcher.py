@@ -302,6 +302,9 @@ def test_claim_builds_the_message_and_leases_once(app, headers):
     assert body["event"]["detections"][0]["zone_ids"] == ["porch"]
     assert body["rule"]["name"] == "Person at the back door"
     assert body["alert"]["status"] == "pending" and body["alert"]["event_time"].endswith("Z")
+    # The templates' alert has the group (none here); the ungrouped body leaves it out.
+    assert "group_id" not in body["alert"] and message.context["alert"]["group_id"] is None
+    assert {**body["alert"], "group_id": None} == message.context["alert"]
 
 
 def test_a_running_dispatcher_signs_with_the_secret_after_a_rotation(app, headers, httpserver):
