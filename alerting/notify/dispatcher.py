@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from .. import signals
 from ..extensions import db
-from ..models import NotificationSettings
+from ..models import NotificationSettings, utcnow
 from ..services import deliveries
 from ..services.notification_settings import ROW_ID as SETTINGS_ROW
 from ..services.notification_settings import channel_settings
@@ -73,6 +73,7 @@ class Dispatcher(SupervisedLoop):
         self._channel_settings: ChannelSettings | None = None
         self._settings_version: datetime | None = None
         self._expired_checked = -EXPIRED_CHECK_SECONDS
+        self._claimed_at: datetime | None = None  # when the last claim started
 
     # -- one step of the loop; also what tests call -------------------------------------
 
@@ -94,6 +95,7 @@ class Dispatcher(SupervisedLoop):
                 # Expired leases come from a process that died; they last minutes, so
                 # looking for them once a second is enough and spares most claims a query.
                 expired = time.monotonic() - self._expired_checked >= EXPIRED_CHECK_SECONDS
+                self._claimed_at = utcnow()
                 claimed = deliveries.claim_due(room, per_target=ahead, in_flight=held,
                                                expired=expired)
                 if expired:
@@ -211,7 +213,11 @@ class Dispatcher(SupervisedLoop):
             return
         with self.app.app_context():
             try:
-                wait = deliveries.next_due_in(self.poll_seconds)
+                # Only rows due since the claim: those due before it that it left were held
+                # back by their targets' slots, and a sender finishing wakes the loop for
+                # them. Waiting for them (0 s) made the loop spin, claiming nothing, the
+                # whole time a busy target had a backlog.
+                wait = deliveries.next_due_in(self.poll_seconds, after=self._claimed_at)
             finally:
                 db.session.remove()
         self._wake.wait(wait)

@@ -274,6 +274,7 @@ _SET_ALERT_STATUS = (
     .values(status=bindparam("b_status"), updated_at=bindparam("b_now"))
 )
 _EARLIEST_PENDING = select(func.min(_D.c.next_attempt_at)).where(_D.c.status == "pending")
+_EARLIEST_PENDING_AFTER = _EARLIEST_PENDING.where(_D.c.next_attempt_at > bindparam("after"))
 
 
 def claim_due(limit: int, *, per_target: int = 8, in_flight: dict[str, int] | None = None,
@@ -490,9 +491,12 @@ def _settle_alerts(conn: Connection, alert_ids: Iterable[int]) -> list[int]:
     return [change["b_id"] for change in changes]
 
 
-def next_due_in(default: float) -> float:
-    """Seconds until the earliest pending delivery is due (capped at `default`)."""
-    earliest = db.session.connection().scalar(_EARLIEST_PENDING)
+def next_due_in(default: float, after: datetime | None = None) -> float:
+    """Seconds until the earliest pending delivery is due (capped at `default`); with
+    `after`, of those that became due after it (the ones due before were there to claim)."""
+    conn = db.session.connection()
+    earliest = conn.scalar(_EARLIEST_PENDING) if after is None else conn.scalar(
+        _EARLIEST_PENDING_AFTER, {"after": after})
     if earliest is None:
         return default
     return max(0.0, min(default, (earliest - utcnow()).total_seconds()))

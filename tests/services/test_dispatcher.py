@@ -385,3 +385,45 @@ def test_a_stale_outcome_in_the_same_batch_as_the_current_one_is_ignored(app, he
             (current, Outcome(ok=True, status_code=200), utcnow()),
         ])
     assert statuses(app) == (["delivered"], ["delivered"])
+
+
+def test_a_busy_targets_backlog_does_not_keep_the_loop_claiming(tmp_path, monkeypatch):
+    # One target, its slots taken by sends that hang, and more of its rows due: nothing can
+    # be claimed until a send ends, so the loop waits (here for its poll) instead of
+    # claiming nothing over and over.
+    stuck = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    stuck.start()
+    release = threading.Event()
+    arrived = []
+
+    def hang(_request):
+        arrived.append(1)
+        release.wait(10)
+        return Response("late")
+
+    stuck.expect_request("/hook").respond_with_handler(hang)
+    app = make_app(tmp_path, WEBHOOK_ALLOW_CIDRS=["127.0.0.0/8"], DISPATCH_CONCURRENCY=4,
+                   DISPATCH_PER_TARGET=1)
+    headers = {"x-access-token": make_key(app)}
+    configure(app, headers, default_webhook_url=stuck.url_for("/hook"))
+    fire(app, headers, n=5)
+    claims = []
+    claim_due = deliveries.claim_due
+    monkeypatch.setattr(deliveries, "claim_due",
+                        lambda *args, **kwargs: claims.append(1) or claim_due(*args, **kwargs))
+    dispatcher = Dispatcher(app, poll_seconds=0.2)
+    thread = dispatcher.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not arrived and time.monotonic() < deadline:
+            time.sleep(0.01)
+        claims.clear()
+        time.sleep(1.0)
+        assert len(arrived) == 1  # still the one slot, still hanging
+        assert len(claims) <= 8  # about one a poll; it claimed hundreds of times a second
+    finally:
+        release.set()
+        dispatcher.stop()
+        thread.join(5)
+        stuck.clear()
+        stuck.stop()
