@@ -445,8 +445,7 @@ def record_outcomes(results: list[tuple[Claimed, Outcome, datetime]]) -> list[in
         moved = _settle_alerts(conn, touched)
         if flushes:
             moved += group_messages.settle_flushes(conn, flushes, AUTOMATIC_STATUSES)
-    for values in observed:
-        metrics.delivery_attempted(*values)
+    metrics.deliveries_attempted(observed)
     app = current_app._get_current_object()
     for alert_id in moved:
         signals.alert_updated.send(app, alert_id=alert_id)
