@@ -100,7 +100,8 @@ class Dispatcher(SupervisedLoop):
                                                expired=expired)
                 if expired:
                     self._expired_checked = time.monotonic()
-                settings = self._settings_after_claim() if claimed else None
+                settings = self._settings_after_claim(claimed[0].settings_version) \
+                    if claimed else None
             finally:
                 db.session.remove()
         if claimed and len(claimed) == room:
@@ -118,11 +119,12 @@ class Dispatcher(SupervisedLoop):
             self._sending[item.target] += 1
         self._pool.submit(self._send, item, settings)
 
-    def _settings_after_claim(self) -> ChannelSettings:
-        """The settings for what was just claimed: those last read if reading them fails
-        now (the leased rows must go out, not wait for their leases to expire)."""
+    def _settings_after_claim(self, version: datetime | None) -> ChannelSettings:
+        """The settings for what was just claimed (`version`: the settings row's, as the
+        claim read it): those last read if reading them fails now (the leased rows must go
+        out, not wait for their leases to expire)."""
         try:
-            return self._settings()
+            return self._settings(version)
         except Exception:
             db.session.rollback()
             if self._channel_settings is None:  # not so: step() reads them before any claim
@@ -131,10 +133,12 @@ class Dispatcher(SupervisedLoop):
                         "ones read", exc_info=True)
             return self._channel_settings
 
-    def _settings(self) -> ChannelSettings:
+    def _settings(self, version: datetime | None = None) -> ChannelSettings:
         """The channel settings, decrypted again only when the settings row changed: that
-        costs about 1 ms (an ORM load and two decryptions), the check one small query."""
-        version = db.session.connection().scalar(_SETTINGS_VERSION)
+        costs about 1 ms (an ORM load and two decryptions). The row's version comes with the
+        claim (the content settings' query reads it), else from one small query."""
+        if version is None:
+            version = db.session.connection().scalar(_SETTINGS_VERSION)
         if self._channel_settings is None or version != self._settings_version:
             self._channel_settings, self._settings_version = channel_settings(), version
         return self._channel_settings

@@ -68,6 +68,7 @@ class Claimed:
     attempt: int
     message: Message
     destination: str  # the clear target, which only the channel sees
+    settings_version: Any = None  # the notification settings' updated_at the claim read
 
 
 def retry_delay(attempt: int, schedule: list[float], retry_after: float | None) -> float | None:
@@ -269,8 +270,11 @@ _STATUS_COUNTS = (
     .where(_A.c.id.in_(bindparam("ids", expanding=True)))
     .group_by(_A.c.id, _A.c.status, _D.c.status)
 )
-_SET_ALERT_STATUS = (
-    update(_A).where(_A.c.id == bindparam("b_id"), _A.c.status == bindparam("b_old"))
+# The alerts moving from one status to another, in one statement: a batch's alerts mostly
+# all move from pending to delivered (an executemany was a statement per alert).
+_SET_ALERTS_STATUS = (
+    update(_A).where(_A.c.id.in_(bindparam("ids", expanding=True)),
+                     _A.c.status == bindparam("b_old"))
     .values(status=bindparam("b_status"), updated_at=bindparam("b_now"))
 )
 _EARLIEST_PENDING = select(func.min(_D.c.next_attempt_at)).where(_D.c.status == "pending")
@@ -305,7 +309,8 @@ def claim_due(limit: int, *, per_target: int = 8, in_flight: dict[str, int] | No
         return []
     # The messages are built before the lease: once it is committed nothing may fail, or
     # the rows would wait for their leases to expire before anyone sends them.
-    messages = _messages(conn, chosen)
+    content = notification_content.content_settings()
+    messages = _messages(conn, chosen, content)
     destinations = {row.id: unseal(row.target, row.target_sealed) for row in chosen}
     token = str(uuid.uuid4())
     lease = timedelta(seconds=current_app.config["DELIVERY_LEASE_SECONDS"])
@@ -318,7 +323,7 @@ def claim_due(limit: int, *, per_target: int = 8, in_flight: dict[str, int] | No
     except Exception:  # it only read: what matters, the lease, is committed
         db.session.rollback()
     return [Claimed(row.id, row.alert_id, row.channel, row.target, token, leased[row.id],
-                    messages[row.id], destinations[row.id])
+                    messages[row.id], destinations[row.id], content.settings_version)
             for row in chosen if row.id in leased]
 
 
@@ -359,14 +364,14 @@ def _pending_due(conn: Connection, now: datetime, limit: int, per_target: int,
     return rows
 
 
-def _messages(conn: Connection, rows: list[Any]) -> dict[int, Message]:
+def _messages(conn: Connection, rows: list[Any],
+              content: notification_content.ContentSettings) -> dict[int, Message]:
     """The message of each delivery row, by its id: alerts with their events and rules in
     one query, detections in another, as plain rows (event_json and alert_json only read
     attributes)."""
     grouped = [row for row in rows if row.group_id is not None]
     if grouped:
         rows = [row for row in rows if row.group_id is None]
-    content = notification_content.content_settings()
     messages = group_messages.messages(conn, grouped, alert_json, content) if grouped else {}
     if not rows:
         return messages
@@ -472,7 +477,7 @@ def _settle_alerts(conn: Connection, alert_ids: Iterable[int]) -> list[int]:
     by_alert: dict[tuple[int, str], dict[str, int]] = {}
     for alert_id, current, status, count in conn.execute(_STATUS_COUNTS, {"ids": ids}):
         by_alert.setdefault((alert_id, current), {})[status] = count
-    changes = []
+    changes: dict[tuple[str, str], list[int]] = {}
     for (alert_id, current), counts in by_alert.items():
         if current not in AUTOMATIC_STATUSES:
             continue
@@ -483,11 +488,12 @@ def _settle_alerts(conn: Connection, alert_ids: Iterable[int]) -> list[int]:
         else:
             status = "pending"
         if status != current:
-            changes.append({"b_id": alert_id, "b_old": current, "b_status": status,
-                            "b_now": utcnow()})
-    if changes:
-        conn.execute(_SET_ALERT_STATUS, changes)
-    return [change["b_id"] for change in changes]
+            changes.setdefault((current, status), []).append(alert_id)
+    now = utcnow()
+    for (current, status), moving in changes.items():
+        conn.execute(_SET_ALERTS_STATUS, {"ids": moving, "b_old": current, "b_status": status,
+                                          "b_now": now})
+    return [alert_id for moving in changes.values() for alert_id in moving]
 
 
 def next_due_in(default: float, after: datetime | None = None) -> float:

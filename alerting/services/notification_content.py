@@ -41,6 +41,9 @@ class ContentSettings:
     site_templates: Mapping[str, Any] | None
     policy: media.FetchPolicy
     mode: str | None = None  # the arming mode when the batch was built
+    # The notification settings row's updated_at as read with these: the dispatcher's
+    # channel settings (the same row) are read again when it moves, with no query of its own.
+    settings_version: Any = None
 
 
 # The rows the content settings come from, by their versions, and the current mode: one
@@ -63,7 +66,8 @@ def content_settings() -> ContentSettings:
     cached = current_app.extensions.get(_CACHE)
     if cached is None or cached[0] != versions:
         cached = current_app.extensions[_CACHE] = (versions, _read_content_settings())
-    return dataclasses.replace(cached[1], mode=modes.mode_or_default(mode))
+    return dataclasses.replace(cached[1], mode=modes.mode_or_default(mode),
+                               settings_version=versions[0])
 
 
 def _read_content_settings() -> ContentSettings:

@@ -318,12 +318,17 @@ def test_a_running_dispatcher_signs_with_the_secret_after_a_rotation(app, header
         for i in range(2):
             post_event(client, headers, external_id=f"ev-{i}", source="t")
             run_matcher(app)
-            dispatcher.drain()
+            with executed(app) as seen:
+                dispatcher.drain()
             keys.append(client.post("/api/notification/webhook-secret/rotate",
                                     headers=headers).json["webhook_secret"])
     finally:
         dispatcher.stop()
     assert keys[0] != keys[1]
+    # After the first claim the settings row's version comes with the claim (the content
+    # settings' query reads it): no query of its own, and the rotation is still seen.
+    version_only = "SELECT notification_settings.updated_at FROM notification_settings WHERE"
+    assert not [s for s, _ in seen if s.startswith(version_only)]
     for (request, _), key in zip(httpserver.log, keys[:2], strict=True):
         Webhook(key).verify(request.get_data(), dict(request.headers))
 
@@ -427,3 +432,44 @@ def test_a_busy_targets_backlog_does_not_keep_the_loop_claiming(tmp_path, monkey
         thread.join(5)
         stuck.clear()
         stuck.stop()
+
+
+def executed(app):
+    """The statements run on the app's engine while in the block: (statement, executemany)."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def capture():
+        seen = []
+
+        def hook(_conn, _cursor, statement, _params, _context, many):
+            seen.append((" ".join(statement.split()), many))
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", hook)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "before_cursor_execute", hook)
+    return capture()
+
+
+def test_a_batchs_alerts_move_in_one_update_per_status_change(app, headers):
+    configure(app, headers, default_webhook_url="http://127.0.0.1:9/hook")
+    fire(app, headers, n=4)
+    from alerting.notify import Outcome
+    with app.app_context():
+        claimed = deliveries.claim_due(10)
+        outcomes = [Outcome(ok=True, status_code=200)] * 3 + [
+            Outcome(ok=False, retryable=False, error="gone")]
+        with executed(app) as seen:
+            moved = deliveries.record_outcomes(
+                [(c, o, utcnow()) for c, o in zip(claimed, outcomes, strict=True)])
+    assert sorted(moved) == sorted(c.alert_id for c in claimed)
+    updates = [(s, many) for s, many in seen if s.startswith("UPDATE alerts")]
+    assert len(updates) == 2 and not any(many for _, many in updates)  # delivered, failed
+    assert statuses(app) == (["dead", "delivered", "delivered", "delivered"],
+                             ["delivered", "delivered", "delivered", "failed"])
