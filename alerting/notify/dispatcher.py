@@ -83,21 +83,29 @@ class Dispatcher(SupervisedLoop):
         ahead = 2 * self.per_target
         with self.app.app_context():
             try:
-                self._record_finished()
                 if self._channel_settings is None:
                     self._settings()  # once, before any claim: see _settings_after_claim
+                # The finished sends are recorded in the claim's write transaction, so
+                # they count as recorded already.
+                results = self._take_finished()
                 with self._lock:
+                    leased = self._leased - Counter(item.target for item, _o, _s in results)
                     # A target more than half leased is not refilled yet: refills come in
                     # batches of at least per_target.
                     held = {target: n if n <= self.per_target else ahead
-                            for target, n in self._leased.items()}
-                    room = 2 * self.concurrency - sum(self._leased.values())
+                            for target, n in leased.items()}
+                    room = 2 * self.concurrency - sum(leased.values())
                 # Expired leases come from a process that died; they last minutes, so
                 # looking for them once a second is enough and spares most claims a query.
                 expired = time.monotonic() - self._expired_checked >= EXPIRED_CHECK_SECONDS
                 self._claimed_at = utcnow()
-                claimed = deliveries.claim_due(room, per_target=ahead, in_flight=held,
-                                               expired=expired)
+                try:
+                    claimed = deliveries.claim_due(room, per_target=ahead, in_flight=held,
+                                                   expired=expired, finished=results)
+                except BaseException:
+                    self._put_back(results)
+                    raise
+                self._release(results)
                 if expired:
                     self._expired_checked = time.monotonic()
                 settings = self._settings_after_claim(claimed[0].settings_version) \
@@ -183,29 +191,27 @@ class Dispatcher(SupervisedLoop):
                     return
                 item, settings = waiting.popleft()
 
-    def _record_finished(self) -> None:
+    def _take_finished(self) -> list[tuple[deliveries.Claimed, Outcome, datetime]]:
         results = []
         while True:
             try:
                 results.append(self._done.get_nowait())
             except queue.Empty:
-                break
-        if not results:
-            return
-        try:
-            deliveries.record_outcomes(results)
-        except BaseException:
-            for result in results:  # recorded by the next step, under the same leases
-                self._done.put(result)
-            raise
-        else:
-            with self._lock:
-                for item, _outcome, _started in results:
-                    self._finished[item.target] -= 1
-                    self._leased[item.target] -= 1
-                    if self._leased[item.target] <= 0:
-                        del self._leased[item.target]
-                        self._finished.pop(item.target, None)
+                return results
+
+    def _put_back(self, results: list) -> None:
+        for result in results:  # recorded by the next step, under the same leases
+            self._done.put(result)
+
+    def _release(self, results: list) -> None:
+        """Recorded: their leases no longer count against their targets."""
+        with self._lock:
+            for item, _outcome, _started in results:
+                self._finished[item.target] -= 1
+                self._leased[item.target] -= 1
+                if self._leased[item.target] <= 0:
+                    del self._leased[item.target]
+                    self._finished.pop(item.target, None)
 
     # -- the background loop (run by SupervisedLoop) -------------------------------------
 

@@ -473,3 +473,38 @@ def test_a_batchs_alerts_move_in_one_update_per_status_change(app, headers):
     assert len(updates) == 2 and not any(many for _, many in updates)  # delivered, failed
     assert statuses(app) == (["dead", "delivered", "delivered", "delivered"],
                              ["delivered", "delivered", "delivered", "failed"])
+
+
+def test_a_step_records_the_finished_sends_and_leases_the_next_in_one_transaction(
+        app, headers, httpserver):
+    from sqlalchemy import event
+
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    fire(app, headers, n=4)
+    dispatcher = Dispatcher(app, concurrency=1, per_target=1)
+    seen = []
+    with app.app_context():
+        engine = db.engine
+
+    def on_statement(_conn, _cursor, statement, *_rest):
+        seen.append(" ".join(statement.split()))
+
+    try:
+        assert dispatcher.step() == 2
+        deadline = time.monotonic() + 5
+        while dispatcher._done.qsize() < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        event.listen(engine, "before_cursor_execute", on_statement)
+        event.listen(engine, "commit", lambda _conn: seen.append("COMMIT"))
+        assert dispatcher.step() == 2
+        event.remove(engine, "before_cursor_execute", on_statement)
+        dispatcher.drain()
+    finally:
+        dispatcher.stop()
+    recorded = next(i for i, s in enumerate(seen) if "last_status_code" in s)
+    leased = next(i for i, s in enumerate(seen) if s.startswith("UPDATE deliveries SET status")
+                  and "claim_token" in s and "RETURNING" in s)
+    assert recorded < leased and "COMMIT" not in seen[recorded:leased]
+    assert len(httpserver.log) == 4
+    assert statuses(app) == (["delivered"] * 4, ["delivered"] * 4)
