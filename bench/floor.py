@@ -10,9 +10,15 @@ figures, their median, and the ratio project / floor of the medians:
   ingest-single  events/s, one event per POST, 2 client processes x 4 keep-alive connections
                  (bench/ingest.py's clients and its 50 rules of a real site; alerts written)
   ingest-batch   the same with 100 events per POST
-  delivery       webhooks/s at one receiver answering at once (bench/delivery.py's receiver):
-                 the project's sustained phase (events in, signed webhooks out) against N
-                 threads of http.client keep-alive connections posting the same signed body
+  delivery       webhooks/s at one receiver answering at once (bench/delivery.py's receiver)
+                 against N threads of http.client keep-alive connections posting the same
+                 signed body, two figures for the project against the same floor runs:
+                 "events in, webhooks out", its sustained phase (one gunicorn process
+                 ingesting and matching the events while it sends their webhooks), and
+                 "dispatch only": the outbox filled first (the same rule and event bodies,
+                 matched by a `flask worker --matcher` process before the window opens),
+                 then drained by a `flask worker` running only the dispatcher: the sending
+                 work the floor does, nothing else
   live           event POST -> WebSocket receipt, 50 clients, 100 events/s (bench/latency.py's
                  clients and posters): the project's alert_created against a flask-sock server
                  sending each POSTed message to every client; p50 and p99 in ms
@@ -140,7 +146,75 @@ def delivery_project_once(workdir: Path, args) -> dict[str, float]:
     out = delivery.bench_ours(options, run_dir)
     if out.get("sample_body"):
         SAMPLE_BODY.append(out["sample_body"])
-    return {"rate": out["b"]["rate"]}
+    return {"rate": out["b"]["rate"], "dispatch_rate": dispatch_only_once(workdir, args)}
+
+
+def _worker(env: dict[str, str], loop: str, log: Path) -> subprocess.Popen:
+    """`flask worker` running only `loop`, in a session of its own (stopped by stop_server)."""
+    from alerting import workers
+
+    flags = [f"--{'' if name == loop else 'no-'}{name.replace('_', '-')}"
+             for name in workers.NAMES]
+    with open(log, "ab") as out:
+        return subprocess.Popen([str(BIN / "flask"), "worker", *flags], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def dispatch_only_once(workdir: Path, args) -> float:
+    """The outbox filled with `--dispatch-backlog` webhooks first (posted, then matched by a
+    matcher-only worker), then webhooks/s at the receiver while a dispatcher-only worker
+    drains it: from `--delivery-warmup` / 3 after its first webhook until `--seconds` more
+    or the outbox is empty."""
+    import requests
+    from sqlalchemy import create_engine, text
+
+    from tests.support.databases import TempDatabase
+    from tests.support.server import running_server, server_env, wait_for
+
+    run_dir = Path(tempfile.mkdtemp(dir=workdir))
+    receiver = delivery.Receiver(keep_bodies=False)
+    database = TempDatabase(run_dir, "dispatch")
+    env = {"ALERTING_BOOTSTRAP_API_KEY": delivery.KEY, "ALERTING_INPROCESS_WORKERS": "off",
+           "ALERTING_WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8", "ALERTING_WEBHOOK_URL": receiver.url,
+           "ALERTING_LOG_LEVEL": "WARNING", "ALERTING_RETRY_SCHEDULE": "0.2,0.5,1"}
+    n = args.dispatch_backlog
+    engine = create_engine(database.url)
+    pending = text("SELECT count(*) FROM deliveries WHERE status = 'pending'")
+    try:
+        with running_server(run_dir, database=database, **env) as (url, _proc, _log):
+            http = requests.Session()
+            http.headers.update({"x-access-token": delivery.KEY})
+            rule = {"name": "every person on cam-fast", "severity": "high",
+                    "object_types": ["person"], "camera_ids": ["cam-fast"],
+                    "cooldown_seconds": 0, "channels": ["webhook"]}
+            http.post(url + "/api/alerts/rules", json=rule).raise_for_status()
+            for start in range(0, n, 100):
+                delivery.post_json(http, url + "/api/events", {"events": [
+                    delivery.event(i, "cam-fast", "d") for i in range(start, start + 100)]})
+            worker_env = server_env(database.url, **env)
+            matcher = _worker(worker_env, "matcher", run_dir / "matcher.log")
+            try:
+                def queued() -> bool:
+                    with engine.connect() as conn:
+                        return conn.execute(pending).scalar() >= n
+                wait_for(queued, timeout=300, interval=0.5)
+            finally:
+                stop_server(matcher)
+            dispatcher = _worker(worker_env, "dispatcher", run_dir / "dispatcher.log")
+            try:
+                wait_for(lambda: receiver.count() > 0, timeout=60)
+                time.sleep(args.delivery_warmup / 3)
+                start, before = time.monotonic(), receiver.count()
+                while time.monotonic() - start < args.seconds and receiver.count() < n:
+                    time.sleep(0.01)
+                rate = (receiver.count() - before) / (time.monotonic() - start)
+            finally:
+                stop_server(dispatcher)
+    finally:
+        engine.dispose()
+        receiver.stop()
+        database.drop()
+    return rate
 
 
 # -- live ------------------------------------------------------------------------------------
@@ -191,8 +265,11 @@ def measure(phase: str, workdir: Path, args, *, floor: bool) -> dict[str, float]
 
 
 KEYS = {"ingest-single": ("events_per_s",), "ingest-batch": ("events_per_s",),
-        "delivery": ("rate",), "live": ("p50", "p99")}
-UNITS = {"events_per_s": "events/s", "rate": "webhooks/s", "p50": "ms p50", "p99": "ms p99"}
+        "delivery": ("rate", "dispatch_rate"), "live": ("p50", "p99")}
+UNITS = {"events_per_s": "events/s", "rate": "webhooks/s", "p50": "ms p50", "p99": "ms p99",
+         "dispatch_rate": "webhooks/s, dispatch only"}
+# The floor has one figure a phase; the project's second delivery figure is against it too.
+FLOOR_KEY = {"dispatch_rate": "rate"}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -205,6 +282,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--delivery-threads", type=int, default=8,
                         help="sender threads of the delivery floor")
     parser.add_argument("--delivery-warmup", type=float, default=3.0)
+    parser.add_argument("--dispatch-backlog", type=int, default=10000,
+                        help="webhooks in the outbox before the dispatch-only window")
     args = parser.parse_args(argv)
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                           capture_output=True, text=True).stdout.strip()
@@ -220,13 +299,15 @@ def main(argv: list[str] | None = None) -> None:
                 for floor in (False, True):
                     result = measure(phase, workdir, args, floor=floor)
                     runs[floor].append(result)
-                    shown = ", ".join(f"{k} {result[k]:,.1f}" for k in KEYS[phase])
+                    shown = ", ".join(f"{k} {result[k]:,.1f}" for k in KEYS[phase]
+                                      if k in result)
                     print(f"  {phase} {'floor' if floor else 'project'}: {shown}", flush=True)
             for key in KEYS[phase]:
+                floor_key = FLOOR_KEY.get(key, key)
                 ours = statistics.median(r[key] for r in runs[False])
-                base = statistics.median(r[key] for r in runs[True])
-                each = " / ".join(
-                    ", ".join(f"{r[key]:,.1f}" for r in runs[floor]) for floor in (False, True))
+                base = statistics.median(r[floor_key] for r in runs[True])
+                each = " / ".join(", ".join(f"{r[k]:,.1f}" for r in runs[floor])
+                                  for floor, k in ((False, key), (True, floor_key)))
                 lines.append(f"| {phase} {UNITS[key]} | {ours:,.1f} | {base:,.1f} | "
                              f"{ours / base:.2f}x | {each} |")
     print()
