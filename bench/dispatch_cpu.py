@@ -87,8 +87,9 @@ def main(argv: list[str] | None = None) -> None:
                 profile.disable()
             thread, process = time.thread_time() - thread, time.process_time() - process
             dispatcher.stop()
-        sent = receiver.count() - before
-        assert receiver.wait_for(before + n, 30) and sent >= n * 0.99, (sent, n)
+        # The receiver's count arrives from its process a little after the responses: the
+        # drain can end before it shows the last few webhooks.
+        assert receiver.wait_for(before + n, 30), (receiver.count() - before, n)
         return thread / n * 1e6, process / n * 1e6
 
     try:
