@@ -103,7 +103,10 @@ class Dispatcher(SupervisedLoop):
                     claimed = deliveries.claim_due(room, per_target=ahead, in_flight=held,
                                                    expired=expired, finished=results)
                 except BaseException:
-                    self._put_back(results)
+                    # The claim may have failed, not the outcomes (a message that cannot be
+                    # built): they are recorded on their own, or else by the next step.
+                    db.session.rollback()
+                    self._record(results)
                     raise
                 self._release(results)
                 if expired:
@@ -199,9 +202,16 @@ class Dispatcher(SupervisedLoop):
             except queue.Empty:
                 return results
 
-    def _put_back(self, results: list) -> None:
-        for result in results:  # recorded by the next step, under the same leases
-            self._done.put(result)
+    def _record(self, results: list) -> None:
+        try:
+            deliveries.record_outcomes(results)
+        except BaseException:
+            log.warning("dispatcher: could not record %d outcomes; the next step will",
+                        len(results), exc_info=True)
+            for result in results:  # recorded by the next step, under the same leases
+                self._done.put(result)
+        else:
+            self._release(results)
 
     def _release(self, results: list) -> None:
         """Recorded: their leases no longer count against their targets."""

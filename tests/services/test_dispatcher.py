@@ -508,3 +508,31 @@ def test_a_step_records_the_finished_sends_and_leases_the_next_in_one_transactio
     assert recorded < leased and "COMMIT" not in seen[recorded:leased]
     assert len(httpserver.log) == 4
     assert statuses(app) == (["delivered"] * 4, ["delivered"] * 4)
+
+
+def test_finished_sends_are_recorded_when_the_claim_beside_them_fails(
+        app, headers, httpserver, monkeypatch):
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    configure(app, headers, default_webhook_url=httpserver.url_for("/hook"))
+    fire(app, headers, n=4)
+    dispatcher = Dispatcher(app, concurrency=1, per_target=1)
+    try:
+        assert dispatcher.step() == 2
+        deadline = time.monotonic() + 5
+        while dispatcher._done.qsize() < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+        def broken(*_args):
+            raise RuntimeError("a message that cannot be built")
+
+        monkeypatch.setattr(deliveries, "_messages", broken)
+        with pytest.raises(RuntimeError):
+            dispatcher.step()
+        assert statuses(app)[0] == ["delivered", "delivered", "pending", "pending"]
+        assert not dispatcher._leased and dispatcher._done.empty()
+        monkeypatch.undo()
+        dispatcher.drain()
+    finally:
+        dispatcher.stop()
+    assert len(httpserver.log) == 4
+    assert statuses(app) == (["delivered"] * 4, ["delivered"] * 4)
