@@ -19,7 +19,6 @@ one small query each.
 
 from __future__ import annotations
 
-import bisect
 import glob
 import os
 import threading
@@ -212,46 +211,14 @@ def delivery_attempted(channel: str, outcome: str, seconds: float, attempts: int
     """One delivery attempt recorded: `outcome` is delivered, retry or dead; `attempts` is
     how many the delivery has taken so far; `since_alert`, for a delivered one, the seconds
     from its alert's creation."""
-    deliveries_attempted([(channel, outcome, seconds, attempts, since_alert)])
-
-
-def deliveries_attempted(
-        attempts: Iterable[tuple[str, str, float, int, float | None]]) -> None:
-    """delivery_attempted for each of a batch of attempts, each series written once per
-    batch: in multi-process mode every increment is a locked write to a memory-mapped file,
-    and per attempt there were seven."""
-    counts: dict[tuple[str, str], int] = {}
-    observed: dict[tuple[_Children, str], list[float]] = {}
-    for channel, outcome, seconds, tries, since_alert in attempts:
-        counts[channel, outcome] = counts.get((channel, outcome), 0) + 1
-        observed.setdefault((_delivery_latency, channel), []).append(seconds)
-        if since_alert is not None and outcome == "delivered":
-            observed.setdefault((_alert_delivery_latency, channel), []).append(
-                max(0.0, since_alert))
-        if outcome != "retry":
-            observed.setdefault((_delivery_attempts, channel), []).append(tries)
-    for (channel, outcome), n in counts.items():
-        _deliveries(channel, outcome).inc(n)
-        if outcome == "dead":
-            _dead_letters(channel).inc(n)
-    for (children, channel), amounts in observed.items():
-        _observe_all(children(channel), amounts)
-
-
-def _observe_all(histogram, amounts: list[float]) -> None:
-    """histogram.observe(a) for each of `amounts`: the sum and each bucket incremented once
-    (prometheus_client has no observe for many; its observe is the same loop per amount)."""
-    if len(amounts) == 1:
-        histogram.observe(amounts[0])
-        return
-    bounds = histogram._upper_bounds
-    per_bucket = [0] * len(bounds)
-    for amount in amounts:
-        per_bucket[bisect.bisect_left(bounds, amount)] += 1
-    histogram._sum.inc(sum(amounts))
-    for bucket, n in zip(histogram._buckets, per_bucket, strict=True):
-        if n:
-            bucket.inc(n)
+    _deliveries(channel, outcome).inc()
+    _delivery_latency(channel).observe(seconds)
+    if since_alert is not None and outcome == "delivered":
+        _alert_delivery_latency(channel).observe(max(0.0, since_alert))
+    if outcome != "retry":
+        _delivery_attempts(channel).observe(attempts)
+    if outcome == "dead":
+        _dead_letters(channel).inc()
 
 
 def websocket_opened() -> None:

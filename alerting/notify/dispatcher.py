@@ -83,32 +83,21 @@ class Dispatcher(SupervisedLoop):
         ahead = 2 * self.per_target
         with self.app.app_context():
             try:
+                self._record_finished()
                 if self._channel_settings is None:
                     self._settings()  # once, before any claim: see _settings_after_claim
-                # The finished sends are recorded in the claim's write transaction, so
-                # they count as recorded already.
-                results = self._take_finished()
                 with self._lock:
-                    leased = self._leased - Counter(item.target for item, _o, _s in results)
                     # A target more than half leased is not refilled yet: refills come in
                     # batches of at least per_target.
                     held = {target: n if n <= self.per_target else ahead
-                            for target, n in leased.items()}
-                    room = 2 * self.concurrency - sum(leased.values())
+                            for target, n in self._leased.items()}
+                    room = 2 * self.concurrency - sum(self._leased.values())
                 # Expired leases come from a process that died; they last minutes, so
                 # looking for them once a second is enough and spares most claims a query.
                 expired = time.monotonic() - self._expired_checked >= EXPIRED_CHECK_SECONDS
                 self._claimed_at = utcnow()
-                try:
-                    claimed = deliveries.claim_due(room, per_target=ahead, in_flight=held,
-                                                   expired=expired, finished=results)
-                except BaseException:
-                    # The claim may have failed, not the outcomes (a message that cannot be
-                    # built): they are recorded on their own, or else by the next step.
-                    db.session.rollback()
-                    self._record(results)
-                    raise
-                self._release(results)
+                claimed = deliveries.claim_due(room, per_target=ahead, in_flight=held,
+                                               expired=expired)
                 if expired:
                     self._expired_checked = time.monotonic()
                 settings = self._settings_after_claim(claimed[0].settings_version) \
@@ -194,34 +183,29 @@ class Dispatcher(SupervisedLoop):
                     return
                 item, settings = waiting.popleft()
 
-    def _take_finished(self) -> list[tuple[deliveries.Claimed, Outcome, datetime]]:
+    def _record_finished(self) -> None:
         results = []
         while True:
             try:
                 results.append(self._done.get_nowait())
             except queue.Empty:
-                return results
-
-    def _record(self, results: list) -> None:
+                break
+        if not results:
+            return
         try:
             deliveries.record_outcomes(results)
         except BaseException:
-            log.warning("dispatcher: could not record %d outcomes; the next step will",
-                        len(results), exc_info=True)
             for result in results:  # recorded by the next step, under the same leases
                 self._done.put(result)
+            raise
         else:
-            self._release(results)
-
-    def _release(self, results: list) -> None:
-        """Recorded: their leases no longer count against their targets."""
-        with self._lock:
-            for item, _outcome, _started in results:
-                self._finished[item.target] -= 1
-                self._leased[item.target] -= 1
-                if self._leased[item.target] <= 0:
-                    del self._leased[item.target]
-                    self._finished.pop(item.target, None)
+            with self._lock:
+                for item, _outcome, _started in results:
+                    self._finished[item.target] -= 1
+                    self._leased[item.target] -= 1
+                    if self._leased[item.target] <= 0:
+                        del self._leased[item.target]
+                        self._finished.pop(item.target, None)
 
     # -- the background loop (run by SupervisedLoop) -------------------------------------
 

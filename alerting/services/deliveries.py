@@ -282,19 +282,13 @@ _EARLIEST_PENDING_AFTER = _EARLIEST_PENDING.where(_D.c.next_attempt_at > bindpar
 
 
 def claim_due(limit: int, *, per_target: int = 8, in_flight: dict[str, int] | None = None,
-              expired: bool = True,
-              finished: list[tuple[Claimed, Outcome, datetime]] | None = None) -> list[Claimed]:
+              expired: bool = True) -> list[Claimed]:
     """Lease up to `limit` due deliveries (pending and due, or with an expired lease when
     `expired`), oldest first, with at most `per_target` in flight per target, so one slow
     receiver cannot take every sending slot from the others. The candidates are merged
     oldest first and leased with one UPDATE.
-
-    `finished`: outcomes to record (as record_outcomes does) in the lease's write
-    transaction, one transaction a dispatcher step instead of two; if it fails, neither the
-    outcomes nor the lease are committed. `in_flight` counts them as recorded already.
     """
     if limit <= 0:
-        record_outcomes(finished or [])
         return []
     now = utcnow()
     conn = db.session.connection()
@@ -312,7 +306,6 @@ def claim_due(limit: int, *, per_target: int = 8, in_flight: dict[str, int] | No
                 break
     if not chosen:
         db.session.rollback()
-        record_outcomes(finished or [])
         return []
     # The messages are built before the lease: once it is committed nothing may fail, or
     # the rows would wait for their leases to expire before anyone sends them.
@@ -322,7 +315,6 @@ def claim_due(limit: int, *, per_target: int = 8, in_flight: dict[str, int] | No
     token = str(uuid.uuid4())
     lease = timedelta(seconds=current_app.config["DELIVERY_LEASE_SECONDS"])
     with write_transaction() as writer:
-        recorded = _record(writer, finished) if finished else None
         leased = dict(writer.execute(_LEASE, {
             "ids": [row.id for row in chosen], "now": now, "lease_until": now + lease,
             "token": token}).all())
@@ -330,8 +322,6 @@ def claim_due(limit: int, *, per_target: int = 8, in_flight: dict[str, int] | No
         db.session.commit()  # SQLite: the read transaction (PostgreSQL: already committed)
     except Exception:  # it only read: what matters, the lease, is committed
         db.session.rollback()
-    if recorded:
-        _recorded(*recorded)
     return [Claimed(row.id, row.alert_id, row.channel, row.target, token, leased[row.id],
                     messages[row.id], destinations[row.id], content.settings_version)
             for row in chosen if row.id in leased]
@@ -419,65 +409,53 @@ def record_outcomes(results: list[tuple[Claimed, Outcome, datetime]]) -> list[in
     dropped: the row belongs to whoever holds it now."""
     if not results:
         return []
-    with write_transaction() as conn:
-        moved, observed = _record(conn, results)
-    _recorded(moved, observed)
-    return moved
-
-
-def _record(conn: Connection, results: list[tuple[Claimed, Outcome, datetime]],
-            ) -> tuple[list[int], list[tuple]]:
-    """record_outcomes' statements, in the caller's write transaction: the alerts whose
-    status moved and what the metrics observe (both for _recorded, after the commit)."""
     schedule = list(current_app.config["RETRY_SCHEDULE"])
     now = utcnow()
-    owned = {(row.id, row.claim_token): row for row in conn.execute(
-        _RELEASE, {"pairs": [(c.id, c.token) for c, _o, _s in results]})}
-    outcomes, attempts, touched, observed = [], [], set(), []
-    flushes: set[tuple[int, int]] = set()
-    for claimed, outcome, started in results:
-        row = owned.pop((claimed.id, claimed.token), None)
-        if row is None:
-            continue
-        if row.group_id is not None:  # a group's notification: its alerts follow it
-            flushes.add((row.group_id, row.group_flush))
-        elif row.alert_id is not None:  # not a digest (about many alerts)
-            touched.add(row.alert_id)
-        status, retry_at = "delivered", None
-        if not outcome.ok:
-            delay = retry_delay(row.attempts, schedule, outcome.retry_after) \
-                if outcome.retryable else None
-            status = "dead" if delay is None else "pending"
-            retry_at = None if delay is None else now + timedelta(seconds=delay)
-        outcomes.append({"b_id": row.id, "b_status": status, "b_code": outcome.status_code,
-                         "b_error": None if outcome.ok else outcome.error,
-                         "b_delivered_at": now if outcome.ok else None, "b_next": retry_at})
-        observed.append((claimed.channel, status if outcome.ok or status == "dead"
-                         else "retry", outcome.duration_ms / 1000.0, row.attempts,
-                         _since_alert(claimed, now) if outcome.ok else None))
-        attempts.append({"delivery_id": row.id, "started_at": started,
-                         "duration_ms": outcome.duration_ms, "ok": outcome.ok,
-                         "status_code": outcome.status_code, "error": outcome.error})
-    if not outcomes:
-        return [], []
-    conn.execute(_SET_OUTCOME, outcomes)
-    conn.execute(_INSERT_ATTEMPTS, attempts)
-    pushed = [(c.target, o) for c, o, _s in results if c.channel == webpush.CHANNEL]
-    if pushed:
-        webpush.record_results(conn, [t for t, o in pushed if o.ok],
-                               [t for t, o in pushed if o.gone])
-    moved = _settle_alerts(conn, touched)
-    if flushes:
-        moved += group_messages.settle_flushes(conn, flushes, AUTOMATIC_STATUSES)
-    return moved, observed
-
-
-def _recorded(moved: list[int], observed: list[tuple]) -> None:
-    """After the commit of recorded outcomes: the metrics, and the alerts' updates."""
-    metrics.deliveries_attempted(observed)
+    with write_transaction() as conn:
+        owned = {(row.id, row.claim_token): row for row in conn.execute(
+            _RELEASE, {"pairs": [(c.id, c.token) for c, _o, _s in results]})}
+        outcomes, attempts, touched, observed = [], [], set(), []
+        flushes: set[tuple[int, int]] = set()
+        for claimed, outcome, started in results:
+            row = owned.pop((claimed.id, claimed.token), None)
+            if row is None:
+                continue
+            if row.group_id is not None:  # a group's notification: its alerts follow it
+                flushes.add((row.group_id, row.group_flush))
+            elif row.alert_id is not None:  # not a digest (about many alerts)
+                touched.add(row.alert_id)
+            status, retry_at = "delivered", None
+            if not outcome.ok:
+                delay = retry_delay(row.attempts, schedule, outcome.retry_after) \
+                    if outcome.retryable else None
+                status = "dead" if delay is None else "pending"
+                retry_at = None if delay is None else now + timedelta(seconds=delay)
+            outcomes.append({"b_id": row.id, "b_status": status, "b_code": outcome.status_code,
+                             "b_error": None if outcome.ok else outcome.error,
+                             "b_delivered_at": now if outcome.ok else None, "b_next": retry_at})
+            observed.append((claimed.channel, status if outcome.ok or status == "dead"
+                             else "retry", outcome.duration_ms / 1000.0, row.attempts,
+                             _since_alert(claimed, now) if outcome.ok else None))
+            attempts.append({"delivery_id": row.id, "started_at": started,
+                             "duration_ms": outcome.duration_ms, "ok": outcome.ok,
+                             "status_code": outcome.status_code, "error": outcome.error})
+        if not outcomes:
+            return []
+        conn.execute(_SET_OUTCOME, outcomes)
+        conn.execute(_INSERT_ATTEMPTS, attempts)
+        pushed = [(c.target, o) for c, o, _s in results if c.channel == webpush.CHANNEL]
+        if pushed:
+            webpush.record_results(conn, [t for t, o in pushed if o.ok],
+                                   [t for t, o in pushed if o.gone])
+        moved = _settle_alerts(conn, touched)
+        if flushes:
+            moved += group_messages.settle_flushes(conn, flushes, AUTOMATIC_STATUSES)
+    for values in observed:
+        metrics.delivery_attempted(*values)
     app = current_app._get_current_object()
     for alert_id in moved:
         signals.alert_updated.send(app, alert_id=alert_id)
+    return moved
 
 
 def _since_alert(claimed: Claimed, now: datetime) -> float | None:
