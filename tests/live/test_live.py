@@ -156,6 +156,44 @@ def test_the_loop_wakes_for_every_publish_after_concurrent_bursts():
     assert max(slow) < 0.5, slow
 
 
+def test_a_publish_to_an_idle_loop_is_written_by_the_publisher_without_a_wake_up(
+        monkeypatch):
+    hub = LocalHub()
+    loop = live_loop(hub)
+    server, client = socket.socketpair()
+    conn = loop.attach(server, Connection(ConnectionType.SERVER), "json", False, None)
+    loop.go_live(conn, set(), ["hello"])
+    try:
+        assert read_exactly(client, len(text_frame("hello"))) == text_frame("hello")
+        time.sleep(0.05)  # the loop thread back in its selector: nobody holds the sockets
+        woken = []
+        monkeypatch.setattr(loop, "_wake", lambda: woken.append(1))
+        writers = []
+        send = server.send
+
+        class Spy:  # the socket, noting which thread writes to it
+            def __getattr__(self, name):
+                return getattr(server, name)
+
+            def send(self, data):
+                writers.append(threading.current_thread())
+                return send(data)
+
+        conn.sock = Spy()
+        message = LiveMessage.build("alert_created", {"id": 7})
+        hub.publish(message)
+        # Written before publish returned, by the publishing thread: no hand-off to the loop.
+        assert writers == [threading.current_thread()] and woken == []
+        client.setblocking(False)
+        assert client.recv(1024) == message.text_frame
+        # While another holds the sockets (the loop thread, busy), the publisher wakes it.
+        with loop._io:
+            hub.publish(message)
+        assert woken == [1] and writers == [threading.current_thread()]
+    finally:
+        client.close()
+
+
 def client_frame(opcode: int, payload: bytes) -> bytes:
     """A short frame masked as a client must mask it."""
     mask = b"mask"
