@@ -257,6 +257,7 @@ class LiveLoop:
             self._fan_out()
         except Exception:  # the publisher must never hear of a client's surprise
             log.exception("live: writing a published message failed; carrying on")
+            self._wake()  # what is left (calls, messages) waits for no timeout
         finally:
             self._io.release()
 

@@ -194,6 +194,35 @@ def test_a_publish_to_an_idle_loop_is_written_by_the_publisher_without_a_wake_up
         client.close()
 
 
+def test_a_publisher_whose_writing_fails_hands_the_rest_to_the_loop(monkeypatch, caplog):
+    hub = LocalHub()
+    loop = live_loop(hub)
+    server, client = socket.socketpair()
+    conn = loop.attach(server, Connection(ConnectionType.SERVER), "json", False, None)
+    loop.go_live(conn, set())
+    time.sleep(0.05)  # registered and live; the loop thread back in its selector
+    fan_out = loop._fan_out
+    failed = []
+
+    def once():
+        if threading.current_thread() is threading.main_thread() and not failed:
+            failed.append(1)
+            raise RuntimeError("a client's surprise")
+        fan_out()
+
+    monkeypatch.setattr(loop, "_fan_out", once)
+    message = LiveMessage.build("alert_created", {"id": 8})
+    try:
+        hub.publish(message)  # the publisher hears nothing of it...
+        assert failed and "writing a published message failed" in caplog.text
+        # ...and the loop thread, woken, writes it at once (not after its 1 s timeout).
+        started = time.monotonic()
+        assert read_exactly(client, len(message.text_frame)) == message.text_frame
+        assert time.monotonic() - started < 0.5
+    finally:
+        client.close()
+
+
 def client_frame(opcode: int, payload: bytes) -> bytes:
     """A short frame masked as a client must mask it."""
     mask = b"mask"
