@@ -24,9 +24,8 @@ with code 1013 (try again later) and a reason saying which.
 
 The hub sits behind publish / subscribe / unsubscribe so that a Redis pub/sub hub can serve
 several processes: each subscription is a bounded queue. After its handshake a WebSocket
-belongs to the live loop (`loop.py`): one per process, its socket's only reader and writer
-(its own thread, or a publisher that finds it idle and writes the message to every client
-itself), fed by one subscription per form for all its clients; the request thread is free
+belongs to the live loop (`loop.py`): one thread per process, its socket's only reader and
+writer, fed by one subscription per form for all its clients; the request thread is free
 again. Publishing never blocks: a client that falls a queue's length behind is dropped (its
 socket shut down) and may reconnect with its last id.
 

@@ -12,14 +12,6 @@ through one subscription per form (json, html) for all clients of this process, 
 is one queue put, not one per client; the loop encodes each batch once for every client that
 takes plain frames, and compresses per client for those that asked for permessage-deflate.
 
-"The loop" is a role held under one lock (`_io`), not only its thread: the thread holds it
-from the moment its selector returns until it waits again. A publish finding the lock free
-(the thread waiting in its selector: the usual case) takes it and writes the message to
-every client itself, as the route of a plain flask-sock server would; only when the lock is
-taken does it wake the thread. Handing every message to the thread cost a wake-up and a
-switch of the GIL between two threads on the way of each event to the clients. Whoever
-holds the lock, one writer at a time touches a socket, its frames and pings included.
-
 A client whose unsent messages pass the hub's queue size is dropped (its socket shut down),
 as before: it reconnects with its last id.
 """
@@ -66,8 +58,7 @@ class Refused(Exception):
 
 class Connection:
     """One client's socket, its wsproto state, and what waits to be written to it. Only the
-    loop (whoever holds LiveLoop._io) touches these after `attach`, except `done` and
-    `drained` (events)."""
+    loop thread touches these after `attach`, except `done` and `drained` (events)."""
 
     __slots__ = ("sock", "ws", "fmt", "compressed", "principal", "out", "queued", "held",
                  "already", "live", "closing", "close_by", "next_ping", "awaiting_pong",
@@ -125,7 +116,6 @@ class LiveLoop:
         self._wake_r: socket.socket | None = None  # made with the thread, which keeps them
         self._wake_w: socket.socket | None = None
         self._woken = threading.Event()
-        self._io = threading.Lock()  # held by whoever acts as the loop (module docstring)
         self._selector: selectors.BaseSelector | None = None
         self._connections: dict[int, Connection] = {}
         self._by_format: dict[str, set[Connection]] = {"json": set(), "html": set()}
@@ -208,7 +198,7 @@ class LiveLoop:
     def close(self, conn: Connection, code: int = 1000, reason: str = "") -> None:
         self._call(lambda: self._close(conn, code, reason))
 
-    # -- the loop: its thread, or a publisher holding _io ---------------------------------
+    # -- the loop thread ------------------------------------------------------------------
 
     def _call(self, call: Callable[[], None]) -> None:
         self._calls.put(call)
@@ -239,50 +229,32 @@ class LiveLoop:
             if fmt in self._subscriptions:
                 return
         subscription = self._subscribe(fmt=fmt, size=self.queue_size * 16,
-                                       on_offer=self._offered, on_drop=self._wake)
+                                       on_offer=self._wake, on_drop=self._wake)
         with self._thread_lock:
             if fmt not in self._subscriptions:
                 self._subscriptions[fmt] = subscription
                 return
         self._unsubscribe(subscription)  # another attach subscribed meanwhile
 
-    def _offered(self) -> None:
-        """A subscription was offered messages: write them from this thread when nobody acts
-        as the loop (see the module docstring), else wake the loop thread."""
-        if not self._io.acquire(blocking=False):
-            self._wake()  # the holder may be past its fan-out: the thread comes round again
-            return
-        try:
-            self._run_calls()  # first: a connection attached before this message gets it
-            self._fan_out()
-        except Exception:  # the publisher must never hear of a client's surprise
-            log.exception("live: writing a published message failed; carrying on")
-            self._wake()  # what is left (calls, messages) waits for no timeout
-        finally:
-            self._io.release()
-
     def _run(self) -> None:
         next_sweep = time.monotonic() + 1.0
         while True:
             try:
-                ready = self._selector.select(timeout=1.0)
-                with self._io:
-                    for key, mask in ready:
-                        conn = key.data
-                        if conn is None:
-                            self._drain_wake()
-                            continue
-                        # A publisher may have ended it since the selector returned.
-                        if mask & selectors.EVENT_READ and self._current(conn):
-                            self._on_readable(conn)
-                        if mask & selectors.EVENT_WRITE and self._current(conn):
-                            self._flush(conn)
-                    self._run_calls()
-                    self._fan_out()
-                    now = time.monotonic()
-                    if now >= next_sweep:
-                        next_sweep = now + 1.0
-                        self._sweep(now)
+                for key, mask in self._selector.select(timeout=1.0):
+                    conn = key.data
+                    if conn is None:
+                        self._drain_wake()
+                        continue
+                    if mask & selectors.EVENT_READ:
+                        self._on_readable(conn)
+                    if mask & selectors.EVENT_WRITE and self._current(conn):
+                        self._flush(conn)
+                self._run_calls()
+                self._fan_out()
+                now = time.monotonic()
+                if now >= next_sweep:
+                    next_sweep = now + 1.0
+                    self._sweep(now)
             except Exception:  # the loop must outlive any one client's surprise
                 log.exception("live: the connection loop hit an error; carrying on")
 
