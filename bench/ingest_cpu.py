@@ -28,6 +28,21 @@ sys.path.insert(0, str(ROOT))
 from bench import ingest  # noqa: E402
 
 
+def sqlite_app(key: str, prefix: str = "ingest-cpu-"):
+    """The app on a fresh SQLite database, `key` its admin API key, no background workers."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    os.environ.update({
+        "ALERTING_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "ALERTING_SECRET_KEY": "bench",
+        "ALERTING_BOOTSTRAP_API_KEY": key, "ALERTING_REDIS_URL": "",
+        "ALERTING_RATE_LIMIT_INGEST": "1000000 per second", "ALERTING_LOG_LEVEL": "WARNING",
+        "FLASK_APP": "app", "ALERTING_INPROCESS_WORKERS": "false"})
+    subprocess.run([str(Path(sys.executable).parent / "flask"), "db", "upgrade"], check=True,
+                   capture_output=True, cwd=ROOT)
+    from alerting import create_app
+
+    return create_app()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch", type=int, default=1)
@@ -36,17 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
 
-    tmp = tempfile.mkdtemp(prefix="ingest-cpu-")
-    os.environ.update({
-        "ALERTING_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "ALERTING_SECRET_KEY": "bench",
-        "ALERTING_BOOTSTRAP_API_KEY": ingest.KEY,
-        "ALERTING_RATE_LIMIT_INGEST": "1000000 per second", "ALERTING_LOG_LEVEL": "WARNING",
-        "FLASK_APP": "app", "ALERTING_INPROCESS_WORKERS": "false"})
-    subprocess.run([str(Path(sys.executable).parent / "flask"), "db", "upgrade"], check=True,
-                   capture_output=True, cwd=ROOT)
-    from alerting import create_app
-
-    app = create_app()
+    app = sqlite_app(ingest.KEY)
     client = app.test_client()
     headers = {"x-access-token": ingest.KEY}
     for rule in ingest.site_rules():

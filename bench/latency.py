@@ -54,9 +54,12 @@ GOAL_P50_MS, GOAL_P99_MS = 10.0, 50.0
 
 
 @contextmanager
-def server(workdir: Path, threads: int):
-    """gunicorn as `make run` starts it, with enough threads for every WebSocket."""
+def server(workdir: Path, threads: int, config: str = "gunicorn.conf.py",
+           extra_env: dict[str, str] | None = None):
+    """gunicorn as `make run` starts it (or with another `config`), with enough threads for
+    every WebSocket."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTING_")}
+    env.update(extra_env or {})
     env.update({"ALERTING_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
                 "ALERTING_SECRET_KEY": "bench-secret", "ALERTING_BOOTSTRAP_API_KEY": KEY,
                 "ALERTING_RATE_LIMIT_INGEST": "1000000 per second",  # the engine, not the limit
@@ -66,7 +69,7 @@ def server(workdir: Path, threads: int):
     port = free_port()
     with open(workdir / "server.log", "wb") as log:
         proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--workers", "1",
+            [str(BIN / "gunicorn"), "--config", config, "--workers", "1",
              "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "app:app"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

@@ -418,6 +418,46 @@ def test_an_event_and_its_alerts_wake_a_client_once(app, client, admin_headers):
     live.hub(app).unsubscribe(subscription)
 
 
+def test_a_publish_reads_each_event_with_its_detections_in_one_statement(app, client,
+                                                                          admin_headers):
+    from sqlalchemy import event as sa_event
+
+    from alerting import live, signals
+    from alerting.extensions import db
+
+    create_rule(client, admin_headers)
+    subscription = live.hub(app).subscribe()
+    two = post_event(client, admin_headers, detections=[
+        {"object_type": "person", "confidence": 0.9, "zone_ids": ["porch"]},
+        {"object_type": "car", "confidence": 0.7, "zone_ids": ["drive"]}])
+    none = post_event(client, admin_headers, camera_id="elsewhere", detections=[])
+    run_matcher(app)
+    matched = drain(subscription)
+    alert_ids = [m.data["id"] for m in matched if m.type == "alert_created"]
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+        def count(*_args):
+            statements.append(_args[2])
+
+        sa_event.listen(engine, "before_cursor_execute", count)
+        try:
+            signals.events_matched.send(app, event_ids=[two["id"], none["id"]],
+                                        alert_ids=alert_ids)
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", count)
+    # The alerts, then the events and their detections: not a third for the detections.
+    assert len(statements) == 2, statements
+    messages = drain(subscription)
+    assert [m.type for m in messages] == ["event_created", "alert_created", "event_created"]
+    assert messages[0].data == api_object(app, "event", two["id"])
+    assert [d["object_type"] for d in messages[0].data["detections"]] == ["person", "car"]
+    assert messages[2].data == api_object(app, "event", none["id"])
+    assert messages[2].data["detections"] == []
+    live.hub(app).unsubscribe(subscription)
+
+
 # -- a real server, real WebSocket clients ---------------------------------------------------
 
 
