@@ -1,12 +1,15 @@
 """CPU per ingested event in-process (Flask test client, no sockets): where POST /api/events
 spends its time, without the noise of the network and of other processes.
 
-Usage: python bench/ingest_cpu.py [--batch 1] [--events 2000] [--repeat 3] [--profile]
+Usage: python bench/ingest_cpu.py [--batch 1] [--events 2000] [--repeat 3] [--profile] [--match]
 
 Creates a SQLite database with bench/ingest.py's 50 rules of a real site, warms up, then
 posts `--events` events (`--batch` per POST) and prints the CPU microseconds per event
 (process time, so the machine's load matters less than for wall-clock figures), the median
 of `--repeat` rounds. `--profile` prints cProfile's top functions of one more round.
+`--match` runs the in-process workers, so that events are matched in the transaction that
+stores them (services/alert_pipeline.matching_on_ingest), as under gunicorn; the rules have
+no channels, so the workers' own CPU (counted too) is small.
 """
 
 from __future__ import annotations
@@ -28,19 +31,25 @@ sys.path.insert(0, str(ROOT))
 from bench import ingest  # noqa: E402
 
 
-def sqlite_app(key: str, prefix: str = "ingest-cpu-"):
-    """The app on a fresh SQLite database, `key` its admin API key, no background workers."""
+def sqlite_app(key: str, prefix: str = "ingest-cpu-", *, workers: bool = False):
+    """The app on a fresh SQLite database, `key` its admin API key; its background workers
+    run only with `workers`."""
     tmp = tempfile.mkdtemp(prefix=prefix)
     os.environ.update({
         "ALERTING_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "ALERTING_SECRET_KEY": "bench",
         "ALERTING_BOOTSTRAP_API_KEY": key, "ALERTING_REDIS_URL": "",
         "ALERTING_RATE_LIMIT_INGEST": "1000000 per second", "ALERTING_LOG_LEVEL": "WARNING",
-        "FLASK_APP": "app", "ALERTING_INPROCESS_WORKERS": "false"})
+        "FLASK_APP": "app", "ALERTING_INPROCESS_WORKERS": "true" if workers else "false"})
     subprocess.run([str(Path(sys.executable).parent / "flask"), "db", "upgrade"], check=True,
                    capture_output=True, cwd=ROOT)
     from alerting import create_app
 
-    return create_app()
+    app = create_app()
+    if workers:
+        from alerting import workers as loops
+
+        loops.start(app)
+    return app
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -49,9 +58,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--match", action="store_true", help="match on ingest (see above)")
     args = parser.parse_args(argv)
 
-    app = sqlite_app(ingest.KEY)
+    app = sqlite_app(ingest.KEY, workers=args.match)
     client = app.test_client()
     headers = {"x-access-token": ingest.KEY}
     for rule in ingest.site_rules():
