@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
@@ -58,7 +59,13 @@ camera_json = serializer(schemas.Camera)
 def _upsert(conn: Connection, rows: list[dict[str, Any]], *, online: bool) -> None:
     """Insert or update cameras: `online` rows are a sign of life (last_seen moves forward,
     status online, `since` reset when it was not), else a report of `status`."""
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(_CAMERAS)
+    conn.execute(_upsert_statement(conn.dialect.name, online), rows)
+
+
+@cache
+def _upsert_statement(dialect: str, online: bool) -> Any:
+    """Built once per dialect and kind: ingest upserts on every POST whose camera is due."""
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_CAMERAS)
     new = insert.excluded
     changed = _CAMERAS.c.status != new.status
     values: dict[str, Any] = {
@@ -68,7 +75,7 @@ def _upsert(conn: Connection, rows: list[dict[str, Any]], *, online: bool) -> No
     if online:
         values["last_seen"] = case((_CAMERAS.c.last_seen > new.last_seen, _CAMERAS.c.last_seen),
                                    else_=new.last_seen)
-    conn.execute(insert.on_conflict_do_update(index_elements=["id"], set_=values), rows)
+    return insert.on_conflict_do_update(index_elements=["id"], set_=values)
 
 
 def seen_in(conn: Connection, events: Iterable[Mapping[str, Any]]) -> Callable[[], None]:
