@@ -6,6 +6,7 @@ Lines go to $BENCH_STAGES_FILE: [stage, monotonic seconds, [event ids]]."""
 import json
 import os
 import runpy
+import sys
 import threading
 import time
 from pathlib import Path
@@ -20,19 +21,16 @@ def post_worker_init(worker):
     _install(worker.wsgi, os.environ["BENCH_STAGES_FILE"])
 
 
-def _install(app, path):
-    from flask import g, request
-
-    from alerting import live, signals
-    from alerting.live.loop import LiveLoop
-
+def recorder(path):
+    """A function keeping a line (a JSON-able tuple) for a thread that appends the lines to
+    `path` twice a second; applies $BENCH_SWITCH_INTERVAL (an experiment: the GIL's switch
+    interval) when set."""
     lines: list = []
     guard = threading.Lock()
 
-    def note(stage, ids, at=None):
-        if ids:
-            with guard:
-                lines.append((stage, at if at is not None else time.monotonic(), ids))
+    def record(line):
+        with guard:
+            lines.append(line)
 
     def flush():
         while True:
@@ -44,10 +42,22 @@ def _install(app, path):
                     out.writelines(json.dumps(line) + "\n" for line in taken)
 
     threading.Thread(target=flush, daemon=True, name="bench-stages").start()
-    if os.environ.get("BENCH_SWITCH_INTERVAL"):  # an experiment: the GIL's switch interval
-        import sys
-
+    if os.environ.get("BENCH_SWITCH_INTERVAL"):
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
+    return record
+
+
+def _install(app, path):
+    from flask import g, request
+
+    from alerting import live, signals
+    from alerting.live.loop import LiveLoop
+
+    record = recorder(path)
+
+    def note(stage, ids, at=None):
+        if ids:
+            record((stage, at if at is not None else time.monotonic(), ids))
 
     entered = threading.local()
     wsgi_app = app.wsgi_app

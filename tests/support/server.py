@@ -77,12 +77,13 @@ THREADS = 16  # request threads of the servers tests run
 
 @contextmanager
 def running_server(tmp_path: Path, *, migrate: bool = True, database: TempDatabase | None = None,
-                   port: int | None = None, **env_extra: str):
+                   port: int | None = None, config: str = "gunicorn.conf.py", **env_extra: str):
     """Yield (base_url, process, log_path) for a gunicorn server; stopped afterwards.
 
     Without `database`, the server gets a fresh one, dropped when it stops; pass one to keep
     the data across restarts. `port`: the one to listen on (known beforehand, for a setting
-    naming the server's own address), else a free one."""
+    naming the server's own address), else a free one. `config`: gunicorn's settings file
+    (a bench's own, wrapping the project's)."""
     owned = database is None
     database = database or TempDatabase(tmp_path, "server")
     env = server_env(database.url, **env_extra)
@@ -92,7 +93,7 @@ def running_server(tmp_path: Path, *, migrate: bool = True, database: TempDataba
     log_path = tmp_path / f"server-{port}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--workers", "1",
+            [str(BIN / "gunicorn"), "--config", config, "--workers", "1",
              "--threads", str(THREADS), "--bind", f"127.0.0.1:{port}", "app:app"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
