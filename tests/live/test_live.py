@@ -19,6 +19,7 @@ from alerting.live.loop import LiveLoop
 from tests.support.app import ADMIN_PASSWORD
 from tests.support.factories import create_rule, event_body, post_event, rule_body, run_matcher
 from tests.support.server import running_server
+from tests.support.statements import executed
 
 KEY = "live-admin-key-0123456789"
 
@@ -420,10 +421,7 @@ def test_an_event_and_its_alerts_wake_a_client_once(app, client, admin_headers):
 
 def test_a_publish_reads_each_event_with_its_detections_in_one_statement(app, client,
                                                                           admin_headers):
-    from sqlalchemy import event as sa_event
-
     from alerting import live, signals
-    from alerting.extensions import db
 
     create_rule(client, admin_headers)
     subscription = live.hub(app).subscribe()
@@ -434,19 +432,9 @@ def test_a_publish_reads_each_event_with_its_detections_in_one_statement(app, cl
     run_matcher(app)
     matched = drain(subscription)
     alert_ids = [m.data["id"] for m in matched if m.type == "alert_created"]
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-        def count(*_args):
-            statements.append(_args[2])
-
-        sa_event.listen(engine, "before_cursor_execute", count)
-        try:
-            signals.events_matched.send(app, event_ids=[two["id"], none["id"]],
-                                        alert_ids=alert_ids)
-        finally:
-            sa_event.remove(engine, "before_cursor_execute", count)
+    with executed(app) as statements:
+        signals.events_matched.send(app, event_ids=[two["id"], none["id"]],
+                                    alert_ids=alert_ids)
     # The alerts, then the events and their detections: not a third for the detections.
     assert len(statements) == 2, statements
     messages = drain(subscription)

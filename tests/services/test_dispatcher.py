@@ -23,6 +23,7 @@ from tests.support.factories import (
     run_matcher,
 )
 from tests.support.receivers import Collector
+from tests.support.statements import executed
 
 
 @pytest.fixture
@@ -432,29 +433,6 @@ def test_a_busy_targets_backlog_does_not_keep_the_loop_claiming(tmp_path, monkey
         thread.join(5)
         stuck.clear()
         stuck.stop()
-
-
-def executed(app):
-    """The statements run on the app's engine while in the block: (statement, executemany)."""
-    from contextlib import contextmanager
-
-    from sqlalchemy import event
-
-    @contextmanager
-    def capture():
-        seen = []
-
-        def hook(_conn, _cursor, statement, _params, _context, many):
-            seen.append((" ".join(statement.split()), many))
-
-        with app.app_context():
-            engine = db.engine
-        event.listen(engine, "before_cursor_execute", hook)
-        try:
-            yield seen
-        finally:
-            event.remove(engine, "before_cursor_execute", hook)
-    return capture()
 
 
 def test_a_batchs_alerts_move_in_one_update_per_status_change(app, headers):

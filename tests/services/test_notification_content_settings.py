@@ -3,12 +3,12 @@ themselves only again when one of them changed (the site templates, the media al
 the Frigate instances), the arming mode every time."""
 
 import pytest
-from sqlalchemy import event
 
 from alerting.extensions import db
 from alerting.services import notification_content
 from tests.support.app import make_app, make_key
 from tests.support.factories import configure
+from tests.support.statements import executed
 
 
 @pytest.fixture
@@ -23,17 +23,10 @@ def headers(app):
 
 def read(app):
     """The content settings and the statements reading them took."""
-    statements = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", count)
+    with executed(app) as statements, app.app_context():
         try:
             return notification_content.content_settings(), statements
         finally:
-            event.remove(db.engine, "before_cursor_execute", count)
             db.session.remove()
 
 
