@@ -2,23 +2,10 @@
 themselves only again when one of them changed (the site templates, the media allow-list,
 the Frigate instances), the arming mode every time."""
 
-import pytest
-
 from alerting.extensions import db
 from alerting.services import notification_content
-from tests.support.app import make_app, make_key
 from tests.support.factories import configure
 from tests.support.statements import executed
-
-
-@pytest.fixture
-def app(tmp_path):
-    return make_app(tmp_path)
-
-
-@pytest.fixture
-def headers(app):
-    return {"x-access-token": make_key(app)}
 
 
 def read(app):
@@ -37,20 +24,20 @@ def test_unchanged_settings_are_not_read_again(app):
     assert len(statements) == 1  # the versions and the mode, in one query
 
 
-def test_changed_site_templates_are_read_again(app, headers):
+def test_changed_site_templates_are_read_again(app, admin_headers):
     read(app)
-    configure(app, headers, templates={"email": {"subject": "Site: {{ rule.name }}"}})
+    configure(app, admin_headers, templates={"email": {"subject": "Site: {{ rule.name }}"}})
     settings, _ = read(app)
     assert settings.site_templates == {"email": {"subject": "Site: {{ rule.name }}"}}
 
 
-def test_a_changed_allow_list_and_frigate_instance_change_the_media_policy(app, headers):
+def test_a_changed_allow_list_and_frigate_instance_change_the_media_policy(app, admin_headers):
     before, _ = read(app)
-    configure(app, headers, webhook_allow_cidrs=["192.168.7.0/24"])
+    configure(app, admin_headers, webhook_allow_cidrs=["192.168.7.0/24"])
     allowed, _ = read(app)
     assert "192.168.7.0/24" in allowed.policy.allow_cidrs
     assert "192.168.7.0/24" not in before.policy.allow_cidrs
-    response = app.test_client().put("/api/integrations", headers=headers, json={
+    response = app.test_client().put("/api/integrations", headers=admin_headers, json={
         "frigate": [{"prefix": "frigate", "base_url": "http://nvr.lan:5000"}]})
     assert response.status_code == 200, response.json
     trusted, _ = read(app)
@@ -58,9 +45,9 @@ def test_a_changed_allow_list_and_frigate_instance_change_the_media_policy(app, 
     assert ("http", "nvr.lan", 5000) not in allowed.policy.trusted
 
 
-def test_the_mode_is_the_current_one_at_every_read(app, headers):
+def test_the_mode_is_the_current_one_at_every_read(app, admin_headers):
     home, _ = read(app)
-    response = app.test_client().put("/api/mode", json={"mode": "away"}, headers=headers)
+    response = app.test_client().put("/api/mode", json={"mode": "away"}, headers=admin_headers)
     assert response.status_code == 200, response.json
     away, statements = read(app)
     assert (home.mode, away.mode) == ("home", "away")
