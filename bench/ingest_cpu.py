@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,16 +91,24 @@ def main(argv: list[str] | None = None) -> None:
             profile.disable()
         return (time.process_time() - started) / (len(bodies) * args.batch) * 1e6
 
-    round_()  # warm-up
-    figures = [round_() for _ in range(args.repeat)]
-    print(f"batch {args.batch}: {statistics.median(figures):.0f} us CPU per event "
+    report_rounds(round_, f"batch {args.batch}", "event", repeat=args.repeat,
+                  profile=args.profile, listings=(("cumulative", 50), ("tottime", 30)))
+
+
+def report_rounds(round_: Callable[[cProfile.Profile | None], float], label: str, unit: str, *,
+                  repeat: int, profile: bool, listings: tuple[tuple[str, int], ...]) -> None:
+    """A warm-up round, then the median of `repeat` rounds of CPU microseconds per `unit`;
+    with `profile`, one more round under cProfile, listed by each (sort key, lines)."""
+    round_(None)  # warm-up
+    figures = [round_(None) for _ in range(repeat)]
+    print(f"{label}: {statistics.median(figures):.0f} us CPU per {unit} "
           f"(rounds {', '.join(f'{f:.0f}' for f in figures)})")
-    if args.profile:
-        profile = cProfile.Profile()
-        round_(profile)
-        stats = pstats.Stats(profile)
-        stats.sort_stats("cumulative").print_stats(50)
-        stats.sort_stats("tottime").print_stats(30)
+    if profile:
+        profiler = cProfile.Profile()
+        round_(profiler)
+        stats = pstats.Stats(profiler)
+        for key, lines in listings:
+            stats.sort_stats(key).print_stats(lines)
 
 
 if __name__ == "__main__":

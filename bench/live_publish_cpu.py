@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import pstats
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -25,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest_cpu import sqlite_app  # noqa: E402
+from bench.ingest_cpu import report_rounds, sqlite_app  # noqa: E402
 
 KEY = "bench-live-publish-key-0123456789"
 
@@ -80,15 +78,8 @@ def main(argv: list[str] | None = None) -> None:
             profile.disable()
         return (time.process_time() - started) / len(pairs) * 1e6
 
-    round_()  # warm-up
-    figures = [round_() for _ in range(args.repeat)]
-    print(f"{'+'.join(args.formats)}: {statistics.median(figures):.0f} us CPU per publish "
-          f"(rounds {', '.join(f'{f:.0f}' for f in figures)})")
-    if args.profile:
-        profile = cProfile.Profile()
-        round_(profile)
-        stats = pstats.Stats(profile)
-        stats.sort_stats("cumulative").print_stats(40)
+    report_rounds(round_, "+".join(args.formats), "publish", repeat=args.repeat,
+                  profile=args.profile, listings=(("cumulative", 40),))
 
 
 if __name__ == "__main__":
