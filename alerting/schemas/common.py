@@ -455,15 +455,17 @@ def timezone_name(value: Any) -> str:
     return name
 
 
-def timezone_names() -> list[str]:
-    """Every timezone name this system can load, in canonical spelling (the document's enum)."""
+@cache
+def timezone_names() -> tuple[str, ...]:
+    """Every timezone name this system can load, in canonical spelling (the document's enum).
+    Found once a process: loading every zone took most of the document's making."""
     names = []
     for name in sorted(_timezone_names().values()):
         try:
             names += [name] if timezone_name(name) == name else []
         except PydanticCustomError:  # a zone this system lists but cannot load
             continue
-    return names
+    return tuple(names)
 
 
 class _TimezoneSchema:
@@ -471,7 +473,7 @@ class _TimezoneSchema:
 
     @classmethod
     def __get_pydantic_json_schema__(cls, _core_schema: Any, _handler: Any) -> dict[str, Any]:
-        return {"type": "string", "enum": timezone_names(),
+        return {"type": "string", "enum": list(timezone_names()),
                 "description": "An IANA timezone name, any case"}
 
 

@@ -1,6 +1,7 @@
 """The shared field types and the translation of pydantic's errors into ValidationError."""
 
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -14,6 +15,7 @@ from alerting.schemas.common import (
     integer,
     query_integer,
     text,
+    timezone_names,
     validate,
 )
 
@@ -84,3 +86,10 @@ def test_query_strings():
     for bad in ("+5", "1_0", "٥", "5.0", "0", "101", "9" * 40):
         assert fields_of(Listing, {"limit": bad}) == {"limit": "must be an integer from 1 to 100"}
     assert fields_of(Listing, {"on": "yes"}) == {"on": "must be true or false"}
+
+
+def test_the_timezones_are_found_once_a_process_and_each_loads():
+    names = timezone_names()
+    assert timezone_names() is names  # the OpenAPI document of each app asked again
+    assert "Europe/Paris" in names and "UTC" in names
+    assert all(ZoneInfo(name) for name in names[:50])
