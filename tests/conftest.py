@@ -15,7 +15,7 @@ from pytest_httpserver import HTTPServer
 from tests.support import databases
 from tests.support.app import _databases, make_app, make_key
 from tests.support.fuzz import FULL_EXAMPLES
-from tests.support.routing import share_url_builders
+from tests.support.routing import share_compiled_routes
 
 # Each test process (each xdist worker too) keeps its Prometheus metrics in a folder of its
 # own, set before alerting.metrics is imported; a test's subprocesses inherit it.
@@ -30,7 +30,7 @@ def _serve_until_stopped(server: HTTPServer) -> None:
 
 
 HTTPServer.thread_target = _serve_until_stopped
-share_url_builders()
+share_compiled_routes()
 
 # Hypothesis profiles: "full" (`make test`) keeps every property test's example count; "fast"
 # (`make test-fast` sets ALERTING_HYPOTHESIS_PROFILE=fast) runs a fifth of them. A test that

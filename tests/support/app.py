@@ -9,7 +9,7 @@ from pathlib import Path
 
 from jinja2 import BytecodeCache
 
-from tests.support import databases
+from tests.support import compiled_sql, databases
 
 ADMIN_PASSWORD = "admin-password-for-tests"
 
@@ -102,6 +102,9 @@ def make_app(tmp_path, **overrides):
         shutil.copyfile(template, database.url.removeprefix("sqlite:///"))
     app = create_app(_config(database.url, overrides))
     app.jinja_env.bytecode_cache = _template_code
+    with app.app_context():
+        db.engine.update_execution_options(compiled_cache=compiled_sql.COMPILED)
+    compiled_sql.share_mapper_caches()
     _databases.append((app, database))
     if database.kind != "sqlite":
         with app.app_context():
