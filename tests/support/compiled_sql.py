@@ -12,6 +12,7 @@ option; a mapper's replaces the one it would make. Tests only: a served app has 
 from __future__ import annotations
 
 import weakref
+from functools import cache
 from typing import Any
 
 from sqlalchemy.util import LRUCache
@@ -40,13 +41,14 @@ class SharedCompiledCache(LRUCache):
 COMPILED = SharedCompiledCache(5000)
 
 
+@cache
 def share_mapper_caches() -> None:
-    """Every mapper's flush statements in a SharedCompiledCache (once a process)."""
+    """Every mapper's flush statements in a SharedCompiledCache, once a process (make_app
+    calls it: the models are imported by then)."""
     from sqlalchemy.orm import configure_mappers
 
     from alerting.extensions import db
 
     configure_mappers()
     for mapper in db.Model.registry.mappers:
-        if not isinstance(mapper.__dict__.get("_compiled_cache"), SharedCompiledCache):
-            mapper._set_memoized_attribute("_compiled_cache", SharedCompiledCache(500))
+        mapper._set_memoized_attribute("_compiled_cache", SharedCompiledCache(500))
