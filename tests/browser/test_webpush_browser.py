@@ -40,9 +40,10 @@ STAND_IN = """
 
 # Closes what is shown first (the answer of an earlier click has the same tag), then hands
 # the worker's push handler the payload and waits for the push's own notification (one with
-# actions, not an answer). The handler's showNotification is watched: Chromium shows a
-# notification only once its image, icon and badge have loaded from the server, which took
-# over 5 s on a loaded machine; when nothing is shown the answer says how the call ended.
+# actions, not an answer), for up to 20 s: Chromium shows a notification only once its image,
+# icon and badge have loaded from the server, and 5 s once ran out in CI for no known reason.
+# The handler's showNotification is watched, so when nothing is shown the answer says how
+# that call ended.
 SHOW_PUSH = """async (payload) => {
   for (const earlier of await self.registration.getNotifications()) { earlier.close(); }
   const registration = self.registration;
